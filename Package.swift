@@ -1,0 +1,169 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// One settings array for every Swift target: Swift 6 mode plus the upcoming features we hold ourselves to.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "flotilla",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ecsctl", targets: ["ecsctl"]),
+        .executable(name: "ecs-control-plane", targets: ["ecs-control-plane"]),
+        .executable(name: "ecs-agent", targets: ["ecs-agent"]),
+        .executable(name: "ecs-lb", targets: ["ecs-lb"]),
+        .executable(name: "flotilla-bench", targets: ["flotilla-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: - Pure libraries
+        .target(name: "TaskDefinitions", swiftSettings: swiftSettings),
+        .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+
+        // MARK: - Control plane
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "TaskDefinitions", "Scheduler", "LoadBalancer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "FlotillaClient", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+
+        // MARK: - Node agent and its runtime
+        .target(
+            name: "CFlotillaRuntime",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+        .target(
+            name: "NodeAgent",
+            dependencies: [
+                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Load balancer
+        .target(
+            name: "LoadBalancer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Executables (thin)
+        .executableTarget(
+            name: "ecsctl",
+            dependencies: [
+                "FlotillaClient", "TaskDefinitions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ecs-control-plane",
+            dependencies: [
+                "ControlPlane",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ecs-agent",
+            dependencies: [
+                "NodeAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ecs-lb",
+            dependencies: [
+                "LoadBalancer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Benchmarks
+        .executableTarget(
+            name: "flotilla-bench",
+            dependencies: [
+                "TaskDefinitions", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent", "LoadBalancer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/flotilla-bench",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .target(
+            name: "FlotillaTestKit",
+            dependencies: ["TaskDefinitions", "Scheduler", "FlotillaClient"],
+            path: "Tests/FlotillaTestKit",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "ControlPlane", "FlotillaTestKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "LoadBalancerTests", dependencies: ["LoadBalancer", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["FlotillaClient", "FlotillaTestKit", "TaskDefinitions"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,2 @@
+/// The control plane: ECS API, store, reconciler.
+public enum ControlPlaneModule {}

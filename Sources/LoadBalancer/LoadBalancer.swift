@@ -1,0 +1,2 @@
+/// The built-in TCP load balancer.
+public enum LoadBalancerModule {}

@@ -1,0 +1,1 @@
+print("ecs-agent: not implemented yet")

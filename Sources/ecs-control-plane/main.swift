@@ -1,0 +1,1 @@
+print("ecs-control-plane: not implemented yet")

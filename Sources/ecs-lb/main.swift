@@ -1,0 +1,1 @@
+print("ecs-lb: not implemented yet")

@@ -1,0 +1,1 @@
+print("ecsctl: not implemented yet")
