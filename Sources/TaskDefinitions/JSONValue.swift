@@ -1,5 +1,3 @@
-public import Foundation
-
 /// Any JSON value, kept exactly: unknown task-definition fields round-trip through it, and the API client
 /// hands ECS responses around as it.
 public enum JSONValue: Codable, Hashable, Sendable {

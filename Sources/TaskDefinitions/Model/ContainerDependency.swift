@@ -1,0 +1,33 @@
+/// A start-order dependency: this container starts only once `containerName` reaches `condition`.
+public struct ContainerDependency: Codable, Hashable, Sendable {
+    public var containerName: String
+    public var condition: ContainerCondition
+
+    public init(containerName: String, condition: ContainerCondition) {
+        self.containerName = containerName
+        self.condition = condition
+    }
+}
+
+/// What a dependency waits for.
+public enum ContainerCondition: String, Codable, Hashable, Sendable, CaseIterable {
+    /// The dependency has started.
+    case start = "START"
+    /// The dependency has exited, whatever its exit code. Only for non-essential containers.
+    case complete = "COMPLETE"
+    /// The dependency has exited with code 0. Only for non-essential containers.
+    case success = "SUCCESS"
+    /// The dependency's health check passes.
+    case healthy = "HEALTHY"
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let condition = ContainerCondition(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription: "must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+        }
+        self = condition
+    }
+}

@@ -1,0 +1,9 @@
+/// A key-value tag on the task definition.
+public struct Tag: Codable, Hashable, Sendable {
+    /// 1–128 characters.
+    public var key: String?
+    /// 0–256 characters.
+    public var value: String?
+
+    public init(key: String?, value: String?) { self.key = key; self.value = value }
+}

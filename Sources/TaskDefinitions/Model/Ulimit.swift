@@ -1,0 +1,19 @@
+/// A resource limit (`setrlimit`) for the container's processes.
+public struct Ulimit: Codable, Hashable, Sendable {
+    /// One of ``knownNames``, e.g. `nofile`.
+    public var name: String
+    public var softLimit: Int
+    public var hardLimit: Int
+
+    public init(name: String, softLimit: Int, hardLimit: Int) {
+        self.name = name
+        self.softLimit = softLimit
+        self.hardLimit = hardLimit
+    }
+
+    /// The ulimit names ECS accepts.
+    public static let knownNames: [String] = [
+        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio",
+        "rttime", "sigpending", "stack",
+    ]
+}
