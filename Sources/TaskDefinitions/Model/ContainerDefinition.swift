@@ -96,9 +96,9 @@ extension ContainerDefinition: Codable {
         // Missing name or image is a rule broken, reported with every other issue by validation.
         name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
         image = try container.decodeIfPresent(String.self, forKey: .image) ?? ""
-        cpu = try container.decodeIfPresent(Int.self, forKey: .cpu)
-        memory = try container.decodeIfPresent(Int.self, forKey: .memory)
-        memoryReservation = try container.decodeIfPresent(Int.self, forKey: .memoryReservation)
+        cpu = try container.decodeIntegerIfPresent(forKey: .cpu)
+        memory = try container.decodeIntegerIfPresent(forKey: .memory)
+        memoryReservation = try container.decodeIntegerIfPresent(forKey: .memoryReservation)
         portMappings = try container.decodeIfPresent([PortMapping].self, forKey: .portMappings)
         essential = try container.decodeIfPresent(Bool.self, forKey: .essential)
         entryPoint = try container.decodeIfPresent([String].self, forKey: .entryPoint)
@@ -113,7 +113,7 @@ extension ContainerDefinition: Codable {
         privileged = try container.decodeIfPresent(Bool.self, forKey: .privileged)
         dependsOn = try container.decodeIfPresent([ContainerDependency].self, forKey: .dependsOn)
         healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck)
-        stopTimeout = try container.decodeIfPresent(Int.self, forKey: .stopTimeout)
+        stopTimeout = try container.decodeIntegerIfPresent(forKey: .stopTimeout)
         ulimits = try container.decodeIfPresent([Ulimit].self, forKey: .ulimits)
         linuxParameters = try container.decodeIfPresent(LinuxParameters.self, forKey: .linuxParameters)
         logConfiguration = try container.decodeIfPresent(LogConfiguration.self, forKey: .logConfiguration)

@@ -32,10 +32,10 @@ extension HealthCheck: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         command = try container.decode([String].self, forKey: .command)
-        interval = try container.decodeIfPresent(Int.self, forKey: .interval)
-        timeout = try container.decodeIfPresent(Int.self, forKey: .timeout)
-        retries = try container.decodeIfPresent(Int.self, forKey: .retries)
-        startPeriod = try container.decodeIfPresent(Int.self, forKey: .startPeriod)
+        interval = try container.decodeIntegerIfPresent(forKey: .interval)
+        timeout = try container.decodeIntegerIfPresent(forKey: .timeout)
+        retries = try container.decodeIntegerIfPresent(forKey: .retries)
+        startPeriod = try container.decodeIntegerIfPresent(forKey: .startPeriod)
         unknownFields = try decoder.unknownFields(besides: CodingKeys.self)
     }
 

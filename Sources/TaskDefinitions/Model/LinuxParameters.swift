@@ -26,7 +26,7 @@ extension LinuxParameters: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         capabilities = try container.decodeIfPresent(KernelCapabilities.self, forKey: .capabilities)
         initProcessEnabled = try container.decodeIfPresent(Bool.self, forKey: .initProcessEnabled)
-        sharedMemorySize = try container.decodeIfPresent(Int.self, forKey: .sharedMemorySize)
+        sharedMemorySize = try container.decodeIntegerIfPresent(forKey: .sharedMemorySize)
         tmpfs = try container.decodeIfPresent([Tmpfs].self, forKey: .tmpfs)
         unknownFields = try decoder.unknownFields(besides: CodingKeys.self)
     }
@@ -59,7 +59,7 @@ public struct KernelCapabilities: Codable, Hashable, Sendable {
 }
 
 /// A tmpfs mount inside the container.
-public struct Tmpfs: Codable, Hashable, Sendable {
+public struct Tmpfs: Hashable, Sendable {
     /// Absolute path inside the container.
     public var containerPath: String
     /// Size in MiB.
@@ -70,5 +70,16 @@ public struct Tmpfs: Codable, Hashable, Sendable {
         self.containerPath = containerPath
         self.size = size
         self.mountOptions = mountOptions
+    }
+}
+
+extension Tmpfs: Codable {
+    enum CodingKeys: String, CodingKey { case containerPath, size, mountOptions }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        containerPath = try container.decode(String.self, forKey: .containerPath)
+        size = try container.decodeInteger(forKey: .size)
+        mountOptions = try container.decodeIfPresent([String].self, forKey: .mountOptions)
     }
 }

@@ -27,8 +27,8 @@ extension PortMapping: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        containerPort = try container.decodeIfPresent(Int.self, forKey: .containerPort)
-        hostPort = try container.decodeIfPresent(Int.self, forKey: .hostPort)
+        containerPort = try container.decodeIntegerIfPresent(forKey: .containerPort)
+        hostPort = try container.decodeIntegerIfPresent(forKey: .hostPort)
         `protocol` = try container.decodeIfPresent(String.self, forKey: .protocol)
         name = try container.decodeIfPresent(String.self, forKey: .name)
         unknownFields = try decoder.unknownFields(besides: CodingKeys.self)

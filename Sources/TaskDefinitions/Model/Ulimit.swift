@@ -1,5 +1,5 @@
 /// A resource limit (`setrlimit`) for the container's processes.
-public struct Ulimit: Codable, Hashable, Sendable {
+public struct Ulimit: Hashable, Sendable {
     /// One of ``knownNames``, e.g. `nofile`.
     public var name: String
     public var softLimit: Int
@@ -16,4 +16,15 @@ public struct Ulimit: Codable, Hashable, Sendable {
         "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio",
         "rttime", "sigpending", "stack",
     ]
+}
+
+extension Ulimit: Codable {
+    enum CodingKeys: String, CodingKey { case name, softLimit, hardLimit }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        softLimit = try container.decodeInteger(forKey: .softLimit)
+        hardLimit = try container.decodeInteger(forKey: .hardLimit)
+    }
 }

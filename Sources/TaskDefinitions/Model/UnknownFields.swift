@@ -34,3 +34,25 @@ extension Encoder {
         }
     }
 }
+
+extension KeyedDecodingContainer {
+    /// An integer member. JSONDecoder reports a fraction or an overflowing number with an internal error that
+    /// loses the field's path, so this rethrows that case with the path and the number found.
+    func decodeInteger(forKey key: Key) throws -> Int {
+        do {
+            return try decode(Int.self, forKey: key)
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription: "expected a whole number within 64 bits, got \(try decode(Double.self, forKey: key))")
+        }
+    }
+
+    /// An optional integer member; see ``decodeInteger(forKey:)``.
+    func decodeIntegerIfPresent(forKey key: Key) throws -> Int? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decodeInteger(forKey: key)
+    }
+}
