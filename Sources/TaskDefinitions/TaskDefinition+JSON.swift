@@ -7,14 +7,17 @@ extension TaskDefinition {
     ///   wrong type, a missing key, an unknown enum value), with the path of the first such field;
     ///   ``TaskDefinitionError/invalid(_:)`` with every ECS rule the definition breaks.
     public static func decode(_ json: Data) throws(TaskDefinitionError) -> TaskDefinition {
-        let definition = try decodeShape(json)
+        let definition = try decodeUnvalidated(json)
         let issues = definition.validationIssues()
         guard issues.isEmpty else { throw .invalid(issues) }
         return definition
     }
 
-    /// Decodes task-definition JSON without checking ECS's rules: for definitions read back from the store.
-    public static func decodeShape(_ json: Data) throws(TaskDefinitionError) -> TaskDefinition {
+    /// Decodes task-definition JSON without checking ECS's rules: for revisions read back from the store, which
+    /// were valid when registered and must stay readable if a later version adds a rule.
+    ///
+    /// - Throws: ``TaskDefinitionError/malformed(_:)`` only.
+    public static func decodeUnvalidated(_ json: Data) throws(TaskDefinitionError) -> TaskDefinition {
         let document: JSONValue
         do {
             document = try JSONDecoder().decode(JSONValue.self, from: json)

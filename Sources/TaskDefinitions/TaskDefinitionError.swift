@@ -24,6 +24,15 @@ public enum TaskDefinitionError: Error, Hashable, Sendable, CustomStringConverti
         }
     }
 
-    /// One line for the API layer and `ecsctl`: the issues joined with "; ".
-    public var description: String { issues.map(\.description).joined(separator: "; ") }
+    /// One line for the API layer and `ecsctl`: the issues joined with "; ", the first 20 of them when there are
+    /// more (the rest are counted, and all of them stay in ``issues``).
+    public var description: String {
+        let issues = issues
+        let shown = issues.prefix(Self.maxDescribedIssues).map(\.description).joined(separator: "; ")
+        let hidden = issues.count - Self.maxDescribedIssues
+        return hidden > 0 ? "\(shown); and \(hidden) more issue\(hidden == 1 ? "" : "s")" : shown
+    }
+
+    /// How many issues ``description`` spells out.
+    public static let maxDescribedIssues = 20
 }

@@ -82,3 +82,28 @@ struct DecodingErrorTests {
             == "containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000; x")
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct ErrorDescriptionTests {
+    @Test("a long list of issues is described by its first 20 and a count; issues keeps them all")
+    func longList() throws {
+        // Given ten containers, each with three broken port mappings
+        let badPorts = #","portMappings":[{"containerPort":0},{"containerPort":0},{"containerPort":0}]"#
+        let json = Fixture.task((0..<10).map { Fixture.container("c\($0)", badPorts) }.joined(separator: ","))
+        // When decoded
+        let error = try #require(Fixture.error(decoding: json))
+        // Then all 30 issues are listed, and the one-line description names 20 and counts the rest
+        #expect(error.issues.count == 30)
+        #expect(error.description.components(separatedBy: "; ").count == 21)
+        #expect(error.description.hasSuffix("; and 10 more issues"))
+    }
+
+    @Test("stored revisions decode without validation, so a later rule never hides them")
+    func unvalidated() throws {
+        let json = Data(Fixture.task(Fixture.container("a", #","stopTimeout":600"#)).utf8)
+        #expect(Fixture.error(decoding: json) != nil)
+        let definition = try TaskDefinition.decodeUnvalidated(json)
+        #expect(definition.containerDefinitions.first?.stopTimeout == 600)
+        #expect(throws: TaskDefinitionError.self) { try TaskDefinition.decodeUnvalidated(Data("[]".utf8)) }
+    }
+}
