@@ -5,8 +5,10 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
     /// One step of a path: an object member or an array element.
     public enum Component: Hashable, Sendable { case key(String), index(Int) }
 
+    /// The steps from the document root to the field.
     public var components: [Component]
 
+    /// A path made of `components`; empty is the document root.
     public init(_ components: [Component] = []) { self.components = components }
 
     /// The path of the whole document.
@@ -29,6 +31,7 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
         })
     }
 
+    /// `containerDefinitions[1].portMappings[0].hostPort`; empty for the root.
     public var description: String {
         var text = ""
         for component in components {

@@ -52,9 +52,12 @@ extension TaskDefinition {
 
 /// A host port a task binds, with its protocol: tcp 80 and udp 80 are different ports.
 public struct HostPort: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The port number.
     public var port: Int
+    /// tcp or udp.
     public var transportProtocol: TransportProtocol
 
+    /// A host port; tcp unless said otherwise.
     public init(port: Int, transportProtocol: TransportProtocol = .tcp) {
         self.port = port
         self.transportProtocol = transportProtocol

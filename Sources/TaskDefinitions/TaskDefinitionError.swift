@@ -1,8 +1,11 @@
 /// One problem in a task definition: where, and what is wrong.
 public struct ValidationIssue: Hashable, Sendable, CustomStringConvertible {
+    /// Where the problem is.
     public var path: FieldPath
+    /// What is wrong, in ECS's words where ECS has them.
     public var message: String
 
+    /// An issue at `path`.
     public init(path: FieldPath, message: String) { self.path = path; self.message = message }
 
     /// `containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000`.

@@ -12,35 +12,57 @@ public struct ContainerDefinition: Hashable, Sendable {
     public var memory: Int?
     /// Soft memory limit in MiB: what placement reserves when set.
     public var memoryReservation: Int?
+    /// Ports the container exposes, and how they bind on the host.
     public var portMappings: [PortMapping]?
     /// Absent means essential (see ``isEssential``): the task stops when an essential container stops.
     public var essential: Bool?
+    /// Replaces the image's entry point.
     public var entryPoint: [String]?
+    /// Replaces the image's command (the arguments to the entry point).
     public var command: [String]?
+    /// Environment variables.
     public var environment: [KeyValuePair]?
+    /// Environment variables whose values come from secrets.
     public var secrets: [Secret]?
+    /// Task volumes mounted into the container.
     public var mountPoints: [MountPoint]?
+    /// Other containers whose volumes are mounted too.
     public var volumesFrom: [VolumeFrom]?
+    /// The directory the command runs in.
     public var workingDirectory: String?
+    /// The user (and group) the command runs as: `name`, `uid`, `uid:gid`, ...
     public var user: String?
+    /// Mount the root filesystem read-only.
     public var readonlyRootFilesystem: Bool?
+    /// Run with every capability and device.
     public var privileged: Bool?
+    /// Containers that must reach a condition before this one starts.
     public var dependsOn: [ContainerDependency]?
+    /// The command that tells whether the container is healthy.
     public var healthCheck: HealthCheck?
     /// Seconds between SIGTERM and SIGKILL when the container is stopped.
     public var stopTimeout: Int?
+    /// Resource limits for the container's processes.
     public var ulimits: [Ulimit]?
+    /// Capabilities, init process, /dev/shm and tmpfs settings.
     public var linuxParameters: LinuxParameters?
+    /// Where stdout and stderr go.
     public var logConfiguration: LogConfiguration?
+    /// Labels on the container.
     public var dockerLabels: [String: String]?
+    /// The container's hostname.
     public var hostname: String?
+    /// Lines added to `/etc/hosts`.
     public var extraHosts: [HostEntry]?
+    /// Name servers written to `resolv.conf`.
     public var dnsServers: [String]?
+    /// Start without any network interface but loopback.
     public var disableNetworking: Bool?
 
     /// Fields this type does not model, kept verbatim through decode and encode.
     public var unknownFields: [String: JSONValue]
 
+    /// Creates a container definition; only the name and image are needed.
     public init(name: String, image: String, cpu: Int? = nil, memory: Int? = nil, memoryReservation: Int? = nil,
                 portMappings: [PortMapping]? = nil, essential: Bool? = nil, entryPoint: [String]? = nil,
                 command: [String]? = nil, environment: [KeyValuePair]? = nil, secrets: [Secret]? = nil,
@@ -91,6 +113,7 @@ extension ContainerDefinition: Codable {
         case dnsServers, disableNetworking
     }
 
+    /// Creates a container definition; only the name and image are needed.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         // Missing name or image is a rule broken, reported with every other issue by validation.

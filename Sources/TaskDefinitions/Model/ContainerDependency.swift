@@ -1,8 +1,11 @@
 /// A start-order dependency: this container starts only once `containerName` reaches `condition`.
 public struct ContainerDependency: Codable, Hashable, Sendable {
+    /// The container waited for.
     public var containerName: String
+    /// What it must reach first.
     public var condition: ContainerCondition
 
+    /// Creates a dependency.
     public init(containerName: String, condition: ContainerCondition) {
         self.containerName = containerName
         self.condition = condition
@@ -20,6 +23,7 @@ public enum ContainerCondition: String, Codable, Hashable, Sendable, CaseIterabl
     /// The dependency's health check passes.
     case healthy = "HEALTHY"
 
+    /// Creates a dependency.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)

@@ -15,6 +15,7 @@ public struct HealthCheck: Hashable, Sendable {
     /// Fields this type does not model, kept verbatim.
     public var unknownFields: [String: JSONValue]
 
+    /// Creates a health check; absent timings take ECS's defaults.
     public init(command: [String], interval: Int? = nil, timeout: Int? = nil, retries: Int? = nil,
                 startPeriod: Int? = nil, unknownFields: [String: JSONValue] = [:]) {
         self.command = command
@@ -29,6 +30,7 @@ public struct HealthCheck: Hashable, Sendable {
 extension HealthCheck: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable { case command, interval, timeout, retries, startPeriod }
 
+    /// Creates a health check; absent timings take ECS's defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         command = try container.decode([String].self, forKey: .command)

@@ -1,14 +1,17 @@
 /// Linux-specific container settings.
 public struct LinuxParameters: Hashable, Sendable {
+    /// Capabilities added to or dropped from the default set.
     public var capabilities: KernelCapabilities?
     /// Run an init process as PID 1 that forwards signals and reaps zombies.
     public var initProcessEnabled: Bool?
     /// Size of `/dev/shm` in MiB.
     public var sharedMemorySize: Int?
+    /// tmpfs mounts inside the container.
     public var tmpfs: [Tmpfs]?
     /// Fields this type does not model (`devices`, `maxSwap`, `swappiness`, ...), kept verbatim.
     public var unknownFields: [String: JSONValue]
 
+    /// Creates Linux parameters; every field is optional.
     public init(capabilities: KernelCapabilities? = nil, initProcessEnabled: Bool? = nil,
                 sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, unknownFields: [String: JSONValue] = [:]) {
         self.capabilities = capabilities
@@ -43,9 +46,12 @@ extension LinuxParameters: Codable {
 
 /// Linux capabilities added to or dropped from the default set, named without `CAP_` as ECS does (`NET_ADMIN`).
 public struct KernelCapabilities: Codable, Hashable, Sendable {
+    /// Capabilities added to the default set.
     public var add: [String]?
+    /// Capabilities dropped from the default set.
     public var drop: [String]?
 
+    /// Creates a capability change.
     public init(add: [String]? = nil, drop: [String]? = nil) { self.add = add; self.drop = drop }
 
     /// The capability names ECS accepts in `add` and `drop`.
@@ -64,8 +70,10 @@ public struct Tmpfs: Hashable, Sendable {
     public var containerPath: String
     /// Size in MiB.
     public var size: Int
+    /// Mount options such as `noexec` or `size=…`.
     public var mountOptions: [String]?
 
+    /// Creates a tmpfs mount.
     public init(containerPath: String, size: Int, mountOptions: [String]? = nil) {
         self.containerPath = containerPath
         self.size = size

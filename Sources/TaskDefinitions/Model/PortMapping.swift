@@ -12,6 +12,7 @@ public struct PortMapping: Hashable, Sendable {
     /// Fields this type does not model (`appProtocol`, `containerPortRange`, ...), kept verbatim.
     public var unknownFields: [String: JSONValue]
 
+    /// Creates a port mapping; only the container port is needed.
     public init(containerPort: Int?, hostPort: Int? = nil, protocol: String? = nil, name: String? = nil,
                 unknownFields: [String: JSONValue] = [:]) {
         self.containerPort = containerPort
@@ -25,6 +26,7 @@ public struct PortMapping: Hashable, Sendable {
 extension PortMapping: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable { case containerPort, hostPort, `protocol`, name }
 
+    /// Creates a port mapping; only the container port is needed.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         containerPort = try container.decodeIntegerIfPresent(forKey: .containerPort)

@@ -5,5 +5,6 @@ public struct Tag: Codable, Hashable, Sendable {
     /// 0–256 characters.
     public var value: String?
 
+    /// Creates a tag.
     public init(key: String?, value: String?) { self.key = key; self.value = value }
 }

@@ -8,8 +8,11 @@ public import Foundation
 public struct TaskDefinition: Hashable, Sendable {
     /// The family name; registering a family again makes a new revision. Required.
     public var family: String
+    /// The IAM role the containers assume (kept for ECS compatibility).
     public var taskRoleArn: String?
+    /// The IAM role the agent uses to pull images and read secrets (kept for ECS compatibility).
     public var executionRoleArn: String?
+    /// bridge, host, awsvpc or none; absent means bridge (see ``resolvedNetworkMode``).
     public var networkMode: NetworkMode?
     /// Task-level CPU as ECS accepts it: "256", "1 vCPU", "0.5 vcpu". See ``cpuUnits``.
     public var cpu: String?
@@ -17,22 +20,30 @@ public struct TaskDefinition: Hashable, Sendable {
     public var memory: String?
     /// Launch types the definition is meant for: "EC2", "EXTERNAL", "FARGATE".
     public var requiresCompatibilities: [String]?
+    /// Volumes the containers can mount.
     public var volumes: [Volume]?
+    /// Constraints on where the task may be placed, on top of the service's.
     public var placementConstraints: [TaskDefinitionPlacementConstraint]?
+    /// Tags on the task definition.
     public var tags: [Tag]?
     /// The containers of the task: 1 to 10. Required.
     public var containerDefinitions: [ContainerDefinition]
 
     // Registration metadata, set by the control plane, never by the user. Input values are tolerated, not trusted.
     public var taskDefinitionArn: String?
+    /// The revision within the family: 1 for the first registration, N+1 for the next.
     public var revision: Int?
+    /// ACTIVE, or INACTIVE once deregistered.
     public var status: String?
+    /// When the revision was registered.
     public var registeredAt: Date?
+    /// When the revision was deregistered.
     public var deregisteredAt: Date?
 
     /// Fields this type does not model, kept verbatim through decode and encode.
     public var unknownFields: [String: JSONValue]
 
+    /// Creates a task definition; every field but the family and the containers is optional.
     public init(family: String, taskRoleArn: String? = nil, executionRoleArn: String? = nil,
                 networkMode: NetworkMode? = nil, cpu: String? = nil, memory: String? = nil,
                 requiresCompatibilities: [String]? = nil, volumes: [Volume]? = nil,
@@ -60,6 +71,7 @@ extension TaskDefinition: Codable {
         case taskDefinitionArn, revision, status, registeredAt, deregisteredAt
     }
 
+    /// Creates a task definition; every field but the family and the containers is optional.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         // A missing family or container list is a rule broken, reported with every other issue by validation.

@@ -5,5 +5,6 @@ public struct TaskDefinitionPlacementConstraint: Codable, Hashable, Sendable {
     /// A cluster query, e.g. `attribute:ecs.instance-type =~ t3.*`.
     public var expression: String?
 
+    /// Creates a placement constraint.
     public init(type: String?, expression: String? = nil) { self.type = type; self.expression = expression }
 }

@@ -2,9 +2,12 @@
 public struct Ulimit: Hashable, Sendable {
     /// One of ``knownNames``, e.g. `nofile`.
     public var name: String
+    /// The soft limit; -1 means unlimited.
     public var softLimit: Int
+    /// The hard limit, at least the soft one; -1 means unlimited.
     public var hardLimit: Int
 
+    /// Creates a ulimit.
     public init(name: String, softLimit: Int, hardLimit: Int) {
         self.name = name
         self.softLimit = softLimit
@@ -21,6 +24,7 @@ public struct Ulimit: Hashable, Sendable {
 extension Ulimit: Codable {
     enum CodingKeys: String, CodingKey { case name, softLimit, hardLimit }
 
+    /// Creates a ulimit.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)

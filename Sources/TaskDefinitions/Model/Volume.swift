@@ -7,6 +7,7 @@ public struct Volume: Hashable, Sendable {
     /// Fields this type does not model (`dockerVolumeConfiguration`, `efsVolumeConfiguration`, ...), kept verbatim.
     public var unknownFields: [String: JSONValue]
 
+    /// Creates a volume.
     public init(name: String?, host: HostVolumeProperties? = nil, unknownFields: [String: JSONValue] = [:]) {
         self.name = name
         self.host = host
@@ -37,6 +38,7 @@ public struct HostVolumeProperties: Codable, Hashable, Sendable {
     /// Absolute path on the host.
     public var sourcePath: String?
 
+    /// Creates host volume properties.
     public init(sourcePath: String? = nil) { self.sourcePath = sourcePath }
 }
 
@@ -46,8 +48,10 @@ public struct MountPoint: Codable, Hashable, Sendable {
     public var sourceVolume: String?
     /// Absolute path inside the container.
     public var containerPath: String?
+    /// Mount read-only.
     public var readOnly: Bool?
 
+    /// Creates a mount point.
     public init(sourceVolume: String? = nil, containerPath: String? = nil, readOnly: Bool? = nil) {
         self.sourceVolume = sourceVolume
         self.containerPath = containerPath
@@ -57,9 +61,12 @@ public struct MountPoint: Codable, Hashable, Sendable {
 
 /// Mounts every volume of another container of the task.
 public struct VolumeFrom: Codable, Hashable, Sendable {
+    /// The container whose volumes are mounted.
     public var sourceContainer: String?
+    /// Mount read-only.
     public var readOnly: Bool?
 
+    /// Creates a volumes-from entry.
     public init(sourceContainer: String? = nil, readOnly: Bool? = nil) {
         self.sourceContainer = sourceContainer
         self.readOnly = readOnly

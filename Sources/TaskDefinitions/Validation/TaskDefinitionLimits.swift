@@ -14,17 +14,27 @@ public enum TaskDefinitionLimits {
     public static let memoryMiB = 6...4_194_304
     /// Container soft memory limit.
     public static let memoryReservationMiB = 1...4_194_304
+    /// Container ports.
     public static let containerPort = 1...65535
+    /// Host ports; 0 asks for a dynamic one in bridge mode.
     public static let hostPort = 0...65535
+    /// Seconds between health checks.
     public static let healthCheckInterval = 5...300
+    /// Seconds a health check may take.
     public static let healthCheckTimeout = 2...60
+    /// Failures before unhealthy.
     public static let healthCheckRetries = 1...10
+    /// Grace seconds after start.
     public static let healthCheckStartPeriod = 0...300
     /// Seconds between SIGTERM and SIGKILL.
     public static let stopTimeout = 0...120
+    /// Placement constraints per task definition.
     public static let maxPlacementConstraints = 10
+    /// Tags per resource.
     public static let maxTags = 50
+    /// Tag key length.
     public static let tagKeyLength = 1...128
+    /// Tag value length.
     public static let maxTagValueLength = 256
     /// Launch types ECS knows.
     public static let compatibilities = ["EC2", "EXTERNAL", "FARGATE"]
