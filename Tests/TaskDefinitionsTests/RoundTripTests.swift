@@ -22,8 +22,23 @@ struct RoundTripTests {
         "portMappings": [{"containerPort": 80, "hostPort": 0, "appProtocol": "http", "containerPortRange": null}],
         "healthCheck": {"command": ["CMD", "true"], "futureOption": 1.5},
         "linuxParameters": {"initProcessEnabled": true, "maxSwap": 512, "devices": [{"hostPath": "/dev/fuse"}]},
-        "mountPoints": [{"sourceVolume": "data", "containerPath": "/data", "readOnly": true}]
-      }]
+        "mountPoints": [{"sourceVolume": "data", "containerPath": "/data", "readOnly": true, "propagation": "rshared"}],
+        "environment": [{"name": "A", "value": "1", "note": "x"}],
+        "secrets": [{"name": "TOKEN", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/t", "version": 2}],
+        "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048, "scope": "task"}],
+        "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}, "mode": "non-blocking"},
+        "extraHosts": [{"hostname": "db", "ipAddress": "127.0.0.2", "ttl": 5}]
+      }, {
+        "name": "sidecar",
+        "image": "flotilla/busybox:1",
+        "memoryReservation": 16,
+        "essential": false,
+        "volumesFrom": [{"sourceContainer": "app", "readOnly": true, "future": []}],
+        "dependsOn": [{"containerName": "app", "condition": "HEALTHY", "timeout": 30}],
+        "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"], "ambient": ["NET_RAW"]}, "tmpfs": [{"containerPath": "/run", "size": 16, "uid": 0}]}
+      }],
+      "placementConstraints": [{"type": "memberOf", "expression": "attribute:zone == a", "weight": 1}],
+      "tags": [{"key": "team", "value": "infra", "propagate": true}]
     }
     """#
 
@@ -46,6 +61,12 @@ struct RoundTripTests {
         #expect(container.healthCheck?.unknownFields["futureOption"] == .number(1.5))
         #expect(container.linuxParameters?.unknownFields["maxSwap"] == .number(512))
         #expect(definition.volumes?.first?.unknownFields["configuredAtLaunch"] == .bool(false))
+        #expect(container.mountPoints?.first?.unknownFields["propagation"] == .string("rshared"))
+        #expect(container.ulimits?.first?.unknownFields["scope"] == .string("task"))
+        let sidecar = definition.containerDefinitions[1]
+        #expect(sidecar.dependsOn?.first?.unknownFields["timeout"] == .number(30))
+        #expect(sidecar.linuxParameters?.capabilities?.unknownFields["ambient"] == .array([.string("NET_RAW")]))
+        #expect(definition.tags?.first?.unknownFields["propagate"] == .bool(true))
     }
 
     @Test("unknown fields survive being embedded in another Codable value")

@@ -1,14 +1,35 @@
 /// A start-order dependency: this container starts only once `containerName` reaches `condition`.
-public struct ContainerDependency: Codable, Hashable, Sendable {
+public struct ContainerDependency: Hashable, Sendable {
     /// The container waited for.
     public var containerName: String
     /// What it must reach first.
     public var condition: ContainerCondition
+    /// Fields this type does not model, kept verbatim.
+    public var unknownFields: [String: JSONValue]
 
     /// Creates a dependency.
-    public init(containerName: String, condition: ContainerCondition) {
+    public init(containerName: String, condition: ContainerCondition, unknownFields: [String: JSONValue] = [:]) {
         self.containerName = containerName
         self.condition = condition
+        self.unknownFields = unknownFields
+    }
+}
+
+extension ContainerDependency: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case containerName, condition }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        containerName = try container.decode(String.self, forKey: .containerName)
+        condition = try container.decode(ContainerCondition.self, forKey: .condition)
+        unknownFields = try decoder.unknownFields(besides: CodingKeys.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(containerName, forKey: .containerName)
+        try container.encode(condition, forKey: .condition)
+        try encoder.encodeUnknownFields(unknownFields, besides: CodingKeys.self)
     }
 }
 
