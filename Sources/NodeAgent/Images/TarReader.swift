@@ -51,9 +51,10 @@ struct TarReader: ~Copyable {
         var longLink: String?
         var pax: [String: String] = [:]
         while true {
-            guard let header = try readBlock(allowEndOfFile: true) else {
+            guard let block = try readBlock(allowEndOfFile: true) else {
                 throw ImageError.malformedArchive(path: path, reason: "truncated: the archive ends without an end-of-archive marker")
             }
+            let header = Array(block)
             if header.allSatisfy({ $0 == 0 }) {
                 // End of archive: one zero block, normally followed by a second.
                 return nil
@@ -204,7 +205,7 @@ struct TarReader: ~Copyable {
 
     // MARK: - Header fields
 
-    private func verifyChecksum(_ header: ArraySlice<UInt8>) throws(ImageError) {
+    private func verifyChecksum(_ header: [UInt8]) throws(ImageError) {
         var sum = 0
         for (index, byte) in header.enumerated() { sum += (index >= 148 && index < 156) ? 32 : Int(byte) }
         let stored = try number(header, 148, 8, field: "checksum")
@@ -215,7 +216,7 @@ struct TarReader: ~Copyable {
     }
 
     /// An octal field, or GNU base-256 when the high bit of the first byte is set.
-    private func number(_ header: ArraySlice<UInt8>, _ offset: Int, _ length: Int, field: String) throws(ImageError) -> Int64 {
+    private func number(_ header: [UInt8], _ offset: Int, _ length: Int, field: String) throws(ImageError) -> Int64 {
         let bytes = header[(header.startIndex + offset)..<(header.startIndex + offset + length)]
         if let first = bytes.first, first & 0x80 != 0 {
             var value: Int64 = Int64(first & 0x7f)
@@ -242,7 +243,7 @@ struct TarReader: ~Copyable {
         return value
     }
 
-    private func string(_ header: ArraySlice<UInt8>, _ offset: Int, _ length: Int) -> String {
+    private func string(_ header: [UInt8], _ offset: Int, _ length: Int) -> String {
         cString(Array(header[(header.startIndex + offset)..<(header.startIndex + offset + length)]))
     }
 
