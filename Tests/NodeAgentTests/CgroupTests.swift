@@ -47,15 +47,40 @@ struct CgroupLayoutTests {
     }
 }
 
-/// Spawns `sh -c script` that first writes its own pid into every cgroup.procs path, so it runs inside the cgroup
-/// from its first allocation; returns the running process.
-func spawnInCgroup(_ cgroup: Cgroup, _ script: String, errors: Pipe? = nil) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/busybox")
-    process.arguments = ["sh", "-c", #"for f in "$@"; do echo $$ > "$f"; done; "# + script, "sh"] + cgroup.procsPaths
-    if let errors { process.standardError = errors }
-    try process.run()
-    return process
+/// A child started with posix_spawn and reaped with waitpid.
+///
+/// Not Foundation's `Process`: it notices a child's exit through a socket the child's own children inherit, so a
+/// test whose shell leaves background processes would wait for them too.
+struct SpawnedChild {
+    let pid: Int32
+
+    /// Starts `arguments` with stderr sent to `stderrPath` (if given).
+    init(_ arguments: [String], stderrPath: String? = nil) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stderrPath { posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: Int32 = 0
+        let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard result == 0 else { throw CgroupError.system(operation: "posix_spawn", path: arguments[0], errno: result) }
+        self.pid = pid
+    }
+
+    /// Waits for the exit: the exit code, or the signal that ended it.
+    func wait() -> (code: Int32?, signal: Int32?) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status & 0x7f == 0 ? ((status >> 8) & 0xff, nil) : (nil, status & 0x7f)
+    }
+}
+
+/// Spawns `busybox sh -c script` that first writes its own pid into every cgroup.procs path, so it runs inside the
+/// cgroup from its first allocation.
+func spawnInCgroup(_ cgroup: Cgroup, _ script: String, stderrPath: String? = nil) throws -> SpawnedChild {
+    try SpawnedChild(["/bin/busybox", "sh", "-c", #"for f in "$@"; do echo $$ > "$f"; done; "# + script, "sh"] + cgroup.procsPaths,
+                     stderrPath: stderrPath)
 }
 
 @Suite(.serialized, .enabled(if: getuid() == 0, "cgroups need root"), .timeLimit(.minutes(3)))
@@ -123,23 +148,19 @@ struct CgroupTests {
         // Given a cgroup and a sleeping process outside it
         let cgroup = try Cgroup.create(name: "procs", limits: .init(), parent: parent)
         defer { try? cgroup.destroy(); rmdirParent() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/busybox")
-        process.arguments = ["sleep", "30"]
-        try process.run()
+        let process = try SpawnedChild(["/bin/busybox", "sleep", "30"])
 
         // When its pid is added
-        try cgroup.add(pid: process.processIdentifier)
+        try cgroup.add(pid: process.pid)
 
         // Then every hierarchy lists it
         for path in cgroup.procsPaths {
-            #expect(try readFile(path).split(separator: "\n").contains(Substring(String(process.processIdentifier))), "\(path)")
+            #expect(try readFile(path).split(separator: "\n").contains(Substring(String(process.pid))), "\(path)")
         }
 
         // When everything in the cgroup is killed, Then the process dies of SIGKILL and the cgroup can be removed
         try cgroup.killAll()
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(process.wait().signal == SIGKILL)
         try cgroup.destroy()
         for directory in cgroup.directories { #expect(!FileManager.default.fileExists(atPath: directory)) }
     }
@@ -152,10 +173,9 @@ struct CgroupTests {
 
         // When a process in it allocates without bound (tail keeps a line of /dev/zero that never ends)
         let process = try spawnInCgroup(cgroup, "exec tail /dev/zero")
-        process.waitUntilExit()
 
         // Then the kernel kills it and the cgroup reports the OOM kill
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(process.wait().signal == SIGKILL)
         #expect(cgroup.oomKilled())
         let stats = try cgroup.stats()
         #expect((stats.memoryMaxUsageBytes ?? 0) > 16 << 20 && (stats.memoryMaxUsageBytes ?? 0) <= 32 << 20)
@@ -167,13 +187,15 @@ struct CgroupTests {
         defer { try? cgroup.killAll(); try? cgroup.destroy(); rmdirParent() }
 
         // When a shell in it tries to start 30 background sleeps (a bounded fork loop)
-        let errors = Pipe()
-        let process = try spawnInCgroup(cgroup, "i=0; while [ $i -lt 30 ]; do sleep 20 2>/dev/null & i=$((i+1)); done; echo all started", errors: errors)
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let scratch = try ImageTestDirectory()
+        let errorsPath = scratch.path + "/stderr"
+        let process = try spawnInCgroup(cgroup, "i=0; while [ $i -lt 30 ]; do sleep 20 & i=$((i+1)); done; echo all started",
+                                        stderrPath: errorsPath)
+        let exit = process.wait()
+        let message = ImageFixtures.fileText(errorsPath) ?? ""
 
         // Then forking fails once the limit is reached, and the cgroup never holds more than 8 processes
-        #expect(process.terminationStatus != 0)
+        #expect(exit.code != 0)
         #expect(message.contains("can't fork"), "\(message)")
         #expect(try cgroup.processes().count <= 8)
         #expect(try cgroup.stats().pidsCurrent.map { $0 <= 8 } == true)
@@ -189,11 +211,11 @@ struct CgroupTests {
 
         // When a process in it burns CPU and touches memory (a bounded loop)
         let process = try spawnInCgroup(cgroup, "x=$(head -c 4000000 /dev/zero | tr '\\0' a); i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")
-        process.waitUntilExit()
+        let exit = process.wait()
 
         // Then CPU time and peak memory went up
         let after = try cgroup.stats()
-        #expect(process.terminationStatus == 0)
+        #expect(exit.code == 0)
         #expect(after.cpuUsageNanoseconds > before.cpuUsageNanoseconds)
         #expect((after.memoryMaxUsageBytes ?? 0) > (before.memoryMaxUsageBytes ?? 0))
         #expect(after.memoryUsageBytes != nil)
@@ -223,17 +245,16 @@ struct CgroupTests {
         #expect(FileManager.default.fileExists(atPath: cgroup.directories[0] + "/cgroup.procs"))
         let process = try spawnInCgroup(cgroup, "sleep 30")
         var members: Set<Int32> = []
-        for _ in 0..<200 where !members.contains(process.processIdentifier) {
+        for _ in 0..<200 where !members.contains(process.pid) {
             members = try cgroup.processes()
             usleep(10_000)
         }
 
         // Then cgroup.procs lists it, stats read cpu.stat, and killAll (cgroup.kill) ends it
-        #expect(members.contains(process.processIdentifier))
+        #expect(members.contains(process.pid))
         #expect(try cgroup.stats().cpuUsageNanoseconds > 0)
         try cgroup.killAll()
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        #expect(process.wait().signal == SIGKILL)
         #expect(!cgroup.oomKilled())
 
         // And destroy removes the directory

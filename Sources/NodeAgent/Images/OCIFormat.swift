@@ -97,6 +97,15 @@ struct OCILayoutBuilder {
         var mediaType: String
         /// sha256 of the uncompressed tar.
         var diffID: String
+        /// sha256 of `blob` (the diff id when uncompressed).
+        var digest: String
+
+        init(blob: [UInt8], mediaType: String, diffID: String, digest: String? = nil) {
+            self.blob = blob
+            self.mediaType = mediaType
+            self.diffID = diffID
+            self.digest = digest ?? SHA256.digest(blob)
+        }
     }
 
     var layers: [Layer] = []
@@ -111,7 +120,8 @@ struct OCILayoutBuilder {
 
     /// Adds an uncompressed layer.
     mutating func addLayer(tar: [UInt8]) {
-        layers.append(Layer(blob: tar, mediaType: MediaType.layerTar, diffID: SHA256.digest(tar)))
+        let digest = SHA256.digest(tar)
+        layers.append(Layer(blob: tar, mediaType: MediaType.layerTar, diffID: digest, digest: digest))
     }
 
     var configBlob: [UInt8] {
@@ -128,14 +138,14 @@ struct OCILayoutBuilder {
         return CanonicalJSON.encode(OCIManifest(
             schemaVersion: 2, mediaType: MediaType.manifest,
             config: OCIDescriptor(mediaType: MediaType.config, digest: SHA256.digest(configBlob), size: Int64(configBlob.count)),
-            layers: layers.map { OCIDescriptor(mediaType: $0.mediaType, digest: SHA256.digest($0.blob), size: Int64($0.blob.count)) }))
+            layers: layers.map { OCIDescriptor(mediaType: $0.mediaType, digest: $0.digest, size: Int64($0.blob.count)) }))
     }
 
     /// The layout's files, sorted by path.
     func files() -> [(path: String, contents: [UInt8])] {
         let manifest = manifestBlob
-        var blobs: [String: [UInt8]] = [:]
-        for blob in [manifest, configBlob] + layers.map(\.blob) { blobs[SHA256.digest(blob)] = blob }
+        var blobs: [String: [UInt8]] = [SHA256.digest(manifest): manifest, SHA256.digest(configBlob): configBlob]
+        for layer in layers { blobs[layer.digest] = layer.blob }
         let index = OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
             OCIDescriptor(mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
                           annotations: reference.map { [Annotation.refName: $0] }),
