@@ -193,4 +193,40 @@ struct ImageStoreTests {
         let reopened = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
         #expect(reopened.images() == store.images())
     }
+
+    @Test func twoStoresOnOneRootSeeEachOthersImports() throws {
+        // Given two store objects on one root, as the agent and `ecs-agent runtime import` would have
+        let scratch = try ImageTestDirectory()
+        let agent = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
+        let cli = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
+        try ImageFixtures.layout(reference: "test/one:1").writeDirectory(to: scratch.path + "/one")
+        try ImageFixtures.layout(reference: "test/two:1", layers: [ImageFixtures.applicationLayer(greeting: "two")])
+            .writeDirectory(to: scratch.path + "/two")
+
+        // When each imports one image
+        let one = try #require(try cli.importImage(from: scratch.path + "/one").first)
+        #expect(agent.resolve("test/one:1") == one, "the agent sees the CLI's import")
+        let two = try #require(try agent.importImage(from: scratch.path + "/two").first)
+
+        // Then neither import was lost and both see both
+        #expect(agent.images() == [one, two])
+        #expect(cli.images() == [one, two])
+    }
+
+    @Test func openingTheStoreRemovesOnlyDeadImportersStaging() throws {
+        // Given a staging directory of a process that no longer exists and one of this (live) process
+        let scratch = try ImageTestDirectory()
+        let root = scratch.path + "/store"
+        _ = try ImageStore(root: root, logger: ImageFixtures.logger)
+        let dead = root + "/.import-2147483646-abandoned"
+        let live = root + "/.import-\(getpid())-running"
+        for directory in [dead, live] { try FileManager.default.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true) }
+
+        // When the store is opened again
+        _ = try ImageStore(root: root, logger: ImageFixtures.logger)
+
+        // Then the dead importer's staging is gone and the live one's is left alone
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
 }

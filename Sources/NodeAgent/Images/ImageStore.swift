@@ -3,20 +3,31 @@ import Glibc
 #endif
 import Foundation
 public import Logging
+import Metrics
 import Synchronization
 
 /// A content-addressed image store: blobs by sha256, each layer unpacked once, and an index of images.
 ///
 /// Layout under `root`: `blobs/sha256/<hex>` (manifests, configs, layer blobs), `layers/<diff-id hex>/` (one
 /// unpacked layer, an overlayfs lowerdir), `images.json` (the ``ImageRecord``s, replaced atomically).
-/// An import stages everything in `root/.import-<uuid>/` and moves it into place only after every check passed,
-/// so a bad image leaves the store exactly as it was.
+/// An import stages everything in `root/.import-<pid>-<uuid>/` and moves it into place only after every check
+/// passed, so a bad image leaves the store exactly as it was.
+///
+/// Several processes may share one store (the agent and `ecs-agent runtime import`): commits hold an exclusive
+/// `flock` on `root/.lock` and merge into the index as it is on disk, and readers reload `images.json` when it
+/// was replaced.
 public final class ImageStore: Sendable {
     /// The store's root directory.
     public let root: String
     private let logger: Logger
-    /// The image index, and the lock that serialises commits to the store.
-    private let index: Mutex<[ImageRecord]>
+    /// The index as last read or written, with the identity of the file it came from.
+    private let index: Mutex<CachedIndex>
+
+    private struct CachedIndex {
+        var records: [ImageRecord]
+        /// (inode, mtime s, mtime ns) of images.json when read; nil when it did not exist.
+        var fileIdentity: [Int]?
+    }
 
     /// Opens (creating if needed) the store under `root`, and removes the staging directories of interrupted imports.
     public init(root: String, logger: Logger) throws(ImageError) {
@@ -27,22 +38,39 @@ public final class ImageStore: Sendable {
                 throw ImageError.system(operation: "mkdir", path: directory, errno: errno)
             }
         }
-        let indexPath = root + "/images.json"
-        var records: [ImageRecord] = []
-        if let data = FileManager.default.contents(atPath: indexPath) {
-            do { records = try JSONDecoder().decode([ImageRecord].self, from: data) } catch {
-                throw ImageError.corruptStore(path: indexPath, reason: "\(error)")
-            }
-        }
-        index = Mutex(records)
+        index = Mutex(try Self.readIndex(root: root))
+        // Staging directories of importers that died: `.import-<pid>-…` whose pid no longer exists.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasPrefix(".import-") {
-            try? FileManager.default.removeItem(atPath: root + "/" + name)
+            let pid = name.dropFirst(8).prefix { $0 != "-" }
+            if let pid = Int32(pid), kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: root + "/" + name)
+            }
         }
     }
 
     /// Every image in the store, in import order.
     public func images() -> [ImageRecord] {
-        index.withLock { $0 }
+        index.withLock { cached in
+            if Self.identity(of: root + "/images.json") != cached.fileIdentity, let fresh = try? Self.readIndex(root: root) {
+                cached = fresh
+            }
+            return cached.records
+        }
+    }
+
+    private static func identity(of path: String) -> [Int]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [Int(info.st_ino), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+    }
+
+    private static func readIndex(root: String) throws(ImageError) -> CachedIndex {
+        let path = root + "/images.json"
+        let identity = identity(of: path)
+        guard identity != nil, let data = FileManager.default.contents(atPath: path) else { return CachedIndex(records: [], fileIdentity: nil) }
+        do { return CachedIndex(records: try JSONDecoder().decode([ImageRecord].self, from: data), fileIdentity: identity) } catch {
+            throw ImageError.corruptStore(path: path, reason: "\(error)")
+        }
     }
 
     /// Finds an image by `name:tag`, `name` (meaning `name:latest`), `sha256:<hex>`, or a unique prefix of 12 or
@@ -74,7 +102,19 @@ public final class ImageStore: Sendable {
     /// enters the store; on error the store is as before. A reference already on another image moves to this one.
     /// - Returns: the imported images.
     public func importImage(from path: String) throws(ImageError) -> [ImageRecord] {
-        let staging = root + "/.import-" + UUID().uuidString
+        do {
+            let records = try importAll(from: path)
+            Counter(label: "flotilla_agent_image_imports_total", dimensions: [("result", "imported")]).increment()
+            return records
+        } catch {
+            Counter(label: "flotilla_agent_image_imports_total", dimensions: [("result", "rejected")]).increment()
+            logger.debug("image import rejected", metadata: ["image.source": "\(path)", "error": "\(error)"])
+            throw error
+        }
+    }
+
+    private func importAll(from path: String) throws(ImageError) -> [ImageRecord] {
+        let staging = root + "/.import-\(getpid())-" + UUID().uuidString
         guard mkdir(staging, 0o700) == 0 else { throw ImageError.system(operation: "mkdir", path: staging, errno: errno) }
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
@@ -103,9 +143,18 @@ public final class ImageStore: Sendable {
         return records
     }
 
-    /// Moves staged blobs and layers into place and writes the new index, under the store lock.
+    /// Moves staged blobs and layers into place and writes the new index, under the store lock (in-process mutex
+    /// and cross-process flock).
     private func commit(_ pending: [PendingImage], importer: ImageImporter) throws(ImageError) -> [ImageRecord] {
-        try index.withLock { (records: inout [ImageRecord]) throws(ImageError) -> [ImageRecord] in
+        let lockPath = root + "/.lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw ImageError.system(operation: "open", path: lockPath, errno: errno) }
+        defer { close(lock) }   // closing releases the flock
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw ImageError.system(operation: "flock", path: lockPath, errno: errno) }
+        }
+        return try index.withLock { (cached: inout CachedIndex) throws(ImageError) -> [ImageRecord] in
+            let records = try Self.readIndex(root: root).records
             for (hex, stagedPath) in importer.stagedBlobs.sorted(by: { $0.key < $1.key }) {
                 try Self.moveIntoPlace(stagedPath, root + "/blobs/sha256/" + hex)
             }
@@ -131,7 +180,7 @@ public final class ImageStore: Sendable {
                 }
             }
             try writeIndex(updated)
-            records = updated
+            cached = CachedIndex(records: updated, fileIdentity: Self.identity(of: root + "/images.json"))
             return imported
         }
     }
