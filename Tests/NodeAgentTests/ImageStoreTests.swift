@@ -229,4 +229,61 @@ struct ImageStoreTests {
         #expect(!FileManager.default.fileExists(atPath: dead))
         #expect(FileManager.default.fileExists(atPath: live))
     }
+
+    @Test(arguments: ["gnu", "pax"])
+    func importsLayersWrittenByGNUTar(format: String) throws {
+        // Given a layer made by GNU tar in its GNU (long-name L/K headers) or PAX format, with a 150-character path,
+        // a symlink with a long target and a hardlink
+        let scratch = try ImageTestDirectory()
+        let tree = scratch.path + "/tree"
+        let longDirectory = (0..<10).map { "directory\($0)xx" }.joined(separator: "/")
+        try FileManager.default.createDirectory(atPath: tree + "/" + longDirectory, withIntermediateDirectories: true)
+        try Data("deep".utf8).write(to: URL(fileURLWithPath: tree + "/" + longDirectory + "/file.txt"))
+        try FileManager.default.createSymbolicLink(atPath: tree + "/shortcut", withDestinationPath: longDirectory + "/file.txt")
+        try FileManager.default.linkItem(atPath: tree + "/" + longDirectory + "/file.txt", toPath: tree + "/hardlink.txt")
+        let tar = try ImageFixtures.run(["tar", "--format=\(format)", "-C", tree, "-cf", scratch.path + "/layer.tar", "."])
+        try #require(tar.status == 0, "\(tar.output)")
+        let layer = try #require(FileManager.default.contents(atPath: scratch.path + "/layer.tar"))
+        try ImageFixtures.layout(reference: "test/gnu:1", layers: [Array(layer)]).writeDirectory(to: scratch.path + "/layout")
+        let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
+
+        // When it is imported
+        let record = try #require(try store.importImage(from: scratch.path + "/layout").first)
+
+        // Then the long names, the link target and the hardlink come through whole
+        let root = record.layerDirectories[0]
+        #expect(ImageFixtures.fileText(root + "/" + longDirectory + "/file.txt") == "deep")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/shortcut")) == longDirectory + "/file.txt")
+        #expect(ImageFixtures.fileText(root + "/hardlink.txt") == "deep")
+    }
+
+    @Test func followsAMultiPlatformIndexToThisMachinesManifest() throws {
+        // Given index.json pointing to a nested image index with a manifest for another platform (its blob absent)
+        // and one for this machine
+        let scratch = try ImageTestDirectory()
+        let builder = ImageFixtures.layout(reference: nil)
+        let layout = scratch.path + "/layout"
+        try builder.writeDirectory(to: layout)
+        let manifest = builder.manifestBlob
+        let nested = CanonicalJSON.encode(OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
+            OCIDescriptor(mediaType: MediaType.manifest, digest: "sha256:" + String(repeating: "0", count: 64), size: 10,
+                          platform: OCIPlatform(architecture: "s390x", os: "linux")),
+            OCIDescriptor(mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
+                          platform: OCIPlatform(architecture: OCILayoutBuilder.hostArchitecture, os: "linux")),
+        ]))
+        _ = try ImageTestDirectory.write(layout + "/blobs/sha256/" + SHA256.digest(nested).dropFirst(7), nested)
+        _ = try ImageTestDirectory.write(layout + "/index.json", CanonicalJSON.encode(OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
+            OCIDescriptor(mediaType: MediaType.index, digest: SHA256.digest(nested), size: Int64(nested.count),
+                          annotations: [Annotation.refName: "test/multi:3"]),
+        ])))
+        let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
+
+        // When it is imported
+        let record = try #require(try store.importImage(from: layout).first)
+
+        // Then the image is this machine's manifest, under the index's name
+        #expect(record.digest == SHA256.digest(manifest))
+        #expect(record.references == ["test/multi:3"])
+        expectApplicationLayer(record)
+    }
 }
