@@ -176,6 +176,7 @@ struct ImageStoreTests {
         #expect(store.resolve("test/app") == latest)
         #expect(store.resolve("test/app:latest") == latest)
         #expect(store.resolve(two.digest) == two)
+        #expect(store.resolve("test/app@" + two.digest) == two)
         #expect(store.resolve("sha256:" + hex.prefix(12)) == two)
         #expect(store.resolve(String(hex.prefix(12))) == two)
         #expect(store.resolve("sha256:" + hex.prefix(6)) == nil)

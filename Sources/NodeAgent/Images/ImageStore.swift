@@ -73,10 +73,14 @@ public final class ImageStore: Sendable {
         }
     }
 
-    /// Finds an image by `name:tag`, `name` (meaning `name:latest`), `sha256:<hex>`, or a unique prefix of 12 or
-    /// more hex digits of its digest (with or without `sha256:`).
+    /// Finds an image by `name:tag`, `name` (meaning `name:latest`), `sha256:<hex>`, `name@sha256:<hex>`, or a
+    /// unique prefix of 12 or more hex digits of its digest (with or without `sha256:`).
     public func resolve(_ reference: String) -> ImageRecord? {
         let records = images()
+        if let at = reference.range(of: "@sha256:") {   // name@sha256:<hex>: the digest decides
+            let digest = String(reference[reference.index(after: at.lowerBound)...])
+            return records.first { $0.digest == digest }
+        }
         let hex = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
         if hex.count >= 12, hex.allSatisfy(\.isHexDigit) {
             let matches = records.filter { $0.digest.dropFirst(7).hasPrefix(hex.lowercased()) }
