@@ -35,6 +35,14 @@ struct BadImage: CustomTestStringConvertible, Sendable {
             let archive = ImageFixtures.layout().tarball()
             return try ImageTestDirectory.write(directory + "/cut.tar", Array(archive.prefix(archive.count / 2)))
         }, expected: ["cut.tar", "truncated"]),
+        BadImage(name: "truncated gzip layer", build: { directory in
+            let tar = ImageFixtures.applicationLayer()
+            let gzip = try ImageFixtures.compress(tar, with: ["gzip", "-n", "-c"])
+            var builder = ImageFixtures.layout(reference: "test/bad:1", layers: [])
+            builder.layers = [.init(blob: Array(gzip.prefix(gzip.count / 2)), mediaType: MediaType.layerGzip, diffID: SHA256.digest(tar))]
+            try builder.writeDirectory(to: directory + "/bad")
+            return directory + "/bad"
+        }, expected: ["malformed tar archive", "gzip failed"]),
         BadImage(name: "missing layer blob", build: { directory in
             let builder = ImageFixtures.layout(reference: "test/bad:1")
             try builder.writeDirectory(to: directory + "/bad")

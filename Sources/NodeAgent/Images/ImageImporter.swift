@@ -270,6 +270,9 @@ struct ImageImporter {
         }
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        if process.terminationStatus == 127 {   // env: the program is not installed
+            throw ImageError.unsupported(path: name, reason: "decompressing this layer needs \(command[0]); install it (apt-get install \(command[0]))")
+        }
         guard process.terminationStatus == 0 else {
             throw ImageError.malformedArchive(
                 path: name, reason: "\(command[0]) failed: " + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
