@@ -47,6 +47,67 @@ struct CgroupLayoutTests {
     }
 }
 
+/// The v2 limit and stats files on a FAKE cgroup2 tree: plain files in a temp directory laid out like a unified
+/// hierarchy. This machine's cgroup2 mount holds none of memory, cpu and pids (v1 has them), so this is where the
+/// v2 translation (memory.max, memory.low, cpu.weight, cpu.max, pids.max, cpu.stat, memory.events) is checked.
+@Suite(.timeLimit(.minutes(1)))
+struct CgroupV2FilesOnAFakeTreeTests {
+    @Test func limitsStatsAndOOMUseTheV2Files() throws {
+        // Given a fake unified hierarchy offering memory, cpu and pids, with the container's files present
+        let scratch = try ImageTestDirectory()
+        let root = scratch.path
+        let container = root + "/flotilla/web-1"
+        try FileManager.default.createDirectory(atPath: container, withIntermediateDirectories: true)
+        for directory in [root, root + "/flotilla"] {
+            _ = try ImageTestDirectory.write(directory + "/cgroup.controllers", Array("cpuset cpu io memory pids\n".utf8))
+            _ = try ImageTestDirectory.write(directory + "/cgroup.subtree_control", [])
+        }
+        for file in ["memory.max", "memory.swap.max", "memory.low", "cpu.weight", "cpu.max", "pids.max", "cgroup.procs"] {
+            _ = try ImageTestDirectory.write(container + "/" + file, [])
+        }
+        _ = try ImageTestDirectory.write(container + "/cpu.stat", Array("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n".utf8))
+        _ = try ImageTestDirectory.write(container + "/memory.current", Array("4096\n".utf8))
+        _ = try ImageTestDirectory.write(container + "/memory.peak", Array("8192\n".utf8))
+        _ = try ImageTestDirectory.write(container + "/pids.current", Array("3\n".utf8))
+        _ = try ImageTestDirectory.write(container + "/memory.events", Array("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n".utf8))
+
+        // When the cgroup is created with every limit
+        let cgroup = try Cgroup.create(name: "web-1", limits: CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32,
+                                                                          cpuShares: 1024, cpuQuotaUnits: 2048, pidsLimit: 50),
+                                       parent: "flotilla", layout: .v2(mountPoint: root))
+
+        // Then the v2 files hold the converted values, swap is off, and pids was the last controller enabled
+        func read(_ file: String) -> String? { ImageFixtures.fileText(container + "/" + file) }
+        #expect(read("memory.max") == String(64 << 20))
+        #expect(read("memory.swap.max") == "0")
+        #expect(read("memory.low") == String(32 << 20))
+        #expect(read("cpu.weight") == "39")
+        #expect(read("cpu.max") == "200000 100000")
+        #expect(read("pids.max") == "50")
+        // (a plain file keeps the tail of the longer "+memory" under each later write; the kernel takes each as a command)
+        #expect(ImageFixtures.fileText(root + "/flotilla/cgroup.subtree_control")?.hasPrefix("+pids") == true)
+        #expect(cgroup.procsPaths == [container + "/cgroup.procs"])
+
+        // And stats and the OOM flag come from cpu.stat, memory.current/peak, pids.current and memory.events
+        #expect(try cgroup.stats() == CgroupStats(cpuUsageNanoseconds: 1_500_000, memoryUsageBytes: 4096,
+                                                  memoryMaxUsageBytes: 8192, pidsCurrent: 3))
+        #expect(cgroup.oomKilled())
+    }
+
+    @Test func aLimitWithoutItsControllerIsRefused() throws {
+        // Given a fake unified hierarchy without the pids controller
+        let scratch = try ImageTestDirectory()
+        _ = try ImageTestDirectory.write(scratch.path + "/cgroup.controllers", Array("cpu memory\n".utf8))
+        _ = try ImageTestDirectory.write(scratch.path + "/cgroup.subtree_control", [])
+
+        // When a pids limit is asked for, Then the error names the controller and nothing is created
+        #expect(throws: CgroupError.controllerUnavailable(controller: "pids", path: scratch.path)) {
+            _ = try Cgroup.create(name: "c", limits: .init(pidsLimit: 5), parent: "flotilla", layout: .v2(mountPoint: scratch.path))
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/flotilla/c"))
+    }
+}
+
 /// A child started with posix_spawn and reaped with waitpid.
 ///
 /// Not Foundation's `Process`: it notices a child's exit through a socket the child's own children inherit, so a
