@@ -192,6 +192,21 @@ struct CgroupTests {
         #expect(Cgroup.open(name: "limits", parent: parent)?.directories == cgroup.directories)
     }
 
+    @Test func aReusedCgroupTakesALargerMemoryLimit() throws {
+        // Given a cgroup left with a 32 MiB limit (as after an agent restart)
+        let first = try Cgroup.create(name: "reuse", limits: .init(memoryLimitMiB: 32), parent: parent)
+        defer { try? first.destroy(); rmdirParent() }
+
+        // When it is created again with 128 MiB, Then the larger limit applies
+        let second = try Cgroup.create(name: "reuse", limits: .init(memoryLimitMiB: 128), parent: parent)
+        let memory = try #require(second.directory(for: "memory"))
+        let file = { () -> String in
+            if case .v1 = second.layout { return "/memory.limit_in_bytes" }
+            return "/memory.max"
+        }()
+        #expect(try readFile(memory + file).trimmingCharacters(in: .whitespacesAndNewlines) == String(128 << 20))
+    }
+
     @Test func badLimitsAreRefusedAndCreateNothing() throws {
         for (limits, field) in [(CgroupLimits(memoryLimitMiB: 1), "memoryLimitMiB"),
                                 (CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 128), "memoryReservationMiB"),

@@ -163,10 +163,16 @@ public final class Cgroup: Sendable {
             if let memory = limits.memoryLimitMiB {
                 let directory = try require("memory")
                 let bytes = String(memory * 1_048_576)
-                try writeFile(directory + "/memory.limit_in_bytes", bytes)
                 // memory+swap = memory: no swap beyond the hard limit (the file exists only with swap accounting).
-                if access(directory + "/memory.memsw.limit_in_bytes", F_OK) == 0 {
-                    try writeFile(directory + "/memory.memsw.limit_in_bytes", bytes)
+                // The kernel keeps memory ≤ memsw at every step, so raising a re-used cgroup's limit writes memsw first.
+                let memsw = directory + "/memory.memsw.limit_in_bytes"
+                if access(memsw, F_OK) == 0 {
+                    let current = UInt64((try readFile(memsw)).trimmingWhitespace()) ?? UInt64.max
+                    let order = UInt64(memory * 1_048_576) > current
+                        ? [memsw, directory + "/memory.limit_in_bytes"] : [directory + "/memory.limit_in_bytes", memsw]
+                    for file in order { try writeFile(file, bytes) }
+                } else {
+                    try writeFile(directory + "/memory.limit_in_bytes", bytes)
                 }
             }
             if let reservation = limits.memoryReservationMiB {
