@@ -200,6 +200,51 @@ struct NetworkManagerTests {
         #expect(try makeManager().attachments().isEmpty)
     }
 
+    @Test func anAttachACrashInterruptedIsRolledBackByTheNextManager() throws {
+        // Given an attach whose pieces exist but whose record was never marked complete (the agent died mid-attach)
+        let crashed = try makeManager()
+        let attachment = try crashed.attach(networkID: "crash-1", mode: .bridge, ports: [PortRequest(containerPort: 80)])
+        let statePath = "\(stateDirectory)/network-attachments.json"
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+        var records = try #require(json["records"] as? [String: Any])
+        var record = try #require(records["crash-1"] as? [String: Any])
+        record["isComplete"] = false
+        records["crash-1"] = record
+        json["records"] = records
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: statePath))
+
+        // When the agent restarts
+        let restarted = try makeManager()
+        defer { try? tearDown(restarted) }
+
+        // Then the half-made attachment is gone without a trace and its lease is free
+        #expect(restarted.attachments().isEmpty)
+        #expect(NetworkShell.bridgePorts(configuration.bridgeName).isEmpty)
+        #expect(!NetworkShell.ruleset().contains("flotilla:crash-1"))
+        #expect(!FileManager.default.fileExists(atPath: try #require(attachment.namespacePath)))
+        #expect(try restarted.attach(networkID: "crash-2", mode: .bridge, ports: []).ipv4Address == attachment.ipv4Address)
+    }
+
+    @Test func repeatingAnAttachReturnsTheSameAttachment() throws {
+        // Given a bridge attachment with a dynamic port
+        let manager = try makeManager()
+        defer { try? tearDown(manager) }
+        let request = [PortRequest(containerPort: 80)]
+        let first = try manager.attach(networkID: "again-1", mode: .bridge, ports: request)
+
+        // When the same request is made again, Then it gets the same attachment and nothing new is made
+        #expect(try manager.attach(networkID: "again-1", mode: .bridge, ports: request) == first)
+        #expect(NetworkShell.bridgePorts(configuration.bridgeName).count == 1)
+
+        // And a different mode or port set for the same id is refused
+        #expect(throws: NetworkError.alreadyAttached(networkID: "again-1")) {
+            try manager.attach(networkID: "again-1", mode: .none, ports: [])
+        }
+        #expect(throws: NetworkError.alreadyAttached(networkID: "again-1")) {
+            try manager.attach(networkID: "again-1", mode: .bridge, ports: [PortRequest(containerPort: 81)])
+        }
+    }
+
     @Test func aFailedAttachIsRolledBack() throws {
         // Given a working bridge whose nftables table then disappears behind the manager's back
         let manager = try makeManager()
