@@ -114,13 +114,16 @@ struct NetworkManagerTests {
         #expect(first.bindings.map(\.hostPort) == [staticPort])
         #expect(NetworkShell.get("http://127.0.0.1:\(staticPort)/") == "static\n")
 
-        // When another container asks for the mapped port, or for the port a host process holds
+        // When another container asks for the mapped port (bridge or host mode), or for the port a host process holds
         // Then each fails naming the port, and leaves nothing behind
         #expect(throws: NetworkError.portInUse(port: staticPort, protocol: "tcp")) {
             try manager.attach(networkID: "static-2", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: staticPort)])
         }
         #expect(throws: NetworkError.portInUse(port: heldPort, protocol: "tcp")) {
             try manager.attach(networkID: "static-3", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: heldPort)])
+        }
+        #expect(throws: NetworkError.portInUse(port: staticPort, protocol: "tcp")) {
+            try manager.attach(networkID: "static-host", mode: .host, ports: [PortRequest(containerPort: staticPort)])
         }
         _ = holder
         #expect(manager.attachments().map(\.networkID) == ["static-1"])

@@ -58,6 +58,12 @@ public final class NetworkManager: Sendable {
             var record = NetworkRecord(attachment: NetworkAttachment(networkID: networkID, mode: mode), isComplete: false)
             switch mode {
             case .host:
+                // The container binds its ports on the host itself; a port a bridge mapping DNATs away would never reach it.
+                let mapped = Set(state.persisted.records.values.filter { $0.attachment.mode == .bridge }
+                    .flatMap(\.attachment.bindings).map { PortKey(port: $0.hostPort, protocol: $0.protocol) })
+                if let clash = ports.first(where: { mapped.contains(PortKey(port: $0.containerPort, protocol: $0.protocol)) }) {
+                    throw .portInUse(port: clash.containerPort, protocol: clash.protocol)
+                }
                 record.attachment.bindings = ports.map {
                     NetworkBinding(bindIP: "0.0.0.0", containerPort: $0.containerPort, hostPort: $0.containerPort, protocol: $0.protocol)
                 }

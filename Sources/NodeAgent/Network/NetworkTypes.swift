@@ -17,6 +17,7 @@ public struct PortRequest: Hashable, Codable, Sendable {
     /// `tcp` or `udp`.
     public var `protocol`: String
 
+    /// A request for `containerPort`; hostPort nil asks for a dynamic port.
     public init(containerPort: Int, hostPort: Int? = nil, protocol: String = "tcp") {
         self.containerPort = containerPort
         self.hostPort = hostPort
@@ -32,6 +33,7 @@ public struct NetworkBinding: Hashable, Codable, Sendable {
     public var hostPort: Int
     public var `protocol`: String
 
+    /// A binding as ECS reports it.
     public init(bindIP: String, containerPort: Int, hostPort: Int, protocol: String) {
         self.bindIP = bindIP
         self.containerPort = containerPort
@@ -53,6 +55,7 @@ public struct NetworkAttachment: Hashable, Codable, Sendable {
     public var gateway: String?
     public var bindings: [NetworkBinding]
 
+    /// An attachment; NetworkManager makes these, tests and callers may compare against them.
     public init(networkID: String, mode: ContainerNetworkMode, namespacePath: String? = nil, ipv4Address: String? = nil,
                 gateway: String? = nil, bindings: [NetworkBinding] = []) {
         self.networkID = networkID
@@ -77,6 +80,7 @@ public struct NetworkConfiguration: Hashable, Sendable {
     /// The directory of the bind-mounted namespace files (like `ip netns` uses /run/netns).
     public var namespaceDirectory = "/run/flotilla/netns"
 
+    /// The node defaults: bridge flotilla0 on 172.30.0.0/16, table `flotilla`, namespaces in /run/flotilla/netns.
     public init() {}
 }
 
