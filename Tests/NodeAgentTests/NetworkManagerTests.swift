@@ -285,7 +285,9 @@ struct NetworkRequestValidationTests {
     ])
     func badRequestNamesTheField(networkID: String, mode: ContainerNetworkMode, ports: [PortRequest], field: String) throws {
         // Given a manager on an empty state directory
-        let manager = try NetworkManager(stateDirectory: makeNetworkStateDirectory(), configuration: .test(2), logger: networkTestLogger)
+        let stateDirectory = makeNetworkStateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        let manager = try NetworkManager(stateDirectory: stateDirectory, configuration: .test(2), logger: networkTestLogger)
 
         // When a bad request is made, Then it fails naming the field, and nothing is attached
         let error = #expect(throws: NetworkError.self) {
