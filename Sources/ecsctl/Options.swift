@@ -33,10 +33,7 @@ struct GlobalOptions: ParsableArguments {
     func emit(_ answer: JSONValue, table: (JSONValue) -> String) {
         switch output {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            // JSONValue holds only JSON-representable values; its encoding cannot fail.
-            print(String(decoding: try! encoder.encode(answer), as: UTF8.self))
+            print(JSONText.pretty(answer))
         case .table:
             print(table(answer), terminator: "")
         }

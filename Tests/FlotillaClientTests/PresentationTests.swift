@@ -97,3 +97,36 @@ struct PresentationTests {
         #expect(ECSTables.text(value) == text)
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct JSONTextTests {
+    @Test func printsLikeTheAWSCLI() {
+        // Given an answer with nesting, empty containers, integers, fractions, escapes and ARNs
+        let value: JSONValue = .object([
+            "services": .array([.object(["serviceName": .string("web \"a\""), "desiredCount": .number(2),
+                                         "createdAt": .number(1.5), "events": .array([]), "tags": .object([:])])]),
+            "arn": .string("arn:aws:ecs:us-east-1:0:cluster/default"),
+        ])
+
+        // Then it reads as the awscli's JSON output
+        #expect(JSONText.pretty(value) == """
+            {
+                "arn": "arn:aws:ecs:us-east-1:0:cluster/default",
+                "services": [
+                    {
+                        "createdAt": 1.5,
+                        "desiredCount": 2,
+                        "events": [],
+                        "serviceName": "web \\"a\\"",
+                        "tags": {}
+                    }
+                ]
+            }
+            """)
+    }
+
+    @Test func prettyTextParsesBackToTheSameValue() throws {
+        let value: JSONValue = .object(["a": .array([.null, .bool(true), .number(-3), .string("ü/\n")])])
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(JSONText.pretty(value).utf8)) == value)
+    }
+}
