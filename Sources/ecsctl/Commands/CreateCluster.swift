@@ -7,7 +7,8 @@ struct CreateCluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create-cluster", abstract: "Creates a cluster.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The cluster's name (default: 'default').") var clusterName: String?
+    @Option(help: "The cluster's name (default: FLOTILLA_CLUSTER, the config file's, else 'default').")
+    var clusterName: String?
     @Option(parsing: .upToNextOption, help: "Tags: key=K,value=V ... or JSON.") var tags: [String] = []
     @Option(parsing: .upToNextOption, help: "Settings: name=containerInsights,value=enabled ... or JSON.")
     var settings: [String] = []
@@ -20,7 +21,7 @@ struct CreateCluster: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         var body: [String: JSONValue] = [:]
-        body.set("clusterName", clusterName)
+        body.set("clusterName", clusterName ?? configuration.cluster)
         try body.setList("tags", tags, option: "--tags", shorthand: .strings)
         try body.setList("settings", settings, option: "--settings", shorthand: .strings)
         let answer = try await global.client(configuration).call(.createCluster, .object(body))
