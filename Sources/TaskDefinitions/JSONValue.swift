@@ -1,5 +1,3 @@
-public import Foundation
-
 /// Any JSON value, kept exactly: unknown task-definition fields round-trip through it, and the API client
 /// hands ECS responses around as it.
 public enum JSONValue: Codable, Hashable, Sendable {
@@ -46,9 +44,14 @@ public enum JSONValue: Codable, Hashable, Sendable {
         return nil
     }
 
+    /// The string, when this is one.
     public var stringValue: String? { if case .string(let value) = self { return value }; return nil }
+    /// The number, when this is a whole one.
     public var intValue: Int? { if case .number(let value) = self, value.rounded() == value { return Int(value) }; return nil }
+    /// The boolean, when this is one.
     public var boolValue: Bool? { if case .bool(let value) = self { return value }; return nil }
+    /// The elements, when this is an array.
     public var arrayValue: [JSONValue]? { if case .array(let value) = self { return value }; return nil }
+    /// The members, when this is an object.
     public var objectValue: [String: JSONValue]? { if case .object(let value) = self { return value }; return nil }
 }

@@ -1,0 +1,232 @@
+import Foundation
+import TaskDefinitions
+import GRDB
+
+// MARK: - Requests and responses
+
+struct CreateClusterRequest: Decodable {
+    var clusterName: String?
+    var tags: [ResourceTag]?
+    var settings: [ClusterSetting]?
+    var configuration: JSONValue?
+    var serviceConnectDefaults: JSONValue?
+    var capacityProviders: [String]?
+}
+
+struct ClusterResponse: Encodable { var cluster: Cluster }
+
+struct DescribeClustersRequest: Decodable {
+    var clusters: [String]?
+    var include: [String]?
+}
+
+struct DescribeClustersResponse: Encodable {
+    var clusters: [Cluster]
+    var failures: [Failure]
+}
+
+struct ListRequest: Decodable {
+    var nextToken: String?
+    var maxResults: Int?
+}
+
+struct ListClustersResponse: Encodable {
+    var clusterArns: [String]
+    var nextToken: String?
+}
+
+struct ClusterIdentifierRequest: Decodable { var cluster: String }
+
+struct UpdateClusterRequest: Decodable {
+    var cluster: String
+    var settings: [ClusterSetting]?
+    var configuration: JSONValue?
+    var serviceConnectDefaults: JSONValue?
+}
+
+// MARK: - Rules
+
+/// ECS names (clusters, services, families): letters, digits, hyphens and underscores.
+enum Names {
+    static func isNameCharacter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
+    }
+}
+
+enum ClusterRules {
+    static let settingNames: Set<String> = ["containerInsights"]
+    static let settingValues: Set<String> = ["enabled", "disabled", "enhanced"]
+
+    static func checkName(_ name: String) throws(ECSError) {
+        guard (1...255).contains(name.count),
+              name.allSatisfy(Names.isNameCharacter) else {
+            throw .invalidParameter("clusterName: must be 1 to 255 letters, digits, hyphens and underscores.")
+        }
+    }
+
+    static func checkSettings(_ settings: [ClusterSetting]?) throws(ECSError) {
+        for (index, setting) in (settings ?? []).enumerated() {
+            guard let name = setting.name, settingNames.contains(name) else {
+                throw .invalidParameter("settings[\(index)].name: must be containerInsights.")
+            }
+            guard let value = setting.value, settingValues.contains(value) else {
+                throw .invalidParameter("settings[\(index)].value: must be enabled, disabled or enhanced.")
+            }
+        }
+    }
+
+    static func merge(_ settings: [ClusterSetting]?, into cluster: inout Cluster) {
+        guard let settings else { return }
+        var current = cluster.settings ?? []
+        for setting in settings {
+            current.removeAll { $0.name == setting.name }
+            current.append(setting)
+        }
+        cluster.settings = current
+    }
+}
+
+// MARK: - Store access
+
+extension Database {
+    /// The cluster a request names (`default` when it names none), ACTIVE or not.
+    func cluster(_ identifier: String?) throws -> Cluster? {
+        guard let name = ARN.lastComponent(of: identifier ?? "default", kind: "cluster") else { return nil }
+        return try document(Cluster.self, "SELECT document FROM cluster WHERE name = ?", [name])
+    }
+
+    /// The ACTIVE cluster a request names, or `ClusterNotFoundException`.
+    func activeCluster(_ identifier: String?) throws -> Cluster {
+        guard let cluster = try cluster(identifier), cluster.status == "ACTIVE" else { throw ECSError.clusterNotFound }
+        return cluster
+    }
+
+    func saveCluster(_ cluster: Cluster) throws {
+        var stored = cluster
+        stored.registeredContainerInstancesCount = nil
+        stored.runningTasksCount = nil
+        stored.pendingTasksCount = nil
+        stored.activeServicesCount = nil
+        stored.statistics = nil
+        stored.tags = nil
+        try execute(
+            sql: """
+                INSERT INTO cluster (name, arn, status, document) VALUES (?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET arn = excluded.arn, status = excluded.status, document = excluded.document
+                """,
+            arguments: [cluster.clusterName, cluster.clusterArn, cluster.status, try Documents.encode(stored)]
+        )
+    }
+
+    /// The cluster with its live counts (and tags when asked), as DescribeClusters shows it.
+    func described(_ cluster: Cluster, includeTags: Bool = false) throws -> Cluster {
+        var cluster = cluster
+        let name = cluster.clusterName
+        cluster.registeredContainerInstancesCount = try count(
+            "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name])
+        cluster.runningTasksCount = try count(
+            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus = 'RUNNING'", [name])
+        cluster.pendingTasksCount = try count(
+            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN ('PROVISIONING', 'PENDING', 'ACTIVATING')", [name])
+        cluster.activeServicesCount = try count(
+            "SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'ACTIVE'", [name])
+        cluster.statistics = []
+        cluster.tags = includeTags ? try tags(of: cluster.clusterArn) : nil
+        return cluster
+    }
+}
+
+// MARK: - Operations
+
+extension ECSAPI {
+    static let clusterOperations: [String: ECSOperation] = [
+        "CreateCluster": ECSOperation { (request: CreateClusterRequest, context) in
+            let name = request.clusterName ?? "default"
+            try ClusterRules.checkName(name)
+            try TagRules.check(request.tags)
+            try ClusterRules.checkSettings(request.settings)
+            return try await context.store.write { db in
+                if let existing = try db.cluster(name), existing.status == "ACTIVE" {
+                    return ClusterResponse(cluster: try db.described(existing, includeTags: true))
+                }
+                let cluster = Cluster(
+                    clusterArn: context.arn("cluster", name), clusterName: name, status: "ACTIVE",
+                    settings: request.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")],
+                    configuration: request.configuration, serviceConnectDefaults: request.serviceConnectDefaults,
+                    capacityProviders: request.capacityProviders ?? [], defaultCapacityProviderStrategy: []
+                )
+                try db.saveCluster(cluster)
+                try db.execute(sql: "DELETE FROM tag WHERE resourceArn = ?", arguments: [cluster.clusterArn])
+                try db.putTags(request.tags ?? [], on: cluster.clusterArn)
+                return ClusterResponse(cluster: try db.described(cluster, includeTags: true))
+            }
+        },
+        "DescribeClusters": ECSOperation { (request: DescribeClustersRequest, context) in
+            let identifiers = request.clusters ?? ["default"]
+            guard identifiers.count <= 100 else {
+                throw ECSError.invalidParameter("clusters: at most 100 clusters, got \(identifiers.count).")
+            }
+            let includeTags = request.include?.contains("TAGS") ?? false
+            return try await context.store.read { db in
+                var response = DescribeClustersResponse(clusters: [], failures: [])
+                for identifier in identifiers {
+                    if let cluster = try db.cluster(identifier) {
+                        response.clusters.append(try db.described(cluster, includeTags: includeTags))
+                    } else {
+                        let arn = identifier.hasPrefix("arn:") ? identifier : context.arn("cluster", identifier)
+                        response.failures.append(Failure(arn: arn, reason: "MISSING"))
+                    }
+                }
+                return response
+            }
+        },
+        "ListClusters": ECSOperation { (request: ListRequest, context) in
+            let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
+            let rows = try await context.store.read { db in
+                try Row.fetchAll(db, sql: "SELECT name, arn FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
+                    .map { (name: $0["name"] as String, arn: $0["arn"] as String) }
+            }
+            let page = try Pagination.page(rows, key: \.name, nextToken: request.nextToken, limit: limit)
+            return ListClustersResponse(clusterArns: page.items.map(\.arn), nextToken: page.nextToken)
+        },
+        "DeleteCluster": ECSOperation { (request: ClusterIdentifierRequest, context) in
+            try await context.store.write { db in
+                var cluster = try db.activeCluster(request.cluster)
+                let name = cluster.clusterName
+                if try db.count("SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name]) > 0 {
+                    throw ECSError.clusterContainsContainerInstances
+                }
+                if try db.count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name]) > 0 {
+                    throw ECSError.clusterContainsServices
+                }
+                if try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus != 'STOPPED'", [name]) > 0 {
+                    throw ECSError.clusterContainsTasks
+                }
+                cluster.status = "INACTIVE"
+                try db.saveCluster(cluster)
+                return ClusterResponse(cluster: try db.described(cluster))
+            }
+        },
+        "UpdateCluster": ECSOperation { (request: UpdateClusterRequest, context) in
+            try ClusterRules.checkSettings(request.settings)
+            return try await context.store.write { db in
+                var cluster = try db.activeCluster(request.cluster)
+                ClusterRules.merge(request.settings, into: &cluster)
+                if let configuration = request.configuration { cluster.configuration = configuration }
+                if let defaults = request.serviceConnectDefaults { cluster.serviceConnectDefaults = defaults }
+                try db.saveCluster(cluster)
+                return ClusterResponse(cluster: try db.described(cluster))
+            }
+        },
+        "UpdateClusterSettings": ECSOperation { (request: UpdateClusterRequest, context) in
+            guard let settings = request.settings else { throw ECSError.invalidParameter("settings: is required.") }
+            try ClusterRules.checkSettings(settings)
+            return try await context.store.write { db in
+                var cluster = try db.activeCluster(request.cluster)
+                ClusterRules.merge(settings, into: &cluster)
+                try db.saveCluster(cluster)
+                return ClusterResponse(cluster: try db.described(cluster))
+            }
+        },
+    ]
+}

@@ -1,0 +1,186 @@
+public import Foundation
+public import Hummingbird
+public import Logging
+import Metrics
+import NIOCore
+import HTTPTypes
+
+/// The ECS JSON 1.1 protocol: `POST /` with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>`.
+///
+/// Every operation decodes its request, runs against the store in one transaction and answers in ECS's shape.
+/// Every failure becomes an `ECSError`; nothing a client sends can end the server.
+public struct ECSAPI: Sendable {
+    static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
+    static let acceptedContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
+
+    public let store: ControlPlaneStore
+    public let configuration: ControlPlaneConfiguration
+    let clock: @Sendable () -> Date
+    let operations: [String: ECSOperation]
+
+    /// - Parameter clock: the time stamped on what the API writes (tests pass a fixed one).
+    public init(store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.operations = Self.allOperations
+    }
+
+    /// The names of the operations this control plane answers.
+    public static var operationNames: [String] { allOperations.keys.sorted() }
+
+    /// Answers one ECS request; never throws.
+    public func respond(to request: Request, logger: Logger) async -> Response {
+        let started = ContinuousClock.now
+        let target = request.headers[.amzTarget]
+        var operationLabel = "unknown"
+        let response: Response
+        do {
+            let (name, operation) = try resolve(target: target)
+            operationLabel = name
+            try checkContentType(request.headers[.contentType])
+            let body = try await collectBody(request)
+            let context = OperationContext(
+                region: Self.signingRegion(request.headers[.authorization]) ?? configuration.region,
+                accountID: configuration.accountID,
+                endpoint: request.head.authority.map { "http://\($0)" } ?? "http://\(configuration.host):\(configuration.port)",
+                now: clock(),
+                store: store,
+                logger: logger
+            )
+            let answer = try await operation.run(body, context)
+            response = Response(
+                status: .ok,
+                headers: [.contentType: "application/x-amz-json-1.1"],
+                body: .init(byteBuffer: ByteBuffer(bytes: answer))
+            )
+            logger.debug("ECS request served", metadata: ["ecs.operation": "\(name)"])
+        } catch {
+            let ecsError = Self.ecsError(from: error)
+            if ecsError.status == .internalServerError {
+                logger.error("ECS request failed", metadata: ["ecs.operation": "\(operationLabel)", "error": "\(error)"])
+            } else {
+                logger.debug("ECS request refused", metadata: [
+                    "ecs.operation": "\(operationLabel)", "ecs.error": "\(ecsError.type)", "error": "\(ecsError.message)",
+                ])
+            }
+            response = ecsError.response()
+        }
+        Counter(label: "flotilla_controlplane_requests_total", dimensions: [
+            ("operation", operationLabel), ("status", String(response.status.code)),
+        ]).increment()
+        let elapsed = (ContinuousClock.now - started).components
+        Metrics.Timer(label: "flotilla_controlplane_request_duration_seconds", dimensions: [("operation", operationLabel)])
+            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        return response
+    }
+
+    // MARK: - Protocol checks
+
+    func resolve(target: String?) throws(ECSError) -> (String, ECSOperation) {
+        guard let target, !target.isEmpty else {
+            throw ECSError("UnknownOperationException", "Missing X-Amz-Target header.")
+        }
+        guard target.hasPrefix(Self.targetPrefix) else {
+            throw ECSError.unknownOperation(String(target.prefix(200)))
+        }
+        let name = String(target.dropFirst(Self.targetPrefix.count))
+        guard let operation = operations[name] else { throw ECSError.unknownOperation(String(name.prefix(200))) }
+        return (name, operation)
+    }
+
+    func checkContentType(_ header: String?) throws(ECSError) {
+        let mediaType = header?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let mediaType, Self.acceptedContentTypes.contains(mediaType) else {
+            throw ECSError.serialization("Content-Type must be application/x-amz-json-1.1, got \(header.map { "\"\($0.prefix(100))\"" } ?? "none").")
+        }
+    }
+
+    func collectBody(_ request: Request) async throws -> Data {
+        do {
+            let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            return Data(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw ECSError(
+                "RequestEntityTooLargeException",
+                "Request body is larger than \(configuration.maxBodyBytes) bytes.",
+                status: .contentTooLarge
+            )
+        }
+    }
+
+    /// The region of a SigV4 `Authorization` header's credential scope (`Credential=AKID/DATE/REGION/ecs/aws4_request`).
+    static func signingRegion(_ authorization: String?) -> String? {
+        guard let authorization, let range = authorization.range(of: "Credential=") else { return nil }
+        let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
+        let scope = credential.split(separator: "/", omittingEmptySubsequences: false)
+        guard scope.count == 5, scope[4] == "aws4_request", !scope[2].isEmpty,
+              scope[2].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { return nil }
+        return String(scope[2])
+    }
+
+    /// Every error as ECS's: ours pass through, JSON errors name the field, anything else is a real fault.
+    static func ecsError(from error: any Error) -> ECSError {
+        switch error {
+        case let error as ECSError: return error
+        case let error as DecodingError: return RequestDecoding.ecsError(from: error)
+        default: return .server("Internal error.")
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let amzTarget = HTTPField.Name("X-Amz-Target")!
+}
+
+/// What one operation knows about its request beyond the body.
+struct OperationContext: Sendable {
+    var region: String
+    var accountID: String
+    /// This server as its clients reach it (DiscoverPollEndpoint answers it).
+    var endpoint: String
+    var now: Date
+    var store: ControlPlaneStore
+    var logger: Logger
+
+    func arn(_ kind: String, _ resource: String) -> String {
+        ARN(region: region, account: accountID, kind: kind, resource: resource).description
+    }
+}
+
+/// One ECS operation: request JSON in, response JSON out.
+struct ECSOperation: Sendable {
+    let run: @Sendable (Data, OperationContext) async throws -> Data
+
+    init<Request: Decodable, Response: Encodable>(
+        _ body: @escaping @Sendable (Request, OperationContext) async throws -> Response
+    ) {
+        run = { data, context in
+            let request = try RequestDecoding.decode(Request.self, from: data)
+            let response = try await body(request, context)
+            return try RequestDecoding.encode(response)
+        }
+    }
+}
+
+extension ECSAPI {
+    static let allOperations: [String: ECSOperation] = clusterOperations
+        .merging(taskDefinitionOperations) { $1 }
+        .merging(serviceOperations) { $1 }
+        .merging(taskOperations) { $1 }
+        .merging(containerInstanceOperations) { $1 }
+        .merging(attributeOperations) { $1 }
+        .merging(accountSettingOperations) { $1 }
+        .merging(tagOperations) { $1 }
+}
+
+extension ECSOperation {
+    /// An operation that reads its body itself (RegisterTaskDefinition hands it to `TaskDefinition.decode`).
+    init(raw: @escaping @Sendable (Data, OperationContext) async throws -> Data) {
+        run = { data, context in
+            let body = data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? Data("{}".utf8) : data
+            return try await raw(body, context)
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// The control plane: ECS API, store, reconciler.
-public enum ControlPlaneModule {}

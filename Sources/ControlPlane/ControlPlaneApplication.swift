@@ -1,0 +1,45 @@
+public import Hummingbird
+public import Logging
+import GRDB
+import NIOCore
+
+/// Builds the control plane's HTTP application: the ECS API on `POST /`, `/healthz` and `/metrics`.
+public enum ControlPlaneApplication {
+    /// The router: `POST /` speaks ECS, `GET /healthz` answers when the store answers, `GET /metrics` renders
+    /// whatever `metrics` writes (the executable passes swift-prometheus' registry).
+    public static func router(api: ECSAPI, metrics: (@Sendable () -> [UInt8])? = nil) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/") { request, context in
+            await api.respond(to: request, logger: context.logger)
+        }
+        router.get("/healthz") { _, _ -> Response in
+            do {
+                _ = try await api.store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+            } catch {
+                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unavailable\n")))
+            }
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: metrics()))
+                )
+            }
+        }
+        return router
+    }
+
+    /// The application serving `router(api:metrics:)` on the configured address; run it in a `ServiceGroup`.
+    public static func make(api: ECSAPI, metrics: (@Sendable () -> [UInt8])? = nil,
+                            logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: router(api: api, metrics: metrics),
+            configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port),
+                                 serverName: "flotilla-control-plane"),
+            logger: logger
+        )
+    }
+}

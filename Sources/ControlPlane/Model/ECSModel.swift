@@ -1,0 +1,202 @@
+public import Foundation
+public import TaskDefinitions
+
+/// An ECS key/value tag (`{"key": ..., "value": ...}`).
+public struct ResourceTag: Codable, Hashable, Sendable {
+    public var key: String?
+    public var value: String?
+    public init(key: String?, value: String?) { self.key = key; self.value = value }
+}
+
+/// A cluster setting or statistic: ECS's name/value `KeyValuePair` (`containerInsights`).
+public struct ClusterSetting: Codable, Hashable, Sendable {
+    public var name: String?
+    public var value: String?
+    public init(name: String?, value: String?) { self.name = name; self.value = value }
+}
+
+/// An ECS cluster.
+public struct Cluster: Codable, Hashable, Sendable {
+    public var clusterArn: String
+    public var clusterName: String
+    public var status: String
+    public var registeredContainerInstancesCount: Int?
+    public var runningTasksCount: Int?
+    public var pendingTasksCount: Int?
+    public var activeServicesCount: Int?
+    public var statistics: [ClusterSetting]?
+    public var tags: [ResourceTag]?
+    public var settings: [ClusterSetting]?
+    public var configuration: JSONValue?
+    public var serviceConnectDefaults: JSONValue?
+    public var capacityProviders: [String]?
+    public var defaultCapacityProviderStrategy: [JSONValue]?
+}
+
+/// One rollout of a service's task definition (PRIMARY is the newest; ACTIVE ones drain).
+public struct Deployment: Codable, Hashable, Sendable {
+    public var id: String
+    public var status: String
+    public var taskDefinition: String
+    public var desiredCount: Int
+    public var pendingCount: Int
+    public var runningCount: Int
+    public var failedTasks: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var launchType: String?
+    public var rolloutState: String?
+    public var rolloutStateReason: String?
+}
+
+/// An entry of a service's event log.
+public struct ServiceEvent: Codable, Hashable, Sendable {
+    public var id: String
+    public var createdAt: Date
+    public var message: String
+}
+
+/// An ECS service (`ECSService`: `Service` is ServiceLifecycle's).
+public struct ECSService: Codable, Hashable, Sendable {
+    public var serviceArn: String
+    public var serviceName: String
+    public var clusterArn: String
+    public var loadBalancers: [JSONValue]?
+    public var serviceRegistries: [JSONValue]?
+    public var status: String
+    public var desiredCount: Int
+    public var runningCount: Int
+    public var pendingCount: Int
+    public var launchType: String?
+    public var capacityProviderStrategy: [JSONValue]?
+    public var platformVersion: String?
+    public var taskDefinition: String
+    public var deploymentConfiguration: DeploymentConfiguration?
+    public var deployments: [Deployment]
+    public var roleArn: String?
+    public var events: [ServiceEvent]
+    public var createdAt: Date
+    public var placementConstraints: [JSONValue]?
+    public var placementStrategy: [JSONValue]?
+    public var networkConfiguration: JSONValue?
+    public var healthCheckGracePeriodSeconds: Int?
+    public var schedulingStrategy: String?
+    public var deploymentController: JSONValue?
+    public var tags: [ResourceTag]?
+    public var createdBy: String?
+    public var enableECSManagedTags: Bool?
+    public var propagateTags: String?
+    public var enableExecuteCommand: Bool?
+}
+
+/// A container of a task as ECS reports it.
+public struct TaskContainer: Codable, Hashable, Sendable {
+    public var containerArn: String?
+    public var taskArn: String?
+    public var name: String
+    public var image: String?
+    public var lastStatus: String?
+    public var exitCode: Int?
+    public var reason: String?
+    public var healthStatus: String?
+    public var networkBindings: [JSONValue]?
+    public var cpu: String?
+    public var memory: String?
+}
+
+/// An ECS task (`ECSTask`: `Task` is Swift's).
+public struct ECSTask: Codable, Hashable, Sendable {
+    public var taskArn: String
+    public var clusterArn: String
+    public var taskDefinitionArn: String
+    public var containerInstanceArn: String?
+    public var overrides: JSONValue?
+    public var lastStatus: String
+    public var desiredStatus: String
+    public var cpu: String?
+    public var memory: String?
+    public var containers: [TaskContainer]
+    public var startedBy: String?
+    public var group: String?
+    public var launchType: String?
+    public var version: Int
+    public var stoppedReason: String?
+    public var stopCode: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var stoppingAt: Date?
+    public var stoppedAt: Date?
+    public var healthStatus: String?
+    public var tags: [ResourceTag]?
+}
+
+/// An ECS resource amount (`CPU`, `MEMORY` as INTEGER; `PORTS` as STRINGSET).
+public struct Resource: Codable, Hashable, Sendable {
+    public var name: String
+    public var type: String
+    public var integerValue: Int?
+    public var doubleValue: Double?
+    public var longValue: Int?
+    public var stringSetValue: [String]?
+}
+
+/// A name/value attribute of a container instance (placement constraints read them).
+public struct Attribute: Codable, Hashable, Sendable {
+    public var name: String
+    public var value: String?
+    public var targetType: String?
+    public var targetId: String?
+}
+
+/// A host registered by its agent.
+public struct ContainerInstance: Codable, Hashable, Sendable {
+    public var containerInstanceArn: String
+    public var ec2InstanceId: String?
+    public var version: Int
+    public var versionInfo: JSONValue?
+    public var remainingResources: [Resource]
+    public var registeredResources: [Resource]
+    public var status: String
+    public var statusReason: String?
+    public var agentConnected: Bool
+    public var runningTasksCount: Int
+    public var pendingTasksCount: Int
+    public var attributes: [Attribute]?
+    public var registeredAt: Date
+    public var tags: [ResourceTag]?
+}
+
+/// ECS `Failure`: a per-item miss inside a successful answer.
+public struct Failure: Codable, Hashable, Sendable {
+    public var arn: String?
+    public var reason: String
+    public var detail: String?
+}
+
+/// An account setting (`serviceLongArnFormat`, `containerInsights`, ...).
+public struct Setting: Codable, Hashable, Sendable {
+    public var name: String
+    public var value: String
+    public var principalArn: String
+    public var type: String?
+}
+
+/// How a service rolls: never below `minimumHealthyPercent`, never above `maximumPercent` of desiredCount.
+public struct DeploymentConfiguration: Codable, Hashable, Sendable {
+    /// Stops a rollout whose tasks keep failing, optionally rolling back.
+    public struct CircuitBreaker: Codable, Hashable, Sendable {
+        public var enable: Bool
+        public var rollback: Bool
+    }
+
+    public var maximumPercent: Int?
+    public var minimumHealthyPercent: Int?
+    public var deploymentCircuitBreaker: CircuitBreaker?
+    public var alarms: JSONValue?
+
+    /// ECS's defaults for a REPLICA service: 200 / 100, breaker off.
+    public static let defaults = DeploymentConfiguration(
+        maximumPercent: 200, minimumHealthyPercent: 100,
+        deploymentCircuitBreaker: CircuitBreaker(enable: false, rollback: false)
+    )
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `ecs-control-plane`: parse config, bootstrap logging and metrics, open the store, serve until SIGTERM.
+@main
+struct ControlPlaneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ecs-control-plane",
+        abstract: "The Flotilla control plane: the ECS API over one SQLite store."
+    )
+
+    @Option(help: "HOST:PORT to listen on (env FLOTILLA_LISTEN).")
+    var listen: String = ProcessInfo.processInfo.environment["FLOTILLA_LISTEN"] ?? "127.0.0.1:8080"
+
+    @Option(help: "Directory of flotilla.sqlite (env FLOTILLA_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["FLOTILLA_DATA_DIR"] ?? "/var/lib/flotilla/control-plane"
+
+    @Option(help: "Account id in ARNs (env FLOTILLA_ACCOUNT_ID).")
+    var accountId: String = ProcessInfo.processInfo.environment["FLOTILLA_ACCOUNT_ID"] ?? "000000000000"
+
+    @Option(help: "Region of ARNs for unsigned requests (env FLOTILLA_REGION).")
+    var region: String = ProcessInfo.processInfo.environment["FLOTILLA_REGION"] ?? "us-east-1"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
+    var logLevel: String = ProcessInfo.processInfo.environment["FLOTILLA_LOG_LEVEL"] ?? "info"
+
+    mutating func validate() throws {
+        guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)") }
+        guard accountId.count == 12, accountId.allSatisfy(\.isNumber) else {
+            throw ValidationError("--account-id: expected 12 digits, got \(accountId)")
+        }
+        guard !region.isEmpty, region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw ValidationError("--region: expected a region name like us-east-1, got \(region)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+    }
+
+    var parsedListen: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "flotilla.control-plane")
+
+        let (host, port) = parsedListen!
+        let configuration = ControlPlaneConfiguration(
+            host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region)
+        let store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+        logger.info("control plane starting", metadata: [
+            "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
+        ])
+        let application = ControlPlaneApplication.make(
+            api: ECSAPI(store: store, configuration: configuration),
+            metrics: { registry.emitToBuffer() },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(
+            services: [application],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        logger.info("control plane stopped")
+    }
+}

@@ -1,1 +1,0 @@
-print("ecs-control-plane: not implemented yet")
