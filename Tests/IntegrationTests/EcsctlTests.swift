@@ -1,44 +1,24 @@
+import FlotillaTestKit
 import Foundation
 import TaskDefinitions
 import Testing
 
-/// Until branch `cp` is merged, `ecs-control-plane` is the skeleton that exits at once.
-let pendingControlPlane: Comment = "needs the ecs-control-plane daemon from branch cp, not merged here yet"
-
 /// `ecsctl` as users run it: the built executable against the real built `ecs-control-plane`.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct EcsctlTests {
-    /// A valid task definition, written to a temporary file for `--cli-input-json file://`.
-    func webTaskDefinitionFile() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-web-\(UUID().uuidString).json")
-        try Data("""
-            {
-              "family": "web",
-              "networkMode": "bridge",
-              "containerDefinitions": [{
-                "name": "httpd",
-                "image": "busybox:latest",
-                "essential": true,
-                "memory": 64,
-                "command": ["httpd", "-f", "-p", "8080"],
-                "portMappings": [{"containerPort": 8080, "hostPort": 0, "protocol": "tcp"}]
-              }]
-            }
-            """.utf8).write(to: url)
-        return url
-    }
+    /// The example web server task definition, registered with `--cli-input-json file://`.
+    let webTaskDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
 
     func json(_ output: ProcessOutput) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
     }
 
-    @Test(.disabled(pendingControlPlane)) func serviceLifecycleThroughEcsctl() async throws {
+    @Test func serviceLifecycleThroughEcsctl() async throws {
         // Given a running control plane and a task definition file
         let controlPlane = try await ControlPlaneProcess()
-        defer { controlPlane.stop() }
+        defer { controlPlane.terminate() }
         let endpoint = controlPlane.endpoint
-        let file = try webTaskDefinitionFile()
-        defer { try? FileManager.default.removeItem(at: file) }
+        let file = webTaskDefinition
 
         // When the cluster is created
         let cluster = try await ecsctl(["create-cluster", "--cluster-name", "demo"], endpoint: endpoint)
@@ -98,10 +78,10 @@ struct EcsctlTests {
         #expect(status == "DRAINING" || status == "INACTIVE")
     }
 
-    @Test(.disabled(pendingControlPlane)) func unknownClusterIsOneLineOnStderr() async throws {
+    @Test func unknownClusterIsOneLineOnStderr() async throws {
         // Given a control plane without the cluster `nowhere`
         let controlPlane = try await ControlPlaneProcess()
-        defer { controlPlane.stop() }
+        defer { controlPlane.terminate() }
 
         // When a service of it is described
         let output = try await ecsctl(["describe-services", "--cluster", "nowhere", "--services", "web"],
@@ -114,10 +94,10 @@ struct EcsctlTests {
         #expect(output.stderr.hasPrefix("ecsctl: ClusterNotFoundException: "), "\(output.stderr)")
     }
 
-    @Test(.disabled(pendingControlPlane)) func listFollowsNextTokenAndMaxItemsStopsWithAToken() async throws {
+    @Test func listFollowsNextTokenAndMaxItemsStopsWithAToken() async throws {
         // Given five clusters
         let controlPlane = try await ControlPlaneProcess()
-        defer { controlPlane.stop() }
+        defer { controlPlane.terminate() }
         let endpoint = controlPlane.endpoint
         for index in 1...5 {
             let created = try await ecsctl(["create-cluster", "--cluster-name", "c\(index)"], endpoint: endpoint)
@@ -165,7 +145,7 @@ struct EcsctlTests {
 
     @Test func unreachableEndpointIsOneLineNamingIt() async throws {
         // Given a loopback port nothing listens on
-        let port = try freeLoopbackPort()
+        let port = try ControlPlaneProcess.freeLoopbackPort()
 
         // When ecsctl calls it (the endpoint given before the verb, as the awscli allows)
         let output = try await ecsctl(["--endpoint-url", "http://127.0.0.1:\(port)", "list-clusters"])
