@@ -1,3 +1,4 @@
+import FlotillaClient
 import FlotillaTestKit
 import Foundation
 import TaskDefinitions
@@ -123,6 +124,60 @@ struct EcsctlTests {
         #expect(rest.status == 0, "\(rest.stderr)")
         let resumed = (firstPage["clusterArns"]?.arrayValue ?? []) + (try json(rest)["clusterArns"]?.arrayValue ?? [])
         #expect(resumed.compactMap(\.stringValue) == arns)
+    }
+
+    @Test func taskDefinitionsTagsTasksAndRegion() async throws {
+        // Given a running control plane with the cluster `default`
+        let controlPlane = try await ControlPlaneProcess()
+        defer { controlPlane.terminate() }
+        let endpoint = controlPlane.endpoint
+        let examples = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs")
+        #expect(try await ecsctl(["create-cluster"], endpoint: endpoint).status == 0)
+
+        // When the worker example is registered twice
+        for _ in 1...2 {
+            let registered = try await ecsctl(["register-task-definition", "--cli-input-json",
+                                               "file://\(examples.path)/worker.json"], endpoint: endpoint)
+            #expect(registered.status == 0, "\(registered.stderr)")
+        }
+        // Then there are two revisions, newest first with --sort DESC, and the table names the latest
+        let listed = try await ecsctl(["list-task-definitions", "--family-prefix", "worker", "--sort", "DESC",
+                                       "--output", "json"], endpoint: endpoint)
+        let arns = try json(listed)["taskDefinitionArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(arns.map { ECSTables.shortName($0) } == ["worker:2", "worker:1"])
+        let described = try await ecsctl(["describe-task-definition", "--task-definition", "worker"], endpoint: endpoint)
+        #expect(described.stdout.hasPrefix("TASK DEFINITION  STATUS"))
+        #expect(described.stdout.contains("worker:2"))
+
+        // When tags are added to a revision
+        let arn = try #require(arns.first)
+        let tagged = try await ecsctl(["tag-resource", "--resource-arn", arn, "--tags", "key=team,value=42"],
+                                      endpoint: endpoint)
+        #expect(tagged.status == 0, "\(tagged.stderr)")
+        #expect(tagged.stdout.isEmpty)
+        // Then they are listed, values kept as strings
+        let tags = try await ecsctl(["list-tags-for-resource", "--resource-arn", arn, "--output", "json"], endpoint: endpoint)
+        #expect(try json(tags)["tags"]?.arrayValue?.contains(.object(["key": .string("team"), "value": .string("42")])) == true)
+
+        // When a task is run with no container instance in the cluster
+        let run = try await ecsctl(["run-task", "--task-definition", "worker", "--count", "2"], endpoint: endpoint)
+        // Then the call succeeds and ECS's failure is shown, not a task that pretends to run
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("Failures:"))
+
+        // When an invalid example is registered
+        let invalid = try await ecsctl(["register-task-definition", "--cli-input-json",
+                                        "file://\(examples.path)/invalid/duplicate-container-names.json"], endpoint: endpoint)
+        // Then the API's refusal is one line with the ECS error type
+        #expect(invalid.status == 254)
+        #expect(invalid.stderrLines.count == 1, "\(invalid.stderr)")
+        #expect(invalid.stderr.contains("Container names must be unique within a Task Definition."), "\(invalid.stderr)")
+
+        // When a region is given before the verb
+        let regional = try await ecsctl(["--region", "eu-west-3", "create-cluster", "--cluster-name", "paris",
+                                         "--output", "json"], endpoint: endpoint)
+        // Then the control plane read it from the request's credential scope
+        #expect(try json(regional)["cluster"]?["clusterArn"]?.stringValue?.hasPrefix("arn:aws:ecs:eu-west-3:") == true)
     }
 
     @Test(arguments: [

@@ -8,7 +8,7 @@ struct ListTaskDefinitions: AsyncParsableCommand {
         commandName: "list-task-definitions", abstract: "Lists task definition ARNs.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Only families starting with this.") var familyPrefix: String?
+    @Option(help: "Only revisions of this family (its full name, as ECS takes it).") var familyPrefix: String?
     @Option(help: "ACTIVE, INACTIVE or DELETE_IN_PROGRESS.") var status: String?
     @Option(help: "ASC or DESC.") var sort: String?
     @OptionGroup var paging: PaginationOptions
