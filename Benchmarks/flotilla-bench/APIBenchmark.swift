@@ -87,16 +87,16 @@ struct APIBenchmark: AsyncParsableCommand {
 
         print("")
         print("ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL)")
-        print(String(repeating: "-", count: 92))
+        print(String(repeating: "-", count: 94))
         print("scenario".padding(toLength: 26, withPad: " ", startingAt: 0)
               + "requests".leftPad(10) + "req/s".leftPad(12) + "p50 ms".leftPad(10) + "p99 ms".leftPad(10)
-              + "non-2xx".leftPad(10) + "ratio to floor".leftPad(14))
+              + "non-2xx".leftPad(10) + "ratio to floor".leftPad(16))
         let floor = results[0].requestsPerSecond
         for result in results {
             print(result.scenario.padding(toLength: 26, withPad: " ", startingAt: 0)
                   + String(result.requests).leftPad(10) + String(format: "%.0f", result.requestsPerSecond).leftPad(12)
                   + String(format: "%.2f", result.p50Milliseconds).leftPad(10) + String(format: "%.2f", result.p99Milliseconds).leftPad(10)
-                  + String(result.non2xx).leftPad(10) + String(format: "%.3f", result.requestsPerSecond / max(floor, 1)).leftPad(14))
+                  + String(result.non2xx).leftPad(10) + String(format: "%.3f", result.requestsPerSecond / max(floor, 1)).leftPad(16))
         }
         struct Summary: Codable {
             var benchmark = "api"

@@ -11,14 +11,18 @@ extension TaskDefinition {
 
     /// CPU units a host must have free to run the task: the task-level `cpu` when set, else the containers' sum.
     public var requiredCPUUnits: Int {
-        cpuUnits ?? containerDefinitions.reduce(0) { $0 + ($1.cpu ?? 0) }
+        cpuUnits ?? containerDefinitions.reduce(0) { $0 + Self.countable.clamped($1.cpu ?? 0) }
     }
 
     /// MiB a host must have free to run the task: the task-level `memory` when set, else the sum over containers
     /// of `memoryReservation`, or `memory` where no reservation is set (what ECS subtracts from an instance).
     public var requiredMemoryMiB: Int {
-        memoryMiB ?? containerDefinitions.reduce(0) { $0 + $1.reservedMemoryMiB }
+        memoryMiB ?? containerDefinitions.reduce(0) { $0 + Self.countable.clamped($1.reservedMemoryMiB) }
     }
+
+    /// Per-container values are clamped to this range before summing, so an unvalidated definition (built in
+    /// code or read with ``decodeUnvalidated(_:)``) cannot overflow the sum: validation refuses far smaller values.
+    private static let countable = 0...(1 << 40)
 
     /// The fixed host ports the task binds, per protocol, sorted: in bridge mode the non-zero `hostPort`s, in
     /// host mode every mapping's host port (the container port when absent). awsvpc and none tasks get their own

@@ -23,13 +23,25 @@ public final class ControlPlaneProcess: @unchecked Sendable {
     public static var binary: URL { repositoryRoot.appendingPathComponent(".build/debug/ecs-control-plane") }
 
     /// Starts the control plane on `dataDirectory` (a fresh temp dir when nil) and waits until `/healthz` answers.
-    public init(dataDirectory: URL? = nil, port: Int? = nil) async throws {
+    /// - Parameter viaEnvironment: pass the configuration as `FLOTILLA_*` variables instead of flags.
+    public init(dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false) async throws {
         self.port = try port ?? Self.freeLoopbackPort()
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
-            .appendingPathComponent("flotilla-cp-\(UUID().uuidString)")
+            .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
         process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data-dir", self.dataDirectory.path, "--log-level", "warning"]
+        if viaEnvironment {
+            var environment = ProcessInfo.processInfo.environment
+            environment["FLOTILLA_LISTEN"] = "127.0.0.1:\(self.port)"
+            environment["FLOTILLA_DATA_DIR"] = self.dataDirectory.path
+            environment["FLOTILLA_ACCOUNT_ID"] = "111122223333"
+            environment["FLOTILLA_REGION"] = "eu-north-1"
+            environment["FLOTILLA_LOG_LEVEL"] = "warning"
+            process.environment = environment
+            process.arguments = []
+        } else {
+            process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data-dir", self.dataDirectory.path, "--log-level", "warning"]
+        }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         try await waitUntilHealthy()

@@ -88,4 +88,33 @@ struct ControlPlaneProcessTests {
         #expect(text.contains("flotilla_controlplane_requests_total"))
         #expect(text.contains(#"operation="CreateCluster""#))
     }
+
+    @Test("FLOTILLA_* environment variables configure the daemon")
+    func environment() async throws {
+        // Given a daemon configured only through its environment
+        let server = try await ControlPlaneProcess(viaEnvironment: true)
+        defer { server.terminate() }
+        // When
+        let reply = try await server.call("CreateCluster", #"{"clusterName": "env"}"#)
+        // Then: it listens where FLOTILLA_LISTEN says, stores where FLOTILLA_DATA_DIR says, names ARNs as configured
+        #expect(try Self.json(reply.body)["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:eu-north-1:111122223333:cluster/env")
+        #expect(FileManager.default.fileExists(atPath: server.dataDirectory.appendingPathComponent("flotilla.sqlite").path))
+    }
+
+    @Test("Bad flags end the daemon with a message naming the flag", arguments: [
+        ["--listen", "nowhere"], ["--listen", "127.0.0.1:70000"], ["--account-id", "12"], ["--region", "us east"],
+    ])
+    func badFlags(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = ControlPlaneProcess.binary
+        process.arguments = arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cp-never").path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains(arguments[0]))
+    }
 }

@@ -107,3 +107,25 @@ struct ErrorDescriptionTests {
         #expect(throws: TaskDefinitionError.self) { try TaskDefinition.decodeUnvalidated(Data("[]".utf8)) }
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct HostileInputTests {
+    @Test("deep nesting in an unknown field is refused or kept, never a crash", arguments: [100, 600, 5000])
+    func deepNesting(_ depth: Int) {
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let json = Fixture.task(Fixture.container(), extra: #","x":\#(nested)"#)
+        if let error = Fixture.error(decoding: json) {
+            #expect(error.issues.first?.message.hasPrefix("malformed JSON: ") == true, "\(error)")
+        } else {
+            #expect(depth <= 512)
+        }
+    }
+
+    @Test("a huge container list is refused with one issue, not one per container")
+    func hugeList() throws {
+        let json = Fixture.task(Array(repeating: Fixture.container("same", #","cpu":-5"#), count: 1000).joined(separator: ","))
+        let error = try #require(Fixture.error(decoding: json))
+        #expect(error == .invalid([ValidationIssue(path: FieldPath().key("containerDefinitions"),
+                                                   message: "Too many containers. A task definition holds at most 10, got 1000.")]))
+    }
+}

@@ -31,7 +31,7 @@ enum AttributeRules {
         character.isASCII && (character.isLetter || character.isNumber || "_.-/@".contains(character))
     }
 
-    static func check(_ attributes: [Attribute], requireValues: Bool) throws(ECSError) {
+    static func check(_ attributes: [Attribute]) throws(ECSError) {
         guard (1...10).contains(attributes.count) else {
             throw .invalidParameter("attributes: give 1 to 10 attributes, got \(attributes.count).")
         }
@@ -85,7 +85,7 @@ extension Database {
 extension ECSAPI {
     static let attributeOperations: [String: ECSOperation] = [
         "PutAttributes": ECSOperation { (request: AttributesRequest, context) in
-            try AttributeRules.check(request.attributes, requireValues: false)
+            try AttributeRules.check(request.attributes)
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var answer: [Attribute] = []
@@ -103,7 +103,7 @@ extension ECSAPI {
             }
         },
         "DeleteAttributes": ECSOperation { (request: AttributesRequest, context) in
-            try AttributeRules.check(request.attributes, requireValues: false)
+            try AttributeRules.check(request.attributes)
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var answer: [Attribute] = []

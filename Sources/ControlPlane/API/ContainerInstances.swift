@@ -220,9 +220,10 @@ extension ECSAPI {
             }
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
-                let filter = request.status.map { "status = '\($0)'" } ?? "status IN ('ACTIVE', 'DRAINING')"
-                return try Row.fetchAll(db, sql: "SELECT id, arn FROM containerInstance WHERE cluster = ? AND \(filter) ORDER BY id",
-                                        arguments: [cluster.clusterName])
+                let statuses = request.status.map { [$0] } ?? ["ACTIVE", "DRAINING"]
+                return try Row.fetchAll(
+                    db, sql: "SELECT id, arn FROM containerInstance WHERE cluster = ? AND status IN (?, ?) ORDER BY id",
+                    arguments: [cluster.clusterName, statuses[0], statuses.last!])
                     .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
             }
             let page = try Pagination.page(rows, key: \.id, nextToken: request.nextToken, limit: limit)

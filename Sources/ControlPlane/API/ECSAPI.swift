@@ -153,11 +153,11 @@ struct OperationContext: Sendable {
 struct ECSOperation: Sendable {
     let run: @Sendable (Data, OperationContext) async throws -> Data
 
-    init<Request: Decodable, Response: Encodable>(
-        _ body: @escaping @Sendable (Request, OperationContext) async throws -> Response
+    init<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ body: @escaping @Sendable (Input, OperationContext) async throws -> Output
     ) {
         run = { data, context in
-            let request = try RequestDecoding.decode(Request.self, from: data)
+            let request = try RequestDecoding.decode(Input.self, from: data)
             let response = try await body(request, context)
             return try RequestDecoding.encode(response)
         }

@@ -186,8 +186,10 @@ extension ECSAPI {
                 throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or ALL.")
             }
             let families = try await context.store.read { db in
-                let filter = status == "ALL" ? "" : "WHERE status = '\(status)'"
-                let all = try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition \(filter) ORDER BY family")
+                let all = status == "ALL"
+                    ? try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition ORDER BY family")
+                    : try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition WHERE status = ? ORDER BY family",
+                                          arguments: [status])
                 return all.filter { $0.hasPrefix(request.familyPrefix ?? "") }
             }
             let page = try Pagination.page(families, key: { $0 }, nextToken: request.nextToken, limit: limit)

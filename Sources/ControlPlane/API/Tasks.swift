@@ -109,7 +109,7 @@ enum TaskRules {
                 TaskContainer(
                     containerArn: context.arn("container", "\(cluster.clusterName)/\(id)/\(TaskRules.newID())"),
                     taskArn: arn, name: container.name, image: container.image, lastStatus: "PENDING",
-                    healthStatus: container.healthCheck == nil ? "UNKNOWN" : "UNKNOWN", networkBindings: [],
+                    healthStatus: "UNKNOWN", networkBindings: [],
                     cpu: container.cpu.map(String.init), memory: container.memory.map(String.init)
                 )
             },
@@ -288,8 +288,8 @@ extension ECSAPI {
                 // ECS: PENDING lists tasks desired RUNNING that have not reached RUNNING yet.
                 var sql = desiredStatus == "PENDING"
                     ? "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = 'RUNNING' AND lastStatus IN ('PROVISIONING', 'PENDING', 'ACTIVATING')"
-                    : "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = '\(desiredStatus)'"
-                var arguments: StatementArguments = [cluster.clusterName]
+                    : "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?"
+                var arguments: StatementArguments = desiredStatus == "PENDING" ? [cluster.clusterName] : [cluster.clusterName, desiredStatus]
                 if let family = request.family {
                     sql += " AND family = ?"
                     arguments += [family]

@@ -11,7 +11,9 @@ extension Validator {
                     report(path, "Invalid 'cpu' setting for task. Must be between \(range.lowerBound) and "
                         + "\(range.upperBound) CPU units (0.125 to 192 vCPU), got \(units).")
                 } else {
-                    let sum = containers.reduce(0) { $0 + max(0, min($1.cpu ?? 0, TaskDefinitionLimits.containerCPUUnits.upperBound)) }
+                    let sum = containers.reduce(0) { total, container in
+                        total + TaskDefinitionLimits.containerCPUUnits.clamped(container.cpu ?? 0)
+                    }
                     if sum > units {
                         report(path, "The sum of all container 'cpu' values cannot be greater than the value of the "
                             + "task 'cpu'. Containers reserve \(sum) CPU units, the task has \(units).")
@@ -53,7 +55,7 @@ extension Validator {
         }
         guard !containerTooLarge else { return }
         let reserved = definition.containerDefinitions.reduce(0) {
-            $0 + min($1.reservedMemoryMiB, TaskDefinitionLimits.memoryMiB.upperBound)
+            $0 + (0...TaskDefinitionLimits.memoryMiB.upperBound).clamped($1.reservedMemoryMiB)
         }
         if reserved > taskMiB {
             report(FieldPath.root.key("memory"),
@@ -66,7 +68,8 @@ extension Validator {
         for (index, compatibility) in (definition.requiresCompatibilities ?? []).enumerated()
         where !TaskDefinitionLimits.compatibilities.contains(compatibility) {
             report(FieldPath.root.key("requiresCompatibilities").index(index),
-                   "must be one of \(TaskDefinitionLimits.compatibilities.joined(separator: ", ")), got '\(compatibility)'")
+                   "must be one of \(TaskDefinitionLimits.compatibilities.joined(separator: ", ")), "
+                       + "got '\(compatibility.prefix(64))'")
         }
     }
 
@@ -99,7 +102,8 @@ extension Validator {
         for (index, constraint) in constraints.enumerated() {
             if constraint.type != "memberOf" {
                 report(path.index(index).key("type"),
-                       "must be memberOf (the only constraint type a task definition takes), got '\(constraint.type ?? "")'")
+                       "must be memberOf (the only constraint type a task definition takes), "
+                           + "got '\((constraint.type ?? "").prefix(64))'")
             } else if (constraint.expression ?? "").isEmpty {
                 report(path.index(index).key("expression"), "is required for a memberOf constraint")
             }
@@ -125,4 +129,9 @@ extension Validator {
             }
         }
     }
+}
+
+extension ClosedRange<Int> {
+    /// `value` brought into the range, so sums over out-of-range values (reported separately) cannot overflow.
+    func clamped(_ value: Int) -> Int { Swift.min(Swift.max(value, lowerBound), upperBound) }
 }
