@@ -148,6 +148,7 @@ let package = Package(
             path: "Tests/FlotillaTestKit",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(

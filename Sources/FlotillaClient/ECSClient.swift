@@ -1,0 +1,89 @@
+public import Foundation
+public import TaskDefinitions
+#if canImport(FoundationNetworking)
+public import FoundationNetworking
+#endif
+
+/// An ECS JSON 1.1 client: one `POST /` per call, on URLSession.
+///
+/// Used by ecsctl and the tests; speaks to Flotilla's control plane or to anything else that speaks ECS.
+public struct ECSClient: Sendable {
+    public var endpoint: URL
+    public var region: String?
+    /// Seconds a call may take before it fails as unreachable.
+    public var timeout: TimeInterval
+    private let session: URLSession
+
+    public init(endpoint: URL, region: String? = nil, timeout: TimeInterval = 60, session: URLSession = .shared) {
+        self.endpoint = endpoint
+        self.region = region
+        self.timeout = timeout
+        self.session = session
+    }
+
+    public init(configuration: ClientConfiguration, timeout: TimeInterval = 60) {
+        self.init(endpoint: configuration.endpoint, region: configuration.region, timeout: timeout)
+    }
+
+    /// Calls `operation` with `body` and returns the answer's JSON document.
+    public func call(_ operation: ECSOperation, _ body: JSONValue = .object([:])) async throws(ECSClientError) -> JSONValue {
+        let request = ECSWire.request(endpoint: endpoint, operation: operation, body: body, region: region,
+                                      timeout: timeout)
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw .unreachable(endpoint: endpoint, reason: Self.reason(error))
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw .malformedResponse(statusCode: 0, reason: "not an HTTP response")
+        }
+        return try ECSWire.response(statusCode: http.statusCode, body: data)
+    }
+
+    /// Calls `operation` with an `Encodable` request and decodes the answer as `Response`.
+    public func call<Request: Encodable, Response: Decodable>(
+        _ operation: ECSOperation, _ request: Request, as response: Response.Type
+    ) async throws(ECSClientError) -> Response {
+        let body: JSONValue
+        do {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .secondsSince1970
+            body = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(request))
+        } catch {
+            preconditionFailure("request for \(operation.rawValue) is not a JSON document: \(error)")
+        }
+        let answer = try await call(operation, body)
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .secondsSince1970
+            return try decoder.decode(Response.self, from: ECSWire.encode(answer))
+        } catch {
+            throw .malformedResponse(statusCode: 200, reason: "\(operation.rawValue) answer does not decode as \(Response.self): \(error)")
+        }
+    }
+
+    /// Calls a paginated `List*` operation until `pagination` is complete (every page, or `maxItems` items).
+    public func callPaginated(_ operation: ECSOperation, _ body: [String: JSONValue],
+                              pagination: Pagination) async throws(ECSClientError) -> Pagination {
+        var pagination = pagination
+        while let page = pagination.nextRequest(body) {
+            pagination.receive(try await call(operation, .object(page)))
+        }
+        return pagination
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? URLError {
+            switch error.code {
+            case .cannotConnectToHost: return "connection refused (is ecs-control-plane running there?)"
+            case .timedOut: return "timed out"
+            case .cannotFindHost: return "unknown host"
+            case .networkConnectionLost: return "the connection was closed before an answer came"
+            default: return error.localizedDescription
+            }
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,45 @@
+/// The ECS API operations Flotilla serves, spelled as the `X-Amz-Target` header spells them.
+///
+/// A closed list so a typo is a compile error, not a `UnknownOperationException` at run time.
+public enum ECSOperation: String, Sendable, CaseIterable {
+    case createCluster = "CreateCluster"
+    case describeClusters = "DescribeClusters"
+    case listClusters = "ListClusters"
+    case deleteCluster = "DeleteCluster"
+    case updateCluster = "UpdateCluster"
+    case updateClusterSettings = "UpdateClusterSettings"
+    case registerTaskDefinition = "RegisterTaskDefinition"
+    case describeTaskDefinition = "DescribeTaskDefinition"
+    case listTaskDefinitions = "ListTaskDefinitions"
+    case listTaskDefinitionFamilies = "ListTaskDefinitionFamilies"
+    case deregisterTaskDefinition = "DeregisterTaskDefinition"
+    case deleteTaskDefinitions = "DeleteTaskDefinitions"
+    case createService = "CreateService"
+    case updateService = "UpdateService"
+    case describeServices = "DescribeServices"
+    case listServices = "ListServices"
+    case deleteService = "DeleteService"
+    case runTask = "RunTask"
+    case startTask = "StartTask"
+    case stopTask = "StopTask"
+    case describeTasks = "DescribeTasks"
+    case listTasks = "ListTasks"
+    case registerContainerInstance = "RegisterContainerInstance"
+    case deregisterContainerInstance = "DeregisterContainerInstance"
+    case listContainerInstances = "ListContainerInstances"
+    case describeContainerInstances = "DescribeContainerInstances"
+    case updateContainerInstancesState = "UpdateContainerInstancesState"
+    case listAttributes = "ListAttributes"
+    case putAttributes = "PutAttributes"
+    case deleteAttributes = "DeleteAttributes"
+    case putAccountSetting = "PutAccountSetting"
+    case listAccountSettings = "ListAccountSettings"
+    case deleteAccountSetting = "DeleteAccountSetting"
+    case discoverPollEndpoint = "DiscoverPollEndpoint"
+    case tagResource = "TagResource"
+    case untagResource = "UntagResource"
+    case listTagsForResource = "ListTagsForResource"
+
+    /// The value of the `X-Amz-Target` header for this operation.
+    public var target: String { "\(ECSWire.targetPrefix).\(rawValue)" }
+}

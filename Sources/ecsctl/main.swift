@@ -1,1 +1,0 @@
-print("ecsctl: not implemented yet")
