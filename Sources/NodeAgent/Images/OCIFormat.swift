@@ -1,0 +1,179 @@
+import Foundation
+
+// The JSON documents of the OCI image layout and of `docker save`, as far as the store reads and writes them.
+
+enum MediaType {
+    static let index = "application/vnd.oci.image.index.v1+json"
+    static let manifest = "application/vnd.oci.image.manifest.v1+json"
+    static let config = "application/vnd.oci.image.config.v1+json"
+    static let layerTar = "application/vnd.oci.image.layer.v1.tar"
+    static let layerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+    static let layerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
+    static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+}
+
+enum Annotation {
+    static let refName = "org.opencontainers.image.ref.name"
+    static let containerdName = "io.containerd.image.name"
+}
+
+struct OCIPlatform: Codable, Hashable {
+    var architecture: String
+    var os: String
+}
+
+struct OCIDescriptor: Codable, Hashable {
+    var mediaType: String?
+    var digest: String
+    var size: Int64
+    var annotations: [String: String]?
+    var platform: OCIPlatform?
+}
+
+struct OCIIndex: Codable {
+    var schemaVersion: Int
+    var mediaType: String?
+    var manifests: [OCIDescriptor]
+}
+
+struct OCIManifest: Codable {
+    var schemaVersion: Int
+    var mediaType: String?
+    var config: OCIDescriptor
+    var layers: [OCIDescriptor]
+}
+
+/// The image config blob (`application/vnd.oci.image.config.v1+json`), the fields we use.
+struct OCIImageConfigFile: Codable {
+    struct Empty: Codable, Hashable {}
+    struct Container: Codable {
+        var Env: [String]?
+        var Entrypoint: [String]?
+        var Cmd: [String]?
+        var WorkingDir: String?
+        var User: String?
+        var ExposedPorts: [String: Empty]?
+    }
+    struct RootFS: Codable {
+        var type: String
+        var diff_ids: [String]
+    }
+    var architecture: String?
+    var os: String?
+    var config: Container?
+    var rootfs: RootFS
+
+    var imageConfig: ImageConfig {
+        ImageConfig(env: config?.Env ?? [], entrypoint: config?.Entrypoint, cmd: config?.Cmd,
+                    workingDir: config?.WorkingDir, user: config?.User,
+                    exposedPorts: (config?.ExposedPorts ?? [:]).keys.sorted())
+    }
+}
+
+/// One entry of a `docker save` manifest.json.
+struct DockerSaveEntry: Codable {
+    var Config: String
+    var RepoTags: [String]?
+    var Layers: [String]
+}
+
+enum CanonicalJSON {
+    /// Sorted keys, no escaped slashes: the same value always gives the same bytes (and so the same digest).
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding these plain structs cannot fail.
+        return Array(try! encoder.encode(value))
+    }
+}
+
+/// Builds the files of an OCI image layout: `oci-layout`, `index.json` and `blobs/sha256/…`.
+///
+/// Deterministic: the same layers, config and reference give the same bytes. Tests use it to build good and bad
+/// images; ``BusyboxImage`` uses it for the busybox image.
+struct OCILayoutBuilder {
+    struct Layer {
+        var blob: [UInt8]
+        var mediaType: String
+        /// sha256 of the uncompressed tar.
+        var diffID: String
+    }
+
+    var layers: [Layer] = []
+    var config: ImageConfig
+    var reference: String?
+    var architecture: String = OCILayoutBuilder.hostArchitecture
+
+    init(config: ImageConfig, reference: String?) {
+        self.config = config
+        self.reference = reference
+    }
+
+    /// Adds an uncompressed layer.
+    mutating func addLayer(tar: [UInt8]) {
+        layers.append(Layer(blob: tar, mediaType: MediaType.layerTar, diffID: SHA256.digest(tar)))
+    }
+
+    var configBlob: [UInt8] {
+        let container = OCIImageConfigFile.Container(
+            Env: config.env, Entrypoint: config.entrypoint, Cmd: config.cmd, WorkingDir: config.workingDir,
+            User: config.user,
+            ExposedPorts: config.exposedPorts.isEmpty ? nil : Dictionary(uniqueKeysWithValues: config.exposedPorts.map { ($0, .init()) }))
+        return CanonicalJSON.encode(OCIImageConfigFile(architecture: architecture, os: "linux", config: container,
+                                                       rootfs: .init(type: "layers", diff_ids: layers.map(\.diffID))))
+    }
+
+    var manifestBlob: [UInt8] {
+        let configBlob = configBlob
+        return CanonicalJSON.encode(OCIManifest(
+            schemaVersion: 2, mediaType: MediaType.manifest,
+            config: OCIDescriptor(mediaType: MediaType.config, digest: SHA256.digest(configBlob), size: Int64(configBlob.count)),
+            layers: layers.map { OCIDescriptor(mediaType: $0.mediaType, digest: SHA256.digest($0.blob), size: Int64($0.blob.count)) }))
+    }
+
+    /// The layout's files, sorted by path.
+    func files() -> [(path: String, contents: [UInt8])] {
+        let manifest = manifestBlob
+        var blobs: [String: [UInt8]] = [:]
+        for blob in [manifest, configBlob] + layers.map(\.blob) { blobs[SHA256.digest(blob)] = blob }
+        let index = OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
+            OCIDescriptor(mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
+                          annotations: reference.map { [Annotation.refName: $0] }),
+        ])
+        var files: [(String, [UInt8])] = [
+            ("index.json", CanonicalJSON.encode(index)),
+            ("oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)),
+        ]
+        for (digest, blob) in blobs { files.append(("blobs/sha256/" + digest.dropFirst(7), blob)) }
+        return files.sorted { $0.0 < $1.0 }
+    }
+
+    /// The layout as one tar archive.
+    func tarball() -> [UInt8] {
+        var tar = TarWriter()
+        tar.addDirectory("blobs")
+        tar.addDirectory("blobs/sha256")
+        for file in files() { tar.addFile(file.path, contents: file.contents) }
+        return tar.finish()
+    }
+
+    /// Writes the layout as a directory (created if missing).
+    func writeDirectory(to path: String) throws {
+        for file in files() {
+            let url = URL(fileURLWithPath: path + "/" + file.path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(file.contents).write(to: url)
+        }
+    }
+
+    /// The OCI architecture name of this machine.
+    static var hostArchitecture: String {
+        #if arch(x86_64)
+        "amd64"
+        #elseif arch(arm64)
+        "arm64"
+        #else
+        "unknown"
+        #endif
+    }
+}
