@@ -128,3 +128,28 @@ public struct ExecResult: Hashable, Sendable {
     /// The command was killed because it ran past its timeout.
     public var timedOut: Bool
 }
+
+/// The limits are persisted in state.json with the rest of the spec.
+extension CgroupLimits: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case memoryLimitMiB, memoryReservationMiB, cpuShares, cpuQuotaUnits, pidsLimit
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(memoryLimitMiB: try container.decodeIfPresent(Int.self, forKey: .memoryLimitMiB),
+                  memoryReservationMiB: try container.decodeIfPresent(Int.self, forKey: .memoryReservationMiB),
+                  cpuShares: try container.decodeIfPresent(Int.self, forKey: .cpuShares),
+                  cpuQuotaUnits: try container.decodeIfPresent(Int.self, forKey: .cpuQuotaUnits),
+                  pidsLimit: try container.decodeIfPresent(Int.self, forKey: .pidsLimit))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(memoryLimitMiB, forKey: .memoryLimitMiB)
+        try container.encodeIfPresent(memoryReservationMiB, forKey: .memoryReservationMiB)
+        try container.encodeIfPresent(cpuShares, forKey: .cpuShares)
+        try container.encodeIfPresent(cpuQuotaUnits, forKey: .cpuQuotaUnits)
+        try container.encodeIfPresent(pidsLimit, forKey: .pidsLimit)
+    }
+}
