@@ -2,6 +2,8 @@
 public struct ContainerSpec: Codable, Hashable, Sendable {
     /// A unique name (`--name`, or the ECS task id plus container name).
     public var name: String
+    /// The image reference the layers came from (for `ps` and the agent's reports).
+    public var image: String?
     /// Image layer directories, lowest (base) first; mounted read-only under a per-container upper.
     public var layerDirectories: [String]
     public var arguments: [String]
@@ -27,13 +29,14 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var logMaxBytes: UInt64
     public var logMaxFiles: Int
 
-    public init(name: String, layerDirectories: [String], arguments: [String], environment: [String] = [],
+    public init(name: String, image: String? = nil, layerDirectories: [String], arguments: [String], environment: [String] = [],
                 workingDirectory: String = "/", user: String? = nil, hostname: String? = nil,
                 readonlyRootFilesystem: Bool = false, privileged: Bool = false, capabilityAdd: [String] = [],
                 capabilityDrop: [String] = [], ulimits: [Ulimit] = [], limits: CgroupLimits = CgroupLimits(),
                 networkNamespacePath: String? = nil, extraHosts: [String] = [], sharedMemoryMiB: Int = 64,
                 stopTimeoutSeconds: Int = 30, logMaxBytes: UInt64 = 10 << 20, logMaxFiles: Int = 3) {
         self.name = name
+        self.image = image
         self.layerDirectories = layerDirectories
         self.arguments = arguments
         self.environment = environment
