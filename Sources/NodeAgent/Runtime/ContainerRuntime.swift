@@ -29,7 +29,11 @@ public actor ContainerRuntime {
     /// Containers this runtime sent SIGKILL to (an init killed that way leaves no exit-status).
     private var killed: Set<String> = []
     private var defaultSeccomp: SeccompProgram?
+    /// Cgroups of the containers this runtime created or found (re-detecting the layout costs a mountinfo parse).
+    private var cgroups: [String: Cgroup] = [:]
     private var recovered = false
+    /// Users resolved at create, so start does not read the image's /etc/passwd again.
+    private var users: [String: ResolvedUser] = [:]
     private let lastCapability = Int(flotilla_last_capability())
     /// The agent's own permitted capabilities: a container (even privileged) can only get a subset.
     private let availableCapabilities = ContainerRuntime.permittedCapabilities()
@@ -90,7 +94,7 @@ public actor ContainerRuntime {
         let id = (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
         let directory = "\(containersDirectory)/\(id)"
         // Resolve the user now: a bad user is the caller's error, reported before anything exists.
-        _ = try resolveUser(spec)
+        let user = try resolveUser(spec)
         do {
             // The upper directory's mode becomes the mode of the container's "/": take the image's.
             let rootMode = spec.layerDirectories.last.flatMap { Self.mode(of: $0) } ?? 0o755
@@ -101,7 +105,7 @@ public actor ContainerRuntime {
                 }
             }
             try writeEtcFiles(spec, directory: directory, id: id)
-            _ = try Cgroup.create(name: id, limits: spec.limits)
+            cgroups[id] = try Cgroup.create(name: id, limits: spec.limits)
         } catch {
             removeDirectory(directory)
             throw error
@@ -109,6 +113,7 @@ public actor ContainerRuntime {
         let info = ContainerInfo(id: id, spec: spec, status: .created, createdAt: Date().timeIntervalSince1970,
                                  directory: directory)
         containers[id] = info
+        users[id] = user
         try persist(info)
         logger.debug("container created", metadata: ["container.id": "\(id)", "container.name": "\(spec.name)"])
         return info
@@ -219,7 +224,7 @@ public actor ContainerRuntime {
             close(pidfd)
         }
         children.remove(id)
-        let oomKilled = Cgroup.open(name: id)?.oomKilled() ?? false
+        let oomKilled = cgroup(id)?.oomKilled() ?? false
         var exit: ContainerExit
         if let status = Self.readExitStatus(info.directory) {
             exit = ContainerExit(waitStatus: status, oomKilled: oomKilled)
@@ -309,12 +314,14 @@ public actor ContainerRuntime {
             try await stop(id, timeout: .zero)
         }
         let info = containers[id]!
-        if let cgroup = Cgroup.open(name: id) {
+        if let cgroup = cgroup(id) {
             try? cgroup.killAll()   // stragglers that outlived their PID namespace's init cannot exist; be sure
             try cgroup.destroy()
         }
         removeDirectory(info.directory)
         containers[id] = nil
+        cgroups[id] = nil
+        users[id] = nil
         logger.debug("container deleted", metadata: ["container.id": "\(id)"])
     }
 
@@ -397,7 +404,8 @@ public actor ContainerRuntime {
 
     private func processSetup(_ spec: ContainerSpec, arguments: [String], environment: [String],
                               id: String) throws -> ProcessSetup {
-        let user = try resolveUser(spec)
+        let user = try users[id] ?? resolveUser(spec)
+        users[id] = user
         var environment = environment
         func setDefault(_ key: String, _ value: String) {
             if !environment.contains(where: { $0.hasPrefix(key + "=") }) { environment.append("\(key)=\(value)") }
@@ -455,7 +463,7 @@ public actor ContainerRuntime {
     }
 
     private func openCgroupProcs(_ id: String) throws -> [Int32] {
-        guard let cgroup = Cgroup.open(name: id) else {
+        guard let cgroup = cgroup(id) else {
             throw RuntimeError(stage: .cgroup, errno: .noSuchFileOrDirectory, container: id)
         }
         var fds: [Int32] = []
@@ -488,9 +496,40 @@ public actor ContainerRuntime {
         }
     }
 
+    private func cgroup(_ id: String) -> Cgroup? {
+        if let cgroup = cgroups[id] { return cgroup }
+        let cgroup = Cgroup.open(name: id)
+        cgroups[id] = cgroup
+        return cgroup
+    }
+
     private func removeDirectory(_ path: String) {
         // The rootfs mount point is empty on the host: the overlay only ever exists in the container's namespace.
-        try? FileManager.default.removeItem(atPath: path)
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        Self.removeContents(of: fd)
+        rmdir(path)
+    }
+
+    /// Empties a directory with unlinkat, never following symlinks (the upper directory holds the container's files).
+    /// Closes `directory`.
+    private static func removeContents(of directory: Int32) {
+        guard let stream = fdopendir(directory) else { close(directory); return }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            if entry.pointee.d_type == UInt8(DT_DIR) {
+                let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child >= 0 {
+                    fchmod(child, 0o700)   // overlay's work/work is mode 000
+                    removeContents(of: child)
+                }
+                unlinkat(directory, name, AT_REMOVEDIR)
+            } else {
+                unlinkat(directory, name, 0)
+            }
+        }
     }
 
     static func readAll(_ fd: Int32) -> [UInt8] {
