@@ -69,10 +69,11 @@ struct RunContainer: AsyncParsableCommand {
             readonlyRootFilesystem: readOnly, capabilityAdd: capAdd, capabilityDrop: capDrop,
             limits: CgroupLimits(memoryLimitMiB: memory, memoryReservationMiB: memoryReservation, cpuShares: cpu,
                                  pidsLimit: pids),
+            networkMode: ContainerNetworkMode(rawValue: network)!, portMappings: publish.map { mapping in
+                let parts = mapping.split(separator: ":")
+                return PortRequest(containerPort: Int(parts[1])!, hostPort: Int(parts[0])!)
+            },
             stopTimeoutSeconds: stopTimeout)
-        if network != "host" {
-            throw ValidationError("--network \(network) needs the network manager, which is not built in yet")
-        }
 
         let runtime = try options.runtime()
         let info = try await runtime.create(spec)
@@ -81,6 +82,10 @@ struct RunContainer: AsyncParsableCommand {
         } catch {
             try? await runtime.delete(info.id, force: true)
             throw error
+        }
+        for binding in info.network?.bindings ?? [] {
+            FileHandle.standardError.write(Data(
+                "\(binding.bindIP):\(binding.hostPort) -> \(binding.containerPort)/\(binding.protocol)\n".utf8))
         }
         if detach {
             print(info.id)

@@ -28,7 +28,9 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     func runtime() throws -> ContainerRuntime {
-        try ContainerRuntime(dataDirectory: dataDir, logger: logger())
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let networks = try NetworkManager(stateDirectory: dataDir + "/network", logger: logger())
+        return try ContainerRuntime(dataDirectory: dataDir, networks: networks, logger: logger())
     }
 
     func images() throws -> ImageStore {

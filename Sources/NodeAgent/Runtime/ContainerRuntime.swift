@@ -21,6 +21,8 @@ import Glibc
 public actor ContainerRuntime {
     public nonisolated let dataDirectory: String
     private let logger: Logger
+    /// Attaches containers in none, bridge and awsvpc mode; nil = host networking only.
+    private let networks: NetworkManager?
     private var containers: [String: ContainerInfo] = [:]
     /// pidfds of running containers' init processes, owned by the actor.
     private var pidfds: [String: Int32] = [:]
@@ -41,8 +43,9 @@ public actor ContainerRuntime {
     private var containersDirectory: String { dataDirectory + "/containers" }
 
     /// Opens (creating if needed) the state directory and re-adopts the containers recorded there.
-    public init(dataDirectory: String, logger: Logger) throws(RuntimeError) {
+    public init(dataDirectory: String, networks: NetworkManager? = nil, logger: Logger) throws(RuntimeError) {
         self.dataDirectory = dataDirectory
+        self.networks = networks
         self.logger = logger
         for path in [dataDirectory, dataDirectory + "/containers"] where mkdir(path, 0o711) != 0 && errno != EEXIST {
             throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: "")
@@ -95,6 +98,7 @@ public actor ContainerRuntime {
         let directory = "\(containersDirectory)/\(id)"
         // Resolve the user now: a bad user is the caller's error, reported before anything exists.
         let user = try resolveUser(spec)
+        var network: NetworkAttachment?
         do {
             // The upper directory's mode becomes the mode of the container's "/": take the image's.
             let rootMode = spec.layerDirectories.last.flatMap { Self.mode(of: $0) } ?? 0o755
@@ -104,14 +108,18 @@ public actor ContainerRuntime {
                     throw RuntimeError(stage: .rootfs, errno: Errno(rawValue: errno), container: id)
                 }
             }
-            try writeEtcFiles(spec, directory: directory, id: id)
             cgroups[id] = try Cgroup.create(name: id, limits: spec.limits)
+            network = try attachNetwork(spec, id: id)
+            try writeEtcFiles(spec, address: network?.ipv4Address, directory: directory, id: id)
         } catch {
+            if network != nil { detachNetwork(spec, id: id) }
+            try? cgroups.removeValue(forKey: id)?.destroy()
             removeDirectory(directory)
             throw error
         }
-        let info = ContainerInfo(id: id, spec: spec, status: .created, createdAt: Date().timeIntervalSince1970,
+        var info = ContainerInfo(id: id, spec: spec, status: .created, createdAt: Date().timeIntervalSince1970,
                                  directory: directory)
+        info.network = network
         containers[id] = info
         users[id] = user
         try persist(info)
@@ -135,7 +143,7 @@ public actor ContainerRuntime {
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
         descriptors.cgroupProcs = try openCgroupProcs(id)
-        if let path = spec.networkNamespacePath {
+        if let path = info.network?.namespacePath {
             descriptors.networkNamespace = try open(path, O_RDONLY, stage: .setns, id: id)
         }
         descriptors.stdin = try open("/dev/null", O_RDWR, stage: .stdio, id: id)
@@ -318,6 +326,7 @@ public actor ContainerRuntime {
             try? cgroup.killAll()   // stragglers that outlived their PID namespace's init cannot exist; be sure
             try cgroup.destroy()
         }
+        if info.network != nil { detachNetwork(info.spec, id: id) }
         removeDirectory(info.directory)
         containers[id] = nil
         cgroups[id] = nil
@@ -427,11 +436,45 @@ public actor ContainerRuntime {
             rlimits: spec.ulimits.map { (Self.rlimitResources[$0.name]!, $0.softLimit, $0.hardLimit) })
     }
 
-    private func writeEtcFiles(_ spec: ContainerSpec, directory: String, id: String) throws(RuntimeError) {
+    // MARK: - Network
+
+    /// Attaches the container's network through the NetworkManager (none, bridge, awsvpc); host needs nothing.
+    private func attachNetwork(_ spec: ContainerSpec, id: String) throws -> NetworkAttachment? {
+        if spec.networkMode == .host {
+            if !spec.portMappings.isEmpty {
+                throw ContainerConfigurationError(field: "portMappings", message: "need bridge or awsvpc networking")
+            }
+            return nil
+        }
+        guard let networks else {
+            throw ContainerConfigurationError(field: "networkMode",
+                                              message: "\(spec.networkMode.rawValue) needs a NetworkManager")
+        }
+        let networkID = spec.networkID ?? id
+        // awsvpc: containers of one task share the attachment made for the first.
+        if let shared = containers.values.first(where: { $0.network?.networkID == networkID })?.network {
+            return shared
+        }
+        return try networks.attach(networkID: networkID, mode: spec.networkMode, ports: spec.portMappings)
+    }
+
+    /// Detaches the network once no other container uses it; a failure is logged (delete goes on).
+    private func detachNetwork(_ spec: ContainerSpec, id: String) {
+        let networkID = spec.networkID ?? id
+        guard let networks,
+              !containers.values.contains(where: { $0.id != id && $0.network?.networkID == networkID }) else { return }
+        do {
+            try networks.detach(networkID: networkID)
+        } catch {
+            logger.warning("network detach failed", metadata: ["container.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func writeEtcFiles(_ spec: ContainerSpec, address: String?, directory: String, id: String) throws(RuntimeError) {
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         hosts += spec.extraHosts.map { $0 + "\n" }.joined()
         if !spec.extraHosts.contains(where: { $0.split(separator: " ").dropFirst().contains(Substring(spec.hostname)) }) {
-            hosts += "127.0.1.1\t\(spec.hostname)\n"
+            hosts += "\(address ?? "127.0.1.1")\t\(spec.hostname)\n"
         }
         let resolv = FileManager.default.contents(atPath: "/etc/resolv.conf") ?? Data()
         let files: [(String, Data)] = [

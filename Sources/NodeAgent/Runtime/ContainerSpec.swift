@@ -19,8 +19,12 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var capabilityDrop: [String]
     public var ulimits: [Ulimit]
     public var limits: CgroupLimits
-    /// The network namespace file the container joins (from NetworkManager.attach); nil = the host's network.
-    public var networkNamespacePath: String?
+    /// host (no namespace of its own), none (only lo), bridge (veth on the bridge, port mappings) or awsvpc.
+    public var networkMode: ContainerNetworkMode
+    /// Ports to publish (bridge, awsvpc); hostPort nil or 0 = a dynamic port.
+    public var portMappings: [PortRequest]
+    /// The network to attach to; containers of one awsvpc task share one (default: the container's id).
+    public var networkID: String?
     /// Extra /etc/hosts lines, e.g. "172.30.0.5 web".
     public var extraHosts: [String]
     public var sharedMemoryMiB: Int
@@ -33,7 +37,8 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
                 workingDirectory: String = "/", user: String? = nil, hostname: String? = nil,
                 readonlyRootFilesystem: Bool = false, privileged: Bool = false, capabilityAdd: [String] = [],
                 capabilityDrop: [String] = [], ulimits: [Ulimit] = [], limits: CgroupLimits = CgroupLimits(),
-                networkNamespacePath: String? = nil, extraHosts: [String] = [], sharedMemoryMiB: Int = 64,
+                networkMode: ContainerNetworkMode = .host, portMappings: [PortRequest] = [],
+                networkID: String? = nil, extraHosts: [String] = [], sharedMemoryMiB: Int = 64,
                 stopTimeoutSeconds: Int = 30, logMaxBytes: UInt64 = 10 << 20, logMaxFiles: Int = 3) {
         self.name = name
         self.image = image
@@ -49,7 +54,9 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
         self.capabilityDrop = capabilityDrop
         self.ulimits = ulimits
         self.limits = limits
-        self.networkNamespacePath = networkNamespacePath
+        self.networkMode = networkMode
+        self.portMappings = portMappings
+        self.networkID = networkID
         self.extraHosts = extraHosts
         self.sharedMemoryMiB = sharedMemoryMiB
         self.stopTimeoutSeconds = stopTimeoutSeconds
@@ -113,6 +120,8 @@ public struct ContainerInfo: Codable, Hashable, Sendable {
     /// The init's start time in clock ticks since boot (/proc/PID/stat field 22): tells a reused PID apart.
     public var pidStartTime: UInt64?
     public var exit: ContainerExit?
+    /// The network the container joined (namespace, address, host port bindings); nil for host networking.
+    public var network: NetworkAttachment?
     public var createdAt: Double
     public var startedAt: Double?
     public var finishedAt: Double?
