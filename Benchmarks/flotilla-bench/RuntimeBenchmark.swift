@@ -23,6 +23,7 @@ struct RuntimeBenchmark: AsyncParsableCommand {
     @Option(help: "Start-to-exit iterations per runtime.") var iterations = 40
     @Option(help: "Sleeping containers started for the rate and memory figures.") var count = 200
     @Option(help: "Scratch directory (removed afterwards).") var workDirectory = "/tmp/flotilla-bench-runtime"
+    @Option(help: "The ecs-agent binary for the CLI row (default: next to this binary).") var ecsAgent: String?
 
     static let namespaceMarker = "FLOTILLA_BENCH_PRIVATE_MOUNT_NS"
 
@@ -47,11 +48,13 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         let record = try store.importImage(from: workDirectory + "/busybox.tar")[0]
         let rootfs = record.layerDirectories[0]
         let runtime = try ContainerRuntime(dataDirectory: dataDirectory, logger: logger)
-        let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/ecs-agent"
+        let cli = ecsAgent
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/ecs-agent"
 
         print("All runtimes measured in a private mount namespace with /sys/fs/cgroup/unified unmounted")
         print("(crun 1.8.1 refuses this host's hybrid cgroup layout otherwise). Rootfs: busybox layer \(rootfs)")
-        print("crun: \(Self.version("crun")); runc: \(Self.version("runc")); host network for all.")
+        print("crun: \(Self.version("crun")); runc: \(Self.version("runc")); host network for all; flotilla-cli: \(cli)")
+        print("flotilla = library calls (as the agent makes them); flotilla-cli, crun, runc = one process per run.")
         print("")
 
         // MARK: Latency
