@@ -1,2 +1,0 @@
-/// The node agent: sync with the control plane, task lifecycle and the namespace runtime.
-public enum NodeAgentModule {}

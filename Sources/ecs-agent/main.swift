@@ -1,1 +1,0 @@
-print("ecs-agent: not implemented yet")
