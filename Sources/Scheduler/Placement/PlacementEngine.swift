@@ -53,8 +53,11 @@ public struct PlacementEngine: Sendable {
     private var candidateCache: [String: [Int32]] = [:]
     /// Attribute → bucket per instance (and bucket count); missing attribute is its own bucket.
     private var attributeBuckets: [String: (buckets: [Int32], count: Int)] = [:]
-    /// Spread tallies: per (group, attribute), tasks of the group per bucket.
-    private var spreadStates: [(group: Int, buckets: [Int32], counts: [Int])] = []
+    /// Spread tallies, flat so a decision reads them through two buffers: state `s` keeps its instances' buckets at
+    /// `spreadBuckets[bucketBase + instance]` and the group's tasks per bucket at `spreadCounts[countBase + bucket]`.
+    private var spreadBuckets: [Int32] = []
+    private var spreadCounts: [Int] = []
+    private var spreadStates: [(bucketBase: Int, countBase: Int)] = []
     private var spreadIndex: [String: Int] = [:]
     private var spreadsByGroup: [Int: [Int]] = [:]
 
@@ -119,7 +122,8 @@ public struct PlacementEngine: Sendable {
 
     /// One strategy, compiled to a per-instance integer where lower is better.
     enum Key {
-        case remainingCPU, remainingMemory, groupCount, spread(Int)
+        case remainingCPU, remainingMemory, groupCount
+        case spread(bucketBase: Int, countBase: Int)
     }
 
     mutating func prepare(_ request: PlacementRequest) -> Prepared {
@@ -143,7 +147,9 @@ public struct PlacementEngine: Sendable {
             case .binpack(.cpu): keys.append(.remainingCPU)
             case .binpack(.memory): keys.append(.remainingMemory)
             case .spread(.instanceId): keys.append(.groupCount)
-            case .spread(.attribute(let name)): keys.append(.spread(spreadState(group: group, attribute: name)))
+            case .spread(.attribute(let name)):
+                let state = spreadState(group: group, attribute: name)
+                keys.append(.spread(bucketBase: state.bucketBase, countBase: state.countBase))
             case .random: randomTieBreak = true
             }
             if randomTieBreak { break }
@@ -153,53 +159,61 @@ public struct PlacementEngine: Sendable {
     }
 
     /// The best feasible instance for one more task, or nil.
+    ///
+    /// The hot loop: every column is read through an unsafe buffer so a candidate costs a few loads and compares.
     func choose(_ prepared: Prepared, using generator: inout some RandomNumberGenerator) -> Int? {
         let requirements = prepared.request.requirements
         let cpu = requirements.cpu, memory = requirements.memoryMiB
         let ports = requirements.hostPorts
-        let counts = groupCounts[prepared.group]
-        let keys = prepared.keys
-        let spreads = spreadStates
+        let distinct = prepared.distinct, checksDynamic = !prepared.dynamic.isEmpty, randomTieBreak = prepared.randomTieBreak
         return remainingCPU.withUnsafeBufferPointer { cpuColumn in
             remainingMemory.withUnsafeBufferPointer { memoryColumn in
-                counts.withUnsafeBufferPointer { countColumn in
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: max(keys.count, 1)) { best in
-                        var chosen: Int?
-                        var ties = 0
-                        for candidate in prepared.candidates {
-                            let index = Int(candidate)
-                            if cpuColumn[index] < cpu || memoryColumn[index] < memory { continue }
-                            if prepared.distinct, countColumn[index] > 0 { continue }
-                            if !ports.isEmpty, !portsInUse[index].isDisjoint(with: ports) { continue }
-                            if !prepared.dynamic.isEmpty, !matchesDynamic(prepared.dynamic, index) { continue }
-                            // Lexicographic comparison against the best so far, computing keys lazily.
-                            var order = chosen == nil ? -1 : 0
-                            var position = 0
-                            while position < keys.count {
-                                let value: Int
-                                switch keys[position] {
-                                case .remainingCPU: value = cpuColumn[index]
-                                case .remainingMemory: value = memoryColumn[index]
-                                case .groupCount: value = Int(countColumn[index])
-                                case .spread(let state): value = spreads[state].counts[Int(spreads[state].buckets[index])]
+                groupCounts[prepared.group].withUnsafeBufferPointer { countColumn in
+                    spreadBuckets.withUnsafeBufferPointer { buckets in
+                        spreadCounts.withUnsafeBufferPointer { counts in
+                            prepared.keys.withUnsafeBufferPointer { keys in
+                                prepared.candidates.withUnsafeBufferPointer { candidates in
+                                    withUnsafeTemporaryAllocation(of: Int.self, capacity: max(keys.count, 1)) { best in
+                                        var chosen: Int?
+                                        var ties = 0
+                                        for candidate in candidates {
+                                            let index = Int(candidate)
+                                            if cpuColumn[index] < cpu || memoryColumn[index] < memory { continue }
+                                            if distinct, countColumn[index] > 0 { continue }
+                                            if !ports.isEmpty, !portsInUse[index].isDisjoint(with: ports) { continue }
+                                            if checksDynamic, !matchesDynamic(prepared.dynamic, index) { continue }
+                                            // Lexicographic comparison with the best so far; -1 better, 0 equal so far.
+                                            var order = chosen == nil ? -1 : 0
+                                            var position = 0
+                                            while position < keys.count {
+                                                let value: Int
+                                                switch keys[position] {
+                                                case .remainingCPU: value = cpuColumn[index]
+                                                case .remainingMemory: value = memoryColumn[index]
+                                                case .groupCount: value = Int(countColumn[index])
+                                                case .spread(let bucketBase, let countBase): value = counts[countBase + Int(buckets[bucketBase + index])]
+                                                }
+                                                if order == 0 {
+                                                    if value < best[position] { order = -1 } else if value > best[position] { break }
+                                                }
+                                                if order == -1 { best[position] = value }
+                                                position += 1
+                                            }
+                                            if position < keys.count { continue }  // worse
+                                            if order == -1 {
+                                                chosen = index
+                                                ties = 1
+                                            } else if randomTieBreak {
+                                                // Equal on every key: reservoir sampling keeps each tied instance with equal chance.
+                                                ties += 1
+                                                if generator.next(upperBound: UInt64(ties)) == 0 { chosen = index }
+                                            }
+                                        }
+                                        return chosen
+                                    }
                                 }
-                                if order == 0 {
-                                    if value < best[position] { order = -1 } else if value > best[position] { break }
-                                }
-                                if order == -1 { best[position] = value }
-                                position += 1
-                            }
-                            if position < keys.count { continue }  // worse
-                            if order == -1 {
-                                chosen = index
-                                ties = 1
-                            } else if prepared.randomTieBreak {
-                                // Equal on every key: reservoir sampling keeps each tied instance with equal chance.
-                                ties += 1
-                                if generator.next(upperBound: UInt64(ties)) == 0 { chosen = index }
                             }
                         }
-                        return chosen
                     }
                 }
             }
@@ -215,7 +229,8 @@ public struct PlacementEngine: Sendable {
         runningTasks[index] += 1
         groupCounts[prepared.group][index] += 1
         for state in spreadsByGroup[prepared.group] ?? [] {
-            spreadStates[state].counts[Int(spreadStates[state].buckets[index])] += 1
+            let (bucketBase, countBase) = spreadStates[state]
+            spreadCounts[countBase + Int(spreadBuckets[bucketBase + index])] += 1
         }
         if instanceGroups != nil { instanceGroups![index][prepared.request.group, default: 0] += 1 }
     }
@@ -276,9 +291,9 @@ public struct PlacementEngine: Sendable {
         return result
     }
 
-    private mutating func spreadState(group: Int, attribute: String) -> Int {
+    private mutating func spreadState(group: Int, attribute: String) -> (bucketBase: Int, countBase: Int) {
         let key = "\(group)\u{0}\(attribute)"
-        if let state = spreadIndex[key] { return state }
+        if let state = spreadIndex[key] { return spreadStates[state] }
         let buckets: (buckets: [Int32], count: Int)
         if let cached = attributeBuckets[attribute] {
             buckets = cached
@@ -299,13 +314,17 @@ public struct PlacementEngine: Sendable {
             buckets = (column, values.count + 1)
             attributeBuckets[attribute] = buckets
         }
-        var counts = [Int](repeating: 0, count: buckets.count)
-        for (index, count) in groupCounts[group].enumerated() where count > 0 { counts[Int(buckets.buckets[index])] += Int(count) }
+        let bases = (bucketBase: spreadBuckets.count, countBase: spreadCounts.count)
+        spreadBuckets += buckets.buckets
+        spreadCounts += repeatElement(0, count: buckets.count)
+        for (index, count) in groupCounts[group].enumerated() where count > 0 {
+            spreadCounts[bases.countBase + Int(buckets.buckets[index])] += Int(count)
+        }
         let state = spreadStates.count
-        spreadStates.append((group, buckets.buckets, counts))
+        spreadStates.append(bases)
         spreadIndex[key] = state
         spreadsByGroup[group, default: []].append(state)
-        return state
+        return bases
     }
 
     private mutating func buildInstanceGroups() {
