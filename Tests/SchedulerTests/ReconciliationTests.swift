@@ -130,14 +130,16 @@ struct ReconciliationTests {
     @Test("the circuit breaker fails the deployment at the threshold, and rolls back when asked", arguments: [true, false])
     func circuitBreaker(rollback: Bool) {
         let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
-        let service = Fixture.service(desired: 4, deployments: deployments, breaker: DeploymentCircuitBreaker(enable: true, rollback: rollback))
+        let service = Fixture.service(desired: 4, deployments: deployments, minimum: 50,
+                                      breaker: DeploymentCircuitBreaker(enable: true, rollback: rollback))
         let failed = (1...3).map { Fixture.task("f\($0)", on: "i1", deployment: "d2", status: .stopped, stopCode: .essentialContainerExited) }
         let running = (1...4).map { Fixture.task("old\($0)", on: "i2", deployment: "d1") }
         let result = plan(service, instances: Self.three, tasks: failed + running)
         #expect(result.deploymentUpdates.first == DeploymentUpdate(
             serviceName: "web", deploymentId: "d2", status: nil, rolloutState: .failed,
             rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.", rollbackToTaskDefinitionArn: rollback ? "web:d1" : nil))
-        #expect(result.placements.isEmpty)
+        // And nothing starts, and the old tasks keep serving (none stopped, though minimumHealthyPercent would allow 2)
+        #expect(result.placements.isEmpty && result.stops.isEmpty)
     }
 
     @Test("below the threshold the breaker waits", arguments: [(1, 3), (4, 3), (10, 5), (11, 6), (1_000, 200)])

@@ -72,7 +72,8 @@ struct ServiceReconciler {
         func isHealthy(_ task: TaskSnapshot) -> Bool { task.lastStatus == .running && task.healthStatus != .unhealthy }
 
         let primaryKept = kept.filter { isPrimary($0) && !isDraining($0) }
-        var removals = kept.filter { !isPrimary($0) || isDraining($0) }
+        // A failed deployment starts nothing, so nothing is replaced either: the old tasks keep serving.
+        var removals = mayStart ? kept.filter { !isPrimary($0) || isDraining($0) } : []
         removals.sort { rank($0, isHealthy: isHealthy, isDraining: isDraining) < rank($1, isHealthy: isHealthy, isDraining: isDraining) }
         if primaryKept.count > desired {
             removals += scaleInOrder(primaryKept, count: primaryKept.count - desired, engine: engine, using: &generator)
