@@ -7,10 +7,12 @@ public import Foundation
 public struct ClusterSnapshot: Hashable, Sendable {
     /// The store index this snapshot was read at.
     public var baseIndex: UInt64
+    /// The cluster the snapshot covers.
     public var clusterName: String
     public var instances: [InstanceSnapshot]
     /// Tasks the cluster knows: running ones, pending ones, and recently stopped ones (the circuit breaker counts those).
     public var tasks: [TaskSnapshot]
+    /// Services of the cluster, each reconciled by `Scheduler.plan`.
     public var services: [ServiceSnapshot]
 
     public init(baseIndex: UInt64, clusterName: String, instances: [InstanceSnapshot], tasks: [TaskSnapshot] = [],
@@ -51,9 +53,13 @@ public struct InstanceSnapshot: Hashable, Sendable {
     public var containerInstanceArn: String
     /// The host's instance id (`ec2InstanceId` in ECS); what `spread(instanceId)` and `ec2InstanceId` expressions use.
     public var ec2InstanceId: String
+    /// ACTIVE instances take tasks; DRAINING ones have their service tasks replaced.
     public var status: InstanceStatus
+    /// Whether the agent answered within its grace period; tasks on a silent agent are replaced.
     public var agentConnected: Bool
+    /// Agent version, for `agentVersion` expressions.
     public var agentVersion: String?
+    /// Registration time, for `registeredAt` expressions.
     public var registeredAt: Date?
     /// Registered CPU units (1024 per core) and memory MiB.
     public var registeredCPU: Int
@@ -137,19 +143,27 @@ public enum StopCode: String, Hashable, Sendable, Codable {
 
 /// One task as the store knows it.
 public struct TaskSnapshot: Hashable, Sendable {
+    /// The task ARN; plans name tasks by it.
     public var taskArn: String
     /// The instance the task was placed on.
     public var containerInstanceArn: String
     /// ECS task group: `service:web` for service tasks, `family:name` or a user group for RunTask.
     public var group: String
+    /// The task definition (family:revision ARN) the task runs.
     public var taskDefinitionArn: String
     /// The deployment that started the task (ECS `startedBy` of service tasks), nil for standalone tasks.
     public var deploymentId: String?
+    /// Observed status, as the agent last reported it.
     public var lastStatus: TaskStatus
+    /// Desired status, RUNNING or STOPPED, as the control plane last wrote it.
     public var desiredStatus: TaskStatus
+    /// Container health as the agent reports it.
     public var healthStatus: HealthStatus
+    /// When the task reached RUNNING; the health-check grace period counts from here.
     public var startedAt: Date?
+    /// When the task was placed.
     public var createdAt: Date?
+    /// Why a stopped task stopped; failures count against the circuit breaker.
     public var stopCode: StopCode?
 
     public init(taskArn: String, containerInstanceArn: String, group: String, taskDefinitionArn: String,
@@ -213,11 +227,16 @@ public enum RolloutState: String, Hashable, Sendable, Codable {
 
 /// One deployment of a service: a task definition being rolled out (PRIMARY) or rolled away from (ACTIVE).
 public struct DeploymentSnapshot: Hashable, Sendable {
+    /// Deployment id (`ecs-svc/...`), recorded on the tasks it starts.
     public var id: String
     public var status: DeploymentStatus
+    /// The task definition (family:revision ARN) the task runs.
     public var taskDefinitionArn: String
+    /// What each task of this deployment needs from an instance.
     public var requirements: TaskRequirements
+    /// IN_PROGRESS until the scheduler reports COMPLETED or FAILED.
     public var rolloutState: RolloutState
+    /// When the deployment was created; the newest COMPLETED one is the rollback target.
     public var createdAt: Date
 
     public init(id: String, status: DeploymentStatus, taskDefinitionArn: String, requirements: TaskRequirements,
@@ -233,7 +252,9 @@ public struct DeploymentSnapshot: Hashable, Sendable {
 
 /// ECS deployment circuit breaker settings.
 public struct DeploymentCircuitBreaker: Hashable, Sendable {
+    /// Whether failed tasks can fail the deployment.
     public var enable: Bool
+    /// Whether a failed deployment rolls back to the last COMPLETED one.
     public var rollback: Bool
     public init(enable: Bool, rollback: Bool) {
         self.enable = enable
@@ -243,8 +264,11 @@ public struct DeploymentCircuitBreaker: Hashable, Sendable {
 
 /// ECS `deploymentConfiguration`.
 public struct DeploymentConfiguration: Hashable, Sendable {
+    /// Healthy tasks never drop below this percent of desiredCount (rounded up) during a deployment.
     public var minimumHealthyPercent: Int
+    /// Live tasks never exceed this percent of desiredCount (rounded down).
     public var maximumPercent: Int
+    /// The circuit breaker, off when nil.
     public var deploymentCircuitBreaker: DeploymentCircuitBreaker?
 
     /// ECS defaults: 100 % / 200 %, no circuit breaker.
@@ -258,13 +282,19 @@ public struct DeploymentConfiguration: Hashable, Sendable {
 
 /// One service as the reconciler needs it.
 public struct ServiceSnapshot: Hashable, Sendable {
+    /// The service name; its tasks form the group `service:<name>`.
     public var serviceName: String
+    /// How many tasks should run.
     public var desiredCount: Int
     /// Every deployment the service still has, including COMPLETED ones kept for rollback.
     public var deployments: [DeploymentSnapshot]
+    /// Rolling-update bounds and circuit breaker.
     public var deploymentConfiguration: DeploymentConfiguration
+    /// Constraints, parsed and validated when the service was created.
     public var placementConstraints: [PlacementConstraint]
+    /// Strategies in order; also read backwards for scale-in.
     public var placementStrategy: [PlacementStrategy]
+    /// Unhealthy tasks younger than this are left alone.
     public var healthCheckGracePeriodSeconds: Int
 
     public init(serviceName: String, desiredCount: Int, deployments: [DeploymentSnapshot],
