@@ -187,4 +187,19 @@ struct ReconciliationTests {
         #expect(result.unplaced.count == 1)
         #expect(result.events.map(\.message) == ["(service web) was unable to place a task because no container instance met all of its requirements. The closest matching container-instance arn:ci/i1 has insufficient memory available. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."])
     }
+
+    @Test("services are planned in name order against one engine: later ones see the capacity earlier ones took")
+    func servicesShareCapacity() {
+        // Given one instance with room for 3 tasks and two services wanting 2 each
+        let api = ServiceSnapshot(serviceName: "api", desiredCount: 2, deployments: [Fixture.deployment("a1", cpu: 1024)])
+        let web = ServiceSnapshot(serviceName: "web", desiredCount: 2, deployments: [Fixture.deployment("w1", cpu: 1024)])
+        var generator = SplitMix64(seed: 1)
+        let snapshot = ClusterSnapshot(baseIndex: 4, clusterName: "c", instances: [Fixture.instance("i1", cpu: 3072)], services: [web, api])
+        // When planned
+        let result = Scheduler.plan(snapshot, now: Fixture.now, using: &generator)
+        // Then api (first by name) gets both, web one, and web's missing task is reported
+        #expect(result.placements.map(\.serviceName) == ["api", "api", "web"])
+        #expect(result.unplaced.map(\.serviceName) == ["web"])
+        #expect(result.events.map(\.message).first?.hasPrefix("(service web) was unable to place a task") == true)
+    }
 }
