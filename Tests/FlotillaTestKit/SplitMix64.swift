@@ -1,0 +1,20 @@
+/// A seeded, reproducible random generator for tests and benchmarks (SplitMix64, as in swift-argument-parser's
+/// `roll` example): the same seed gives the same plan.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z &>> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z &>> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z &>> 31)
+    }
+}
+
+extension SplitMix64 {
+    /// A uniform integer in `0..<bound`.
+    public mutating func int(below bound: Int) -> Int { Int(next(upperBound: UInt64(bound))) }
+}
