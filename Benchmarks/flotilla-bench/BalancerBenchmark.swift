@@ -212,7 +212,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
         let servers = backends.enumerated().map { "    server s\($0.offset) 127.0.0.1:\($0.element)" }.joined(separator: "\n")
         let configuration = """
             global
-                maxconn 20000
+                maxconn 4096
                 nbthread 2
             defaults
                 mode tcp

@@ -43,7 +43,8 @@ final class GlueHandler {
     private func partnerWrite(_ buffer: ByteBuffer) {
         guard let context = self.context else { return }
         context.write(NIOAny(buffer), promise: nil)
-        if let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+        // Below the high-water mark the queue is small by definition; only a held-back queue is worth a look.
+        if !context.channel.isWritable, let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
             self.peakBufferedBytes.observe(buffered)
         }
     }
