@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "LoadBalancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -136,6 +137,7 @@ let package = Package(
             dependencies: [
                 "TaskDefinitions", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent", "LoadBalancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/flotilla-bench",
             swiftSettings: swiftSettings
@@ -160,7 +162,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FlotillaTestKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "LoadBalancerTests", dependencies: ["LoadBalancer", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LoadBalancerTests",
+            dependencies: [
+                "LoadBalancer", "FlotillaTestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["FlotillaClient", "FlotillaTestKit", "TaskDefinitions"],

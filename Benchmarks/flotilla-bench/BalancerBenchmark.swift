@@ -1,0 +1,298 @@
+import ArgumentParser
+import Foundation
+import LoadBalancer
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `flotilla-bench balancer`: Flotilla's balancer against HAProxy 2.6 in `mode tcp`, same backends, same wrk load.
+///
+/// Three backends are ports of one nginx serving a small file and a 10 MB file. Each proxy gets the same
+/// `wrk -t2 -c64 -d10s --latency` run for the small response (requests/s, p50, p99) and for the 10 MB file (MB/s);
+/// nginx direct is measured too, as the ceiling. Installs nginx-light, haproxy and wrk with apt-get if missing.
+struct BalancerBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "balancer",
+        abstract: "Flotilla's TCP load balancer vs HAProxy (mode tcp) behind wrk.")
+
+    @Option(help: "Seconds per wrk run.")
+    var duration = 10
+
+    @Option(help: "wrk connections.")
+    var connections = 64
+
+    @Option(help: "wrk threads.")
+    var threads = 2
+
+    @Option(help: "Bytes of the small response.")
+    var smallBytes = 128
+
+    func run() async throws {
+        try Self.install(["nginx": "nginx-light", "haproxy": "haproxy", "wrk": "wrk"])
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flotilla-bench-lb-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(repeating: UInt8(ascii: "a"), count: self.smallBytes).write(to: directory.appendingPathComponent("small"))
+        try Data(repeating: UInt8(ascii: "b"), count: 10 * 1024 * 1024).write(to: directory.appendingPathComponent("big"))
+
+        let backendPorts = try (0..<3).map { _ in try Self.freePort() }
+        let nginx = try Self.startNginx(ports: backendPorts, directory: directory)
+        defer { nginx.terminate(); nginx.waitUntilExit() }
+        let haproxyPort = try Self.freePort()
+        let haproxy = try Self.startHAProxy(port: haproxyPort, backends: backendPorts, directory: directory)
+        defer { haproxy.terminate(); haproxy.waitUntilExit() }
+
+        let logger = Logger(label: "flotilla.bench.lb", factory: { _ in SwiftLogNoOpLogHandler() })
+        let balancer = try await LoadBalancer.start(
+            LoadBalancerConfiguration(
+                name: "bench", listenerHost: "127.0.0.1", listenerPort: 0, algorithm: .roundRobin,
+                healthCheck: HealthCheck(kind: .tcp, interval: .seconds(5), timeout: .seconds(1))),
+            targets: backendPorts.map { Target(id: "nginx-\($0)", host: "127.0.0.1", port: $0) },
+            assumeHealthy: true, logger: logger)
+
+        let results = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await balancer.run() }
+            defer { group.cancelAll() }
+            try Self.waitForPort(haproxyPort)
+            for port in backendPorts { try Self.waitForPort(port) }
+            var results: [String: WrkResult] = [:]
+            let proxies = [("direct", backendPorts[0]), ("flotilla", balancer.listenerPort), ("haproxy", haproxyPort)]
+            for (file, label) in [("small", "small"), ("big", "10MB")] {
+                for (name, port) in proxies {
+                    _ = try self.wrk(port: port, file: file, seconds: 2)  // warm-up
+                    let result = try self.wrk(port: port, file: file, seconds: self.duration)
+                    results["\(name).\(label)"] = result
+                    print("  measured \(name) \(label): \(result.summary)")
+                }
+            }
+            return results
+        }
+        Self.report(results, command: "wrk -t\(self.threads) -c\(self.connections) -d\(self.duration)s --latency")
+    }
+
+    // MARK: - Report
+
+    static func report(_ results: [String: WrkResult], command: String) {
+        func value(_ key: String, _ path: KeyPath<WrkResult, Double>) -> Double { results[key]?[keyPath: path] ?? .nan }
+        let rows: [(String, KeyPath<WrkResult, Double>, String, String)] = [
+            ("small requests/s", \.requestsPerSecond, "small", "%.0f"),
+            ("small p50 ms", \.p50Milliseconds, "small", "%.3f"),
+            ("small p99 ms", \.p99Milliseconds, "small", "%.3f"),
+            ("10MB MB/s", \.megabytesPerSecond, "10MB", "%.1f"),
+            ("10MB p99 ms", \.p99Milliseconds, "10MB", "%.1f"),
+        ]
+        print("")
+        print("Balancer benchmark: \(command), 3 nginx backends on loopback")
+        print(pad("metric", 18) + pad("direct", 12) + pad("flotilla", 12) + pad("haproxy", 12) + "flotilla/haproxy")
+        var json: [String: Double] = [:]
+        for (label, path, size, format) in rows {
+            let direct = value("direct.\(size)", path)
+            let flotilla = value("flotilla.\(size)", path)
+            let haproxy = value("haproxy.\(size)", path)
+            print(
+                pad(label, 18) + pad(String(format: format, direct), 12) + pad(String(format: format, flotilla), 12)
+                    + pad(String(format: format, haproxy), 12) + String(format: "%.2f", flotilla / haproxy))
+        }
+        for (key, result) in results {
+            let name = key.replacingOccurrences(of: ".", with: "_")
+            json["\(name)_rps"] = result.requestsPerSecond
+            json["\(name)_p50_ms"] = result.p50Milliseconds
+            json["\(name)_p99_ms"] = result.p99Milliseconds
+            json["\(name)_mb_per_s"] = result.megabytesPerSecond
+        }
+        json["ratio_small_rps"] = value("flotilla.small", \.requestsPerSecond) / value("haproxy.small", \.requestsPerSecond)
+        json["ratio_small_p99"] = value("flotilla.small", \.p99Milliseconds) / value("haproxy.small", \.p99Milliseconds)
+        json["ratio_10mb_mb_per_s"] = value("flotilla.10MB", \.megabytesPerSecond) / value("haproxy.10MB", \.megabytesPerSecond)
+        let body = json.keys.sorted().map { "\"\($0)\":\(String(format: "%.4f", json[$0]!))" }.joined(separator: ",")
+        print("{\"benchmark\":\"balancer\",\(body)}")
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    // MARK: - wrk
+
+    struct WrkResult {
+        var requestsPerSecond: Double
+        var p50Milliseconds: Double
+        var p99Milliseconds: Double
+        var megabytesPerSecond: Double
+        var summary: String {
+            String(format: "%.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f MB/s", requestsPerSecond, p50Milliseconds, p99Milliseconds, megabytesPerSecond)
+        }
+    }
+
+    func wrk(port: Int, file: String, seconds: Int) throws -> WrkResult {
+        let output = try Self.capture(
+            "/usr/bin/wrk",
+            ["-t\(self.threads)", "-c\(self.connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/\(file)"])
+        return try Self.parse(wrk: output)
+    }
+
+    static func parse(wrk output: String) throws -> WrkResult {
+        var result = WrkResult(requestsPerSecond: .nan, p50Milliseconds: .nan, p99Milliseconds: .nan, megabytesPerSecond: .nan)
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard fields.count >= 2 else { continue }
+            switch fields[0] {
+            case "Requests/sec:": result.requestsPerSecond = Double(fields[1]) ?? .nan
+            case "Transfer/sec:": result.megabytesPerSecond = Self.megabytes(fields[1])
+            case "50%": result.p50Milliseconds = Self.milliseconds(fields[1])
+            case "99%": result.p99Milliseconds = Self.milliseconds(fields[1])
+            default: break
+            }
+        }
+        guard !result.requestsPerSecond.isNaN else { throw ValidationError("wrk printed no Requests/sec:\n\(output)") }
+        return result
+    }
+
+    static func milliseconds(_ text: String) -> Double {
+        for (suffix, scale) in [("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)] where text.hasSuffix(suffix) {
+            return (Double(text.dropLast(suffix.count)) ?? .nan) * scale
+        }
+        return .nan
+    }
+
+    static func megabytes(_ text: String) -> Double {
+        for (suffix, scale) in [("GB", 1024.0), ("MB", 1.0), ("KB", 1.0 / 1024), ("B", 1.0 / 1_048_576)] where text.hasSuffix(suffix) {
+            return (Double(text.dropLast(suffix.count)) ?? .nan) * scale
+        }
+        return .nan
+    }
+
+    // MARK: - Processes
+
+    static func install(_ tools: [String: String]) throws {
+        let missing = tools.filter { tool, _ in
+            !["/usr/sbin/\(tool)", "/usr/bin/\(tool)"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+        guard !missing.isEmpty else { return }
+        print("installing \(missing.values.sorted().joined(separator: " ")) with apt-get")
+        _ = try capture("/usr/bin/apt-get", ["install", "-y", "-q"] + missing.values.sorted(), environment: ["DEBIAN_FRONTEND": "noninteractive"])
+    }
+
+    static func startNginx(ports: [Int], directory: URL) throws -> Process {
+        let servers = ports.map { port in
+            """
+                server {
+                    listen 127.0.0.1:\(port) backlog=4096;
+                    root \(directory.path);
+                    keepalive_requests 1000000;
+                    keepalive_timeout 120s;
+                }
+            """
+        }.joined(separator: "\n")
+        let configuration = """
+            worker_processes 1;
+            pid \(directory.path)/nginx.pid;
+            error_log \(directory.path)/nginx-error.log warn;
+            events { worker_connections 4096; }
+            http {
+                access_log off;
+                sendfile on;
+                tcp_nopush on;
+                tcp_nodelay on;
+                client_body_temp_path \(directory.path)/body;
+                proxy_temp_path \(directory.path)/proxy;
+                fastcgi_temp_path \(directory.path)/fastcgi;
+                uwsgi_temp_path \(directory.path)/uwsgi;
+                scgi_temp_path \(directory.path)/scgi;
+            \(servers)
+            }
+            """
+        let path = directory.appendingPathComponent("nginx.conf")
+        try configuration.write(to: path, atomically: true, encoding: .utf8)
+        return try launch("/usr/sbin/nginx", ["-p", directory.path, "-c", path.path, "-g", "daemon off;"])
+    }
+
+    static func startHAProxy(port: Int, backends: [Int], directory: URL) throws -> Process {
+        let servers = backends.enumerated().map { "    server s\($0.offset) 127.0.0.1:\($0.element)" }.joined(separator: "\n")
+        let configuration = """
+            global
+                maxconn 4096
+                nbthread 2
+            defaults
+                mode tcp
+                timeout connect 5s
+                timeout client 60s
+                timeout server 60s
+            frontend bench
+                bind 127.0.0.1:\(port)
+                default_backend nginx
+            backend nginx
+                balance roundrobin
+            \(servers)
+
+            """
+        let path = directory.appendingPathComponent("haproxy.cfg")
+        try configuration.write(to: path, atomically: true, encoding: .utf8)
+        return try launch("/usr/sbin/haproxy", ["-db", "-f", path.path])
+    }
+
+    static func launch(_ executable: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func capture(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A free loopback port: bind port 0, read it back, close.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ValidationError("socket: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw ValidationError("bind: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Waits (at most 5 s, in 50 ms steps) until something accepts on the loopback port.
+    static func waitForPort(_ port: Int) throws {
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let connected = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            close(fd)
+            if connected { return }
+            usleep(50_000)
+        }
+        throw ValidationError("nothing listens on 127.0.0.1:\(port)")
+    }
+}

@@ -1,0 +1,165 @@
+import NIOCore
+import Synchronization
+
+/// Joins two channels of one balanced connection (client side and target side): what one reads, the other writes.
+///
+/// Backpressure: both channels run with `autoRead` off and this handler asks for each read, only while the partner
+/// is writable (its queue is below the high-water mark); otherwise the read waits until the partner drains. Half-close: end of input on one side becomes end of output on the
+/// other, after everything queued before it is written. Shape follows swift-nio-extras' `GlueHandler`.
+final class GlueHandler {
+    private var partner: GlueHandler?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+    /// Where this side's received bytes are counted (bytes in for the client side, out for the target side).
+    private let received: ReceivedBytes
+    private var receivedTotal = 0
+
+    enum ReceivedBytes {
+        case fromClient(TargetCounters)
+        case fromTarget(TargetCounters)
+    }
+
+    private let peakBufferedBytes: PeakGauge
+
+    private init(received: ReceivedBytes, peakBufferedBytes: PeakGauge) {
+        self.received = received
+        self.peakBufferedBytes = peakBufferedBytes
+    }
+
+    /// A client-side and a target-side handler joined to each other.
+    static func matchedPair(counters: TargetCounters, peakBufferedBytes: PeakGauge) -> (client: GlueHandler, target: GlueHandler) {
+        let client = GlueHandler(received: .fromClient(counters), peakBufferedBytes: peakBufferedBytes)
+        let target = GlueHandler(received: .fromTarget(counters), peakBufferedBytes: peakBufferedBytes)
+        client.partner = target
+        target.partner = client
+        return (client, target)
+    }
+
+    /// Bytes this side received and forwarded.
+    var forwardedBytes: Int { self.receivedTotal }
+
+    // MARK: - Called by the partner
+
+    private func partnerWrite(_ buffer: ByteBuffer) {
+        guard let context = self.context else { return }
+        context.write(NIOAny(buffer), promise: nil)
+        // Below the high-water mark the queue is small by definition; only a held-back queue is worth a look.
+        if !context.channel.isWritable, let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+            self.peakBufferedBytes.observe(buffered)
+        }
+    }
+
+    private func partnerFlush() {
+        self.context?.flush()
+    }
+
+    /// The partner's input ended: end our output once everything queued before is written.
+    private func partnerInputClosed() {
+        guard let context = self.context else { return }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: written)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { _ in
+            loopBound.value.close(mode: .output, promise: nil)
+        }
+    }
+
+    private func partnerClosed() {
+        self.context?.close(promise: nil)
+    }
+
+    private func partnerBecameWritable() {
+        if self.pendingRead {
+            self.pendingRead = false
+            self.context?.read()
+        }
+    }
+
+    private var isWritable: Bool { self.context?.channel.isWritable ?? false }
+}
+
+extension GlueHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { self.readIfPartnerWritable(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.readIfPartnerWritable(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Both channels run with `autoRead` off: this is the only place a read is asked for, and only while the
+    /// partner can take more; otherwise the read waits for the partner to become writable.
+    private func readIfPartnerWritable(context: ChannelHandlerContext) {
+        if self.partner?.isWritable ?? false {
+            context.read()
+        } else {
+            self.pendingRead = true
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = Self.unwrapInboundIn(data)
+        let count = buffer.readableBytes
+        self.receivedTotal += count
+        switch self.received {
+        case .fromClient(let counters): counters.bytesIn.add(count, ordering: .relaxed)
+        case .fromTarget(let counters): counters.bytesOut.add(count, ordering: .relaxed)
+        }
+        self.partner?.partnerWrite(buffer)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.partner?.partnerFlush()
+        self.readIfPartnerWritable(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.partner?.partnerClosed()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            self.partner?.partnerInputClosed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset or a failed write ends the whole connection; the partner follows through channelInactive.
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.partner?.partnerBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        self.readIfPartnerWritable(context: context)
+    }
+}
+
+/// The largest number of bytes the balancer held queued for one direction of one connection, since start.
+final class PeakGauge: Sendable {
+    private let peak = Atomic<Int>(0)
+
+    func observe(_ value: Int) {
+        _ = self.peak.max(value, ordering: .relaxed)
+    }
+
+    var value: Int { self.peak.load(ordering: .relaxed) }
+}

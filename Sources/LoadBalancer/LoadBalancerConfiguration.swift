@@ -1,0 +1,113 @@
+/// Everything that defines one named balancer: where it listens, how it picks and checks targets, how it drains.
+///
+/// Mirrors an ELB target group's settings so the control plane can take them from `create-load-balancer` as they are.
+public struct LoadBalancerConfiguration: Hashable, Sendable {
+    /// The balancer's name (`loadBalancerName`); a metric dimension and a log key.
+    public var name: String
+    /// Address the listener binds to.
+    public var listenerHost: String
+    /// Port the listener binds to; 0 picks a free one (read it back from `LoadBalancer.listenerPort`).
+    public var listenerPort: Int
+    public var algorithm: BalancingAlgorithm
+    public var healthCheck: HealthCheck
+    /// How long a removed target's open connections may go on before they are closed.
+    public var deregistrationDelay: Duration
+    /// How long a connection to a target may take before the balancer tries another one.
+    public var connectTimeout: Duration
+    /// Bytes queued towards one side of a connection before the balancer stops reading from the other side.
+    ///
+    /// What the balancer holds per direction is this plus the read cycles NIO already has under way when reading
+    /// stops (each at most 4 reads of 64 KiB): with 64 KiB the backpressure test saw peaks of 300-900 KiB, never
+    /// growing with the transfer size.
+    public var writeBufferHighWaterMark: Int
+
+    public init(
+        name: String,
+        listenerHost: String = "0.0.0.0",
+        listenerPort: Int,
+        algorithm: BalancingAlgorithm = .roundRobin,
+        healthCheck: HealthCheck = HealthCheck(),
+        deregistrationDelay: Duration = .seconds(300),
+        connectTimeout: Duration = .seconds(2),
+        writeBufferHighWaterMark: Int = 256 * 1024
+    ) {
+        self.name = name
+        self.listenerHost = listenerHost
+        self.listenerPort = listenerPort
+        self.algorithm = algorithm
+        self.healthCheck = healthCheck
+        self.deregistrationDelay = deregistrationDelay
+        self.connectTimeout = connectTimeout
+        self.writeBufferHighWaterMark = writeBufferHighWaterMark
+    }
+
+    static let maxMessagesPerRead = 4
+    static let maxReadSize = 64 * 1024
+
+    /// Checks every field; throws one error naming all the bad ones.
+    public func validate() throws(LoadBalancerError) {
+        var issues: [String] = []
+        if self.name.isEmpty { issues.append("name: must not be empty") }
+        if !(0...65535).contains(self.listenerPort) {
+            issues.append("listenerPort: must be between 0 and 65535, got \(self.listenerPort)")
+        }
+        if self.listenerHost.isEmpty { issues.append("listenerHost: must not be empty") }
+        if self.deregistrationDelay < .zero { issues.append("deregistrationDelay: must not be negative") }
+        if self.connectTimeout <= .zero { issues.append("connectTimeout: must be positive") }
+        if self.writeBufferHighWaterMark < 1024 {
+            issues.append("writeBufferHighWaterMark: must be at least 1024, got \(self.writeBufferHighWaterMark)")
+        }
+        issues += self.healthCheck.issues()
+        if !issues.isEmpty { throw .invalidConfiguration(issues) }
+    }
+}
+
+/// An active health check, as an ELB target group defines it.
+public struct HealthCheck: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// Passes when a TCP connection opens.
+        case tcp
+        /// Passes when `GET path` answers with a 2xx or 3xx status.
+        case http(path: String)
+    }
+
+    public var kind: Kind
+    public var interval: Duration
+    /// A check not finished within this time fails.
+    public var timeout: Duration
+    /// Passes in a row that make a target healthy.
+    public var healthyThreshold: Int
+    /// Failures in a row that make a target unhealthy.
+    public var unhealthyThreshold: Int
+
+    public init(
+        kind: Kind = .tcp,
+        interval: Duration = .seconds(10),
+        timeout: Duration = .seconds(5),
+        healthyThreshold: Int = 3,
+        unhealthyThreshold: Int = 2
+    ) {
+        self.kind = kind
+        self.interval = interval
+        self.timeout = timeout
+        self.healthyThreshold = healthyThreshold
+        self.unhealthyThreshold = unhealthyThreshold
+    }
+
+    func issues() -> [String] {
+        var issues: [String] = []
+        if self.interval <= .zero { issues.append("healthCheck.interval: must be positive") }
+        if self.timeout <= .zero { issues.append("healthCheck.timeout: must be positive") }
+        if self.timeout > self.interval { issues.append("healthCheck.timeout: must not exceed the interval") }
+        if !(1...10).contains(self.healthyThreshold) {
+            issues.append("healthCheck.healthyThreshold: must be between 1 and 10, got \(self.healthyThreshold)")
+        }
+        if !(1...10).contains(self.unhealthyThreshold) {
+            issues.append("healthCheck.unhealthyThreshold: must be between 1 and 10, got \(self.unhealthyThreshold)")
+        }
+        if case .http(let path) = self.kind, !path.hasPrefix("/") {
+            issues.append("healthCheck.path: must start with '/', got '\(path)'")
+        }
+        return issues
+    }
+}

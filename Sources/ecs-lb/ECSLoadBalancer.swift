@@ -1,0 +1,64 @@
+import ArgumentParser
+import Hummingbird
+import LoadBalancer
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `ecs-lb`: one Flotilla load balancer as its own process.
+///
+/// Parses flags or a JSON file, bootstraps logging and Prometheus metrics, starts the balancer, and runs it with a
+/// SIGHUP target reloader and the `/metrics` endpoint in one `ServiceGroup` (SIGTERM/SIGINT: stop accepting, drain,
+/// exit).
+@main
+struct ECSLoadBalancer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ecs-lb",
+        abstract: "Run one Flotilla TCP load balancer.",
+        discussion: "SIGHUP reloads the targets from --config. SIGTERM stops accepting, drains, and exits.")
+
+    @OptionGroup var options: LoadBalancerOptions
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = self.options.logLevel.level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "flotilla.ecs-lb")
+
+        let source = try self.options.targetSource()
+        let settings = try await source.load()
+        let balancer: LoadBalancer
+        do {
+            balancer = try await LoadBalancer.start(
+                settings.configuration, targets: settings.targets, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+
+        var services: [any Service] = [balancer, TargetReloadService(source: source, balancer: balancer, logger: logger)]
+        if let metricsAddress = self.options.metricsListen {
+            let router = Router()
+            router.get("/metrics") { _, _ in
+                String(decoding: registry.emitToBuffer(), as: UTF8.self)
+            }
+            services.insert(
+                Application(
+                    router: router,
+                    configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port)),
+                    logger: logger),
+                at: 0)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

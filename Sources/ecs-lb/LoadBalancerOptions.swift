@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import LoadBalancer
+import Logging
+
+/// Command-line flags of `ecs-lb`; with `--config`, the JSON file supplies what it names and flags the rest.
+struct LoadBalancerOptions: ParsableArguments {
+    @Option(help: "Balancer name (a metric dimension).")
+    var name = "ecs-lb"
+
+    @Option(help: "Listener address, host:port.")
+    var listen: HostPort?
+
+    @Option(name: .customLong("target"), help: "A target host:port; repeat for more.")
+    var targets: [HostPort] = []
+
+    @Option(help: "round-robin or least-outstanding.")
+    var algorithm: AlgorithmFlag = AlgorithmFlag(algorithm: .roundRobin)
+
+    @Option(name: .customLong("health-check"), help: "tcp, or http:PATH (e.g. http:/healthz).")
+    var healthCheck: HealthCheckFlag = HealthCheckFlag(kind: .tcp)
+
+    @Option(name: .customLong("health-interval"), help: "Seconds between health checks.")
+    var healthInterval: Double = 5
+
+    @Option(name: .customLong("health-timeout"), help: "Seconds before a health check fails.")
+    var healthTimeout: Double = 2
+
+    @Option(name: .customLong("healthy-threshold"))
+    var healthyThreshold = 2
+
+    @Option(name: .customLong("unhealthy-threshold"))
+    var unhealthyThreshold = 2
+
+    @Option(name: .customLong("deregistration-delay"), help: "Seconds a removed target's connections may go on.")
+    var deregistrationDelay: Double = 30
+
+    @Option(help: "JSON file with the settings and targets; SIGHUP reloads its targets.")
+    var config: String?
+
+    @Option(name: .customLong("metrics-listen"), help: "host:port serving Prometheus /metrics.")
+    var metricsListen: HostPort?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: LogLevelFlag = LogLevelFlag(level: .info)
+
+    func validate() throws {
+        if self.config == nil && self.listen == nil { throw ValidationError("--listen: required without --config") }
+    }
+
+    /// Where targets come from: the file when given, else the fixed flags.
+    func targetSource() throws -> any TargetSource {
+        if let config { return FileTargetSource(path: config, defaults: self) }
+        return FixedTargetSource(settings: try self.settings(targets: self.targets))
+    }
+
+    /// The balancer configuration the flags describe, with `targets`.
+    func settings(targets: [HostPort], overriding file: ConfigFile? = nil) throws -> TargetSettings {
+        guard let listen = file?.listen ?? self.listen else { throw ValidationError("listen: required") }
+        let check = file?.healthCheck ?? self.healthCheck
+        let configuration = LoadBalancerConfiguration(
+            name: file?.name ?? self.name,
+            listenerHost: listen.host,
+            listenerPort: listen.port,
+            algorithm: (file?.algorithm ?? self.algorithm).algorithm,
+            healthCheck: HealthCheck(
+                kind: check.kind,
+                interval: .seconds(file?.healthIntervalSeconds ?? self.healthInterval),
+                timeout: .seconds(file?.healthTimeoutSeconds ?? self.healthTimeout),
+                healthyThreshold: file?.healthyThreshold ?? self.healthyThreshold,
+                unhealthyThreshold: file?.unhealthyThreshold ?? self.unhealthyThreshold),
+            deregistrationDelay: .seconds(file?.deregistrationDelaySeconds ?? self.deregistrationDelay))
+        return TargetSettings(
+            configuration: configuration,
+            targets: targets.map { Target(id: $0.description, host: $0.host, port: $0.port) })
+    }
+}
+
+/// `host:port`.
+struct HostPort: ExpressibleByArgument, Codable, Hashable, Sendable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init?(argument: String) {
+        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
+            (0...65535).contains(port), colon != argument.startIndex
+        else { return nil }
+        self.host = String(argument[..<colon])
+        self.port = port
+    }
+
+    init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = HostPort(argument: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "must be host:port, got '\(text)'"))
+        }
+        self = value
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.description)
+    }
+
+    var description: String { "\(self.host):\(self.port)" }
+}
+
+/// `tcp` or `http:PATH`.
+struct HealthCheckFlag: ExpressibleByArgument, Codable, Hashable, Sendable {
+    var kind: HealthCheck.Kind
+
+    init(kind: HealthCheck.Kind) { self.kind = kind }
+
+    init?(argument: String) {
+        if argument == "tcp" {
+            self.kind = .tcp
+        } else if argument.hasPrefix("http:") {
+            self.kind = .http(path: String(argument.dropFirst("http:".count)))
+        } else {
+            return nil
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = HealthCheckFlag(argument: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "must be tcp or http:PATH, got '\(text)'"))
+        }
+        self = value
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self.kind {
+        case .tcp: try container.encode("tcp")
+        case .http(let path): try container.encode("http:\(path)")
+        }
+    }
+}
+
+/// `round-robin` or `least-outstanding`.
+struct AlgorithmFlag: ExpressibleByArgument, Codable, Hashable, Sendable {
+    var algorithm: BalancingAlgorithm
+
+    init(algorithm: BalancingAlgorithm) { self.algorithm = algorithm }
+
+    init?(argument: String) {
+        guard let algorithm = BalancingAlgorithm(rawValue: argument) else { return nil }
+        self.algorithm = algorithm
+    }
+
+    init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let algorithm = BalancingAlgorithm(rawValue: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "must be round-robin or least-outstanding, got '\(text)'"))
+        }
+        self.algorithm = algorithm
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.algorithm.rawValue)
+    }
+}
+
+/// A swift-log level by name.
+struct LogLevelFlag: ExpressibleByArgument, Sendable {
+    var level: Logger.Level
+
+    init(level: Logger.Level) { self.level = level }
+
+    init?(argument: String) {
+        guard let level = Logger.Level(rawValue: argument) else { return nil }
+        self.level = level
+    }
+}

@@ -1,1 +1,0 @@
-print("ecs-lb: not implemented yet")
