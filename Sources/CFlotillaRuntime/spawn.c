@@ -280,6 +280,12 @@ _Noreturn static void flotilla_child_main(const flotilla_spawn_request *request,
     if (logging && (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0))
         flotilla_child_fail(error_fd, FLOTILLA_STAGE_STDIO, errno);
 
+    // Named and made non-dumpable before the command exists, so the command never sees the agent's thread name as
+    // PID 1's; both are reset for the command by its execve. Not dumpable: the container's root cannot read this
+    // copy of the agent's memory through /proc/1/mem.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_NAME, request->join_pidfd >= 0 ? "flotilla-exec" : "flotilla-init", 0, 0, 0);
+
     // Fork-like clone (no glibc fork: its atfork handlers take locks another thread of the agent may hold).
     // After a setns(CLONE_NEWPID) this child is the first one inside the container's PID namespace.
     pid_t command = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
@@ -291,9 +297,6 @@ _Noreturn static void flotilla_child_main(const flotilla_spawn_request *request,
                               logging ? err_pipe[1] : request->stderr_fd);
     }
     if (logging) { close(out_pipe[1]); close(err_pipe[1]); }
-    // Not dumpable: the container's root cannot read this copy of the agent's memory through /proc/1/mem.
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    prctl(PR_SET_NAME, request->join_pidfd >= 0 ? "flotilla-exec" : "flotilla-init", 0, 0, 0);
     // The supervisor keeps root (uid 0) but only the container's capabilities, and the same seccomp filter.
     flotilla_set_capabilities(request, error_fd);
     if (request->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
