@@ -274,6 +274,27 @@ struct TaskLifecycleStateMachineTests {
         ])
     }
 
+    @Test func stopWhileACreateIsInFlightWaitsToRemoveIt() {
+        // Given web waits for side to start, web is created and side's create is still in flight
+        var harness = MachineHarness(task(container("web", dependsOn: [("side", .start)]), container("side")))
+        harness.desire(.running)
+        harness.send(.imageReady(container: "web"), .imageReady(container: "side"))
+        harness.send(.containerCreated(container: "web", bindings: []))
+        // When the scheduler stops it / Then web (created, never started) is removed but the task is not yet STOPPED
+        harness.desire(.stopped(.serviceSchedulerInitiated, reason: "Scaling activity initiated by deployment"))
+        #expect(harness.stopped.isEmpty)
+        #expect(harness.removed == ["web"])
+        harness.send(.containerRemoved(container: "web"))
+        #expect(harness.status == .deprovisioning)
+        // When side's create completes late / Then it is removed too, never started, and the task is STOPPED
+        harness.send(.containerCreated(container: "side", bindings: []))
+        #expect(harness.removed == ["web", "side"])
+        harness.send(.containerRemoved(container: "side"))
+        #expect(harness.started.isEmpty)
+        #expect(harness.status == .stopped)
+        #expect(harness.machine.stopCode == .serviceSchedulerInitiated)
+    }
+
     @Test func stopTimeoutElapsedKillsAContainerStillRunning() {
         // Given a stopping task whose container has not exited
         var harness = MachineHarness(task(container("web")))

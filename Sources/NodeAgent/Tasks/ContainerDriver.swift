@@ -18,7 +18,8 @@ public protocol ContainerDriver: Sendable {
     func start(containerID: String) async throws
     /// Returns when the container's main process has exited.
     func wait(containerID: String) async throws -> TaskContainerExit
-    /// SIGTERM, then SIGKILL once `timeout` has passed. Returns once the signal(s) are sent.
+    /// SIGTERM, then SIGKILL once `timeout` has passed. May return before or after the exit; the exit itself is
+    /// reported by `wait`.
     func stop(containerID: String, timeout: Duration) async throws
     /// Runs `arguments` inside the running container, killing it after `timeout`.
     func exec(containerID: String, arguments: [String], timeout: Duration) async throws -> ContainerExecOutcome
