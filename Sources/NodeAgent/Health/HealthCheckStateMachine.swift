@@ -1,0 +1,82 @@
+public import Foundation
+public import TaskDefinitions
+
+/// A container's health as ECS reports it.
+public enum ContainerHealthStatus: String, Codable, Hashable, Sendable {
+    case healthy = "HEALTHY"
+    case unhealthy = "UNHEALTHY"
+    case unknown = "UNKNOWN"
+}
+
+/// How one health check command ended.
+public enum HealthCheckResult: Hashable, Sendable {
+    /// The command exited with `code` (0 passes, anything else fails).
+    case exited(code: Int32)
+    /// The command ran past the check's timeout: a failure.
+    case timedOut
+    /// The command could not be run at all (exec failed): a failure.
+    case couldNotRun(String)
+}
+
+/// One container's health check, Docker's and ECS's rules, with no I/O and no clock: `now` is an input.
+///
+/// The first check is due `interval` after the container started, each next one `interval` after the previous one
+/// finished. `retries` consecutive failures make the container UNHEALTHY; one success makes it HEALTHY. During
+/// `startPeriod` failures do not count until the first success.
+public struct HealthCheckStateMachine: Hashable, Sendable {
+    /// The argv run inside the container: `CMD` runs its arguments directly, `CMD-SHELL` runs `/bin/sh -c "..."`.
+    public let arguments: [String]
+    public let interval: Duration
+    public let timeout: Duration
+    public let retries: Int
+    public let startPeriodEnds: Date
+
+    public private(set) var status: ContainerHealthStatus = .unknown
+    public private(set) var consecutiveFailures = 0
+    /// When the next check should run; nil while one is running.
+    public private(set) var nextCheckDue: Date?
+    private var hasPassed = false
+
+    /// Starts watching a container that started at `startedAt`.
+    public init(check: HealthCheck, startedAt: Date) {
+        arguments = Self.arguments(for: check.command)
+        interval = .seconds(check.resolvedInterval)
+        timeout = .seconds(check.resolvedTimeout)
+        retries = max(1, check.resolvedRetries)
+        startPeriodEnds = startedAt.addingTimeInterval(TimeInterval(check.resolvedStartPeriod))
+        nextCheckDue = startedAt.addingTimeInterval(TimeInterval(check.resolvedInterval))
+    }
+
+    /// The argv for an ECS health check command. An empty or unknown form yields `[]` (validation refuses those).
+    public static func arguments(for command: [String]) -> [String] {
+        guard let kind = command.first else { return [] }
+        let rest = Array(command.dropFirst())
+        switch kind {
+        case "CMD": return rest
+        case "CMD-SHELL": return ["/bin/sh", "-c", rest.joined(separator: " ")]
+        default: return command
+        }
+    }
+
+    /// Whether a check should start at `now`; if so the machine waits for `finished` before scheduling another.
+    public mutating func startCheckIfDue(now: Date) -> Bool {
+        guard let due = nextCheckDue, due <= now else { return false }
+        nextCheckDue = nil
+        return true
+    }
+
+    /// Records a finished check and schedules the next. Returns the new status when it changed.
+    public mutating func finished(_ result: HealthCheckResult, now: Date) -> ContainerHealthStatus? {
+        let before = status
+        nextCheckDue = now.addingTimeInterval(TimeInterval(interval.components.seconds))
+        if case .exited(code: 0) = result {
+            hasPassed = true
+            consecutiveFailures = 0
+            status = .healthy
+        } else if hasPassed || now >= startPeriodEnds {
+            consecutiveFailures += 1
+            if consecutiveFailures >= retries { status = .unhealthy }
+        }
+        return status == before ? nil : status
+    }
+}

@@ -1,0 +1,127 @@
+public import TaskDefinitions
+
+/// An ECS task's lastStatus, in lifecycle order.
+public enum TaskLifecycleStatus: String, Codable, Hashable, Sendable, CaseIterable, Comparable {
+    case provisioning = "PROVISIONING"
+    case pending = "PENDING"
+    case activating = "ACTIVATING"
+    case running = "RUNNING"
+    case deactivating = "DEACTIVATING"
+    case stopping = "STOPPING"
+    case deprovisioning = "DEPROVISIONING"
+    case stopped = "STOPPED"
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// An ECS container's lastStatus.
+public enum TaskContainerStatus: String, Codable, Hashable, Sendable {
+    case pending = "PENDING"
+    case running = "RUNNING"
+    case stopped = "STOPPED"
+}
+
+/// Why a task stopped, in ECS's stopCode words.
+public enum TaskStopCode: String, Codable, Hashable, Sendable {
+    case essentialContainerExited = "EssentialContainerExited"
+    case taskFailedToStart = "TaskFailedToStart"
+    case userInitiated = "UserInitiated"
+    case serviceSchedulerInitiated = "ServiceSchedulerInitiated"
+}
+
+/// What the control plane wants of the task.
+public enum TaskDesiredStatus: Hashable, Sendable {
+    case running
+    /// Stop, with the stopCode and stoppedReason the task will report (e.g. `.userInitiated`, "Task stopped by user").
+    case stopped(TaskStopCode, reason: String)
+}
+
+/// A host port bound to a container port (ECS `networkBindings`).
+public struct TaskPortBinding: Codable, Hashable, Sendable {
+    public var bindIP: String
+    public var containerPort: Int
+    public var hostPort: Int
+    public var `protocol`: String
+
+    public init(bindIP: String, containerPort: Int, hostPort: Int, protocol: String) {
+        self.bindIP = bindIP
+        self.containerPort = containerPort
+        self.hostPort = hostPort
+        self.protocol = `protocol`
+    }
+}
+
+/// How a container's main process ended.
+public struct TaskContainerExit: Hashable, Sendable {
+    /// The exit code; for a signal, 128 + signal as Docker and ECS report it.
+    public var exitCode: Int32
+    /// The signal that killed it, if any.
+    public var signal: Int32?
+    /// The kernel's OOM killer ended it.
+    public var oomKilled: Bool
+
+    public init(exitCode: Int32, signal: Int32? = nil, oomKilled: Bool = false) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.oomKilled = oomKilled
+    }
+
+    /// A death by signal, reported as 128 + signal.
+    public static func signaled(_ signal: Int32, oomKilled: Bool = false) -> Self {
+        Self(exitCode: 128 + signal, signal: signal, oomKilled: oomKilled)
+    }
+}
+
+/// One container as ECS reports it.
+public struct TaskContainerState: Codable, Hashable, Sendable {
+    public var name: String
+    /// The runtime's container id: `<taskID>-<name>`.
+    public var containerID: String
+    public var lastStatus: TaskContainerStatus
+    public var exitCode: Int32?
+    public var reason: String?
+    public var healthStatus: ContainerHealthStatus
+    public var networkBindings: [TaskPortBinding]
+}
+
+/// A snapshot of the task's observed state, sent to the control plane when it changes.
+public struct TaskStateReport: Codable, Hashable, Sendable {
+    public var taskID: String
+    public var lastStatus: TaskLifecycleStatus
+    public var desiredStatus: String
+    public var healthStatus: ContainerHealthStatus
+    public var stopCode: TaskStopCode?
+    public var stoppedReason: String?
+    public var containers: [TaskContainerState]
+}
+
+/// What the owner of a `TaskContainerSpec` needs to create one container of a task.
+public struct TaskContainerSpec: Hashable, Sendable {
+    public static let defaultStopTimeout = 30
+
+    public var taskID: String
+    public var containerID: String
+    public var definition: ContainerDefinition
+    public var networkMode: NetworkMode
+    /// SIGTERM to SIGKILL: the container's stopTimeout, default 30 s.
+    public var stopTimeout: Duration
+
+    public init(taskID: String, definition: ContainerDefinition, networkMode: NetworkMode) {
+        self.taskID = taskID
+        self.containerID = "\(taskID)-\(definition.name)"
+        self.definition = definition
+        self.networkMode = networkMode
+        self.stopTimeout = .seconds(definition.stopTimeout ?? Self.defaultStopTimeout)
+    }
+
+    /// The environment as a dictionary (later entries win, as Docker does).
+    public var environment: [String: String] {
+        var result: [String: String] = [:]
+        for pair in definition.environment ?? [] {
+            if let name = pair.name { result[name] = pair.value ?? "" }
+        }
+        return result
+    }
+}
