@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import TaskDefinitions
 import Testing
@@ -132,6 +133,11 @@ struct AgentAPITests {
             #expect(task["taskDefinition"]?["family"]?.stringValue == "web")
             #expect(task["taskDefinition"]?["containerDefinitions"]?[0]?["image"]?.stringValue == "flotilla/busybox:1")
             #expect(task["overrides"]?["containerOverrides"]?[0]?["environment"]?[0]?["value"]?.stringValue == "1")
+            // When: the agent holds an index from a store that was since replaced (ahead of this one)
+            let ahead = try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 99, wait: 60))
+            // Then: it answers at once with the store's index, so the agent resynchronises
+            #expect(ahead["index"]?.intValue == 1)
+            #expect(ahead["tasks"]?.arrayValue?.count == 1)
         }
     }
 
@@ -354,6 +360,35 @@ struct AgentAPITests {
             let back = try await client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(agent.arn)"]}"#)
             #expect(back["containerInstances"]?[0]?["agentConnected"]?.boolValue == true)
             #expect(logs.entries.contains { $0.message == "container instance reconnected" })
+        }
+    }
+
+    @Test("Graceful shutdown of the contact monitor releases a blocked poll, which answers what it has")
+    func shutdownReleasesPolls() async throws {
+        let store = try ControlPlaneStore.inMemory()
+        let configuration = ControlPlaneConfiguration(agentGracePeriod: .seconds(600))
+        let monitor = ContactMonitor(store: store, gracePeriod: .seconds(600), logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [monitor], logger: Logger(label: "test")))
+        try await withControlPlane(store: store, configuration: configuration) { client in
+            try await client.createCluster()
+            let agent = try await client.registerAgent()
+            try await withThrowingTaskGroup(of: JSONValue?.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
+                    return nil
+                }
+                tasks.addTask { try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60)) }
+                // Given: the poll is waiting
+                while store.desiredStateChanges.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                // When
+                await group.triggerGracefulShutdown()
+                // Then: the poll answers its unchanged index, and the monitor ends
+                var answers: [JSONValue] = []
+                for try await answer in tasks { if let answer { answers.append(answer) } }
+                #expect(answers.count == 1)
+                #expect(answers.first?["index"]?.intValue == 0)
+                #expect(store.desiredStateChanges.waiterCount == 0)
+            }
         }
     }
 

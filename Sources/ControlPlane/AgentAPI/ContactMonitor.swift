@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 import GRDB
+import Metrics
 
 /// Marks container instances whose agent has been silent past the grace period `agentConnected: false`.
 ///
@@ -62,6 +63,9 @@ public struct ContactMonitor: Service {
                     silent.append((cluster.clusterName, instance.containerInstanceArn))
                 }
                 return silent.map { [$0.cluster, $0.arn] }
+            }
+            if !silent.isEmpty {
+                Counter(label: "flotilla_controlplane_agent_disconnects_total").increment(by: silent.count)
             }
             for pair in silent {
                 logger.info("container instance disconnected", metadata: [

@@ -1,4 +1,5 @@
 import GRDB
+import Metrics
 import Synchronization
 
 /// Wakes agents' blocking `PollDesiredTasks` calls when their instance's desired-state index changes.
@@ -56,6 +57,7 @@ public final class DesiredStateNotifier: Sendable {
             state.waiters[key] = waiters.isEmpty ? nil : waiters
             return stale.values.map(\.continuation)
         }
+        recordWaiting()
         for continuation in woken { continuation.resume(returning: .changed) }
     }
 
@@ -78,7 +80,7 @@ public final class DesiredStateNotifier: Sendable {
                     state.waiters[key, default: [:]][id] = Waiter(index: index, continuation: continuation)
                     return nil
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if let immediate { continuation.resume(returning: immediate) } else { recordWaiting() }
             }
         } onCancel: {
             let waiter = state.withLock { state -> Waiter? in
@@ -86,6 +88,7 @@ public final class DesiredStateNotifier: Sendable {
                 if state.waiters[key]?.isEmpty == true { state.waiters[key] = nil }
                 return waiter
             }
+            recordWaiting()
             waiter?.continuation.resume(returning: .cancelled)
         }
     }
@@ -98,11 +101,16 @@ public final class DesiredStateNotifier: Sendable {
             state.waiters = [:]
             return all
         }
+        recordWaiting()
         for continuation in all { continuation.resume(returning: .shutDown) }
     }
 
+    private func recordWaiting() {
+        Gauge(label: "flotilla_controlplane_agent_polls_waiting").record(waiterCount)
+    }
+
     /// How many polls wait now (tests and metrics).
-    var waiterCount: Int { state.withLock { $0.waiters.values.reduce(0) { $0 + $1.count } } }
+    public var waiterCount: Int { state.withLock { $0.waiters.values.reduce(0) { $0 + $1.count } } }
 }
 
 /// Watches commits for changed `containerInstance` rows and signals their new `desiredIndex` to the notifier.
