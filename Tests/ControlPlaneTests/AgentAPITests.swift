@@ -1,5 +1,6 @@
 @testable import ControlPlane
 import FlotillaTestKit
+import GRDB
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -166,9 +167,13 @@ struct AgentAPITests {
         }
     }
 
-    @Test("On the wire, a blocked poll is woken by RunTask and then by StopTask")
-    func pollWokenOnTheWire() async throws {
-        try await withLiveControlPlane { client, port in
+    @Test("On the wire, a blocked poll is woken by RunTask and then by StopTask (memory and file store)",
+          arguments: [false, true])
+    func pollWokenOnTheWire(onFile: Bool) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-agentapi-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = onFile ? try ControlPlaneStore.open(directory: directory) : try ControlPlaneStore.inMemory()
+        try await withLiveControlPlane(store: store) { client, port in
             try await client.createCluster()
             _ = try await client.registerWeb()
             let agent = try await client.registerAgent()
@@ -256,7 +261,8 @@ struct AgentAPITests {
 
     @Test("A state-change batch shows in DescribeTasks, is idempotent, and ignores going back")
     func stateChanges() async throws {
-        try await withControlPlane { client in
+        let store = try ControlPlaneStore.inMemory()
+        try await withControlPlane(store: store) { client in
             try await client.createCluster()
             _ = try await client.registerWeb()
             let agent = try await client.registerAgent()
@@ -284,6 +290,8 @@ struct AgentAPITests {
             #expect(shown["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue == 32768)
             #expect(again["unchanged"]?.arrayValue?.compactMap(\.stringValue) == [task])
             #expect(describedAgain == described)
+            let metrics = try await store.read { db in try String.fetchOne(db, sql: "SELECT metrics FROM containerInstance") }
+            #expect(metrics?.contains("cpuUtilizationPercent") == true)
             let cluster = try await client.ok("DescribeClusters")
             #expect(cluster["clusters"]?[0]?["runningTasksCount"]?.intValue == 1)
 
@@ -407,11 +415,12 @@ struct AgentAPITests {
 }
 
 /// Runs `body` against a control plane listening on a loopback port (the blocking query measured on the wire).
-func withLiveControlPlane(_ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
+func withLiveControlPlane(store: ControlPlaneStore,
+                          _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
     // A long grace period lets polls wait the full 60 s: a poll nothing wakes outlives the poller's 45 s read timeout
     // and fails the test instead of passing late.
     let configuration = ControlPlaneConfiguration(agentGracePeriod: .seconds(600))
-    let api = ECSAPI(store: try ControlPlaneStore.inMemory(), configuration: configuration, clock: { testNow })
+    let api = ECSAPI(store: store, configuration: configuration, clock: { testNow })
     let application = Application(router: ControlPlaneApplication.router(api: api),
                                   configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     try await application.test(.live) { client in

@@ -123,8 +123,9 @@ final class DesiredStateObserver: TransactionObserver {
     }
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        if case .update(let table, _) = eventKind { return table.lowercased() == "containerinstance" }
-        return false
+        // Only the triggers' `SET desiredIndex = ...`: contact stamps and document saves wake nobody.
+        guard case .update(let table, let columns) = eventKind, table.lowercased() == "containerinstance" else { return false }
+        return columns.contains { $0.lowercased() == "desiredindex" }
     }
 
     func databaseDidChange(with event: DatabaseEvent) {
