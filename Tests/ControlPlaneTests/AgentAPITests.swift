@@ -348,6 +348,8 @@ struct AgentAPITests {
         try await withControlPlane(store: store, logger: logs.logger) { client in
             try await client.createCluster()
             let agent = try await client.registerAgent()
+            // An instance registered through the ECS API (no agent protocol) has no contact to lose
+            _ = try await client.registerInstance()
             // Given: the agent was last heard at testNow
             let early = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(29) }, logger: logs.logger)
             let late = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(31) }, logger: logs.logger)
