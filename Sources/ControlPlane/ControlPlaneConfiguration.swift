@@ -13,15 +13,27 @@ public struct ControlPlaneConfiguration: Sendable {
     public var region: String
     /// Requests with a larger body get `RequestEntityTooLargeException` (ECS's own limit is 1 MiB too).
     public var maxBodyBytes: Int
+    /// An agent silent for longer is marked `agentConnected: false` by `ContactMonitor`.
+    public var agentGracePeriod: Duration
+    /// The longest a `PollDesiredTasks` call blocks; also capped at half the grace period, so a waiting agent never
+    /// looks silent.
+    public var maxPollWait: Duration
+    /// The URL agents are told to use (`DiscoverPollEndpoint`, `Register`); nil answers the address the request came to.
+    public var advertisedEndpoint: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8080,
                 dataDirectory: URL = URL(fileURLWithPath: "/var/lib/flotilla/control-plane"),
-                accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20) {
+                accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20,
+                agentGracePeriod: Duration = .seconds(30), maxPollWait: Duration = .seconds(60),
+                advertisedEndpoint: String? = nil) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.accountID = accountID
         self.region = region
         self.maxBodyBytes = maxBodyBytes
+        self.agentGracePeriod = agentGracePeriod
+        self.maxPollWait = maxPollWait
+        self.advertisedEndpoint = advertisedEndpoint
     }
 }

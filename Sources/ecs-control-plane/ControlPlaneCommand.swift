@@ -30,7 +30,19 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["FLOTILLA_LOG_LEVEL"] ?? "info"
 
+    @Option(help: "An agent silent this long is marked disconnected, e.g. 30s or 2m (env FLOTILLA_AGENT_GRACE_PERIOD).")
+    var agentGracePeriod: String = ProcessInfo.processInfo.environment["FLOTILLA_AGENT_GRACE_PERIOD"] ?? "30s"
+
+    @Option(help: "URL agents are told to use, when not the address they reached (env FLOTILLA_ADVERTISE_URL).")
+    var advertiseUrl: String? = ProcessInfo.processInfo.environment["FLOTILLA_ADVERTISE_URL"]
+
     mutating func validate() throws {
+        guard let grace = parsedGracePeriod, grace >= .seconds(2) else {
+            throw ValidationError("--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
+        }
+        if let advertiseUrl, !(advertiseUrl.hasPrefix("http://") || advertiseUrl.hasPrefix("https://")) {
+            throw ValidationError("--advertise-url: expected an http:// or https:// URL, got \(advertiseUrl)")
+        }
         guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)") }
         guard accountId.count == 12, accountId.allSatisfy(\.isNumber) else {
             throw ValidationError("--account-id: expected 12 digits, got \(accountId)")
@@ -48,6 +60,15 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         return host.isEmpty ? nil : (host, port)
     }
 
+    /// `30s`, `2m`, `1h` or plain seconds.
+    var parsedGracePeriod: Duration? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
+        if let unit = agentGracePeriod.last, let factor = units[unit], let value = Int64(agentGracePeriod.dropLast()), value > 0 {
+            return .seconds(value * factor)
+        }
+        return Int64(agentGracePeriod).flatMap { $0 > 0 ? .seconds($0) : nil }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -61,7 +82,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
         let (host, port) = parsedListen!
         let configuration = ControlPlaneConfiguration(
-            host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region)
+            host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
+            agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl)
         let store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
         logger.info("control plane starting", metadata: [
             "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
@@ -72,7 +94,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(
-            services: [application],
+            // The monitor after the application: shut down first, it releases blocked agent polls.
+            services: [application, ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

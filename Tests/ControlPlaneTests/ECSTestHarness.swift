@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import TaskDefinitions
 
@@ -24,10 +25,12 @@ struct ECSReply: Sendable {
 func withControlPlane(
     store: ControlPlaneStore? = nil,
     configuration: ControlPlaneConfiguration = ControlPlaneConfiguration(),
+    logger: Logger = Logger(label: "flotilla.test"),
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     let api = ECSAPI(store: try store ?? ControlPlaneStore.inMemory(), configuration: configuration, clock: { testNow })
-    let application = Application(router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }))
+    let application = Application(router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }),
+                                  logger: logger)
     try await application.test(.router, body)
 }
 

@@ -156,6 +156,7 @@ extension ECSAPI {
                     capacityProviders: request.capacityProviders ?? [], defaultCapacityProviderStrategy: []
                 )
                 try db.saveCluster(cluster)
+                _ = try db.joinToken(of: cluster, now: context.now)
                 try db.execute(sql: "DELETE FROM tag WHERE resourceArn = ?", arguments: [cluster.clusterArn])
                 try db.putTags(request.tags ?? [], on: cluster.clusterArn)
                 return ClusterResponse(cluster: try db.described(cluster, includeTags: true))

@@ -7,16 +7,21 @@ import HTTPTypes
 
 /// The ECS JSON 1.1 protocol: `POST /` with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>`.
 ///
+/// A second service shares the wire: `X-Amz-Target: FlotillaAgentV1.<Operation>` is the agent protocol and the join
+/// token operations (`AgentAPI/`). Same body limits, errors, logging and metrics; only the prefix differs.
+///
 /// Every operation decodes its request, runs against the store in one transaction and answers in ECS's shape.
 /// Every failure becomes an `ECSError`; nothing a client sends can end the server.
 public struct ECSAPI: Sendable {
     static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
+    static let agentTargetPrefix = "FlotillaAgentV1."
     static let acceptedContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
     public let store: ControlPlaneStore
     public let configuration: ControlPlaneConfiguration
     let clock: @Sendable () -> Date
-    let operations: [String: ECSOperation]
+    /// The operations of each target prefix.
+    let services: [String: [String: ECSOperation]]
 
     /// - Parameter clock: the time stamped on what the API writes (tests pass a fixed one).
     public init(store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
@@ -24,11 +29,14 @@ public struct ECSAPI: Sendable {
         self.store = store
         self.configuration = configuration
         self.clock = clock
-        self.operations = Self.allOperations
+        self.services = [Self.targetPrefix: Self.allOperations, Self.agentTargetPrefix: Self.agentOperations]
     }
 
     /// The names of the operations this control plane answers.
     public static var operationNames: [String] { allOperations.keys.sorted() }
+
+    /// The names of the agent protocol's operations (`FlotillaAgentV1.<name>`).
+    public static var agentOperationNames: [String] { agentOperations.keys.sorted() }
 
     /// Answers one ECS request; never throws.
     public func respond(to request: Request, logger: Logger) async -> Response {
@@ -44,9 +52,12 @@ public struct ECSAPI: Sendable {
             let context = OperationContext(
                 region: Self.signingRegion(request.headers[.authorization]) ?? configuration.region,
                 accountID: configuration.accountID,
-                endpoint: request.head.authority.map { "http://\($0)" } ?? "http://\(configuration.host):\(configuration.port)",
+                endpoint: configuration.advertisedEndpoint
+                    ?? request.head.authority.map { "http://\($0)" } ?? "http://\(configuration.host):\(configuration.port)",
                 now: clock(),
+                clock: clock,
                 store: store,
+                configuration: configuration,
                 logger: logger
             )
             let answer = try await operation.run(body, context)
@@ -82,10 +93,10 @@ public struct ECSAPI: Sendable {
         guard let target, !target.isEmpty else {
             throw ECSError("UnknownOperationException", "Missing X-Amz-Target header.")
         }
-        guard target.hasPrefix(Self.targetPrefix) else {
+        guard let dot = target.lastIndex(of: "."), let operations = services[String(target[...dot])] else {
             throw ECSError.unknownOperation(String(target.prefix(200)))
         }
-        let name = String(target.dropFirst(Self.targetPrefix.count))
+        let name = String(target[target.index(after: dot)...])
         guard let operation = operations[name] else { throw ECSError.unknownOperation(String(name.prefix(200))) }
         return (name, operation)
     }
@@ -141,7 +152,10 @@ struct OperationContext: Sendable {
     /// This server as its clients reach it (DiscoverPollEndpoint answers it).
     var endpoint: String
     var now: Date
+    /// The time later in a long call (a blocking poll); `now` is the request's arrival.
+    var clock: @Sendable () -> Date
     var store: ControlPlaneStore
+    var configuration: ControlPlaneConfiguration
     var logger: Logger
 
     func arn(_ kind: String, _ resource: String) -> String {

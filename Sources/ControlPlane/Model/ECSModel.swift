@@ -123,8 +123,11 @@ public struct ECSTask: Codable, Hashable, Sendable {
     public var stoppedReason: String?
     public var stopCode: String?
     public var createdAt: Date
+    public var pullStartedAt: Date?
+    public var pullStoppedAt: Date?
     public var startedAt: Date?
     public var stoppingAt: Date?
+    public var executionStoppedAt: Date?
     public var stoppedAt: Date?
     public var healthStatus: String?
     public var tags: [ResourceTag]?

@@ -11,6 +11,8 @@ public import GRDB
 public final class ControlPlaneStore: Sendable {
     /// The database: a `DatabasePool` on a file, a `DatabaseQueue` in memory for tests.
     public let writer: any DatabaseWriter
+    /// Wakes agents' blocking polls when a commit changes their instance's desired state.
+    public let desiredStateChanges = DesiredStateNotifier()
 
     /// Opens (creating if needed) `<directory>/flotilla.sqlite` and migrates it to the current schema.
     public static func open(directory: URL) throws -> ControlPlaneStore {
@@ -33,6 +35,7 @@ public final class ControlPlaneStore: Sendable {
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
         try Self.migrator.migrate(writer)
+        writer.add(transactionObserver: DesiredStateObserver(notifier: desiredStateChanges), extent: .databaseLifetime)
     }
 
     /// Runs `body` in one write transaction: all of it commits, or none of it when it throws.

@@ -78,6 +78,39 @@ extension ControlPlaneStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2: agent protocol (join tokens, credentials, contact, desired-state index)") { db in
+            // The join token is stored as issued, not hashed: GetJoinToken must print it again (as `docker swarm
+            // join-token` does), and whoever can read this file owns the control plane anyway. Agent credentials
+            // are never shown twice, so only their SHA-256 is kept.
+            //
+            // `desiredIndex` is the per-instance index the agent's blocking query waits on. The triggers bump it in
+            // the same transaction as any write that creates a task on an instance, changes its desiredStatus or
+            // moves it: every writer (API, reconciler) wakes the agent without having to remember to.
+            try db.execute(sql: """
+                CREATE TABLE joinToken (
+                    cluster TEXT PRIMARY KEY NOT NULL REFERENCES cluster(name),
+                    token TEXT NOT NULL,
+                    createdAt REAL NOT NULL
+                );
+                ALTER TABLE containerInstance ADD COLUMN desiredIndex INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE containerInstance ADD COLUMN credentialHash TEXT;
+                ALTER TABLE containerInstance ADD COLUMN lastContactAt REAL;
+                ALTER TABLE containerInstance ADD COLUMN agentAddress TEXT;
+                ALTER TABLE containerInstance ADD COLUMN metrics TEXT;
+                CREATE INDEX containerInstance_contact ON containerInstance(lastContactAt);
+                CREATE TRIGGER task_desired_insert AFTER INSERT ON task WHEN NEW.containerInstanceId IS NOT NULL
+                BEGIN
+                    UPDATE containerInstance SET desiredIndex = desiredIndex + 1
+                    WHERE cluster = NEW.cluster AND id = NEW.containerInstanceId;
+                END;
+                CREATE TRIGGER task_desired_update AFTER UPDATE OF desiredStatus, containerInstanceId ON task
+                WHEN OLD.desiredStatus IS NOT NEW.desiredStatus OR OLD.containerInstanceId IS NOT NEW.containerInstanceId
+                BEGIN
+                    UPDATE containerInstance SET desiredIndex = desiredIndex + 1
+                    WHERE cluster = NEW.cluster AND id IN (OLD.containerInstanceId, NEW.containerInstanceId);
+                END;
+                """)
+        }
         return migrator
     }
 }

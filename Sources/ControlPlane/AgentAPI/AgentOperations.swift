@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import Logging
+import TaskDefinitions
+
+// MARK: - Rules
+
+enum AgentRules {
+    /// Longest accepted hostname and address.
+    static let maxNameLength = 255
+    /// Task state changes in one batch.
+    static let maxBatch = 100
+    static let defaultWait = 30
+
+    static func check(_ request: RegisterAgentRequest) throws(ECSError) {
+        guard !request.hostname.isEmpty, request.hostname.count <= maxNameLength else {
+            throw .invalidParameter("hostname: must be 1 to \(maxNameLength) characters.")
+        }
+        if let address = request.address, address.isEmpty || address.count > maxNameLength {
+            throw .invalidParameter("address: must be 1 to \(maxNameLength) characters.")
+        }
+        guard request.resources.cpu > 0 else {
+            throw .invalidParameter("resources.cpu: must be positive (1024 units per core), got \(request.resources.cpu).")
+        }
+        guard request.resources.memory > 0 else {
+            throw .invalidParameter("resources.memory: must be positive (MiB), got \(request.resources.memory).")
+        }
+        for (index, port) in (request.resources.ports ?? []).enumerated() where !(1...65535).contains(port) {
+            throw .invalidParameter("resources.ports[\(index)]: must be between 1 and 65535, got \(port).")
+        }
+        let attributes = request.attributes ?? []
+        guard attributes.count <= 100 else { throw .invalidParameter("attributes: at most 100 attributes.") }
+        for (index, attribute) in attributes.enumerated() {
+            guard !attribute.name.isEmpty, attribute.name.count <= 128 else {
+                throw .invalidParameter("attributes[\(index)].name: must be 1 to 128 characters.")
+            }
+            if let value = attribute.value, value.count > 128 {
+                throw .invalidParameter("attributes[\(index)].value: must be at most 128 characters.")
+            }
+        }
+    }
+
+    /// The poll's wait: what the agent asked, within `maxPollWait` and half the grace period.
+    static func wait(_ seconds: Int?, configuration: ControlPlaneConfiguration) throws(ECSError) -> Duration {
+        let seconds = seconds ?? defaultWait
+        guard (0...60).contains(seconds) else {
+            throw .invalidParameter("waitSeconds: must be between 0 and 60, got \(seconds).")
+        }
+        return min(.seconds(seconds), configuration.maxPollWait, configuration.agentGracePeriod / 2)
+    }
+}
+
+// MARK: - Store access
+
+/// An agent's instance after its credential checked out.
+struct AgentSession: Sendable {
+    var cluster: Cluster
+    var instance: ContainerInstance
+    var index: Int64
+    /// The instance was `agentConnected: false` before this call.
+    var reconnected: Bool
+}
+
+extension Database {
+    /// Checks `credential` against the instance's stored hash and records the contact (reconnecting the instance).
+    func agentSession(cluster identifier: String?, instance arn: String, credential: String, now: Date) throws -> AgentSession {
+        let cluster = try activeCluster(identifier)
+        guard let id = ARN.lastComponent(of: arn, kind: "container-instance"),
+              let row = try Row.fetchOne(self, sql: "SELECT document, credentialHash, desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
+                                         arguments: [cluster.clusterName, id]),
+              let hash = row["credentialHash"] as String?,
+              Secrets.equal(hash, SHA256.hex(credential)) else {
+            throw ECSError.credentialRefused(String(arn.prefix(300)))
+        }
+        var instance = try Documents.decode(ContainerInstance.self, from: row["document"])
+        let reconnected = !instance.agentConnected && instance.status != "INACTIVE"
+        if reconnected {
+            instance.agentConnected = true
+            instance.version += 1
+            try saveContainerInstance(instance, cluster: cluster)
+        }
+        try execute(sql: "UPDATE containerInstance SET lastContactAt = ? WHERE cluster = ? AND id = ?",
+                    arguments: [now.timeIntervalSince1970, cluster.clusterName, id])
+        return AgentSession(cluster: cluster, instance: instance, index: row["desiredIndex"], reconnected: reconnected)
+    }
+
+    func desiredIndex(of instance: ContainerInstance, cluster: Cluster) throws -> Int64 {
+        try Int64.fetchOne(self, sql: "SELECT desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
+                           arguments: [cluster.clusterName, instance.id]) ?? 0
+    }
+
+    /// The poll's answer: every task on the instance that is not both desired and reported STOPPED.
+    func desiredTasks(of session: AgentSession) throws -> PollDesiredTasksResponse {
+        let tasks = try documents(
+            ECSTask.self,
+            "SELECT document FROM task WHERE cluster = ? AND containerInstanceId = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
+            [session.cluster.clusterName, session.instance.id])
+        var definitions: [String: TaskDefinition] = [:]
+        var answer = [DesiredTask]()
+        for task in tasks {
+            if definitions[task.taskDefinitionArn] == nil, let reference = try? TaskDefinitionReference(task.taskDefinitionArn) {
+                definitions[task.taskDefinitionArn] = try taskDefinition(reference)
+            }
+            answer.append(DesiredTask(
+                taskArn: task.taskArn, desiredStatus: task.desiredStatus, lastStatus: task.lastStatus, version: task.version,
+                taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
+                overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
+                stopCode: task.stopCode, stoppedReason: task.stoppedReason))
+        }
+        let status = try String.fetchOne(self, sql: "SELECT status FROM containerInstance WHERE cluster = ? AND id = ?",
+                                          arguments: [session.cluster.clusterName, session.instance.id]) ?? "INACTIVE"
+        return PollDesiredTasksResponse(index: try desiredIndex(of: session.instance, cluster: session.cluster),
+                                        containerInstanceStatus: status, tasks: answer)
+    }
+}
+
+extension OperationContext {
+    func logContact(_ session: AgentSession) {
+        guard session.reconnected else { return }
+        logger.info("container instance reconnected", metadata: [
+            "cluster": "\(session.cluster.clusterName)", "instance.arn": "\(session.instance.containerInstanceArn)",
+        ])
+    }
+}
+
+// MARK: - Operations
+
+extension ECSAPI {
+    static let agentOperations: [String: ECSOperation] = joinTokenOperations.merging([
+        "Register": ECSOperation { (request: RegisterAgentRequest, context) in
+            try AgentRules.check(request)
+            let credential = Secrets.generate()
+            let (cluster, instance, index, isReregistration): (Cluster, ContainerInstance, Int64, Bool)
+            do {
+                (cluster, instance, index, isReregistration) = try await context.store.write { db in
+                    let cluster = try db.activeCluster(request.cluster)
+                    guard Secrets.equal(try db.joinToken(of: cluster, now: context.now).token, request.joinToken) else {
+                        throw ECSError.joinTokenRefused(cluster.clusterName)
+                    }
+                    let existing = try request.containerInstanceArn
+                        .flatMap { try db.containerInstance($0, in: cluster) }
+                        .flatMap { $0.status == "INACTIVE" ? nil : $0 }
+                    let id = existing?.id ?? TaskRules.newID()
+                    let resources = [
+                        Resource(name: "CPU", type: "INTEGER", integerValue: request.resources.cpu),
+                        Resource(name: "MEMORY", type: "INTEGER", integerValue: request.resources.memory),
+                        Resource(name: "PORTS", type: "STRINGSET",
+                                 stringSetValue: Set(request.resources.ports ?? []).sorted().map(String.init)),
+                    ]
+                    let instance = ContainerInstance(
+                        containerInstanceArn: existing?.containerInstanceArn ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
+                        ec2InstanceId: request.hostname, version: (existing?.version ?? 0) + 1, versionInfo: request.versionInfo,
+                        remainingResources: resources, registeredResources: resources, status: existing?.status ?? "ACTIVE",
+                        agentConnected: true, runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
+                        registeredAt: existing?.registeredAt ?? context.now, tags: nil)
+                    try db.saveContainerInstance(instance, cluster: cluster)
+                    try db.execute(
+                        sql: "UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ? WHERE cluster = ? AND id = ?",
+                        arguments: [SHA256.hex(credential), context.now.timeIntervalSince1970, request.address,
+                                    cluster.clusterName, id])
+                    for attribute in request.attributes ?? [] {
+                        try db.putAttribute(name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
+                    }
+                    return (cluster, try db.described(instance, cluster: cluster), try db.desiredIndex(of: instance, cluster: cluster),
+                            existing != nil)
+                }
+            } catch let error as ECSError where error.type == "AccessDeniedException" {
+                context.logger.warning("agent join token refused", metadata: [
+                    "cluster": "\(request.cluster ?? "default")", "agent.hostname": "\(request.hostname.prefix(255))",
+                ])
+                throw error
+            }
+            context.logger.info(isReregistration ? "container instance re-registered" : "container instance registered", metadata: [
+                "cluster": "\(cluster.clusterName)", "instance.arn": "\(instance.containerInstanceArn)",
+                "agent.hostname": "\(request.hostname)",
+            ])
+            return RegisterAgentResponse(containerInstanceArn: instance.containerInstanceArn, credential: credential,
+                                         endpoint: context.endpoint, index: index, containerInstance: instance)
+        },
+        "PollDesiredTasks": ECSOperation { (request: PollDesiredTasksRequest, context) in
+            let wait = try AgentRules.wait(request.waitSeconds, configuration: context.configuration)
+            let held = request.index ?? 0
+            let session = try await context.store.write { db in
+                try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
+                                    credential: request.credential, now: context.now)
+            }
+            context.logContact(session)
+            if session.index == held, wait > .zero {
+                let notifier = context.store.desiredStateChanges
+                let key = DesiredStateNotifier.Key(cluster: session.cluster.clusterName, instanceID: session.instance.id)
+                let outcome = await withTaskGroup(of: DesiredStateNotifier.Outcome.self) { group in
+                    group.addTask { await notifier.waitForChange(of: key, from: held) }
+                    group.addTask {
+                        try? await Task.sleep(for: wait)
+                        return .cancelled
+                    }
+                    let first = await group.next() ?? .cancelled
+                    group.cancelAll()
+                    return first
+                }
+                if outcome == .busy { throw ECSError.tooManyPolls(session.instance.containerInstanceArn) }
+            }
+            // The contact is stamped again at the end: a long poll is contact all along.
+            return try await context.store.write { db in
+                let session = try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
+                                                  credential: request.credential, now: context.clock())
+                return try db.desiredTasks(of: session)
+            }
+        },
+        "SubmitStateChanges": ECSOperation { (request: SubmitStateChangesRequest, context) in
+            let changes = request.tasks ?? []
+            guard changes.count <= AgentRules.maxBatch else {
+                throw ECSError.invalidParameter("tasks: at most \(AgentRules.maxBatch) task state changes per batch, got \(changes.count).")
+            }
+            for (index, change) in changes.enumerated() { try TaskStateMerge.validate(change, at: index) }
+            if let metrics = request.metrics, metrics.objectValue == nil {
+                throw ECSError.invalidParameter("metrics: must be a JSON object.")
+            }
+            let (session, response) = try await context.store.write { db in
+                let session = try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
+                                                  credential: request.credential, now: context.now)
+                var response = SubmitStateChangesResponse(updated: [], unchanged: [], ignored: [])
+                for change in changes {
+                    guard let task = try db.task(change.taskArn, in: session.cluster),
+                          task.containerInstanceArn == session.instance.containerInstanceArn else {
+                        response.ignored.append(IgnoredStateChange(taskArn: change.taskArn,
+                                                                   reason: "The task is not assigned to this container instance."))
+                        continue
+                    }
+                    switch TaskStateMerge.apply(change, to: task, now: context.now) {
+                    case .updated(let merged):
+                        try db.saveTask(merged, cluster: session.cluster)
+                        response.updated.append(task.taskArn)
+                    case .unchanged:
+                        response.unchanged.append(task.taskArn)
+                    case .stale(let reason):
+                        response.ignored.append(IgnoredStateChange(taskArn: task.taskArn, reason: reason))
+                    }
+                }
+                if let metrics = request.metrics {
+                    try db.execute(sql: "UPDATE containerInstance SET metrics = ? WHERE cluster = ? AND id = ?",
+                                   arguments: [try Documents.encode(metrics), session.cluster.clusterName, session.instance.id])
+                }
+                return (session, response)
+            }
+            context.logContact(session)
+            return response
+        },
+    ]) { $1 }
+}
