@@ -34,13 +34,13 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     var agentGracePeriod: String = ProcessInfo.processInfo.environment["FLOTILLA_AGENT_GRACE_PERIOD"] ?? "30s"
 
     @Option(help: "URL agents are told to use, when not the address they reached (env FLOTILLA_ADVERTISE_URL).")
-    var advertiseUrl: String? = ProcessInfo.processInfo.environment["FLOTILLA_ADVERTISE_URL"]
+    var advertiseUrl: String = ProcessInfo.processInfo.environment["FLOTILLA_ADVERTISE_URL"] ?? ""
 
     mutating func validate() throws {
         guard let grace = parsedGracePeriod, grace >= .seconds(2) else {
             throw ValidationError("--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
         }
-        if let advertiseUrl, !(advertiseUrl.hasPrefix("http://") || advertiseUrl.hasPrefix("https://")) {
+        if !advertiseUrl.isEmpty, !(advertiseUrl.hasPrefix("http://") || advertiseUrl.hasPrefix("https://")) {
             throw ValidationError("--advertise-url: expected an http:// or https:// URL, got \(advertiseUrl)")
         }
         guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)") }
@@ -83,7 +83,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let (host, port) = parsedListen!
         let configuration = ControlPlaneConfiguration(
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
-            agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl)
+            agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl)
         let store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
         logger.info("control plane starting", metadata: [
             "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
