@@ -34,12 +34,13 @@ let package = Package(
         // MARK: - Pure libraries
         .target(name: "TaskDefinitions", swiftSettings: swiftSettings),
         .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
 
         // MARK: - Control plane
         .target(
             name: "ControlPlane",
             dependencies: [
-                "TaskDefinitions", "Scheduler", "LoadBalancer",
+                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,7 +60,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient",
+                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,12 +157,12 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "FlotillaTestKit",
+                "ControlPlane", "FlotillaTestKit", "FlotillaDigest",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FlotillaTestKit", "FlotillaDigest"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LoadBalancerTests",
             dependencies: [

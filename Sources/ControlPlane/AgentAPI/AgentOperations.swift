@@ -1,3 +1,4 @@
+import FlotillaDigest
 import Foundation
 import GRDB
 import Logging
@@ -69,7 +70,7 @@ extension Database {
               let row = try Row.fetchOne(self, sql: "SELECT document, credentialHash, desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
                                          arguments: [cluster.clusterName, id]),
               let hash = row["credentialHash"] as String?,
-              Secrets.equal(hash, SHA256.hex(credential)) else {
+              Secrets.equal(hash, SHA256.hex(credential.utf8)) else {
             throw ECSError.credentialRefused(String(arn.prefix(300)))
         }
         var instance = try Documents.decode(ContainerInstance.self, from: row["document"])
@@ -156,7 +157,7 @@ extension ECSAPI {
                     try db.saveContainerInstance(instance, cluster: cluster)
                     try db.execute(
                         sql: "UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ? WHERE cluster = ? AND id = ?",
-                        arguments: [SHA256.hex(credential), context.now.timeIntervalSince1970, request.address,
+                        arguments: [SHA256.hex(credential.utf8), context.now.timeIntervalSince1970, request.address,
                                     cluster.clusterName, id])
                     for attribute in request.attributes ?? [] {
                         try db.putAttribute(name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)

@@ -1,3 +1,4 @@
+import FlotillaDigest
 #if canImport(Glibc)
 import Glibc
 #endif

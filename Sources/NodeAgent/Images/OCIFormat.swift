@@ -1,3 +1,4 @@
+import FlotillaDigest
 import Foundation
 
 // The JSON documents of the OCI image layout and of `docker save`, as far as the store reads and writes them.

@@ -1,12 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// SHA-256 (FIPS 180-4), for content addresses.
+/// SHA-256 (FIPS 180-4): image content addresses in the agent, hashed agent credentials in the control plane.
 ///
-/// Our own because the NodeAgent target has no crypto dependency and blobs are hashed while they stream:
-/// `update` takes chunks, `finalize` returns `sha256:<hex>`.
-struct SHA256: Sendable {
+/// Our own because Foundation has no SHA-256 on Linux and swift-crypto would be a new package (and a second
+/// BoringSSL build) for two uses; blobs are hashed while they stream: `update` takes chunks, `finalize` ends.
+public struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
     private var pending: [UInt8] = []
@@ -23,11 +19,11 @@ struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    init() { pending.reserveCapacity(64) }
+    public init() { pending.reserveCapacity(64) }
 
     // `@_optimize(speed)`: hashing runs in debug builds too (tests hash megabytes); unoptimised it is ~50x slower.
     @_optimize(speed)
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var offset = 0
         if !pending.isEmpty {
@@ -47,13 +43,16 @@ struct SHA256: Sendable {
         if offset < bytes.count { pending.append(contentsOf: bytes[offset...]) }
     }
 
-    mutating func update(_ bytes: some Collection<UInt8>) {
+    public mutating func update(_ bytes: some Collection<UInt8>) {
         let array = Array(bytes)
         array.withUnsafeBytes { update($0) }
     }
 
-    /// The digest as `sha256:` followed by 64 lowercase hex digits.
-    mutating func finalize() -> String {
+    /// The digest as `sha256:` followed by 64 lowercase hex digits (an OCI content address).
+    public mutating func finalize() -> String { "sha256:" + finalizeHex() }
+
+    /// The digest as 64 lowercase hex digits.
+    public mutating func finalizeHex() -> String {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
@@ -66,7 +65,7 @@ struct SHA256: Sendable {
         for word in words {
             for shift in stride(from: 28, through: 0, by: -4) { hex.append(hexDigits[Int((word >> UInt32(shift)) & 0xf)]) }
         }
-        return "sha256:" + String(decoding: hex, as: UTF8.self)
+        return String(decoding: hex, as: UTF8.self)
     }
 
     @_optimize(speed)
@@ -102,29 +101,17 @@ struct SHA256: Sendable {
 
     @_transparent private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
-    /// The digest of `bytes`.
-    static func digest(_ bytes: some Collection<UInt8>) -> String {
+    /// The digest of `bytes` as `sha256:<hex>`.
+    public static func digest(_ bytes: some Collection<UInt8>) -> String {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finalize()
     }
 
-    /// The digest of the file at `path`, read in 1 MiB chunks.
-    static func digest(ofFile path: String) throws(ImageError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ImageError.system(operation: "open", path: path, errno: errno) }
-        defer { close(fd) }
+    /// The digest of `bytes` as 64 lowercase hex digits.
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
         var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ImageError.system(operation: "read", path: path, errno: errno)
-            }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        }
-        return hasher.finalize()
+        hasher.update(bytes)
+        return hasher.finalizeHex()
     }
 }
