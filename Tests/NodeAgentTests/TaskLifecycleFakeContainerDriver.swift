@@ -25,7 +25,7 @@ actor FakeContainerDriver: ContainerDriver {
     private var missingImages: Set<String>
     private var startFailures: [String: String] = [:]
     private var execOutcomes: [String: ContainerExecOutcome] = [:]
-    private var bindings: [String: [TaskPortBinding]] = [:]
+    private var bindings: [String: [NetworkBinding]] = [:]
     private var exits: [String: TaskContainerExit] = [:]
     private var exitWaiters: [String: [CheckedContinuation<TaskContainerExit, Never>]] = [:]
 
@@ -49,7 +49,7 @@ actor FakeContainerDriver: ContainerDriver {
         execOutcomes[containerID] = outcome
     }
 
-    func setBindings(_ value: [TaskPortBinding], for containerID: String) { bindings[containerID] = value }
+    func setBindings(_ value: [NetworkBinding], for containerID: String) { bindings[containerID] = value }
 
     // MARK: - ContainerDriver
 
@@ -60,7 +60,7 @@ actor FakeContainerDriver: ContainerDriver {
         }
     }
 
-    func create(_ spec: TaskContainerSpec) async throws -> [TaskPortBinding] {
+    func create(_ spec: TaskContainerSpec) async throws -> [NetworkBinding] {
         calls.append(.create(spec.containerID))
         return bindings[spec.containerID] ?? []
     }

@@ -89,7 +89,7 @@ struct TaskLifecycleStateMachineTests {
         #expect(spec?.containerID == "t1-web")
         #expect(spec?.stopTimeout == .seconds(30))
         // When it is created and started / Then the task is RUNNING with the container's bindings
-        let binding = TaskPortBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32768, protocol: "tcp")
+        let binding = NetworkBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32768, protocol: "tcp")
         harness.send(.containerCreated(container: "web", bindings: [binding]))
         #expect(harness.started == ["web"])
         harness.send(.containerStarted(container: "web"))

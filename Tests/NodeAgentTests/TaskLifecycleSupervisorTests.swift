@@ -32,7 +32,7 @@ struct TaskLifecycleSupervisorTests {
     @Test func fullRunFromProvisioningToStoppedThroughTheDriver() async throws {
         // Given web (with a port binding) and a sidecar that starts after it, on a fake runtime
         let driver = FakeContainerDriver()
-        let binding = TaskPortBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32800, protocol: "tcp")
+        let binding = NetworkBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32800, protocol: "tcp")
         await driver.setBindings([binding], for: "t1-web")
         let supervisor = TaskSupervisor(
             taskID: "t1", definition: task(container("web", stopTimeout: 5), container("side", dependsOn: [("web", .start)])),

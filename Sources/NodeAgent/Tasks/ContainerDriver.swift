@@ -13,7 +13,7 @@ public protocol ContainerDriver: Sendable {
     /// Makes sure `image` is on the host; throws if it is not and cannot be fetched.
     func prepareImage(_ image: String) async throws
     /// Creates the container (not started) and returns its network bindings.
-    func create(_ spec: TaskContainerSpec) async throws -> [TaskPortBinding]
+    func create(_ spec: TaskContainerSpec) async throws -> [NetworkBinding]
     /// Starts the container's main process.
     func start(containerID: String) async throws
     /// Returns when the container's main process has exited.

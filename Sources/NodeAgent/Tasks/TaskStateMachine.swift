@@ -31,7 +31,7 @@ public struct TaskStateMachine: Sendable {
         case imageReady(container: String)
         /// The host lacks the image; `detail` becomes part of the CannotPullContainerError reason.
         case imageMissing(container: String, detail: String)
-        case containerCreated(container: String, bindings: [TaskPortBinding])
+        case containerCreated(container: String, bindings: [NetworkBinding])
         case containerCreateFailed(container: String, error: String)
         case containerStarted(container: String)
         case containerStartFailed(container: String, error: String)

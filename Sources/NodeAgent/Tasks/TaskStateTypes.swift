@@ -38,21 +38,6 @@ public enum TaskDesiredStatus: Hashable, Sendable {
     case stopped(TaskStopCode, reason: String)
 }
 
-/// A host port bound to a container port (ECS `networkBindings`).
-public struct TaskPortBinding: Codable, Hashable, Sendable {
-    public var bindIP: String
-    public var containerPort: Int
-    public var hostPort: Int
-    public var `protocol`: String
-
-    public init(bindIP: String, containerPort: Int, hostPort: Int, protocol: String) {
-        self.bindIP = bindIP
-        self.containerPort = containerPort
-        self.hostPort = hostPort
-        self.protocol = `protocol`
-    }
-}
-
 /// How a container's main process ended.
 public struct TaskContainerExit: Hashable, Sendable {
     /// The exit code; for a signal, 128 + signal as Docker and ECS report it.
@@ -83,7 +68,7 @@ public struct TaskContainerState: Codable, Hashable, Sendable {
     public var exitCode: Int32?
     public var reason: String?
     public var healthStatus: ContainerHealthStatus
-    public var networkBindings: [TaskPortBinding]
+    public var networkBindings: [NetworkBinding]
 }
 
 /// A snapshot of the task's observed state, sent to the control plane when it changes.
