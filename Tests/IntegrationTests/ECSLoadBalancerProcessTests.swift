@@ -87,22 +87,26 @@ struct ECSLoadBalancerProcessTests {
         let run = try LoadBalancerProcess.runToExit(["--listen", "127.0.0.1:\(backend.port)", "--target", "127.0.0.1:\(backend.port)"])
         // Then a non-zero exit with one error line naming the port
         #expect(run.status != 0)
-        let lines = run.standardError.split(separator: "\n").filter { $0.localizedCaseInsensitiveContains("error") }
+        let lines = run.standardError.split(separator: "\n")
         #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("Error: ") == true)
         #expect(lines.first?.contains("port \(backend.port)") == true)
     }
 
     @Test("Bad flags and malformed files end ecs-lb with a line naming the problem", arguments: [
         (["--listen", "nowhere"], "--listen"),
         (["--listen", "127.0.0.1:0", "--algorithm", "fastest"], "--algorithm"),
-        (["--config", "MALFORMED"], "targets"),
+        (["--config", "MALFORMED"], "targets[0]"),
         (["--config", "/nonexistent/lb.json"], "/nonexistent/lb.json"),
     ])
     func badInput(_ arguments: [String], _ named: String) throws {
+        // Given a file whose first target is a number
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-bad-\(getpid()).json")
         try Data(#"{"listen": "127.0.0.1:0", "targets": [42]}"#.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
+        // When ecs-lb starts with the bad flag or file
         let run = try LoadBalancerProcess.runToExit(arguments.map { $0 == "MALFORMED" ? file.path : $0 })
+        // Then it exits non-zero, its first stderr line naming the flag or field
         #expect(run.status != 0)
         let first = run.standardError.split(separator: "\n").first.map(String.init) ?? ""
         #expect(first.contains("Error"))
