@@ -20,8 +20,8 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
     /// (`maxMessagesPerRead` reads of at most `maxReadSize`: 256 KiB), plus, once, whatever the sending side's kernel
     /// receive buffer holds when that side closes: on EPOLLRDHUP NIO's `readEOF0` reads the socket to its EOF
     /// whatever `autoRead` and pending reads say. With 64 KiB the backpressure test sees 256-290 KiB (with one
-    /// message per read: 73-150 KiB), and rare end-of-transfer peaks of 0.8-0.9 MiB; never growing with the
-    /// transfer size.
+    /// message per read: 73-150 KiB), and end-of-transfer peaks of 0.3-0.9 MiB, each equal to what was queued when
+    /// the backend's EOF arrived; never growing with the transfer size.
     public var writeBufferHighWaterMark: Int
 
     public init(
