@@ -16,9 +16,12 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
     public var connectTimeout: Duration
     /// Bytes queued towards one side of a connection before the balancer stops reading from the other side.
     ///
-    /// What the balancer holds per direction is this plus the read cycles NIO already has under way when reading
-    /// stops (each at most 4 reads of 64 KiB): with 64 KiB the backpressure test saw peaks of 300-900 KiB, never
-    /// growing with the transfer size.
+    /// What the balancer holds per direction is this, plus the one read cycle under way when the mark is crossed
+    /// (`maxMessagesPerRead` reads of at most `maxReadSize`: 256 KiB), plus, once, whatever the sending side's kernel
+    /// receive buffer holds when that side closes: on EPOLLRDHUP NIO's `readEOF0` reads the socket to its EOF
+    /// whatever `autoRead` and pending reads say. With 64 KiB the backpressure test sees 256-290 KiB (with one
+    /// message per read: 73-150 KiB), and end-of-transfer peaks of 0.3-0.9 MiB, each equal to what was queued when
+    /// the backend's EOF arrived; never growing with the transfer size.
     public var writeBufferHighWaterMark: Int
 
     public init(
@@ -77,7 +80,10 @@ public struct HealthCheck: Hashable, Sendable {
     public var timeout: Duration
     /// Passes in a row that make a target healthy.
     public var healthyThreshold: Int
-    /// Failures in a row that make a target unhealthy.
+    /// Failures in a row that make a target unhealthy. A failed connect to the target from a client connection
+    /// (refused or timed out) counts as one failure too (passive health, like HAProxy's `observe layer4` or Envoy's
+    /// consecutive connect failures), so a dead target leaves after this many connects whatever the interval; only
+    /// passing active checks bring it back.
     public var unhealthyThreshold: Int
 
     public init(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import LoadBalancer
 import Logging
@@ -31,14 +32,16 @@ struct ECSLoadBalancer: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "flotilla.ecs-lb")
 
-        let source = try self.options.targetSource()
-        let settings = try await source.load()
+        // Errors past flag parsing (an unreadable or malformed file, a port in use) are one line, without usage.
+        let source: any TargetSource
         let balancer: LoadBalancer
         do {
-            balancer = try await LoadBalancer.start(
-                settings.configuration, targets: settings.targets, logger: logger)
+            source = try self.options.targetSource()
+            let settings = try await source.load()
+            balancer = try await LoadBalancer.start(settings.configuration, targets: settings.targets, logger: logger)
         } catch {
-            throw ValidationError(error.description)
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
 
         var services: [any Service] = [balancer, TargetReloadService(source: source, balancer: balancer, logger: logger)]

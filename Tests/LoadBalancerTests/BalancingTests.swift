@@ -98,6 +98,30 @@ struct BalancingTests {
         }
     }
 
+    @Test(arguments: [1, 3])
+    func connectErrorsTakeADeadTargetOutAfterTheUnhealthyThresholdWithoutWaitingForActiveChecks(threshold: Int) async throws {
+        try await withBackends { backends in
+            // Given active checks only once a minute, and traffic reaching all three backends
+            var configuration = LoadBalancerConfiguration.test(interval: .seconds(60))
+            configuration.healthCheck.unhealthyThreshold = threshold
+            try await withBalancer(configuration, targets: backends.map(\.target)) { balancer in
+                for _ in 0..<3 { _ = try await TestClient.get("/name", port: balancer.listenerPort) }
+                #expect(backends.map(\.requests) == [1, 1, 1])
+                // When backend-1 dies and thirty clients connect before any active check runs again
+                await backends[1].kill()
+                var names: [String] = []
+                for _ in 0..<30 { names.append(try await TestClient.get("/name", port: balancer.listenerPort).text) }
+                // Then every client got an answer from a live backend, at most `threshold` of them paid a failed
+                // connect (round robin alone would have sent 10 there), and backend-1 is out
+                #expect(names.allSatisfy { $0 == backends[0].name || $0 == backends[2].name })
+                let dead = try #require(balancer.snapshot().of(backends[1].target))
+                #expect(dead.health == .unhealthy)
+                #expect((1...threshold).contains(dead.connectErrors))
+                #expect(dead.totalConnections == 1)
+            }
+        }
+    }
+
     /// Sends `GET /hold` and reads the backend's name line; the connection stays open.
     static func hold(
         _ inbound: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,

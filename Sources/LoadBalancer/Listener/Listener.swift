@@ -76,6 +76,10 @@ extension LoadBalancer {
             let changes = self.state.withLock { $0.targets.connectFailed(to: target) }
             counters.connectFailed()
             self.perform(changes)
+            // Passive health (HAProxy's `observe layer4`, Envoy's consecutive connect failures): a refused or
+            // timed-out connect counts as one failed check, so a dead target leaves after `unhealthyThreshold`
+            // connects instead of waiting for the next active checks; only active checks bring it back.
+            self.record(check: false, of: target)
             self.logger.debug(
                 "Target connect failed, trying another",
                 metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)", "error": "\(error)"])
