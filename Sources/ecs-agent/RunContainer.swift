@@ -10,10 +10,11 @@ struct RunContainer: AsyncParsableCommand {
         commandName: "run", abstract: "Run a container from an imported image.")
     @OptionGroup var options: RuntimeOptions
 
-    @Option(help: "Memory hard limit in MiB.") var memory: Int?
-    @Option(help: "Memory soft limit in MiB.") var memoryReservation: Int?
-    @Option(help: "CPU units (1024 = one core): CPU shares.") var cpu: Int?
-    @Option(help: "Maximum number of processes.") var pids: Int?
+    // .unconditional: `--memory -1` is a bad value to report, not a missing value followed by an unknown flag.
+    @Option(parsing: .unconditional, help: "Memory hard limit in MiB.") var memory: Int?
+    @Option(parsing: .unconditional, help: "Memory soft limit in MiB.") var memoryReservation: Int?
+    @Option(parsing: .unconditional, help: "CPU units (1024 = one core): CPU shares.") var cpu: Int?
+    @Option(parsing: .unconditional, help: "Maximum number of processes.") var pids: Int?
     @Option(help: "none, host or bridge.") var network: String = "host"
     @Option(name: .customShort("p"), help: "HOSTPORT:CONTAINERPORT (bridge network; hostPort 0 = dynamic).")
     var publish: [String] = []

@@ -196,7 +196,8 @@ struct AgentRuntimeCLITests {
     @Test(arguments: [
         (["no/such:image"], "not imported"),
         (["-p", "80", AgentRuntimeCLI.image, "true"], "-p must be HOSTPORT:CONTAINERPORT"),
-        (["--memory=-1", AgentRuntimeCLI.image, "true"], "--memory must be a positive number"),
+        (["--memory", "-1", AgentRuntimeCLI.image, "true"], "--memory must be a positive number"),
+        (["--pids", "0", AgentRuntimeCLI.image, "true"], "--pids must be a positive number"),
         (["--cap-add", "CAP_NO_SUCH_THING", AgentRuntimeCLI.image, "true"], "CAP_NO_SUCH_THING"),
         (["--user", "nosuchuser", AgentRuntimeCLI.image, "true"], "nosuchuser"),
     ])
