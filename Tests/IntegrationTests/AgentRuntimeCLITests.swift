@@ -233,16 +233,20 @@ struct AgentRuntimeCLITests {
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             process.standardInput = FileHandle.nullDevice
-            let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do { try process.run() } catch { continuation.resume(throwing: error); return }
-                // When the CLI gets the signal once the container is ready (bounded: 15 s)
-                for _ in 0..<300 {
-                    if let text = try? String(contentsOfFile: output, encoding: .utf8), text.contains("ready") { break }
-                    usleep(50_000)
-                }
-                kill(process.processIdentifier, signal)
+            try process.run()
+            // When the CLI gets the signal once the container is ready (bounded: 15 s)
+            for _ in 0..<300 {
+                if let text = try? String(contentsOfFile: output, encoding: .utf8), text.contains("ready") { break }
+                try await Task.sleep(for: .milliseconds(50))
             }
+            kill(process.processIdentifier, signal)
+            // (bounded: a CLI that ignores the signal is killed after 20 s and the test fails)
+            for _ in 0..<400 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            let exitedBySignal = !process.isRunning
+            if !exitedBySignal { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            let status = process.terminationStatus
+            #expect(exitedBySignal, "the CLI did not exit after the signal")
             try out.close()
             // Then the container got it, the CLI exited with its status, and --rm removed it
             let text = try String(contentsOfFile: output, encoding: .utf8)
