@@ -51,6 +51,9 @@ struct AgentRuntimeCLI {
             }
         }
         try? FileManager.default.removeItem(atPath: root)
+        // The bridge and nftables table exist only for this suite (their names are its own): take them away too.
+        _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/ip"), ["link", "delete", "flotcli0"])
+        _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/nft"), ["delete", "table", "ip", "flotilla_clitest"])
     }
 
     static func with(_ body: (AgentRuntimeCLI) async throws -> Void) async throws {
