@@ -10,10 +10,11 @@ struct RunContainer: AsyncParsableCommand {
         commandName: "run", abstract: "Run a container from an imported image.")
     @OptionGroup var options: RuntimeOptions
 
-    @Option(help: "Memory hard limit in MiB.") var memory: Int?
-    @Option(help: "Memory soft limit in MiB.") var memoryReservation: Int?
-    @Option(help: "CPU units (1024 = one core): CPU shares.") var cpu: Int?
-    @Option(help: "Maximum number of processes.") var pids: Int?
+    // .unconditional: `--memory -1` is a bad value to report, not a missing value followed by an unknown flag.
+    @Option(parsing: .unconditional, help: "Memory hard limit in MiB.") var memory: Int?
+    @Option(parsing: .unconditional, help: "Memory soft limit in MiB.") var memoryReservation: Int?
+    @Option(parsing: .unconditional, help: "CPU units (1024 = one core): CPU shares.") var cpu: Int?
+    @Option(parsing: .unconditional, help: "Maximum number of processes.") var pids: Int?
     @Option(help: "none, host or bridge.") var network: String = "host"
     @Option(name: .customShort("p"), help: "HOSTPORT:CONTAINERPORT (bridge network; hostPort 0 = dynamic).")
     var publish: [String] = []
@@ -33,26 +34,31 @@ struct RunContainer: AsyncParsableCommand {
 
     func validate() throws {
         guard ["none", "host", "bridge"].contains(network) else {
-            throw ValidationError("--network must be none, host or bridge, got \(network)")
+            throw RuntimeCLIError("--network must be none, host or bridge, got \(network)")
         }
         for entry in env where !entry.contains("=") {
-            throw ValidationError("--env must be KEY=VALUE, got \(entry)")
+            throw RuntimeCLIError("--env must be KEY=VALUE, got \(entry)")
         }
         for mapping in publish {
             let parts = mapping.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2, let host = Int(parts[0]), let port = Int(parts[1]), (0...65535).contains(host),
                   (1...65535).contains(port) else {
-                throw ValidationError("-p must be HOSTPORT:CONTAINERPORT with ports in range, got \(mapping)")
+                throw RuntimeCLIError("-p must be HOSTPORT:CONTAINERPORT with ports in range, got \(mapping)")
             }
         }
-        if !publish.isEmpty && network != "bridge" { throw ValidationError("-p needs --network bridge") }
-        if detach && rm { throw ValidationError("--rm only applies in the foreground") }
+        if !publish.isEmpty && network != "bridge" { throw RuntimeCLIError("-p needs --network bridge") }
+        if detach && rm { throw RuntimeCLIError("--rm only applies in the foreground") }
+        for (flag, value) in [("--memory", memory), ("--memory-reservation", memoryReservation), ("--cpu", cpu),
+                              ("--pids", pids)] {
+            if let value, value <= 0 { throw RuntimeCLIError("\(flag) must be a positive number, got \(value)") }
+        }
+        if stopTimeout < 0 { throw RuntimeCLIError("--stop-timeout must not be negative, got \(stopTimeout)") }
     }
 
     func run() async throws {
         let images = try options.images()
         guard let record = images.resolve(image) else {
-            throw ValidationError("image \(image) is not imported (see `ecs-agent runtime images`)")
+            throw RuntimeCLIError("image \(image) is not imported (see `ecs-agent runtime images`)")
         }
         var environment: [String: String] = [:]
         for entry in env {
@@ -76,13 +82,18 @@ struct RunContainer: AsyncParsableCommand {
             stopTimeoutSeconds: stopTimeout)
 
         let runtime = try options.runtime()
+        // In the foreground, SIGINT and SIGTERM go to the container (its init forwards them to the command); the CLI
+        // then waits for the exit like any other. Installed before create so no signal falls between the two.
+        let forwarder = detach ? nil : SignalForwarder(signals: [SIGINT, SIGTERM])
         let info = try await runtime.create(spec)
+        let started: ContainerInfo
         do {
-            try await runtime.start(info.id)
+            started = try await runtime.start(info.id)
         } catch {
             try? await runtime.delete(info.id, force: true)
             throw error
         }
+        if let pid = started.pid { forwarder?.forward(to: pid) }
         for binding in info.network?.bindings ?? [] {
             FileHandle.standardError.write(Data(
                 "\(binding.bindIP):\(binding.hostPort) -> \(binding.containerPort)/\(binding.protocol)\n".utf8))
@@ -120,6 +131,45 @@ struct RunContainer: AsyncParsableCommand {
             for try await result in group { if let result { exit = result } }
             return exit!
         }
+    }
+}
+
+/// Sends the signals it handles to the container's init once its pid is known; a signal received before that is
+/// kept and sent then. The CLI itself no longer dies of these signals.
+final class SignalForwarder: Sendable {
+    // nonisolated(unsafe): assigned once in init and only cancelled in deinit; dispatch sources are thread-safe.
+    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
+    /// 0 until the container started; then its init's pid.
+    private let pid = Atomic<Int32>(0)
+    /// A signal received before the pid was known (0 = none).
+    private let pending = Atomic<Int32>(0)
+
+    init(signals: [Int32]) {
+        var sources: [any DispatchSourceSignal] = []
+        for signo in signals {
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            sources.append(source)
+        }
+        self.sources = sources
+        for source in sources {
+            let signo = Int32(source.handle)
+            source.setEventHandler { [self] in
+                let target = pid.load(ordering: .acquiring)
+                if target > 0 { kill(target, signo) } else { pending.store(signo, ordering: .releasing) }
+            }
+            source.resume()
+        }
+    }
+
+    func forward(to target: Int32) {
+        pid.store(target, ordering: .releasing)
+        let signo = pending.exchange(0, ordering: .acquiringAndReleasing)
+        if signo != 0 { kill(target, signo) }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
     }
 }
 

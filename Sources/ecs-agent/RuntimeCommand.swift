@@ -21,6 +21,15 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(help: "Log runtime events to stderr.")
     var verbose = false
 
+    @Option(help: "The Linux bridge of bridge networking (distinct per agent on one machine).")
+    var bridgeName = NetworkConfiguration().bridgeName
+
+    @Option(help: "The bridge's IPv4 subnet (distinct per agent on one machine).")
+    var subnet = NetworkConfiguration().subnet
+
+    @Option(help: "Names the nftables table holding the port mappings (distinct per agent on one machine).")
+    var nftTablePrefix = NetworkConfiguration().tablePrefix
+
     func logger() -> Logger {
         var logger = Logger(label: "ecs-agent.runtime") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .warning
@@ -29,7 +38,12 @@ struct RuntimeOptions: ParsableArguments {
 
     func runtime() throws -> ContainerRuntime {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let networks = try NetworkManager(stateDirectory: dataDir + "/network", logger: logger())
+        var configuration = NetworkConfiguration()
+        configuration.bridgeName = bridgeName
+        configuration.subnet = subnet
+        configuration.tablePrefix = nftTablePrefix
+        let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: configuration,
+                                          logger: logger())
         return try ContainerRuntime(dataDirectory: dataDir, networks: networks, logger: logger())
     }
 
@@ -146,6 +160,15 @@ struct MakeBusyboxImage: AsyncParsableCommand {
     func run() async throws {
         try BusyboxImage.writeArchive(to: output, reference: reference)
         print(output)
+    }
+}
+
+/// A user error of the runtime CLI: ArgumentParser prints it as one line (no usage block) and exits non-zero.
+struct RuntimeCLIError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import SystemPackage
+import Synchronization
 @testable import NodeAgent
 #if canImport(Glibc)
 import Glibc
@@ -273,6 +274,77 @@ struct RuntimeTests {
             // And the first runtime, its parent, still reaps it
             _ = try await fixture.runtime.wait(info.id)
             try await restarted.delete(info.id)
+        }
+    }
+
+    @Test func ulimitsFromTheSpecAreTheContainersLimits() async throws {
+        try await RuntimeFixture.with { fixture in
+            // Given a spec with nofile 321/654 and nproc 77/88
+            let spec = fixture.spec(["sh", "-c", "echo $(ulimit -n) $(ulimit -Hn) $(ulimit -u) $(ulimit -Hu)"]) {
+                $0.ulimits = [Ulimit(name: "nofile", softLimit: 321, hardLimit: 654),
+                              Ulimit(name: "nproc", softLimit: 77, hardLimit: 88)]
+            }
+            // When the container reports its limits
+            let finished = try await fixture.run(spec)
+            // Then they are exactly the spec's, soft and hard
+            #expect(finished.exit.exitCode == 0)
+            #expect(finished.stdout == "321 654 77 88\n")
+        }
+    }
+
+    @Test func anUnreadableStateIsLoggedAndItsContainerRemoved() async throws {
+        try await RuntimeFixture.with { fixture in
+            // Given a running container whose state.json a newer or older version wrote in a form this one cannot read
+            let info = try await fixture.runtime.create(fixture.spec(["sh", "-c", "echo ready; exec sleep 1000"]))
+            try await fixture.runtime.start(info.id)
+            #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "ready"))
+            #expect(Cgroup.open(name: info.id) != nil)
+            try #"{"formatVersion": 99, "id": 42}"#.write(toFile: info.directory + "/state.json", atomically: true,
+                                                             encoding: .utf8)
+            // When a restarted runtime opens the data directory
+            let logs = InMemoryLogRecorder()
+            let restarted = try ContainerRuntime(dataDirectory: fixture.root + "/data", logger: logs.logger)
+            // Then it warns naming the container, and its processes, cgroup and directory are gone
+            #expect(logs.records.contains { $0.level == .warning && $0.metadata["container.id"] == "\(info.id)" })
+            #expect(await restarted.list().isEmpty)
+            #expect(Cgroup.open(name: info.id) == nil)
+            #expect(!FileManager.default.fileExists(atPath: info.directory))
+            let exit = try? await fixture.runtime.wait(info.id)
+            #expect(exit?.exitCode != 0)
+        }
+    }
+}
+
+/// Keeps every log record in memory so a test can assert what was logged.
+final class InMemoryLogRecorder: Sendable {
+    struct Record: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let storage = Mutex<[Record]>([])
+    var records: [Record] { storage.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "test.recorder") { _ in Handler(recorder: self) }
+    }
+
+    struct Handler: LogHandler {
+        let recorder: InMemoryLogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" }
+            recorder.storage.withLock {
+                $0.append(Record(level: event.level, message: "\(event.message)", metadata: merged))
+            }
         }
     }
 }

@@ -52,10 +52,38 @@ public actor ContainerRuntime {
         }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/containers")) ?? []
         for id in entries.sorted() {
-            guard let data = FileManager.default.contents(atPath: "\(dataDirectory)/containers/\(id)/state.json"),
-                  let info = try? JSONDecoder().decode(ContainerInfo.self, from: data) else { continue }
-            containers[id] = info
+            let directory = "\(dataDirectory)/containers/\(id)"
+            guard let data = FileManager.default.contents(atPath: directory + "/state.json") else { continue }
+            do {
+                containers[id] = try JSONDecoder().decode(ContainerInfo.self, from: data)
+            } catch {
+                Self.discardUnreadable(id: id, directory: directory, error: error, networks: networks, logger: logger)
+            }
         }
+    }
+
+    /// A state.json this version cannot decode (written by another version, or damaged): the container cannot be
+    /// supervised, stopped or listed faithfully, so what can be found by its id alone is removed: its processes and
+    /// cgroup (named by the id), its network attachment (keyed by the id unless it shared an awsvpc task network)
+    /// and its directory. Each step is logged; a step that fails leaves the rest to be done.
+    private static func discardUnreadable(id: String, directory: String, error: any Error, networks: NetworkManager?,
+                                          logger: Logger) {
+        logger.warning("container state unreadable, removing the container",
+                       metadata: ["container.id": "\(id)", "error": "\(error)"])
+        if let cgroup = Cgroup.open(name: id) {
+            do {
+                try cgroup.killAll()
+                try cgroup.destroy()
+            } catch {
+                logger.warning("cgroup removal failed", metadata: ["container.id": "\(id)", "error": "\(error)"])
+            }
+        }
+        do {
+            try networks?.detach(networkID: id)
+        } catch {
+            logger.warning("network detach failed", metadata: ["container.id": "\(id)", "error": "\(error)"])
+        }
+        removeTree(directory)
     }
 
     /// Re-adopts the containers a previous runtime left running (same PID and start time); marks the ones that
@@ -547,10 +575,14 @@ public actor ContainerRuntime {
     }
 
     private func removeDirectory(_ path: String) {
+        Self.removeTree(path)
+    }
+
+    private static func removeTree(_ path: String) {
         // The rootfs mount point is empty on the host: the overlay only ever exists in the container's namespace.
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return }
-        Self.removeContents(of: fd)
+        removeContents(of: fd)
         rmdir(path)
     }
 
