@@ -42,6 +42,20 @@ struct ClusterAPITests {
         }
     }
 
+    @Test("DescribeClusters refuses include values ECS does not define", arguments: ["NOPE", "tags"])
+    func describeClustersBadInclude(_ field: String) async throws {
+        try await withControlPlane { client in
+            // Given: a cluster
+            _ = try await client.ok("CreateCluster", #"{"clusterName": "web"}"#)
+            // When: it is described with an include value outside ECS's ClusterField enum
+            let reply = try await client.ecs("DescribeClusters", #"{"clusters": ["web"], "include": ["\#(field)"]}"#)
+            // Then: InvalidParameterException names the field and the value
+            #expect(reply.status == 400)
+            #expect(reply.errorType == "InvalidParameterException")
+            #expect(reply.message.contains(field))
+        }
+    }
+
     @Test("DescribeClusters reports counts, failures for unknown names and tags on request")
     func describeClusters() async throws {
         try await withControlPlane { client in

@@ -167,6 +167,11 @@ extension ECSAPI {
             guard identifiers.count <= 100 else {
                 throw ECSError.invalidParameter("clusters: at most 100 clusters, got \(identifiers.count).")
             }
+            let fields: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+            if let unknown = request.include?.first(where: { !fields.contains($0) }) {
+                throw ECSError.invalidParameter(
+                    "include: \(unknown) is not one of ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS, TAGS.")
+            }
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 var response = DescribeClustersResponse(clusters: [], failures: [])
