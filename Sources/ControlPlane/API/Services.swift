@@ -206,6 +206,7 @@ extension ECSAPI {
             try ServiceRules.checkDesiredCount(request.desiredCount)
             try ServiceRules.checkDeploymentConfiguration(request.deploymentConfiguration)
             try ServiceRules.checkGracePeriod(request.healthCheckGracePeriodSeconds)
+            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
             try TagRules.check(request.tags)
             let strategy = request.schedulingStrategy ?? "REPLICA"
             guard ["REPLICA", "DAEMON"].contains(strategy) else {
@@ -306,6 +307,7 @@ extension ECSAPI {
             try ServiceRules.checkDesiredCount(request.desiredCount)
             try ServiceRules.checkDeploymentConfiguration(request.deploymentConfiguration)
             try ServiceRules.checkGracePeriod(request.healthCheckGracePeriodSeconds)
+            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }

@@ -202,6 +202,7 @@ extension ECSAPI {
             }
             try TaskRules.checkStartedBy(request.startedBy)
             try TagRules.check(request.tags)
+            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
             if let launchType = request.launchType, !["EC2", "EXTERNAL"].contains(launchType) {
                 throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
             }
