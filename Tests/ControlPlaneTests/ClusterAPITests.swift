@@ -72,6 +72,32 @@ struct ClusterAPITests {
         }
     }
 
+    @Test("DescribeClusters shows settings, configuration, statistics and attachments only when include names them")
+    func describeClustersInclude() async throws {
+        try await withControlPlane { client in
+            // Given a cluster with a setting, a configuration and one service
+            try await client.ok("CreateCluster", #"{"clusterName": "default", "settings": [{"name": "containerInsights", "value": "enabled"}], "configuration": {"executeCommandConfiguration": {"logging": "DEFAULT"}}}"#)
+            _ = try await client.registerWeb()
+            try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}"#)
+            // When described without include
+            let plain = try #require(try await client.ok("DescribeClusters", #"{"clusters": ["default"]}"#)["clusters"]?[0])
+            // Then none of the optional parts is there
+            for key in ["settings", "configuration", "statistics", "attachments", "tags"] { #expect(plain[key] == nil, "\(key)") }
+            // When described with every include
+            let full = try #require(try await client.ok("DescribeClusters", #"{"clusters": ["default"], "include": ["SETTINGS", "CONFIGURATIONS", "STATISTICS", "ATTACHMENTS", "TAGS"]}"#)["clusters"]?[0])
+            // Then each is there, statistics in ECS's name/value form
+            #expect(full["settings"]?[0]?["value"]?.stringValue == "enabled")
+            #expect(full["configuration"]?["executeCommandConfiguration"]?["logging"]?.stringValue == "DEFAULT")
+            #expect(full["attachments"]?.arrayValue?.isEmpty == true)
+            #expect(full["tags"]?.arrayValue?.isEmpty == true)
+            let statistics = Dictionary(uniqueKeysWithValues: (full["statistics"]?.arrayValue ?? []).compactMap { entry in
+                entry["name"]?.stringValue.map { ($0, entry["value"]?.stringValue ?? "") } })
+            #expect(statistics["activeEC2ServiceCount"] == "1")
+            #expect(statistics["runningEC2TasksCount"] == "0")
+            #expect(statistics["drainingEC2ServiceCount"] == "0")
+        }
+    }
+
     @Test("ListClusters pages with nextToken and honours maxResults bounds")
     func listClustersPagination() async throws {
         try await withControlPlane { client in

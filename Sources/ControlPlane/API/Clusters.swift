@@ -4,6 +4,15 @@ import GRDB
 
 // MARK: - Requests and responses
 
+/// The optional parts of a cluster that DescribeClusters shows only when `include` names them.
+enum ClusterDetail: String, Hashable, CaseIterable {
+    case attachments = "ATTACHMENTS", configurations = "CONFIGURATIONS", settings = "SETTINGS"
+    case statistics = "STATISTICS", tags = "TAGS"
+
+    /// What CreateCluster, UpdateCluster and UpdateClusterSettings answer with, as ECS does.
+    static let writeResponse: Set<ClusterDetail> = [.settings, .configurations]
+}
+
 struct CreateClusterRequest: Decodable {
     var clusterName: String?
     var tags: [ResourceTag]?
@@ -118,8 +127,8 @@ extension Database {
         )
     }
 
-    /// The cluster with its live counts (and tags when asked), as DescribeClusters shows it.
-    func described(_ cluster: Cluster, includeTags: Bool = false) throws -> Cluster {
+    /// The cluster with its live counts and the optional details asked for, as DescribeClusters shows it.
+    func described(_ cluster: Cluster, including details: Set<ClusterDetail> = ClusterDetail.writeResponse) throws -> Cluster {
         var cluster = cluster
         let name = cluster.clusterName
         cluster.registeredContainerInstancesCount = try count(
@@ -130,8 +139,23 @@ extension Database {
             "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN ('PROVISIONING', 'PENDING', 'ACTIVATING')", [name])
         cluster.activeServicesCount = try count(
             "SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'ACTIVE'", [name])
-        cluster.statistics = []
-        cluster.tags = includeTags ? try tags(of: cluster.clusterArn) : nil
+        if details.contains(.statistics) {
+            // ECS's statistics list; every Flotilla task and service runs on EC2-style container instances.
+            let draining = try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name])
+            let figures: [(String, Int)] = [
+                ("runningEC2TasksCount", cluster.runningTasksCount ?? 0), ("runningFargateTasksCount", 0),
+                ("pendingEC2TasksCount", cluster.pendingTasksCount ?? 0), ("pendingFargateTasksCount", 0),
+                ("activeEC2ServiceCount", cluster.activeServicesCount ?? 0), ("activeFargateServiceCount", 0),
+                ("drainingEC2ServiceCount", draining), ("drainingFargateServiceCount", 0),
+            ]
+            cluster.statistics = figures.map { ClusterSetting(name: $0.0, value: String($0.1)) }
+        } else {
+            cluster.statistics = nil
+        }
+        if !details.contains(.settings) { cluster.settings = nil }
+        if !details.contains(.configurations) { cluster.configuration = nil }
+        cluster.attachments = details.contains(.attachments) ? [] : nil
+        cluster.tags = details.contains(.tags) ? try tags(of: cluster.clusterArn) : nil
         return cluster
     }
 }
@@ -147,7 +171,7 @@ extension ECSAPI {
             try ClusterRules.checkSettings(request.settings)
             return try await context.store.write { db in
                 if let existing = try db.cluster(name), existing.status == "ACTIVE" {
-                    return ClusterResponse(cluster: try db.described(existing, includeTags: true))
+                    return ClusterResponse(cluster: try db.described(existing, including: ClusterDetail.writeResponse.union([.tags])))
                 }
                 let cluster = Cluster(
                     clusterArn: context.arn("cluster", name), clusterName: name, status: "ACTIVE",
@@ -159,7 +183,7 @@ extension ECSAPI {
                 _ = try db.joinToken(of: cluster, now: context.now)
                 try db.execute(sql: "DELETE FROM tag WHERE resourceArn = ?", arguments: [cluster.clusterArn])
                 try db.putTags(request.tags ?? [], on: cluster.clusterArn)
-                return ClusterResponse(cluster: try db.described(cluster, includeTags: true))
+                return ClusterResponse(cluster: try db.described(cluster, including: ClusterDetail.writeResponse.union([.tags])))
             }
         },
         "DescribeClusters": ECSOperation { (request: DescribeClustersRequest, context) in
@@ -167,17 +191,20 @@ extension ECSAPI {
             guard identifiers.count <= 100 else {
                 throw ECSError.invalidParameter("clusters: at most 100 clusters, got \(identifiers.count).")
             }
-            let fields: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
-            if let unknown = request.include?.first(where: { !fields.contains($0) }) {
-                throw ECSError.invalidParameter(
-                    "include: \(unknown) is not one of ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS, TAGS.")
+            var requested = Set<ClusterDetail>()
+            for value in request.include ?? [] {
+                guard let detail = ClusterDetail(rawValue: value) else {
+                    throw ECSError.invalidParameter(
+                        "include: \(value) is not one of ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS, TAGS.")
+                }
+                requested.insert(detail)
             }
-            let includeTags = request.include?.contains("TAGS") ?? false
+            let details = requested
             return try await context.store.read { db in
                 var response = DescribeClustersResponse(clusters: [], failures: [])
                 for identifier in identifiers {
                     if let cluster = try db.cluster(identifier) {
-                        response.clusters.append(try db.described(cluster, includeTags: includeTags))
+                        response.clusters.append(try db.described(cluster, including: details))
                     } else {
                         let arn = identifier.hasPrefix("arn:") ? identifier : context.arn("cluster", identifier)
                         response.failures.append(Failure(arn: arn, reason: "MISSING"))

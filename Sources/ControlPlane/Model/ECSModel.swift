@@ -25,6 +25,7 @@ public struct Cluster: Codable, Hashable, Sendable {
     public var pendingTasksCount: Int?
     public var activeServicesCount: Int?
     public var statistics: [ClusterSetting]?
+    public var attachments: [JSONValue]?
     public var tags: [ResourceTag]?
     public var settings: [ClusterSetting]?
     public var configuration: JSONValue?
