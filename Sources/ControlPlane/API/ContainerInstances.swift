@@ -1,6 +1,7 @@
 import Logging
 import Foundation
 import GRDB
+import Scheduler
 import TaskDefinitions
 
 // MARK: - Requests and responses
@@ -80,6 +81,23 @@ extension ContainerInstance {
         func integer(_ name: String) -> Int { remainingResources.first { $0.name == name }?.integerValue ?? 0 }
         let ports = remainingResources.filter { $0.name == "PORTS" }.flatMap { $0.stringSetValue ?? [] }
         return RemainingResources(cpu: integer("CPU"), memory: integer("MEMORY"), usedPorts: Set(ports))
+    }
+}
+
+// MARK: - The scheduler's view
+
+extension ContainerInstance {
+    /// The instance as the cluster query language sees it (attributes, ids, counts, agent state).
+    var placementSnapshot: InstanceSnapshot {
+        var attributes: [String: String?] = [:]
+        for attribute in self.attributes ?? [] { attributes[attribute.name] = attribute.value }
+        let cpu = registeredResources.first { $0.name == "CPU" }?.integerValue ?? 0
+        let memory = registeredResources.first { $0.name == "MEMORY" }?.integerValue ?? 0
+        return InstanceSnapshot(
+            containerInstanceArn: containerInstanceArn, ec2InstanceId: ec2InstanceId,
+            status: status == "DRAINING" ? .draining : .active, agentConnected: agentConnected,
+            agentVersion: versionInfo?["agentVersion"]?.stringValue, registeredAt: registeredAt,
+            registeredCPU: cpu, registeredMemoryMiB: memory, attributes: attributes, runningTasksCount: runningTasksCount)
     }
 }
 
@@ -212,19 +230,33 @@ extension ECSAPI {
         },
         "ListContainerInstances": ECSOperation { (request: ListContainerInstancesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            if request.filter != nil {
-                throw ECSError.invalidParameter("filter: the cluster query language is not supported yet.")
+            var filter: ConstraintExpression?
+            if let source = request.filter {
+                do throws(ConstraintExpressionError) {
+                    filter = try ConstraintExpression(parsing: source)
+                } catch {
+                    throw ECSError.invalidParameter("filter: \(error.description)")
+                }
             }
+            let query = filter
             if let status = request.status, !["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"].contains(status) {
                 throw ECSError.invalidParameter("status: must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
             }
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let statuses = request.status.map { [$0] } ?? ["ACTIVE", "DRAINING"]
-                return try Row.fetchAll(
+                let rows = try Row.fetchAll(
                     db, sql: "SELECT id, arn FROM containerInstance WHERE cluster = ? AND status IN (?, ?) ORDER BY id",
                     arguments: [cluster.clusterName, statuses[0], statuses.last!])
                     .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
+                guard let query else { return rows }
+                let matching = Set(try db.documents(
+                    ContainerInstance.self, "SELECT document FROM containerInstance WHERE cluster = ? AND status IN (?, ?)",
+                    [cluster.clusterName, statuses[0], statuses.last!])
+                    .map { try db.described($0, cluster: cluster) }
+                    .filter { query.matches($0.placementSnapshot, groups: []) }
+                    .map(\.containerInstanceArn))
+                return rows.filter { matching.contains($0.arn) }
             }
             let page = try Pagination.page(rows, key: \.id, nextToken: request.nextToken, limit: limit)
             return ListContainerInstancesResponse(containerInstanceArns: page.items.map(\.arn), nextToken: page.nextToken)
