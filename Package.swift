@@ -159,10 +159,18 @@ let package = Package(
             dependencies: [
                 "ControlPlane", "FlotillaTestKit", "FlotillaDigest",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FlotillaTestKit", "FlotillaDigest"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NodeAgentTests",
+            dependencies: [
+                "NodeAgent", "FlotillaTestKit", "FlotillaDigest",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LoadBalancerTests",
             dependencies: [

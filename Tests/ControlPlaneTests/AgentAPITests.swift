@@ -2,6 +2,7 @@
 import FlotillaTestKit
 import GRDB
 import Foundation
+import InMemoryLogging
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -46,8 +47,8 @@ struct AgentAPITests {
 
     @Test("Register with a wrong token is refused, logged at warning with the cluster, and creates nothing")
     func registerWrongToken() async throws {
-        let logs = LogRecorder()
-        try await withControlPlane(logger: logs.logger) { client in
+        let logs = InMemoryLogHandler()
+        try await withControlPlane(logger: Logger(label: "test") { _ in logs }) { client in
             try await client.createCluster()
             // When
             let reply = try await client.agent("Register", registerBody(token: String(repeating: "0", count: 64)))
@@ -344,15 +345,15 @@ struct AgentAPITests {
     @Test("The contact monitor disconnects a silent instance and its next call reconnects it")
     func contactMonitor() async throws {
         let store = try ControlPlaneStore.inMemory()
-        let logs = LogRecorder()
-        try await withControlPlane(store: store, logger: logs.logger) { client in
+        let logs = InMemoryLogHandler()
+        try await withControlPlane(store: store, logger: Logger(label: "test") { _ in logs }) { client in
             try await client.createCluster()
             let agent = try await client.registerAgent()
             // An instance registered through the ECS API (no agent protocol) has no contact to lose
             _ = try await client.registerInstance()
             // Given: the agent was last heard at testNow
-            let early = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(29) }, logger: logs.logger)
-            let late = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(31) }, logger: logs.logger)
+            let early = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(29) }, logger: Logger(label: "test") { _ in logs })
+            let late = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(31) }, logger: Logger(label: "test") { _ in logs })
             // When / Then: within the grace period nothing happens
             #expect(await early.checkOnce().isEmpty)
             // When / Then: past it the instance is disconnected, once
@@ -362,7 +363,7 @@ struct AgentAPITests {
             #expect(described["containerInstances"]?[0]?["agentConnected"]?.boolValue == false)
             let logged = logs.entries.first { $0.message == "container instance disconnected" }
             #expect(logged?.level == .info)
-            #expect(logged?.metadata["instance.arn"] == agent.arn)
+            #expect(logged?.metadata["instance.arn"] == "\(agent.arn)")
             #expect(logged?.metadata["cluster"] == "default")
             // When: the agent calls again
             try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 0))
@@ -437,36 +438,3 @@ final class Flag: Sendable {
     func set() { state.withLock { $0 = true } }
 }
 
-/// Keeps every log entry in memory so tests can assert level, message and metadata.
-final class LogRecorder: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let stored = Mutex<[Entry]>([])
-    var entries: [Entry] { stored.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(recorder: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            recorder.stored.withLock {
-                $0.append(Entry(level: event.level, message: event.message.description,
-                                metadata: merged.mapValues { "\($0)" }))
-            }
-        }
-    }
-}

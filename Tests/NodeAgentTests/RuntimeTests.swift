@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import Testing
 import SystemPackage
@@ -302,49 +303,15 @@ struct RuntimeTests {
             try #"{"formatVersion": 99, "id": 42}"#.write(toFile: info.directory + "/state.json", atomically: true,
                                                              encoding: .utf8)
             // When a restarted runtime opens the data directory
-            let logs = InMemoryLogRecorder()
-            let restarted = try ContainerRuntime(dataDirectory: fixture.root + "/data", logger: logs.logger)
+            let logs = InMemoryLogHandler()
+            let restarted = try ContainerRuntime(dataDirectory: fixture.root + "/data", logger: Logger(label: "test") { _ in logs })
             // Then it warns naming the container, and its processes, cgroup and directory are gone
-            #expect(logs.records.contains { $0.level == .warning && $0.metadata["container.id"] == "\(info.id)" })
+            #expect(logs.entries.contains { $0.level == .warning && $0.metadata["container.id"] == "\(info.id)" })
             #expect(await restarted.list().isEmpty)
             #expect(Cgroup.open(name: info.id) == nil)
             #expect(!FileManager.default.fileExists(atPath: info.directory))
             let exit = try? await fixture.runtime.wait(info.id)
             #expect(exit?.exitCode != 0)
-        }
-    }
-}
-
-/// Keeps every log record in memory so a test can assert what was logged.
-final class InMemoryLogRecorder: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let storage = Mutex<[Record]>([])
-    var records: [Record] { storage.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "test.recorder") { _ in Handler(recorder: self) }
-    }
-
-    struct Handler: LogHandler {
-        let recorder: InMemoryLogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" }
-            recorder.storage.withLock {
-                $0.append(Record(level: event.level, message: "\(event.message)", metadata: merged))
-            }
         }
     }
 }
