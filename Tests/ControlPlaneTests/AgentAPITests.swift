@@ -104,6 +104,11 @@ struct AgentAPITests {
         (#""resources": {"cpu": 0, "memory": 10}"#, "resources.cpu"),
         (#""resources": {"cpu": 1024, "memory": -1}"#, "resources.memory"),
         (#""resources": {"cpu": 1024, "memory": 10, "ports": [70000]}"#, "resources.ports[0]"),
+        (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "ftp://10.0.0.2:51678", "agentToken": "0123456789abcdef""#,
+         "agentEndpoint"),
+        (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "http://10.0.0.2:51678", "agentToken": "short""#,
+         "agentToken"),
+        (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "http://10.0.0.2:51678""#, "agentToken"),
     ])
     func registerValidation(resources: String, field: String) async throws {
         try await withControlPlane { client in

@@ -8,13 +8,15 @@ import HTTPTypes
 /// The ECS JSON 1.1 protocol: `POST /` with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>`.
 ///
 /// A second service shares the wire: `X-Amz-Target: FlotillaAgentV1.<Operation>` is the agent protocol and the join
-/// token operations (`AgentAPI/`). Same body limits, errors, logging and metrics; only the prefix differs.
+/// token operations (`AgentAPI/`); `X-Amz-Target: FlotillaV1.<Operation>` holds Flotilla's own user-facing operations
+/// (`FlotillaOperations.swift`). Same body limits, errors, logging and metrics; only the prefix differs.
 ///
 /// Every operation decodes its request, runs against the store in one transaction and answers in ECS's shape.
 /// Every failure becomes an `ECSError`; nothing a client sends can end the server.
 public struct ECSAPI: Sendable {
     static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
     static let agentTargetPrefix = "FlotillaAgentV1."
+    static let flotillaTargetPrefix = "FlotillaV1."
     static let acceptedContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
     public let store: ControlPlaneStore
@@ -29,7 +31,8 @@ public struct ECSAPI: Sendable {
         self.store = store
         self.configuration = configuration
         self.clock = clock
-        self.services = [Self.targetPrefix: Self.allOperations, Self.agentTargetPrefix: Self.agentOperations]
+        self.services = [Self.targetPrefix: Self.allOperations, Self.agentTargetPrefix: Self.agentOperations,
+                         Self.flotillaTargetPrefix: Self.flotillaOperations]
     }
 
     /// The names of the operations this control plane answers.

@@ -20,6 +20,15 @@ enum AgentRules {
         if let address = request.address, address.isEmpty || address.count > maxNameLength {
             throw .invalidParameter("address: must be 1 to \(maxNameLength) characters.")
         }
+        if let endpoint = request.agentEndpoint {
+            guard endpoint.count <= maxNameLength, let url = URL(string: endpoint), ["http", "https"].contains(url.scheme),
+                  url.host?.isEmpty == false else {
+                throw .invalidParameter("agentEndpoint: must be an http or https URL such as http://10.0.0.2:51678.")
+            }
+            guard let token = request.agentToken, (16...256).contains(token.count) else {
+                throw .invalidParameter("agentToken: must be 16 to 256 characters when agentEndpoint is given.")
+            }
+        }
         guard request.resources.cpu > 0 else {
             throw .invalidParameter("resources.cpu: must be positive (1024 units per core), got \(request.resources.cpu).")
         }
@@ -156,8 +165,13 @@ extension ECSAPI {
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
                     try db.execute(
-                        sql: "UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ? WHERE cluster = ? AND id = ?",
+                        sql: """
+                            UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ?,
+                                agentEndpoint = ?, agentToken = ?
+                            WHERE cluster = ? AND id = ?
+                            """,
                         arguments: [SHA256.hex(credential.utf8), context.now.timeIntervalSince1970, request.address,
+                                    request.agentEndpoint, request.agentEndpoint == nil ? nil : request.agentToken,
                                     cluster.clusterName, id])
                     for attribute in request.attributes ?? [] {
                         try db.putAttribute(name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)

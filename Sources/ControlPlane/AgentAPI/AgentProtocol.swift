@@ -23,6 +23,11 @@ struct RegisterAgentRequest: Decodable, Sendable {
     var hostname: String
     /// The address other hosts reach this one at (network bindings' host side).
     var address: String?
+    /// Where the agent serves container logs and exec (`http://ADDRESS:PORT`); `ExecuteCommand` and log streams
+    /// hand it to clients together with `agentToken`.
+    var agentEndpoint: String?
+    /// The bearer token the agent accepts on `agentEndpoint`; the agent generates and keeps it.
+    var agentToken: String?
     var resources: AgentResources
     /// `ecs.os-type`, `ecs.cpu-architecture`, `ecs.availability-zone` and custom ones.
     var attributes: [Attribute]?

@@ -111,6 +111,14 @@ extension ControlPlaneStore {
                 END;
                 """)
         }
+        migrator.registerMigration("v3: agent endpoints (container logs and exec)") { db in
+            // The token is the agent's own secret for its endpoint; clients get it from ExecuteCommand and the
+            // log-stream operation, as ECS hands out an SSM session token.
+            try db.execute(sql: """
+                ALTER TABLE containerInstance ADD COLUMN agentEndpoint TEXT;
+                ALTER TABLE containerInstance ADD COLUMN agentToken TEXT;
+                """)
+        }
         return migrator
     }
 }
