@@ -2,6 +2,7 @@ import ControlPlane
 import FlotillaTestKit
 import Foundation
 import GRDB
+import InMemoryLogging
 import Logging
 import Synchronization
 import TaskDefinitions
@@ -170,6 +171,31 @@ struct ReconcilerPlanTests {
             #expect(events.contains { $0.contains("rolling back to deployment") })
             #expect(running == [good, good, good])
             #expect(failed.count >= 3)
+        }
+    }
+
+    @Test("Placements and stops are logged with fixed texts and cluster, service and task metadata")
+    func logs() async throws {
+        try await withReconciler { cp in
+            // Given
+            let logs = InMemoryLogHandler()
+            let reconciler = Reconciler(store: cp.store, now: { cp.clock.now }, seed: 5, logger: Logger(label: "test") { _ in logs })
+            _ = try await cp.registerHosts(1)
+            try await cp.createWebService(desiredCount: 1)
+            // When
+            await reconciler.reconcileOnce()
+            try await cp.client.ok("UpdateService", #"{"service": "web", "desiredCount": 0}"#)
+            await reconciler.reconcileOnce()
+            // Then
+            let task = try #require(try await cp.tasks().first?["taskArn"]?.stringValue)
+            let placed = try #require(logs.entries.first { $0.message == "task placed" })
+            #expect(placed.level == .info)
+            #expect(placed.metadata["cluster"] == "default")
+            #expect(placed.metadata["service"] == "web")
+            #expect(placed.metadata["task"] == .string(task))
+            let stopped = try #require(logs.entries.first { $0.message == "task stop requested" })
+            #expect(stopped.metadata["task"] == .string(task))
+            #expect(stopped.metadata["task.stopped_reason"] != nil)
         }
     }
 }
