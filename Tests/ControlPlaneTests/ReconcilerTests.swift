@@ -263,4 +263,26 @@ struct ReconcilerTests {
             #expect(await cp.fleet.runningTasks().values.allSatisfy(\.isEmpty))
         }
     }
+
+    @Test("A DAEMON service runs one task on every instance, including one that joins later")
+    func daemon() async throws {
+        try await withReconciler { cp in
+            // Given
+            let instances = try await cp.registerHosts(3)
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition())
+            try await cp.client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "schedulingStrategy": "DAEMON"}"#)
+            // When
+            try #require(try await cp.converge { try await cp.runningTasks().count == 3 })
+            // Then
+            var hosts = try await cp.runningTasks().compactMap { $0["containerInstanceArn"]?.stringValue }
+            #expect(Set(hosts) == Set(instances))
+            // When: a fourth instance joins
+            let late = try await cp.fleet.register("host-d")
+            try #require(try await cp.converge { try await cp.runningTasks().count == 4 })
+            // Then
+            hosts = try await cp.runningTasks().compactMap { $0["containerInstanceArn"]?.stringValue }
+            #expect(Set(hosts) == Set(instances + [late]))
+            #expect(hosts.count == 4)
+        }
+    }
 }

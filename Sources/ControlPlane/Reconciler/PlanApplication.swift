@@ -122,12 +122,9 @@ extension Database {
         for (service, tasks) in stoppedByService { messages[service, default: []].append(ServiceEvents.stopped(service, tasks)) }
         for (service, tasks) in startedByService { messages[service, default: []].append(ServiceEvents.started(service, tasks)) }
         for event in plan.events { messages[event.serviceName, default: []].append(event.message) }
-        for service in state.snapshot.services where isSteady(service, in: state.snapshot, plan: plan) {
-            let newest = services[service.serviceName]?.events.first?.message
-            if newest?.hasSuffix(ServiceEvents.steadyStateSuffix) != true,
-               messages[service.serviceName]?.contains(where: { $0.hasSuffix(ServiceEvents.steadyStateSuffix) }) != true {
-                messages[service.serviceName, default: []].append(ServiceEvents.steadyState(service.serviceName))
-            }
+        for name in state.servicesReachingSteadyState(under: plan)
+        where messages[name]?.contains(where: { $0.hasSuffix(ServiceEvents.steadyStateSuffix) }) != true {
+            messages[name, default: []].append(ServiceEvents.steadyState(name))
         }
         for (name, list) in messages {
             guard var service = services[name] else { continue }
@@ -159,10 +156,26 @@ extension Database {
         }
         return applied
     }
+}
+
+extension SchedulingState {
+    /// Whether applying `plan` changes nothing in the store: no task, deployment or event to write, no deleted
+    /// service to retire. The reconciler then skips the write transaction.
+    func isNoOp(_ plan: Plan) -> Bool {
+        plan.isEmpty && plan.events.isEmpty && !hasDrainingServices && servicesReachingSteadyState(under: plan).isEmpty
+    }
+
+    /// Services that need nothing now and whose newest event does not say so yet: they get ECS's steady-state event.
+    func servicesReachingSteadyState(under plan: Plan) -> [String] {
+        snapshot.services.filter { isSteady($0, under: plan) }.map(\.serviceName).filter { name in
+            services[name]?.events.first?.message.hasSuffix(ServiceEvents.steadyStateSuffix) != true
+        }
+    }
 
     /// Whether a service needs nothing: the plan changes nothing of it and exactly `desiredCount` tasks of its
-    /// PRIMARY deployment run, none unhealthy.
-    private func isSteady(_ service: ServiceSnapshot, in snapshot: ClusterSnapshot, plan: Plan) -> Bool {
+    /// completed PRIMARY deployment run, none unhealthy. (An in-progress deployment's completion is the
+    /// scheduler's to announce.)
+    private func isSteady(_ service: ServiceSnapshot, under plan: Plan) -> Bool {
         let name = service.serviceName
         guard let primary = service.primaryDeployment, primary.rolloutState != .inProgress,
               !plan.placements.contains(where: { $0.serviceName == name }),

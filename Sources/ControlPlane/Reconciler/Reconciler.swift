@@ -84,6 +84,8 @@ public final class Reconciler: Sendable {
                 guard let state else { return }
                 let now = now()
                 let plan = generator.withLock { Scheduler.plan(state.snapshot, now: now, using: &$0) }
+                // Nothing to write: no write transaction, so an idle cluster never takes the store's write lock.
+                if state.isNoOp(plan) { return }
                 let seed = generator.withLock { $0.next() }
                 let applied = try await store.write { db in
                     var generator = SplitMix64(seed: seed)

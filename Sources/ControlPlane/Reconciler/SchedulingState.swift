@@ -12,6 +12,8 @@ struct SchedulingState: Sendable {
     var services: [String: ECSService]
     /// Every task definition the snapshot's tasks and deployments use, by ARN.
     var definitions: [String: TaskDefinition]
+    /// Whether a deleted service waits for its tasks to stop (the pass retires it once they have).
+    var hasDrainingServices: Bool
 }
 
 extension Database {
@@ -123,7 +125,8 @@ extension Database {
             cluster: cluster,
             snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
                                       services: serviceSnapshots),
-            services: services, definitions: definitions)
+            services: services, definitions: definitions,
+            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name]) > 0)
     }
 }
 
