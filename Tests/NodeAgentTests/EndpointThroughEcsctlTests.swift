@@ -1,0 +1,152 @@
+import FlotillaClient
+import FlotillaTestKit
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import TaskDefinitions
+import Testing
+@testable import NodeAgent
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole path of `ecsctl exec` and `ecsctl logs`: the built ecsctl asks the real control plane process, which
+/// hands out this agent endpoint's URL and token (registered over the agent protocol), and ecsctl then talks to the
+/// endpoint, which runs a real busybox container. Only the agent's task table is a fake.
+@Suite("ecsctl exec and logs through the control plane to an agent endpoint", .enabled(if: getuid() == 0), .serialized,
+       .timeLimit(.minutes(3)))
+struct EndpointThroughEcsctlTests {
+    static let ecsctl = ControlPlaneProcess.repositoryRoot.appendingPathComponent(".build/debug/ecsctl")
+
+    /// One agent-protocol call to the control plane process.
+    func agentCall(_ controlPlane: ControlPlaneProcess, _ operation: String, _ json: String) async throws -> JSONValue {
+        var request = URLRequest(url: URL(string: controlPlane.endpoint)!)
+        request.httpMethod = "POST"
+        request.setValue("FlotillaAgentV1.\(operation)", forHTTPHeaderField: "X-Amz-Target")
+        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(json.utf8)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let body = try JSONDecoder().decode(JSONValue.self, from: data)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw HarnessFailure(String(describing: body)) }
+        return body
+    }
+
+    struct HarnessFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Starts the built ecsctl with stdout and stderr in files; `finished` waits for it.
+    final class EcsctlRun: @unchecked Sendable {
+        // @unchecked Sendable: the process is started in init and afterwards only waited on and read, which
+        // Foundation's Process allows from any thread.
+        let process = Process()
+        let output: URL
+        let errors: URL
+
+        init(_ arguments: [String], endpoint: String) throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            output = directory.appendingPathComponent("stdout")
+            errors = directory.appendingPathComponent("stderr")
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            process.executableURL = EndpointThroughEcsctlTests.ecsctl
+            process.arguments = arguments
+            process.environment = ["PATH": "/usr/bin:/bin", "FLOTILLA_ENDPOINT": endpoint,
+                                   "HOME": directory.path, "XDG_CONFIG_HOME": directory.path]
+            process.standardOutput = try FileHandle(forWritingTo: output)
+            process.standardError = try FileHandle(forWritingTo: errors)
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var stdout: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+
+        /// Waits (at most 20 s) for stdout to contain `text`.
+        func waitForOutput(containing text: String) async throws -> Bool {
+            for _ in 0..<400 {
+                if stdout.contains(text) { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+
+        /// Waits (at most 30 s) for the exit; kills it if it does not come.
+        func finished() async throws -> Int32? {
+            for _ in 0..<600 {
+                if !process.isRunning { return process.terminationStatus }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            process.terminate()
+            return nil
+        }
+    }
+
+    @Test func execAndLogsThroughEcsctl() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a control plane, an agent registered with this endpoint, and a task RunTask placed on it
+                let controlPlane = try await ControlPlaneProcess()
+                defer { controlPlane.terminate() }
+                _ = try await controlPlane.call("CreateCluster", #"{"clusterName": "demo"}"#)
+                _ = try await controlPlane.call("RegisterTaskDefinition", """
+                    {"family": "box", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1", "memory": 32}]}
+                    """)
+                let joinToken = try await agentCall(controlPlane, "GetJoinToken", #"{"cluster": "demo"}"#)["joinToken"]?.stringValue ?? ""
+                let registered = try await agentCall(controlPlane, "Register", """
+                    {"cluster": "demo", "joinToken": "\(joinToken)", "hostname": "host-a", "address": "127.0.0.1",
+                     "agentEndpoint": "\(endpoint.baseURL.absoluteString)", "agentToken": "\(EndpointHarness.token)",
+                     "resources": {"cpu": 1024, "memory": 1024}}
+                    """)
+                let instance = registered["containerInstanceArn"]?.stringValue ?? ""
+                let credential = registered["credential"]?.stringValue ?? ""
+                let (_, ran) = try await controlPlane.call("RunTask", #"{"cluster": "demo", "taskDefinition": "box"}"#)
+                let taskArn = try #require(try JSONDecoder().decode(JSONValue.self, from: ran)["tasks"]?[0]?["taskArn"]?.stringValue)
+                let taskID = String(taskArn.split(separator: "/").last ?? "")
+                // And the agent runs it: a container printing "first", then "second" once /tmp/go exists
+                let info = try await fixture.runtime.create(fixture.spec(
+                    ["sh", "-c", "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; exec sleep 600"]))
+                try await fixture.runtime.start(info.id)
+                await endpoint.directory.put(task: taskID, container: "web",
+                                             AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
+                _ = try await agentCall(controlPlane, "SubmitStateChanges", """
+                    {"cluster": "demo", "containerInstanceArn": "\(instance)", "credential": "\(credential)",
+                     "tasks": [{"taskArn": "\(taskArn)", "lastStatus": "RUNNING", "containers": [{"name": "web", "lastStatus": "RUNNING"}]}]}
+                    """)
+
+                // When ecsctl execs a command that writes both streams and fails
+                let exec = try EcsctlRun(["exec", "--cluster", "demo", "--task", taskID, "--",
+                                          "sh", "-c", "echo out; echo err >&2; exit 7"], endpoint: controlPlane.endpoint)
+                // Then it prints the command's output and exits with its code
+                #expect(try await exec.finished() == 7)
+                #expect(exec.stdout == "out\n")
+                #expect(exec.stderr == "err\n")
+
+                // When the logs are followed through ecsctl
+                let follow = try EcsctlRun(["logs", "--cluster", "demo", "--task", taskID, "--follow"],
+                                           endpoint: controlPlane.endpoint)
+                #expect(try await follow.waitForOutput(containing: "first\n"), "\(follow.stderr)")
+                // And the container prints after the request started, then stops
+                let release = try EcsctlRun(["exec", "--cluster", "demo", "--task", taskID, "--", "touch", "/tmp/go"],
+                                            endpoint: controlPlane.endpoint)
+                #expect(try await release.finished() == 0, "\(release.stderr)")
+                #expect(try await follow.waitForOutput(containing: "second\n"), "\(follow.stderr)")
+                _ = try await fixture.runtime.stop(info.id, timeout: .seconds(5))
+                await endpoint.directory.markStopped(task: taskID, container: "web")
+                // Then ecsctl printed both lines and ended by itself
+                #expect(try await follow.finished() == 0)
+                #expect(follow.stdout == "first\nsecond\n")
+
+                // And the last line alone comes with --tail 1
+                let tail = try EcsctlRun(["logs", "--cluster", "demo", "--task", taskID, "--tail", "1"],
+                                         endpoint: controlPlane.endpoint)
+                #expect(try await tail.finished() == 0)
+                #expect(tail.stdout == "second\n")
+            }
+        }
+    }
+}
