@@ -21,6 +21,7 @@ struct Ecsctl: AsyncParsableCommand {
             ListContainerInstances.self, DescribeContainerInstances.self, UpdateContainerInstancesState.self,
             ListAttributes.self, PutAttributes.self, DeleteAttributes.self,
             TagResource.self, UntagResource.self, ListTagsForResource.self,
+            CreateLoadBalancer.self, DescribeLoadBalancers.self, DeleteLoadBalancer.self,
         ]
     )
 

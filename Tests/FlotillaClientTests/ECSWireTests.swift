@@ -46,9 +46,13 @@ struct ECSWireTests {
         #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=ecsctl/20261118/eu-west-3/ecs/aws4_request,"))
     }
 
-    @Test func everyOperationTargetsECS() {
-        for operation in ECSOperation.allCases {
+    @Test func everyOperationTargetsECSButFlotillasOwn() {
+        let flotillaOwn: Set<ECSOperation> = [.createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer]
+        for operation in ECSOperation.allCases where !flotillaOwn.contains(operation) {
             #expect(operation.target == "AmazonEC2ContainerServiceV20141113.\(operation.rawValue)")
+        }
+        for operation in flotillaOwn {
+            #expect(operation.target == "FlotillaV1.\(operation.rawValue)")
         }
     }
 

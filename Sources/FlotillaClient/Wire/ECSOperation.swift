@@ -39,7 +39,13 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case tagResource = "TagResource"
     case untagResource = "UntagResource"
     case listTagsForResource = "ListTagsForResource"
+    case createLoadBalancer = "CreateLoadBalancer"
+    case describeLoadBalancers = "DescribeLoadBalancers"
+    case deleteLoadBalancer = "DeleteLoadBalancer"
 
     /// The value of the `X-Amz-Target` header for this operation.
-    public var target: String { "\(ECSWire.targetPrefix).\(rawValue)" }
+    public var target: String { "\(Self.flotillaOperations.contains(self) ? ECSWire.flotillaTargetPrefix : ECSWire.targetPrefix).\(rawValue)" }
+
+    /// Flotilla's own operations (no ECS counterpart), sent under `X-Amz-Target: FlotillaV1.<Operation>`.
+    static let flotillaOperations: Set<ECSOperation> = [.createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer]
 }
