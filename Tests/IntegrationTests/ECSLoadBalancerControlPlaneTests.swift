@@ -104,6 +104,45 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(deleted.status == 0)
         #expect(deleted.stdout.contains("DELETED"))
     }
+
+    @Test("With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb serves them on their own port")
+    func standaloneOnly() async throws {
+        let backends = try (0..<2).map { try LoopbackBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.stop() } }
+        let port = try ControlPlaneProcess.freeLoopbackPort()
+        let controlPlanePort = try ControlPlaneProcess.freeLoopbackPort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-lb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let process = Process()
+        process.executableURL = ControlPlaneProcess.binary
+        process.arguments = ["--listen", "127.0.0.1:\(controlPlanePort)", "--data-dir", data.path, "--log-level", "warning",
+                             "--no-embedded-load-balancer"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let endpoint = "http://127.0.0.1:\(controlPlanePort)"
+        #expect(try await eventually { (try? await httpText("\(endpoint)/healthz")) == "ok\n" })
+
+        // Given a balancer and service web's two tasks RUNNING, with the embedded balancer off
+        _ = try await call(endpoint, "FlotillaV1.CreateLoadBalancer", """
+            {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
+             "healthCheck": {"intervalSeconds": 0.2, "timeoutSeconds": 0.2, "healthyThreshold": 1}}
+            """)
+        let agent = try await FakeServiceAgent(endpoint: endpoint)
+        try await agent.runService(backends: backends)
+        // Then it is EXTERNAL: stored, its targets listed, nothing listening on its port
+        let described = try await call(endpoint, "FlotillaV1.DescribeLoadBalancers", "{}")["loadBalancers"]?[0]
+        #expect(described?["status"]?.stringValue == "EXTERNAL")
+        #expect(described?["targets"]?.arrayValue?.count == 2)
+        #expect((try? LoopbackClient(port: port)) == nil)
+
+        // When ecs-lb serves it as the control plane defines it (no --listen)
+        let standalone = try StandaloneBalancer(controlPlane: endpoint, name: "web", listen: nil)
+        defer { standalone.terminate() }
+        // Then it listens on the balancer's own port and spreads over both tasks
+        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] },
+                "\(standalone.standardError)")
+    }
 }
 
 // MARK: - Support
@@ -154,7 +193,11 @@ private struct FakeServiceAgent {
     let credential: String
 
     init(controlPlane: ControlPlaneProcess) async throws {
-        endpoint = controlPlane.endpoint
+        try await self.init(endpoint: controlPlane.endpoint)
+    }
+
+    init(endpoint: String) async throws {
+        self.endpoint = endpoint
         _ = try await call(endpoint, "AmazonEC2ContainerServiceV20141113.CreateCluster", #"{"clusterName": "default"}"#)
         let token = try await call(endpoint, "FlotillaAgentV1.GetJoinToken", "{}")["joinToken"]?.stringValue ?? ""
         let registered = try await call(endpoint, "FlotillaAgentV1.Register", """
@@ -201,10 +244,10 @@ private final class StandaloneBalancer: @unchecked Sendable {
     private let process = Process()
     private let errors = StandardErrorText()
 
-    init(controlPlane: String, name: String, listen: Int) throws {
+    init(controlPlane: String, name: String, listen: Int?) throws {
         process.executableURL = LoadBalancerProcess.binary
-        process.arguments = ["--control-plane", controlPlane, "--load-balancer-name", name,
-                             "--listen", "127.0.0.1:\(listen)", "--poll-interval", "0.2"]
+        process.arguments = ["--control-plane", controlPlane, "--load-balancer-name", name, "--poll-interval", "0.2"]
+            + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? [])
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
