@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "ecs-lb",
             dependencies: [
-                "LoadBalancer",
+                "LoadBalancer", "FlotillaClient", "TaskDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -38,6 +38,8 @@ public final class LoadBalancer: Service, Sendable {
     let peakBufferedBytes = PeakGauge()
     let transitions: AsyncStream<TargetHealthTransition>.Continuation
     private let serverChannel: any Channel
+    private let stopRequests: AsyncStream<Void>
+    private let stopRequester: AsyncStream<Void>.Continuation
 
     struct State {
         var targets: TargetSet
@@ -100,19 +102,31 @@ public final class LoadBalancer: Service, Sendable {
         self.listenerPort = serverChannel.localAddress?.port ?? configuration.listenerPort
         self.state = Mutex(State(targets: TargetSet(algorithm: configuration.algorithm)))
         (self.healthTransitions, self.transitions) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        (self.stopRequests, self.stopRequester) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Runs health checks until graceful shutdown or cancellation, then closes the listener.
+    /// Runs health checks until graceful shutdown, `stop()` or cancellation, then closes the listener.
     ///
-    /// On graceful shutdown it stops accepting, lets open connections finish for up to the deregistration delay,
-    /// then closes the rest. On cancellation it closes everything at once.
+    /// On graceful shutdown or `stop()` it stops accepting, lets open connections finish for up to the
+    /// deregistration delay, then closes the rest. On cancellation it closes everything at once.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.checkHealthUntilCancelled() }
-            try? await gracefulShutdown()
+            await withTaskGroup(of: Void.self) { endings in
+                endings.addTask { try? await gracefulShutdown() }
+                endings.addTask { for await _ in self.stopRequests { return } }
+                await endings.next()
+                endings.cancelAll()
+            }
             group.cancelAll()
         }
         await self.shutDown()
+    }
+
+    /// Ends `run()` as a graceful shutdown would (stop accepting, drain, close) while the process goes on: the
+    /// owner deletes this balancer. Callable before `run()` starts, and more than once.
+    public func stop() {
+        self.stopRequester.yield()
     }
 
     private func shutDown() async {

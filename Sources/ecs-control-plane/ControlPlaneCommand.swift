@@ -39,6 +39,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Longest time between reconciler passes when nothing changes, e.g. 1s or 500ms (env FLOTILLA_RECONCILE_INTERVAL).")
     var reconcileInterval: String = ProcessInfo.processInfo.environment["FLOTILLA_RECONCILE_INTERVAL"] ?? "1s"
 
+    @Flag(help: "Do not run the load balancers in this process (run ecs-lb --control-plane URL --load-balancer-name NAME).")
+    var noEmbeddedLoadBalancer = false
+
     mutating func validate() throws {
         guard let grace = parsedGracePeriod, grace >= .seconds(2) else {
             throw ValidationError("--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
@@ -101,18 +104,21 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         logger.info("control plane starting", metadata: [
             "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
         ])
+        let loadBalancers = LoadBalancerStatusBoard()
         let application = ControlPlaneApplication.make(
-            api: ECSAPI(store: store, configuration: configuration),
+            api: ECSAPI(store: store, configuration: configuration, loadBalancers: loadBalancers),
             metrics: { registry.emitToBuffer() },
             logger: logger
         )
+        // The monitor after the application: shut down first, it releases blocked agent polls.
+        var services: [any Service] = [
+            application,
+            ReconcilerService(store: store, interval: parsedReconcileInterval!, logger: logger),
+            ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger),
+        ]
+        if !noEmbeddedLoadBalancer { services.append(EmbeddedLoadBalancers(store: store, board: loadBalancers, logger: logger)) }
         let group = ServiceGroup(configuration: .init(
-            // The monitor after the application: shut down first, it releases blocked agent polls.
-            services: [
-                application,
-                ReconcilerService(store: store, interval: parsedReconcileInterval!, logger: logger),
-                ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

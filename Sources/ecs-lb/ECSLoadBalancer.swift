@@ -18,7 +18,11 @@ struct ECSLoadBalancer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ecs-lb",
         abstract: "Run one Flotilla TCP load balancer.",
-        discussion: "SIGHUP reloads the targets from --config. SIGTERM stops accepting, drains, and exits.")
+        discussion: """
+            Targets come from --target flags, a --config file (SIGHUP reloads it), or the control plane \
+            (--control-plane URL --load-balancer-name NAME: polled every --poll-interval; while the control plane \
+            cannot be reached the last known targets keep serving). SIGTERM stops accepting, drains, and exits.
+            """)
 
     @OptionGroup var options: LoadBalancerOptions
 
@@ -45,6 +49,10 @@ struct ECSLoadBalancer: AsyncParsableCommand {
         }
 
         var services: [any Service] = [balancer, TargetReloadService(source: source, balancer: balancer, logger: logger)]
+        if self.options.controlPlane != nil {
+            services.append(TargetPollService(
+                source: source, balancer: balancer, interval: .seconds(self.options.pollInterval), logger: logger))
+        }
         if let metricsAddress = self.options.metricsListen {
             let router = Router()
             router.get("/metrics") { _, _ in

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaClient
 import Foundation
 import LoadBalancer
 import Logging
@@ -38,6 +39,16 @@ struct LoadBalancerOptions: ParsableArguments {
     @Option(help: "JSON file with the settings and targets; SIGHUP reloads its targets.")
     var config: String?
 
+    @Option(name: .customLong("control-plane"),
+            help: "The control plane's URL: serve --load-balancer-name as it defines it, polling its targets.")
+    var controlPlane: String?
+
+    @Option(name: .customLong("load-balancer-name"), help: "The control plane's balancer to serve (with --control-plane).")
+    var loadBalancerName: String?
+
+    @Option(name: .customLong("poll-interval"), help: "Seconds between two reads of the control plane's targets.")
+    var pollInterval: Double = 1
+
     @Option(name: .customLong("metrics-listen"), help: "host:port serving Prometheus /metrics.")
     var metricsListen: HostPort?
 
@@ -45,11 +56,26 @@ struct LoadBalancerOptions: ParsableArguments {
     var logLevel: LogLevelFlag = LogLevelFlag(level: .info)
 
     func validate() throws {
-        if self.config == nil && self.listen == nil { throw ValidationError("--listen: required without --config") }
+        if let controlPlane {
+            guard let url = URL(string: controlPlane), ["http", "https"].contains(url.scheme ?? "") else {
+                throw ValidationError("--control-plane: expected an http:// or https:// URL, got \(controlPlane)")
+            }
+            if self.loadBalancerName == nil { throw ValidationError("--load-balancer-name: required with --control-plane") }
+            if self.config != nil { throw ValidationError("--config: not with --control-plane") }
+            if !(self.pollInterval > 0) { throw ValidationError("--poll-interval: must be positive") }
+        } else if self.loadBalancerName != nil {
+            throw ValidationError("--load-balancer-name: only with --control-plane")
+        } else if self.config == nil && self.listen == nil {
+            throw ValidationError("--listen: required without --config or --control-plane")
+        }
     }
 
-    /// Where targets come from: the file when given, else the fixed flags.
+    /// Where targets come from: the control plane, the file, else the fixed flags.
     func targetSource() throws -> any TargetSource {
+        if let controlPlane, let url = URL(string: controlPlane), let loadBalancerName {
+            return ControlPlaneTargetSource(
+                client: ECSClient(endpoint: url, timeout: 5), loadBalancerName: loadBalancerName, listenerOverride: self.listen)
+        }
         if let config { return FileTargetSource(path: config, defaults: self) }
         return FixedTargetSource(settings: try self.settings(targets: self.targets))
     }

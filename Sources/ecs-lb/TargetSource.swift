@@ -8,11 +8,9 @@ struct TargetSettings: Sendable {
     var targets: [Target]
 }
 
-/// Where `ecs-lb` gets its targets: the seam for the control-plane source to come.
-///
-/// Today: flags (`FixedTargetSource`) or a JSON file re-read on SIGHUP (`FileTargetSource`). The control-plane
-/// source will watch the balancer's targets through the agent protocol's blocking query and call `load()`'s
-/// equivalent on each change; when it cannot reach the control plane it keeps the balancer on its last targets.
+/// Where `ecs-lb` gets its settings and targets: flags (`FixedTargetSource`), a JSON file re-read on SIGHUP
+/// (`FileTargetSource`), or the control plane's DescribeLoadBalancers, polled (`ControlPlaneTargetSource`). A
+/// failing `load()` never changes the balancer: it keeps its last targets.
 protocol TargetSource: Sendable {
     func load() async throws -> TargetSettings
 }
@@ -66,3 +64,6 @@ struct FileTargetSource: TargetSource {
         codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
     }
 }
+
+/// The balancer's health check, for files that also see TaskDefinitions' container `HealthCheck`.
+typealias BalancerHealthCheck = HealthCheck

@@ -22,6 +22,7 @@ struct Ecsctl: AsyncParsableCommand {
             ListAttributes.self, PutAttributes.self, DeleteAttributes.self,
             TagResource.self, UntagResource.self, ListTagsForResource.self,
             GetJoinToken.self, RotateJoinToken.self, Exec.self, Logs.self, Wait.self,
+            CreateLoadBalancer.self, DescribeLoadBalancers.self, DeleteLoadBalancer.self,
         ]
     )
 

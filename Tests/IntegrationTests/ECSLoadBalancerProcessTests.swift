@@ -98,6 +98,10 @@ struct ECSLoadBalancerProcessTests {
         (["--listen", "127.0.0.1:0", "--algorithm", "fastest"], "--algorithm"),
         (["--config", "MALFORMED"], "targets[0]"),
         (["--config", "/nonexistent/lb.json"], "/nonexistent/lb.json"),
+        (["--control-plane", "ftp://127.0.0.1:1", "--load-balancer-name", "web"], "--control-plane"),
+        (["--control-plane", "http://127.0.0.1:1"], "--load-balancer-name"),
+        (["--listen", "127.0.0.1:0", "--load-balancer-name", "web"], "--load-balancer-name"),
+        (["--control-plane", "http://127.0.0.1:1", "--load-balancer-name", "web"], "http://127.0.0.1:1"),
     ])
     func badInput(_ arguments: [String], _ named: String) throws {
         // Given a file whose first target is a number

@@ -21,14 +21,18 @@ public struct ECSAPI: Sendable {
 
     public let store: ControlPlaneStore
     public let configuration: ControlPlaneConfiguration
+    /// The embedded balancers' live state, which `DescribeLoadBalancers` reports.
+    public let loadBalancers: LoadBalancerStatusBoard
     let clock: @Sendable () -> Date
     /// The operations of each target prefix.
     let services: [String: [String: ECSOperation]]
 
     /// - Parameter clock: the time stamped on what the API writes (tests pass a fixed one).
     public init(store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
+                loadBalancers: LoadBalancerStatusBoard = LoadBalancerStatusBoard(),
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
+        self.loadBalancers = loadBalancers
         self.configuration = configuration
         self.clock = clock
         self.services = [Self.targetPrefix: Self.allOperations, Self.agentTargetPrefix: Self.agentOperations,
@@ -61,6 +65,7 @@ public struct ECSAPI: Sendable {
                 clock: clock,
                 store: store,
                 configuration: configuration,
+                loadBalancers: loadBalancers,
                 logger: logger
             )
             let answer = try await operation.run(body, context)
@@ -159,6 +164,7 @@ struct OperationContext: Sendable {
     var clock: @Sendable () -> Date
     var store: ControlPlaneStore
     var configuration: ControlPlaneConfiguration
+    var loadBalancers: LoadBalancerStatusBoard
     var logger: Logger
 
     func arn(_ kind: String, _ resource: String) -> String {

@@ -254,6 +254,7 @@ extension ECSAPI {
                     throw ECSError.invalidParameter("Creation of service was not idempotent.")
                 }
                 let definition = try db.usableTaskDefinition(taskDefinitionText)
+                try db.checkLoadBalancers(request.loadBalancers, taskDefinition: definition)
                 let desiredCount = request.desiredCount ?? 0
                 var generator = SystemRandomNumberGenerator()
                 let deployment = Deployment(
@@ -381,6 +382,7 @@ extension ECSAPI {
                 service.enableExecuteCommand = request.enableExecuteCommand ?? service.enableExecuteCommand
                 service.enableECSManagedTags = request.enableECSManagedTags ?? service.enableECSManagedTags
                 service.loadBalancers = request.loadBalancers ?? service.loadBalancers
+                try db.checkLoadBalancers(service.loadBalancers, taskDefinitionArn: service.taskDefinition)
                 service.propagateTags = request.propagateTags ?? service.propagateTags
                 service.serviceRegistries = request.serviceRegistries ?? service.serviceRegistries
                 service.capacityProviderStrategy = request.capacityProviderStrategy ?? service.capacityProviderStrategy

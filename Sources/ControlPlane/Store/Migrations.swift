@@ -119,6 +119,19 @@ extension ControlPlaneStore {
                 ALTER TABLE containerInstance ADD COLUMN agentToken TEXT;
                 """)
         }
+        migrator.registerMigration("v4: load balancers") { db in
+            // Named balancers are global, like ELB load balancers: services of any cluster attach to them by name in
+            // their `loadBalancers` (kept in the service document). One listener port per balancer, so two stored
+            // balancers can never fight over a port.
+            try db.execute(sql: """
+                CREATE TABLE loadBalancer (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    arn TEXT NOT NULL UNIQUE,
+                    listenerPort INTEGER NOT NULL UNIQUE,
+                    document TEXT NOT NULL
+                );
+                """)
+        }
         migrator.registerMigration("v5: reconciler change index") { db in
             // One counter per cluster (`cluster.changeIndex`), bumped by triggers in the same transaction as any
             // write the scheduler reads (tasks, services, instances' status and documents, attributes). The

@@ -42,13 +42,16 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case executeCommand = "ExecuteCommand"
     // Flotilla's own operations (`FlotillaV1.`) and the join-token operations of the agent protocol (`FlotillaAgentV1.`).
     case getContainerLogStream = "GetContainerLogStream"
+    case createLoadBalancer = "CreateLoadBalancer"
+    case describeLoadBalancers = "DescribeLoadBalancers"
+    case deleteLoadBalancer = "DeleteLoadBalancer"
     case getJoinToken = "GetJoinToken"
     case rotateJoinToken = "RotateJoinToken"
 
     /// The service the operation belongs to: ECS's target prefix, or one of Flotilla's own.
     public var targetPrefix: String {
         switch self {
-        case .getContainerLogStream: "FlotillaV1"
+        case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer: ECSWire.flotillaTargetPrefix
         case .getJoinToken, .rotateJoinToken: "FlotillaAgentV1"
         default: ECSWire.targetPrefix
         }

@@ -1,0 +1,216 @@
+public import Foundation
+import GRDB
+public import LoadBalancer
+public import Logging
+import Metrics
+public import ServiceLifecycle
+import Synchronization
+
+/// Runs every stored load balancer inside the control plane and feeds it its service's targets from the store.
+///
+/// Level-triggered, like the reconciler: each pass reads the store in one transaction and makes the running
+/// balancers match it. Listeners start for new balancers and stop (draining) for deleted ones; each balancer's
+/// targets become the host bindings of its services' RUNNING (and, with a container health check, HEALTHY) tasks;
+/// a target that fails the balancer's own health checks past its service's `healthCheckGracePeriodSeconds` gets its
+/// task stopped as ECS's scheduler does, and the reconciler replaces it. A pass runs after every commit that
+/// touches tasks, services, balancers or instance addresses, and at least every `interval`.
+///
+/// A balancer whose listener cannot start (its port is in use) is reported FAILED in DescribeLoadBalancers and in
+/// the log, retried every pass, and never stops the control plane. Balancers keep their last targets whatever
+/// happens to the store: a failed read changes nothing.
+///
+/// - Important: Run it in the control plane's `ServiceGroup`. On graceful shutdown every balancer stops accepting
+///   and drains for up to its deregistration delay.
+public struct EmbeddedLoadBalancers: Service {
+    let store: ControlPlaneStore
+    let board: LoadBalancerStatusBoard
+    let interval: Duration
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - board: where DescribeLoadBalancers reads the live state (the API's `loadBalancers`).
+    ///   - interval: the longest time between two passes.
+    ///   - now: the clock grace periods are measured with (tests inject one).
+    public init(store: ControlPlaneStore, board: LoadBalancerStatusBoard, interval: Duration = .seconds(1),
+                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+        self.store = store
+        self.board = board
+        self.interval = interval
+        self.now = now
+        self.logger = logger
+    }
+
+    /// One balancer this service runs.
+    struct Running {
+        var definition: LoadBalancerDefinition
+        var balancer: LoadBalancer
+    }
+
+    /// What the passes remember between them.
+    struct State {
+        var running: [String: Running] = [:]
+        /// The last start failure logged per balancer, so a port that stays taken is logged once, not every pass.
+        var failures: [String: String] = [:]
+    }
+
+    public func run() async throws {
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let observer = LoadBalancingCommitObserver(wake: wake)
+        store.writer.add(transactionObserver: observer, extent: .observerLifetime)
+        board.setServing(true)
+        logger.info("embedded load balancers starting")
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        wake.yield()
+                    }
+                }
+            }
+            var state = State()
+            wake.yield()
+            for await _ in wakeups.cancelOnGracefulShutdown() {
+                for balancer in await syncOnce(&state) {
+                    group.addTask { try? await balancer.run() }
+                }
+            }
+            // Graceful shutdown: every balancer's run() sees it too and drains; the group waits for them.
+        }
+        store.writer.remove(transactionObserver: observer)
+        board.setServing(false)
+        logger.info("embedded load balancers stopped")
+    }
+
+    // MARK: - One pass
+
+    /// Makes the running balancers match the store; returns the balancers it started, for the caller to run.
+    func syncOnce(_ state: inout State) async -> [LoadBalancer] {
+        let wanted: [LoadBalancerDefinition]
+        let targets: [String: [DesiredTarget]]
+        do {
+            (wanted, targets) = try await store.read { db in
+                let definitions = try db.loadBalancerDefinitions()
+                let attachments = try db.loadBalancerAttachments()
+                let desired = try db.desiredTargets(of: attachments)
+                return (definitions, Dictionary(grouping: desired, by: \.attachment.loadBalancerName))
+            }
+        } catch {
+            logger.error("load balancer targets not read; keeping the current ones", metadata: ["error": "\(error)"])
+            return []
+        }
+        let wantedByName = Dictionary(wanted.map { ($0.loadBalancerName, $0) }, uniquingKeysWith: { first, _ in first })
+
+        // Stop balancers deleted or redefined since they started.
+        for (name, running) in state.running where wantedByName[name] != running.definition {
+            running.balancer.stop()
+            state.running[name] = nil
+            board.set(nil, for: name)
+            logger.info("load balancer stopping", metadata: ["lb.name": "\(name)"])
+        }
+        for name in state.failures.keys where wantedByName[name] == nil {
+            state.failures[name] = nil
+            board.set(nil, for: name)
+        }
+
+        // Start new ones; a port in use is reported, not fatal.
+        var started: [LoadBalancer] = []
+        for definition in wanted where state.running[definition.loadBalancerName] == nil {
+            let name = definition.loadBalancerName
+            do {
+                let balancer = try await LoadBalancer.start(definition.configuration, logger: logger)
+                state.running[name] = Running(definition: definition, balancer: balancer)
+                state.failures[name] = nil
+                board.set(.running(balancer), for: name)
+                started.append(balancer)
+            } catch {
+                let reason = "\(error)"
+                board.set(.failed(reason: reason), for: name)
+                if state.failures[name] != reason {
+                    state.failures[name] = reason
+                    logger.error("load balancer failed to start", metadata: ["lb.name": "\(name)", "error": "\(reason)"])
+                    Counter(label: "flotilla_controlplane_lb_start_failures_total").increment()
+                }
+            }
+        }
+
+        // Targets, then the health verdicts on them.
+        var failing: [(DesiredTarget, balancer: String)] = []
+        let now = self.now()
+        for (name, running) in state.running {
+            let desired = targets[name] ?? []
+            running.balancer.updateTargets(desired.map(\.target))
+            let byTarget = Dictionary(desired.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
+            for member in running.balancer.snapshot().targets where member.health == .unhealthy && !member.isDraining {
+                guard let target = byTarget[member.target] else { continue }
+                let grace = TimeInterval(target.attachment.healthCheckGracePeriodSeconds)
+                if let startedAt = target.startedAt, now.timeIntervalSince(startedAt) < grace { continue }
+                failing.append((target, name))
+            }
+        }
+        if !failing.isEmpty { await stopFailingTasks(failing) }
+        return started
+    }
+
+    /// Stops the tasks of targets failing health checks past their grace period, in one transaction.
+    private func stopFailingTasks(_ failing: [(DesiredTarget, balancer: String)]) async {
+        let now = self.now()
+        let pairs = failing.map { [$0.0.taskArn, $0.0.attachment.cluster, $0.balancer] }
+        do {
+            let stopped = try await store.write { db in
+                try pairs.filter { pair in
+                    try db.stopTaskFailingHealthChecks(pair[0], cluster: pair[1], loadBalancer: pair[2], now: now)
+                }
+            }
+            for pair in stopped {
+                logger.info("task failed load balancer health checks; stopping it", metadata: [
+                    "cluster": "\(pair[1])", "task": "\(pair[0])", "lb.name": "\(pair[2])",
+                ])
+                Counter(label: "flotilla_controlplane_lb_unhealthy_task_stops_total", dimensions: [("balancer", pair[2])]).increment()
+            }
+        } catch {
+            logger.error("tasks failing load balancer health checks not stopped", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Wakes the embedded balancers after a commit that may change their targets or the balancers themselves.
+final class LoadBalancingCommitObserver: TransactionObserver {
+    private let wake: AsyncStream<Void>.Continuation
+    private let changed = Mutex(false)
+
+    init(wake: AsyncStream<Void>.Continuation) {
+        self.wake = wake
+    }
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
+        switch eventKind {
+        case .insert(let table), .delete(let table):
+            return ["task", "service", "loadbalancer", "containerinstance"].contains(table.lowercased())
+        case .update(let table, let columns):
+            switch table.lowercased() {
+            case "task", "service", "loadbalancer": return true
+            // Contact stamps change nothing here; a new agent address moves targets.
+            case "containerinstance": return columns.contains { $0.lowercased() == "agentaddress" }
+            default: return false
+            }
+        }
+    }
+
+    func databaseDidChange(with event: DatabaseEvent) {
+        changed.withLock { $0 = true }
+    }
+
+    func databaseDidCommit(_ db: Database) {
+        let wasChanged = changed.withLock { changed in
+            defer { changed = false }
+            return changed
+        }
+        if wasChanged { wake.yield() }
+    }
+
+    func databaseDidRollback(_ db: Database) {
+        changed.withLock { $0 = false }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import Logging
+
+// MARK: - Requests and responses
+
+struct DescribeLoadBalancersRequest: Decodable, Sendable {
+    /// Names (or ARNs) to describe; every balancer when absent.
+    var names: [String]?
+}
+
+struct DescribeLoadBalancersResponse: Encodable, Sendable {
+    var loadBalancers: [LoadBalancerDescription]
+    var failures: [Failure]
+}
+
+struct DeleteLoadBalancerRequest: Decodable, Sendable {
+    var loadBalancerName: String
+}
+
+struct LoadBalancerResponse: Encodable, Sendable {
+    var loadBalancer: LoadBalancerDescription
+}
+
+extension ECSError {
+    static func loadBalancerNotFound(_ name: String) -> ECSError {
+        ECSError("LoadBalancerNotFoundException", "loadBalancerName: load balancer \(name.prefix(64)) does not exist.")
+    }
+}
+
+// MARK: - Operations
+
+extension ECSAPI {
+    /// `FlotillaV1.CreateLoadBalancer`, `DescribeLoadBalancers`, `DeleteLoadBalancer`: named balancers that services
+    /// attach to with ECS's `loadBalancers` (ELB load balancer plus target group in one).
+    static let loadBalancerOperations: [String: ECSOperation] = [
+        "CreateLoadBalancer": ECSOperation { (request: CreateLoadBalancerRequest, context) in
+            let name = ARNs.loadBalancerName(request.loadBalancerName)
+            let definition = try LoadBalancerRules.definition(
+                from: request, arn: context.arn("loadbalancer", name), now: context.now)
+            let board = context.loadBalancers
+            let answer = try await context.store.write { db in
+                if try db.loadBalancerDefinition(named: definition.loadBalancerName) != nil {
+                    throw ECSError("DuplicateLoadBalancerNameException",
+                                   "loadBalancerName: a load balancer named \(definition.loadBalancerName) already exists.")
+                }
+                if let holder = try String.fetchOne(db, sql: "SELECT name FROM loadBalancer WHERE listenerPort = ?",
+                                                    arguments: [definition.listenerPort]) {
+                    throw ECSError.invalidParameter(
+                        "listenerPort: \(definition.listenerPort) is already the listener port of load balancer \(holder).")
+                }
+                try db.insertLoadBalancer(definition)
+                return LoadBalancerResponse(loadBalancer: LoadBalancerDescription(definition, attachments: [], desired: [], board: board))
+            }
+            context.logger.info("load balancer created", metadata: [
+                "lb.name": "\(definition.loadBalancerName)", "listener.port": "\(definition.listenerPort)",
+            ])
+            return answer
+        },
+        "DescribeLoadBalancers": ECSOperation { (request: DescribeLoadBalancersRequest, context) in
+            if let names = request.names, names.count > 100 {
+                throw ECSError.invalidParameter("names: give at most 100 names, got \(names.count).")
+            }
+            let board = context.loadBalancers
+            return try await context.store.read { db in
+                var response = DescribeLoadBalancersResponse(loadBalancers: [], failures: [])
+                var definitions: [LoadBalancerDefinition] = []
+                if let names = request.names {
+                    for identifier in names {
+                        if let definition = try db.loadBalancerDefinition(named: ARNs.loadBalancerName(identifier)) {
+                            definitions.append(definition)
+                        } else {
+                            response.failures.append(Failure(arn: identifier, reason: "MISSING"))
+                        }
+                    }
+                } else {
+                    definitions = try db.loadBalancerDefinitions()
+                }
+                for definition in definitions {
+                    let attachments = try db.loadBalancerAttachments(named: definition.loadBalancerName)
+                    response.loadBalancers.append(LoadBalancerDescription(
+                        definition, attachments: attachments, desired: try db.desiredTargets(of: attachments), board: board))
+                }
+                return response
+            }
+        },
+        "DeleteLoadBalancer": ECSOperation { (request: DeleteLoadBalancerRequest, context) in
+            let name = ARNs.loadBalancerName(request.loadBalancerName)
+            let board = context.loadBalancers
+            let answer = try await context.store.write { db in
+                guard let definition = try db.loadBalancerDefinition(named: name) else { throw ECSError.loadBalancerNotFound(name) }
+                let users = try db.loadBalancerAttachments(named: name)
+                if let user = users.first {
+                    throw ECSError("ResourceInUseException", """
+                        loadBalancerName: load balancer \(name) is used by service \(user.serviceName) of cluster \
+                        \(user.cluster)\(users.count > 1 ? " and \(users.count - 1) more" : ""); remove it from the service's \
+                        loadBalancers or delete the service first.
+                        """)
+                }
+                try db.execute(sql: "DELETE FROM loadBalancer WHERE name = ?", arguments: [name])
+                var description = LoadBalancerDescription(definition, attachments: [], desired: [], board: board)
+                description.status = "DELETED"
+                description.statusReason = nil
+                return LoadBalancerResponse(loadBalancer: description)
+            }
+            context.logger.info("load balancer deleted", metadata: ["lb.name": "\(name)"])
+            return answer
+        },
+    ]
+}
+
+enum ARNs {
+    /// The name in a balancer identifier: the name itself, or the last component of its ARN.
+    static func loadBalancerName(_ identifier: String) -> String {
+        guard identifier.hasPrefix("arn:"), let arn = ARN(identifier), arn.kind == "loadbalancer" else { return identifier }
+        return arn.resource
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+public import LoadBalancer
+import Synchronization
+
+/// What the embedded balancers are doing right now, shared by the service that runs them and the API that
+/// describes them.
+///
+/// Written from the embedded service's sync pass, read by `DescribeLoadBalancers`; a `Mutex` since both sides
+/// only hold it for a dictionary access.
+public final class LoadBalancerStatusBoard: Sendable {
+    /// One stored balancer's live state.
+    public enum Entry: Sendable {
+        /// Listening; its snapshot has targets and counters.
+        case running(LoadBalancer)
+        /// Could not start (the listener port is in use, ...); retried on the next sync pass.
+        case failed(reason: String)
+    }
+
+    private struct State {
+        var isServing = false
+        var entries: [String: Entry] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// True while an embedded balancer service runs against this board.
+    public var isServing: Bool { state.withLock { $0.isServing } }
+
+    func setServing(_ isServing: Bool) {
+        state.withLock { $0.isServing = isServing }
+    }
+
+    func set(_ entry: Entry?, for name: String) {
+        state.withLock { $0.entries[name] = entry }
+    }
+
+    /// The live state of balancer `name`, nil when none runs or failed.
+    public func entry(for name: String) -> Entry? {
+        state.withLock { $0.entries[name] }
+    }
+}
+
+// MARK: - Describe
+
+/// A service using a balancer, as DescribeLoadBalancers lists it.
+struct LoadBalancerServiceDescription: Encodable, Sendable {
+    var cluster: String
+    var serviceName: String
+    var containerName: String
+    var containerPort: Int
+}
+
+/// ELB's target health: `initial`, `healthy`, `unhealthy`, `draining`, or `unused` (no balancer runs it here).
+struct TargetHealthDescription: Encodable, Sendable {
+    var state: String
+    var reason: String?
+}
+
+/// One target with its health and counters.
+struct TargetDescription: Encodable, Sendable {
+    var id: String
+    var cluster: String?
+    var serviceName: String?
+    var host: String
+    var port: Int
+    var targetHealth: TargetHealthDescription
+    var activeConnections: Int
+    var totalConnections: Int
+    var connectErrors: Int
+    var bytesIn: Int
+    var bytesOut: Int
+}
+
+/// DescribeLoadBalancers' view of one balancer: its definition, where it runs, its services and its targets.
+struct LoadBalancerDescription: Encodable, Sendable {
+    var loadBalancerName: String
+    var loadBalancerArn: String
+    var listenerAddress: String
+    var listenerPort: Int
+    var algorithm: String
+    var healthCheck: LoadBalancerHealthCheck
+    var deregistrationDelaySeconds: Double
+    var createdAt: Date
+    /// `ACTIVE` (listening), `PROVISIONING` (not started yet), `FAILED` (see `statusReason`), or `EXTERNAL` (the
+    /// embedded balancer is off: a standalone `ecs-lb` serves it).
+    var status: String
+    var statusReason: String?
+    var services: [LoadBalancerServiceDescription]
+    var targets: [TargetDescription]
+
+    init(_ definition: LoadBalancerDefinition, attachments: [LoadBalancerAttachment], desired: [DesiredTarget],
+         board: LoadBalancerStatusBoard) {
+        loadBalancerName = definition.loadBalancerName
+        loadBalancerArn = definition.loadBalancerArn
+        listenerAddress = definition.listenerAddress
+        listenerPort = definition.listenerPort
+        algorithm = definition.algorithm
+        healthCheck = definition.healthCheck
+        deregistrationDelaySeconds = definition.deregistrationDelaySeconds
+        createdAt = definition.createdAt
+        services = attachments.map {
+            LoadBalancerServiceDescription(cluster: $0.cluster, serviceName: $0.serviceName,
+                                           containerName: $0.containerName, containerPort: $0.containerPort)
+        }
+        var live: [Target: TargetSnapshot] = [:]
+        switch board.entry(for: definition.loadBalancerName) {
+        case .running(let balancer):
+            status = "ACTIVE"
+            for target in balancer.snapshot().targets { live[target.target] = target }
+        case .failed(let reason):
+            status = "FAILED"
+            statusReason = reason
+        case nil where board.isServing:
+            status = "PROVISIONING"
+        case nil:
+            status = "EXTERNAL"
+            statusReason = "The embedded load balancer is off (--no-embedded-load-balancer); run ecs-lb --load-balancer-name \(definition.loadBalancerName)."
+        }
+        let unknownState = status == "EXTERNAL" || status == "FAILED" ? "unused" : "initial"
+        var seen = Set<Target>()
+        targets = desired.map { desired in
+            seen.insert(desired.target)
+            return Self.describe(desired.target, live: live[desired.target], unknownState: unknownState,
+                                 cluster: desired.attachment.cluster, serviceName: desired.attachment.serviceName)
+        }
+        for snapshot in live.values.sorted(by: { $0.target.description < $1.target.description })
+        where !seen.contains(snapshot.target) {
+            targets.append(Self.describe(snapshot.target, live: snapshot, unknownState: "draining", cluster: nil, serviceName: nil))
+        }
+    }
+
+    private static func describe(_ target: Target, live: TargetSnapshot?, unknownState: String,
+                                 cluster: String?, serviceName: String?) -> TargetDescription {
+        let health: TargetHealthDescription
+        switch (live?.isDraining, live?.health) {
+        case (true?, _): health = TargetHealthDescription(state: "draining", reason: "Target.DeregistrationInProgress")
+        case (_, .healthy?): health = TargetHealthDescription(state: "healthy")
+        case (_, .unhealthy?): health = TargetHealthDescription(state: "unhealthy", reason: "Target.FailedHealthChecks")
+        case (_, .initial?): health = TargetHealthDescription(state: "initial", reason: "Elb.RegistrationInProgress")
+        default: health = TargetHealthDescription(state: unknownState)
+        }
+        return TargetDescription(
+            id: target.id, cluster: cluster, serviceName: serviceName, host: target.host, port: target.port,
+            targetHealth: health, activeConnections: live?.activeConnections ?? 0,
+            totalConnections: live?.totalConnections ?? 0, connectErrors: live?.connectErrors ?? 0,
+            bytesIn: live?.bytesIn ?? 0, bytesOut: live?.bytesOut ?? 0)
+    }
+}

@@ -1,0 +1,221 @@
+@testable import ControlPlane
+import FlotillaTestKit
+import Foundation
+import HummingbirdTesting
+import InMemoryLogging
+import Logging
+import TaskDefinitions
+import Testing
+
+/// The embedded balancers against real loopback backends standing in for task containers: targets follow the
+/// service's RUNNING tasks, health failures stop tasks after the grace period, draining, port conflicts.
+@Suite("Load balancers: embedded in the control plane", .serialized, .timeLimit(.minutes(3)))
+struct LoadBalancingServiceTests {
+    @Test("Connections spread over the service's RUNNING tasks; a stopped task leaves and a new one joins, unconfigured")
+    func targetsFollowTasks() async throws {
+        let backends = try (0..<3).map { try ELBTestBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.kill() } }
+        let port = try freePort()
+        try await BalancingControlPlane.run { client, harness in
+            // Given service web behind balancer web, tasks 0 and 1 RUNNING, task 2 still PENDING
+            let (instance, definition) = try await client.balancedService(port: port)
+            let task0 = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+            try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
+            let task2 = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition,
+                                                         hostPort: backends[2].port, lastStatus: "PENDING")
+            #expect(try await eventually { try await client.healthyTargets("web") == 2 })
+
+            // When ten clients connect
+            let names = try (0..<10).map { _ in try ELBTestClient.get("/name", port: port) }
+            // Then round robin gave each RUNNING task five and the PENDING one none
+            #expect(names.filter { $0 == "task-0" }.count == 5)
+            #expect(names.filter { $0 == "task-1" }.count == 5)
+            #expect(backends[2].requests == 0)
+            // And DescribeLoadBalancers counts them per target at the task's instance address
+            let described = try await client.describeBalancer("web")
+            #expect(described["status"]?.stringValue == "ACTIVE")
+            let target0 = described["targets"]?.arrayValue?.first { $0["id"]?.stringValue == task0 }
+            #expect(target0?["host"]?.stringValue == "127.0.0.2")
+            #expect(target0?["port"]?.intValue == backends[0].port)
+            #expect(target0?["serviceName"]?.stringValue == "web")
+            #expect(target0?["totalConnections"]?.intValue == 5)
+            #expect((target0?["bytesOut"]?.intValue ?? 0) > 0)
+
+            // When task 0 is stopped and task 2 reports RUNNING (nobody touches the balancer)
+            try await client.ok("StopTask", #"{"task": "\#(task0)"}"#)
+            try await harness.store.write { db in
+                let cluster = try db.defaultCluster()
+                guard var task = try db.task(task2, in: cluster) else { return }
+                task.lastStatus = "RUNNING"
+                task.containers[0].lastStatus = "RUNNING"
+                try db.saveTask(task, cluster: cluster)
+            }
+            // Then new connections go to tasks 1 and 2 only
+            #expect(try await eventually { (try? ELBTestClient.get("/name", port: port)) == "task-2" })
+            let before0 = backends[0].requests
+            let later = try (0..<6).map { _ in try ELBTestClient.get("/name", port: port) }
+            #expect(Set(later) == ["task-1", "task-2"])
+            #expect(backends[0].requests == before0)
+        }
+    }
+
+    @Test("A container health check gates the target: only HEALTHY tasks join")
+    func containerHealthGates() async throws {
+        let backend = try ELBTestBackend(name: "checked")
+        defer { backend.kill() }
+        let port = try freePort()
+        try await BalancingControlPlane.run { client, harness in
+            // Given a task definition whose container has a health check, and its task RUNNING but UNKNOWN health
+            try await client.createCluster()
+            try await client.ok("RegisterTaskDefinition", """
+                {"family": "web", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1",
+                  "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 0}],
+                  "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5, "timeout": 2, "retries": 1}}]}
+                """)
+            let instance = try await client.registerAgent().arn
+            try await client.flotillaOK("CreateLoadBalancer", """
+                {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
+                 "healthCheck": {"intervalSeconds": 0.1, "timeoutSeconds": 0.1, "healthyThreshold": 1}}
+                """)
+            try await client.ok("CreateService", """
+                {"serviceName": "web", "taskDefinition": "web", "desiredCount": 0,
+                 "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]}
+                """)
+            let task = try await harness.putServiceTask(instance: instance, taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
+                                                        hostPort: backend.port, healthStatus: "UNKNOWN")
+            // Then the balancer has no target while the container's health is UNKNOWN
+            #expect(try await eventually { try await client.describeBalancer("web")["status"]?.stringValue == "ACTIVE" })
+            #expect(try await client.describeBalancer("web")["targets"]?.arrayValue?.isEmpty == true)
+            // When the agent reports it HEALTHY
+            try await harness.setContainerHealth(task, "HEALTHY")
+            // Then it serves
+            #expect(try await eventually { (try? ELBTestClient.get("/name", port: port)) == "checked" })
+        }
+    }
+
+    @Test("A dead backend gets no new connection once checks fail; its task is stopped with ECS's ELB reason after the grace period")
+    func failingTargetStopsTask() async throws {
+        let backends = try (0..<2).map { try ELBTestBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.kill() } }
+        let port = try freePort()
+        let logs = InMemoryLogHandler()
+        try await BalancingControlPlane.run(logger: Logger(label: "test") { _ in logs }) { client, harness in
+            // Given two healthy targets of a service with a 60 s grace period
+            let (instance, definition) = try await client.balancedService(port: port, grace: 60)
+            try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+            let dying = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
+            #expect(try await eventually { try await client.healthyTargets("web") == 2 })
+
+            // When backend 1 dies, 10 s after its task started
+            harness.clock.advance(seconds: 10)
+            backends[1].kill()
+            // Then its target turns unhealthy, and every new connection succeeds on backend 0
+            #expect(try await eventually { try await client.targetState("web", id: dying) == "unhealthy" })
+            let names = try (0..<6).map { _ in try ELBTestClient.get("/name", port: port) }
+            #expect(names.allSatisfy { $0 == "task-0" })
+            // And within the grace period its task keeps running (passes run every 50 ms)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await harness.task(dying).desiredStatus == "RUNNING")
+
+            // When the grace period is over
+            harness.clock.advance(seconds: 60)
+            // Then the task is stopped as ECS's scheduler stops it, for the reconciler to replace
+            #expect(try await eventually { try await harness.task(dying).desiredStatus == "STOPPED" })
+            let stopped = try await harness.task(dying)
+            #expect(stopped.stopCode == "ServiceSchedulerInitiated")
+            #expect(stopped.stoppedReason == "Task failed ELB health checks in (load-balancer web)")
+            // And it was logged with the task and the balancer
+            let entry = logs.entries.first { $0.message == "task failed load balancer health checks; stopping it" }
+            #expect(entry?.metadata["task"] == .string(dying))
+            #expect(entry?.metadata["lb.name"] == "web")
+        }
+    }
+
+    @Test("A slow download started before its task is stopped completes; new connections go to the replacement")
+    func deregistrationDelayDrains() async throws {
+        let backends = try (0..<2).map { try ELBTestBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.kill() } }
+        let port = try freePort()
+        try await BalancingControlPlane.run { client, harness in
+            // Given one task behind the balancer, deregistration delay 10 s
+            let (instance, definition) = try await client.balancedService(port: port, deregistrationDelay: 10)
+            let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+            #expect(try await eventually { try await client.healthyTargets("web") == 1 })
+            // And a slow download from it under way
+            var download: ELBTestClient? = try ELBTestClient(port: port)
+            try download?.send("GET /slow HTTP/1.0\r\n\r\n")
+            #expect(download?.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count).hasSuffix("slow") == true)
+
+            // When its replacement runs and the old task is stopped
+            try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
+            try await client.ok("StopTask", #"{"task": "\#(old)"}"#)
+            // Then the old target drains with its download open, and new connections go to the replacement only
+            #expect(try await eventually { try await client.targetState("web", id: old) == "draining" })
+            let draining = try await client.describeBalancer("web")["targets"]?.arrayValue?.first { $0["id"]?.stringValue == old }
+            #expect(draining?["activeConnections"]?.intValue == 1)
+            #expect(try await eventually { (try? ELBTestClient.get("/name", port: port)) == "task-1" })
+            let names = try (0..<4).map { _ in try ELBTestClient.get("/name", port: port) }
+            #expect(names.allSatisfy { $0 == "task-1" })
+            #expect(backends[0].slowInFlight == 1)
+            // And the download completes in full
+            backends[0].releaseSlow()
+            #expect(download?.readToEnd() == " done")
+            // And once that last connection closes, the drained target leaves the balancer (before the delay ends)
+            download = nil
+            #expect(try await eventually { try await client.targetState("web", id: old) == nil })
+        }
+    }
+
+    @Test("A listener port in use fails that balancer only, visibly; it starts once the port is free; delete stops it")
+    func portInUse() async throws {
+        let backend = try ELBTestBackend(name: "task-0")
+        defer { backend.kill() }
+        let squatter = try ListeningSocket()
+        let port = squatter.port
+        let logs = InMemoryLogHandler()
+        try await BalancingControlPlane.run(logger: Logger(label: "test") { _ in logs }) { client, harness in
+            // Given a balancer whose port another socket holds, and one on a free port
+            try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "taken", "listenerPort": \#(port), "listenerAddress": "127.0.0.1"}"#)
+            let freeOne = try freePort()
+            try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "free", "listenerPort": \#(freeOne), "listenerAddress": "127.0.0.1"}"#)
+            // Then the first is FAILED with a reason naming the port, and logged as an error once
+            #expect(try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "FAILED" })
+            let taken = try await client.describeBalancer("taken")
+            #expect(taken["statusReason"]?.stringValue == "listener port \(port) on 127.0.0.1 is already in use")
+            #expect(try await eventually { try await client.describeBalancer("free")["status"]?.stringValue == "ACTIVE" })
+            try await Task.sleep(for: .milliseconds(200))
+            let errors = logs.entries.filter { $0.message == "load balancer failed to start" }
+            #expect(errors.count == 1)
+            #expect(errors.first?.level == .error)
+            #expect(errors.first?.metadata["lb.name"] == "taken")
+            // And the API keeps answering
+            try await client.ok("ListClusters")
+
+            // When the port is freed
+            squatter.close()
+            // Then the balancer starts on a later pass
+            #expect(try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "ACTIVE" })
+            #expect((try? ELBTestClient(port: port)) != nil)
+
+            // When it is deleted
+            try await client.flotillaOK("DeleteLoadBalancer", #"{"loadBalancerName": "taken"}"#)
+            // Then its listener closes
+            #expect(try await eventually { (try? ELBTestClient(port: port)) == nil })
+            _ = harness
+        }
+    }
+}
+
+extension TestClientProtocol {
+    /// How many of balancer `name`'s targets are healthy now.
+    func healthyTargets(_ name: String) async throws -> Int {
+        let targets = try await describeBalancer(name)["targets"]?.arrayValue ?? []
+        return targets.filter { $0["targetHealth"]?["state"]?.stringValue == "healthy" }.count
+    }
+
+    /// The health state of target `id` of balancer `name`, nil when it is not a target.
+    func targetState(_ name: String, id: String) async throws -> String? {
+        let targets = try await describeBalancer(name)["targets"]?.arrayValue ?? []
+        return targets.first { $0["id"]?.stringValue == id }?["targetHealth"]?["state"]?.stringValue
+    }
+}

@@ -1,0 +1,268 @@
+import FlotillaTestKit
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Glibc
+import Synchronization
+import TaskDefinitions
+import Testing
+
+/// The real `ecs-control-plane` with its embedded balancers, `ecsctl`'s load-balancer verbs, and a standalone
+/// `ecs-lb --control-plane` that outlives the control plane. Service tasks are placed with RunTask in the service's
+/// group and reported RUNNING by a fake agent (these tests drive the agent protocol themselves), their bindings
+/// pointing at loopback backends.
+@Suite("Load balancers: control plane process and standalone ecs-lb", .serialized, .timeLimit(.minutes(3)))
+struct ECSLoadBalancerControlPlaneTests {
+    @Test("ecsctl creates a balancer; the embedded one spreads over the service's tasks and counts on /metrics; ecs-lb keeps serving with the control plane gone")
+    func embeddedAndStandalone() async throws {
+        let backends = try (0..<2).map { try LoopbackBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.stop() } }
+        let controlPlane = try await ControlPlaneProcess()
+        defer { controlPlane.terminate() }
+        let port = try ControlPlaneProcess.freeLoopbackPort()
+
+        // Given balancer web created with ecsctl, and service web's two tasks RUNNING on the two backends
+        let created = try await ecsctl([
+            "create-load-balancer", "--load-balancer-name", "web", "--listener-port", "\(port)",
+            "--listener-address", "127.0.0.1", "--health-check-interval-seconds", "0.2",
+            "--health-check-timeout-seconds", "0.2", "--healthy-threshold", "1", "--unhealthy-threshold", "1",
+            "--deregistration-delay-seconds", "1",
+        ], endpoint: controlPlane.endpoint)
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("web"))
+        #expect(created.stdout.contains("127.0.0.1:\(port)"))
+        let agent = try await FakeServiceAgent(controlPlane: controlPlane)
+        try await agent.runService(backends: backends)
+
+        // Then the embedded balancer serves both tasks
+        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] })
+        let names = try (0..<6).map { _ in try httpGet("/name", port: port) }
+        #expect(names.filter { $0 == "task-0" }.count == 3)
+        // And describe-load-balancers shows both targets healthy, with their counters
+        let described = try await ecsctl(["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(described.stdout.utf8))
+        let targets = json["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []
+        #expect(targets.count == 2)
+        #expect(targets.allSatisfy { $0["targetHealth"]?["state"]?.stringValue == "healthy" })
+        #expect(targets.allSatisfy { ($0["totalConnections"]?.intValue ?? 0) >= 3 })
+        let table = try await ecsctl(["describe-load-balancers"], endpoint: controlPlane.endpoint)
+        #expect(table.stdout.contains("ACTIVE"))
+        #expect(table.stdout.contains("127.0.0.1:\(backends[0].port)"))
+        // And /metrics has the per-target counters
+        let metrics = try await httpText("\(controlPlane.endpoint)/metrics")
+        #expect(metrics.contains(#"flotilla_lb_connections_total{balancer="web",target="127.0.0.1:\#(backends[0].port)"}"#)
+                || metrics.contains(#"flotilla_lb_connections_total{target="127.0.0.1:\#(backends[0].port)",balancer="web"}"#))
+
+        // When a standalone ecs-lb serves the same balancer on another port, fed by the control plane
+        let standalonePort = try ControlPlaneProcess.freeLoopbackPort()
+        let standalone = try StandaloneBalancer(controlPlane: controlPlane.endpoint, name: "web", listen: standalonePort)
+        defer { standalone.terminate() }
+        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: standalonePort) }) == ["task-0", "task-1"] },
+                "\(standalone.standardError)")
+
+        // When the control plane is killed
+        controlPlane.send(SIGKILL)
+        _ = try await controlPlane.waitForExit()
+        // Then ecs-lb notices, keeps running and keeps serving both last known targets
+        #expect(try await eventually { standalone.standardError.contains("serving the last known ones") })
+        let after = try (0..<6).map { _ in try httpGet("/name", port: standalonePort) }
+        #expect(Set(after) == ["task-0", "task-1"])
+        #expect(standalone.isRunning)
+    }
+
+    @Test("A listener port in use: the balancer is FAILED with the reason, the control plane keeps answering")
+    func portInUse() async throws {
+        let controlPlane = try await ControlPlaneProcess()
+        defer { controlPlane.terminate() }
+        let squatter = try LoopbackBackend(name: "squatter")
+        defer { squatter.stop() }
+
+        // When a balancer is created on a port another process listens on
+        let created = try await ecsctl(["create-load-balancer", "--load-balancer-name", "web", "--listener-port",
+                                        "\(squatter.port)", "--listener-address", "127.0.0.1"], endpoint: controlPlane.endpoint)
+        #expect(created.status == 0, "\(created.stderr)")
+        // Then describe-load-balancers reports it FAILED, naming the port
+        var balancer: JSONValue?
+        #expect(try await eventually {
+            let run = try await ecsctl(["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
+            balancer = (try? JSONDecoder().decode(JSONValue.self, from: Data(run.stdout.utf8)))?["loadBalancers"]?[0]
+            return balancer?["status"]?.stringValue == "FAILED"
+        })
+        #expect(balancer?["statusReason"]?.stringValue == "listener port \(squatter.port) on 127.0.0.1 is already in use")
+        // And the control plane keeps running and answering
+        #expect(controlPlane.process.isRunning)
+        let clusters = try await ecsctl(["list-clusters"], endpoint: controlPlane.endpoint)
+        #expect(clusters.status == 0)
+        // And ecsctl's errors for the balancer verbs are one line naming the field
+        let bad = try await ecsctl(["create-load-balancer", "--load-balancer-name", "api", "--listener-port", "0"],
+                                  endpoint: controlPlane.endpoint)
+        #expect(bad.status == 254)
+        #expect(bad.stderrLines.count == 1)
+        #expect(bad.stderr.contains("listenerPort: must be between 1 and 65535"))
+        let deleted = try await ecsctl(["delete-load-balancer", "--load-balancer-name", "web"], endpoint: controlPlane.endpoint)
+        #expect(deleted.status == 0)
+        #expect(deleted.stdout.contains("DELETED"))
+    }
+
+    @Test("With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb serves them on their own port")
+    func standaloneOnly() async throws {
+        let backends = try (0..<2).map { try LoopbackBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.stop() } }
+        let port = try ControlPlaneProcess.freeLoopbackPort()
+        let controlPlanePort = try ControlPlaneProcess.freeLoopbackPort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-lb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let process = Process()
+        process.executableURL = ControlPlaneProcess.binary
+        process.arguments = ["--listen", "127.0.0.1:\(controlPlanePort)", "--data-dir", data.path, "--log-level", "warning",
+                             "--no-embedded-load-balancer"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let endpoint = "http://127.0.0.1:\(controlPlanePort)"
+        #expect(try await eventually { (try? await httpText("\(endpoint)/healthz")) == "ok\n" })
+
+        // Given a balancer and service web's two tasks RUNNING, with the embedded balancer off
+        _ = try await call(endpoint, "FlotillaV1.CreateLoadBalancer", """
+            {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
+             "healthCheck": {"intervalSeconds": 0.2, "timeoutSeconds": 0.2, "healthyThreshold": 1}}
+            """)
+        let agent = try await FakeServiceAgent(endpoint: endpoint)
+        try await agent.runService(backends: backends)
+        // Then it is EXTERNAL: stored, its targets listed, nothing listening on its port
+        let described = try await call(endpoint, "FlotillaV1.DescribeLoadBalancers", "{}")["loadBalancers"]?[0]
+        #expect(described?["status"]?.stringValue == "EXTERNAL")
+        #expect(described?["targets"]?.arrayValue?.count == 2)
+        #expect((try? LoopbackClient(port: port)) == nil)
+
+        // When ecs-lb serves it as the control plane defines it (no --listen)
+        let standalone = try StandaloneBalancer(controlPlane: endpoint, name: "web", listen: nil)
+        defer { standalone.terminate() }
+        // Then it listens on the balancer's own port and spreads over both tasks
+        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] },
+                "\(standalone.standardError)")
+    }
+}
+
+// MARK: - Support
+
+/// Polls every 50 ms, at most 300 times (a bound against hangs, not a timing assertion).
+private func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<300 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// One `GET path` through `127.0.0.1:port`; the body.
+private func httpGet(_ path: String, port: Int) throws -> String {
+    let client = try LoopbackClient(port: port)
+    try client.send("GET \(path) HTTP/1.0\r\n\r\n")
+    let response = client.readToEnd()
+    guard let split = response.range(of: "\r\n\r\n") else { throw LoopbackError.noResponse }
+    return String(response[split.upperBound...])
+}
+
+private func httpText(_ url: String) async throws -> String {
+    let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// POSTs one JSON 1.1 call with `X-Amz-Target: target`; the JSON answer (throws on a non-200).
+private func call(_ endpoint: String, _ target: String, _ json: String) async throws -> JSONValue {
+    var request = URLRequest(url: URL(string: endpoint)!)
+    request.httpMethod = "POST"
+    request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
+    request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
+    request.httpBody = Data(json.utf8)
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let answer = try JSONDecoder().decode(JSONValue.self, from: data)
+    guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+        throw LoopbackError.socket("\(target): \(String(decoding: data, as: UTF8.self))")
+    }
+    return answer
+}
+
+/// A fake agent speaking the agent protocol: registers at 127.0.0.1 and reports the tasks it is given RUNNING with
+/// container `web`'s port 80 bound to a backend's port (no container runs: the backend stands in for it).
+private struct FakeServiceAgent {
+    let endpoint: String
+    let instance: String
+    let credential: String
+
+    init(controlPlane: ControlPlaneProcess) async throws {
+        try await self.init(endpoint: controlPlane.endpoint)
+    }
+
+    init(endpoint: String) async throws {
+        self.endpoint = endpoint
+        _ = try await call(endpoint, "AmazonEC2ContainerServiceV20141113.CreateCluster", #"{"clusterName": "default"}"#)
+        let token = try await call(endpoint, "FlotillaAgentV1.GetJoinToken", "{}")["joinToken"]?.stringValue ?? ""
+        let registered = try await call(endpoint, "FlotillaAgentV1.Register", """
+            {"joinToken": "\(token)", "hostname": "fake-host", "address": "127.0.0.1",
+             "resources": {"cpu": 4096, "memory": 8192, "ports": [22]}}
+            """)
+        instance = registered["containerInstanceArn"]?.stringValue ?? ""
+        credential = registered["credential"]?.stringValue ?? ""
+    }
+
+    /// Registers task definition web, creates service web on balancer web, places one task per backend in the
+    /// service's group and reports each RUNNING on its backend.
+    func runService(backends: [LoopbackBackend]) async throws {
+        let ecs = "AmazonEC2ContainerServiceV20141113."
+        _ = try await call(endpoint, ecs + "RegisterTaskDefinition", """
+            {"family": "web", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1",
+              "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 0}]}]}
+            """)
+        _ = try await call(endpoint, ecs + "CreateService", """
+            {"serviceName": "web", "taskDefinition": "web", "desiredCount": \(backends.count),
+             "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]}
+            """)
+        let placed = try await call(endpoint, ecs + "RunTask", """
+            {"taskDefinition": "web", "count": \(backends.count), "group": "service:web", "startedBy": "ecs-svc/fake"}
+            """)
+        let tasks = placed["tasks"]?.arrayValue?.compactMap { $0["taskArn"]?.stringValue } ?? []
+        try #require(tasks.count == backends.count, "RunTask placed \(tasks.count) tasks: \(placed)")
+        let changes = zip(tasks, backends).map { task, backend in
+            """
+            {"taskArn": "\(task)", "lastStatus": "RUNNING", "containers": [{"name": "web", "lastStatus": "RUNNING",
+              "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": \(backend.port), "protocol": "tcp"}]}]}
+            """
+        }
+        let answer = try await call(endpoint, "FlotillaAgentV1.SubmitStateChanges", """
+            {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "tasks": [\(changes.joined(separator: ","))]}
+            """)
+        try #require(answer["updated"]?.arrayValue?.count == tasks.count, "\(answer)")
+    }
+}
+
+/// The built `ecs-lb` fed by a control plane (`--control-plane URL --load-balancer-name NAME`), on its own port.
+// @unchecked Sendable: `process` is only signalled after `init` (thread-safe calls), the stderr text is behind a Mutex.
+private final class StandaloneBalancer: @unchecked Sendable {
+    private let process = Process()
+    private let errors = StandardErrorText()
+
+    init(controlPlane: String, name: String, listen: Int?) throws {
+        process.executableURL = LoadBalancerProcess.binary
+        process.arguments = ["--control-plane", controlPlane, "--load-balancer-name", name, "--poll-interval", "0.2"]
+            + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? [])
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        let errors = self.errors
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            errors.text.withLock { $0 += text }
+        }
+        try process.run()
+    }
+
+    var standardError: String { errors.text.withLock { $0 } }
+    var isRunning: Bool { process.isRunning }
+
+    func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
