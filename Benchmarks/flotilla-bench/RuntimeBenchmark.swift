@@ -12,7 +12,11 @@ import Glibc
 ///    calls, as the agent makes them), Flotilla's CLI (`ecs-agent runtime run --rm`), `crun run` and `runc run`.
 /// 2. Containers started per second while starting `--count` sleeping containers, for each.
 /// 3. Memory per running container attributable to the runtime: Flotilla keeps one init (PID 1) per container;
-///    crun and runc keep no process once the container runs. Plus the host's used-memory growth per container.
+///    crun and runc keep no process once the container runs. Plus the host's used memory freed per container
+///    deleted.
+///
+/// Both measurements interleave the runtimes (latency: one run each per round, in a rotating order; starts:
+/// container i of each before container i + 1 of any), so a busy spell on the host hits all of them alike.
 ///
 /// Every runtime runs in the same private mount namespace where /sys/fs/cgroup/unified is unmounted: crun 1.8.1
 /// refuses this hybrid cgroup layout otherwise. The bench re-executes itself under `unshare -m` to get there.
@@ -55,79 +59,102 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         print("(crun 1.8.1 refuses this host's hybrid cgroup layout otherwise). Rootfs: busybox layer \(rootfs)")
         print("crun: \(Self.version("crun")); runc: \(Self.version("runc")); host network for all; flotilla-cli: \(cli)")
         print("flotilla = library calls (as the agent makes them); flotilla-cli, crun, runc = one process per run.")
+        print("Latency runs are interleaved: each round runs every runtime once, in a rotating order.")
         print("")
 
         // MARK: Latency
-        var latencies: [String: [Double]] = [:]
+        // The runtimes take turns, one run each per round in a rotating order, so load from elsewhere on the host
+        // (other builds, writeback) lands on all of them alike instead of on whichever ran during a busy spell.
+        var runners: [(name: String, body: () async throws -> Void)] = []
         var index = 0
-        func measure(_ name: String, _ body: () async throws -> Void) async throws {
-            for _ in 0..<3 { try await body() }   // warm-up
-            var samples: [Double] = []
-            for _ in 0..<iterations {
-                let start = ContinuousClock.now
-                try await body()
-                samples.append((ContinuousClock.now - start).milliseconds)
-            }
-            latencies[name] = samples.sorted()
-        }
-        try await measure("flotilla") {
+        var stages: [String: [Double]] = [:]
+        runners.append(("flotilla", {
             index += 1
+            var clock = ContinuousClock.now
+            func lap(_ stage: String) {
+                let now = ContinuousClock.now
+                stages[stage, default: []].append((now - clock).milliseconds)
+                clock = now
+            }
             let info = try await runtime.create(ContainerSpec(name: "lat-\(index)", layerDirectories: [rootfs],
                                                               arguments: ["/bin/true"]))
+            lap("create")
             try await runtime.start(info.id)
+            lap("start")
             let exit = try await runtime.wait(info.id)
+            lap("wait")
             guard exit.exitCode == 0 else { throw ValidationError("flotilla: /bin/true exited \(String(describing: exit))") }
             try await runtime.delete(info.id)
-        }
+            lap("delete")
+        }))
         if FileManager.default.isExecutableFile(atPath: cli) {
-            try await measure("flotilla-cli") {
+            runners.append(("flotilla-cli", {
                 try Self.run(cli, ["runtime", "run", "--data-dir", dataDirectory, "--rm", "flotilla/busybox:1",
                                    "/bin/true"])
-            }
+            }))
         }
         for tool in ["crun", "runc"] {
             let bundle = try makeBundle(tool: tool, rootfs: rootfs, arguments: ["/bin/true"])
-            try await measure(tool) {
+            runners.append((tool, {
                 index += 1
                 try Self.run("/usr/bin/" + tool, ["run", "--bundle", bundle, "\(tool)-lat-\(index)"])
+            }))
+        }
+        let warmUp = 3
+        var latencies: [String: [Double]] = [:]
+        for round in 0..<(warmUp + iterations) {
+            if round == warmUp { stages = [:] }
+            for turn in 0..<runners.count {
+                let runner = runners[(round + turn) % runners.count]
+                let start = ContinuousClock.now
+                try await runner.body()
+                if round >= warmUp { latencies[runner.name, default: []].append((ContinuousClock.now - start).milliseconds) }
             }
         }
+        latencies = latencies.mapValues { $0.sorted() }
+        stages = stages.mapValues { $0.sorted() }
 
-        // MARK: Start rate and memory with `count` sleeping containers
+        // MARK: Start rate and memory with `count` sleeping containers each
+        // Interleaved too: container i of every runtime starts before container i + 1 of any. The rate is `count`
+        // over the time spent in that runtime's starts. Host memory per container is what used memory drops by when
+        // one runtime's containers are all deleted (the others' stay running meanwhile).
         var rates: [String: Double] = [:]
         var runtimeMemory: [String: Double] = [:]
         var hostMemory: [String: Double] = [:]
-        do {
-            let before = Self.usedMemoryKiB()
+        var ids: [String] = []
+        var startTime: [String: Duration] = [:]
+        let sleepBundles = try Dictionary(uniqueKeysWithValues: ["crun", "runc"].map { tool in
+            (tool, try makeBundle(tool: tool, rootfs: rootfs, arguments: ["/bin/sleep", "3600"]))
+        })
+        for i in 0..<count {
             let start = ContinuousClock.now
-            var ids: [String] = []
-            for i in 0..<count {
-                let info = try await runtime.create(ContainerSpec(name: "sleep-\(i)", layerDirectories: [rootfs],
-                                                                  arguments: ["/bin/sleep", "3600"]))
-                try await runtime.start(info.id)
-                ids.append(info.id)
+            let info = try await runtime.create(ContainerSpec(name: "sleep-\(i)", layerDirectories: [rootfs],
+                                                              arguments: ["/bin/sleep", "3600"]))
+            try await runtime.start(info.id)
+            ids.append(info.id)
+            startTime["flotilla", default: .zero] += ContinuousClock.now - start
+            for tool in ["crun", "runc"] {
+                let start = ContinuousClock.now
+                try Self.run("/usr/bin/" + tool, ["run", "--detach", "--bundle", sleepBundles[tool]!, "\(tool)-sleep-\(i)"])
+                startTime[tool, default: .zero] += ContinuousClock.now - start
             }
-            rates["flotilla"] = Double(count) / (ContinuousClock.now - start).seconds
-            try await Task.sleep(for: .milliseconds(500))
-            hostMemory["flotilla"] = Double(Self.usedMemoryKiB() - before) / Double(count)
-            let inits = await runtime.list().compactMap(\.pid)
-            runtimeMemory["flotilla"] = Double(inits.map(Self.privateMemoryKiB).reduce(0, +)) / Double(inits.count)
-            for id in ids { try await runtime.delete(id, force: true) }
         }
+        for (name, time) in startTime { rates[name] = Double(count) / time.seconds }
+        let inits = await runtime.list().compactMap(\.pid)
+        runtimeMemory["flotilla"] = Double(inits.map(Self.privateMemoryKiB).reduce(0, +)) / Double(inits.count)
+        for tool in ["crun", "runc"] { runtimeMemory[tool] = 0 }   // no runtime process stays behind a running container
+        try await Task.sleep(for: .milliseconds(500))
+        var before = Self.usedMemoryKiB()
+        for id in ids { try await runtime.delete(id, force: true) }
+        try await Task.sleep(for: .milliseconds(500))
+        hostMemory["flotilla"] = Double(before - Self.usedMemoryKiB()) / Double(count)
         for tool in ["crun", "runc"] {
-            let bundle = try makeBundle(tool: tool, rootfs: rootfs, arguments: ["/bin/sleep", "3600"])
-            let before = Self.usedMemoryKiB()
-            let start = ContinuousClock.now
-            for i in 0..<count {
-                try Self.run("/usr/bin/" + tool, ["run", "--detach", "--bundle", bundle, "\(tool)-sleep-\(i)"])
-            }
-            rates[tool] = Double(count) / (ContinuousClock.now - start).seconds
-            try await Task.sleep(for: .milliseconds(500))
-            hostMemory[tool] = Double(Self.usedMemoryKiB() - before) / Double(count)
-            runtimeMemory[tool] = 0   // no runtime process stays behind a running container
+            before = Self.usedMemoryKiB()
             for i in 0..<count {
                 _ = try? Self.run("/usr/bin/" + tool, ["delete", "--force", "\(tool)-sleep-\(i)"])
             }
+            try await Task.sleep(for: .milliseconds(500))
+            hostMemory[tool] = Double(before - Self.usedMemoryKiB()) / Double(count)
         }
 
         // MARK: Report
@@ -151,17 +178,27 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         print("")
         print(String(format: "flotilla p50 / crun p50 = %.2f; flotilla p50 / runc p50 = %.2f (goal: <= 1 vs crun)",
                      p50("flotilla") / p50("crun"), p50("flotilla") / p50("runc")))
+        let stageNames = ["create", "start", "wait", "delete"]
+        print("flotilla stages, p50 ms: " + stageNames.map { name in
+            "\(name) " + String(format: "%.2f", stages[name].map { percentile($0, 0.5) } ?? .nan)
+        }.joined(separator: ", "))
         print("runtime KiB/ctr: private memory (Private_Clean+Private_Dirty of /proc/PID/smaps_rollup plus page tables)")
         print("of Flotilla's per-container init; crun and runc leave no process behind a running container.")
+        print("host KiB/ctr: MemTotal-MemAvailable freed per container when that runtime's \(count) are deleted.")
+        print("starts/s: \(count) sleeping containers per runtime, interleaved; time spent in that runtime's starts.")
 
         var json: [String: Any] = ["benchmark": "runtime", "iterations": iterations, "count": count,
-                                   "mountNamespace": "private, /sys/fs/cgroup/unified unmounted"]
+                                   "mountNamespace": "private, /sys/fs/cgroup/unified unmounted",
+                                   "latencyOrder": "interleaved, rotating"]
         for name in names {
             json[name] = [
                 "p50Ms": p50(name), "p90Ms": p90(name), "startsPerSecond": rates[name] as Any,
                 "runtimeKiBPerContainer": runtimeMemory[name] as Any, "hostKiBPerContainer": hostMemory[name] as Any,
             ].compactMapValues { $0 is NSNull ? nil : $0 }
         }
+        json["flotillaStagesP50Ms"] = Dictionary(uniqueKeysWithValues: stageNames.map { name in
+            (name, stages[name].map { percentile($0, 0.5) } ?? .nan)
+        })
         json["ratios"] = ["flotillaP50OverCrunP50": p50("flotilla") / p50("crun"),
                           "flotillaP50OverRuncP50": p50("flotilla") / p50("runc"),
                           "flotillaP90OverCrunP90": p90("flotilla") / p90("crun"),

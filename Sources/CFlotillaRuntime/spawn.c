@@ -26,6 +26,9 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
@@ -110,20 +113,26 @@ static int flotilla_make_parents(const char *path) {
 static void flotilla_apply_mounts(const flotilla_spawn_request *request, int error_fd) {
     for (int32_t i = 0; i < request->mount_count; i++) {
         const flotilla_mount *entry = &request->mounts[i];
-        if (entry->make != FLOTILLA_MOUNT_MAKE_NONE || entry->op == FLOTILLA_MOUNT_OP_SYMLINK) {
-            if (flotilla_make_parents(entry->target) < 0) flotilla_child_fail(error_fd, FLOTILLA_STAGE_MOUNT, errno);
-        }
+        // Targets are made where missing; their parents only when that fails with ENOENT (mostly they exist: a
+        // mkdir per path component for every entry would be a hundred system calls per container).
         if (entry->make == FLOTILLA_MOUNT_MAKE_DIRECTORY) {
-            if (mkdir(entry->target, 0755) < 0 && errno != EEXIST)
-                flotilla_child_fail(error_fd, FLOTILLA_STAGE_MOUNT, errno);
+            int made = mkdir(entry->target, 0755);
+            if (made < 0 && errno == ENOENT && flotilla_make_parents(entry->target) == 0) made = mkdir(entry->target, 0755);
+            if (made < 0 && errno != EEXIST) flotilla_child_fail(error_fd, FLOTILLA_STAGE_MOUNT, errno);
         } else if (entry->make == FLOTILLA_MOUNT_MAKE_FILE) {
-            int fd = open(entry->target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+            // Read-only: an existing file in the image (or the runtime's mount-point layer) is not copied up into
+            // the container's upper directory. O_NOFOLLOW: a symlink there is refused (ELOOP), never mounted over.
+            int fd = open(entry->target, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+            if (fd < 0 && errno == ENOENT && flotilla_make_parents(entry->target) == 0)
+                fd = open(entry->target, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
             if (fd < 0 && errno != EEXIST && errno != EISDIR) flotilla_child_fail(error_fd, FLOTILLA_STAGE_MOUNT, errno);
             if (fd >= 0) close(fd);
         }
         if (entry->op == FLOTILLA_MOUNT_OP_SYMLINK) {
-            if (symlink(entry->source, entry->target) < 0 && errno != EEXIST)
-                flotilla_child_fail(error_fd, FLOTILLA_STAGE_MOUNT, errno);
+            int linked = symlink(entry->source, entry->target);
+            if (linked < 0 && errno == ENOENT && flotilla_make_parents(entry->target) == 0)
+                linked = symlink(entry->source, entry->target);
+            if (linked < 0 && errno != EEXIST) flotilla_child_fail(error_fd, FLOTILLA_STAGE_MOUNT, errno);
             continue;
         }
         if (mount(entry->source, entry->target, entry->fstype, entry->flags, entry->data) < 0)
@@ -133,7 +142,8 @@ static void flotilla_apply_mounts(const flotilla_spawn_request *request, int err
 
 static void flotilla_join_cgroup(const flotilla_spawn_request *request, int error_fd) {
     for (int32_t i = 0; i < request->cgroup_procs_count; i++) {
-        // "0" is the writing process, whatever PID namespace it is in (cgroup v1 and v2).
+        // "0" is the writer itself, whatever PID namespace it is in: the one thread on v1 (`tasks`, which skips
+        // the kernel's global threadgroup lock), the process on v2 (`cgroup.procs`).
         if (pwrite(request->cgroup_procs_fds[i], "0", 1, 0) < 0)
             flotilla_child_fail(error_fd, FLOTILLA_STAGE_CGROUP, errno);
     }
@@ -243,10 +253,11 @@ _Noreturn static void flotilla_command_main(const flotilla_spawn_request *reques
     flotilla_child_fail(error_fd, FLOTILLA_STAGE_EXEC, flotilla_execute(request));
 }
 
-/// The cloned process: joins the cgroup and namespaces, sets up the root, then forks the command and supervises it.
-_Noreturn static void flotilla_child_main(const flotilla_spawn_request *request, int error_fd) {
+/// The cloned process: joins the cgroup (unless clone put it there) and namespaces, sets up the root, then forks the
+/// command and supervises it.
+_Noreturn static void flotilla_child_main(const flotilla_spawn_request *request, int error_fd, int in_cgroup) {
     flotilla_reset_signal_handlers();   // signals stay blocked: the supervisor takes them from a signalfd
-    flotilla_join_cgroup(request, error_fd);
+    if (!in_cgroup) flotilla_join_cgroup(request, error_fd);
 
     if (request->join_pidfd >= 0) {
         if (setns(request->join_pidfd, (int)request->join_namespaces) < 0)
@@ -324,19 +335,30 @@ int flotilla_spawn(const flotilla_spawn_request *request, pid_t *pid, int *pidfd
 
     uint64_t namespaces = request->join_pidfd >= 0 ? 0 : request->namespace_flags;
     int child_pidfd = -1;
+    // v2: born in the cgroup (CLONE_INTO_CGROUP, Linux 5.7+), so nobody writes cgroup.procs, whose write takes the
+    // kernel's global threadgroup lock. Refused (older kernel, not a cgroup2 directory): the child joins itself.
+    int in_cgroup = request->cgroup_fd >= 0;
     struct clone_args arguments;
     memset(&arguments, 0, sizeof(arguments));
-    arguments.flags = CLONE_PIDFD | namespaces;
+    arguments.flags = CLONE_PIDFD | namespaces | (in_cgroup ? CLONE_INTO_CGROUP : 0);
     arguments.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
     arguments.exit_signal = SIGCHLD;
+    arguments.cgroup = in_cgroup ? (uint64_t)request->cgroup_fd : 0;
     pid_t child = (pid_t)syscall(SYS_clone3, &arguments, sizeof(arguments));
+    if (child < 0 && in_cgroup && errno != ENOSYS) {
+        in_cgroup = 0;
+        arguments.flags &= ~CLONE_INTO_CGROUP;
+        arguments.cgroup = 0;
+        child = (pid_t)syscall(SYS_clone3, &arguments, sizeof(arguments));
+    }
     if (child < 0 && (errno == ENOSYS || errno == E2BIG)) {
+        in_cgroup = 0;
         child = (pid_t)syscall(SYS_clone, (unsigned long)namespaces | SIGCHLD, 0, 0, 0, 0);
         child_pidfd = -1;
     }
     if (child == 0) {
         close(error_pipe[0]);
-        flotilla_child_main(request, error_pipe[1]);
+        flotilla_child_main(request, error_pipe[1], in_cgroup);
     }
     int clone_error = errno;
     pthread_sigmask(SIG_SETMASK, &previous, NULL);

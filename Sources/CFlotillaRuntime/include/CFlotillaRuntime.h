@@ -97,8 +97,10 @@ typedef struct {
     uint64_t join_namespaces;                   ///< CLONE_NEW* to setns into from join_pidfd
 
     // File descriptors (the parent owns them; the child dups/uses them)
-    const int32_t *_Nullable cgroup_procs_fds;  ///< cgroup.procs files opened for writing; the child writes "0"
+    const int32_t *_Nullable cgroup_procs_fds;  ///< v1 tasks / v2 cgroup.procs opened for writing; the child writes "0"
     int32_t cgroup_procs_count;
+    int32_t cgroup_fd;                          ///< v2 cgroup directory to clone into (CLONE_INTO_CGROUP); -1 = none.
+                                                ///< When the kernel refuses, the child writes cgroup_procs_fds instead
     int32_t stdin_fd;
     int32_t stdout_fd;                          ///< with log_dir_fd >= 0 ignored: init copies into rotated logs
     int32_t stderr_fd;
@@ -108,8 +110,8 @@ typedef struct {
     int32_t status_fd;                          ///< init writes the command's wait status here (4 bytes); -1 = none
 } flotilla_spawn_request;
 
-/// Clones the init process (clone3 with CLONE_PIDFD, else clone + pidfd_open) into new namespaces, which joins its
-/// cgroup, sets up mounts, pivot_root, hostname and rlimits, then forks the command and stays as its PID 1
+/// Clones the init process (clone3 with CLONE_PIDFD, else clone + pidfd_open) into new namespaces and, given
+/// `cgroup_fd`, into its cgroup (else it joins the cgroup itself), which sets up mounts, pivot_root, hostname and rlimits, then forks the command and stays as its PID 1
 /// (reaping zombies, forwarding signals, copying output into rotated logs). The command gets the user, the
 /// capabilities, no_new_privs, the seccomp filter (loaded last) and the working directory, then execs.
 /// With `join_pidfd >= 0` the clone instead setns()es into that process's namespaces (exec into a container).

@@ -10,7 +10,10 @@ import Glibc
 /// Flotilla's namespace runtime: creates, starts, supervises and removes containers on this host.
 ///
 /// Each container's state lives in `<dataDirectory>/containers/<id>/` (state.json, stdout.log and stderr.log with
-/// their rotations, the overlay upper/work directories, the /etc files and the rootfs mount point). The container's
+/// their rotations, the overlay upper/work directories, the /etc files). Shared by all containers, in
+/// `<dataDirectory>/runtime/`: the empty directory every container's rootfs overlay is mounted on (inside its own
+/// mount namespace) and a read-only layer of empty mount points (/etc/hosts, /proc, ...) laid over every image, so
+/// mounting over them writes nothing into the container's upper directory. The container's
 /// PID 1 is always Flotilla's init (CFlotillaRuntime/init.c): it reaps zombies, forwards signals, writes the
 /// command's output into rotated logs itself — so output keeps flowing while the agent restarts — and leaves the
 /// command's wait status in `exit-status`. The rootfs overlay is mounted only inside the container's mount
@@ -31,8 +34,12 @@ public actor ContainerRuntime {
     /// Containers this runtime sent SIGKILL to (an init killed that way leaves no exit-status).
     private var killed: Set<String> = []
     private var defaultSeccomp: SeccompProgram?
-    /// Cgroups of the containers this runtime created or found (re-detecting the layout costs a mountinfo parse).
+    /// Cgroups of the containers this runtime created or found.
     private var cgroups: [String: Cgroup] = [:]
+    /// The host's cgroup layout, read from mountinfo once (nil: no cgroup mount; create then fails).
+    private let cgroupLayout: CgroupLayout?
+    /// The cgroup every container's cgroup is made under, in each hierarchy.
+    public nonisolated let cgroupParent: String
     private var recovered = false
     /// Users resolved at create, so start does not read the image's /etc/passwd again.
     private var users: [String: ResolvedUser] = [:]
@@ -41,15 +48,27 @@ public actor ContainerRuntime {
     private let availableCapabilities = ContainerRuntime.permittedCapabilities()
 
     private var containersDirectory: String { dataDirectory + "/containers" }
+    /// Where every container's rootfs overlay is mounted, each in its own mount namespace; empty on the host.
+    private var rootfsMountPoint: String { dataDirectory + "/runtime/rootfs" }
+    /// The topmost lower layer of every container: the mount points of the mount table, empty.
+    private var mountPointLayer: String { dataDirectory + "/runtime/mountpoints" }
 
     /// Opens (creating if needed) the state directory and re-adopts the containers recorded there.
-    public init(dataDirectory: String, networks: NetworkManager? = nil, logger: Logger) throws(RuntimeError) {
+    ///
+    /// - Parameter cgroupParent: the cgroup (relative path) containers' cgroups go under; agents sharing a host
+    ///   each take their own.
+    public init(dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
+                logger: Logger) throws(RuntimeError) {
         self.dataDirectory = dataDirectory
         self.networks = networks
         self.logger = logger
+        self.cgroupParent = cgroupParent
+        let cgroupLayout = CgroupLayout.detect()
+        self.cgroupLayout = cgroupLayout
         for path in [dataDirectory, dataDirectory + "/containers"] where mkdir(path, 0o711) != 0 && errno != EEXIST {
             throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: "")
         }
+        try Self.makeSharedDirectories(dataDirectory + "/runtime")
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/containers")) ?? []
         for id in entries.sorted() {
             let directory = "\(dataDirectory)/containers/\(id)"
@@ -57,7 +76,9 @@ public actor ContainerRuntime {
             do {
                 containers[id] = try JSONDecoder().decode(ContainerInfo.self, from: data)
             } catch {
-                Self.discardUnreadable(id: id, directory: directory, error: error, networks: networks, logger: logger)
+                let cgroup = cgroupLayout.flatMap { Cgroup.open(name: id, parent: cgroupParent, layout: $0) }
+                Self.discardUnreadable(id: id, directory: directory, error: error, cgroup: cgroup, networks: networks,
+                                       logger: logger)
             }
         }
     }
@@ -66,11 +87,11 @@ public actor ContainerRuntime {
     /// supervised, stopped or listed faithfully, so what can be found by its id alone is removed: its processes and
     /// cgroup (named by the id), its network attachment (keyed by the id unless it shared an awsvpc task network)
     /// and its directory. Each step is logged; a step that fails leaves the rest to be done.
-    private static func discardUnreadable(id: String, directory: String, error: any Error, networks: NetworkManager?,
-                                          logger: Logger) {
+    private static func discardUnreadable(id: String, directory: String, error: any Error, cgroup: Cgroup?,
+                                          networks: NetworkManager?, logger: Logger) {
         logger.warning("container state unreadable, removing the container",
                        metadata: ["container.id": "\(id)", "error": "\(error)"])
-        if let cgroup = Cgroup.open(name: id) {
+        if let cgroup {
             do {
                 try cgroup.killAll()
                 try cgroup.destroy()
@@ -130,13 +151,15 @@ public actor ContainerRuntime {
         do {
             // The upper directory's mode becomes the mode of the container's "/": take the image's.
             let rootMode = spec.layerDirectories.last.flatMap { Self.mode(of: $0) } ?? 0o755
-            for (path, mode) in [(directory, 0o700), (directory + "/upper", rootMode), (directory + "/work", 0o700),
-                                 (directory + "/rootfs", 0o755)] {
+            for (path, mode) in [(directory, 0o700), (directory + "/upper", rootMode), (directory + "/work", 0o700)] {
                 guard mkdir(path, mode_t(mode)) == 0, chmod(path, mode_t(mode)) == 0 else {
                     throw RuntimeError(stage: .rootfs, errno: Errno(rawValue: errno), container: id)
                 }
             }
-            cgroups[id] = try Cgroup.create(name: id, limits: spec.limits)
+            guard let cgroupLayout else {
+                throw CgroupError.noHierarchy(reason: "no cgroup or cgroup2 mount in /proc/self/mountinfo")
+            }
+            cgroups[id] = try Cgroup.create(name: id, limits: spec.limits, parent: cgroupParent, layout: cgroupLayout)
             network = try attachNetwork(spec, id: id)
             try writeEtcFiles(spec, address: network?.ipv4Address, directory: directory, id: id)
         } catch {
@@ -170,7 +193,7 @@ public actor ContainerRuntime {
                                        id: id)
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
-        descriptors.cgroupProcs = try openCgroupProcs(id)
+        (descriptors.cgroupProcs, descriptors.cgroup) = try openCgroup(id)
         if let path = info.network?.namespacePath {
             descriptors.networkNamespace = try open(path, O_RDONLY, stage: .setns, id: id)
         }
@@ -180,12 +203,12 @@ public actor ContainerRuntime {
         let etc = ["/etc/hosts": info.directory + "/hosts", "/etc/hostname": info.directory + "/hostname",
                    "/etc/resolv.conf": info.directory + "/resolv.conf"]
         let mounts = ContainerMounts.table(
-            rootfs: info.directory + "/rootfs", layers: spec.layerDirectories, upper: info.directory + "/upper",
+            rootfs: rootfsMountPoint, layers: spec.layerDirectories + [mountPointLayer], upper: info.directory + "/upper",
             work: info.directory + "/work", etcFiles: etc, readOnly: spec.readonlyRootFilesystem,
             privileged: spec.privileged, sharedMemoryMiB: spec.sharedMemoryMiB)
         let namespaces = NamespaceFlags.pid | NamespaceFlags.mount | NamespaceFlags.uts | NamespaceFlags.ipc
         let spawned = try Spawner.spawn(
-            process: process, mounts: mounts, newRoot: info.directory + "/rootfs", hostname: spec.hostname,
+            process: process, mounts: mounts, newRoot: rootfsMountPoint, hostname: spec.hostname,
             namespaceFlags: namespaces, joinNamespaces: 0, descriptors: descriptors, logMaxBytes: spec.logMaxBytes,
             logMaxFiles: spec.logMaxFiles, container: id)
         pidfds[id] = spawned.pidfd
@@ -303,7 +326,7 @@ public actor ContainerRuntime {
                                        environment: environment ?? info.spec.environment, id: id)
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
-        descriptors.cgroupProcs = try openCgroupProcs(id)
+        (descriptors.cgroupProcs, descriptors.cgroup) = try openCgroup(id)
         descriptors.stdin = try open("/dev/null", O_RDWR, stage: .stdio, id: id)
         // Output and status go to unlinked files: no pipe to drain while waiting, nothing left behind.
         descriptors.stdout = try anonymousFile(in: info.directory, id: id)
@@ -508,43 +531,76 @@ public actor ContainerRuntime {
         let files: [(String, Data)] = [
             ("hosts", Data(hosts.utf8)), ("hostname", Data((spec.hostname + "\n").utf8)), ("resolv.conf", resolv),
         ]
-        for (name, data) in files where !FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: data) {
-            throw RuntimeError(stage: .rootfs, errno: .ioError, container: id)
+        // Plain writes, no temporary file, no fsync: nothing reads them before start, which a crash in between
+        // never reaches.
+        for (name, data) in files {
+            try Self.write(data, to: "\(directory)/\(name)", flags: O_CREAT | O_EXCL, stage: .rootfs, id: id)
         }
     }
 
+    /// Replaces state.json through a temporary file and rename(2), so a runtime killed at any point leaves the old
+    /// state or the new one, never half of one.
+    ///
+    /// Not fsync'd: the state describes processes, which a host crash ends anyway; after one, recovery finds no
+    /// matching process (or an unreadable file, which it removes) either way.
     private func persist(_ info: ContainerInfo) throws(RuntimeError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(info) else {
             throw RuntimeError(stage: .state, errno: .invalidArgument, container: info.id)
         }
-        // Write then rename: a crash leaves the old state or the new one, never half of one.
         let path = info.directory + "/state.json"
-        do {
-            try data.write(to: URL(fileURLWithPath: path + ".tmp"))
-            if rename(path + ".tmp", path) != 0 {
-                throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: info.id)
-            }
-        } catch let error as RuntimeError {
-            throw error
-        } catch {
-            throw RuntimeError(stage: .state, errno: .ioError, container: info.id)
+        try Self.write(data, to: path + ".tmp", flags: O_CREAT | O_TRUNC, stage: .state, id: info.id)
+        if rename(path + ".tmp", path) != 0 {
+            throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: info.id)
         }
     }
 
-    private func openCgroupProcs(_ id: String) throws -> [Int32] {
+    /// open(2) with `flags` (plus O_WRONLY, O_NOFOLLOW, O_CLOEXEC), write(2) all of `data`, close(2).
+    private static func write(_ data: Data, to path: String, flags: Int32, stage: RuntimeError.Stage,
+                              id: String) throws(RuntimeError) {
+        let fd = Glibc.open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | flags, 0o644)
+        guard fd >= 0 else { throw RuntimeError(stage: stage, errno: Errno(rawValue: errno), container: id) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < data.count {
+            let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw RuntimeError(stage: stage, errno: Errno(rawValue: errno), container: id) }
+            offset += written
+        }
+    }
+
+    /// `<data>/runtime/rootfs` (empty) and the mount-point layer `<data>/runtime/mountpoints`: empty /etc/hosts,
+    /// /etc/hostname, /etc/resolv.conf and /proc, /dev, /sys directories. Idempotent.
+    private static func makeSharedDirectories(_ runtime: String) throws(RuntimeError) {
+        let layer = runtime + "/mountpoints"
+        for path in [runtime, runtime + "/rootfs", layer, layer + "/etc", layer + "/proc", layer + "/dev", layer + "/sys"]
+        where mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: "")
+        }
+        for name in ["hosts", "hostname", "resolv.conf"] {
+            let fd = Glibc.open(layer + "/etc/" + name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: "") }
+            close(fd)
+        }
+    }
+
+    private func openCgroup(_ id: String) throws -> (attach: [Int32], directory: Int32) {
         guard let cgroup = cgroup(id) else {
             throw RuntimeError(stage: .cgroup, errno: .noSuchFileOrDirectory, container: id)
         }
         var fds: [Int32] = []
         do {
-            for path in cgroup.procsPaths { fds.append(try open(path, O_WRONLY, stage: .cgroup, id: id)) }
+            for path in cgroup.selfAttachPaths { fds.append(try open(path, O_WRONLY, stage: .cgroup, id: id)) }
+            let directory = try cgroup.cloneDirectory.map { path throws(RuntimeError) in
+                try open(path, O_RDONLY | O_DIRECTORY, stage: .cgroup, id: id)
+            }
+            return (fds, directory ?? -1)
         } catch {
             fds.forEach { close($0) }
             throw error
         }
-        return fds
     }
 
     private func open(_ path: String, _ flags: Int32, stage: RuntimeError.Stage, id: String) throws(RuntimeError) -> Int32 {
@@ -560,7 +616,7 @@ public actor ContainerRuntime {
     }
 
     private func closeAll(_ descriptors: SpawnDescriptors) {
-        for fd in descriptors.cgroupProcs + [descriptors.networkNamespace, descriptors.stdin, descriptors.stdout,
+        for fd in descriptors.cgroupProcs + [descriptors.cgroup, descriptors.networkNamespace, descriptors.stdin, descriptors.stdout,
                                              descriptors.stderr, descriptors.logDirectory, descriptors.status]
         where fd >= 0 {
             close(fd)
@@ -569,7 +625,7 @@ public actor ContainerRuntime {
 
     private func cgroup(_ id: String) -> Cgroup? {
         if let cgroup = cgroups[id] { return cgroup }
-        let cgroup = Cgroup.open(name: id)
+        let cgroup = cgroupLayout.flatMap { Cgroup.open(name: id, parent: cgroupParent, layout: $0) }
         cgroups[id] = cgroup
         return cgroup
     }

@@ -33,12 +33,28 @@ struct MountEntry: Hashable, Sendable {
 /// /dev (tmpfs with bind-mounted nodes, devpts newinstance, ptmx, shm), read-only /sys, the /etc files the runtime
 /// wrote, and last the read-only remount of the root when asked.
 enum ContainerMounts {
+    /// Mounts the overlay `volatile` (Linux 5.10+): no syncfs of the upper's whole filesystem when the overlay
+    /// goes away with the container's mount namespace, and fsync inside the container skips the disk.
+    ///
+    /// Why that is safe: the upper directory never outlives its container (delete removes it) and a container
+    /// never outlives a host crash (after a reboot re-adoption finds no process and the container is stopped), so
+    /// nothing ever reads an upper whose writes a crash lost. Why it pays: without it every container's exit
+    /// waits for the host filesystem's dirty data to reach the disk (tens of ms on a busy host).
+    static let volatileUpper: Bool = {
+        var name = utsname()
+        guard uname(&name) == 0 else { return false }
+        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard numbers.count == 2 else { return false }
+        return (numbers[0], numbers[1]) >= (5, 10)
+    }()
+
     static func table(rootfs: String, layers: [String], upper: String, work: String, etcFiles: [String: String],
                       readOnly: Bool, privileged: Bool, sharedMemoryMiB: Int) -> [MountEntry] {
         let lower = layers.reversed().joined(separator: ":")
         var table: [MountEntry] = [
             MountEntry(source: "overlay", target: rootfs, fstype: "overlay",
-                       data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"),
+                       data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)" + (volatileUpper ? ",volatile" : "")),
             MountEntry(source: "proc", target: rootfs + "/proc", fstype: "proc",
                        flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec, make: .directory),
             MountEntry(source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs",
@@ -106,6 +122,8 @@ struct ProcessSetup: Sendable {
 /// Descriptors the child uses; the caller owns and closes them.
 struct SpawnDescriptors {
     var cgroupProcs: [Int32] = []
+    /// The v2 cgroup directory to clone into; the child falls back to writing `cgroupProcs`.
+    var cgroup: Int32 = -1
     var networkNamespace: Int32 = -1
     var stdin: Int32 = -1
     var stdout: Int32 = -1
@@ -191,6 +209,7 @@ enum Spawner {
             join_namespaces: joinNamespaces,
             cgroup_procs_fds: arena.array(descriptors.cgroupProcs),
             cgroup_procs_count: Int32(descriptors.cgroupProcs.count),
+            cgroup_fd: descriptors.cgroup,
             stdin_fd: descriptors.stdin,
             stdout_fd: descriptors.stdout,
             stderr_fd: descriptors.stderr,
