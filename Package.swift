@@ -35,12 +35,13 @@ let package = Package(
         .target(name: "TaskDefinitions", swiftSettings: swiftSettings),
         .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
+        .target(name: "AgentProtocol", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
 
         // MARK: - Control plane
         .target(
             name: "ControlPlane",
             dependencies: [
-                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest",
+                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -60,7 +61,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest",
+                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import AgentProtocol
 import FlotillaDigest
 import Foundation
 import GRDB
@@ -114,7 +115,7 @@ extension Database {
             answer.append(DesiredTask(
                 taskArn: task.taskArn, desiredStatus: task.desiredStatus, lastStatus: task.lastStatus, version: task.version,
                 taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
-                overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
+                overrides: task.overrides, containers: task.containers.map(DesiredContainer.init), startedBy: task.startedBy, group: task.group,
                 stopCode: task.stopCode, stoppedReason: task.stoppedReason))
         }
         let status = try String.fetchOne(self, sql: "SELECT status FROM containerInstance WHERE cluster = ? AND id = ?",
@@ -189,8 +190,8 @@ extension ECSAPI {
                 "cluster": "\(cluster.clusterName)", "instance.arn": "\(instance.containerInstanceArn)",
                 "agent.hostname": "\(request.hostname)",
             ])
-            return RegisterAgentResponse(containerInstanceArn: instance.containerInstanceArn, credential: credential,
-                                         endpoint: context.endpoint, index: index, containerInstance: instance)
+            return try RegisterAgentResponse(containerArn: instance.containerInstanceArn, credential: credential,
+                                             endpoint: context.endpoint, index: index, instance: instance)
         },
         "PollDesiredTasks": ECSOperation { (request: PollDesiredTasksRequest, context) in
             let wait = try AgentRules.wait(request.waitSeconds, configuration: context.configuration)

@@ -1,3 +1,4 @@
+import AgentProtocol
 import Foundation
 
 /// How an agent's report folds into a stored task: forward only, first timestamp wins, so a batch sent twice or

@@ -16,6 +16,9 @@ public struct TaskStateMachine: Sendable {
         case createContainer(TaskContainerSpec)
         /// Answer with `.containerStarted` (then watch for its exit) or `.containerStartFailed`.
         case startContainer(container: String)
+        /// The container is running already (adopted after an agent restart): answer with `.containerExited` when
+        /// it ends.
+        case watchContainer(container: String)
         /// SIGTERM, then SIGKILL after `timeout`; the exit arrives as `.containerExited`.
         case stopContainer(container: String, timeout: Duration)
         /// Run `arguments` in the container, give up after `timeout`; answer with `.healthCheckFinished`.
@@ -116,6 +119,56 @@ public struct TaskStateMachine: Sendable {
     public var nextHealthCheckDue: Date? {
         slots.compactMap { $0.isStopped ? nil : $0.health?.nextCheckDue }.min()
     }
+
+    // MARK: - Adoption
+
+    /// Takes over a task whose containers a previous agent started (the agent restarted): running containers are
+    /// watched (never restarted), the ones that exited meanwhile count as exited with their code, missing ones as
+    /// exited without one. The task is RUNNING, or stopping if an essential container is gone.
+    ///
+    /// - Important: only for a PROVISIONING task, instead of `desire(.running)`; `found` names containers by their
+    ///   definition name. A task none of whose containers ever started should be run afresh instead.
+    public mutating func adopt(_ found: [String: AdoptedContainer], now: Date) -> [Action] {
+        guard status == .provisioning, case .running = desired else { return [] }
+        var actions: [Action] = []
+        status = .running
+        var essentialEnded = false
+        for index in slots.indices {
+            slots[index].imageReady = true
+            slots[index].createRequested = true
+            slots[index].startRequested = true
+            switch found[slots[index].name] ?? .missing {
+            case .running(let bindings):
+                slots[index].created = true
+                slots[index].started = true
+                slots[index].state.lastStatus = .running
+                slots[index].state.networkBindings = bindings
+                if let check = slots[index].spec.definition.healthCheck {
+                    slots[index].health = HealthCheckStateMachine(check: check, startedAt: now)
+                }
+                actions.append(.watchContainer(container: slots[index].name))
+                continue
+            case .exited(let exit, let bindings):
+                slots[index].created = true
+                slots[index].started = true
+                slots[index].state.networkBindings = bindings
+                slots[index].state.exitCode = exit.exitCode
+                if exit.oomKilled { slots[index].state.reason = Self.outOfMemoryReason }
+            case .missing:
+                slots[index].state.reason = Self.missingAfterRestartReason
+            }
+            slots[index].state.lastStatus = .stopped
+            if slots[index].spec.definition.isEssential { essentialEnded = true }
+        }
+        if essentialEnded {
+            beginStop(.essentialContainerExited, reason: Self.essentialExitReason, into: &actions)
+        }
+        advance(into: &actions)
+        reportIfChanged(into: &actions)
+        return actions
+    }
+
+    static let missingAfterRestartReason = "Container not found when the agent restarted"
 
     // MARK: - Inputs
 

@@ -59,6 +59,16 @@ public struct TaskContainerExit: Hashable, Sendable {
     }
 }
 
+/// What a restarted agent found of one task container in the runtime.
+public enum AdoptedContainer: Hashable, Sendable {
+    /// Still running: watch it.
+    case running(bindings: [NetworkBinding])
+    /// It ended while the agent was away.
+    case exited(TaskContainerExit, bindings: [NetworkBinding])
+    /// The runtime has no such container.
+    case missing
+}
+
 /// One container as ECS reports it.
 public struct TaskContainerState: Codable, Hashable, Sendable {
     public var name: String

@@ -29,12 +29,18 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
     private let originDate: Date
     private let logger: Logger
     private var wakeScheduled: Date?
+    /// Containers a previous agent started, to adopt instead of starting the task.
+    private let adopting: [String: AdoptedContainer]?
 
     /// A supervisor for a task of `definition`. `startDate` is the wall time matching `clock.now`; the machine's
     /// `now` advances with `clock` from there.
+    ///
+    /// With `adopting`, the task's containers are running already (a previous agent started them): `run()` adopts
+    /// them (`TaskStateMachine.adopt`) instead of starting the task.
     public init(taskID: String, definition: TaskDefinition, driver: any ContainerDriver, clock: C,
-                startDate: Date = Date(), logger: Logger) {
+                startDate: Date = Date(), adopting: [String: AdoptedContainer]? = nil, logger: Logger) {
         machine = TaskStateMachine(taskID: taskID, definition: definition)
+        self.adopting = adopting
         self.driver = driver
         self.clock = clock
         originInstant = clock.now
@@ -57,7 +63,11 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
     /// Starts the task and drives it until it is STOPPED.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            perform(machine.desire(.running, now: now()), in: &group)
+            if let adopting {
+                perform(machine.adopt(adopting, now: now()), in: &group)
+            } else {
+                perform(machine.desire(.running, now: now()), in: &group)
+            }
             for await input in inputs {
                 let actions: [TaskStateMachine.Action]
                 switch input {
@@ -123,6 +133,23 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                         let exit = try await driver.wait(containerID: id)
                         inputs.yield(.event(.containerExited(container: name, exit)))
                     } catch {
+                        // Cancelled: the owner stops supervising and leaves the container running.
+                        if Task.isCancelled { return }
+                        logger.error("Waiting for container failed", metadata: [
+                            "container.name": "\(name)", "error": "\(error)",
+                        ])
+                        inputs.yield(.event(.containerExited(container: name, TaskContainerExit(exitCode: 255))))
+                    }
+                }
+            case .watchContainer(let name):
+                let id = containerID(name)
+                group.addTask {
+                    do {
+                        let exit = try await driver.wait(containerID: id)
+                        inputs.yield(.event(.containerExited(container: name, exit)))
+                    } catch {
+                        // Cancelled: the owner stops supervising and leaves the container running.
+                        if Task.isCancelled { return }
                         logger.error("Waiting for container failed", metadata: [
                             "container.name": "\(name)", "error": "\(error)",
                         ])

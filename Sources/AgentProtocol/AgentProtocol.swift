@@ -1,0 +1,293 @@
+public import Foundation
+public import TaskDefinitions
+
+// The agent protocol's wire shapes, shared by the control plane (which serves them) and the agent (which calls them):
+// `POST /`, `X-Amz-Target: FlotillaAgentV1.<Operation>`, JSON 1.1 bodies, dates as epoch seconds (`AgentWire`),
+// errors as ECS's `{"__type", "message"}`. The agent authenticates `PollDesiredTasks` and `SubmitStateChanges` with
+// the credential `Register` gave it; every authenticated call counts as contact.
+
+// MARK: - Register
+
+/// What an agent offers: CPU units (1024 per core), memory in MiB, host ports already in use.
+public struct AgentResources: Codable, Hashable, Sendable {
+    public var cpu: Int
+    public var memory: Int
+    public var ports: [Int]?
+
+    public init(cpu: Int, memory: Int, ports: [Int]? = nil) {
+        self.cpu = cpu
+        self.memory = memory
+        self.ports = ports
+    }
+}
+
+/// A name/value attribute the agent registers with (`ecs.os-type`, `ecs.availability-zone`, custom ones).
+public struct AgentAttribute: Codable, Hashable, Sendable {
+    public var name: String
+    public var value: String?
+
+    public init(name: String, value: String?) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// `FlotillaAgentV1.Register`: join a cluster (or come back to a previous registration).
+public struct RegisterAgentRequest: Codable, Hashable, Sendable {
+    public var cluster: String?
+    public var joinToken: String
+    /// The ARN of the previous registration: an agent that restarts keeps its instance (and its tasks).
+    public var containerInstanceArn: String?
+    public var hostname: String
+    /// The address other hosts reach this one at (network bindings' host side).
+    public var address: String?
+    /// Where the agent serves container logs and exec (`http://ADDRESS:PORT`); `ExecuteCommand` and log streams
+    /// hand it to clients together with `agentToken`.
+    public var agentEndpoint: String?
+    /// The bearer token the agent accepts on `agentEndpoint`; the agent generates and keeps it.
+    public var agentToken: String?
+    public var resources: AgentResources
+    /// `ecs.os-type`, `ecs.cpu-architecture`, `ecs.availability-zone` and custom ones.
+    public var attributes: [AgentAttribute]?
+    public var versionInfo: JSONValue?
+
+    public init(cluster: String?, joinToken: String, containerInstanceArn: String? = nil, hostname: String,
+                address: String? = nil, agentEndpoint: String? = nil, agentToken: String? = nil,
+                resources: AgentResources, attributes: [AgentAttribute]? = nil, versionInfo: JSONValue? = nil) {
+        self.cluster = cluster
+        self.joinToken = joinToken
+        self.containerInstanceArn = containerInstanceArn
+        self.hostname = hostname
+        self.address = address
+        self.agentEndpoint = agentEndpoint
+        self.agentToken = agentToken
+        self.resources = resources
+        self.attributes = attributes
+        self.versionInfo = versionInfo
+    }
+}
+
+/// The answer to `Register`.
+public struct RegisterAgentResponse: Codable, Hashable, Sendable {
+    public var containerInstanceArn: String
+    /// The secret for every later call; only its SHA-256 is stored, so it is shown this once.
+    public var credential: String
+    /// Where to poll (the `DiscoverPollEndpoint` answer).
+    public var endpoint: String
+    /// The instance's desired-state index now: the first `PollDesiredTasks` may send 0 to get everything at once.
+    public var index: Int64
+    /// The instance as DescribeContainerInstances shows it (ECS JSON).
+    public var containerInstance: JSONValue
+
+    public init(containerInstanceArn: String, credential: String, endpoint: String, index: Int64,
+                containerInstance: JSONValue) {
+        self.containerInstanceArn = containerInstanceArn
+        self.credential = credential
+        self.endpoint = endpoint
+        self.index = index
+        self.containerInstance = containerInstance
+    }
+}
+
+// MARK: - PollDesiredTasks
+
+/// `FlotillaAgentV1.PollDesiredTasks`: a blocking query for the instance's desired tasks.
+public struct PollDesiredTasksRequest: Codable, Hashable, Sendable {
+    public var cluster: String?
+    public var containerInstanceArn: String
+    public var credential: String
+    /// The index the agent holds; the call answers at once when the instance's index differs.
+    public var index: Int64?
+    /// How long to block for a change, 0...60 seconds (default 30; capped at half the agent grace period).
+    public var waitSeconds: Int?
+
+    public init(cluster: String?, containerInstanceArn: String, credential: String, index: Int64?, waitSeconds: Int?) {
+        self.cluster = cluster
+        self.containerInstanceArn = containerInstanceArn
+        self.credential = credential
+        self.index = index
+        self.waitSeconds = waitSeconds
+    }
+}
+
+/// A container of a desired task as the control plane stores it (the agent reads `name`; the rest is ECS's view).
+public struct DesiredContainer: Codable, Hashable, Sendable {
+    public var containerArn: String?
+    public var taskArn: String?
+    public var name: String
+    public var image: String?
+    public var lastStatus: String?
+    public var exitCode: Int?
+    public var reason: String?
+    public var healthStatus: String?
+    public var networkBindings: [JSONValue]?
+    public var cpu: String?
+    public var memory: String?
+
+    public init(containerArn: String? = nil, taskArn: String? = nil, name: String, image: String? = nil,
+                lastStatus: String? = nil, exitCode: Int? = nil, reason: String? = nil, healthStatus: String? = nil,
+                networkBindings: [JSONValue]? = nil, cpu: String? = nil, memory: String? = nil) {
+        self.containerArn = containerArn
+        self.taskArn = taskArn
+        self.name = name
+        self.image = image
+        self.lastStatus = lastStatus
+        self.exitCode = exitCode
+        self.reason = reason
+        self.healthStatus = healthStatus
+        self.networkBindings = networkBindings
+        self.cpu = cpu
+        self.memory = memory
+    }
+}
+
+/// A task the instance should run (desiredStatus RUNNING) or stop (desiredStatus STOPPED).
+public struct DesiredTask: Codable, Hashable, Sendable {
+    public var taskArn: String
+    public var desiredStatus: String
+    public var lastStatus: String
+    public var version: Int
+    public var taskDefinitionArn: String
+    /// The full registered task definition, ECS JSON.
+    public var taskDefinition: TaskDefinition?
+    public var overrides: JSONValue?
+    public var containers: [DesiredContainer]
+    public var startedBy: String?
+    public var group: String?
+    public var stopCode: String?
+    public var stoppedReason: String?
+
+    public init(taskArn: String, desiredStatus: String, lastStatus: String, version: Int, taskDefinitionArn: String,
+                taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [DesiredContainer],
+                startedBy: String? = nil, group: String? = nil, stopCode: String? = nil, stoppedReason: String? = nil) {
+        self.taskArn = taskArn
+        self.desiredStatus = desiredStatus
+        self.lastStatus = lastStatus
+        self.version = version
+        self.taskDefinitionArn = taskDefinitionArn
+        self.taskDefinition = taskDefinition
+        self.overrides = overrides
+        self.containers = containers
+        self.startedBy = startedBy
+        self.group = group
+        self.stopCode = stopCode
+        self.stoppedReason = stoppedReason
+    }
+}
+
+/// The answer to `PollDesiredTasks`.
+public struct PollDesiredTasksResponse: Codable, Hashable, Sendable {
+    public var index: Int64
+    /// ACTIVE or DRAINING (`INACTIVE` after deregistration: the agent should stop everything).
+    public var containerInstanceStatus: String
+    /// Every task assigned to this instance except those both desired and reported STOPPED.
+    public var tasks: [DesiredTask]
+
+    public init(index: Int64, containerInstanceStatus: String, tasks: [DesiredTask]) {
+        self.index = index
+        self.containerInstanceStatus = containerInstanceStatus
+        self.tasks = tasks
+    }
+}
+
+// MARK: - SubmitStateChanges
+
+/// One container's observed state inside a `TaskStateChange`.
+public struct ContainerStateChange: Codable, Hashable, Sendable {
+    public var name: String
+    public var lastStatus: String?
+    public var exitCode: Int?
+    public var reason: String?
+    public var healthStatus: String?
+    public var networkBindings: [JSONValue]?
+
+    public init(name: String, lastStatus: String? = nil, exitCode: Int? = nil, reason: String? = nil,
+                healthStatus: String? = nil, networkBindings: [JSONValue]? = nil) {
+        self.name = name
+        self.lastStatus = lastStatus
+        self.exitCode = exitCode
+        self.reason = reason
+        self.healthStatus = healthStatus
+        self.networkBindings = networkBindings
+    }
+}
+
+/// One task's observed state: the control plane merges it forward only, so sending it twice is harmless.
+public struct TaskStateChange: Codable, Hashable, Sendable {
+    public var taskArn: String
+    public var lastStatus: String
+    public var healthStatus: String?
+    public var stopCode: String?
+    public var stoppedReason: String?
+    public var pullStartedAt: Date?
+    public var pullStoppedAt: Date?
+    public var startedAt: Date?
+    public var stoppingAt: Date?
+    public var executionStoppedAt: Date?
+    public var stoppedAt: Date?
+    public var containers: [ContainerStateChange]?
+
+    public init(taskArn: String, lastStatus: String, healthStatus: String? = nil, stopCode: String? = nil,
+                stoppedReason: String? = nil, pullStartedAt: Date? = nil, pullStoppedAt: Date? = nil,
+                startedAt: Date? = nil, stoppingAt: Date? = nil, executionStoppedAt: Date? = nil,
+                stoppedAt: Date? = nil, containers: [ContainerStateChange]? = nil) {
+        self.taskArn = taskArn
+        self.lastStatus = lastStatus
+        self.healthStatus = healthStatus
+        self.stopCode = stopCode
+        self.stoppedReason = stoppedReason
+        self.pullStartedAt = pullStartedAt
+        self.pullStoppedAt = pullStoppedAt
+        self.startedAt = startedAt
+        self.stoppingAt = stoppingAt
+        self.executionStoppedAt = executionStoppedAt
+        self.stoppedAt = stoppedAt
+        self.containers = containers
+    }
+}
+
+/// `FlotillaAgentV1.SubmitStateChanges`: a batch of task state changes (at most 100) and usage metrics.
+public struct SubmitStateChangesRequest: Codable, Hashable, Sendable {
+    public var cluster: String?
+    public var containerInstanceArn: String
+    public var credential: String
+    public var tasks: [TaskStateChange]?
+    /// Instance and task usage (cgroups), stored as sent for the autoscaler: a JSON object.
+    public var metrics: JSONValue?
+
+    public init(cluster: String?, containerInstanceArn: String, credential: String, tasks: [TaskStateChange]?,
+                metrics: JSONValue? = nil) {
+        self.cluster = cluster
+        self.containerInstanceArn = containerInstanceArn
+        self.credential = credential
+        self.tasks = tasks
+        self.metrics = metrics
+    }
+}
+
+/// A change the control plane refused, and why.
+public struct IgnoredStateChange: Codable, Hashable, Sendable {
+    public var taskArn: String
+    public var reason: String
+
+    public init(taskArn: String, reason: String) {
+        self.taskArn = taskArn
+        self.reason = reason
+    }
+}
+
+/// The answer to `SubmitStateChanges`.
+public struct SubmitStateChangesResponse: Codable, Hashable, Sendable {
+    /// Tasks whose stored state this batch changed.
+    public var updated: [String]
+    /// Tasks the batch named whose state already said as much (a repeated batch lands here).
+    public var unchanged: [String]
+    /// Changes refused: unknown task, another instance's task, or a transition backwards.
+    public var ignored: [IgnoredStateChange]
+
+    public init(updated: [String], unchanged: [String], ignored: [IgnoredStateChange]) {
+        self.updated = updated
+        self.unchanged = unchanged
+        self.ignored = ignored
+    }
+}

@@ -1,0 +1,35 @@
+public import Foundation
+
+/// The agent protocol's framing: the target prefix, the limits both sides hold to, and the JSON coders (dates as
+/// epoch seconds, as ECS sends them).
+public enum AgentWire {
+    /// `X-Amz-Target: FlotillaAgentV1.<Operation>`.
+    public static let targetPrefix = "FlotillaAgentV1"
+    /// Task state changes in one `SubmitStateChanges` batch.
+    public static let maxBatch = 100
+
+    /// The protocol's operations.
+    public enum Operation: String, Sendable, CaseIterable {
+        case register = "Register"
+        case pollDesiredTasks = "PollDesiredTasks"
+        case submitStateChanges = "SubmitStateChanges"
+
+        /// The `X-Amz-Target` header value.
+        public var target: String { "\(AgentWire.targetPrefix).\(rawValue)" }
+    }
+
+    /// A decoder for the protocol's bodies.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }
+
+    /// An encoder for the protocol's bodies (keys sorted: the same change always sends the same bytes).
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,81 @@
+public import Foundation
+
+/// What the agent daemon is told: where the control plane is, which cluster to join, where to keep its state.
+public struct AgentConfiguration: Hashable, Sendable {
+    /// The control plane's URL (`--endpoint`).
+    public var endpoint: URL
+    public var cluster: String
+    public var joinToken: String
+    /// Holds `agent/` (identity, task records), `images/`, `containers/` and `network/`.
+    public var dataDirectory: String
+    public var availabilityZone: String?
+    /// Custom attributes, in the order given.
+    public var attributes: [AgentAttributePair]
+    /// The agent endpoint's listen address (`--listen`).
+    public var listenHost: String
+    public var listenPort: Int
+    /// The instance's address (host side of network bindings, `agentEndpoint`); nil = the local address of the
+    /// route to the control plane.
+    public var advertiseAddress: String?
+    /// The cgroup every container's cgroup is created under.
+    public var cgroupParent: String
+    public var network: NetworkConfiguration
+    /// How long one `PollDesiredTasks` may block.
+    public var pollWaitSeconds: Int
+    /// How often usage metrics are sent.
+    public var metricsInterval: Duration
+
+    public init(endpoint: URL, cluster: String = "default", joinToken: String,
+                dataDirectory: String = "/var/lib/flotilla", availabilityZone: String? = nil,
+                attributes: [AgentAttributePair] = [], listenHost: String = "0.0.0.0", listenPort: Int = 51678,
+                advertiseAddress: String? = nil, cgroupParent: String = "flotilla",
+                network: NetworkConfiguration = NetworkConfiguration(), pollWaitSeconds: Int = 20,
+                metricsInterval: Duration = .seconds(10)) {
+        self.endpoint = endpoint
+        self.cluster = cluster
+        self.joinToken = joinToken
+        self.dataDirectory = dataDirectory
+        self.availabilityZone = availabilityZone
+        self.attributes = attributes
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.advertiseAddress = advertiseAddress
+        self.cgroupParent = cgroupParent
+        self.network = network
+        self.pollWaitSeconds = pollWaitSeconds
+        self.metricsInterval = metricsInterval
+    }
+
+    /// The state directory of the agent itself (identity, task records).
+    var agentDirectory: String { dataDirectory + "/agent" }
+}
+
+/// A custom attribute from `--attribute KEY=VALUE`.
+public struct AgentAttributePair: Hashable, Sendable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    /// Parses `KEY=VALUE`; the error names the problem.
+    public init(parsing text: String) throws(AgentConfigurationError) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw .invalid(field: "attribute", message: "must be KEY=VALUE, got \(text)")
+        }
+        self.init(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+    }
+}
+
+/// A configuration value the agent cannot use; `description` is one line naming the flag.
+public enum AgentConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    case invalid(field: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let field, let message): "--\(field): \(message)"
+        }
+    }
+}

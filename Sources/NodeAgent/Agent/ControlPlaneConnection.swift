@@ -1,0 +1,171 @@
+import AgentProtocol
+import FlotillaClient
+import Foundation
+import Logging
+import Metrics
+import TaskDefinitions
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Why the agent cannot go on.
+public enum AgentError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The control plane refused the join token (wrong cluster or token, or rotated).
+    case joinTokenRefused(cluster: String, message: String)
+    /// The agent's own state could not be read or written.
+    case state(String)
+
+    public var description: String {
+        switch self {
+        case .joinTokenRefused(let cluster, let message):
+            "the control plane refused the join token for cluster \(cluster): \(message) "
+                + "(get the current one with `ecsctl get-join-token --cluster \(cluster)`)"
+        case .state(let message): message
+        }
+    }
+}
+
+/// The agent's link to the control plane: registration (and re-registration when the credential is refused) and the
+/// authenticated calls, over HTTP with the agent protocol's framing.
+actor ControlPlaneConnection {
+    private let configuration: AgentConfiguration
+    private let files: AgentStateFiles
+    private let logger: Logger
+    private let session: URLSession
+    private(set) var identity: AgentIdentity
+    /// Bumped by every registration: a refused credential re-registers only if no one did since it was used.
+    private var generation = 0
+    /// The instance's address as registered (network bindings' host side).
+    private(set) var address: String?
+
+    init(configuration: AgentConfiguration, files: AgentStateFiles, logger: Logger) throws {
+        self.configuration = configuration
+        self.files = files
+        self.logger = logger
+        identity = try files.loadIdentity(cluster: configuration.cluster)
+        let sessionConfiguration = URLSessionConfiguration.ephemeral
+        sessionConfiguration.timeoutIntervalForRequest = TimeInterval(configuration.pollWaitSeconds + 30)
+        session = URLSession(configuration: sessionConfiguration)
+    }
+
+    var containerInstanceArn: String? { identity.containerInstanceArn }
+    var agentToken: String { identity.agentToken }
+
+    // MARK: - Register
+
+    /// Registers (again, with the previous ARN when there is one) and stores the new credential.
+    /// - Throws: `AgentError.joinTokenRefused` when the token is wrong; `ECSClientError` when the control plane
+    ///   cannot be reached or refuses for another reason.
+    @discardableResult
+    func register() async throws -> RegisterAgentResponse {
+        let address = configuration.advertiseAddress
+            ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1",
+                                      port: configuration.endpoint.port ?? 80)
+        var attributes = [
+            AgentAttribute(name: "ecs.os-type", value: "linux"),
+            AgentAttribute(name: "ecs.cpu-architecture", value: AgentHost.cpuArchitecture),
+        ]
+        if let zone = configuration.availabilityZone {
+            attributes.append(AgentAttribute(name: "ecs.availability-zone", value: zone))
+        }
+        attributes += configuration.attributes.map { AgentAttribute(name: $0.name, value: $0.value) }
+        let endpointHost = address ?? "127.0.0.1"
+        let request = RegisterAgentRequest(
+            cluster: configuration.cluster, joinToken: configuration.joinToken,
+            containerInstanceArn: identity.containerInstanceArn, hostname: AgentHost.hostname, address: address,
+            agentEndpoint: "http://\(endpointHost):\(configuration.listenPort)", agentToken: identity.agentToken,
+            resources: AgentResources(cpu: AgentHost.cpuUnits, memory: AgentHost.memoryMiB),
+            attributes: attributes,
+            versionInfo: .object(["agentVersion": .string(AgentVersion.current), "agentHash": .string("flotilla")]))
+        let response: RegisterAgentResponse
+        do {
+            response = try await call(.register, request, as: RegisterAgentResponse.self)
+        } catch ECSClientError.service(let type, let message, _) where type == "AccessDeniedException" {
+            throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
+        }
+        let previous = identity.containerInstanceArn
+        identity.containerInstanceArn = response.containerInstanceArn
+        identity.credential = response.credential
+        generation += 1
+        self.address = address
+        do {
+            try files.save(identity)
+        } catch {
+            throw AgentError.state("\(error)")
+        }
+        logger.info(previous == response.containerInstanceArn ? "container instance re-registered" : "container instance registered",
+                    metadata: ["cluster": "\(configuration.cluster)", "instance.arn": "\(response.containerInstanceArn)",
+                               "instance.address": "\(address ?? "")"])
+        return response
+    }
+
+    // MARK: - Authenticated calls
+
+    /// One `PollDesiredTasks`: blocks up to the configured wait for a change past `index`.
+    func poll(index: Int64) async throws -> PollDesiredTasksResponse {
+        try await authenticated { arn, credential in
+            try await self.call(.pollDesiredTasks, PollDesiredTasksRequest(
+                cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential, index: index,
+                waitSeconds: self.configuration.pollWaitSeconds), as: PollDesiredTasksResponse.self)
+        }
+    }
+
+    /// One `SubmitStateChanges` batch.
+    func submit(_ changes: [TaskStateChange], metrics: JSONValue?) async throws -> SubmitStateChangesResponse {
+        try await authenticated { arn, credential in
+            try await self.call(.submitStateChanges, SubmitStateChangesRequest(
+                cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
+                tasks: changes, metrics: metrics), as: SubmitStateChangesResponse.self)
+        }
+    }
+
+    /// Runs `body` with the current credential; a refused credential (AccessDeniedException) re-registers once and
+    /// retries.
+    private func authenticated<T: Sendable>(
+        _ body: @Sendable (String, String) async throws -> T
+    ) async throws -> T {
+        if identity.credential == nil { try await register() }
+        for attempt in 0..<2 {
+            guard let arn = identity.containerInstanceArn, let credential = identity.credential else { break }
+            let used = generation
+            do {
+                return try await body(arn, credential)
+            } catch ECSClientError.service(let type, _, _) where type == "AccessDeniedException" && attempt == 0 {
+                logger.warning("agent credential refused, registering again", metadata: ["instance.arn": "\(arn)"])
+                if used == generation { try await register() }
+            }
+        }
+        throw AgentError.state("no credential after registering")
+    }
+
+    /// POSTs `request` as `operation` and decodes the answer.
+    private func call<Request: Encodable, Response: Decodable>(
+        _ operation: AgentWire.Operation, _ request: Request, as: Response.Type
+    ) async throws -> Response {
+        var urlRequest = URLRequest(url: configuration.endpoint.appendingPathComponent(""),
+                                    timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 30))
+        urlRequest.httpMethod = "POST"
+        urlRequest.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
+        urlRequest.setValue(ECSWire.contentType, forHTTPHeaderField: "Content-Type")
+        urlRequest.httpBody = try AgentWire.encoder().encode(request)
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: urlRequest)
+        } catch {
+            throw ECSClientError.unreachable(endpoint: configuration.endpoint, reason: "\(error)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        _ = try ECSWire.response(statusCode: status, body: data)
+        do {
+            return try AgentWire.decoder().decode(Response.self, from: data)
+        } catch {
+            throw ECSClientError.malformedResponse(statusCode: status, reason: "\(operation.rawValue): \(error)")
+        }
+    }
+}
+
+/// The agent's version, sent at registration and shown by `/v1/metadata`.
+public enum AgentVersion {
+    public static let current = "0.1.0"
+}

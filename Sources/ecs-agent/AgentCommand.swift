@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import NodeAgent
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `ecs-agent [options]`: parse config, bootstrap logging and metrics, build the runtime and the daemon, run until
+/// SIGTERM/SIGINT (graceful: containers keep running and are re-adopted by the next start).
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Join a cluster and run its tasks (the default command: `ecs-agent --endpoint URL --join-token T`).")
+
+    private static let environment = ProcessInfo.processInfo.environment
+
+    @Option(help: "The control plane's URL (env FLOTILLA_ENDPOINT).")
+    var endpoint: String = environment["FLOTILLA_ENDPOINT"] ?? ""
+
+    @Option(help: "The cluster to join (env FLOTILLA_CLUSTER).")
+    var cluster: String = environment["FLOTILLA_CLUSTER"] ?? "default"
+
+    @Option(help: "The cluster's join token, from `ecsctl get-join-token` (env FLOTILLA_JOIN_TOKEN).")
+    var joinToken: String = environment["FLOTILLA_JOIN_TOKEN"] ?? ""
+
+    @Option(help: "State directory: images, containers, network, the agent's identity and tasks (env FLOTILLA_DATA_DIR).")
+    var dataDir: String = environment["FLOTILLA_DATA_DIR"] ?? "/var/lib/flotilla"
+
+    @Option(help: "The ecs.availability-zone attribute (env FLOTILLA_AVAILABILITY_ZONE).")
+    var availabilityZone: String = environment["FLOTILLA_AVAILABILITY_ZONE"] ?? ""
+
+    @Option(help: "A custom attribute KEY=VALUE, repeatable (env FLOTILLA_ATTRIBUTES, comma-separated).")
+    var attribute: [String] = []
+
+    @Option(help: "HOST:PORT of the agent endpoint (logs, exec, /metrics) (env FLOTILLA_AGENT_LISTEN).")
+    var listen: String = environment["FLOTILLA_AGENT_LISTEN"] ?? "0.0.0.0:51678"
+
+    @Option(help: "This host's address for network bindings and the agent endpoint; default: the local address of the route to the control plane (env FLOTILLA_ADVERTISE_ADDRESS).")
+    var advertiseAddress: String = environment["FLOTILLA_ADVERTISE_ADDRESS"] ?? ""
+
+    @Option(help: "The cgroup containers are created under (env FLOTILLA_CGROUP_PARENT).")
+    var cgroupParent: String = environment["FLOTILLA_CGROUP_PARENT"] ?? "flotilla"
+
+    @Option(help: "The Linux bridge of bridge networking (env FLOTILLA_BRIDGE_NAME).")
+    var bridgeName: String = environment["FLOTILLA_BRIDGE_NAME"] ?? NetworkConfiguration().bridgeName
+
+    @Option(help: "The bridge's IPv4 subnet (env FLOTILLA_SUBNET).")
+    var subnet: String = environment["FLOTILLA_SUBNET"] ?? NetworkConfiguration().subnet
+
+    @Option(help: "Names the nftables table of the port mappings (env FLOTILLA_NFT_TABLE_PREFIX).")
+    var nftTablePrefix: String = environment["FLOTILLA_NFT_TABLE_PREFIX"] ?? NetworkConfiguration().tablePrefix
+
+    @Option(help: "Seconds one desired-tasks poll may block, 1-60 (env FLOTILLA_POLL_WAIT).")
+    var pollWait: Int = Int(environment["FLOTILLA_POLL_WAIT"] ?? "") ?? 20
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
+    var logLevel: String = environment["FLOTILLA_LOG_LEVEL"] ?? "info"
+
+    /// The flags' attributes, else FLOTILLA_ATTRIBUTES'.
+    private var attributeTexts: [String] {
+        if !attribute.isEmpty { return attribute }
+        return (Self.environment["FLOTILLA_ATTRIBUTES"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func validate() throws {
+        guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme), url.host?.isEmpty == false else {
+            throw ValidationError("--endpoint: expected the control plane's http(s) URL (or FLOTILLA_ENDPOINT), got \(endpoint.isEmpty ? "nothing" : endpoint)")
+        }
+        guard !joinToken.isEmpty else {
+            throw ValidationError("--join-token: required (or FLOTILLA_JOIN_TOKEN); print it with `ecsctl get-join-token --cluster \(cluster)`")
+        }
+        guard !cluster.isEmpty else { throw ValidationError("--cluster: must not be empty") }
+        guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 1-65535, got \(listen)") }
+        guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        for text in attributeTexts {
+            do {
+                _ = try AgentAttributePair(parsing: text)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    private var parsedListen: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (1...65535).contains(port) else { return nil }
+        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "flotilla.agent")
+
+        let (host, port) = parsedListen!
+        var network = NetworkConfiguration()
+        network.bridgeName = bridgeName
+        network.subnet = subnet
+        network.tablePrefix = nftTablePrefix
+        let configuration = AgentConfiguration(
+            endpoint: URL(string: endpoint)!, cluster: cluster, joinToken: joinToken, dataDirectory: dataDir,
+            availabilityZone: availabilityZone.isEmpty ? nil : availabilityZone, attributes: try attributeTexts.map { try AgentAttributePair(parsing: $0) },
+            listenHost: host, listenPort: port, advertiseAddress: advertiseAddress.isEmpty ? nil : advertiseAddress, cgroupParent: cgroupParent,
+            network: network, pollWaitSeconds: pollWait)
+
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: network, logger: logger)
+        let runtime = try ContainerRuntime(dataDirectory: dataDir, networks: networks, logger: logger)
+        let images = try ImageStore(root: dataDir + "/images", logger: logger)
+        let daemon = try await AgentDaemon(configuration: configuration, runtime: runtime, images: images, logger: logger)
+        logger.info("agent starting", metadata: [
+            "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
+            "agent.listen": "\(listen)",
+        ])
+        let group = ServiceGroup(configuration: .init(
+            services: [daemon],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch let error as AgentError {
+            FileHandle.standardError.write(Data("ecs-agent: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import FlotillaTestKit
+import Foundation
+import TaskDefinitions
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `ecs-agent` daemon against the real `ecs-control-plane`: join, dispatch, reports, stop, kill -9 and
+/// re-adoption, graceful shutdown. Root only (namespaces, cgroups, nftables); traffic only on loopback.
+@Suite("ecs-agent daemon on real processes", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(6)))
+struct AgentDaemonTests {
+    static let webDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
+
+    @Test func aWrongJoinTokenIsRefusedAndTheAgentExitsNonZero() async throws {
+        let plane = try await AgentDaemonControlPlane.start()
+        let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: String(repeating: "0", count: 64))
+        do {
+            // Given a control plane whose join token is not the agent's
+            // When the agent starts
+            try agent.start()
+            let status = try await agent.waitForExit(seconds: 60)
+            // Then it exits non-zero with one clear line, and no instance registered
+            #expect(status != nil && status != 0)
+            #expect(agent.log.contains("ecs-agent: the control plane refused the join token for cluster default"))
+            let instances = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
+            #expect(instances["containerInstanceArns"]?.arrayValue?.isEmpty == true)
+        } catch {
+            await agent.cleanUp()
+            try await plane.process.stop()
+            throw error
+        }
+        await agent.cleanUp()
+        try await plane.process.stop()
+    }
+
+    @Test func runStopKillRestartAndGracefulShutdownOfARealAgent() async throws {
+        let plane = try await AgentDaemonControlPlane.start()
+        let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: try await plane.joinToken())
+        do {
+            try await agent.importBusybox()
+            // Given a running agent
+            try agent.start()
+            #expect(try await agent.waitForLog("container instance registered"), "\(agent.log)")
+
+            // Then DescribeContainerInstances shows it with its resources and attributes
+            let arns = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
+            let instanceArn = try #require(arns["containerInstanceArns"]?[0]?.stringValue)
+            let described = try await plane.ecs("DescribeContainerInstances",
+                                                #"{"cluster": "default", "containerInstances": ["\#(instanceArn)"]}"#)
+            let instance = try #require(described["containerInstances"]?[0])
+            #expect(instance["agentConnected"]?.boolValue == true)
+            let resources = instance["registeredResources"]?.arrayValue ?? []
+            let cpu = resources.first { $0["name"]?.stringValue == "CPU" }?["integerValue"]?.intValue
+            #expect(cpu == 1024 * ProcessInfo.processInfo.activeProcessorCount)
+            let memory = resources.first { $0["name"]?.stringValue == "MEMORY" }?["integerValue"]?.intValue ?? 0
+            #expect(memory > 0)
+            let attributes = Dictionary((instance["attributes"]?.arrayValue ?? []).compactMap { attribute in
+                attribute["name"]?.stringValue.map { ($0, attribute["value"]?.stringValue ?? "") }
+            }, uniquingKeysWith: { first, _ in first })
+            #expect(attributes["ecs.os-type"] == "linux")
+            #expect(attributes["ecs.availability-zone"] == "az-test-1")
+            #expect(attributes["rack"] == "r7" && attributes["disk"] == "ssd")
+            #expect(attributes["ecs.cpu-architecture"]?.isEmpty == false)
+
+            // When the web task definition (busybox httpd, hostPort 0) is run
+            let definition = try String(contentsOf: Self.webDefinition, encoding: .utf8)
+            _ = try await plane.ecs("RegisterTaskDefinition", definition)
+            let taskArn = try await plane.runTask("web")
+            // Then it is RUNNING with a host port binding, and httpd answers there on loopback
+            let running = try #require(try await plane.waitForTask(taskArn, lastStatus: "RUNNING"))
+            #expect(running["lastStatus"]?.stringValue == "RUNNING", "\(running)\n\(agent.log)")
+            let hostPort = try #require(running["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue)
+            #expect(try await loopbackGet(port: hostPort) == "hello from flotilla\n")
+            let before = try #require(agent.containers.first)
+            let pid = try #require(before.pid)
+
+            // When the agent is killed -9 and started again
+            agent.send(SIGKILL)
+            _ = try await agent.waitForExit()
+            try agent.start()
+            #expect(try await agent.waitForLog("task re-adopted"), "\(agent.log)")
+            // Then the same container (same pid) still runs, still answers, and the task is still RUNNING
+            #expect(agent.containers.map(\.pid) == [pid])
+            #expect(processIsAlive(pid))
+            #expect(try await loopbackGet(port: hostPort) == "hello from flotilla\n")
+            #expect(try await plane.task(taskArn)?["lastStatus"]?.stringValue == "RUNNING")
+
+            // When the task is stopped
+            _ = try await plane.ecs("StopTask", #"{"cluster": "default", "task": "\#(taskArn)", "reason": "done"}"#)
+            let stopped = try #require(try await plane.waitForTask(taskArn, lastStatus: "STOPPED"))
+            // Then it is STOPPED with its container's exit, and the container is gone
+            #expect(stopped["lastStatus"]?.stringValue == "STOPPED", "\(stopped)\n\(agent.log)")
+            #expect(stopped["containers"]?[0]?["lastStatus"]?.stringValue == "STOPPED")
+            #expect(stopped["containers"]?[0]?["exitCode"]?.intValue != nil)
+            #expect(agent.containers.isEmpty)
+            #expect(!processIsAlive(pid))
+
+            // When another task runs and the agent gets SIGTERM
+            let second = try await plane.runTask("web")
+            _ = try #require(try await plane.waitForTask(second, lastStatus: "RUNNING"))
+            let secondPid = try #require(agent.containers.first?.pid)
+            agent.send(SIGTERM)
+            // Then the agent exits 0 and the container keeps running
+            #expect(try await agent.waitForExit() == 0)
+            #expect(processIsAlive(secondPid))
+            #expect(agent.containers.map(\.status) == ["running"])
+        } catch {
+            await agent.cleanUp()
+            try await plane.process.stop()
+            throw error
+        }
+        await agent.cleanUp()
+        try await plane.process.stop()
+    }
+}
