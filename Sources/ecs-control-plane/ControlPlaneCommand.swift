@@ -36,12 +36,18 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "URL agents are told to use, when not the address they reached (env FLOTILLA_ADVERTISE_URL).")
     var advertiseUrl: String = ProcessInfo.processInfo.environment["FLOTILLA_ADVERTISE_URL"] ?? ""
 
+    @Option(help: "Longest time between reconciler passes when nothing changes, e.g. 1s or 500ms (env FLOTILLA_RECONCILE_INTERVAL).")
+    var reconcileInterval: String = ProcessInfo.processInfo.environment["FLOTILLA_RECONCILE_INTERVAL"] ?? "1s"
+
     mutating func validate() throws {
         guard let grace = parsedGracePeriod, grace >= .seconds(2) else {
             throw ValidationError("--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
         }
         if !advertiseUrl.isEmpty, !(advertiseUrl.hasPrefix("http://") || advertiseUrl.hasPrefix("https://")) {
             throw ValidationError("--advertise-url: expected an http:// or https:// URL, got \(advertiseUrl)")
+        }
+        guard let interval = parsedReconcileInterval, interval >= .milliseconds(10), interval <= .seconds(60) else {
+            throw ValidationError("--reconcile-interval: expected a duration from 10ms to 60s like 1s or 500ms, got \(reconcileInterval)")
         }
         guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)") }
         guard accountId.count == 12, accountId.allSatisfy(\.isNumber) else {
@@ -67,6 +73,13 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             return .seconds(value * factor)
         }
         return Int64(agentGracePeriod).flatMap { $0 > 0 ? .seconds($0) : nil }
+    }
+
+    /// `500ms`, `1s` or plain seconds.
+    var parsedReconcileInterval: Duration? {
+        if reconcileInterval.hasSuffix("ms"), let value = Int64(reconcileInterval.dropLast(2)), value > 0 { return .milliseconds(value) }
+        if reconcileInterval.hasSuffix("s"), let value = Int64(reconcileInterval.dropLast()), value > 0 { return .seconds(value) }
+        return Int64(reconcileInterval).flatMap { $0 > 0 ? .seconds($0) : nil }
     }
 
     func run() async throws {
@@ -95,7 +108,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(configuration: .init(
             // The monitor after the application: shut down first, it releases blocked agent polls.
-            services: [application, ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger)],
+            services: [
+                application,
+                ReconcilerService(store: store, interval: parsedReconcileInterval!, logger: logger),
+                ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -1,5 +1,6 @@
 public import Foundation
 public import Scheduler
+public import TaskDefinitions
 
 /// A fake fleet of agents that carries out plans instantly and in memory: the cluster state a real control plane
 /// and its agents would converge to, with no processes. Stopped tasks stay visible (as ECS keeps them) so the
@@ -98,4 +99,235 @@ public struct FakeAgentFleet: Sendable {
                 requirements: target.requirements, rolloutState: .inProgress, createdAt: now))
         }
     }
+}
+
+/// Fake agents that speak the real agent protocol (`FlotillaAgentV1.Register`, `PollDesiredTasks`,
+/// `SubmitStateChanges`) to a control plane, without running anything: each `sync()` moves every task one step
+/// (PENDING, then RUNNING and HEALTHY when its containers have health checks; STOPPED once desired STOPPED) and
+/// reports it, as a real agent would after starting or stopping containers. Tests kill tasks, make them unhealthy
+/// and take hosts away (silence) to drive the control plane's reconciler.
+///
+/// Transport is a closure, so the same fleet talks to an in-process router or a live server, and survives a
+/// control-plane restart (`connect(_:)`).
+public actor FakeAgentHosts {
+    /// Sends one `FlotillaAgentV1.<operation>` with a JSON body; answers the JSON reply or throws on an error reply.
+    public typealias Call = @Sendable (_ operation: String, _ body: JSONValue) async throws -> JSONValue
+
+    /// A task as this fake agent knows it.
+    public struct FakeTask: Sendable, Hashable {
+        public var taskArn: String
+        public var taskDefinitionArn: String
+        public var desiredStatus: String
+        /// What the agent has reported.
+        public var lastStatus: String
+        public var healthStatus: String
+        public var startedAt: Date?
+        public var containerNames: [String] = []
+    }
+
+    /// One fake host (one container instance).
+    public struct Host: Sendable {
+        public var name: String
+        public var containerInstanceArn: String
+        var credential: String
+        var index: Int
+        /// A silent host neither polls nor reports: its agent (or its network) is gone.
+        public var isSilent = false
+        public var tasks: [String: FakeTask] = [:]
+        var nextHostPort = 32768
+    }
+
+    private var call: Call
+    private let cluster: String
+    private let clock: @Sendable () -> Date
+    public private(set) var hosts: [Host] = []
+    /// Task definition families whose essential container exits as soon as it starts.
+    public var failingFamilies: Set<String> = []
+    /// Changes to send with the next sync, by host (kills, health changes).
+    private var pending: [String: [String: JSONValue]] = [:]
+
+    public init(cluster: String = "default", clock: @escaping @Sendable () -> Date, call: @escaping Call) {
+        self.cluster = cluster
+        self.clock = clock
+        self.call = call
+    }
+
+    /// Points the fleet at another control plane (a restarted one); hosts keep their instances and credentials.
+    public func connect(_ call: @escaping Call) { self.call = call }
+
+    public func setFailingFamilies(_ families: Set<String>) { failingFamilies = families }
+
+    /// Registers a host with the cluster's join token; answers its container-instance ARN.
+    @discardableResult
+    public func register(_ name: String, cpu: Int = 2048, memory: Int = 4096, zone: String = "zone-a",
+                         attributes: [String: String] = [:]) async throws -> String {
+        let token = try await call("GetJoinToken", .object(["cluster": .string(cluster)]))["joinToken"]?.stringValue ?? ""
+        var attributeList: [JSONValue] = [
+            .object(["name": .string("ecs.os-type"), "value": .string("linux")]),
+            .object(["name": .string("ecs.availability-zone"), "value": .string(zone)]),
+        ]
+        for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+            attributeList.append(.object(["name": .string(key), "value": .string(value)]))
+        }
+        let reply = try await call("Register", .object([
+            "cluster": .string(cluster), "joinToken": .string(token), "hostname": .string(name),
+            "address": .string("127.0.0.\(hosts.count + 2)"),
+            "resources": .object(["cpu": .number(Double(cpu)), "memory": .number(Double(memory))]),
+            "attributes": .array(attributeList),
+            "versionInfo": .object(["agentVersion": .string("fake-0.1")]),
+        ]))
+        guard let arn = reply["containerInstanceArn"]?.stringValue, let credential = reply["credential"]?.stringValue else {
+            throw FakeAgentError.unexpectedReply("Register", "\(reply)")
+        }
+        hosts.append(Host(name: name, containerInstanceArn: arn, credential: credential, index: 0))
+        return arn
+    }
+
+    /// Every host that is not silent polls its desired tasks and reports one step of progress on each.
+    public func sync() async throws {
+        for slot in hosts.indices where !hosts[slot].isSilent { try await sync(host: slot) }
+    }
+
+    /// Takes a host away (its agent stops talking) or brings it back.
+    public func setSilent(_ name: String, _ silent: Bool) {
+        guard let slot = hosts.firstIndex(where: { $0.name == name }) else { return }
+        hosts[slot].isSilent = silent
+    }
+
+    /// The essential container of `taskArn` exits with `exitCode`; reported at the next sync.
+    public func kill(_ taskArn: String, exitCode: Int = 1) {
+        guard let (slot, task) = find(taskArn) else { return }
+        hosts[slot].tasks[taskArn]?.lastStatus = "STOPPED"
+        let containers: [JSONValue] = task.containerNames.enumerated().map { index, name in
+            .object(["name": .string(name), "lastStatus": .string("STOPPED"), "exitCode": .number(Double(index == 0 ? exitCode : 137))])
+        }
+        pending[hosts[slot].name, default: [:]][taskArn] = .object([
+            "taskArn": .string(taskArn), "lastStatus": .string("STOPPED"), "stopCode": .string("EssentialContainerExited"),
+            "stoppedReason": .string("Essential container in task exited"),
+            "stoppedAt": .number(clock().timeIntervalSince1970),
+            "containers": .array(containers),
+        ])
+    }
+
+    /// The task's health checks now answer `status` (HEALTHY or UNHEALTHY); reported at the next sync.
+    public func setHealth(_ taskArn: String, _ status: String) {
+        guard let (slot, _) = find(taskArn) else { return }
+        hosts[slot].tasks[taskArn]?.healthStatus = status
+        pending[hosts[slot].name, default: [:]][taskArn] = .object([
+            "taskArn": .string(taskArn), "lastStatus": .string("RUNNING"), "healthStatus": .string(status),
+        ])
+    }
+
+    /// Tasks this fake agent runs now (reported RUNNING, not stopped), by host name.
+    public func runningTasks() -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for host in hosts {
+            result[host.name] = host.tasks.values.filter { $0.lastStatus == "RUNNING" }.map(\.taskArn).sorted()
+        }
+        return result
+    }
+
+    /// Every task any host ever ran or was given.
+    public func allTasks() -> [FakeTask] { hosts.flatMap { $0.tasks.values } }
+
+    // MARK: - One host
+
+    private func find(_ taskArn: String) -> (Int, FakeTask)? {
+        for (slot, host) in hosts.enumerated() { if let task = host.tasks[taskArn] { return (slot, task) } }
+        return nil
+    }
+
+    private func sync(host slot: Int) async throws {
+        let host = hosts[slot]
+        let reply = try await call("PollDesiredTasks", .object([
+            "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
+            "credential": .string(host.credential), "index": .number(Double(host.index)), "waitSeconds": .number(0),
+        ]))
+        hosts[slot].index = reply["index"]?.intValue ?? host.index
+        var changes = pending.removeValue(forKey: host.name) ?? [:]
+        let now = clock()
+        for desired in reply["tasks"]?.arrayValue ?? [] {
+            guard let arn = desired["taskArn"]?.stringValue, let desiredStatus = desired["desiredStatus"]?.stringValue,
+                  changes[arn] == nil else { continue }
+            let definition = desired["taskDefinition"]
+            let containers = definition?["containerDefinitions"]?.arrayValue ?? []
+            var task = hosts[slot].tasks[arn] ?? FakeTask(
+                taskArn: arn, taskDefinitionArn: desired["taskDefinitionArn"]?.stringValue ?? "", desiredStatus: desiredStatus,
+                lastStatus: "PROVISIONING", healthStatus: "UNKNOWN",
+                containerNames: containers.compactMap { $0["name"]?.stringValue })
+            task.desiredStatus = desiredStatus
+            var change: [String: JSONValue] = ["taskArn": .string(arn)]
+            if desiredStatus == "STOPPED" {
+                guard task.lastStatus != "STOPPED" else { continue }
+                task.lastStatus = "STOPPED"
+                change["lastStatus"] = .string("STOPPED")
+                change["stoppedAt"] = .number(now.timeIntervalSince1970)
+                change["containers"] = .array(containers.map {
+                    .object(["name": $0["name"] ?? .null, "lastStatus": .string("STOPPED"), "exitCode": .number(143)])
+                })
+            } else if task.lastStatus == "PROVISIONING" {
+                task.lastStatus = "PENDING"
+                change["lastStatus"] = .string("PENDING")
+            } else if task.lastStatus == "PENDING" {
+                let family = definition?["family"]?.stringValue ?? ""
+                if failingFamilies.contains(family) {
+                    task.lastStatus = "STOPPED"
+                    change["lastStatus"] = .string("STOPPED")
+                    change["stopCode"] = .string("EssentialContainerExited")
+                    change["stoppedReason"] = .string("Essential container in task exited")
+                    change["containers"] = .array(containers.map {
+                        .object(["name": $0["name"] ?? .null, "lastStatus": .string("STOPPED"), "exitCode": .number(1)])
+                    })
+                } else {
+                    let checked = containers.contains { $0["healthCheck"] != nil && $0["healthCheck"] != .null }
+                    task.lastStatus = "RUNNING"
+                    task.startedAt = now
+                    task.healthStatus = checked ? "HEALTHY" : "UNKNOWN"
+                    change["lastStatus"] = .string("RUNNING")
+                    change["startedAt"] = .number(now.timeIntervalSince1970)
+                    if checked { change["healthStatus"] = .string("HEALTHY") }
+                    let mode = definition?["networkMode"]?.stringValue ?? "bridge"
+                    change["containers"] = .array(containers.map { container in
+                        var bindings: [JSONValue] = []
+                        for mapping in container["portMappings"]?.arrayValue ?? [] {
+                            let containerPort = mapping["containerPort"]?.intValue ?? 0
+                            var hostPort = mapping["hostPort"]?.intValue ?? 0
+                            if mode == "host" { hostPort = containerPort }
+                            if hostPort == 0 {
+                                hostPort = hosts[slot].nextHostPort
+                                hosts[slot].nextHostPort += 1
+                            }
+                            bindings.append(.object([
+                                "bindIP": .string("0.0.0.0"), "containerPort": .number(Double(containerPort)),
+                                "hostPort": .number(Double(hostPort)), "protocol": mapping["protocol"] ?? .string("tcp"),
+                            ]))
+                        }
+                        var report: [String: JSONValue] = [
+                            "name": container["name"] ?? .null, "lastStatus": .string("RUNNING"), "networkBindings": .array(bindings),
+                        ]
+                        if container["healthCheck"] != nil, container["healthCheck"] != .null { report["healthStatus"] = .string("HEALTHY") }
+                        return .object(report)
+                    })
+                }
+            } else {
+                hosts[slot].tasks[arn] = task
+                continue
+            }
+            hosts[slot].tasks[arn] = task
+            changes[arn] = .object(change)
+        }
+        guard !changes.isEmpty else { return }
+        let ordered = changes.keys.sorted().compactMap { changes[$0] }
+        for batch in stride(from: 0, to: ordered.count, by: 100) {
+            _ = try await call("SubmitStateChanges", .object([
+                "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
+                "credential": .string(host.credential), "tasks": .array(Array(ordered[batch..<min(batch + 100, ordered.count)])),
+            ]))
+        }
+    }
+}
+
+/// A fake agent got an answer it cannot use.
+public enum FakeAgentError: Error {
+    case unexpectedReply(String, String)
 }

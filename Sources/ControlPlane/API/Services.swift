@@ -151,30 +151,56 @@ extension Database {
     }
 
     /// The service with its live task counts (and tags when asked), as DescribeServices shows it.
+    ///
+    /// Counts come from the tasks, never from stored numbers: `runningCount`/`pendingCount` are the service's tasks
+    /// desired RUNNING by lastStatus; each deployment counts the tasks it started (`startedBy` is its id), and its
+    /// `failedTasks` the ones that stopped failing (exited essential container, failed to start, unhealthy).
+    /// INACTIVE deployments are kept in the store (the circuit breaker rolls back to them) but not shown, as ECS.
     func described(_ service: ECSService, cluster: Cluster, includeTags: Bool = false) throws -> ECSService {
         var service = service
         let rows = try Row.fetchAll(
             self,
             sql: """
-                SELECT json_extract(document, '$.taskDefinitionArn') AS taskDefinitionArn, lastStatus, COUNT(*) AS n
-                FROM task WHERE cluster = ? AND serviceName = ? AND desiredStatus = 'RUNNING'
-                GROUP BY taskDefinitionArn, lastStatus
+                SELECT startedBy, json_extract(document, '$.taskDefinitionArn') AS taskDefinitionArn, desiredStatus, lastStatus,
+                    json_extract(document, '$.stopCode') AS stopCode, json_extract(document, '$.healthStatus') AS healthStatus,
+                    COUNT(*) AS n
+                FROM task WHERE cluster = ? AND serviceName = ?
+                GROUP BY 1, 2, 3, 4, 5, 6
                 """,
             arguments: [cluster.clusterName, service.serviceName]
         )
-        func tally(_ taskDefinition: String?, running: Bool) -> Int {
-            rows.filter { row in
-                let status: String = row["lastStatus"]
-                let isRunning = status == "RUNNING"
-                let matches = taskDefinition == nil || (row["taskDefinitionArn"] as String?) == taskDefinition
-                return matches && (running ? isRunning : TaskStates.pending.contains(status))
-            }.reduce(0) { $0 + ($1["n"] as Int) }
+        struct Tally { var running = 0, pending = 0, failed = 0 }
+        var byDeployment: [String: Tally] = [:]
+        var total = Tally()
+        let primaryID = service.deployments.first { $0.status == "PRIMARY" }?.id
+        for row in rows {
+            let n: Int = row["n"]
+            let lastStatus: String = row["lastStatus"]
+            let desiredStatus: String = row["desiredStatus"]
+            // Tasks started before deployments were recorded on tasks belong to the deployment of their definition.
+            let key = (row["startedBy"] as String?).flatMap { id in service.deployments.contains { $0.id == id } ? id : nil }
+                ?? service.deployments.first { $0.taskDefinition == (row["taskDefinitionArn"] as String?) }?.id ?? primaryID ?? ""
+            var tally = byDeployment[key] ?? Tally()
+            if desiredStatus == "RUNNING", lastStatus == "RUNNING" { tally.running += n; total.running += n }
+            if desiredStatus == "RUNNING", TaskStates.pending.contains(lastStatus) { tally.pending += n; total.pending += n }
+            if lastStatus == "STOPPED" {
+                let stopCode = row["stopCode"] as String?
+                if stopCode == "EssentialContainerExited" || stopCode == "TaskFailedToStart" || (row["healthStatus"] as String?) == "UNHEALTHY" {
+                    tally.failed += n
+                }
+            }
+            byDeployment[key] = tally
         }
-        service.runningCount = tally(nil, running: true)
-        service.pendingCount = tally(nil, running: false)
+        service.runningCount = total.running
+        service.pendingCount = total.pending
+        service.deployments.removeAll { $0.status == "INACTIVE" }
         for index in service.deployments.indices {
-            service.deployments[index].runningCount = tally(service.deployments[index].taskDefinition, running: true)
-            service.deployments[index].pendingCount = tally(service.deployments[index].taskDefinition, running: false)
+            let tally = byDeployment[service.deployments[index].id] ?? Tally()
+            service.deployments[index].runningCount = tally.running
+            service.deployments[index].pendingCount = tally.pending
+            service.deployments[index].failedTasks = tally.failed
+            service.deployments[index].desiredCount = service.deployments[index].status == "PRIMARY"
+                ? service.desiredCount : tally.running + tally.pending
         }
         service.tags = includeTags ? try tags(of: service.serviceArn) : nil
         return service

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Scheduler
 import TaskDefinitions
 
 // MARK: - Requests and responses
@@ -94,28 +95,47 @@ enum TaskRules {
 
     static func newID() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 
-    /// A new task of `definition` in `cluster`, PENDING on `instance` and desired RUNNING: the agent takes it from here.
-    static func makeTask(_ definition: TaskDefinition, cluster: Cluster, instance: ContainerInstance,
-                         startedBy: String?, group: String?, overrides: JSONValue?, context: OperationContext) -> ECSTask {
+    /// A new task of `definition` in `cluster` on `instanceArn`, desired RUNNING: the agent takes it from here.
+    ///
+    /// RunTask and StartTask create tasks PENDING; the reconciler creates service tasks PROVISIONING (as ECS shows them).
+    static func makeTask(_ definition: TaskDefinition, cluster: Cluster, instanceArn: String, startedBy: String?,
+                         group: String?, overrides: JSONValue?, lastStatus: String, now: Date) -> ECSTask {
         let id = newID()
-        let arn = context.arn("task", "\(cluster.clusterName)/\(id)")
+        let clusterARN = ARN(cluster.clusterArn)
+        func arn(_ kind: String, _ resource: String) -> String {
+            ARN(region: clusterARN?.region ?? "us-east-1", account: clusterARN?.account ?? "000000000000", kind: kind,
+                resource: resource).description
+        }
+        let taskArn = arn("task", "\(cluster.clusterName)/\(id)")
         return ECSTask(
-            taskArn: arn, clusterArn: cluster.clusterArn, taskDefinitionArn: definition.taskDefinitionArn ?? "",
-            containerInstanceArn: instance.containerInstanceArn, overrides: overrides ?? .object([:]),
-            lastStatus: "PENDING", desiredStatus: "RUNNING",
+            taskArn: taskArn, clusterArn: cluster.clusterArn, taskDefinitionArn: definition.taskDefinitionArn ?? "",
+            containerInstanceArn: instanceArn, overrides: overrides ?? .object([:]),
+            lastStatus: lastStatus, desiredStatus: "RUNNING",
             cpu: String(definition.cpuUnits ?? definition.requiredCPUUnits),
             memory: String(definition.memoryMiB ?? definition.requiredMemoryMiB),
             containers: definition.containerDefinitions.map { container in
                 TaskContainer(
-                    containerArn: context.arn("container", "\(cluster.clusterName)/\(id)/\(TaskRules.newID())"),
-                    taskArn: arn, name: container.name, image: container.image, lastStatus: "PENDING",
+                    containerArn: arn("container", "\(cluster.clusterName)/\(id)/\(TaskRules.newID())"),
+                    taskArn: taskArn, name: container.name, image: container.image, lastStatus: "PENDING",
                     healthStatus: "UNKNOWN", networkBindings: [],
                     cpu: container.cpu.map(String.init), memory: container.memory.map(String.init)
                 )
             },
             startedBy: startedBy, group: group ?? "family:\(definition.family)", launchType: "EC2", version: 1,
-            createdAt: context.now, healthStatus: "UNKNOWN"
+            createdAt: now, healthStatus: "UNKNOWN"
         )
+    }
+
+    /// ECS's RunTask/StartTask `failures` for tasks the scheduler could not place: one entry per instance with the
+    /// reason that kept it out (`RESOURCE:MEMORY`, `DRAINING`, ...), or the cluster's when it has no instance.
+    static func failures(_ failure: PlacementFailure, cluster: Cluster) -> [Failure] {
+        guard !failure.rejections.isEmpty else {
+            return [Failure(arn: cluster.clusterArn, reason: "No Container Instances were found in your cluster.")]
+        }
+        return failure.rejections.compactMap { rejection in
+            // The first check the instance failed, as ECS reports it.
+            rejection.reasons.first.map { Failure(arn: rejection.containerInstanceArn, reason: $0.runTaskReason) }
+        }
     }
 }
 
@@ -146,47 +166,32 @@ extension Database {
         )
     }
 
-    /// Places `count` tasks first-fit on ACTIVE instances with the CPU, memory and static host ports free.
+    /// Places `count` tasks of `definition` with the scheduler, on the cluster as it is inside this transaction.
     ///
-    /// A stand-in until the reconciler drives `Scheduler`: it never over-commits an instance, and every task it
-    /// cannot place becomes an ECS `failures` entry instead of a task that pretends to run.
+    /// Every task that fits nowhere becomes an ECS `failures` entry instead of a task that pretends to run.
     func placeTasks(_ definition: TaskDefinition, count: Int, cluster: Cluster, startedBy: String?, group: String?,
-                    overrides: JSONValue?, tags: [ResourceTag], context: OperationContext) throws -> TasksResponse {
+                    overrides: JSONValue?, tags: [ResourceTag], placement: PlacementSettings, now: Date,
+                    using generator: inout some RandomNumberGenerator) throws -> TasksResponse {
         var response = TasksResponse(tasks: [], failures: [])
-        var instances = try documents(
-            ContainerInstance.self,
-            "SELECT document FROM containerInstance WHERE cluster = ? AND status = 'ACTIVE' ORDER BY id",
-            [cluster.clusterName]
-        ).map { try described($0, cluster: cluster) }
-        guard !instances.isEmpty else {
+        let state = try schedulingState(of: cluster)
+        guard !state.snapshot.instances.isEmpty else {
             response.failures = [Failure(arn: cluster.clusterArn, reason: "No Container Instances were found in your cluster.")]
             return response
         }
-        let cpu = definition.cpuUnits ?? definition.requiredCPUUnits
-        let memory = definition.memoryMiB ?? definition.requiredMemoryMiB
-        let ports = Set(definition.staticHostPorts.map { String($0.port) })
-        for _ in 0..<count {
-            var reason = "RESOURCE:CPU"
-            let chosen = instances.firstIndex { instance in
-                let remaining = instance.remaining
-                guard remaining.cpu >= cpu else { reason = "RESOURCE:CPU"; return false }
-                guard remaining.memory >= memory else { reason = "RESOURCE:MEMORY"; return false }
-                guard remaining.usedPorts.isDisjoint(with: ports) else { reason = "RESOURCE:PORTS"; return false }
-                return true
-            }
-            guard let chosen else {
-                response.failures.append(Failure(arn: instances.first?.containerInstanceArn, reason: reason))
-                continue
-            }
-            let task = TaskRules.makeTask(definition, cluster: cluster, instance: instances[chosen], startedBy: startedBy,
-                                          group: group, overrides: overrides, context: context)
+        let request = PlacementRequest(
+            group: group ?? "family:\(definition.family)", taskDefinitionArn: definition.taskDefinitionArn ?? "",
+            requirements: TaskRequirements(definition), constraints: placement.constraints, strategy: placement.strategy)
+        let plan = Scheduler.place(request, count: count, in: state.snapshot, using: &generator)
+        for placed in plan.placements {
+            let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: placed.containerInstanceArn,
+                                          startedBy: startedBy, group: group, overrides: overrides, lastStatus: "PENDING", now: now)
             try saveTask(task, cluster: cluster)
             try putTags(tags, on: task.taskArn)
-            instances[chosen] = try described(instances[chosen], cluster: cluster)
             var answer = task
             answer.tags = tags
             response.tasks.append(answer)
         }
+        for failure in plan.unplaced { response.failures += TaskRules.failures(failure, cluster: cluster) }
         return response
     }
 }
@@ -209,9 +214,12 @@ extension ECSAPI {
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
+                var generator = SystemRandomNumberGenerator()
                 return try db.placeTasks(definition, count: count, cluster: cluster, startedBy: request.startedBy,
                                          group: request.group, overrides: request.overrides, tags: request.tags ?? [],
-                                         context: context)
+                                         placement: PlacementSettings(constraints: request.placementConstraints,
+                                                                      strategy: request.placementStrategy),
+                                         now: context.now, using: &generator)
             }
         },
         "StartTask": ECSOperation { (request: StartTaskRequest, context) in
@@ -224,13 +232,29 @@ extension ECSAPI {
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
                 var response = TasksResponse(tasks: [], failures: [])
+                let requirements = TaskRequirements(definition)
                 for identifier in request.containerInstances {
-                    guard let instance = try db.containerInstance(identifier, in: cluster), instance.status == "ACTIVE" else {
+                    // The named instance alone, as it is after the tasks this call already started: the scheduler
+                    // checks its status, agent, CPU, memory and ports as it would for RunTask.
+                    var snapshot = try db.schedulingState(of: cluster).snapshot
+                    guard let instance = try db.containerInstance(identifier, in: cluster),
+                          let only = snapshot.instances.first(where: { $0.containerInstanceArn == instance.containerInstanceArn }) else {
                         response.failures.append(Failure(arn: identifier, reason: "MISSING"))
                         continue
                     }
-                    let task = TaskRules.makeTask(definition, cluster: cluster, instance: instance, startedBy: request.startedBy,
-                                                  group: request.group, overrides: request.overrides, context: context)
+                    snapshot.instances = [only]
+                    var generator = SystemRandomNumberGenerator()
+                    let plan = Scheduler.place(
+                        PlacementRequest(group: request.group ?? "family:\(definition.family)",
+                                         taskDefinitionArn: definition.taskDefinitionArn ?? "", requirements: requirements),
+                        count: 1, in: snapshot, using: &generator)
+                    guard !plan.placements.isEmpty else {
+                        for failure in plan.unplaced { response.failures += TaskRules.failures(failure, cluster: cluster) }
+                        continue
+                    }
+                    let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: instance.containerInstanceArn,
+                                                  startedBy: request.startedBy, group: request.group,
+                                                  overrides: request.overrides, lastStatus: "PENDING", now: context.now)
                     try db.saveTask(task, cluster: cluster)
                     try db.putTags(request.tags ?? [], on: task.taskArn)
                     response.tasks.append(task)

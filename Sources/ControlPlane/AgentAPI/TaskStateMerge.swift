@@ -78,8 +78,17 @@ enum TaskStateMerge {
             if let bindings = containerChange.networkBindings, was < 2 { container.networkBindings = bindings }
             merged.containers[index] = container
         }
+        if change.healthStatus == nil, merged.lastStatus != "STOPPED" { merged.healthStatus = taskHealth(of: merged.containers) }
         guard merged != task else { return .unchanged }
         merged.version = task.version + 1
         return .updated(merged)
+    }
+
+    /// A task's health from its containers', as ECS derives it when the agent reports only containers: UNHEALTHY
+    /// if any container is, HEALTHY if every container that reports health is and at least one does, else UNKNOWN.
+    static func taskHealth(of containers: [TaskContainer]) -> String {
+        let reported = containers.compactMap(\.healthStatus).filter { $0 != "UNKNOWN" }
+        if reported.contains("UNHEALTHY") { return "UNHEALTHY" }
+        return reported.isEmpty ? "UNKNOWN" : "HEALTHY"
     }
 }

@@ -13,6 +13,8 @@ public final class ControlPlaneStore: Sendable {
     public let writer: any DatabaseWriter
     /// Wakes agents' blocking polls when a commit changes their instance's desired state.
     public let desiredStateChanges = DesiredStateNotifier()
+    /// Wakes the reconciler when a commit changes what the scheduler reads (tasks, services, instances, attributes).
+    public let schedulingStateChanges = StateChangeSignal()
 
     /// Opens (creating if needed) `<directory>/flotilla.sqlite` and migrates it to the current schema.
     public static func open(directory: URL) throws -> ControlPlaneStore {
@@ -36,6 +38,7 @@ public final class ControlPlaneStore: Sendable {
         self.writer = writer
         try Self.migrator.migrate(writer)
         writer.add(transactionObserver: DesiredStateObserver(notifier: desiredStateChanges), extent: .databaseLifetime)
+        writer.add(transactionObserver: SchedulingStateObserver(signal: schedulingStateChanges), extent: .databaseLifetime)
     }
 
     /// Runs `body` in one write transaction: all of it commits, or none of it when it throws.

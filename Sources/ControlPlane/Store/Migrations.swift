@@ -119,6 +119,31 @@ extension ControlPlaneStore {
                 ALTER TABLE containerInstance ADD COLUMN agentToken TEXT;
                 """)
         }
+        migrator.registerMigration("v5: reconciler change index") { db in
+            // One counter per cluster (`cluster.changeIndex`), bumped by triggers in the same transaction as any
+            // write the scheduler reads (tasks, services, instances' status and documents, attributes). The
+            // reconciler plans on a snapshot taken at one value and applies the plan only if the counter has not
+            // moved since: every writer (API, agents, other reconcilers) invalidates stale plans without having to
+            // remember to. Contact stamps, desired-state indexes and metrics do not touch it.
+            var sql = "ALTER TABLE cluster ADD COLUMN changeIndex INTEGER NOT NULL DEFAULT 0;"
+            func trigger(_ name: String, _ event: String, _ table: String, _ row: String) -> String {
+                """
+                CREATE TRIGGER \(name) AFTER \(event) ON \(table)
+                BEGIN
+                    UPDATE cluster SET changeIndex = changeIndex + 1 WHERE name = \(row).cluster;
+                END;
+                """
+            }
+            for table in ["task", "service", "attribute"] {
+                sql += trigger("\(table)_reconcile_insert", "INSERT", table, "NEW")
+                sql += trigger("\(table)_reconcile_update", "UPDATE", table, "NEW")
+                sql += trigger("\(table)_reconcile_delete", "DELETE", table, "OLD")
+            }
+            sql += trigger("containerInstance_reconcile_insert", "INSERT", "containerInstance", "NEW")
+            sql += trigger("containerInstance_reconcile_update", "UPDATE OF status, document", "containerInstance", "NEW")
+            sql += trigger("containerInstance_reconcile_delete", "DELETE", "containerInstance", "OLD")
+            try db.execute(sql: sql)
+        }
         return migrator
     }
 }

@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+import Scheduler
+import TaskDefinitions
+
+/// The cluster changed between the snapshot and the write: the plan is discarded and made again.
+struct StalePlanError: Error {
+    var baseIndex: UInt64
+    var currentIndex: UInt64
+}
+
+/// What one applied plan changed, for logs and metrics.
+struct AppliedPlan: Sendable {
+    struct Started: Sendable {
+        var service: String?
+        var taskArn: String
+        var containerInstanceArn: String
+    }
+
+    struct Stopped: Sendable {
+        var service: String?
+        var taskArn: String
+        var reason: String
+    }
+
+    struct Event: Sendable {
+        var service: String
+        var message: String
+    }
+
+    var started: [Started] = []
+    var stopped: [Stopped] = []
+    var events: [Event] = []
+    /// Services whose deletion finished (DRAINING → INACTIVE).
+    var deleted: [String] = []
+}
+
+/// ECS's wording and throttling of the service events the reconciler adds to the scheduler's.
+enum ServiceEvents {
+    static let steadyStateSuffix = "has reached a steady state."
+    /// An identical event (an unplaceable task) is not repeated within this long, as ECS throttles them.
+    static let repeatInterval: TimeInterval = 300
+
+    static func started(_ service: String, _ tasks: [String]) -> String {
+        "(service \(service)) has started \(tasks.count) tasks: \(tasks.map { "(task \(taskID($0)))" }.joined(separator: " "))."
+    }
+
+    static func stopped(_ service: String, _ tasks: [String]) -> String {
+        "(service \(service)) has stopped \(tasks.count) running tasks: \(tasks.map { "(task \(taskID($0)))" }.joined(separator: " "))."
+    }
+
+    static func steadyState(_ service: String) -> String { "(service \(service)) \(steadyStateSuffix)" }
+
+    static func taskID(_ arn: String) -> String { arn.split(separator: "/").last.map(String.init) ?? arn }
+}
+
+extension Database {
+    /// Applies `plan` (computed on `state`) in the caller's transaction, or throws `StalePlanError` when anything
+    /// the scheduler reads changed since `state` was read.
+    ///
+    /// Placements become tasks (PROVISIONING, desired RUNNING, on their instance: the store's triggers wake the
+    /// agent), stops become desiredStatus STOPPED with ECS's stop code and reason, deployment updates and rollbacks
+    /// change the service, and the service's event log gets ECS's events, newest first, throttled and capped.
+    func apply(_ plan: Plan, to state: SchedulingState, now: Date,
+               using generator: inout some RandomNumberGenerator) throws -> AppliedPlan {
+        let cluster = state.cluster
+        let current = try changeIndex(of: cluster.clusterName)
+        guard current == plan.baseIndex else { throw StalePlanError(baseIndex: plan.baseIndex, currentIndex: current) }
+        var applied = AppliedPlan()
+        var services = state.services
+
+        // Stops.
+        for stop in plan.stops {
+            guard var task = try task(stop.taskArn, in: cluster), task.desiredStatus != "STOPPED" else { continue }
+            task.desiredStatus = "STOPPED"
+            task.stopCode = stop.stopCode.rawValue
+            task.stoppedReason = stop.reason.stoppedReason
+            task.stoppingAt = task.stoppingAt ?? now
+            task.version += 1
+            try saveTask(task, cluster: cluster)
+            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.reason.stoppedReason))
+        }
+
+        // Placements.
+        for placement in plan.placements {
+            guard let definition = state.definitions[placement.taskDefinitionArn] else { continue }
+            let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: placement.containerInstanceArn,
+                                          startedBy: placement.deploymentId, group: placement.group, overrides: nil,
+                                          lastStatus: "PROVISIONING", now: now)
+            try saveTask(task, cluster: cluster)
+            applied.started.append(.init(service: placement.serviceName, taskArn: task.taskArn,
+                                         containerInstanceArn: placement.containerInstanceArn))
+        }
+
+        // Deployments.
+        for update in plan.deploymentUpdates {
+            guard var service = services[update.serviceName],
+                  let index = service.deployments.firstIndex(where: { $0.id == update.deploymentId }) else { continue }
+            if let status = update.status { service.deployments[index].status = status.rawValue }
+            if let rollout = update.rolloutState { service.deployments[index].rolloutState = rollout.rawValue }
+            if let reason = update.rolloutStateReason { service.deployments[index].rolloutStateReason = reason }
+            service.deployments[index].updatedAt = now
+            if let target = update.rollbackToTaskDefinitionArn {
+                // The failed deployment drains as ACTIVE; the rollback is the new PRIMARY.
+                service.deployments[index].status = "ACTIVE"
+                service.deployments.insert(Deployment(
+                    id: ServiceRules.deploymentID(&generator), status: "PRIMARY", taskDefinition: target,
+                    desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
+                    createdAt: now, updatedAt: now, launchType: service.launchType, rolloutState: "IN_PROGRESS",
+                    rolloutStateReason: "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
+                service.taskDefinition = target
+            }
+            services[update.serviceName] = service
+        }
+
+        // Events, in the order they happened; each is put first, so the newest ends up on top.
+        var messages: [String: [String]] = [:]
+        var stoppedByService: [String: [String]] = [:]
+        for stop in applied.stopped { if let service = stop.service { stoppedByService[service, default: []].append(stop.taskArn) } }
+        var startedByService: [String: [String]] = [:]
+        for start in applied.started { if let service = start.service { startedByService[service, default: []].append(start.taskArn) } }
+        for (service, tasks) in stoppedByService { messages[service, default: []].append(ServiceEvents.stopped(service, tasks)) }
+        for (service, tasks) in startedByService { messages[service, default: []].append(ServiceEvents.started(service, tasks)) }
+        for event in plan.events { messages[event.serviceName, default: []].append(event.message) }
+        for service in state.snapshot.services where isSteady(service, in: state.snapshot, plan: plan) {
+            let newest = services[service.serviceName]?.events.first?.message
+            if newest?.hasSuffix(ServiceEvents.steadyStateSuffix) != true,
+               messages[service.serviceName]?.contains(where: { $0.hasSuffix(ServiceEvents.steadyStateSuffix) }) != true {
+                messages[service.serviceName, default: []].append(ServiceEvents.steadyState(service.serviceName))
+            }
+        }
+        for (name, list) in messages {
+            guard var service = services[name] else { continue }
+            for message in list {
+                let repeated = service.events.contains {
+                    $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval
+                }
+                // Started/stopped events name new tasks and never repeat; the others are throttled.
+                guard !repeated else { continue }
+                service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
+                applied.events.append(.init(service: name, message: message))
+            }
+            service.events = Array(service.events.prefix(ServiceRules.maxEvents))
+            services[name] = service
+        }
+
+        for (name, service) in services where service != state.services[name] {
+            try saveService(service, cluster: cluster)
+        }
+
+        // Deleted services become INACTIVE once none of their tasks is left running.
+        for var service in try documents(ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status = 'DRAINING'", [cluster.clusterName]) {
+            let live = try count("SELECT COUNT(*) FROM task WHERE cluster = ? AND serviceName = ? AND lastStatus != 'STOPPED'",
+                                 [cluster.clusterName, service.serviceName])
+            guard live == 0 else { continue }
+            service.status = "INACTIVE"
+            try saveService(service, cluster: cluster)
+            applied.deleted.append(service.serviceName)
+        }
+        return applied
+    }
+
+    /// Whether a service needs nothing: the plan changes nothing of it and exactly `desiredCount` tasks of its
+    /// PRIMARY deployment run, none unhealthy.
+    private func isSteady(_ service: ServiceSnapshot, in snapshot: ClusterSnapshot, plan: Plan) -> Bool {
+        let name = service.serviceName
+        guard let primary = service.primaryDeployment, primary.rolloutState != .inProgress,
+              !plan.placements.contains(where: { $0.serviceName == name }),
+              !plan.stops.contains(where: { $0.serviceName == name }),
+              !plan.unplaced.contains(where: { $0.serviceName == name }),
+              !plan.deploymentUpdates.contains(where: { $0.serviceName == name }) else { return false }
+        let live = snapshot.tasks.filter { $0.group == service.group && $0.isLive }
+        return live.count == service.desiredCount
+            && live.allSatisfy { $0.lastStatus == .running && $0.healthStatus != .unhealthy && $0.deploymentId == primary.id }
+    }
+}

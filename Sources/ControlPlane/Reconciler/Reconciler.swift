@@ -1,0 +1,153 @@
+public import Foundation
+public import Logging
+import GRDB
+import Metrics
+import Scheduler
+import Synchronization
+
+/// The control plane's reconciler: reads each cluster, asks the scheduler what to change, and applies the answer.
+///
+/// Level-triggered: a pass compares desired and observed state as they are in the store and assumes nothing about
+/// earlier passes, so a missed wake-up, a crash between passes or a restart costs nothing but time. A pass per
+/// cluster: read a `ClusterSnapshot` at the cluster's change index (one read transaction), `Scheduler.plan` it, and
+/// apply the whole plan in one write transaction that first checks the index has not moved; if it has, the plan is
+/// thrown away and made again on a fresh snapshot. Tasks are only ever created inside that transaction, so a plan
+/// is applied whole or not at all and never twice.
+public final class Reconciler: Sendable {
+    let store: ControlPlaneStore
+    let now: @Sendable () -> Date
+    let logger: Logger
+    /// The scheduler's randomness (the `random` strategy, scale-in ties): seeded, so a run can be replayed.
+    private let generator: Mutex<SplitMix64>
+    private let passes = Atomic<Int>(0)
+    /// How often a pass re-plans a cluster whose index moved under it before leaving it to the next pass.
+    static let maxAttempts = 3
+
+    /// - Parameters:
+    ///   - now: the clock the scheduler's time rules (grace periods) are checked against; tests inject one.
+    ///   - seed: seeds the scheduler's random choices; nil takes one from the system.
+    public init(store: ControlPlaneStore, now: @escaping @Sendable () -> Date = { Date() }, seed: UInt64? = nil,
+                logger: Logger) {
+        self.store = store
+        self.now = now
+        self.logger = logger
+        var system = SystemRandomNumberGenerator()
+        generator = Mutex(SplitMix64(seed: seed ?? system.next()))
+    }
+
+    /// How many passes have finished since this reconciler was made.
+    public var completedPasses: Int { passes.load(ordering: .relaxed) }
+
+    /// What one pass did.
+    public struct PassSummary: Sendable, Equatable {
+        /// Tasks created, over every cluster.
+        public var placements = 0
+        /// Tasks asked to stop.
+        public var stops = 0
+        /// Events added to service logs.
+        public var events = 0
+        /// Plans discarded because their cluster changed under them.
+        public var conflicts = 0
+        /// Clusters whose pass failed (logged).
+        public var failures = 0
+    }
+
+    /// Reconciles every ACTIVE cluster once. Never throws: failures are logged, counted and retried next pass.
+    @discardableResult
+    public func reconcileOnce() async -> PassSummary {
+        let started = ContinuousClock.now
+        var summary = PassSummary()
+        do {
+            let clusters = try await store.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
+            }
+            for cluster in clusters { await reconcile(cluster: cluster, into: &summary) }
+        } catch {
+            summary.failures += 1
+            logger.error("reconciler pass failed", metadata: ["error": "\(error)"])
+        }
+        Counter(label: "flotilla_reconciler_passes_total").increment()
+        passes.add(1, ordering: .relaxed)
+        let elapsed = (ContinuousClock.now - started).components
+        Metrics.Timer(label: "flotilla_reconciler_pass_duration_seconds")
+            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        return summary
+    }
+
+    private func reconcile(cluster name: String, into summary: inout PassSummary) async {
+        for _ in 0..<Self.maxAttempts {
+            do {
+                let state = try await store.read { db -> SchedulingState? in
+                    guard let cluster = try db.cluster(name), cluster.status == "ACTIVE" else { return nil }
+                    return try db.schedulingState(of: cluster)
+                }
+                guard let state else { return }
+                let now = now()
+                let plan = generator.withLock { Scheduler.plan(state.snapshot, now: now, using: &$0) }
+                let seed = generator.withLock { $0.next() }
+                let applied = try await store.write { db in
+                    var generator = SplitMix64(seed: seed)
+                    return try db.apply(plan, to: state, now: now, using: &generator)
+                }
+                record(applied, plan: plan, cluster: name, into: &summary)
+                return
+            } catch let error as StalePlanError {
+                summary.conflicts += 1
+                Counter(label: "flotilla_reconciler_plan_conflicts_total").increment()
+                logger.debug("plan discarded: cluster changed since its snapshot", metadata: [
+                    "cluster": "\(name)", "plan.base_index": "\(error.baseIndex)", "store.index": "\(error.currentIndex)",
+                ])
+            } catch {
+                summary.failures += 1
+                Counter(label: "flotilla_reconciler_failures_total").increment()
+                logger.error("cluster reconciliation failed", metadata: ["cluster": "\(name)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    private func record(_ applied: AppliedPlan, plan: Plan, cluster: String, into summary: inout PassSummary) {
+        summary.placements += applied.started.count
+        summary.stops += applied.stopped.count
+        summary.events += applied.events.count
+        if !applied.started.isEmpty {
+            Counter(label: "flotilla_reconciler_placements_total").increment(by: applied.started.count)
+        }
+        for stop in applied.stopped {
+            Counter(label: "flotilla_reconciler_stops_total").increment()
+            logger.info("task stop requested", metadata: [
+                "cluster": "\(cluster)", "service": "\(stop.service ?? "")", "task": "\(stop.taskArn)", "task.stopped_reason": "\(stop.reason)",
+            ])
+        }
+        for start in applied.started {
+            logger.info("task placed", metadata: [
+                "cluster": "\(cluster)", "service": "\(start.service ?? "")", "task": "\(start.taskArn)",
+                "instance.arn": "\(start.containerInstanceArn)",
+            ])
+        }
+        for failure in plan.unplaced where applied.events.contains(where: { $0.service == failure.serviceName }) {
+            logger.notice("tasks could not be placed", metadata: [
+                "cluster": "\(cluster)", "service": "\(failure.serviceName ?? "")", "task.count": "\(failure.count)",
+                "placement.closest": "\(failure.closestMatch?.containerInstanceArn ?? "none")",
+            ])
+        }
+        for service in applied.deleted {
+            logger.info("service deleted", metadata: ["cluster": "\(cluster)", "service": "\(service)"])
+        }
+    }
+}
+
+/// A small seedable generator (Steele, Lea, Flood: SplitMix64), so the scheduler's random choices can be replayed.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

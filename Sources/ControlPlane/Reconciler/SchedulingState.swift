@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import Scheduler
+import TaskDefinitions
+
+/// One consistent read of a cluster: the scheduler's `ClusterSnapshot` plus the stored documents the plan is
+/// applied to.
+struct SchedulingState: Sendable {
+    var cluster: Cluster
+    var snapshot: ClusterSnapshot
+    /// The services in the snapshot, by name, as stored.
+    var services: [String: ECSService]
+    /// Every task definition the snapshot's tasks and deployments use, by ARN.
+    var definitions: [String: TaskDefinition]
+}
+
+extension Database {
+    /// The cluster's change index: bumped by triggers on every write the scheduler reads ("v5" migration).
+    func changeIndex(of cluster: String) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(self, sql: "SELECT changeIndex FROM cluster WHERE name = ?", arguments: [cluster]) ?? 0)
+    }
+
+    /// Reads `cluster` as the scheduler sees it, at the current change index.
+    ///
+    /// Instances: ACTIVE and DRAINING ones, with remaining CPU, memory and ports derived from the tasks that still
+    /// occupy them (every task not yet reported STOPPED, including those asked to stop). Tasks: every task not both
+    /// desired and reported STOPPED, plus the stopped tasks of deployments still in progress (the circuit breaker
+    /// counts them). Services: ACTIVE ones.
+    func schedulingState(of cluster: Cluster) throws -> SchedulingState {
+        let name = cluster.clusterName
+        let baseIndex = try changeIndex(of: name)
+        var definitions: [String: TaskDefinition] = [:]
+        func definition(_ arn: String) throws -> TaskDefinition? {
+            if let known = definitions[arn] { return known }
+            guard let reference = try? TaskDefinitionReference(arn), let found = try taskDefinition(reference) else { return nil }
+            definitions[arn] = found
+            return found
+        }
+
+        // Services and their deployments.
+        let storedServices = try documents(ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status = 'ACTIVE' ORDER BY name", [name])
+        var inProgress: Set<String> = []
+        var services: [String: ECSService] = [:]
+        var serviceSnapshots: [ServiceSnapshot] = []
+        for service in storedServices {
+            var deployments: [DeploymentSnapshot] = []
+            for deployment in service.deployments {
+                guard let taskDefinition = try definition(deployment.taskDefinition) else { continue }
+                let snapshot = DeploymentSnapshot(
+                    id: deployment.id, status: DeploymentStatus(rawValue: deployment.status) ?? .inactive,
+                    taskDefinitionArn: deployment.taskDefinition, requirements: TaskRequirements(taskDefinition),
+                    rolloutState: deployment.rolloutState.flatMap(RolloutState.init(rawValue:)) ?? .completed,
+                    createdAt: deployment.createdAt)
+                if snapshot.status == .primary, snapshot.rolloutState == .inProgress { inProgress.insert(deployment.id) }
+                deployments.append(snapshot)
+            }
+            let configuration = service.deploymentConfiguration ?? .defaults
+            let placement = PlacementSettings(constraints: service.placementConstraints, strategy: service.placementStrategy)
+            services[service.serviceName] = service
+            var snapshot = ServiceSnapshot(
+                serviceName: service.serviceName, desiredCount: service.desiredCount, deployments: deployments,
+                placementConstraints: placement.constraints,
+                placementStrategy: placement.strategy.isEmpty ? PlacementStrategy.serviceDefault : placement.strategy,
+                healthCheckGracePeriodSeconds: service.healthCheckGracePeriodSeconds ?? 0)
+            // (The scheduler's DeploymentConfiguration is shadowed by ours; fill it field by field.)
+            snapshot.deploymentConfiguration.minimumHealthyPercent = configuration.minimumHealthyPercent ?? 100
+            snapshot.deploymentConfiguration.maximumPercent = configuration.maximumPercent ?? 200
+            snapshot.deploymentConfiguration.deploymentCircuitBreaker = configuration.deploymentCircuitBreaker.map {
+                DeploymentCircuitBreaker(enable: $0.enable, rollback: $0.rollback)
+            }
+            serviceSnapshots.append(snapshot)
+        }
+
+        // Tasks.
+        var tasks = try documents(
+            ECSTask.self,
+            "SELECT document FROM task WHERE cluster = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
+            [name])
+        if !inProgress.isEmpty {
+            tasks += try documents(
+                ECSTask.self,
+                "SELECT document FROM task WHERE cluster = ? AND desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED' AND startedBy IN (\(inProgress.map { _ in "?" }.joined(separator: ","))) ORDER BY id",
+                StatementArguments([name] + inProgress.sorted()))
+        }
+
+        // Instances, with what their tasks occupy.
+        let rows = try Row.fetchAll(self, sql: "SELECT id, document FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING') ORDER BY id",
+                                    arguments: [name])
+        var attributes: [String: [String: String?]] = [:]
+        for row in try Row.fetchAll(self, sql: "SELECT targetId, name, value FROM attribute WHERE cluster = ?", arguments: [name]) {
+            attributes[row["targetId"], default: [:]][row["name"] as String] = .some(row["value"] as String?)
+        }
+        var instances: [InstanceSnapshot] = []
+        var slotByArn: [String: Int] = [:]
+        for row in rows {
+            let instance = try Documents.decode(ContainerInstance.self, from: row["document"])
+            var snapshot = instance.placementSnapshot
+            snapshot.attributes = attributes[row["id"] as String] ?? [:]
+            snapshot.portsInUse = Set(instance.registeredResources.filter { $0.name == "PORTS" }
+                .flatMap { $0.stringSetValue ?? [] }.compactMap { Int($0).map { HostPort($0, .tcp) } })
+            snapshot.runningTasksCount = 0
+            slotByArn[instance.containerInstanceArn] = instances.count
+            instances.append(snapshot)
+        }
+        var taskSnapshots: [TaskSnapshot] = []
+        for task in tasks {
+            let snapshot = task.schedulingSnapshot
+            taskSnapshots.append(snapshot)
+            guard snapshot.lastStatus != .stopped, let slot = slotByArn[snapshot.containerInstanceArn] else { continue }
+            let usage = try definition(task.taskDefinitionArn).map(TaskRequirements.init)
+            instances[slot].remainingCPU -= Int(task.cpu ?? "") ?? usage?.cpu ?? 0
+            instances[slot].remainingMemoryMiB -= Int(task.memory ?? "") ?? usage?.memoryMiB ?? 0
+            instances[slot].portsInUse.formUnion(usage?.hostPorts ?? [])
+            instances[slot].runningTasksCount += 1
+        }
+        // A DAEMON service runs one task on every instance that can take it.
+        for index in serviceSnapshots.indices {
+            guard services[serviceSnapshots[index].serviceName]?.schedulingStrategy == "DAEMON" else { continue }
+            serviceSnapshots[index].desiredCount = instances.filter(\.acceptsTasks).count
+            serviceSnapshots[index].placementConstraints.append(.distinctInstance)
+        }
+        return SchedulingState(
+            cluster: cluster,
+            snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
+                                      services: serviceSnapshots),
+            services: services, definitions: definitions)
+    }
+}
+
+extension ECSTask {
+    /// The task as the scheduler sees it. A service task's deployment is its `startedBy` (`ecs-svc/...`), as in ECS.
+    var schedulingSnapshot: TaskSnapshot {
+        let group = group ?? ""
+        return TaskSnapshot(
+            taskArn: taskArn, containerInstanceArn: containerInstanceArn ?? "", group: group,
+            taskDefinitionArn: taskDefinitionArn,
+            deploymentId: group.hasPrefix("service:") ? startedBy : nil,
+            lastStatus: TaskStatus(rawValue: lastStatus) ?? .provisioning,
+            desiredStatus: TaskStatus(rawValue: desiredStatus) ?? .running,
+            healthStatus: healthStatus.flatMap(HealthStatus.init(rawValue:)) ?? .unknown,
+            startedAt: startedAt, createdAt: createdAt, stopCode: stopCode.flatMap(StopCode.init(rawValue:)))
+    }
+}
+
+/// A service's or RunTask's stored placement settings, parsed with the scheduler's parser.
+///
+/// The API validated them when they were given (`PlacementRules`), so parsing cannot fail here; an entry that
+/// somehow does is left out rather than stopping the cluster's reconciliation.
+struct PlacementSettings {
+    var constraints: [PlacementConstraint] = []
+    var strategy: [PlacementStrategy] = []
+
+    init(constraints: [JSONValue]?, strategy: [JSONValue]?) {
+        for entry in constraints ?? [] {
+            guard let type = entry["type"]?.stringValue,
+                  let parsed = try? PlacementConstraint(type: type, expression: entry["expression"]?.stringValue) else { continue }
+            self.constraints.append(parsed)
+        }
+        for entry in strategy ?? [] {
+            guard let type = entry["type"]?.stringValue,
+                  let parsed = try? PlacementStrategy(type: type, field: entry["field"]?.stringValue) else { continue }
+            self.strategy.append(parsed)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import ControlPlane
+import FlotillaTestKit
+import Foundation
+import Logging
+import TaskDefinitions
+import Testing
+
+@Suite("Reconciler: restarts, the service loop, RunTask and StartTask placement", .timeLimit(.minutes(3)))
+struct ReconcilerRecoveryTests {
+    @Test("A control plane restarted on its SQLite file in the middle of a scale-up ends with exactly the desired count")
+    func restartDuringScaleUp() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-recon-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = TestClock()
+        let fleet = FakeAgentHosts(clock: { clock.now }, call: { operation, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
+        // Given: 6 running, then a scale-up to 12 whose pass placed tasks the agents have not seen yet
+        try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet) { cp in
+            _ = try await cp.registerHosts(3)
+            try await cp.createWebService(desiredCount: 6)
+            try #require(try await cp.converge { try await cp.runningTasks().count == 6 })
+            try await cp.client.ok("UpdateService", #"{"service": "web", "desiredCount": 12}"#)
+            let summary = await cp.reconciler.reconcileOnce()
+            #expect(summary.placements == 6)
+        }
+        // When: a new control plane (new store, new reconciler) on the same file; the same agents come back
+        try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet, seed: 7,
+                                 createCluster: false) { cp in
+            let settled = try await cp.converge {
+                try await cp.isSteady(running: 12)
+            }
+            // Then: exactly 12, each created once, each run by one agent
+            #expect(settled)
+            let all = try await cp.tasks()
+            #expect(all.count == 12)
+            #expect(Set(all.compactMap { $0["taskArn"]?.stringValue }).count == 12)
+            let agentTasks = await cp.fleet.allTasks()
+            #expect(agentTasks.count == 12)
+            #expect(agentTasks.allSatisfy { $0.lastStatus == "RUNNING" })
+            for _ in 0..<3 { try await cp.round() }
+            #expect(try await cp.tasks().count == 12)
+        }
+    }
+
+    @Test("The service runs passes on its own: a commit wakes it, and it stops on cancellation")
+    func serviceLoop() async throws {
+        try await withReconciler { cp in
+            _ = try await cp.registerHosts(2)
+            // A tick far away: only commits can wake it within this test.
+            let service = ReconcilerService(store: cp.store, interval: .seconds(3600), now: { cp.clock.now }, seed: 1,
+                                            logger: Logger(label: "flotilla.test"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                // Given: the first pass (at start) is done
+                var passes = 0
+                for _ in 0..<500 where passes == 0 {
+                    passes = service.reconciler.completedPasses
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try #require(passes >= 1)
+                // When
+                try await cp.createWebService(desiredCount: 4)
+                // Then: the commit woke it (bounded wait, no timing asserted)
+                var created = 0
+                for _ in 0..<500 where created < 4 {
+                    created = try await cp.tasks().count
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(created == 4)
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test("RunTask places with the scheduler and answers ECS failures per instance")
+    func runTaskFailures() async throws {
+        try await withReconciler { cp in
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition())
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition(family: "huge", memory: 8192))
+            // No instance at all
+            let none = try await cp.client.ok("RunTask", #"{"taskDefinition": "web"}"#)
+            #expect(none["failures"]?[0]?["reason"]?.stringValue == "No Container Instances were found in your cluster.")
+            // Given
+            let instances = try await cp.registerHosts(2)
+            // When: too big for either
+            let huge = try await cp.client.ok("RunTask", #"{"taskDefinition": "huge", "count": 2}"#)
+            // Then
+            #expect(huge["tasks"]?.arrayValue?.isEmpty == true)
+            let failures = huge["failures"]?.arrayValue ?? []
+            #expect(Set(failures.compactMap { $0["arn"]?.stringValue }) == Set(instances))
+            #expect(failures.allSatisfy { $0["reason"]?.stringValue == "RESOURCE:MEMORY" })
+            // When: one instance drains, a memberOf constraint names the other
+            try await cp.client.ok("UpdateContainerInstancesState", #"{"containerInstances": ["\#(instances[0])"], "status": "DRAINING"}"#)
+            let placed = try await cp.client.ok("RunTask", #"{"taskDefinition": "web", "count": 3, "placementStrategy": [{"type": "binpack", "field": "memory"}]}"#)
+            #expect(placed["tasks"]?.arrayValue?.count == 3)
+            #expect(placed["tasks"]?.arrayValue?.allSatisfy { $0["containerInstanceArn"]?.stringValue == instances[1] } == true)
+            let started = try await cp.client.ok("StartTask", #"{"taskDefinition": "web", "containerInstances": ["\#(instances[0])", "\#(instances[1])"]}"#)
+            #expect(started["tasks"]?.arrayValue?.count == 1)
+            #expect(started["failures"]?[0]?["arn"]?.stringValue == instances[0])
+            #expect(started["failures"]?[0]?["reason"]?.stringValue == "DRAINING")
+            let constrained = try await cp.client.ok("RunTask", #"{"taskDefinition": "web", "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.availability-zone == zone-9"}]}"#)
+            #expect(constrained["tasks"]?.arrayValue?.isEmpty == true)
+            #expect(constrained["failures"]?.arrayValue?.contains { $0["reason"]?.stringValue == "MemberOf placement constraint unsatisfied." } == true)
+        }
+    }
+}
