@@ -139,6 +139,7 @@ let package = Package(
             name: "flotilla-bench",
             dependencies: [
                 "TaskDefinitions", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent", "LoadBalancer",
+                "FlotillaTestKit",  // `flotilla-bench e2e` drives real processes through the e2e harness
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,0 +1,128 @@
+public import Foundation
+public import TaskDefinitions
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `ecs-control-plane` listening on an address every e2e host reaches (the run's bridge address), on a
+/// data directory that survives `kill9()` and `start()` (same port, same store).
+public final class ClusterControlPlane: Sendable {
+    public let address: String
+    public let port: Int
+    public let dataDirectory: String
+    public let daemon: DaemonProcess
+    public var endpoint: String { "http://\(address):\(port)" }
+
+    /// - Parameters:
+    ///   - agentGracePeriod: `--agent-grace-period` (an agent silent this long is disconnected).
+    ///   - extraArguments: more flags, e.g. `--no-embedded-load-balancer`.
+    public init(address: String, dataDirectory: String, agentGracePeriod: String = "30s",
+                extraArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries) throws {
+        self.address = address
+        self.dataDirectory = dataDirectory
+        port = try freePort(on: address)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        daemon = DaemonProcess(
+            arguments: ["\(binaryDirectory)/ecs-control-plane", "--listen", "\(address):\(port)",
+                        "--data-dir", dataDirectory, "--agent-grace-period", agentGracePeriod,
+                        "--log-level", "info"] + extraArguments,
+            logFile: dataDirectory + "/control-plane.log")
+    }
+
+    /// Starts the process (again) and waits until `/healthz` answers (at most 30 s).
+    public func start() async throws {
+        try daemon.start()
+        let healthy = await eventually(within: .seconds(30), every: .milliseconds(50)) { () async -> Bool? in
+            guard daemon.isRunning else { return false }
+            return await isHealthy() ? true : nil
+        }
+        guard healthy == true else { throw ClusterHarnessError.notReady("ecs-control-plane", daemon.logTail()) }
+    }
+
+    public func isHealthy() async -> Bool {
+        guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!) else {
+            return false
+        }
+        return (response as? HTTPURLResponse)?.statusCode == 200
+    }
+
+    // MARK: - API
+
+    /// One ECS operation (`AmazonEC2ContainerServiceV20141113.<operation>`); throws `APIError` unless 200.
+    @discardableResult
+    public func ecs(_ operation: String, _ body: [String: Any] = [:]) async throws -> JSONValue {
+        try await call("AmazonEC2ContainerServiceV20141113.\(operation)", body)
+    }
+
+    /// Any operation by its full `X-Amz-Target` (`FlotillaAgentV1.GetJoinToken`, `FlotillaV1.CreateLoadBalancer`).
+    @discardableResult
+    public func call(_ target: String, _ body: [String: Any] = [:]) async throws -> JSONValue {
+        var request = URLRequest(url: URL(string: endpoint)!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 30
+        request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
+        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
+        guard status == 200 else {
+            throw APIError(target: target, status: status, type: json["__type"]?.stringValue ?? "",
+                           message: json["message"]?.stringValue ?? String(decoding: data, as: UTF8.self))
+        }
+        return json
+    }
+
+    /// The cluster's join token (`FlotillaAgentV1.GetJoinToken`).
+    public func joinToken(cluster: String) async throws -> String {
+        let answer = try await call("FlotillaAgentV1.GetJoinToken", ["cluster": cluster])
+        guard let token = answer["joinToken"]?.stringValue else {
+            throw ClusterHarnessError.unexpected("GetJoinToken answered without joinToken: \(answer)")
+        }
+        return token
+    }
+}
+
+/// An API call that did not answer 200.
+public struct APIError: Error, CustomStringConvertible {
+    public var target: String
+    public var status: Int
+    public var type: String
+    public var message: String
+    public var description: String { "\(target): \(status) \(type): \(message)" }
+}
+
+public enum ClusterHarnessError: Error, CustomStringConvertible {
+    /// A process did not become ready; the tail of its log.
+    case notReady(String, String)
+    case unexpected(String)
+
+    public var description: String {
+        switch self {
+        case .notReady(let what, let log): "\(what) did not become ready; its log ends with:\n\(log)"
+        case .unexpected(let message): message
+        }
+    }
+}
+
+/// A TCP port nobody listens on at `address` right now (bind to port 0 there, read it back, close).
+public func freePort(on address: String) throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw ClusterHarnessError.unexpected("socket: errno \(errno)") }
+    defer { close(fd) }
+    var socketAddress = sockaddr_in()
+    socketAddress.sin_family = sa_family_t(AF_INET)
+    socketAddress.sin_addr.s_addr = inet_addr(address)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &socketAddress) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw ClusterHarnessError.unexpected("bind \(address):0: errno \(errno)") }
+    _ = withUnsafeMutablePointer(to: &socketAddress) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: socketAddress.sin_port))
+}

@@ -1,0 +1,72 @@
+import FlotillaTestKit
+import Foundation
+import TaskDefinitions
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ecsctl logs` and `ecsctl exec` against real tasks on agents in their own network namespaces: the control plane
+/// hands out the agent endpoint, ecsctl talks to the agent on the host's address.
+@Suite("E2E: ecsctl logs and exec on real tasks", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(6)))
+struct E2EContainerAccessTests {
+    @Test func execRunsInTheTasksContainerAndPassesTheExitCode() async throws {
+        try await withE2ECluster(hosts: 2) { cluster in
+            // Given web with one healthy replica
+            try await cluster.createWebService(desiredCount: 1)
+            let task = try #require(try await cluster.waitForSteadyService(count: 1).first)
+            let page = try #require(await cluster.page(of: task))
+            // When ecsctl exec reads the page inside the container
+            let cat = try await ecsctl(["exec", "--cluster", cluster.cluster, "--task", task.taskArn, "--container", "web",
+                                        "--", "cat", "/www/index.html"], endpoint: cluster.controlPlane.endpoint)
+            // Then it prints what the replica serves, and exits 0
+            #expect(cat.status == 0, "\(cat.stderr)")
+            #expect(cat.stdout == page)
+            // And a failing command's exit code and stderr come back
+            let failing = try await ecsctl(["exec", "--cluster", cluster.cluster, "--task", task.taskArn, "--",
+                                            "sh", "-c", "echo broken >&2; exit 3"], endpoint: cluster.controlPlane.endpoint)
+            #expect(failing.status == 3)
+            #expect(failing.stderr.contains("broken"))
+        }
+    }
+
+    @Test func logsPrintAndFollowARunningTask() async throws {
+        try await withE2ECluster(hosts: 2) { cluster in
+            // Given worker (prints "worker tick N" every 2 s) started with RunTask
+            try await cluster.registerExample("worker.json")
+            let run = try await cluster.ecs("RunTask", ["taskDefinition": "worker", "count": 1])
+            let taskArn = try #require(run["tasks"]?[0]?.taskArn)
+            let running = try await eventually(within: .seconds(60)) {
+                try await cluster.tasks().first { $0.taskArn == taskArn && $0.lastStatus == "RUNNING" }
+            }
+            #expect(running != nil, "worker never ran:\n\(cluster.logTails())")
+            // When ecsctl logs asks for its output
+            let printed = try await eventually(within: .seconds(30)) { () async throws -> String? in
+                let logs = try await ecsctl(["logs", "--cluster", cluster.cluster, "--task", taskArn],
+                                            endpoint: cluster.controlPlane.endpoint)
+                return logs.status == 0 && logs.stdout.contains("worker tick 2\n") ? logs.stdout : nil
+            }
+            // Then it prints the container's lines in order
+            let lines = try #require(printed).split(separator: "\n")
+            #expect(lines.starts(with: ["worker tick 1", "worker tick 2"]))
+
+            // When ecsctl logs --follow runs while the task runs
+            let follow = DaemonProcess(
+                arguments: [HostCommand.debugBinaries + "/ecsctl", "logs", "--cluster", cluster.cluster, "--task", taskArn, "--follow"],
+                environment: ["FLOTILLA_ENDPOINT": cluster.controlPlane.endpoint, "HOME": cluster.directory],
+                logFile: cluster.directory + "/follow.log")
+            try follow.start()
+            defer { follow.kill9() }
+            // Then new lines arrive as the container prints them
+            let seen = lines.count
+            let grew = await eventually(within: .seconds(20)) { () -> Bool? in
+                let text = (try? String(contentsOfFile: follow.logFile, encoding: .utf8)) ?? ""
+                return text.contains("worker tick \(seen + 2)\n") ? true : nil
+            }
+            #expect(grew == true, "follow printed: \(follow.logTail())")
+            // And it ends once the task is stopped
+            try await cluster.ecs("StopTask", ["task": taskArn])
+            #expect(await follow.waitForExit(seconds: 30), "ecsctl logs --follow kept running after the task stopped")
+        }
+    }
+}
