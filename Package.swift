@@ -62,6 +62,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

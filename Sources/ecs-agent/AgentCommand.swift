@@ -123,8 +123,11 @@ struct AgentCommand: AsyncParsableCommand {
             "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
             "agent.listen": "\(listen)",
         ])
+        let endpoint = AgentEndpoint(host: host, port: port, token: await daemon.agentToken,
+                                     directory: daemon.containerDirectory, runtime: runtime, logger: logger,
+                                     metrics: { registry.emitToBuffer() })
         let group = ServiceGroup(configuration: .init(
-            services: [daemon],
+            services: [endpoint, daemon],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -21,6 +21,7 @@ struct Ecsctl: AsyncParsableCommand {
             ListContainerInstances.self, DescribeContainerInstances.self, UpdateContainerInstancesState.self,
             ListAttributes.self, PutAttributes.self, DeleteAttributes.self,
             TagResource.self, UntagResource.self, ListTagsForResource.self,
+            GetJoinToken.self, RotateJoinToken.self, Exec.self, Logs.self, Wait.self,
         ]
     )
 

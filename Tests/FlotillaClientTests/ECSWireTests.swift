@@ -46,9 +46,13 @@ struct ECSWireTests {
         #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=ecsctl/20261118/eu-west-3/ecs/aws4_request,"))
     }
 
-    @Test func everyOperationTargetsECS() {
+    @Test func everyOperationTargetsItsService() {
+        let flotilla: [ECSOperation: String] = [
+            .getContainerLogStream: "FlotillaV1", .getJoinToken: "FlotillaAgentV1", .rotateJoinToken: "FlotillaAgentV1",
+        ]
         for operation in ECSOperation.allCases {
-            #expect(operation.target == "AmazonEC2ContainerServiceV20141113.\(operation.rawValue)")
+            let prefix = flotilla[operation] ?? "AmazonEC2ContainerServiceV20141113"
+            #expect(operation.target == "\(prefix).\(operation.rawValue)")
         }
     }
 

@@ -99,6 +99,23 @@ final class AgentDaemonProcess: @unchecked Sendable {
         return false
     }
 
+    /// A request to the agent endpoint on loopback; `authorized` sends the token the agent keeps in its identity.
+    func endpoint(_ method: String, _ path: String, authorized: Bool = false,
+                  body: String? = nil) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(listenPort)\(path)")!, timeoutInterval: 20)
+        request.httpMethod = method
+        if authorized {
+            let identity = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/agent/identity.json")))
+            request.setValue("Bearer \(identity["agentToken"]?.stringValue ?? "")", forHTTPHeaderField: "Authorization")
+        }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
     /// The runtime's containers as state.json records them: (name, status, pid).
     var containers: [(name: String, status: String, pid: Int32?)] {
         let directory = dataDirectory + "/containers"

@@ -72,6 +72,18 @@ struct AgentDaemonTests {
             #expect(running["lastStatus"]?.stringValue == "RUNNING", "\(running)\n\(agent.log)")
             let hostPort = try #require(running["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue)
             #expect(try await loopbackGet(port: hostPort) == "hello from flotilla\n")
+            // And the agent endpoint serves its identity, exec into the task's container (with the token), metrics
+            let metadata = try await agent.endpoint("GET", "/v1/metadata")
+            #expect(metadata.status == 200 && metadata.body.contains(instanceArn), "\(metadata)")
+            let taskID = try #require(taskArn.split(separator: "/").last)
+            let exec = try await agent.endpoint("POST", "/v1/tasks/\(taskID)/containers/web/exec", authorized: true,
+                                                body: #"{"command": ["cat", "/www/index.html"], "timeoutSeconds": 10}"#)
+            #expect(exec.status == 200 && exec.body.contains(#""stdout":"hello from flotilla\n""#), "\(exec)")
+            let refused = try await agent.endpoint("POST", "/v1/tasks/\(taskID)/containers/web/exec",
+                                                   body: #"{"command": ["true"]}"#)
+            #expect(refused.status == 401)
+            let metrics = try await agent.endpoint("GET", "/metrics")
+            #expect(metrics.body.contains("flotilla_agent_tasks"), "\(metrics.body.prefix(300))")
             let before = try #require(agent.containers.first)
             let pid = try #require(before.pid)
 

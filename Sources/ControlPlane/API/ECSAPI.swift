@@ -190,6 +190,7 @@ extension ECSAPI {
         .merging(attributeOperations) { $1 }
         .merging(accountSettingOperations) { $1 }
         .merging(tagOperations) { $1 }
+        .merging(containerAccessOperations) { $1 }
 }
 
 extension ECSOperation {

@@ -39,7 +39,21 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case tagResource = "TagResource"
     case untagResource = "UntagResource"
     case listTagsForResource = "ListTagsForResource"
+    case executeCommand = "ExecuteCommand"
+    // Flotilla's own operations (`FlotillaV1.`) and the join-token operations of the agent protocol (`FlotillaAgentV1.`).
+    case getContainerLogStream = "GetContainerLogStream"
+    case getJoinToken = "GetJoinToken"
+    case rotateJoinToken = "RotateJoinToken"
+
+    /// The service the operation belongs to: ECS's target prefix, or one of Flotilla's own.
+    public var targetPrefix: String {
+        switch self {
+        case .getContainerLogStream: "FlotillaV1"
+        case .getJoinToken, .rotateJoinToken: "FlotillaAgentV1"
+        default: ECSWire.targetPrefix
+        }
+    }
 
     /// The value of the `X-Amz-Target` header for this operation.
-    public var target: String { "\(ECSWire.targetPrefix).\(rawValue)" }
+    public var target: String { "\(targetPrefix).\(rawValue)" }
 }

@@ -1,5 +1,4 @@
 import AgentProtocol
-import FlotillaClient
 import Foundation
 public import Logging
 import Metrics

@@ -83,7 +83,7 @@ actor AgentTaskTable {
             claimed.formUnion(record.containerIDs.values)
             var taskLogger = logger
             taskLogger[metadataKey: "task"] = "\(id)"
-            if let group = record.group { taskLogger[metadataKey: "service"] = "\(Self.service(of: group))" }
+            if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
             if let final = record.final {
                 for name in record.containerIDs.values where byName[name] != nil { await remove(name) }
                 entries[id] = Entry(record: record)
@@ -182,7 +182,7 @@ actor AgentTaskTable {
             launch(record, adopting: nil, dispatchedAt: receivedAt)
             logger.info("task dispatched", metadata: [
                 "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
-            ].merging(desired.group.map { ["service": "\(Self.service(of: $0))"] } ?? [:]) { $1 })
+            ].merging(desired.group.flatMap(Self.service(of:)).map { ["service": "\($0)"] } ?? [:]) { $1 })
         }
         for id in entries.keys.sorted() where !listed.contains(id) || stopEverything {
             requestStop(id, code: .serviceSchedulerInitiated, reason: "Task is no longer assigned to this container instance")
@@ -192,7 +192,7 @@ actor AgentTaskTable {
     private func launch(_ record: TaskRecord, adopting: [String: AdoptedContainer]?,
                         dispatchedAt: ContinuousClock.Instant?) {
         var taskLogger = logger
-        if let group = record.group { taskLogger[metadataKey: "service"] = "\(Self.service(of: group))" }
+        if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
         let supervisor = TaskSupervisor(taskID: record.taskID, definition: record.definition, driver: driver,
                                         clock: ContinuousClock(), startDate: Date(), adopting: adopting,
                                         logger: taskLogger)
@@ -225,8 +225,9 @@ actor AgentTaskTable {
         return desired.group?.hasPrefix("service:") == true ? .serviceSchedulerInitiated : .userInitiated
     }
 
-    static func service(of group: String) -> String {
-        group.hasPrefix("service:") ? String(group.dropFirst("service:".count)) : group
+    /// The service name of an ECS task group (`service:NAME`), nil for other groups (`family:web`).
+    static func service(of group: String) -> String? {
+        group.hasPrefix("service:") ? String(group.dropFirst("service:".count)) : nil
     }
 
     // MARK: - Supervision

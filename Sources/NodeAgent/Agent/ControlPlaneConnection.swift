@@ -59,8 +59,7 @@ actor ControlPlaneConnection {
     @discardableResult
     func register() async throws -> RegisterAgentResponse {
         let address = configuration.advertiseAddress
-            ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1",
-                                      port: configuration.endpoint.port ?? 80)
+            ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1")
         var attributes = [
             AgentAttribute(name: "ecs.os-type", value: "linux"),
             AgentAttribute(name: "ecs.cpu-architecture", value: AgentHost.cpuArchitecture),

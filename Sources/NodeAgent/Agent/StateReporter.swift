@@ -1,5 +1,4 @@
 import AgentProtocol
-import FlotillaClient
 import Foundation
 import Logging
 import Metrics

@@ -41,4 +41,14 @@ public struct AgentMetadata: Codable, Hashable, Sendable {
         self.containerInstanceArn = containerInstanceArn
         self.agentVersion = agentVersion
     }
+
+    private enum CodingKeys: String, CodingKey { case cluster, containerInstanceArn, agentVersion }
+
+    /// Every key, `containerInstanceArn` as null before registration, so clients see one shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(cluster, forKey: .cluster)
+        try container.encode(containerInstanceArn, forKey: .containerInstanceArn)
+        try container.encode(agentVersion, forKey: .agentVersion)
+    }
 }

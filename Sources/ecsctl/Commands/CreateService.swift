@@ -9,6 +9,7 @@ struct CreateService: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scope: ClusterOptions
+    @OptionGroup var waiting: WaitOptions
     @Option(help: "The whole request as JSON, usually file://PATH; flags given too override its members.")
     var cliInputJson: String?
     @Option(help: "The service's name.") var serviceName: String?
@@ -58,7 +59,9 @@ struct CreateService: AsyncParsableCommand {
         body.set("schedulingStrategy", schedulingStrategy)
         body.set("launchType", launchType)
         try body.setList("tags", tags, option: "--tags", shorthand: .strings)
-        let answer = try await global.client(configuration).call(.createService, .object(body))
+        let client = global.client(configuration)
+        let answer = try await client.call(.createService, .object(body))
         global.emit(answer) { ECSTables.services([$0["service"] ?? .null]) }
+        try await waiting.waitIfAsked(for: answer["service"], client: client, cluster: configuration.cluster)
     }
 }

@@ -9,6 +9,7 @@ struct UpdateService: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scope: ClusterOptions
+    @OptionGroup var waiting: WaitOptions
     @Option(help: "The service's name or ARN.") var service: String
     @Option(parsing: .unconditional, help: "How many tasks to keep running.") var desiredCount: Int?
     @Option(help: "family, family:revision or ARN to deploy.") var taskDefinition: String?
@@ -40,7 +41,9 @@ struct UpdateService: AsyncParsableCommand {
         try body.setList("placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
         try body.setList("placementStrategy", placementStrategy, option: "--placement-strategy", shorthand: .strings)
         body.set("healthCheckGracePeriodSeconds", healthCheckGracePeriodSeconds)
-        let answer = try await global.client(configuration).call(.updateService, .object(body))
+        let client = global.client(configuration)
+        let answer = try await client.call(.updateService, .object(body))
         global.emit(answer) { ECSTables.services([$0["service"] ?? .null]) }
+        try await waiting.waitIfAsked(for: answer["service"], client: client, cluster: configuration.cluster)
     }
 }

@@ -1,0 +1,161 @@
+import Foundation
+import GRDB
+import Logging
+
+// MARK: - Requests and responses
+
+/// ECS `ExecuteCommand`: `{cluster, task, container?, command, interactive}`.
+struct ExecuteCommandRequest: Decodable {
+    var cluster: String?
+    var task: String
+    var container: String?
+    var command: String
+    var interactive: Bool?
+}
+
+/// ECS's answer; the session's `streamUrl` is the agent's exec URL and `tokenValue` the agent's bearer token.
+struct ExecuteCommandResponse: Encodable {
+    var clusterArn: String
+    var containerArn: String?
+    var containerName: String
+    var interactive: Bool
+    var taskArn: String
+    var session: Session
+
+    struct Session: Encodable {
+        var sessionId: String
+        var streamUrl: String
+        var tokenValue: String
+    }
+}
+
+/// `FlotillaV1.GetContainerLogStream`: `{cluster, task, container?}`.
+struct GetContainerLogStreamRequest: Decodable {
+    var cluster: String?
+    var task: String
+    var container: String?
+}
+
+/// `{streamUrl, tokenValue, taskArn, containerName, containerArn}`: GET `streamUrl` with `Authorization: Bearer
+/// tokenValue` (and `follow`, `tail`) for the container's output.
+struct GetContainerLogStreamResponse: Encodable {
+    var streamUrl: String
+    var tokenValue: String
+    var taskArn: String
+    var containerName: String
+    var containerArn: String?
+}
+
+extension ECSError {
+    static func targetNotConnected(_ message: String) -> ECSError { ECSError("TargetNotConnectedException", message) }
+}
+
+// MARK: - Rules
+
+/// Where a task's container can be reached: the agent endpoint of the instance it runs on.
+struct ContainerLocation: Sendable {
+    var cluster: Cluster
+    var task: ECSTask
+    var container: TaskContainer
+    /// `<agentEndpoint>/v1/tasks/<taskId>/containers/<name>`, without the action.
+    var baseURL: String
+    var token: String
+
+    var taskID: String { task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn }
+}
+
+extension Database {
+    /// Finds the task's container and its instance's agent endpoint; every refusal as ECS words it.
+    /// - Parameter requireRunning: exec needs a RUNNING task; logs are served whatever the task's state.
+    func containerLocation(cluster identifier: String?, task reference: String, container name: String?,
+                           requireRunning: Bool) throws -> ContainerLocation {
+        let cluster = try activeCluster(identifier)
+        guard let task = try task(reference, in: cluster) else {
+            throw ECSError.invalidParameter("task: \(reference.prefix(300)) was not found in cluster \(cluster.clusterName).")
+        }
+        if requireRunning && task.lastStatus != "RUNNING" {
+            throw ECSError.invalidParameter(
+                "task: The execute command failed because the task is not RUNNING (lastStatus \(task.lastStatus)).")
+        }
+        let container: TaskContainer
+        if let name {
+            guard let found = task.containers.first(where: { $0.name == name }) else {
+                let names = task.containers.map(\.name).joined(separator: ", ")
+                throw ECSError.invalidParameter("container: the task has no container \(name.prefix(255)) (it has \(names)).")
+            }
+            container = found
+        } else {
+            guard task.containers.count == 1, let only = task.containers.first else {
+                let names = task.containers.map(\.name).joined(separator: ", ")
+                throw ECSError.invalidParameter("container: the task has \(task.containers.count) containers (\(names)): name one.")
+            }
+            container = only
+        }
+        guard let instanceArn = task.containerInstanceArn,
+              let instanceID = ARN.lastComponent(of: instanceArn, kind: "container-instance"),
+              let row = try Row.fetchOne(self, sql: """
+                  SELECT document, agentEndpoint, agentToken FROM containerInstance WHERE cluster = ? AND id = ?
+                  """, arguments: [cluster.clusterName, instanceID]) else {
+            throw ECSError.targetNotConnected("The task \(task.taskArn) is not placed on a container instance.")
+        }
+        let instance = try Documents.decode(ContainerInstance.self, from: row["document"])
+        guard let endpoint = row["agentEndpoint"] as String?, let token = row["agentToken"] as String? else {
+            throw ECSError.targetNotConnected(
+                "The agent of container instance \(instanceArn) registered no endpoint for logs and exec.")
+        }
+        guard instance.agentConnected else {
+            throw ECSError.targetNotConnected("The agent of container instance \(instanceArn) is not connected.")
+        }
+        var base = endpoint
+        while base.hasSuffix("/") { base.removeLast() }
+        let taskID = task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn
+        let escapedName = container.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? container.name
+        return ContainerLocation(cluster: cluster, task: task, container: container,
+                                 baseURL: "\(base)/v1/tasks/\(taskID)/containers/\(escapedName)", token: token)
+    }
+}
+
+// MARK: - Operations
+
+extension ECSAPI {
+    /// ECS `ExecuteCommand`.
+    static let containerAccessOperations: [String: ECSOperation] = [
+        "ExecuteCommand": ECSOperation { (request: ExecuteCommandRequest, context) in
+            guard !request.task.isEmpty else { throw ECSError.invalidParameter("task: must be a task ID or ARN.") }
+            guard !request.command.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ECSError.invalidParameter("command: must not be empty.")
+            }
+            guard request.command.count <= 4096 else {
+                throw ECSError.invalidParameter("command: must be at most 4096 characters.")
+            }
+            let location = try await context.store.read { db in
+                try db.containerLocation(cluster: request.cluster, task: request.task, container: request.container,
+                                         requireRunning: true)
+            }
+            context.logger.info("execute command session issued", metadata: [
+                "cluster": "\(location.cluster.clusterName)", "task": "\(location.taskID)",
+                "container.name": "\(location.container.name)",
+            ])
+            return ExecuteCommandResponse(
+                clusterArn: location.cluster.clusterArn, containerArn: location.container.containerArn,
+                containerName: location.container.name, interactive: request.interactive ?? true,
+                taskArn: location.task.taskArn,
+                session: .init(sessionId: "ecs-execute-command-\(TaskRules.newID())",
+                               streamUrl: location.baseURL + "/exec", tokenValue: location.token))
+        },
+    ]
+
+    /// `FlotillaV1.GetContainerLogStream`.
+    static let containerLogOperations: [String: ECSOperation] = [
+        "GetContainerLogStream": ECSOperation { (request: GetContainerLogStreamRequest, context) in
+            guard !request.task.isEmpty else { throw ECSError.invalidParameter("task: must be a task ID or ARN.") }
+            let location = try await context.store.read { db in
+                try db.containerLocation(cluster: request.cluster, task: request.task, container: request.container,
+                                         requireRunning: false)
+            }
+            return GetContainerLogStreamResponse(
+                streamUrl: location.baseURL + "/logs", tokenValue: location.token, taskArn: location.task.taskArn,
+                containerName: location.container.name, containerArn: location.container.containerArn)
+        },
+    ]
+}

@@ -1,0 +1,277 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import Metrics
+import NIOCore
+public import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's HTTP server: health, metrics and identity for anyone, a task container's logs and exec for holders of
+/// the agent's token (the control plane hands it out with `ExecuteCommand` and `GetContainerLogStream`).
+///
+/// ```
+/// GET  /healthz                                     "ok"                       no auth
+/// GET  /metrics                                     Prometheus text            no auth
+/// GET  /v1/metadata                                 {"cluster", "containerInstanceArn", "agentVersion"}
+/// GET  /v1/tasks/{taskId}/containers/{name}/logs?follow=true|false&tail=N      Bearer token
+/// POST /v1/tasks/{taskId}/containers/{name}/exec    {"command": [...], "timeoutSeconds": 30}  Bearer token
+/// ```
+/// Errors are `{"__type", "message"}`: 401 AccessDeniedException, 404 ResourceNotFoundException, 409 and 400
+/// InvalidParameterException naming the field.
+///
+/// - Important: a followed log ends when the container stops, when the client goes away or on graceful shutdown;
+///   it holds one 64 KiB buffer and two open files, whatever the log's size.
+public struct AgentEndpoint: Service {
+    /// Exec output kept per stream; the rest is cut and `stdoutTruncated`/`stderrTruncated` say so.
+    public static let maxExecOutputBytes = 1 << 20
+    /// Longest exec timeout accepted, in seconds.
+    public static let maxExecTimeoutSeconds = 3600
+    /// Largest `tail` accepted.
+    public static let maxTailLines = 100_000
+    /// How often a followed log looks for new output.
+    static let followInterval = Duration.milliseconds(200)
+
+    let host: String
+    let port: Int
+    let token: String
+    let directory: any AgentContainerDirectory
+    let runtime: ContainerRuntime
+    let logger: Logger
+    let metrics: (@Sendable () -> [UInt8])?
+    let onServerRunning: @Sendable (Int) async -> Void
+
+    /// - Parameters:
+    ///   - host, port: where to listen (port 0: any free port, reported to `onServerRunning`).
+    ///   - token: the bearer token logs and exec require (the agent generates it and sends it at Register).
+    ///   - metrics: renders `/metrics` (the executable passes its Prometheus registry's `emitToBuffer`); without it
+    ///     `/metrics` answers 404.
+    ///   - onServerRunning: called with the bound port once the server listens.
+    public init(host: String, port: Int, token: String, directory: any AgentContainerDirectory,
+                runtime: ContainerRuntime, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil,
+                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.host = host
+        self.port = port
+        self.token = token
+        self.directory = directory
+        self.runtime = runtime
+        self.logger = logger
+        self.metrics = metrics
+        self.onServerRunning = onServerRunning
+    }
+
+    /// Serves until graceful shutdown.
+    public func run() async throws {
+        let onServerRunning = self.onServerRunning
+        let application = Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "flotilla-agent"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await application.run()
+    }
+
+    // MARK: - Routes
+
+    func router() -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        router.middlewares.add(AgentEndpointMetricsMiddleware())
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
+            }
+        }
+        router.get("/v1/metadata") { [directory] _, _ in
+            let metadata = await directory.metadata()
+            let body = try JSONEncoder().encode(metadata)
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        router.get("/v1/tasks/:taskId/containers/:name/logs") { request, context in
+            try await logs(request, context: context)
+        }
+        router.post("/v1/tasks/:taskId/containers/:name/exec") { request, context in
+            try await exec(request, context: context)
+        }
+        return router
+    }
+
+    /// The bearer token, compared in constant time; then the container the path names.
+    func authorizedContainer(_ request: Request, context: AgentRequestContext) async throws
+        -> (task: String, name: String, handle: AgentContainerHandle) {
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)),
+                                                                Array(token.utf8)) else {
+            logger.debug("agent endpoint token refused", metadata: ["http.route": "\(context.endpointPath ?? "")"])
+            throw AgentEndpointError.accessDenied
+        }
+        let task = context.parameters.get("taskId") ?? ""
+        let name = context.parameters.get("name") ?? ""
+        guard let handle = await directory.container(taskID: task, containerName: name) else {
+            throw AgentEndpointError.containerNotFound(task: task, container: name)
+        }
+        return (task, name, handle)
+    }
+
+    /// Compares every byte whatever the first difference, so the time taken tells nothing about the token.
+    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference: UInt8 = given.count == expected.count ? 0 : 1
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0
+    }
+
+    // MARK: - Logs
+
+    func logs(_ request: Request, context: AgentRequestContext) async throws -> Response {
+        let (task, name, handle) = try await authorizedContainer(request, context: context)
+        let query = request.uri.queryParameters
+        let follow: Bool
+        switch query.get("follow") {
+        case nil, "false": follow = false
+        case "true": follow = true
+        case let other?: throw AgentEndpointError.invalidParameter("follow: must be true or false, got \"\(other.prefix(20))\".")
+        }
+        var tail: Int?
+        if let text = query.get("tail") {
+            guard let lines = Int(text), (0...Self.maxTailLines).contains(lines) else {
+                throw AgentEndpointError.invalidParameter(
+                    "tail: must be a whole number of lines from 0 to \(Self.maxTailLines), got \"\(text.prefix(20))\".")
+            }
+            tail = lines
+        }
+        logger.debug("container logs requested", metadata: [
+            "task": "\(task)", "container.name": "\(name)", "logs.follow": "\(follow)",
+        ])
+        let stream = LogStream(task: task, name: name, handle: handle, tail: tail, follow: follow,
+                               directory: directory, channel: context.channel)
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: ResponseBody { writer in try await stream.write(to: &writer) })
+    }
+
+    // MARK: - Exec
+
+    /// `{"command": ["sh", "-c", "echo hi"], "timeoutSeconds": 30}`.
+    struct ExecRequest: Decodable {
+        var command: [String]
+        var timeoutSeconds: Int?
+    }
+
+    /// `{"exitCode": 0, "stdout": "hi\n", "stderr": "", "timedOut": false, ...}`.
+    struct ExecResponse: Encodable {
+        var exitCode: Int
+        var stdout: String
+        var stderr: String
+        var timedOut: Bool
+        var stdoutTruncated: Bool
+        var stderrTruncated: Bool
+    }
+
+    func exec(_ request: Request, context: AgentRequestContext) async throws -> Response {
+        let (task, name, handle) = try await authorizedContainer(request, context: context)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: 256 * 1024)
+        } catch is NIOTooManyBytesError {
+            throw AgentEndpointError.invalidParameter("body: must be at most 262144 bytes.")
+        }
+        let body = try Self.decodeExec(Data(buffer.readableBytesView))
+        guard handle.running else { throw AgentEndpointError.notRunning(task: task, container: name) }
+        let timeout = body.timeoutSeconds ?? 30
+        logger.info("exec in container", metadata: [
+            "task": "\(task)", "container.name": "\(name)", "exec.command": "\(body.command.first ?? "")",
+        ])
+        let result: ExecResult
+        do {
+            result = try await runtime.exec(handle.containerID, arguments: body.command, timeout: .seconds(timeout))
+        } catch let error as ContainerLifecycleError {
+            if case .invalidState = error { throw AgentEndpointError.notRunning(task: task, container: name) }
+            throw AgentEndpointError.containerNotFound(task: task, container: name)
+        } catch let error as ContainerConfigurationError {
+            throw AgentEndpointError.invalidParameter(error.description)
+        } catch {
+            logger.warning("exec failed", metadata: ["task": "\(task)", "container.name": "\(name)", "error": "\(error)"])
+            throw AgentEndpointError.server("exec failed: \(error)")
+        }
+        let limit = Self.maxExecOutputBytes
+        let answer = ExecResponse(
+            exitCode: Int(result.exit.exitCode ?? -1),
+            stdout: String(decoding: result.standardOutput.prefix(limit), as: UTF8.self),
+            stderr: String(decoding: result.standardError.prefix(limit), as: UTF8.self),
+            timedOut: result.timedOut,
+            stdoutTruncated: result.standardOutput.count > limit, stderrTruncated: result.standardError.count > limit)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(answer))))
+    }
+
+    /// The exec body, every problem named by its field.
+    static func decodeExec(_ data: Data) throws(AgentEndpointError) -> ExecRequest {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw .invalidParameter("body: must be a JSON object such as {\"command\": [\"sh\", \"-c\", \"echo hi\"]}.")
+        }
+        guard let command = object["command"] as? [Any], !command.isEmpty else {
+            throw .invalidParameter("command: must be a non-empty list of strings.")
+        }
+        var arguments: [String] = []
+        for (index, argument) in command.enumerated() {
+            guard let argument = argument as? String else {
+                throw .invalidParameter("command[\(index)]: must be a string.")
+            }
+            guard !argument.utf8.contains(0) else { throw .invalidParameter("command[\(index)]: must not contain NUL.") }
+            arguments.append(argument)
+        }
+        var timeout: Int?
+        if let value = object["timeoutSeconds"], !(value is NSNull) {
+            guard let number = value as? NSNumber, let seconds = Int(exactly: number.doubleValue),
+                  (1...maxExecTimeoutSeconds).contains(seconds) else {
+                throw .invalidParameter("timeoutSeconds: must be a whole number from 1 to \(maxExecTimeoutSeconds).")
+            }
+            timeout = seconds
+        }
+        return ExecRequest(command: arguments, timeoutSeconds: timeout)
+    }
+}
+
+/// The agent endpoint's request context: Hummingbird's core context plus the connection, so a followed log can see
+/// its client go away.
+public struct AgentRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's connection.
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+/// Counts requests as `flotilla_agent_endpoint_requests_total{route, status}` (route templates only: bounded).
+struct AgentEndpointMetricsMiddleware: RouterMiddleware {
+    func handle(_ request: Request, context: AgentRequestContext,
+                next: (Request, AgentRequestContext) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            record(context, status: Int(response.status.code))
+            return response
+        } catch {
+            record(context, status: Int((error as? any HTTPResponseError)?.status.code ?? 500))
+            throw error
+        }
+    }
+
+    private func record(_ context: AgentRequestContext, status: Int) {
+        Counter(label: "flotilla_agent_endpoint_requests_total", dimensions: [
+            ("route", context.endpointPath ?? "unmatched"), ("status", String(status)),
+        ]).increment()
+    }
+}

@@ -1,0 +1,228 @@
+import FlotillaClient
+import Foundation
+import Logging
+import TaskDefinitions
+import Testing
+@testable import NodeAgent
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Agent endpoint: health, identity, tokens and errors over real HTTP", .timeLimit(.minutes(2)))
+struct EndpointProtocolTests {
+    func withHarness(_ body: (EndpointHarness) async throws -> Void) async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-endpoint-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let runtime = try ContainerRuntime(dataDirectory: root, logger: Logger(label: "test.runtime"))
+        try await EndpointHarness.with(runtime: runtime, body)
+    }
+
+    @Test func healthMetadataAndMetricsNeedNoToken() async throws {
+        try await withHarness { endpoint in
+            // When health, metadata and metrics are asked without a token
+            let health = try await endpoint.request(endpoint.baseURL.appendingPathComponent("healthz"), token: nil)
+            let metadata = try await endpoint.request(endpoint.baseURL.appendingPathComponent("v1/metadata"), token: nil)
+            let metrics = try await endpoint.request(endpoint.baseURL.appendingPathComponent("metrics"), token: nil)
+            // Then each answers
+            #expect(health.status == 200 && health.body == "ok\n")
+            #expect(metadata.status == 200)
+            let json = JSONValue.parse(metadata.body)
+            #expect(json["cluster"]?.stringValue == "demo")
+            #expect(json["agentVersion"]?.stringValue == "0.1.0-test")
+            #expect(json["containerInstanceArn"]?.stringValue?.hasSuffix("container-instance/demo/abc") == true)
+            #expect(metrics.status == 200 && metrics.body.contains("flotilla_agent_test 1"))
+        }
+    }
+
+    @Test("A missing, malformed or wrong token gets 401 before anything else is looked at",
+          arguments: [nil, "", "0123456789abcdef0123456789abcdee", "0123456789abcdef", "0123456789abcdef0123456789abcdef0"])
+    func wrongTokenIsRefused(token: String?) async throws {
+        try await withHarness { endpoint in
+            await endpoint.directory.put(task: "t1", container: "web",
+                                         AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
+            for (method, action) in [("GET", "logs"), ("POST", "exec")] {
+                // When
+                let reply = try await endpoint.request(endpoint.url(task: "t1", container: "web", action), method: method,
+                                                       token: token, body: method == "POST" ? #"{"command": ["true"]}"# : nil)
+                // Then
+                #expect(reply.status == 401, "\(method) \(action)")
+                #expect(JSONValue.parse(reply.body)["__type"]?.stringValue == "AccessDeniedException")
+            }
+        }
+    }
+
+    @Test func unknownTaskOrContainerIs404() async throws {
+        try await withHarness { endpoint in
+            await endpoint.directory.put(task: "t1", container: "web",
+                                         AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
+            for (task, container) in [("t2", "web"), ("t1", "db")] {
+                let reply = try await endpoint.request(endpoint.url(task: task, container: container, "logs"))
+                #expect(reply.status == 404)
+                let json = JSONValue.parse(reply.body)
+                #expect(json["__type"]?.stringValue == "ResourceNotFoundException")
+                #expect(json["message"]?.stringValue?.contains(container) == true)
+            }
+        }
+    }
+
+    @Test("Bad parameters get 400 naming the field", arguments: [
+        ("logs?tail=-1", "GET", "", "tail:"),
+        ("logs?tail=many", "GET", "", "tail:"),
+        ("logs?follow=yes", "GET", "", "follow:"),
+        ("exec", "POST", "not json", "body:"),
+        ("exec", "POST", #"{"command": []}"#, "command:"),
+        ("exec", "POST", #"{"command": "echo hi"}"#, "command:"),
+        ("exec", "POST", #"{"command": ["echo", 3]}"#, "command[1]:"),
+        ("exec", "POST", #"{"command": ["true"], "timeoutSeconds": 0}"#, "timeoutSeconds:"),
+        ("exec", "POST", #"{"command": ["true"], "timeoutSeconds": 1.5}"#, "timeoutSeconds:"),
+    ])
+    func badParameters(path: String, method: String, body: String, field: String) async throws {
+        try await withHarness { endpoint in
+            await endpoint.directory.put(task: "t1", container: "web",
+                                         AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
+            let url = URL(string: endpoint.baseURL.absoluteString + "/v1/tasks/t1/containers/web/" + path)!
+            let reply = try await endpoint.request(url, method: method, body: method == "POST" ? body : nil)
+            #expect(reply.status == 400)
+            let json = JSONValue.parse(reply.body)
+            #expect(json["__type"]?.stringValue == "InvalidParameterException")
+            #expect(json["message"]?.stringValue?.hasPrefix(field) == true, "\(json)")
+        }
+    }
+
+    @Test func tokenComparisonIsExact() {
+        let token = Array("0123456789abcdef".utf8)
+        #expect(AgentEndpoint.constantTimeEqual(token, token))
+        #expect(!AgentEndpoint.constantTimeEqual(Array("0123456789abcdeF".utf8), token))
+        #expect(!AgentEndpoint.constantTimeEqual(Array("0123456789abcde".utf8), token))
+        #expect(!AgentEndpoint.constantTimeEqual([], token))
+        #expect(!AgentEndpoint.constantTimeEqual(token + [0x30], token))
+    }
+}
+
+@Suite("Agent endpoint: logs and exec of real busybox containers", .enabled(if: getuid() == 0), .serialized,
+       .timeLimit(.minutes(3)))
+struct EndpointContainerTests {
+    /// Creates and starts `arguments` in a busybox container and lists it in the fake directory as task `t1`, `web`.
+    func start(_ arguments: [String], fixture: RuntimeFixture, endpoint: EndpointHarness,
+               configure: (inout ContainerSpec) -> Void = { _ in }) async throws -> ContainerInfo {
+        let info = try await fixture.runtime.create(fixture.spec(arguments, configure: configure))
+        try await fixture.runtime.start(info.id)
+        await endpoint.directory.put(task: "t1", container: "web",
+                                     AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
+        return info
+    }
+
+    @Test func logsReturnWhatTheContainerPrinted() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a running container that printed to stdout and stderr
+                let info = try await start(["sh", "-c", "echo one; echo two >&2; echo three; exec sleep 600"],
+                                           fixture: fixture, endpoint: endpoint)
+                #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "three"))
+                #expect(try await RuntimeFixture.waitForLog(info.stderrLogPath, containing: "two"))
+                // When its logs are read
+                let text = try await endpoint.logs(task: "t1", container: "web")
+                // Then stdout comes whole, then stderr
+                #expect(text == "one\nthree\ntwo\n")
+            }
+        }
+    }
+
+    @Test func tailReadsTheLastLinesAcrossRotatedFiles() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a container that wrote 200 lines into logs rotated every 256 bytes
+                let info = try await start(["sh", "-c", "i=1; while [ $i -le 200 ]; do echo line$i; i=$((i+1)); done"],
+                                           fixture: fixture, endpoint: endpoint) {
+                    $0.logMaxBytes = 256
+                    $0.logMaxFiles = 50
+                }
+                _ = try await fixture.runtime.wait(info.id)
+                await endpoint.directory.markStopped(task: "t1", container: "web")
+                #expect(FileManager.default.fileExists(atPath: info.stdoutLogPath + ".2"))
+                // When everything, the last 5 lines, and no lines are asked for
+                let all = try await endpoint.logs(task: "t1", container: "web")
+                let last5 = try await endpoint.logs(task: "t1", container: "web", tail: 5)
+                let none = try await endpoint.logs(task: "t1", container: "web", tail: 0)
+                let more = try await endpoint.logs(task: "t1", container: "web", tail: 1000)
+                // Then the lines come in order across the rotated files
+                #expect(all == (1...200).map { "line\($0)\n" }.joined())
+                #expect(last5 == (196...200).map { "line\($0)\n" }.joined())
+                #expect(none.isEmpty)
+                #expect(more == all)
+            }
+        }
+    }
+
+    @Test func followDeliversOutputPrintedAfterTheRequestAndEndsWhenTheContainerStops() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a container that prints "first", then "second" only once /tmp/go exists
+                let info = try await start(
+                    ["sh", "-c", "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; exec sleep 600"],
+                    fixture: fixture, endpoint: endpoint)
+                #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "first"))
+                // When the log is followed
+                let stream = AgentClient().logs(url: endpoint.url(task: "t1", container: "web", "logs"),
+                                                token: EndpointHarness.token, follow: true, tail: nil)
+                var received = ""
+                var released = false
+                for try await chunk in stream {
+                    received += String(decoding: chunk, as: UTF8.self)
+                    if received.contains("first\n") && !released {
+                        // And the container prints after the request started
+                        released = true
+                        let touched = try await fixture.runtime.exec(info.id, arguments: ["touch", "/tmp/go"])
+                        #expect(touched.exit.exitCode == 0)
+                    }
+                    if received.contains("second\n") {
+                        // And then stops
+                        _ = try await fixture.runtime.stop(info.id, timeout: .seconds(5))
+                        await endpoint.directory.markStopped(task: "t1", container: "web")
+                    }
+                }
+                // Then the stream carried both lines and ended by itself once the container stopped
+                #expect(received == "first\nsecond\n")
+            }
+        }
+    }
+
+    @Test func execReturnsExitCodeAndOutput() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a running container
+                _ = try await start(["sleep", "600"], fixture: fixture, endpoint: endpoint)
+                // When a command is run through the endpoint
+                let result = try await AgentClient().exec(
+                    url: endpoint.url(task: "t1", container: "web", "exec"), token: EndpointHarness.token,
+                    command: ["sh", "-c", "echo out; echo err >&2; hostname >/dev/null; exit 3"], timeoutSeconds: 20)
+                // Then its exit code and both outputs come back
+                #expect(result.exitCode == 3)
+                #expect(result.stdout == "out\n")
+                #expect(result.stderr == "err\n")
+                #expect(!result.timedOut)
+            }
+        }
+    }
+
+    @Test func execTimesOutAndAStoppedContainerIs409() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                let info = try await start(["sleep", "600"], fixture: fixture, endpoint: endpoint)
+                let url = endpoint.url(task: "t1", container: "web", "exec")
+                // When a command runs past its timeout
+                let slow = try await AgentClient().exec(url: url, token: EndpointHarness.token, command: ["sleep", "30"],
+                                                        timeoutSeconds: 1)
+                // Then it is killed and said so
+                #expect(slow.timedOut)
+                // When the container has stopped
+                _ = try await fixture.runtime.stop(info.id, timeout: .seconds(5))
+                await endpoint.directory.markStopped(task: "t1", container: "web")
+                let reply = try await endpoint.request(url, method: "POST", body: #"{"command": ["true"]}"#)
+                // Then exec is refused with 409
+                #expect(reply.status == 409)
+                #expect(JSONValue.parse(reply.body)["__type"]?.stringValue == "InvalidParameterException")
+            }
+        }
+    }
+}
