@@ -124,10 +124,10 @@ actor AgentTaskTable {
             ])
         }
         for info in containers where !claimed.contains(info.spec.name) {
+            await remove(info.id)
             logger.warning("orphan container removed", metadata: [
                 "container.id": "\(info.id)", "container.name": "\(info.spec.name)",
             ])
-            await remove(info.spec.name)
         }
     }
 
