@@ -34,6 +34,8 @@ actor AgentTaskTable {
     }
 
     let cluster: String
+    /// The cgroup the runtime creates containers' cgroups under (usage metrics read them there).
+    private let cgroupParent: String
     private let runtime: ContainerRuntime
     private let driver: RuntimeContainerDriver
     private let files: AgentStateFiles
@@ -43,8 +45,10 @@ actor AgentTaskTable {
     nonisolated let launches: AsyncStream<Launch>
     private let launchContinuation: AsyncStream<Launch>.Continuation
 
-    init(cluster: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles, logger: Logger) {
+    init(cluster: String, cgroupParent: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles,
+         logger: Logger) {
         self.cluster = cluster
+        self.cgroupParent = cgroupParent
         self.runtime = runtime
         driver = RuntimeContainerDriver(runtime: runtime, images: images)
         self.files = files
@@ -331,7 +335,7 @@ actor AgentTaskTable {
             var memory: UInt64 = 0
             for name in entry.record.containerIDs.values {
                 guard let info = try? await runtime.state(name), info.status == .running,
-                      let stats = try? Cgroup.open(name: info.id)?.stats() else { continue }
+                      let stats = try? Cgroup.open(name: info.id, parent: cgroupParent)?.stats() else { continue }
                 cpu += stats.cpuUsageNanoseconds
                 memory += stats.memoryUsageBytes ?? 0
             }

@@ -44,7 +44,7 @@ actor ControlPlaneConnection {
         self.logger = logger
         identity = try files.loadIdentity(cluster: configuration.cluster)
         let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = TimeInterval(configuration.pollWaitSeconds + 30)
+        sessionConfiguration.timeoutIntervalForRequest = TimeInterval(configuration.pollWaitSeconds + 10)
         session = URLSession(configuration: sessionConfiguration)
     }
 
@@ -142,7 +142,7 @@ actor ControlPlaneConnection {
         _ operation: AgentWire.Operation, _ request: Request, as: Response.Type
     ) async throws -> Response {
         var urlRequest = URLRequest(url: configuration.endpoint.appendingPathComponent(""),
-                                    timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 30))
+                                    timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 10))
         urlRequest.httpMethod = "POST"
         urlRequest.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
         urlRequest.setValue(ECSWire.contentType, forHTTPHeaderField: "Content-Type")
