@@ -40,11 +40,14 @@ final class AgentDaemonProcess: @unchecked Sendable {
          "--nft-table-prefix", Self.table]
     }
 
+    /// Dynamic host ports of this suite's own: another suite's NetworkManager could DNAT the same default port.
+    static let ephemeralPorts = "43500-43599"
+
     var arguments: [String] {
         ["--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,
          "--availability-zone", "az-test-1", "--attribute", "rack=r7", "--attribute", "disk=ssd",
          "--listen", "127.0.0.1:\(listenPort)", "--advertise-address", "127.0.0.1", "--cgroup-parent", "flotilla",
-         "--poll-wait", "5", "--log-level", "debug"] + runtimeOptions
+         "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", Self.ephemeralPorts] + runtimeOptions
     }
 
     /// Imports flotilla/busybox:1 into the data directory with `ecs-agent runtime`.

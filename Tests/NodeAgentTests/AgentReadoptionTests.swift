@@ -32,7 +32,7 @@ struct AgentReadoptionTests {
     }
 
     @Test func runningContainersAreAdoptedExitsReportedAndOrphansRemoved() async throws {
-        let fixture = try AgentDriverFixture()
+        let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(1))
         do {
             // Given a previous agent's records of a running task and of a task whose container exited (code 3)
             // meanwhile, and a running container no record claims
