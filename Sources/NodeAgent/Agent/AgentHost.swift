@@ -42,18 +42,20 @@ enum AgentHost {
     /// The local IPv4 address of the route to `host` (`ip -4 route get`; a name is resolved with `getent`), or nil.
     static func localAddress(toward host: String) -> String? {
         let isAddress = host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
-        let address = isAddress ? host : output(of: ["getent", "ahostsv4", host])?
+        let address = isAddress ? host : output(of: "getent", ["ahostsv4", host])?
             .split(whereSeparator: \.isWhitespace).first.map(String.init)
-        guard let address, let route = output(of: ["ip", "-4", "-o", "route", "get", address]) else { return nil }
+        guard let address, let route = output(of: "ip", ["-4", "-o", "route", "get", address]) else { return nil }
         let words = route.split(whereSeparator: \.isWhitespace)
         guard let index = words.firstIndex(of: "src"), index + 1 < words.count else { return nil }
         return String(words[index + 1])
     }
 
-    /// The standard output of a command found on PATH, nil if it fails.
-    private static func output(of arguments: [String]) -> String? {
+    /// The standard output of `command` (from /usr/sbin, /sbin, /usr/bin or /bin), nil if it fails.
+    private static func output(of command: String, _ arguments: [String]) -> String? {
+        guard let path = ["/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"].map({ $0 + command })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
