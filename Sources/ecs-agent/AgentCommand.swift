@@ -52,6 +52,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Names the nftables table of the port mappings (env FLOTILLA_NFT_TABLE_PREFIX).")
     var nftTablePrefix: String = environment["FLOTILLA_NFT_TABLE_PREFIX"] ?? NetworkConfiguration().tablePrefix
 
+    @Option(help: "LOW-HIGH: where dynamic host ports (hostPort 0) come from (env FLOTILLA_EPHEMERAL_PORTS).")
+    var ephemeralPorts: String = environment["FLOTILLA_EPHEMERAL_PORTS"] ?? "32768-60999"
+
     @Option(help: "Seconds one desired-tasks poll may block, 1-60 (env FLOTILLA_POLL_WAIT).")
     var pollWait: Int = Int(environment["FLOTILLA_POLL_WAIT"] ?? "") ?? 20
 
@@ -74,6 +77,9 @@ struct AgentCommand: AsyncParsableCommand {
         }
         guard !cluster.isEmpty else { throw ValidationError("--cluster: must not be empty") }
         guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 1-65535, got \(listen)") }
+        guard parsedEphemeralPorts != nil else {
+            throw ValidationError("--ephemeral-ports: expected LOW-HIGH within 1-65535 with LOW <= HIGH, got \(ephemeralPorts)")
+        }
         guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
         for text in attributeTexts {
@@ -83,6 +89,12 @@ struct AgentCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+    }
+
+    private var parsedEphemeralPorts: ClosedRange<Int>? {
+        let bounds = ephemeralPorts.split(separator: "-").compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] >= 1, bounds[1] <= 65535, bounds[0] <= bounds[1] else { return nil }
+        return bounds[0]...bounds[1]
     }
 
     private var parsedListen: (host: String, port: Int)? {
@@ -108,6 +120,7 @@ struct AgentCommand: AsyncParsableCommand {
         network.bridgeName = bridgeName
         network.subnet = subnet
         network.tablePrefix = nftTablePrefix
+        network.ephemeralPorts = parsedEphemeralPorts!
         let configuration = AgentConfiguration(
             endpoint: URL(string: endpoint)!, cluster: cluster, joinToken: joinToken, dataDirectory: dataDir,
             availabilityZone: availabilityZone.isEmpty ? nil : availabilityZone, attributes: try attributeTexts.map { try AgentAttributePair(parsing: $0) },
@@ -123,8 +136,11 @@ struct AgentCommand: AsyncParsableCommand {
             "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
             "agent.listen": "\(listen)",
         ])
+        let endpoint = AgentEndpoint(host: host, port: port, token: await daemon.agentToken,
+                                     directory: daemon.containerDirectory, runtime: runtime, logger: logger,
+                                     metrics: { registry.emitToBuffer() })
         let group = ServiceGroup(configuration: .init(
-            services: [daemon],
+            services: [endpoint, daemon],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -40,11 +40,14 @@ final class AgentDaemonProcess: @unchecked Sendable {
          "--nft-table-prefix", Self.table]
     }
 
+    /// Dynamic host ports of this suite's own: another suite's NetworkManager could DNAT the same default port.
+    static let ephemeralPorts = "43500-43599"
+
     var arguments: [String] {
         ["--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,
          "--availability-zone", "az-test-1", "--attribute", "rack=r7", "--attribute", "disk=ssd",
          "--listen", "127.0.0.1:\(listenPort)", "--advertise-address", "127.0.0.1", "--cgroup-parent", "flotilla",
-         "--poll-wait", "5", "--log-level", "debug"] + runtimeOptions
+         "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", Self.ephemeralPorts] + runtimeOptions
     }
 
     /// Imports flotilla/busybox:1 into the data directory with `ecs-agent runtime`.
@@ -97,6 +100,23 @@ final class AgentDaemonProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         return false
+    }
+
+    /// A request to the agent endpoint on loopback; `authorized` sends the token the agent keeps in its identity.
+    func endpoint(_ method: String, _ path: String, authorized: Bool = false,
+                  body: String? = nil) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(listenPort)\(path)")!, timeoutInterval: 20)
+        request.httpMethod = method
+        if authorized {
+            let identity = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/agent/identity.json")))
+            request.setValue("Bearer \(identity["agentToken"]?.stringValue ?? "")", forHTTPHeaderField: "Authorization")
+        }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
     /// The runtime's containers as state.json records them: (name, status, pid).

@@ -72,14 +72,33 @@ struct AgentDaemonTests {
             #expect(running["lastStatus"]?.stringValue == "RUNNING", "\(running)\n\(agent.log)")
             let hostPort = try #require(running["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue)
             #expect(try await loopbackGet(port: hostPort) == "hello from flotilla\n")
+            // And the agent endpoint serves its identity, exec into the task's container (with the token), metrics
+            let metadata = try await agent.endpoint("GET", "/v1/metadata")
+            let identity = try JSONDecoder().decode(JSONValue.self, from: Data(metadata.body.utf8))
+            #expect(metadata.status == 200 && identity["containerInstanceArn"]?.stringValue == instanceArn, "\(metadata)")
+            let taskID = try #require(taskArn.split(separator: "/").last)
+            let exec = try await agent.endpoint("POST", "/v1/tasks/\(taskID)/containers/web/exec", authorized: true,
+                                                body: #"{"command": ["cat", "/www/index.html"], "timeoutSeconds": 10}"#)
+            #expect(exec.status == 200 && exec.body.contains(#""stdout":"hello from flotilla\n""#), "\(exec)")
+            let refused = try await agent.endpoint("POST", "/v1/tasks/\(taskID)/containers/web/exec",
+                                                   body: #"{"command": ["true"]}"#)
+            #expect(refused.status == 401)
+            let metrics = try await agent.endpoint("GET", "/metrics")
+            #expect(metrics.body.contains("flotilla_agent_tasks"), "\(metrics.body.prefix(300))")
             let before = try #require(agent.containers.first)
             let pid = try #require(before.pid)
 
-            // When the agent is killed -9 and started again
+            // When the agent is killed -9, a container no task owns appears meanwhile, and the agent starts again
             agent.send(SIGKILL)
             _ = try await agent.waitForExit()
+            let orphan = try await runProcess(ecsAgentBinary, ["runtime", "run", "--detach", "--name", "orphan-1"]
+                                              + agent.runtimeOptions + ["flotilla/busybox:1", "sleep", "1000"])
+            #expect(orphan.status == 0, "\(orphan.stderr)")
+            #expect(agent.containers.count == 2)
             try agent.start()
             #expect(try await agent.waitForLog("task re-adopted"), "\(agent.log)")
+            // Then the orphan is stopped and removed
+            #expect(try await agent.waitForLog("orphan container removed"), "\(agent.log)")
             // Then the same container (same pid) still runs, still answers, and the task is still RUNNING
             #expect(agent.containers.map(\.pid) == [pid])
             #expect(processIsAlive(pid))

@@ -17,22 +17,27 @@ struct AgentDriverFixture {
 
     static let logger = Logger(label: "test.agent")
 
-    /// A bridge, subnet and nftables table of this suite's own.
-    static func networkConfiguration() -> NetworkConfiguration {
+    /// A bridge, subnet and nftables table of the calling suite's own (`index` tells suites apart: they run in
+    /// parallel and each removes its network at the end).
+    static func networkConfiguration(_ index: Int) -> NetworkConfiguration {
         var configuration = NetworkConfiguration()
-        configuration.bridgeName = "flagt0"
-        configuration.subnet = "172.31.210.0/24"
-        configuration.tablePrefix = "flagt"
-        configuration.namespaceDirectory = "/run/flotilla-agent-tests/netns"
+        configuration.bridgeName = "flagt\(index)"
+        configuration.subnet = "172.31.\(210 + index).0/24"
+        configuration.tablePrefix = "flagt\(index)"
+        configuration.namespaceDirectory = "/run/flotilla-agent-tests-\(index)/netns"
+        configuration.ephemeralPorts = (43000 + index * 100)...(43000 + index * 100 + 99)
         return configuration
     }
 
-    init(root: String? = nil) throws {
+    let network: NetworkConfiguration
+
+    init(root: String? = nil, network: NetworkConfiguration) throws {
+        self.network = network
         let root = root ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-agent-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         self.root = root
-        networks = try NetworkManager(stateDirectory: root + "/network", configuration: Self.networkConfiguration(),
+        networks = try NetworkManager(stateDirectory: root + "/network", configuration: network,
                                       logger: Self.logger)
         runtime = try ContainerRuntime(dataDirectory: root, networks: networks, logger: Self.logger)
         images = try ImageStore(root: root + "/images", logger: Self.logger)
@@ -45,7 +50,7 @@ struct AgentDriverFixture {
 
     /// The same data directory opened again, as a restarted agent opens it.
     func reopened() throws -> AgentDriverFixture {
-        try AgentDriverFixture(root: root)
+        try AgentDriverFixture(root: root, network: network)
     }
 
     func cleanUp() async {
@@ -83,7 +88,7 @@ struct AgentRuntimeDriverTests {
     let logger = Logger(label: "test.agent")
 
     @Test func aTaskDefinitionsContainerRunsWithItsLimitsEnvironmentAndBindings() async throws {
-        let fixture = try AgentDriverFixture()
+        let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(0))
         do {
             // Given a bridge-mode task definition with limits, a ulimit, environment, workdir and a dynamic host port
             let definition = try AgentDriverFixture.definition("""
@@ -104,7 +109,7 @@ struct AgentRuntimeDriverTests {
             let running = try #require(await reader.next { $0.lastStatus == .running || $0.lastStatus == .stopped })
             #expect(running.lastStatus == .running)
             let binding = try #require(running.containers.first?.networkBindings.first)
-            #expect(binding.containerPort == 8080 && binding.hostPort >= 32768 && binding.protocol == "tcp")
+            #expect(binding.containerPort == 8080 && (43000...43099).contains(binding.hostPort) && binding.protocol == "tcp")
             // And the runtime's container is named after the task and container, and httpd answers on the host port
             let info = try await fixture.runtime.state("a1b2c3-web")
             #expect(info.spec.limits == CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32, cpuShares: 256))
@@ -133,7 +138,7 @@ struct AgentRuntimeDriverTests {
     }
 
     @Test func aMissingImageStopsTheTaskWithCannotPullContainerError() async throws {
-        let fixture = try AgentDriverFixture()
+        let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(0))
         // Given a task whose image this host never imported
         let definition = try AgentDriverFixture.definition("""
             {"family": "nope", "containerDefinitions": [{"name": "app", "image": "flotilla/nope:1", "memory": 32}]}
@@ -155,7 +160,7 @@ struct AgentRuntimeDriverTests {
     }
 
     @Test func aRestartedAgentAdoptsTheRunningContainerAndSeesItsExit() async throws {
-        let fixture = try AgentDriverFixture()
+        let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(0))
         do {
             // Given a host-network task started by one supervisor, which then stops supervising (agent shutdown)
             let definition = try AgentDriverFixture.definition("""

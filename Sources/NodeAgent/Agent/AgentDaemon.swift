@@ -1,5 +1,4 @@
 import AgentProtocol
-import FlotillaClient
 import Foundation
 public import Logging
 import Metrics
@@ -34,7 +33,8 @@ public struct AgentDaemon: Service {
             throw AgentError.state("agent state \(configuration.agentDirectory): \(error)")
         }
         connection = try ControlPlaneConnection(configuration: configuration, files: files, logger: logger)
-        let table = AgentTaskTable(cluster: configuration.cluster, runtime: runtime, images: images, files: files,
+        let table = AgentTaskTable(cluster: configuration.cluster, cgroupParent: configuration.cgroupParent,
+                                   runtime: runtime, images: images, files: files,
                                    logger: logger)
         self.table = table
         reporter = StateReporter(connection: connection, logger: logger) { changes in

@@ -1,14 +1,11 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Facts about this host the agent registers with: CPU units (1024 per core), memory, architecture, hostname, the
 /// address the control plane sees.
 enum AgentHost {
     /// 1024 CPU units per online core.
     static var cpuUnits: Int {
-        1024 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        1024 * max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// MemTotal of /proc/meminfo in MiB.
@@ -30,40 +27,43 @@ enum AgentHost {
 
     /// ECS's `ecs.cpu-architecture` value: x86_64 or arm64.
     static var cpuArchitecture: String {
-        var name = utsname()
-        uname(&name)
-        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return machine == "aarch64" ? "arm64" : machine
+        #if arch(arm64)
+        "arm64"
+        #else
+        "x86_64"
+        #endif
     }
 
     static var hostname: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "localhost" : name
+        let name = ProcessInfo.processInfo.hostName
+        return name.isEmpty ? "localhost" : String(name.prefix(255))
     }
 
-    /// The local IPv4 address of the route to `host:port` (a connected UDP socket sends nothing), or nil.
-    static func localAddress(toward host: String, port: Int) -> String? {
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { return nil }
-        defer { freeaddrinfo(result) }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { return nil }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { return nil }
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        guard inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count)) != nil else { return nil }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    /// The local IPv4 address of the route to `host` (`ip -4 route get`; a name is resolved with `getent`), or nil.
+    static func localAddress(toward host: String) -> String? {
+        let isAddress = host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+        let address = isAddress ? host : output(of: "getent", ["ahostsv4", host])?
+            .split(whereSeparator: \.isWhitespace).first.map(String.init)
+        guard let address, let route = output(of: "ip", ["-4", "-o", "route", "get", address]) else { return nil }
+        let words = route.split(whereSeparator: \.isWhitespace)
+        guard let index = words.firstIndex(of: "src"), index + 1 < words.count else { return nil }
+        return String(words[index + 1])
+    }
+
+    /// The standard output of `command` (from /usr/sbin, /sbin, /usr/bin or /bin), nil if it fails.
+    private static func output(of command: String, _ arguments: [String]) -> String? {
+        guard let path = ["/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"].map({ $0 + command })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 
     /// `bytes` random bytes as lowercase hex, from the system's CSPRNG.

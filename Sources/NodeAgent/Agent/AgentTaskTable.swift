@@ -34,6 +34,8 @@ actor AgentTaskTable {
     }
 
     let cluster: String
+    /// The cgroup the runtime creates containers' cgroups under (usage metrics read them there).
+    private let cgroupParent: String
     private let runtime: ContainerRuntime
     private let driver: RuntimeContainerDriver
     private let files: AgentStateFiles
@@ -43,8 +45,10 @@ actor AgentTaskTable {
     nonisolated let launches: AsyncStream<Launch>
     private let launchContinuation: AsyncStream<Launch>.Continuation
 
-    init(cluster: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles, logger: Logger) {
+    init(cluster: String, cgroupParent: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles,
+         logger: Logger) {
         self.cluster = cluster
+        self.cgroupParent = cgroupParent
         self.runtime = runtime
         driver = RuntimeContainerDriver(runtime: runtime, images: images)
         self.files = files
@@ -83,7 +87,7 @@ actor AgentTaskTable {
             claimed.formUnion(record.containerIDs.values)
             var taskLogger = logger
             taskLogger[metadataKey: "task"] = "\(id)"
-            if let group = record.group { taskLogger[metadataKey: "service"] = "\(Self.service(of: group))" }
+            if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
             if let final = record.final {
                 for name in record.containerIDs.values where byName[name] != nil { await remove(name) }
                 entries[id] = Entry(record: record)
@@ -124,10 +128,10 @@ actor AgentTaskTable {
             ])
         }
         for info in containers where !claimed.contains(info.spec.name) {
+            await remove(info.id)
             logger.warning("orphan container removed", metadata: [
                 "container.id": "\(info.id)", "container.name": "\(info.spec.name)",
             ])
-            await remove(info.spec.name)
         }
     }
 
@@ -182,7 +186,7 @@ actor AgentTaskTable {
             launch(record, adopting: nil, dispatchedAt: receivedAt)
             logger.info("task dispatched", metadata: [
                 "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
-            ].merging(desired.group.map { ["service": "\(Self.service(of: $0))"] } ?? [:]) { $1 })
+            ].merging(desired.group.flatMap(Self.service(of:)).map { ["service": "\($0)"] } ?? [:]) { $1 })
         }
         for id in entries.keys.sorted() where !listed.contains(id) || stopEverything {
             requestStop(id, code: .serviceSchedulerInitiated, reason: "Task is no longer assigned to this container instance")
@@ -192,7 +196,7 @@ actor AgentTaskTable {
     private func launch(_ record: TaskRecord, adopting: [String: AdoptedContainer]?,
                         dispatchedAt: ContinuousClock.Instant?) {
         var taskLogger = logger
-        if let group = record.group { taskLogger[metadataKey: "service"] = "\(Self.service(of: group))" }
+        if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
         let supervisor = TaskSupervisor(taskID: record.taskID, definition: record.definition, driver: driver,
                                         clock: ContinuousClock(), startDate: Date(), adopting: adopting,
                                         logger: taskLogger)
@@ -225,8 +229,9 @@ actor AgentTaskTable {
         return desired.group?.hasPrefix("service:") == true ? .serviceSchedulerInitiated : .userInitiated
     }
 
-    static func service(of group: String) -> String {
-        group.hasPrefix("service:") ? String(group.dropFirst("service:".count)) : group
+    /// The service name of an ECS task group (`service:NAME`), nil for other groups (`family:web`).
+    static func service(of group: String) -> String? {
+        group.hasPrefix("service:") ? String(group.dropFirst("service:".count)) : nil
     }
 
     // MARK: - Supervision
@@ -330,7 +335,7 @@ actor AgentTaskTable {
             var memory: UInt64 = 0
             for name in entry.record.containerIDs.values {
                 guard let info = try? await runtime.state(name), info.status == .running,
-                      let stats = try? Cgroup.open(name: info.id)?.stats() else { continue }
+                      let stats = try? Cgroup.open(name: info.id, parent: cgroupParent)?.stats() else { continue }
                 cpu += stats.cpuUsageNanoseconds
                 memory += stats.memoryUsageBytes ?? 0
             }

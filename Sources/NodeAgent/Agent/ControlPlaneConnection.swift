@@ -44,7 +44,7 @@ actor ControlPlaneConnection {
         self.logger = logger
         identity = try files.loadIdentity(cluster: configuration.cluster)
         let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = TimeInterval(configuration.pollWaitSeconds + 30)
+        sessionConfiguration.timeoutIntervalForRequest = TimeInterval(configuration.pollWaitSeconds + 10)
         session = URLSession(configuration: sessionConfiguration)
     }
 
@@ -59,8 +59,7 @@ actor ControlPlaneConnection {
     @discardableResult
     func register() async throws -> RegisterAgentResponse {
         let address = configuration.advertiseAddress
-            ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1",
-                                      port: configuration.endpoint.port ?? 80)
+            ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1")
         var attributes = [
             AgentAttribute(name: "ecs.os-type", value: "linux"),
             AgentAttribute(name: "ecs.cpu-architecture", value: AgentHost.cpuArchitecture),
@@ -143,7 +142,7 @@ actor ControlPlaneConnection {
         _ operation: AgentWire.Operation, _ request: Request, as: Response.Type
     ) async throws -> Response {
         var urlRequest = URLRequest(url: configuration.endpoint.appendingPathComponent(""),
-                                    timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 30))
+                                    timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 10))
         urlRequest.httpMethod = "POST"
         urlRequest.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
         urlRequest.setValue(ECSWire.contentType, forHTTPHeaderField: "Content-Type")

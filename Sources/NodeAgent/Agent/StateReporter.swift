@@ -1,5 +1,4 @@
 import AgentProtocol
-import FlotillaClient
 import Foundation
 import Logging
 import Metrics
@@ -117,9 +116,9 @@ actor StateReporter {
         }
     }
 
-    /// 0.5 s doubling to 15 s, with up to 50% jitter.
+    /// 0.5 s doubling to 5 s, with up to 50% jitter: a restarted control plane hears from its agents within seconds.
     static func backoff(after failures: Int) -> Duration {
-        let base = min(15.0, 0.5 * pow(2.0, Double(min(failures, 10) - 1)))
+        let base = min(5.0, 0.5 * pow(2.0, Double(min(failures, 10) - 1)))
         return .milliseconds(Int(base * 1000 * Double.random(in: 0.5...1.0)))
     }
 }
