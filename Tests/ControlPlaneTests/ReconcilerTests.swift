@@ -285,4 +285,33 @@ struct ReconcilerTests {
             #expect(hosts.count == 4)
         }
     }
+
+    @Test("UpdateService to a new revision rolls every task over within 100 %/200 %; the old deployment disappears")
+    func rollingDeployment() async throws {
+        try await withReconciler { cp in
+            // Given
+            _ = try await cp.registerHosts(2)
+            try await cp.createWebService(desiredCount: 4)
+            try #require(try await cp.converge { try await cp.isSteady(running: 4) })
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition())
+            // When
+            try await cp.client.ok("UpdateService", #"{"service": "web", "taskDefinition": "web:2"}"#)
+            #expect(try await cp.service()["deployments"]?.arrayValue?.count == 2)
+            // Then: after every pass, at least 4 healthy tasks wanted and at most 8 live
+            var done = false
+            for _ in 0..<20 where !done {
+                await cp.reconciler.reconcileOnce()
+                let wanted = try await cp.tasks().filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
+                #expect(wanted.filter { $0["lastStatus"]?.stringValue == "RUNNING" }.count >= 4)
+                #expect(wanted.count <= 8)
+                try await cp.fleet.sync()
+                done = try await cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", running: 4)
+            }
+            #expect(done)
+            let running = try await cp.runningTasks().compactMap { $0["taskDefinitionArn"]?.stringValue }
+            #expect(running == Array(repeating: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", count: 4))
+            #expect(try await cp.tasks().count == 8)
+            #expect(try await cp.events().contains { $0.hasSuffix("deployment completed.") })
+        }
+    }
 }
