@@ -146,6 +146,8 @@ struct ReconcilerTests {
             let stopped = try await cp.tasks().filter { $0["desiredStatus"]?.stringValue == "STOPPED" }
             #expect(stopped.count == 9)
             #expect(stopped.allSatisfy { $0["lastStatus"]?.stringValue == "STOPPED" && $0["stopCode"]?.stringValue == "ServiceSchedulerInitiated" })
+            let deploymentID = try #require(try await cp.service()["deployments"]?[0]?["id"]?.stringValue)
+            #expect(stopped.allSatisfy { $0["stoppedReason"]?.stringValue == "Scaling activity initiated by (deployment \(deploymentID))" })
             #expect(try await cp.fleet.runningTasks().values.map(\.count).reduce(0, +) == 3)
             #expect(try await cp.events().contains { $0.hasPrefix("(service web) has stopped 9 running tasks:") })
         }
@@ -227,7 +229,7 @@ struct ReconcilerTests {
     func unplaceable() async throws {
         try await withReconciler { cp in
             // Given
-            _ = try await cp.registerHosts(2)
+            let instances = try await cp.registerHosts(2)
             try await cp.client.ok("RegisterTaskDefinition", webDefinition(family: "huge", memory: 100_000))
             try await cp.client.ok("CreateService", #"{"serviceName": "huge", "taskDefinition": "huge", "desiredCount": 1}"#)
             // When
@@ -237,7 +239,8 @@ struct ReconcilerTests {
             let unable = events.filter { $0.contains("was unable to place a task because no container instance met all of its requirements.") }
             #expect(unable.count == 1)
             #expect(unable.first?.hasPrefix("(service huge) was unable to place a task") == true)
-            #expect(unable.first?.contains("has insufficient memory available") == true)
+            let quoted = instances.map { "The closest matching (container-instance \($0.split(separator: "/").last ?? "")) has insufficient memory available." }
+            #expect(quoted.contains { unable.first?.contains($0) == true })
             #expect(unable.first?.contains("For more information, see the Troubleshooting section") == true)
             #expect(try await cp.tasks().isEmpty)
             // When: an instance that fits joins
