@@ -286,6 +286,7 @@ struct ReconcilerTests {
             hosts = try await cp.runningTasks().compactMap { $0["containerInstanceArn"]?.stringValue }
             #expect(Set(hosts) == Set(instances + [late]))
             #expect(hosts.count == 4)
+            #expect(try await cp.service()["desiredCount"]?.intValue == 4)
         }
     }
 

@@ -40,6 +40,8 @@ enum ServiceEvents {
     static let steadyStateSuffix = "has reached a steady state."
     /// An identical event (an unplaceable task) is not repeated within this long, as ECS throttles them.
     static let repeatInterval: TimeInterval = 300
+    /// How many INACTIVE deployments a service keeps (hidden from DescribeServices) as circuit-breaker rollback targets.
+    static let keptInactiveDeployments = 5
 
     static func started(_ service: String, _ tasks: [String]) -> String {
         "(service \(service)) has started \(tasks.count) tasks: \(tasks.map { "(task \(taskID($0)))" }.joined(separator: " "))."
@@ -132,6 +134,10 @@ extension Database {
                     rolloutStateReason: "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
                 service.taskDefinition = target
             }
+            // INACTIVE deployments stay only as rollback targets: the newest few are enough.
+            let retired = service.deployments.filter { $0.status == "INACTIVE" }.sorted { $0.createdAt > $1.createdAt }
+            let dropped = Set(retired.dropFirst(ServiceEvents.keptInactiveDeployments).map(\.id))
+            service.deployments.removeAll { dropped.contains($0.id) }
             services[update.serviceName] = service
         }
 
