@@ -187,6 +187,41 @@ struct EndpointContainerTests {
         }
     }
 
+    @Test func aFollowEndsWhenTheClientGoesAway() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a followed log of a container that keeps running
+                let info = try await start(["sh", "-c", "echo first; exec sleep 600"], fixture: fixture, endpoint: endpoint)
+                #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "first"))
+                try await Self.readUntil("first", from: AgentClient().logs(
+                    url: endpoint.url(task: "t1", container: "web", "logs"), token: EndpointHarness.token,
+                    follow: true, tail: nil))
+                // When the client stopped reading and closed the connection (the stream was dropped)
+                // Then the endpoint lets go of the log files, although the container still runs
+                var released = false
+                for _ in 0..<100 where !released {
+                    try await Task.sleep(for: .milliseconds(100))
+                    released = Self.openFiles(under: info.directory) == 0
+                }
+                #expect(released)
+            }
+        }
+    }
+
+    /// Reads `stream` until `text` arrives and checks the endpoint holds the log open; dropping the stream on return
+    /// closes the connection.
+    static func readUntil(_ text: String, from stream: AsyncThrowingStream<Data, any Error>) async throws {
+        for try await chunk in stream where String(decoding: chunk, as: UTF8.self).contains(text) { break }
+    }
+
+    /// This process's open files inside `directory` (the endpoint runs in the test process).
+    static func openFiles(under directory: String) -> Int {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.filter { fd in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"))?.hasPrefix(directory + "/") == true
+        }.count
+    }
+
     @Test func execReturnsExitCodeAndOutput() async throws {
         try await RuntimeFixture.with { fixture in
             try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
