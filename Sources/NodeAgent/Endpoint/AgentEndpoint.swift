@@ -166,7 +166,7 @@ public struct AgentEndpoint: Service {
     // MARK: - Exec
 
     /// `{"command": ["sh", "-c", "echo hi"], "timeoutSeconds": 30}`.
-    struct ExecRequest: Decodable {
+    struct ExecRequest {
         var command: [String]
         var timeoutSeconds: Int?
     }
