@@ -74,7 +74,8 @@ public struct AgentClient: Sendable {
         let delegate = LogStreamDelegate(endpoint: url, continuation: continuation)
         let configuration = URLSessionConfiguration.default
         configuration.timeoutIntervalForRequest = request.timeoutInterval
-        configuration.timeoutIntervalForResource = follow ? 365 * 86_400 : timeout
+        // Unfollowed, a large log may take a while: the idle timeout above catches a dead agent.
+        configuration.timeoutIntervalForResource = follow ? 365 * 86_400 : 3600
         let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
         let task = session.dataTask(with: request)
         continuation.onTermination = { _ in

@@ -1,6 +1,7 @@
 import FlotillaClient
 import Foundation
 import Logging
+import ServiceLifecycle
 import TaskDefinitions
 import Testing
 @testable import NodeAgent
@@ -185,6 +186,72 @@ struct EndpointContainerTests {
                 #expect(received == "first\nsecond\n")
             }
         }
+    }
+
+    @Test func aFollowEndsWhenTheClientGoesAway() async throws {
+        try await RuntimeFixture.with { fixture in
+            try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
+                // Given a followed log of a container that keeps running
+                let info = try await start(["sh", "-c", "echo first; exec sleep 600"], fixture: fixture, endpoint: endpoint)
+                #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "first"))
+                try await Self.readUntil("first", from: AgentClient().logs(
+                    url: endpoint.url(task: "t1", container: "web", "logs"), token: EndpointHarness.token,
+                    follow: true, tail: nil))
+                // When the client stopped reading and closed the connection (the stream was dropped)
+                // Then the endpoint lets go of the log files, although the container still runs
+                var released = false
+                for _ in 0..<100 where !released {
+                    try await Task.sleep(for: .milliseconds(100))
+                    released = Self.openFiles(under: info.directory) == 0
+                }
+                #expect(released)
+            }
+        }
+    }
+
+    @Test func gracefulShutdownEndsAFollowAndTheServer() async throws {
+        try await RuntimeFixture.with { fixture in
+            // Given an endpoint in a ServiceGroup, as the agent runs it, and a followed running container
+            let info = try await fixture.runtime.create(fixture.spec(["sh", "-c", "echo first; exec sleep 600"]))
+            try await fixture.runtime.start(info.id)
+            let directory = FakeContainerDirectory()
+            await directory.put(task: "t1", container: "web",
+                                AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
+            let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+            let endpoint = AgentEndpoint(host: "127.0.0.1", port: 0, token: EndpointHarness.token, directory: directory,
+                                         runtime: fixture.runtime, logger: Logger(label: "test.endpoint"),
+                                         onServerRunning: { portContinuation.yield($0) })
+            let group = ServiceGroup(services: [endpoint], logger: Logger(label: "test.group"))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let url = URL(string: "http://127.0.0.1:\(port)/v1/tasks/t1/containers/web/logs")!
+                var received = ""
+                for try await chunk in AgentClient().logs(url: url, token: EndpointHarness.token, follow: true, tail: nil) {
+                    received += String(decoding: chunk, as: UTF8.self)
+                    // When the agent shuts down gracefully while the log is followed
+                    if received.contains("first\n") { await group.triggerGracefulShutdown() }
+                }
+                // Then the follow ends (the container still runs) and so does the server
+                #expect(received == "first\n")
+                try await tasks.waitForAll()
+            }
+        }
+    }
+
+    /// Reads `stream` until `text` arrives and checks the endpoint holds the log open; dropping the stream on return
+    /// closes the connection.
+    static func readUntil(_ text: String, from stream: AsyncThrowingStream<Data, any Error>) async throws {
+        for try await chunk in stream where String(decoding: chunk, as: UTF8.self).contains(text) { break }
+    }
+
+    /// This process's open files inside `directory` (the endpoint runs in the test process).
+    static func openFiles(under directory: String) -> Int {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.filter { fd in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"))?.hasPrefix(directory + "/") == true
+        }.count
     }
 
     @Test func execReturnsExitCodeAndOutput() async throws {

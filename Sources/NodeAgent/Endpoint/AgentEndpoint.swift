@@ -151,8 +151,14 @@ public struct AgentEndpoint: Service {
         logger.debug("container logs requested", metadata: [
             "task": "\(task)", "container.name": "\(name)", "logs.follow": "\(follow)",
         ])
+        var watcher: ClientDepartureWatcher?
+        if follow {
+            let departures = ClientDepartureWatcher()
+            try await context.channel.pipeline.addHandler(departures, position: .first).get()
+            watcher = departures
+        }
         let stream = LogStream(task: task, name: name, handle: handle, tail: tail, follow: follow,
-                               directory: directory, channel: context.channel)
+                               directory: directory, channel: context.channel, watcher: watcher)
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                         body: ResponseBody { writer in try await stream.write(to: &writer) })
     }
@@ -160,7 +166,7 @@ public struct AgentEndpoint: Service {
     // MARK: - Exec
 
     /// `{"command": ["sh", "-c", "echo hi"], "timeoutSeconds": 30}`.
-    struct ExecRequest: Decodable {
+    struct ExecRequest {
         var command: [String]
         var timeoutSeconds: Int?
     }

@@ -12,6 +12,8 @@ struct LogStream: Sendable {
     var follow: Bool
     var directory: any AgentContainerDirectory
     var channel: any Channel
+    /// Set while following: tells when the client went away.
+    var watcher: ClientDepartureWatcher?
 
     func write(to writer: inout any ResponseBodyWriter) async throws {
         var buffer = [UInt8](repeating: 0, count: ContainerLogFiles.chunkSize)
@@ -34,7 +36,10 @@ struct LogStream: Sendable {
                 followed.append((files.currentPath, current))
             }
         }
-        if follow { try await followNewOutput(&followed, to: &writer, buffer: &buffer) }
+        if follow {
+            defer { if let watcher { channel.pipeline.removeHandler(watcher, promise: nil) } }
+            try await followNewOutput(&followed, to: &writer, buffer: &buffer)
+        }
         try await writer.finish(nil)
     }
 
@@ -60,7 +65,8 @@ struct LogStream: Sendable {
                 }
             }
             if wrote { continue }
-            if stopped || Task.isShuttingDownGracefully || Task.isCancelled || !channel.isActive { return }
+            if stopped || Task.isShuttingDownGracefully || Task.isCancelled || !channel.isActive
+                || watcher?.hasDeparted == true { return }
             try? await Task.sleep(for: AgentEndpoint.followInterval)
             // One more pass after the container stopped picks up what it wrote last.
             stopped = await directory.container(taskID: task, containerName: name)?.running != true
