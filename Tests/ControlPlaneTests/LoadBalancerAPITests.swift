@@ -125,7 +125,7 @@ struct LoadBalancerAPITests {
     func serviceAttachmentErrors(_ entry: String, _ message: String) async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
             try await client.createCluster()
-            try await client.registerWeb()
+            _ = try await client.registerWeb()
             try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
             // When
             let reply = try await client.ecs("CreateService", """
