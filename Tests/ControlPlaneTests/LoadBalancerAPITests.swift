@@ -2,6 +2,7 @@
 import FlotillaTestKit
 import Foundation
 import HummingbirdTesting
+import LoadBalancer
 import TaskDefinitions
 import Testing
 
@@ -55,6 +56,31 @@ struct LoadBalancerAPITests {
             #expect(again.errorType == "LoadBalancerNotFoundException")
             #expect(again.message.hasPrefix("loadBalancerName:"))
         }
+    }
+
+    @Test("A stored definition runs with the library configuration it describes")
+    func definitionConfiguration() throws {
+        // Given a least-connections balancer with an HTTP check
+        let request = CreateLoadBalancerRequest(
+            loadBalancerName: "api", listenerPort: 8001, listenerAddress: "::1", algorithm: "least-connections",
+            healthCheck: LoadBalancerHealthCheck(protocol: nil, path: "/healthz", intervalSeconds: 0.5, timeoutSeconds: nil,
+                                                 healthyThreshold: 2, unhealthyThreshold: 4),
+            deregistrationDelaySeconds: 7)
+        // When it becomes a definition and a configuration
+        let definition = try LoadBalancerRules.definition(from: request, arn: "arn", now: testNow)
+        let configuration = definition.configuration
+        // Then every setting carries over
+        #expect(configuration.name == "api")
+        #expect(configuration.listenerHost == "::1")
+        #expect(configuration.listenerPort == 8001)
+        #expect(configuration.algorithm == .leastOutstandingConnections)
+        #expect(configuration.healthCheck.kind == .http(path: "/healthz"))
+        #expect(configuration.healthCheck.interval == .milliseconds(500))
+        #expect(configuration.healthCheck.timeout == .milliseconds(500))
+        #expect(configuration.healthCheck.healthyThreshold == 2)
+        #expect(configuration.healthCheck.unhealthyThreshold == 4)
+        #expect(configuration.deregistrationDelay == .seconds(7))
+        #expect(throws: Never.self) { try configuration.validate() }
     }
 
     @Test("Bad CreateLoadBalancer requests are refused with an error naming the field", arguments: [
@@ -125,7 +151,7 @@ struct LoadBalancerAPITests {
     func serviceAttachmentErrors(_ entry: String, _ message: String) async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
             try await client.createCluster()
-            try await client.registerWeb()
+            _ = try await client.registerWeb()
             try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
             // When
             let reply = try await client.ecs("CreateService", """

@@ -216,10 +216,12 @@ private struct FakeServiceAgent {
             {"family": "web", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1",
               "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 0}]}]}
             """)
-        _ = try await call(endpoint, ecs + "CreateService", """
-            {"serviceName": "web", "taskDefinition": "web", "desiredCount": \(backends.count),
-             "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]}
-            """)
+        // Through ecsctl, as a user attaches a service, with the awscli's shorthand
+        let created = try await ecsctl([
+            "create-service", "--service-name", "web", "--task-definition", "web", "--desired-count", "\(backends.count)",
+            "--load-balancers", "loadBalancerName=web,containerName=web,containerPort=80",
+        ], endpoint: endpoint)
+        try #require(created.status == 0, "create-service: \(created.stderr)")
         let placed = try await call(endpoint, ecs + "RunTask", """
             {"taskDefinition": "web", "count": \(backends.count), "group": "service:web", "startedBy": "ecs-svc/fake"}
             """)

@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-public import LoadBalancer
+import LoadBalancer
 public import Logging
 import Metrics
 public import ServiceLifecycle
