@@ -79,9 +79,7 @@ extension E2ECluster {
         let answer = try await controlPlane.call("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
         let targets = answer["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []
         return Set(targets.compactMap { target -> Int? in
-            let health = (target["health"] ?? target["state"] ?? target["status"])?.stringValue?.lowercased() ?? "healthy"
-            guard health == "healthy" else { return nil }
-            return target["port"]?.intValue
+            target["targetHealth"]?["state"]?.stringValue == "healthy" ? target["port"]?.intValue : nil
         })
     }
 }
