@@ -22,9 +22,12 @@ struct E2EBalancerTests {
         ])
         try await cluster.createWebService(desiredCount: replicas, loadBalancer: "web")
         let tasks = try await cluster.waitForSteadyService(count: replicas)
-        let ports = Set(tasks.compactMap { $0.hostPort(containerPort: 80) })
+        let bindings = Set(tasks.compactMap { task in
+            task.hostPort(containerPort: 80).flatMap { port in cluster.container(of: task).map { "\($0.agent.host.address):\(port)" } }
+        })
+        #expect(bindings.count == replicas)
         let targeted = try await eventually(within: .seconds(30)) {
-            try await cluster.healthyTargetPorts("web").isSuperset(of: ports) ? true : nil
+            try await cluster.healthyTargets("web").isSuperset(of: bindings) ? true : nil
         }
         #expect(targeted == true, "the balancer's targets never covered the service's tasks:\n\(cluster.logTails())")
         return "http://127.0.0.1:\(port)/"
@@ -53,12 +56,12 @@ struct E2EBalancerTests {
             let tasks = try await cluster.healthyTasks()
             let victim = try #require(cluster.container(of: tasks[0]))
             let victimPage = try #require(await cluster.page(of: tasks[0]))
-            let victimPort = try #require(tasks[0].hostPort(containerPort: 80))
+            let victimTarget = "\(victim.agent.host.address):\(try #require(tasks[0].hostPort(containerPort: 80)))"
             // When that replica's process is killed
             kill(try #require(victim.container.commandPID), SIGKILL)
             // Then the balancer drops its target
             let dropped = try await eventually(within: .seconds(30)) {
-                try await cluster.healthyTargetPorts("web").contains(victimPort) ? nil : true
+                try await cluster.healthyTargets("web").contains(victimTarget) ? nil : true
             }
             #expect(dropped == true, "the killed replica stayed a healthy target:\n\(cluster.logTails())")
             // And afterwards every request succeeds, none served by the killed replica
@@ -74,14 +77,14 @@ struct E2EBalancerTests {
 }
 
 extension E2ECluster {
-    /// Host ports of the targets of balancer `name` that DescribeLoadBalancers shows as healthy.
-    func healthyTargetPorts(_ name: String) async throws -> Set<Int> {
+    /// `host:port` of the targets of balancer `name` that DescribeLoadBalancers shows as healthy.
+    func healthyTargets(_ name: String) async throws -> Set<String> {
         let answer = try await controlPlane.call("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
         let targets = answer["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []
-        return Set(targets.compactMap { target -> Int? in
-            let health = (target["health"] ?? target["state"] ?? target["status"])?.stringValue?.lowercased() ?? "healthy"
-            guard health == "healthy" else { return nil }
-            return target["port"]?.intValue
+        return Set(targets.compactMap { target -> String? in
+            guard target["targetHealth"]?["state"]?.stringValue == "healthy", let host = target["host"]?.stringValue,
+                  let port = target["port"]?.intValue else { return nil }
+            return "\(host):\(port)"
         })
     }
 }
