@@ -9,7 +9,9 @@ import Glibc
 /// `flotilla-bench runtime`: Flotilla's namespace runtime against crun and runc on the same busybox rootfs.
 ///
 /// 1. Start-to-exit latency of `/bin/true` (create, start, wait, delete), p50 and p90, for Flotilla (library
-///    calls, as the agent makes them), Flotilla's CLI (`ecs-agent runtime run --rm`), `crun run` and `runc run`.
+///    calls, as the agent makes them) with a read-only root as the crun and runc bundles have it, the same with a
+///    writable overlay upper (`flotilla-rw`), Flotilla's CLI (`ecs-agent runtime run --rm --read-only`),
+///    `crun run` and `runc run`.
 /// 2. Containers started per second while starting `--count` sleeping containers, for each.
 /// 3. Memory per running container attributable to the runtime: Flotilla keeps one init (PID 1) per container;
 ///    crun and runc keep no process once the container runs. Plus the host's used memory freed per container
@@ -58,7 +60,8 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         print("All runtimes measured in a private mount namespace with /sys/fs/cgroup/unified unmounted")
         print("(crun 1.8.1 refuses this host's hybrid cgroup layout otherwise). Rootfs: busybox layer \(rootfs)")
         print("crun: \(Self.version("crun")); runc: \(Self.version("runc")); host network for all; flotilla-cli: \(cli)")
-        print("flotilla = library calls (as the agent makes them); flotilla-cli, crun, runc = one process per run.")
+        print("flotilla = library calls (as the agent makes them), read-only root like the crun and runc bundles;")
+        print("flotilla-rw = the same with a writable overlay upper; flotilla-cli, crun, runc = one process per run.")
         print("Latency runs are interleaved: each round runs every runtime once, in a rotating order.")
         print("")
 
@@ -67,30 +70,35 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         // (other builds, writeback) lands on all of them alike instead of on whichever ran during a busy spell.
         var runners: [(name: String, body: () async throws -> Void)] = []
         var index = 0
-        var stages: [String: [Double]] = [:]
-        runners.append(("flotilla", {
-            index += 1
-            var clock = ContinuousClock.now
-            func lap(_ stage: String) {
-                let now = ContinuousClock.now
-                stages[stage, default: []].append((now - clock).milliseconds)
-                clock = now
-            }
-            let info = try await runtime.create(ContainerSpec(name: "lat-\(index)", layerDirectories: [rootfs],
-                                                              arguments: ["/bin/true"]))
-            lap("create")
-            try await runtime.start(info.id)
-            lap("start")
-            let exit = try await runtime.wait(info.id)
-            lap("wait")
-            guard exit.exitCode == 0 else { throw ValidationError("flotilla: /bin/true exited \(String(describing: exit))") }
-            try await runtime.delete(info.id)
-            lap("delete")
-        }))
+        var stages: [String: [String: [Double]]] = [:]
+        // "flotilla" runs the configuration the crun and runc bundles have (read-only root, host network);
+        // "flotilla-rw" gives the container a writable overlay upper, as an ECS container gets by default.
+        for (name, readOnly) in [("flotilla", true), ("flotilla-rw", false)] {
+            runners.append((name, {
+                index += 1
+                var clock = ContinuousClock.now
+                func lap(_ stage: String) {
+                    let now = ContinuousClock.now
+                    stages[name, default: [:]][stage, default: []].append((now - clock).milliseconds)
+                    clock = now
+                }
+                var spec = ContainerSpec(name: "lat-\(index)", layerDirectories: [rootfs], arguments: ["/bin/true"])
+                spec.readonlyRootFilesystem = readOnly
+                let info = try await runtime.create(spec)
+                lap("create")
+                try await runtime.start(info.id)
+                lap("start")
+                let exit = try await runtime.wait(info.id)
+                lap("wait")
+                guard exit.exitCode == 0 else { throw ValidationError("\(name): /bin/true exited \(String(describing: exit))") }
+                try await runtime.delete(info.id)
+                lap("delete")
+            }))
+        }
         if FileManager.default.isExecutableFile(atPath: cli) {
             runners.append(("flotilla-cli", {
-                try Self.run(cli, ["runtime", "run", "--data-dir", dataDirectory, "--rm", "flotilla/busybox:1",
-                                   "/bin/true"])
+                try Self.run(cli, ["runtime", "run", "--data-dir", dataDirectory, "--rm", "--read-only",
+                                   "flotilla/busybox:1", "/bin/true"])
             }))
         }
         for tool in ["crun", "runc"] {
@@ -112,7 +120,7 @@ struct RuntimeBenchmark: AsyncParsableCommand {
             }
         }
         latencies = latencies.mapValues { $0.sorted() }
-        stages = stages.mapValues { $0.sorted() }
+        stages = stages.mapValues { $0.mapValues { $0.sorted() } }
 
         // MARK: Start rate and memory with `count` sleeping containers each
         // Interleaved too: container i of every runtime starts before container i + 1 of any. The rate is `count`
@@ -128,8 +136,9 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         })
         for i in 0..<count {
             let start = ContinuousClock.now
-            let info = try await runtime.create(ContainerSpec(name: "sleep-\(i)", layerDirectories: [rootfs],
-                                                              arguments: ["/bin/sleep", "3600"]))
+            var spec = ContainerSpec(name: "sleep-\(i)", layerDirectories: [rootfs], arguments: ["/bin/sleep", "3600"])
+            spec.readonlyRootFilesystem = true   // as the crun and runc bundles
+            let info = try await runtime.create(spec)
             try await runtime.start(info.id)
             ids.append(info.id)
             startTime["flotilla", default: .zero] += ContinuousClock.now - start
@@ -161,7 +170,7 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         func percentile(_ samples: [Double], _ p: Double) -> Double {
             samples[min(samples.count - 1, Int((Double(samples.count - 1) * p).rounded()))]
         }
-        let names = ["flotilla", "flotilla-cli", "crun", "runc"].filter { latencies[$0] != nil }
+        let names = ["flotilla", "flotilla-rw", "flotilla-cli", "crun", "runc"].filter { latencies[$0] != nil }
         print("start-to-exit of /bin/true (create, start, wait, delete), \(iterations) runs each:")
         print(pad("runtime", 14) + pad("p50 ms", 10) + pad("p90 ms", 10) + pad("starts/s", 10) + pad("runtime KiB/ctr", 17)
               + "host KiB/ctr")
@@ -178,10 +187,16 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         print("")
         print(String(format: "flotilla p50 / crun p50 = %.2f; flotilla p50 / runc p50 = %.2f (goal: <= 1 vs crun)",
                      p50("flotilla") / p50("crun"), p50("flotilla") / p50("runc")))
+        print(String(format: "flotilla-rw p50 / crun p50 = %.2f (writable overlay upper; crun's root is read-only)",
+                     p50("flotilla-rw") / p50("crun")))
         let stageNames = ["create", "start", "wait", "delete"]
-        print("flotilla stages, p50 ms: " + stageNames.map { name in
-            "\(name) " + String(format: "%.2f", stages[name].map { percentile($0, 0.5) } ?? .nan)
-        }.joined(separator: ", "))
+        func stageP50(_ runner: String, _ stage: String) -> Double {
+            stages[runner]?[stage].map { percentile($0, 0.5) } ?? .nan
+        }
+        for runner in ["flotilla", "flotilla-rw"] {
+            print("\(runner) stages, p50 ms: " + stageNames.map { "\($0) " + String(format: "%.2f", stageP50(runner, $0)) }
+                .joined(separator: ", "))
+        }
         print("runtime KiB/ctr: private memory (Private_Clean+Private_Dirty of /proc/PID/smaps_rollup plus page tables)")
         print("of Flotilla's per-container init; crun and runc leave no process behind a running container.")
         print("host KiB/ctr: MemTotal-MemAvailable freed per container when that runtime's \(count) are deleted.")
@@ -196,12 +211,13 @@ struct RuntimeBenchmark: AsyncParsableCommand {
                 "runtimeKiBPerContainer": runtimeMemory[name] as Any, "hostKiBPerContainer": hostMemory[name] as Any,
             ].compactMapValues { $0 is NSNull ? nil : $0 }
         }
-        json["flotillaStagesP50Ms"] = Dictionary(uniqueKeysWithValues: stageNames.map { name in
-            (name, stages[name].map { percentile($0, 0.5) } ?? .nan)
-        })
+        for runner in ["flotilla", "flotilla-rw"] {
+            json[runner + "StagesP50Ms"] = Dictionary(uniqueKeysWithValues: stageNames.map { ($0, stageP50(runner, $0)) })
+        }
         json["ratios"] = ["flotillaP50OverCrunP50": p50("flotilla") / p50("crun"),
                           "flotillaP50OverRuncP50": p50("flotilla") / p50("runc"),
                           "flotillaP90OverCrunP90": p90("flotilla") / p90("crun"),
+                          "flotillaRwP50OverCrunP50": p50("flotilla-rw") / p50("crun"),
                           "flotillaStartRateOverCrun": (rates["flotilla"] ?? 0) / (rates["crun"] ?? 1)]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))

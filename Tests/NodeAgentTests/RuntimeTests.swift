@@ -234,6 +234,69 @@ struct RuntimeTests {
         }
     }
 
+    @Test func mountPointsComeFromTheSharedLayerAndLeaveTheUpperEmpty() async throws {
+        try await RuntimeFixture.with { fixture in
+            // Given a writable container whose image has no /proc, /dev, /sys or /etc/hosts of its own
+            let info = try await fixture.runtime.create(fixture.spec(
+                ["sh", "-c", "cat /etc/hostname && test -d /proc/1 && test -d /sys/kernel && test -c /dev/null && echo mounted"]) {
+                $0.hostname = "layered"
+            })
+            // When it runs to its end
+            try await fixture.runtime.start(info.id)
+            let exit = try await fixture.runtime.wait(info.id)
+            // Then every mount point was there, and nothing was written into its upper directory
+            #expect(exit.exitCode == 0)
+            #expect(try String(contentsOfFile: info.stdoutLogPath, encoding: .utf8) == "layered\nmounted\n")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: info.directory + "/upper").isEmpty)
+            try await fixture.runtime.delete(info.id)
+        }
+    }
+
+    @Test func aReadOnlyRootIsTheLayersAloneWithoutAnUpper() async throws {
+        try await RuntimeFixture.with { fixture in
+            // Given a read-only container
+            let info = try await fixture.runtime.create(fixture.spec(["sh", "-c", "cat /etc/passwd >/dev/null && grep ' / ' /proc/mounts"]) {
+                $0.readonlyRootFilesystem = true
+            })
+            // Then it gets no upper or work directory
+            #expect(!FileManager.default.fileExists(atPath: info.directory + "/upper"))
+            #expect(!FileManager.default.fileExists(atPath: info.directory + "/work"))
+            // And its root is an overlay mounted read-only, with the image's files
+            try await fixture.runtime.start(info.id)
+            let exit = try await fixture.runtime.wait(info.id)
+            #expect(exit.exitCode == 0)
+            let root = try String(contentsOfFile: info.stdoutLogPath, encoding: .utf8)
+            #expect(root.hasPrefix("overlay / overlay ro,"))
+            #expect(!root.contains("upperdir"))
+            try await fixture.runtime.delete(info.id)
+        }
+    }
+
+    @Test(.enabled(if: CgroupTests.v2MountPoint != nil, "needs a cgroup2 mount"))
+    func onCgroupV2TheContainerIsBornInItsCgroup() async throws {
+        // Given a runtime using this host's cgroup2 mount (no controllers in it here: the v1 hierarchies hold them)
+        let mountPoint = try #require(CgroupTests.v2MountPoint)
+        let parent = "flotilla-test-v2-\(getpid())"
+        let fixture = try RuntimeFixture()
+        let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-v2", cgroupParent: parent,
+                                           cgroupLayout: .v2(mountPoint: mountPoint), logger: Logger(label: "test.v2"))
+        defer {
+            rmdir(mountPoint + "/" + parent)
+            try? FileManager.default.removeItem(atPath: fixture.root)
+        }
+        // When a container prints the cgroups its command is in
+        let info = try await runtime.create(fixture.spec(["cat", "/proc/self/cgroup"]))
+        try await runtime.start(info.id)
+        let exit = try await runtime.wait(info.id)
+        let cgroups = try String(contentsOfFile: info.stdoutLogPath, encoding: .utf8)
+        try await runtime.delete(info.id)
+        // Then the unified line names the container's v2 cgroup (clone3 put init there, or init joined it itself),
+        // and delete removed that cgroup
+        #expect(exit.exitCode == 0)
+        #expect(cgroups.split(separator: "\n").contains("0::/\(parent)/\(info.id)"))
+        #expect(!FileManager.default.fileExists(atPath: "\(mountPoint)/\(parent)/\(info.id)"))
+    }
+
     @Test func logsRotateBySize() async throws {
         try await RuntimeFixture.with { fixture in
             // Given 1000-byte logs kept as 3 files, and a command writing 100 lines of 100 bytes

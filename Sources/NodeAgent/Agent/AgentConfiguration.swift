@@ -1,8 +1,3 @@
-// Glibc before Foundation: in the module's first file, this makes `struct stat` belong to Glibc rather than to
-// CDispatch (whose headers include <sys/stat.h>), which MemberImportVisibility would require files to import.
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Foundation
 
 /// What the agent daemon is told: where the control plane is, which cluster to join, where to keep its state.

@@ -59,11 +59,17 @@ public actor ContainerRuntime {
     ///   each take their own.
     public init(dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
                 logger: Logger) throws(RuntimeError) {
+        try self.init(dataDirectory: dataDirectory, networks: networks, cgroupParent: cgroupParent,
+                      cgroupLayout: CgroupLayout.detect(), logger: logger)
+    }
+
+    /// The same on a given cgroup layout (tests: v2 on a host whose v1 hierarchies hold the controllers).
+    init(dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
+         cgroupLayout: CgroupLayout?, logger: Logger) throws(RuntimeError) {
         self.dataDirectory = dataDirectory
         self.networks = networks
         self.logger = logger
         self.cgroupParent = cgroupParent
-        let cgroupLayout = CgroupLayout.detect()
         self.cgroupLayout = cgroupLayout
         for path in [dataDirectory, dataDirectory + "/containers"] where mkdir(path, 0o711) != 0 && errno != EEXIST {
             throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: "")
@@ -151,7 +157,9 @@ public actor ContainerRuntime {
         do {
             // The upper directory's mode becomes the mode of the container's "/": take the image's.
             let rootMode = spec.layerDirectories.last.flatMap { Self.mode(of: $0) } ?? 0o755
-            for (path, mode) in [(directory, 0o700), (directory + "/upper", rootMode), (directory + "/work", 0o700)] {
+            // A read-only root is the layers alone: no upper, no work directory.
+            let overlay = spec.readonlyRootFilesystem ? [] : [(directory + "/upper", rootMode), (directory + "/work", 0o700)]
+            for (path, mode) in [(directory, 0o700)] + overlay {
                 guard mkdir(path, mode_t(mode)) == 0, chmod(path, mode_t(mode)) == 0 else {
                     throw RuntimeError(stage: .rootfs, errno: Errno(rawValue: errno), container: id)
                 }

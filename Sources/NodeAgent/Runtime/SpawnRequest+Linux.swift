@@ -31,7 +31,7 @@ struct MountEntry: Hashable, Sendable {
 
 /// The mount table of a container: overlay rootfs, /proc (with Docker's masked and read-only paths), a minimal
 /// /dev (tmpfs with bind-mounted nodes, devpts newinstance, ptmx, shm), read-only /sys, the /etc files the runtime
-/// wrote, and last the read-only remount of the root when asked.
+/// wrote. A read-only root is an overlay of the layers alone, mounted read-only.
 enum ContainerMounts {
     /// Mounts the overlay `volatile` (Linux 5.10+): no syncfs of the upper's whole filesystem when the overlay
     /// goes away with the container's mount namespace, and fsync inside the container skips the disk.
@@ -52,9 +52,15 @@ enum ContainerMounts {
     static func table(rootfs: String, layers: [String], upper: String, work: String, etcFiles: [String: String],
                       readOnly: Bool, privileged: Bool, sharedMemoryMiB: Int) -> [MountEntry] {
         let lower = layers.reversed().joined(separator: ":")
+        // Read-only: the layers alone (at least two: the image's and the mount-point layer), no upper to write; the
+        // overlay then never touches the host filesystem. Writable: a per-container upper and work directory.
+        let rootfsMount = readOnly
+            ? MountEntry(source: "overlay", target: rootfs, fstype: "overlay", flags: MountFlags.readOnly,
+                         data: "lowerdir=\(lower)")
+            : MountEntry(source: "overlay", target: rootfs, fstype: "overlay",
+                         data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)" + (volatileUpper ? ",volatile" : ""))
         var table: [MountEntry] = [
-            MountEntry(source: "overlay", target: rootfs, fstype: "overlay",
-                       data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)" + (volatileUpper ? ",volatile" : "")),
+            rootfsMount,
             MountEntry(source: "proc", target: rootfs + "/proc", fstype: "proc",
                        flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec, make: .directory),
             MountEntry(source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs",
@@ -98,10 +104,6 @@ enum ContainerMounts {
                 table.append(MountEntry(source: nil, target: rootfs + path,
                                         flags: MountFlags.bind | MountFlags.remount | MountFlags.readOnly | procFlags))
             }
-        }
-        if readOnly {
-            table.append(MountEntry(source: nil, target: rootfs,
-                                    flags: MountFlags.bind | MountFlags.remount | MountFlags.readOnly))
         }
         return table
     }
