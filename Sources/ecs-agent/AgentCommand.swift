@@ -129,7 +129,7 @@ struct AgentCommand: AsyncParsableCommand {
 
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: network, logger: logger)
-        let runtime = try ContainerRuntime(dataDirectory: dataDir, networks: networks, logger: logger)
+        let runtime = try ContainerRuntime(dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger)
         let images = try ImageStore(root: dataDir + "/images", logger: logger)
         let daemon = try await AgentDaemon(configuration: configuration, runtime: runtime, images: images, logger: logger)
         logger.info("agent starting", metadata: [
