@@ -1,7 +1,10 @@
 import ControlPlane
 import FlotillaTestKit
 import Foundation
+import GRDB
+import InMemoryLogging
 import Logging
+import Synchronization
 import TaskDefinitions
 import Testing
 
@@ -100,6 +103,99 @@ struct ReconcilerRecoveryTests {
             let constrained = try await cp.client.ok("RunTask", #"{"taskDefinition": "web", "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.availability-zone == zone-9"}]}"#)
             #expect(constrained["tasks"]?.arrayValue?.isEmpty == true)
             #expect(constrained["failures"]?.arrayValue?.contains { $0["reason"]?.stringValue == "MemberOf placement constraint unsatisfied." } == true)
+        }
+    }
+}
+
+@Suite("Reconciler: stale plans and deployments", .timeLimit(.minutes(3)))
+struct ReconcilerPlanTests {
+    /// True the first time it is asked, false after.
+    final class FirstTime: Sendable {
+        private let asked = Mutex(false)
+        func take() -> Bool { asked.withLock { asked in defer { asked = true }; return !asked } }
+    }
+
+    @Test("A plan whose cluster changed between snapshot and write is discarded and made again on the new state")
+    func stalePlanIsReplanned() async throws {
+        try await withReconciler { cp in
+            // Given: a service of 6, and a writer that scales it to 2 after the reconciler's snapshot, before its write
+            _ = try await cp.registerHosts(3)
+            try await cp.createWebService(desiredCount: 6)
+            let store = cp.store
+            let first = FirstTime()
+            let clock = cp.clock
+            let reconciler = Reconciler(store: store, now: {
+                // The scheduler reads the clock after the snapshot: the write lands between the two.
+                if first.take() {
+                    try? store.writer.write { db in
+                        try db.execute(sql: "UPDATE service SET document = json_set(document, '$.desiredCount', 2) WHERE name = 'web'")
+                    }
+                }
+                return clock.now
+            }, seed: 3, logger: Logger(label: "flotilla.test"))
+            // When
+            let summary = await reconciler.reconcileOnce()
+            // Then: the plan for 6 was refused, the plan for 2 applied
+            #expect(summary.conflicts == 1)
+            #expect(summary.placements == 2)
+            #expect(try await cp.tasks().count == 2)
+        }
+    }
+
+    @Test("A deployment whose tasks keep failing trips the circuit breaker and rolls back to the last completed one")
+    func circuitBreakerRollback() async throws {
+        try await withReconciler { cp in
+            // Given
+            _ = try await cp.registerHosts(3)
+            try await cp.createWebService(desiredCount: 3, extra: #", "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}"#)
+            try #require(try await cp.converge { try await cp.isSteady(running: 3) })
+            let good = "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1"
+            #expect(try await cp.service()["taskDefinition"]?.stringValue == good)
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition(family: "bad"))
+            await cp.fleet.setFailingFamilies(["bad"])
+            // When
+            try await cp.client.ok("UpdateService", #"{"service": "web", "taskDefinition": "bad"}"#)
+            var rolledBack = false
+            for _ in 0..<40 where !rolledBack {
+                try await cp.round()
+                rolledBack = try await cp.hasOnlyCompletedDeployment(of: good, running: 3)
+            }
+            // Then
+            #expect(rolledBack)
+            let service = try await cp.service()
+            let events = try await cp.events()
+            let running = try await cp.runningTasks().compactMap { $0["taskDefinitionArn"]?.stringValue }
+            let failed = try await cp.tasks().filter { $0["stopCode"]?.stringValue == "EssentialContainerExited" }
+            #expect(service["taskDefinition"]?.stringValue == good)
+            #expect(events.contains { $0.hasSuffix("deployment failed: tasks failed to start.") })
+            #expect(events.contains { $0.contains("rolling back to deployment") })
+            #expect(running == [good, good, good])
+            #expect(failed.count >= 3)
+        }
+    }
+
+    @Test("Placements and stops are logged with fixed texts and cluster, service and task metadata")
+    func logs() async throws {
+        try await withReconciler { cp in
+            // Given
+            let logs = InMemoryLogHandler()
+            let reconciler = Reconciler(store: cp.store, now: { cp.clock.now }, seed: 5, logger: Logger(label: "test") { _ in logs })
+            _ = try await cp.registerHosts(1)
+            try await cp.createWebService(desiredCount: 1)
+            // When
+            await reconciler.reconcileOnce()
+            try await cp.client.ok("UpdateService", #"{"service": "web", "desiredCount": 0}"#)
+            await reconciler.reconcileOnce()
+            // Then
+            let task = try #require(try await cp.tasks().first?["taskArn"]?.stringValue)
+            let placed = try #require(logs.entries.first { $0.message == "task placed" })
+            #expect(placed.level == .info)
+            #expect(placed.metadata["cluster"] == "default")
+            #expect(placed.metadata["service"] == "web")
+            #expect(placed.metadata["task"] == .string(task))
+            let stopped = try #require(logs.entries.first { $0.message == "task stop requested" })
+            #expect(stopped.metadata["task"] == .string(task))
+            #expect(stopped.metadata["task.stopped_reason"] != nil)
         }
     }
 }

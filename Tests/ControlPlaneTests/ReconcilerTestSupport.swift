@@ -76,6 +76,16 @@ struct ReconcilerHarness: Sendable {
         return running == count && newest?.hasSuffix("has reached a steady state.") == true
     }
 
+    /// Whether the service shows one deployment, COMPLETED, of `taskDefinition`, with `running` tasks RUNNING.
+    func hasOnlyCompletedDeployment(of taskDefinition: String, running: Int, service name: String = "web") async throws -> Bool {
+        let described = try await service(name)
+        let deployments = described["deployments"]?.arrayValue ?? []
+        guard deployments.count == 1 else { return false }
+        let deployment = deployments[0]
+        let matches = deployment["taskDefinition"]?.stringValue == taskDefinition && deployment["rolloutState"]?.stringValue == "COMPLETED"
+        return matches && described["runningCount"]?.intValue == running
+    }
+
     func events(_ service: String = "web") async throws -> [String] {
         try await self.service(service)["events"]?.arrayValue?.compactMap { $0["message"]?.stringValue } ?? []
     }

@@ -146,6 +146,8 @@ struct ReconcilerTests {
             let stopped = try await cp.tasks().filter { $0["desiredStatus"]?.stringValue == "STOPPED" }
             #expect(stopped.count == 9)
             #expect(stopped.allSatisfy { $0["lastStatus"]?.stringValue == "STOPPED" && $0["stopCode"]?.stringValue == "ServiceSchedulerInitiated" })
+            let deploymentID = try #require(try await cp.service()["deployments"]?[0]?["id"]?.stringValue)
+            #expect(stopped.allSatisfy { $0["stoppedReason"]?.stringValue == "Scaling activity initiated by (deployment \(deploymentID))" })
             #expect(try await cp.fleet.runningTasks().values.map(\.count).reduce(0, +) == 3)
             #expect(try await cp.events().contains { $0.hasPrefix("(service web) has stopped 9 running tasks:") })
         }
@@ -227,7 +229,7 @@ struct ReconcilerTests {
     func unplaceable() async throws {
         try await withReconciler { cp in
             // Given
-            _ = try await cp.registerHosts(2)
+            let instances = try await cp.registerHosts(2)
             try await cp.client.ok("RegisterTaskDefinition", webDefinition(family: "huge", memory: 100_000))
             try await cp.client.ok("CreateService", #"{"serviceName": "huge", "taskDefinition": "huge", "desiredCount": 1}"#)
             // When
@@ -237,7 +239,8 @@ struct ReconcilerTests {
             let unable = events.filter { $0.contains("was unable to place a task because no container instance met all of its requirements.") }
             #expect(unable.count == 1)
             #expect(unable.first?.hasPrefix("(service huge) was unable to place a task") == true)
-            #expect(unable.first?.contains("has insufficient memory available") == true)
+            let quoted = instances.map { "The closest matching (container-instance \($0.split(separator: "/").last ?? "")) has insufficient memory available." }
+            #expect(quoted.contains { unable.first?.contains($0) == true })
             #expect(unable.first?.contains("For more information, see the Troubleshooting section") == true)
             #expect(try await cp.tasks().isEmpty)
             // When: an instance that fits joins
@@ -261,6 +264,58 @@ struct ReconcilerTests {
             try #require(try await cp.converge { try await cp.service()["status"]?.stringValue == "INACTIVE" })
             #expect(try await cp.tasks().allSatisfy { $0["lastStatus"]?.stringValue == "STOPPED" })
             #expect(await cp.fleet.runningTasks().values.allSatisfy(\.isEmpty))
+        }
+    }
+
+    @Test("A DAEMON service runs one task on every instance, including one that joins later")
+    func daemon() async throws {
+        try await withReconciler { cp in
+            // Given
+            let instances = try await cp.registerHosts(3)
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition())
+            try await cp.client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "schedulingStrategy": "DAEMON"}"#)
+            // When
+            try #require(try await cp.converge { try await cp.runningTasks().count == 3 })
+            // Then
+            var hosts = try await cp.runningTasks().compactMap { $0["containerInstanceArn"]?.stringValue }
+            #expect(Set(hosts) == Set(instances))
+            // When: a fourth instance joins
+            let late = try await cp.fleet.register("host-d")
+            try #require(try await cp.converge { try await cp.runningTasks().count == 4 })
+            // Then
+            hosts = try await cp.runningTasks().compactMap { $0["containerInstanceArn"]?.stringValue }
+            #expect(Set(hosts) == Set(instances + [late]))
+            #expect(hosts.count == 4)
+            #expect(try await cp.service()["desiredCount"]?.intValue == 4)
+        }
+    }
+
+    @Test("UpdateService to a new revision rolls every task over within 100 %/200 %; the old deployment disappears")
+    func rollingDeployment() async throws {
+        try await withReconciler { cp in
+            // Given
+            _ = try await cp.registerHosts(2)
+            try await cp.createWebService(desiredCount: 4)
+            try #require(try await cp.converge { try await cp.isSteady(running: 4) })
+            try await cp.client.ok("RegisterTaskDefinition", webDefinition())
+            // When
+            try await cp.client.ok("UpdateService", #"{"service": "web", "taskDefinition": "web:2"}"#)
+            #expect(try await cp.service()["deployments"]?.arrayValue?.count == 2)
+            // Then: after every pass, at least 4 healthy tasks wanted and at most 8 live
+            var done = false
+            for _ in 0..<20 where !done {
+                await cp.reconciler.reconcileOnce()
+                let wanted = try await cp.tasks().filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
+                #expect(wanted.filter { $0["lastStatus"]?.stringValue == "RUNNING" }.count >= 4)
+                #expect(wanted.count <= 8)
+                try await cp.fleet.sync()
+                done = try await cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", running: 4)
+            }
+            #expect(done)
+            let running = try await cp.runningTasks().compactMap { $0["taskDefinitionArn"]?.stringValue }
+            #expect(running == Array(repeating: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", count: 4))
+            #expect(try await cp.tasks().count == 8)
+            #expect(try await cp.events().contains { $0.hasSuffix("deployment completed.") })
         }
     }
 }

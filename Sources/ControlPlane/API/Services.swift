@@ -193,6 +193,12 @@ extension Database {
         }
         service.runningCount = total.running
         service.pendingCount = total.pending
+        if service.schedulingStrategy == "DAEMON", service.status == "ACTIVE" {
+            // A DAEMON service wants one task per instance that takes tasks, as the reconciler plans it.
+            service.desiredCount = try count(
+                "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status = 'ACTIVE' AND json_extract(document, '$.agentConnected')",
+                [cluster.clusterName])
+        }
         service.deployments.removeAll { $0.status == "INACTIVE" }
         for index in service.deployments.indices {
             let tally = byDeployment[service.deployments[index].id] ?? Tally()

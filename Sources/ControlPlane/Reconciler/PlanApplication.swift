@@ -40,6 +40,8 @@ enum ServiceEvents {
     static let steadyStateSuffix = "has reached a steady state."
     /// An identical event (an unplaceable task) is not repeated within this long, as ECS throttles them.
     static let repeatInterval: TimeInterval = 300
+    /// How many INACTIVE deployments a service keeps (hidden from DescribeServices) as circuit-breaker rollback targets.
+    static let keptInactiveDeployments = 5
 
     static func started(_ service: String, _ tasks: [String]) -> String {
         "(service \(service)) has started \(tasks.count) tasks: \(tasks.map { "(task \(taskID($0)))" }.joined(separator: " "))."
@@ -52,6 +54,26 @@ enum ServiceEvents {
     static func steadyState(_ service: String) -> String { "(service \(service)) \(steadyStateSuffix)" }
 
     static func taskID(_ arn: String) -> String { arn.split(separator: "/").last.map(String.init) ?? arn }
+
+    /// The scheduler's stoppedReason with the deployment named, as ECS writes it: "Scaling activity initiated by
+    /// (deployment ecs-svc/123...)". (The scheduler leaves the id out of its text.)
+    static func stoppedReason(_ stop: TaskStop, primary deploymentID: String?) -> String {
+        guard stop.reason == .scaledIn, let deploymentID else { return stop.reason.stoppedReason }
+        return stop.reason.stoppedReason.replacingOccurrences(of: "(deployment)", with: "(deployment \(deploymentID))")
+    }
+
+    /// The scheduler's unplaced-task event quoting the instance as ECS does: "The closest matching
+    /// (container-instance <id>) has ...". (The scheduler writes the bare ARN; the text is otherwise ECS's.)
+    static func ecsWording(_ message: String, plan: Plan) -> String {
+        for failure in plan.unplaced {
+            guard let arn = failure.closestMatch?.containerInstanceArn,
+                  message.contains("The closest matching container-instance \(arn) ") else { continue }
+            let id = arn.split(separator: "/").last.map(String.init) ?? arn
+            return message.replacingOccurrences(of: "The closest matching container-instance \(arn) ",
+                                                with: "The closest matching (container-instance \(id)) ")
+        }
+        return message
+    }
 }
 
 extension Database {
@@ -74,11 +96,13 @@ extension Database {
             guard var task = try task(stop.taskArn, in: cluster), task.desiredStatus != "STOPPED" else { continue }
             task.desiredStatus = "STOPPED"
             task.stopCode = stop.stopCode.rawValue
-            task.stoppedReason = stop.reason.stoppedReason
+            let reason = ServiceEvents.stoppedReason(stop, primary: stop.serviceName.flatMap { state.services[$0] }?
+                .deployments.first { $0.status == "PRIMARY" }?.id)
+            task.stoppedReason = reason
             task.stoppingAt = task.stoppingAt ?? now
             task.version += 1
             try saveTask(task, cluster: cluster)
-            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.reason.stoppedReason))
+            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: reason))
         }
 
         // Placements.
@@ -110,6 +134,10 @@ extension Database {
                     rolloutStateReason: "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
                 service.taskDefinition = target
             }
+            // INACTIVE deployments stay only as rollback targets: the newest few are enough.
+            let retired = service.deployments.filter { $0.status == "INACTIVE" }.sorted { $0.createdAt > $1.createdAt }
+            let dropped = Set(retired.dropFirst(ServiceEvents.keptInactiveDeployments).map(\.id))
+            service.deployments.removeAll { dropped.contains($0.id) }
             services[update.serviceName] = service
         }
 
@@ -121,13 +149,12 @@ extension Database {
         for start in applied.started { if let service = start.service { startedByService[service, default: []].append(start.taskArn) } }
         for (service, tasks) in stoppedByService { messages[service, default: []].append(ServiceEvents.stopped(service, tasks)) }
         for (service, tasks) in startedByService { messages[service, default: []].append(ServiceEvents.started(service, tasks)) }
-        for event in plan.events { messages[event.serviceName, default: []].append(event.message) }
-        for service in state.snapshot.services where isSteady(service, in: state.snapshot, plan: plan) {
-            let newest = services[service.serviceName]?.events.first?.message
-            if newest?.hasSuffix(ServiceEvents.steadyStateSuffix) != true,
-               messages[service.serviceName]?.contains(where: { $0.hasSuffix(ServiceEvents.steadyStateSuffix) }) != true {
-                messages[service.serviceName, default: []].append(ServiceEvents.steadyState(service.serviceName))
-            }
+        for event in plan.events {
+            messages[event.serviceName, default: []].append(ServiceEvents.ecsWording(event.message, plan: plan))
+        }
+        for name in state.servicesReachingSteadyState(under: plan)
+        where messages[name]?.contains(where: { $0.hasSuffix(ServiceEvents.steadyStateSuffix) }) != true {
+            messages[name, default: []].append(ServiceEvents.steadyState(name))
         }
         for (name, list) in messages {
             guard var service = services[name] else { continue }
@@ -159,10 +186,26 @@ extension Database {
         }
         return applied
     }
+}
+
+extension SchedulingState {
+    /// Whether applying `plan` changes nothing in the store: no task, deployment or event to write, no deleted
+    /// service to retire. The reconciler then skips the write transaction.
+    func isNoOp(_ plan: Plan) -> Bool {
+        plan.isEmpty && plan.events.isEmpty && !hasDrainingServices && servicesReachingSteadyState(under: plan).isEmpty
+    }
+
+    /// Services that need nothing now and whose newest event does not say so yet: they get ECS's steady-state event.
+    func servicesReachingSteadyState(under plan: Plan) -> [String] {
+        snapshot.services.filter { isSteady($0, under: plan) }.map(\.serviceName).filter { name in
+            services[name]?.events.first?.message.hasSuffix(ServiceEvents.steadyStateSuffix) != true
+        }
+    }
 
     /// Whether a service needs nothing: the plan changes nothing of it and exactly `desiredCount` tasks of its
-    /// PRIMARY deployment run, none unhealthy.
-    private func isSteady(_ service: ServiceSnapshot, in snapshot: ClusterSnapshot, plan: Plan) -> Bool {
+    /// completed PRIMARY deployment run, none unhealthy. (An in-progress deployment's completion is the
+    /// scheduler's to announce.)
+    private func isSteady(_ service: ServiceSnapshot, under plan: Plan) -> Bool {
         let name = service.serviceName
         guard let primary = service.primaryDeployment, primary.rolloutState != .inProgress,
               !plan.placements.contains(where: { $0.serviceName == name }),

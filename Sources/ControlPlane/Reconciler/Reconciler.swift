@@ -20,6 +20,9 @@ public final class Reconciler: Sendable {
     /// The scheduler's randomness (the `random` strategy, scale-in ties): seeded, so a run can be replayed.
     private let generator: Mutex<SplitMix64>
     private let passes = Atomic<Int>(0)
+    /// Per cluster, the change index at which a pass found nothing to do and nothing time could change (no
+    /// unhealthy task waiting out its grace period): until the index moves, later passes skip the cluster.
+    private let idleAt = Mutex<[String: UInt64]>([:])
     /// How often a pass re-plans a cluster whose index moved under it before leaving it to the next pass.
     static let maxAttempts = 3
 
@@ -77,6 +80,8 @@ public final class Reconciler: Sendable {
     private func reconcile(cluster name: String, into summary: inout PassSummary) async {
         for _ in 0..<Self.maxAttempts {
             do {
+                let index = try await store.read { db in try db.changeIndex(of: name) }
+                if idleAt.withLock({ $0[name] }) == index { return }
                 let state = try await store.read { db -> SchedulingState? in
                     guard let cluster = try db.cluster(name), cluster.status == "ACTIVE" else { return nil }
                     return try db.schedulingState(of: cluster)
@@ -84,6 +89,12 @@ public final class Reconciler: Sendable {
                 guard let state else { return }
                 let now = now()
                 let plan = generator.withLock { Scheduler.plan(state.snapshot, now: now, using: &$0) }
+                // Nothing to write: no write transaction, so an idle cluster never takes the store's write lock.
+                if state.isNoOp(plan) {
+                    let waitsOnTime = state.snapshot.tasks.contains { $0.isLive && $0.healthStatus == .unhealthy }
+                    idleAt.withLock { $0[name] = waitsOnTime ? nil : state.snapshot.baseIndex }
+                    return
+                }
                 let seed = generator.withLock { $0.next() }
                 let applied = try await store.write { db in
                     var generator = SplitMix64(seed: seed)

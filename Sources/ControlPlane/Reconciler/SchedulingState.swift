@@ -12,6 +12,8 @@ struct SchedulingState: Sendable {
     var services: [String: ECSService]
     /// Every task definition the snapshot's tasks and deployments use, by ARN.
     var definitions: [String: TaskDefinition]
+    /// Whether a deleted service waits for its tasks to stop (the pass retires it once they have).
+    var hasDrainingServices: Bool
 }
 
 extension Database {
@@ -71,16 +73,24 @@ extension Database {
             serviceSnapshots.append(snapshot)
         }
 
-        // Tasks.
-        var tasks = try documents(
-            ECSTask.self,
-            "SELECT document FROM task WHERE cluster = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
-            [name])
+        // Tasks: the columns the scheduler needs, straight from the documents (no JSON decoding per task).
+        let taskColumns = """
+            SELECT arn, desiredStatus, lastStatus, startedBy,
+                json_extract(document, '$.group') AS taskGroup, json_extract(document, '$.taskDefinitionArn') AS taskDefinitionArn,
+                json_extract(document, '$.containerInstanceArn') AS containerInstanceArn,
+                json_extract(document, '$.healthStatus') AS healthStatus, json_extract(document, '$.startedAt') AS startedAt,
+                json_extract(document, '$.createdAt') AS createdAt, json_extract(document, '$.stopCode') AS stopCode,
+                json_extract(document, '$.cpu') AS cpu, json_extract(document, '$.memory') AS memory
+            FROM task
+            """
+        var taskRows = try Row.fetchAll(
+            self, sql: taskColumns + " WHERE cluster = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
+            arguments: [name])
         if !inProgress.isEmpty {
-            tasks += try documents(
-                ECSTask.self,
-                "SELECT document FROM task WHERE cluster = ? AND desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED' AND startedBy IN (\(inProgress.map { _ in "?" }.joined(separator: ","))) ORDER BY id",
-                StatementArguments([name] + inProgress.sorted()))
+            taskRows += try Row.fetchAll(
+                self,
+                sql: taskColumns + " WHERE cluster = ? AND desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED' AND startedBy IN (\(inProgress.map { _ in "?" }.joined(separator: ","))) ORDER BY id",
+                arguments: StatementArguments([name] + inProgress.sorted()))
         }
 
         // Instances, with what their tasks occupy.
@@ -103,13 +113,13 @@ extension Database {
             instances.append(snapshot)
         }
         var taskSnapshots: [TaskSnapshot] = []
-        for task in tasks {
-            let snapshot = task.schedulingSnapshot
+        for row in taskRows {
+            let snapshot = TaskSnapshot(row: row)
             taskSnapshots.append(snapshot)
             guard snapshot.lastStatus != .stopped, let slot = slotByArn[snapshot.containerInstanceArn] else { continue }
-            let usage = try definition(task.taskDefinitionArn).map(TaskRequirements.init)
-            instances[slot].remainingCPU -= Int(task.cpu ?? "") ?? usage?.cpu ?? 0
-            instances[slot].remainingMemoryMiB -= Int(task.memory ?? "") ?? usage?.memoryMiB ?? 0
+            let usage = try definition(snapshot.taskDefinitionArn).map(TaskRequirements.init)
+            instances[slot].remainingCPU -= (row["cpu"] as String?).flatMap { Int($0) } ?? usage?.cpu ?? 0
+            instances[slot].remainingMemoryMiB -= (row["memory"] as String?).flatMap { Int($0) } ?? usage?.memoryMiB ?? 0
             instances[slot].portsInUse.formUnion(usage?.hostPorts ?? [])
             instances[slot].runningTasksCount += 1
         }
@@ -123,22 +133,26 @@ extension Database {
             cluster: cluster,
             snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
                                       services: serviceSnapshots),
-            services: services, definitions: definitions)
+            services: services, definitions: definitions,
+            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name]) > 0)
     }
 }
 
-extension ECSTask {
-    /// The task as the scheduler sees it. A service task's deployment is its `startedBy` (`ecs-svc/...`), as in ECS.
-    var schedulingSnapshot: TaskSnapshot {
-        let group = group ?? ""
-        return TaskSnapshot(
-            taskArn: taskArn, containerInstanceArn: containerInstanceArn ?? "", group: group,
-            taskDefinitionArn: taskDefinitionArn,
-            deploymentId: group.hasPrefix("service:") ? startedBy : nil,
-            lastStatus: TaskStatus(rawValue: lastStatus) ?? .provisioning,
-            desiredStatus: TaskStatus(rawValue: desiredStatus) ?? .running,
-            healthStatus: healthStatus.flatMap(HealthStatus.init(rawValue:)) ?? .unknown,
-            startedAt: startedAt, createdAt: createdAt, stopCode: stopCode.flatMap(StopCode.init(rawValue:)))
+extension TaskSnapshot {
+    /// A task as the scheduler sees it, from the columns `schedulingState` selects. A service task's deployment is
+    /// its `startedBy` (`ecs-svc/...`), as in ECS.
+    init(row: Row) {
+        let group = (row["taskGroup"] as String?) ?? ""
+        self.init(
+            taskArn: row["arn"], containerInstanceArn: (row["containerInstanceArn"] as String?) ?? "", group: group,
+            taskDefinitionArn: (row["taskDefinitionArn"] as String?) ?? "",
+            deploymentId: group.hasPrefix("service:") ? row["startedBy"] : nil,
+            lastStatus: TaskStatus(rawValue: row["lastStatus"]) ?? .provisioning,
+            desiredStatus: TaskStatus(rawValue: row["desiredStatus"]) ?? .running,
+            healthStatus: (row["healthStatus"] as String?).flatMap(HealthStatus.init(rawValue:)) ?? .unknown,
+            startedAt: (row["startedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            createdAt: (row["createdAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            stopCode: (row["stopCode"] as String?).flatMap(StopCode.init(rawValue:)))
     }
 }
 
