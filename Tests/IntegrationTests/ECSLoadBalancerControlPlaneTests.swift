@@ -9,8 +9,8 @@ import TaskDefinitions
 import Testing
 
 /// The real `ecs-control-plane` with its embedded balancers, `ecsctl`'s load-balancer verbs, and a standalone
-/// `ecs-lb --control-plane` that outlives the control plane. Service tasks are placed with RunTask in the service's
-/// group and reported RUNNING by a fake agent (these tests drive the agent protocol themselves), their bindings
+/// `ecs-lb --control-plane` that outlives the control plane. The reconciler places the service's tasks on a fake
+/// agent's instance (these tests drive the agent protocol themselves), which reports them RUNNING with bindings
 /// pointing at loopback backends.
 @Suite("Load balancers: control plane process and standalone ecs-lb", .serialized, .timeLimit(.minutes(3)))
 struct ECSLoadBalancerControlPlaneTests {
@@ -208,8 +208,8 @@ private struct FakeServiceAgent {
         credential = registered["credential"]?.stringValue ?? ""
     }
 
-    /// Registers task definition web, creates service web on balancer web, places one task per backend in the
-    /// service's group and reports each RUNNING on its backend.
+    /// Registers task definition web, creates service web on balancer web with one task per backend, and reports
+    /// each task the reconciler places RUNNING on its backend.
     func runService(backends: [LoopbackBackend]) async throws {
         let ecs = "AmazonEC2ContainerServiceV20141113."
         _ = try await call(endpoint, ecs + "RegisterTaskDefinition", """
@@ -222,11 +222,18 @@ private struct FakeServiceAgent {
             "--load-balancers", "loadBalancerName=web,containerName=web,containerPort=80",
         ], endpoint: endpoint)
         try #require(created.status == 0, "create-service: \(created.stderr)")
-        let placed = try await call(endpoint, ecs + "RunTask", """
-            {"taskDefinition": "web", "count": \(backends.count), "group": "service:web", "startedBy": "ecs-svc/fake"}
-            """)
-        let tasks = placed["tasks"]?.arrayValue?.compactMap { $0["taskArn"]?.stringValue } ?? []
-        try #require(tasks.count == backends.count, "RunTask placed \(tasks.count) tasks: \(placed)")
+        // The reconciler places the service's tasks on this (only) instance; poll until they are all desired.
+        var tasks: [String] = []
+        for _ in 0..<100 {
+            let polled = try await call(endpoint, "FlotillaAgentV1.PollDesiredTasks", """
+                {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "index": 0, "waitSeconds": 0}
+                """)
+            tasks = polled["tasks"]?.arrayValue?.filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
+                .compactMap { $0["taskArn"]?.stringValue } ?? []
+            if tasks.count == backends.count { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try #require(tasks.count == backends.count, "the reconciler placed \(tasks.count) tasks")
         let changes = zip(tasks, backends).map { task, backend in
             """
             {"taskArn": "\(task)", "lastStatus": "RUNNING", "containers": [{"name": "web", "lastStatus": "RUNNING",
