@@ -322,6 +322,34 @@ struct AgentAPITests {
         }
     }
 
+    @Test("A service task that fails to start puts the agent's reason in the service's events")
+    func startFailureEvent() async throws {
+        try await withControlPlane { client in
+            // Given service web, and one of its tasks on an agent whose host lacks the image
+            try await client.createCluster()
+            _ = try await client.registerWeb()
+            let agent = try await client.registerAgent()
+            try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": 0}"#)
+            let placed = try await client.ok("RunTask", #"{"taskDefinition": "web", "group": "service:web"}"#)
+            let task = try #require(placed["tasks"]?[0]?["taskArn"]?.stringValue)
+            let reason = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref flotilla/nope:1"
+            // When the agent reports it STOPPED before it ran, twice (a retried batch)
+            let failed = """
+                {"containerInstanceArn": "\(agent.arn)", "credential": "\(agent.credential)",
+                 "tasks": [{"taskArn": "\(task)", "lastStatus": "STOPPED", "stopCode": "TaskFailedToStart",
+                            "stoppedReason": "\(reason)", "containers": [{"name": "web", "lastStatus": "STOPPED", "reason": "\(reason)"}]}]}
+                """
+            try await client.agentOK("SubmitStateChanges", failed)
+            try await client.agentOK("SubmitStateChanges", failed)
+            // Then the service's newest event names the task and the reason, once
+            let events = try await client.ok("DescribeServices", #"{"services": ["web"]}"#)["services"]?[0]?["events"]?.arrayValue ?? []
+            let taskID = try #require(task.split(separator: "/").last)
+            let expected = "(service web) (task \(taskID)) failed to start: \(reason)"
+            #expect(events.first?["message"]?.stringValue == expected)
+            #expect(events.filter { $0["message"]?.stringValue == expected }.count == 1)
+        }
+    }
+
     @Test("A batch is refused whole when one change is malformed, and another instance's task is ignored")
     func stateChangeRefusals() async throws {
         try await withControlPlane { client in

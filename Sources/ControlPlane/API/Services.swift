@@ -138,6 +138,18 @@ extension Database {
                             [cluster.clusterName, name])
     }
 
+    /// A service task that failed to start (an image the host lacks, a container that could not be created) puts an
+    /// event naming the task and the agent's reason in its service's log; the reconciler replaces the task as usual.
+    func recordStartFailure(of task: ECSTask, cluster: Cluster, now: Date) throws {
+        guard task.lastStatus == "STOPPED", task.stopCode == "TaskFailedToStart", let group = task.group,
+              group.hasPrefix("service:"), var service = try service(String(group.dropFirst("service:".count)), in: cluster),
+              let taskID = ARN.lastComponent(of: task.taskArn, kind: "task") else { return }
+        let message = "(service \(service.serviceName)) (task \(taskID)) failed to start: \(task.stoppedReason ?? "no reason given")"
+        service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
+        service.events = Array(service.events.prefix(ServiceRules.maxEvents))
+        try saveService(service, cluster: cluster)
+    }
+
     func saveService(_ service: ECSService, cluster: Cluster) throws {
         var stored = service
         stored.tags = nil

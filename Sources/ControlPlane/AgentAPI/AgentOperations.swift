@@ -246,6 +246,7 @@ extension ECSAPI {
                     switch TaskStateMerge.apply(change, to: task, now: context.now) {
                     case .updated(let merged):
                         try db.saveTask(merged, cluster: session.cluster)
+                        if task.lastStatus != "STOPPED" { try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now) }
                         response.updated.append(task.taskArn)
                     case .unchanged:
                         response.unchanged.append(task.taskArn)

@@ -4,7 +4,6 @@ import LoadBalancer
 public import Logging
 import Metrics
 public import ServiceLifecycle
-import Synchronization
 
 /// Runs every stored load balancer inside the control plane and feeds it its service's targets from the store.
 ///
@@ -56,7 +55,10 @@ public struct EmbeddedLoadBalancers: Service {
 
     public func run() async throws {
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let observer = LoadBalancingCommitObserver(wake: wake)
+        // Targets and balancers; contact stamps change nothing here, a new agent address moves targets.
+        let observer = TableCommitObserver(watching: [
+            "task": nil, "service": nil, "loadbalancer": nil, "containerinstance": ["agentaddress"],
+        ]) { wake.yield() }
         store.writer.add(transactionObserver: observer, extent: .observerLifetime)
         board.setServing(true)
         logger.info("embedded load balancers starting")
@@ -172,45 +174,5 @@ public struct EmbeddedLoadBalancers: Service {
         } catch {
             logger.error("tasks failing load balancer health checks not stopped", metadata: ["error": "\(error)"])
         }
-    }
-}
-
-/// Wakes the embedded balancers after a commit that may change their targets or the balancers themselves.
-final class LoadBalancingCommitObserver: TransactionObserver {
-    private let wake: AsyncStream<Void>.Continuation
-    private let changed = Mutex(false)
-
-    init(wake: AsyncStream<Void>.Continuation) {
-        self.wake = wake
-    }
-
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        switch eventKind {
-        case .insert(let table), .delete(let table):
-            return ["task", "service", "loadbalancer", "containerinstance"].contains(table.lowercased())
-        case .update(let table, let columns):
-            switch table.lowercased() {
-            case "task", "service", "loadbalancer": return true
-            // Contact stamps change nothing here; a new agent address moves targets.
-            case "containerinstance": return columns.contains { $0.lowercased() == "agentaddress" }
-            default: return false
-            }
-        }
-    }
-
-    func databaseDidChange(with event: DatabaseEvent) {
-        changed.withLock { $0 = true }
-    }
-
-    func databaseDidCommit(_ db: Database) {
-        let wasChanged = changed.withLock { changed in
-            defer { changed = false }
-            return changed
-        }
-        if wasChanged { wake.yield() }
-    }
-
-    func databaseDidRollback(_ db: Database) {
-        changed.withLock { $0 = false }
     }
 }

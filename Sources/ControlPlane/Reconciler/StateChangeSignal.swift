@@ -1,4 +1,3 @@
-import GRDB
 import Synchronization
 
 /// Carries "something the scheduler reads has changed" from the store's commit hook to the reconciler.
@@ -36,45 +35,5 @@ public final class StateChangeSignal: Sendable {
     public func signal() {
         let subscribers = state.withLock { Array($0.subscribers.values) }
         for continuation in subscribers { continuation.yield() }
-    }
-}
-
-/// Watches commits for writes the scheduler reads and signals them once per transaction.
-final class SchedulingStateObserver: TransactionObserver {
-    private let signal: StateChangeSignal
-    private let changed = Mutex(false)
-
-    init(signal: StateChangeSignal) {
-        self.signal = signal
-    }
-
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        switch eventKind {
-        case .insert(let table), .delete(let table):
-            return ["task", "service", "containerinstance", "attribute"].contains(table.lowercased())
-        case .update(let table, let columns):
-            switch table.lowercased() {
-            case "task", "service", "attribute": return true
-            // Contact stamps, desired-state indexes and metrics change nothing the scheduler reads.
-            case "containerinstance": return columns.contains { ["status", "document"].contains($0.lowercased()) }
-            default: return false
-            }
-        }
-    }
-
-    func databaseDidChange(with event: DatabaseEvent) {
-        changed.withLock { $0 = true }
-    }
-
-    func databaseDidCommit(_ db: Database) {
-        let wasChanged = changed.withLock { changed in
-            defer { changed = false }
-            return changed
-        }
-        if wasChanged { signal.signal() }
-    }
-
-    func databaseDidRollback(_ db: Database) {
-        changed.withLock { $0 = false }
     }
 }

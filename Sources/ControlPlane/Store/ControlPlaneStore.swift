@@ -38,7 +38,11 @@ public final class ControlPlaneStore: Sendable {
         self.writer = writer
         try Self.migrator.migrate(writer)
         writer.add(transactionObserver: DesiredStateObserver(notifier: desiredStateChanges), extent: .databaseLifetime)
-        writer.add(transactionObserver: SchedulingStateObserver(signal: schedulingStateChanges), extent: .databaseLifetime)
+        // What the scheduler reads; contact stamps, desired-state indexes and metrics change none of it.
+        let scheduling = TableCommitObserver(watching: [
+            "task": nil, "service": nil, "attribute": nil, "containerinstance": ["status", "document"],
+        ]) { [schedulingStateChanges] in schedulingStateChanges.signal() }
+        writer.add(transactionObserver: scheduling, extent: .databaseLifetime)
     }
 
     /// Runs `body` in one write transaction: all of it commits, or none of it when it throws.
