@@ -56,7 +56,8 @@ struct Ecsctl: AsyncParsableCommand {
     static let leadingOptions: Set<String> = ["--endpoint-url", "--endpoint", "--region", "--output"]
 
     /// `ecsctl --endpoint-url URL list-clusters` as `ecsctl list-clusters --endpoint-url URL`: global options given
-    /// before the verb move after it, where each verb declares them.
+    /// before the verb move after it, where each verb declares them. The verb of a group is two words
+    /// (`wait services-stable`).
     static func verbFirst(_ arguments: [String]) -> [String] {
         var leading: [String] = []
         var index = 0
@@ -73,7 +74,12 @@ struct Ecsctl: AsyncParsableCommand {
             }
         }
         guard index < arguments.count, !leading.isEmpty else { return arguments }
-        return [arguments[index]] + leading + arguments[(index + 1)...]
+        var verbEnd = index + 1
+        if let group = configuration.subcommands.first(where: { $0.configuration.commandName == arguments[index] }),
+           !group.configuration.subcommands.isEmpty, verbEnd < arguments.count {
+            verbEnd += 1
+        }
+        return Array(arguments[index..<verbEnd]) + leading + arguments[verbEnd...]
     }
 
     private static func fail(_ message: String, status: Int32) -> Never {

@@ -81,6 +81,9 @@ struct EcsctlWaitAndJoinTokenTests {
         let waited = try await ecsctl(["wait", "services-stable", "--cluster", "demo", "--services", "idle"], endpoint: endpoint)
         #expect(waited.status == 0, "\(waited.stderr)")
         #expect(waited.stdout.isEmpty && waited.stderr.isEmpty)
+        // And the endpoint may come before the two-word verb, as the awscli allows
+        let leading = try await ecsctl(["--endpoint-url", endpoint, "wait", "services-stable", "--cluster", "demo", "--services", "idle"])
+        #expect(leading.status == 0, "\(leading.stderr)")
 
         // When a service of 1 task has nowhere to run and is waited for briefly
         #expect(try await ecsctl(["create-service", "--cluster", "demo", "--service-name", "busy", "--task-definition", "web",

@@ -17,6 +17,8 @@ struct UpdateService: AsyncParsableCommand {
     @Option(help: "maximumPercent=200,minimumHealthyPercent=100, or JSON.") var deploymentConfiguration: String?
     @Option(parsing: .upToNextOption, help: "type=memberOf,expression=... or JSON.") var placementConstraints: [String] = []
     @Option(parsing: .upToNextOption, help: "type=spread,field=... or JSON.") var placementStrategy: [String] = []
+    @Option(parsing: .upToNextOption, help: "loadBalancerName=N,containerName=C,containerPort=P ... or JSON.")
+    var loadBalancers: [String] = []
     @Option(help: "Seconds to ignore failing health checks after a task starts.") var healthCheckGracePeriodSeconds: Int?
 
     func validate() throws {
@@ -29,6 +31,7 @@ struct UpdateService: AsyncParsableCommand {
         try validateDocument(deploymentConfiguration, option: "--deployment-configuration")
         try validateList(placementConstraints, option: "--placement-constraints", shorthand: .strings)
         try validateList(placementStrategy, option: "--placement-strategy", shorthand: .strings)
+        try validateList(loadBalancers, option: "--load-balancers")
     }
 
     func run() async throws {
@@ -40,6 +43,7 @@ struct UpdateService: AsyncParsableCommand {
         try body.setDocument("deploymentConfiguration", deploymentConfiguration, option: "--deployment-configuration")
         try body.setList("placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
         try body.setList("placementStrategy", placementStrategy, option: "--placement-strategy", shorthand: .strings)
+        try body.setList("loadBalancers", loadBalancers, option: "--load-balancers")
         body.set("healthCheckGracePeriodSeconds", healthCheckGracePeriodSeconds)
         let client = global.client(configuration)
         let answer = try await client.call(.updateService, .object(body))
