@@ -73,11 +73,20 @@ public struct TaskStop: Hashable, Sendable {
     public var taskArn: String
     public var serviceName: String?
     public var reason: StopReason
+    /// The PRIMARY deployment whose scaling activity stops the task; ECS names it in the scale-in reason.
+    public var deploymentId: String?
 
-    public init(taskArn: String, serviceName: String?, reason: StopReason) {
+    public init(taskArn: String, serviceName: String?, reason: StopReason, deploymentId: String? = nil) {
         self.taskArn = taskArn
         self.serviceName = serviceName
         self.reason = reason
+        self.deploymentId = deploymentId
+    }
+
+    /// ECS's `stoppedReason`: "Scaling activity initiated by (deployment ecs-svc/…)" for a scale-in.
+    public var stoppedReason: String {
+        guard reason == .scaledIn, let deploymentId else { return reason.stoppedReason }
+        return "Scaling activity initiated by (deployment \(deploymentId))"
     }
     /// ECS `stopCode` to record.
     public var stopCode: StopCode { .serviceSchedulerInitiated }

@@ -154,14 +154,14 @@ struct PlacementTests {
         let failure = try #require(place(request, count: 1, on: instances).unplaced.first)
         // Then the event names the active instance and the one reason
         #expect(failure.eventMessage(serviceName: "web") ==
-            "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching container-instance arn:ci/close \(phrase). For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.")
+            "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance close) \(phrase). For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.")
     }
 
     @Test("constraint failures and an empty cluster have their own wording")
     func otherEvents() throws {
         let constrained = try #require(place(Fixture.request(constraints: [try .memberOf("attribute:ecs.instance-type == x1")]), count: 1,
                                              on: [Fixture.instance("a")]).unplaced.first)
-        #expect(constrained.eventMessage(serviceName: "web").contains("arn:ci/a did not match the placement constraint."))
+        #expect(constrained.eventMessage(serviceName: "web").contains("(container-instance a) did not match the placement constraint."))
         #expect(constrained.rejections[0].reasons.map(\.runTaskReason) == ["MemberOf placement constraint unsatisfied."])
         let empty = try #require(place(Fixture.request(), count: 1, on: []).unplaced.first)
         #expect(empty.eventMessage(serviceName: "web").contains("Reason: No Container Instances were found in your cluster."))

@@ -36,6 +36,7 @@ struct ReconciliationTests {
                      Fixture.task("ok2", on: "i3"), Fixture.task("pending", on: "i1", status: .pending, health: .unknown)]
         let result = plan(service, instances: Self.three, tasks: tasks)
         #expect(stopped(result) == ["sick": .scaledIn, "pending": .scaledIn])
+        #expect(result.stops.allSatisfy { $0.stoppedReason == "Scaling activity initiated by (deployment d1)" })
         #expect(result.placements.isEmpty)
     }
 
@@ -185,7 +186,7 @@ struct ReconciliationTests {
         let service = Fixture.service(desired: 1, deployments: [Fixture.deployment("d1", memory: 100_000)])
         let result = plan(service, instances: [Fixture.instance("i1")], tasks: [])
         #expect(result.unplaced.count == 1)
-        #expect(result.events.map(\.message) == ["(service web) was unable to place a task because no container instance met all of its requirements. The closest matching container-instance arn:ci/i1 has insufficient memory available. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."])
+        #expect(result.events.map(\.message) == ["(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance i1) has insufficient memory available. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."])
     }
 
     @Test("services are planned in name order against one engine: later ones see the capacity earlier ones took")

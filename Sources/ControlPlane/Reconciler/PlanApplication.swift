@@ -54,26 +54,6 @@ enum ServiceEvents {
     static func steadyState(_ service: String) -> String { "(service \(service)) \(steadyStateSuffix)" }
 
     static func taskID(_ arn: String) -> String { arn.split(separator: "/").last.map(String.init) ?? arn }
-
-    /// The scheduler's stoppedReason with the deployment named, as ECS writes it: "Scaling activity initiated by
-    /// (deployment ecs-svc/123...)". (The scheduler leaves the id out of its text.)
-    static func stoppedReason(_ stop: TaskStop, primary deploymentID: String?) -> String {
-        guard stop.reason == .scaledIn, let deploymentID else { return stop.reason.stoppedReason }
-        return stop.reason.stoppedReason.replacingOccurrences(of: "(deployment)", with: "(deployment \(deploymentID))")
-    }
-
-    /// The scheduler's unplaced-task event quoting the instance as ECS does: "The closest matching
-    /// (container-instance <id>) has ...". (The scheduler writes the bare ARN; the text is otherwise ECS's.)
-    static func ecsWording(_ message: String, plan: Plan) -> String {
-        for failure in plan.unplaced {
-            guard let arn = failure.closestMatch?.containerInstanceArn,
-                  message.contains("The closest matching container-instance \(arn) ") else { continue }
-            let id = arn.split(separator: "/").last.map(String.init) ?? arn
-            return message.replacingOccurrences(of: "The closest matching container-instance \(arn) ",
-                                                with: "The closest matching (container-instance \(id)) ")
-        }
-        return message
-    }
 }
 
 extension Database {
@@ -96,13 +76,11 @@ extension Database {
             guard var task = try task(stop.taskArn, in: cluster), task.desiredStatus != "STOPPED" else { continue }
             task.desiredStatus = "STOPPED"
             task.stopCode = stop.stopCode.rawValue
-            let reason = ServiceEvents.stoppedReason(stop, primary: stop.serviceName.flatMap { state.services[$0] }?
-                .deployments.first { $0.status == "PRIMARY" }?.id)
-            task.stoppedReason = reason
+            task.stoppedReason = stop.stoppedReason
             task.stoppingAt = task.stoppingAt ?? now
             task.version += 1
             try saveTask(task, cluster: cluster)
-            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: reason))
+            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.stoppedReason))
         }
 
         // Placements.
@@ -150,7 +128,7 @@ extension Database {
         for (service, tasks) in stoppedByService { messages[service, default: []].append(ServiceEvents.stopped(service, tasks)) }
         for (service, tasks) in startedByService { messages[service, default: []].append(ServiceEvents.started(service, tasks)) }
         for event in plan.events {
-            messages[event.serviceName, default: []].append(ServiceEvents.ecsWording(event.message, plan: plan))
+            messages[event.serviceName, default: []].append(event.message)
         }
         for name in state.servicesReachingSteadyState(under: plan)
         where messages[name]?.contains(where: { $0.hasSuffix(ServiceEvents.steadyStateSuffix) }) != true {

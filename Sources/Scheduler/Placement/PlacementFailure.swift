@@ -8,7 +8,7 @@ public enum PlacementRejection: Hashable, Sendable {
     case insufficientMemory
     case portInUse(HostPort)
 
-    /// The phrase ECS puts after "The closest matching container-instance <arn>".
+    /// The phrase ECS puts after "The closest matching (container-instance <id>)".
     public var eventText: String {
         switch self {
         case .draining: "is in DRAINING status"
@@ -73,6 +73,7 @@ public struct PlacementFailure: Hashable, Sendable {
         guard let closest = closestMatch, let reason = closest.reasons.min(by: { $0.distance > $1.distance }) else {
             return "\(prefix) Reason: No Container Instances were found in your cluster. \(suffix)"
         }
-        return "\(prefix) The closest matching container-instance \(closest.containerInstanceArn) \(reason.eventText). \(suffix)"
+        let instanceID = closest.containerInstanceArn.split(separator: "/").last.map(String.init) ?? closest.containerInstanceArn
+        return "\(prefix) The closest matching (container-instance \(instanceID)) \(reason.eventText). \(suffix)"
     }
 }

@@ -90,7 +90,7 @@ struct ServiceReconciler {
             }
             stopped += 1
             let reason: StopReason = isDraining(task) ? .instanceDraining : .scaledIn
-            plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: reason))
+            plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: reason, deploymentId: primary.id))
         }
 
         if starts > 0 {
