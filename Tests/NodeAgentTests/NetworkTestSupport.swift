@@ -133,8 +133,10 @@ struct NetworkTestFailure: Error, CustomStringConvertible {
 final class HostPortHolder {
     let fd: Int32
 
+    /// The socket is stored only once it listens: a throwing init of a fully initialized class runs `deinit`, which
+    /// would close it a second time, and in a test process that closes whatever descriptor another test opened since.
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -146,6 +148,7 @@ final class HostPortHolder {
             close(fd)
             throw NetworkTestFailure("cannot hold host port \(port)")
         }
+        self.fd = fd
     }
 
     deinit { close(fd) }
