@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "FlotillaTestKit", "FlotillaDigest",
+                "ControlPlane", "AgentProtocol", "FlotillaTestKit", "FlotillaDigest",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -110,8 +110,9 @@ public struct PollDesiredTasksRequest: Codable, Hashable, Sendable {
     }
 }
 
-/// A container of a desired task as the control plane stores it (the agent reads `name`; the rest is ECS's view).
-public struct DesiredContainer: Codable, Hashable, Sendable {
+/// A container of a task as ECS reports it: the control plane stores and describes it, the poll answer carries it
+/// (the agent reads `name`).
+public struct TaskContainer: Codable, Hashable, Sendable {
     public var containerArn: String?
     public var taskArn: String?
     public var name: String
@@ -151,14 +152,14 @@ public struct DesiredTask: Codable, Hashable, Sendable {
     /// The full registered task definition, ECS JSON.
     public var taskDefinition: TaskDefinition?
     public var overrides: JSONValue?
-    public var containers: [DesiredContainer]
+    public var containers: [TaskContainer]
     public var startedBy: String?
     public var group: String?
     public var stopCode: String?
     public var stoppedReason: String?
 
     public init(taskArn: String, desiredStatus: String, lastStatus: String, version: Int, taskDefinitionArn: String,
-                taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [DesiredContainer],
+                taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [TaskContainer],
                 startedBy: String? = nil, group: String? = nil, stopCode: String? = nil, stoppedReason: String? = nil) {
         self.taskArn = taskArn
         self.desiredStatus = desiredStatus

@@ -1,3 +1,4 @@
+import AgentProtocol
 @testable import ControlPlane
 import FlotillaTestKit
 import Foundation

@@ -115,7 +115,7 @@ extension Database {
             answer.append(DesiredTask(
                 taskArn: task.taskArn, desiredStatus: task.desiredStatus, lastStatus: task.lastStatus, version: task.version,
                 taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
-                overrides: task.overrides, containers: task.containers.map(DesiredContainer.init), startedBy: task.startedBy, group: task.group,
+                overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
                 stopCode: task.stopCode, stoppedReason: task.stoppedReason))
         }
         let status = try String.fetchOne(self, sql: "SELECT status FROM containerInstance WHERE cluster = ? AND id = ?",

@@ -6,16 +6,6 @@ import TaskDefinitions
 // The control plane's side of the agent protocol: the wire types live in the `AgentProtocol` target (shared with the
 // agent); this file maps the control plane's ECS model onto them and holds the protocol's errors.
 
-extension DesiredContainer {
-    /// A stored task container as the poll answer carries it.
-    init(_ container: TaskContainer) {
-        self.init(containerArn: container.containerArn, taskArn: container.taskArn, name: container.name,
-                  image: container.image, lastStatus: container.lastStatus, exitCode: container.exitCode,
-                  reason: container.reason, healthStatus: container.healthStatus,
-                  networkBindings: container.networkBindings, cpu: container.cpu, memory: container.memory)
-    }
-}
-
 extension RegisterAgentResponse {
     /// The answer with `instance` as DescribeContainerInstances encodes it.
     init(containerArn: String, credential: String, endpoint: String, index: Int64, instance: ContainerInstance) throws {

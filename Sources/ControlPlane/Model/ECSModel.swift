@@ -1,3 +1,4 @@
+public import AgentProtocol
 public import Foundation
 public import TaskDefinitions
 
@@ -88,21 +89,6 @@ public struct ECSService: Codable, Hashable, Sendable {
     public var enableECSManagedTags: Bool?
     public var propagateTags: String?
     public var enableExecuteCommand: Bool?
-}
-
-/// A container of a task as ECS reports it.
-public struct TaskContainer: Codable, Hashable, Sendable {
-    public var containerArn: String?
-    public var taskArn: String?
-    public var name: String
-    public var image: String?
-    public var lastStatus: String?
-    public var exitCode: Int?
-    public var reason: String?
-    public var healthStatus: String?
-    public var networkBindings: [JSONValue]?
-    public var cpu: String?
-    public var memory: String?
 }
 
 /// An ECS task (`ECSTask`: `Task` is Swift's).
