@@ -31,13 +31,15 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
     if let environment { process.environment = environment }
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
+    // Its own /dev/null rather than the shared `FileHandle.nullDevice`, and the output read back by path: the
+    // descriptors of this run are this run's alone, whatever else the test process opens and closes meanwhile.
+    let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/null"))
+    process.standardInput = input
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do { try process.run() } catch { continuation.resume(throwing: error) }
     }
-    try out.close()
-    try err.close()
+    for handle in [input, out, err] { try? handle.close() }
     return ProcessOutput(status: status,
                          stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
                          stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
