@@ -174,9 +174,13 @@ func socketAddress(_ host: String, _ port: Int) -> sockaddr_in {
 enum ELBTestSocketError: Error { case failed(String) }
 
 /// A listening TCP socket on `host:port` (0: any port) that accepts nothing by itself.
+///
+/// Its descriptor is closed exactly once (by `close()` or `deinit`): every test runs in one process, so a second
+/// close would close whatever another test opened under the same number since.
 final class ListeningSocket: Sendable {
     let fd: Int32
     let port: Int
+    private let isOpen = Mutex(true)
 
     init(host: String = "127.0.0.1", port: Int = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -195,10 +199,25 @@ final class ListeningSocket: Sendable {
         self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Stops listening: connects are refused and a blocked `accept` returns. The descriptor stays valid until
+    /// `close()` or `deinit`, so a thread still looping on `accept` never reaches another test's socket.
+    func stopListening() {
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    /// Frees the port.
     func close() {
+        let wasOpen = isOpen.withLock { open in
+            let was = open
+            open = false
+            return was
+        }
+        guard wasOpen else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)
     }
+
+    deinit { close() }
 }
 
 /// A tiny HTTP/1.0 backend (one thread per connection) standing in for a task's container: `/name` answers its
@@ -222,7 +241,7 @@ final class ELBTestBackend: Sendable {
     func releaseSlow() { state.withLock { $0.slowReleased = true } }
 
     /// Stops accepting: new connections are refused, as when the container died.
-    func kill() { listener.close() }
+    func kill() { listener.stopListening() }
 
     private func acceptLoop() {
         while true {
@@ -261,8 +280,10 @@ final class ELBTestBackend: Sendable {
 final class ELBTestClient {
     let fd: Int32
 
+    /// The socket is stored only once connected: a throwing init of a fully initialized class runs `deinit`, and
+    /// a second close would close whatever another test opened under the same number since.
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = socketAddress("127.0.0.1", port)
@@ -270,9 +291,11 @@ final class ELBTestClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
+            let error = errno
             Glibc.close(fd)
-            throw ELBTestSocketError.failed("connect 127.0.0.1:\(port): errno \(errno)")
+            throw ELBTestSocketError.failed("connect 127.0.0.1:\(port): errno \(error)")
         }
+        self.fd = fd
     }
 
     deinit { Glibc.close(fd) }
