@@ -16,7 +16,7 @@ struct ControlPlaneTargetSource: TargetSource {
     func load() async throws -> TargetSettings {
         let answer = try await client.call(.describeLoadBalancers, .object(["names": .array([.string(loadBalancerName)])]))
         guard let balancer = answer["loadBalancers"]?.arrayValue?.first else {
-            throw ValidationError("load balancer \(loadBalancerName) does not exist at \(client.endpoint)")
+            throw ControlPlaneSourceError.noSuchBalancer(name: loadBalancerName, endpoint: "\(client.endpoint)")
         }
         return try Self.settings(from: balancer, listenerOverride: listenerOverride)
     }
@@ -52,5 +52,15 @@ struct ControlPlaneTargetSource: TargetSource {
     private static func number(_ value: JSONValue?) -> Double? {
         if case .number(let number)? = value { return number }
         return nil
+    }
+}
+
+enum ControlPlaneSourceError: Error, CustomStringConvertible {
+    case noSuchBalancer(name: String, endpoint: String)
+
+    var description: String {
+        switch self {
+        case .noSuchBalancer(let name, let endpoint): "load balancer \(name) does not exist at \(endpoint)"
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaClient
 import Foundation
 import Hummingbird
 import LoadBalancer
@@ -20,8 +21,9 @@ struct ECSLoadBalancer: AsyncParsableCommand {
         abstract: "Run one Flotilla TCP load balancer.",
         discussion: """
             Targets come from --target flags, a --config file (SIGHUP reloads it), or the control plane \
-            (--control-plane URL --load-balancer-name NAME: polled every --poll-interval; while the control plane \
-            cannot be reached the last known targets keep serving). SIGTERM stops accepting, drains, and exits.
+            (--control-plane URL --load-balancer-name NAME: polled every --poll-interval; at start it waits until \
+            the control plane answers and defines the balancer; later, while it cannot be reached, the last known \
+            targets keep serving). SIGTERM stops accepting, drains, and exits.
             """)
 
     @OptionGroup var options: LoadBalancerOptions
@@ -41,7 +43,9 @@ struct ECSLoadBalancer: AsyncParsableCommand {
         let balancer: LoadBalancer
         do {
             source = try self.options.targetSource()
-            let settings = try await source.load()
+            let settings = try await Self.firstSettings(
+                from: source, waiting: self.options.controlPlane != nil, every: .seconds(self.options.pollInterval),
+                logger: logger)
             balancer = try await LoadBalancer.start(settings.configuration, targets: settings.targets, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
@@ -71,5 +75,33 @@ struct ECSLoadBalancer: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    /// The source's first settings. With the control plane as source (`waiting`), a control plane that cannot be
+    /// reached yet or does not define the balancer yet is waited for, polling every `interval` and logging each
+    /// new reason once, as the agents wait for it: processes on one host start in any order.
+    static func firstSettings(
+        from source: any TargetSource, waiting: Bool, every interval: Duration, logger: Logger
+    ) async throws -> TargetSettings {
+        var loggedReason: String?
+        while true {
+            do {
+                return try await source.load()
+            } catch let error where waiting && Self.isWorthWaiting(error) {
+                let reason = "\(error)"
+                if reason != loggedReason {
+                    logger.warning("Waiting for the control plane", metadata: ["reason": "\(reason)"])
+                    loggedReason = reason
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    private static func isWorthWaiting(_ error: any Error) -> Bool {
+        switch error {
+        case ECSClientError.unreachable, ControlPlaneSourceError.noSuchBalancer: true
+        default: false
+        }
     }
 }

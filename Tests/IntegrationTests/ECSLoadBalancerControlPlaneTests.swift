@@ -105,12 +105,22 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(deleted.stdout.contains("DELETED"))
     }
 
-    @Test("With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb serves them on their own port")
+    @Test("With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb, started first, waits for it and serves them on their own port")
     func standaloneOnly() async throws {
         let backends = try (0..<2).map { try LoopbackBackend(name: "task-\($0)") }
         defer { for backend in backends { backend.stop() } }
         let port = try ControlPlaneProcess.freeLoopbackPort()
         let controlPlanePort = try ControlPlaneProcess.freeLoopbackPort()
+        let endpoint = "http://127.0.0.1:\(controlPlanePort)"
+
+        // Given ecs-lb started before its control plane, serving the balancer as the control plane defines it
+        let standalone = try StandaloneBalancer(controlPlane: endpoint, name: "web", listen: nil)
+        defer { standalone.terminate() }
+        // Then it waits, saying why
+        #expect(try await eventually { standalone.standardError.contains("Waiting for the control plane") })
+        #expect(standalone.standardError.contains("connection refused"))
+        #expect(standalone.isRunning)
+
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-lb-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
         let process = Process()
@@ -120,8 +130,10 @@ struct ECSLoadBalancerControlPlaneTests {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let endpoint = "http://127.0.0.1:\(controlPlanePort)"
         #expect(try await eventually { (try? await httpText("\(endpoint)/healthz")) == "ok\n" })
+        // And once the control plane answers, it waits for the balancer to be defined
+        #expect(try await eventually { standalone.standardError.contains("load balancer web does not exist at \(endpoint)") })
+        #expect(standalone.isRunning)
 
         // Given a balancer and service web's two tasks RUNNING, with the embedded balancer off
         _ = try await call(endpoint, "FlotillaV1.CreateLoadBalancer", """
@@ -136,10 +148,7 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(described?["targets"]?.arrayValue?.count == 2)
         #expect((try? LoopbackClient(port: port)) == nil)
 
-        // When ecs-lb serves it as the control plane defines it (no --listen)
-        let standalone = try StandaloneBalancer(controlPlane: endpoint, name: "web", listen: nil)
-        defer { standalone.terminate() }
-        // Then it listens on the balancer's own port and spreads over both tasks
+        // Then ecs-lb listens on the balancer's own port and spreads over both tasks
         #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] },
                 "\(standalone.standardError)")
     }
@@ -262,8 +271,10 @@ private final class StandaloneBalancer: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         let errors = self.errors
         pipe.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            errors.text.withLock { $0 += text }
+            let data = handle.availableData
+            // End of file: stop watching, or the handler is called again and again with nothing.
+            if data.isEmpty { handle.readabilityHandler = nil }
+            errors.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
         try process.run()
     }
