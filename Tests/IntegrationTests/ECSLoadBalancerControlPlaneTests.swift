@@ -142,15 +142,18 @@ struct ECSLoadBalancerControlPlaneTests {
             """)
         let agent = try await FakeServiceAgent(endpoint: endpoint)
         try await agent.runService(backends: backends)
-        // Then it is EXTERNAL: stored, its targets listed, nothing listening on its port
+        // Then it is EXTERNAL: stored, its targets listed
         let described = try await call(endpoint, "FlotillaV1.DescribeLoadBalancers", "{}")["loadBalancers"]?[0]
         #expect(described?["status"]?.stringValue == "EXTERNAL")
         #expect(described?["targets"]?.arrayValue?.count == 2)
-        #expect((try? LoopbackClient(port: port)) == nil)
 
-        // Then ecs-lb listens on the balancer's own port and spreads over both tasks
+        // And ecs-lb listens on the balancer's own port and spreads over both tasks
         #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] },
                 "\(standalone.standardError)")
+        // And the listener there is ecs-lb's alone: the control plane does not listen for an EXTERNAL balancer
+        let listeners = try HostCommand.run(["ss", "-Hltnp", "sport = :\(port)"]).stdout
+        #expect(listeners.contains("\"ecs-lb\""), "\(listeners)")
+        #expect(!listeners.contains("ecs-control"), "\(listeners)")
     }
 }
 
