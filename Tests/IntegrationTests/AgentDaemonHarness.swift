@@ -40,8 +40,9 @@ final class AgentDaemonProcess: @unchecked Sendable {
          "--nft-table-prefix", Self.table]
     }
 
-    /// Dynamic host ports of this suite's own: another suite's NetworkManager could DNAT the same default port.
-    static let ephemeralPorts = "43500-43599"
+    /// Dynamic host ports of this suite's own: another suite's NetworkManager could DNAT the same default port. Below
+    /// the kernel's ephemeral range (32768-60999), so no socket of another test can be given one of them.
+    static let ephemeralPorts = "23500-23599"
 
     var arguments: [String] {
         ["--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,

@@ -25,7 +25,8 @@ struct AgentDriverFixture {
         configuration.subnet = "172.31.\(210 + index).0/24"
         configuration.tablePrefix = "flagt\(index)"
         configuration.namespaceDirectory = "/run/flotilla-agent-tests-\(index)/netns"
-        configuration.ephemeralPorts = (43000 + index * 100)...(43000 + index * 100 + 99)
+        // Below the kernel's ephemeral range (32768-60999): no socket of another test can be given these ports.
+        configuration.ephemeralPorts = (23000 + index * 100)...(23000 + index * 100 + 99)
         return configuration
     }
 
@@ -109,7 +110,7 @@ struct AgentRuntimeDriverTests {
             let running = try #require(await reader.next { $0.lastStatus == .running || $0.lastStatus == .stopped })
             #expect(running.lastStatus == .running)
             let binding = try #require(running.containers.first?.networkBindings.first)
-            #expect(binding.containerPort == 8080 && (43000...43099).contains(binding.hostPort) && binding.protocol == "tcp")
+            #expect(binding.containerPort == 8080 && (23000...23099).contains(binding.hostPort) && binding.protocol == "tcp")
             // And the runtime's container is named after the task and container, and httpd answers on the host port
             let info = try await fixture.runtime.state("a1b2c3-web")
             #expect(info.spec.limits == CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32, cpuShares: 256))

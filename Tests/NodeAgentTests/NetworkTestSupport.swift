@@ -162,7 +162,8 @@ extension NetworkConfiguration {
         configuration.subnet = "10.251.\(index).0/24"
         configuration.tablePrefix = "flotilla_test\(index)"
         configuration.namespaceDirectory = "/run/flotilla-test\(index)/netns"
-        configuration.ephemeralPorts = (41000 + index * 100)...(41000 + index * 100 + 99)
+        // Below the kernel's ephemeral range (32768-60999): no socket of another test can be given these ports.
+        configuration.ephemeralPorts = (21000 + index * 100)...(21000 + index * 100 + 99)
         return configuration
     }
 }
