@@ -124,10 +124,11 @@ extension E2EBalancerTests {
             // When the service is redeployed (update-service --force-new-deployment)
             try await cluster.ecs("UpdateService", ["service": "web", "forceNewDeployment": true])
             // Then the serving task goes DEACTIVATING (desired STOPPED) while its download is still under way
-            let deactivating = try await eventually(within: .seconds(90), every: .milliseconds(250)) { () async throws -> JSONValue? in
-                try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first { $0.taskArn == servingTask && $0.lastStatus == "DEACTIVATING" }
+            let stopping = try await eventually(within: .seconds(90), every: .milliseconds(250)) { () async throws -> JSONValue? in
+                try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first { $0.taskArn == servingTask }
             }
-            try #require(deactivating != nil, "the serving task never went DEACTIVATING:\n\(cluster.logTails())")
+            try #require(stopping != nil, "the serving task was never stopped:\n\(cluster.logTails())")
+            #expect(stopping?.lastStatus == "DEACTIVATING")
             #expect(!download.isDone)
             // And meanwhile new connections go to the new tasks only
             let new = try await eventually(within: .seconds(30)) { () async throws -> [JSONValue]? in
@@ -137,6 +138,13 @@ extension E2EBalancerTests {
             var newPages: Set<String> = []
             for task in new ?? [] { if let page = await cluster.page(of: task) { newPages.insert(page) } }
             #expect(newPages.count == 2)
+            let newTargets = Set((new ?? []).compactMap { task in
+                task.hostPort(containerPort: 80).flatMap { port in cluster.container(of: task).map { "\($0.agent.host.address):\(port)" } }
+            })
+            let switched = try await eventually(within: .seconds(30)) {
+                try await cluster.healthyTargets("web") == newTargets ? true : nil
+            }
+            #expect(switched == true, "the balancer's healthy targets never became the new tasks")
             var pagesServed: [String] = []
             for _ in 0..<8 { if let page = await httpGet(url, timeout: 5) { pagesServed.append(page) } }
             #expect(pagesServed.count == 8)
@@ -144,13 +152,14 @@ extension E2EBalancerTests {
             #expect(try await cluster.tasks(service: "web", desiredStatus: "STOPPED")
                 .first { $0.taskArn == servingTask }?.lastStatus == "DEACTIVATING")
 
-            // When the client reads the rest at 4 MiB/s
+            // When the client reads the rest at 8 MiB/s
             download.speedUp()
             let body = try #require(await download.result(within: .seconds(60)), "the download never ended")
             let finishedAt = Date()
             // Then it completes byte-exact
-            #expect(body.count == Self.bigFile.count)
-            #expect(body == Self.bigFile, "the download differs from /big (\(body.count) of \(Self.bigFile.count) bytes)")
+            // (Compared outside #expect: a failed == on two 23 MB arrays would make it compute their difference.)
+            let isExact = body == Self.bigFile
+            #expect(isExact, "the download differs from /big (\(body.count) of \(Self.bigFile.count) bytes)")
             // And the serving task ends STOPPED after the download finished, well before the 20 s delay: it drained
             let stopped = try await eventually(within: .seconds(60)) { () async throws -> JSONValue? in
                 try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first { $0.taskArn == servingTask && $0.lastStatus == "STOPPED" }
@@ -168,7 +177,7 @@ extension E2EBalancerTests {
 }
 
 /// A download through the balancer on a thread of its own, read slowly (a small receive buffer, a paced loop) so
-/// it lasts: 256 KiB/s until `speedUp()`, then 4 MiB/s. Bounded: it gives up after 120 s.
+/// it lasts: 256 KiB/s until `speedUp()`, then 8 MiB/s. Bounded: it gives up after 120 s.
 final class SlowDownload: Sendable {
     private struct State {
         var fast = false
@@ -213,15 +222,23 @@ final class SlowDownload: Sendable {
         var response: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         let deadline = ContinuousClock.now + .seconds(120)
+        // Paced by bytes over time within each phase, so the rate holds whatever each read returns.
+        var phase = (fast: false, start: ContinuousClock.now, bytes: 0)
         while ContinuousClock.now < deadline, !state.withLock({ $0.finished }) {
             let count = read(fd, &chunk, chunk.count)
             if count <= 0 { break }
             response += chunk[..<count]
-            // 16 KiB per 62.5 ms = 256 KiB/s; per 4 ms = 4 MiB/s.
-            usleep(state.withLock { $0.fast } ? 4_000 : 62_500)
+            let fast = state.withLock { $0.fast }
+            if fast != phase.fast { phase = (fast, ContinuousClock.now, 0) }
+            phase.bytes += count
+            let rate = Double(fast ? 8 << 20 : 256 << 10)
+            let due = phase.start + .seconds(Double(phase.bytes) / rate)
+            let wait = (due - ContinuousClock.now).components
+            if due > ContinuousClock.now { Thread.sleep(forTimeInterval: Double(wait.seconds) + Double(wait.attoseconds) / 1e18) }
         }
         let separator = Array("\r\n\r\n".utf8)
-        let split = (0...max(0, response.count - separator.count)).first { Array(response[$0..<$0 + separator.count]) == separator }
+        let split = response.count < separator.count ? nil
+            : (0...(response.count - separator.count)).first { Array(response[$0..<$0 + separator.count]) == separator }
         let body = split.map { Array(response[($0 + separator.count)...]) } ?? []
         state.withLock { $0.body = body }
     }
