@@ -69,7 +69,7 @@ extension Database {
         stopped.version += 1
         var delay: TimeInterval = 0
         if task.lastStatus == "RUNNING", let service = task.serviceName {
-            delay = try deregistrationDelay(cluster: cluster.clusterName, service: service).delay
+            delay = try deregistrationDelay(cluster: cluster.clusterName, service: service)
         }
         if delay > 0 { stopped.lastStatus = "DEACTIVATING" }
         try saveTask(stopped, cluster: cluster)
@@ -79,13 +79,11 @@ extension Database {
         return .deregistering(delay: delay)
     }
 
-    /// The balancers of `service` and the longest of their deregistration delays (0 without balancers).
-    func deregistrationDelay(cluster: String, service: String) throws -> (loadBalancers: [String], delay: TimeInterval) {
+    /// The longest deregistration delay of the balancers `service` is attached to (0 without balancers).
+    func deregistrationDelay(cluster: String, service: String) throws -> TimeInterval {
         let names = Set(try loadBalancerAttachments(cluster: cluster, service: service).map(\.loadBalancerName))
-        guard !names.isEmpty else { return ([], 0) }
-        let delay = try loadBalancerDefinitions().filter { names.contains($0.loadBalancerName) }
-            .map(\.deregistrationDelaySeconds).max() ?? 0
-        return (names.sorted(), delay)
+        guard !names.isEmpty else { return 0 }
+        return try loadBalancerDefinitions().filter { names.contains($0.loadBalancerName) }.map(\.deregistrationDelaySeconds).max() ?? 0
     }
 
     // MARK: - Held stops
