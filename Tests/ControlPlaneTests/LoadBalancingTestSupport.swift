@@ -21,13 +21,14 @@ struct BalancingControlPlane: Sendable {
     let clock: BalancingTestClock
 
     /// Runs `body` with the router test client; the embedded balancers run beside it unless `embedded` is false.
+    /// A given `store` and `clock` outlive the run, as a control plane's file and time outlive a restart.
     static func run(
-        embedded: Bool = true, logger: Logger = Logger(label: "flotilla.test"),
+        embedded: Bool = true, store: ControlPlaneStore? = nil, clock: BalancingTestClock = BalancingTestClock(),
+        logger: Logger = Logger(label: "flotilla.test"),
         _ body: @escaping @Sendable (any TestClientProtocol, BalancingControlPlane) async throws -> Void
     ) async throws {
-        let harness = BalancingControlPlane(store: try ControlPlaneStore.inMemory(), board: LoadBalancerStatusBoard(),
-                                            clock: BalancingTestClock())
-        let clock = harness.clock
+        let harness = BalancingControlPlane(store: try store ?? ControlPlaneStore.inMemory(), board: LoadBalancerStatusBoard(),
+                                            clock: clock)
         let api = ECSAPI(store: harness.store, configuration: ControlPlaneConfiguration(), loadBalancers: harness.board,
                          clock: { clock.now })
         let application = Application(router: ControlPlaneApplication.router(api: api), logger: logger)
@@ -77,6 +78,20 @@ struct BalancingControlPlane: Sendable {
             task.containers[0].healthStatus = health
             task.version += 1
             try db.saveTask(task, cluster: cluster)
+        }
+    }
+
+    /// A reconciler on this control plane's store and clock (tests run its passes by hand).
+    func reconciler(logger: Logger = Logger(label: "flotilla.test")) -> Reconciler {
+        let clock = clock
+        return Reconciler(store: store, now: { clock.now }, seed: 1, logger: logger)
+    }
+
+    /// When the task's held stop began deregistering (`task.deregisteringSince`), nil when no stop is held.
+    func deregisteringSince(_ taskArn: String) async throws -> Date? {
+        try await store.read { db in
+            try Double.fetchOne(db, sql: "SELECT deregisteringSince FROM task WHERE arn = ?", arguments: [taskArn])
+                .map(Date.init(timeIntervalSince1970:))
         }
     }
 
@@ -131,10 +146,18 @@ extension TestClientProtocol {
     /// task definition ARNs.
     func balancedService(balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
                          healthyThreshold: Int = 1) async throws -> (instance: String, taskDefinition: String) {
+        let (instance, _, taskDefinition) = try await balancedServiceWithAgent(
+            balancer: name, port: port, grace: grace, deregistrationDelay: deregistrationDelay, healthyThreshold: healthyThreshold)
+        return (instance, taskDefinition)
+    }
+
+    /// `balancedService`, also answering the agent credential of the instance (to poll as its agent).
+    func balancedServiceWithAgent(balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
+                                  healthyThreshold: Int = 1) async throws -> (instance: String, credential: String, taskDefinition: String) {
         try await createCluster()
         let definition = try await registerWeb()
         let taskDefinition = definition["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? ""
-        let instance = try await registerAgent().arn
+        let (instance, credential, _) = try await registerAgent()
         try await flotillaOK("CreateLoadBalancer", """
             {"loadBalancerName": "\(name)", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
              "healthCheck": {"protocol": "TCP", "intervalSeconds": 0.1, "timeoutSeconds": 0.1,
@@ -145,7 +168,16 @@ extension TestClientProtocol {
             {"serviceName": "web", "taskDefinition": "web", "desiredCount": 0, "healthCheckGracePeriodSeconds": \(grace),
              "loadBalancers": [{"loadBalancerName": "\(name)", "containerName": "web", "containerPort": 80}]}
             """)
-        return (instance, taskDefinition)
+        return (instance, credential, taskDefinition)
+    }
+
+    /// The desiredStatus the agent of `instance` is told for `taskArn` (PollDesiredTasks without waiting), nil when
+    /// the poll does not list the task.
+    func agentDesiredStatus(of taskArn: String, instance: String, credential: String) async throws -> String? {
+        let answer = try await agentOK("PollDesiredTasks", """
+            {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)", "waitSeconds": 0}
+            """)
+        return answer["tasks"]?.arrayValue?.first { $0["taskArn"]?.stringValue == taskArn }?["desiredStatus"]?.stringValue
     }
 }
 

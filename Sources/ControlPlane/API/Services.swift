@@ -415,7 +415,7 @@ extension ECSAPI {
             }
         },
         "DeleteService": ECSOperation { (request: DeleteServiceRequest, context) in
-            try await context.store.write { db in
+            let (response, clusterName, deregistering) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }
                 guard service.status == "ACTIVE" else { throw ECSError.serviceNotActive }
@@ -424,14 +424,13 @@ extension ECSAPI {
                 }
                 service.desiredCount = 0
                 for index in service.deployments.indices { service.deployments[index].desiredCount = 0 }
-                try db.execute(
-                    sql: """
-                        UPDATE task SET desiredStatus = 'STOPPED',
-                            document = json_set(document, '$.desiredStatus', 'STOPPED', '$.stoppedReason', 'Service deleted', '$.stopCode', 'ServiceSchedulerInitiated')
-                        WHERE cluster = ? AND serviceName = ? AND desiredStatus != 'STOPPED'
-                        """,
-                    arguments: [cluster.clusterName, service.serviceName]
-                )
+                let tasks = try db.documents(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND desiredStatus != 'STOPPED'",
+                                             [cluster.clusterName, service.serviceName])
+                var deregistering: [(task: String, delay: TimeInterval)] = []
+                for task in tasks {
+                    let outcome = try db.stopTask(task, in: cluster, stopCode: "ServiceSchedulerInitiated", reason: "Service deleted", now: context.now)
+                    if case .deregistering(let delay) = outcome { deregistering.append((task.taskArn, delay)) }
+                }
                 let live = try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND serviceName = ? AND lastStatus != 'STOPPED'",
                                         [cluster.clusterName, service.serviceName])
                 // ECS answers DRAINING; with no task left to stop the service is INACTIVE at once.
@@ -439,8 +438,13 @@ extension ECSAPI {
                 try db.saveService(service, cluster: cluster)
                 var answer = try db.described(service, cluster: cluster)
                 answer.status = "DRAINING"
-                return ServiceResponse(service: answer)
+                return (ServiceResponse(service: answer), cluster.clusterName, deregistering)
             }
+            for (task, delay) in deregistering {
+                TaskDeregistrationLog.started(cluster: clusterName, service: response.service.serviceName, task: task, delay: delay,
+                                              logger: context.logger)
+            }
+            return response
         },
     ]
 }

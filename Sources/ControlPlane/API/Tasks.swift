@@ -153,16 +153,17 @@ extension Database {
         stored.tags = nil
         let id = task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn
         let family = task.taskDefinitionArn.split(separator: "/").last?.split(separator: ":").first.map(String.init) ?? ""
-        let serviceName = task.group.flatMap { $0.hasPrefix("service:") ? String($0.dropFirst("service:".count)) : nil }
         let instanceID = task.containerInstanceArn.flatMap { $0.split(separator: "/").last.map(String.init) }
+        // A task reported STOPPED has nothing left to drain: its held stop (if any) is over.
         try execute(
             sql: """
                 INSERT INTO task (cluster, id, arn, family, serviceName, containerInstanceId, startedBy, desiredStatus, lastStatus, document)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(cluster, id) DO UPDATE SET desiredStatus = excluded.desiredStatus, lastStatus = excluded.lastStatus,
-                    containerInstanceId = excluded.containerInstanceId, document = excluded.document
+                    containerInstanceId = excluded.containerInstanceId, document = excluded.document,
+                    deregisteringSince = CASE WHEN excluded.lastStatus = 'STOPPED' THEN NULL ELSE deregisteringSince END
                 """,
-            arguments: [cluster.clusterName, id, task.taskArn, family, serviceName, instanceID, task.startedBy,
+            arguments: [cluster.clusterName, id, task.taskArn, family, task.serviceName, instanceID, task.startedBy,
                         task.desiredStatus, task.lastStatus, try Documents.encode(stored)]
         )
     }
@@ -267,21 +268,20 @@ extension ECSAPI {
             if let reason = request.reason, reason.count > 255 {
                 throw ECSError.invalidParameter("reason: must be at most 255 characters.")
             }
-            return try await context.store.write { db in
+            let (outcome, clusterName, response) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
-                guard var task = try db.task(request.task, in: cluster) else {
+                guard let task = try db.task(request.task, in: cluster) else {
                     throw ECSError.invalidParameter("The referenced task was not found.")
                 }
-                if task.desiredStatus != "STOPPED" {
-                    task.desiredStatus = "STOPPED"
-                    task.stoppedReason = request.reason ?? "Task stopped by user"
-                    task.stopCode = "UserInitiated"
-                    task.stoppingAt = context.now
-                    task.version += 1
-                    try db.saveTask(task, cluster: cluster)
-                }
-                return TaskResponse(task: task)
+                let outcome = try db.stopTask(task, in: cluster, stopCode: "UserInitiated",
+                                              reason: request.reason ?? "Task stopped by user", now: context.now)
+                return (outcome, cluster.clusterName, TaskResponse(task: try db.task(task.taskArn, in: cluster) ?? task))
             }
+            if case .deregistering(let delay) = outcome {
+                TaskDeregistrationLog.started(cluster: clusterName, service: response.task.serviceName, task: response.task.taskArn,
+                                              delay: delay, logger: context.logger)
+            }
+            return response
         },
         "DescribeTasks": ECSOperation { (request: DescribeTasksRequest, context) in
             guard (1...100).contains(request.tasks.count) else {

@@ -101,14 +101,23 @@ extension Database {
     }
 
     /// The poll's answer: every task on the instance that is not both desired and reported STOPPED.
+    ///
+    /// A task whose stop is held while it drains from its load balancers (`stopTask`: DEACTIVATING,
+    /// `deregisteringSince` set) is still desired RUNNING for its agent, which keeps it serving the connections
+    /// already open; the release clears the column and its trigger wakes this poll with STOPPED.
     func desiredTasks(of session: AgentSession) throws -> PollDesiredTasksResponse {
-        let tasks = try documents(
-            ECSTask.self,
-            "SELECT document FROM task WHERE cluster = ? AND containerInstanceId = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
-            [session.cluster.clusterName, session.instance.id])
+        let rows = try Row.fetchAll(
+            self,
+            sql: """
+                SELECT document, deregisteringSince IS NOT NULL AS held FROM task
+                WHERE cluster = ? AND containerInstanceId = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id
+                """,
+            arguments: [session.cluster.clusterName, session.instance.id])
         var definitions: [String: TaskDefinition] = [:]
         var answer = [DesiredTask]()
-        for task in tasks {
+        for row in rows {
+            var task = try Documents.decode(ECSTask.self, from: row["document"])
+            if row["held"] as Bool { task.desiredStatus = "RUNNING" }
             if definitions[task.taskDefinitionArn] == nil, let reference = try? TaskDefinitionReference(task.taskDefinitionArn) {
                 definitions[task.taskDefinitionArn] = try taskDefinition(reference)
             }

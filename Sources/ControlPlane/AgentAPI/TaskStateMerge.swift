@@ -43,6 +43,9 @@ enum TaskStateMerge {
     }
 
     /// `task` with `change` applied at `now`, or why not.
+    ///
+    /// Forward only: a task the control plane holds DEACTIVATING while it drains from its load balancers
+    /// (`Database.stopTask`) ignores its agent's RUNNING reports as stale, so the wait never moves it back to RUNNING.
     static func apply(_ change: TaskStateChange, to task: ECSTask, now: Date) -> Outcome {
         let current = taskStatuses.firstIndex(of: task.lastStatus) ?? 0
         let reported = taskStatuses.firstIndex(of: change.lastStatus) ?? 0

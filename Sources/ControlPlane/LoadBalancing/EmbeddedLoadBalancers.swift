@@ -11,7 +11,9 @@ public import ServiceLifecycle
 /// balancers match it. Listeners start for new balancers and stop (draining) for deleted ones; each balancer's
 /// targets become the host bindings of its services' RUNNING (and, with a container health check, HEALTHY) tasks;
 /// a target that fails the balancer's own health checks past its service's `healthCheckGracePeriodSeconds` gets its
-/// task stopped as ECS's scheduler does, and the reconciler replaces it. A pass runs after every commit that
+/// task stopped as ECS's scheduler does, and the reconciler replaces it. A stopped task held for draining
+/// (`Database.stopTask`, lastStatus DEACTIVATING) has its stop released to the agent as soon as none of its balancers
+/// has an open connection to it, or when its deregistration delay is over. A pass runs after every commit that
 /// touches tasks, services, balancers or instance addresses, and at least every `interval`.
 ///
 /// A balancer whose listener cannot start (its port is in use) is reported FAILED in DescribeLoadBalancers and in
@@ -91,12 +93,13 @@ public struct EmbeddedLoadBalancers: Service {
     func syncOnce(_ state: inout State) async -> [LoadBalancer] {
         let wanted: [LoadBalancerDefinition]
         let targets: [String: [DesiredTarget]]
+        let deregistering: [DeregisteringTask]
         do {
-            (wanted, targets) = try await store.read { db in
+            (wanted, targets, deregistering) = try await store.read { db in
                 let definitions = try db.loadBalancerDefinitions()
                 let attachments = try db.loadBalancerAttachments()
                 let desired = try db.desiredTargets(of: attachments)
-                return (definitions, Dictionary(grouping: desired, by: \.attachment.loadBalancerName))
+                return (definitions, Dictionary(grouping: desired, by: \.attachment.loadBalancerName), try db.deregisteringTasks())
             }
         } catch {
             logger.error("load balancer targets not read; keeping the current ones", metadata: ["error": "\(error)"])
@@ -139,12 +142,14 @@ public struct EmbeddedLoadBalancers: Service {
 
         // Targets, then the health verdicts on them.
         var failing: [(DesiredTarget, balancer: String)] = []
+        var members: [String: [TargetSnapshot]] = [:]
         let now = self.now()
         for (name, running) in state.running {
             let desired = targets[name] ?? []
             running.balancer.updateTargets(desired.map(\.target))
             let byTarget = Dictionary(desired.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
-            for member in running.balancer.snapshot().targets where member.health == .unhealthy && !member.isDraining {
+            members[name] = running.balancer.snapshot().targets
+            for member in members[name] ?? [] where member.health == .unhealthy && !member.isDraining {
                 guard let target = byTarget[member.target] else { continue }
                 let grace = TimeInterval(target.attachment.healthCheckGracePeriodSeconds)
                 if let startedAt = target.startedAt, now.timeIntervalSince(startedAt) < grace { continue }
@@ -152,7 +157,28 @@ public struct EmbeddedLoadBalancers: Service {
             }
         }
         if !failing.isEmpty { await stopFailingTasks(failing) }
+        await releaseDrainedTasks(deregistering, members: members, now: now)
         return started
+    }
+
+    /// Releases the held stops of tasks none of whose balancers has an open connection to them any more (a balancer
+    /// not running here has none), and those whose deregistration delay is over.
+    ///
+    /// Called after the pass set every balancer's targets from the same read, so a held task is no longer a target
+    /// anywhere: a member still listed for it is draining, and it is drained once its last connection closed.
+    private func releaseDrainedTasks(_ deregistering: [DeregisteringTask], members: [String: [TargetSnapshot]], now: Date) async {
+        let drained = Set(deregistering.filter { task in
+            task.loadBalancers.allSatisfy { name in
+                !(members[name] ?? []).contains { $0.target.id == task.taskArn && (!$0.isDraining || $0.activeConnections > 0) }
+            }
+        }.map(\.taskArn))
+        guard deregistering.contains(where: { drained.contains($0.taskArn) || $0.isDelayOver(at: now) }) else { return }
+        do {
+            let released = try await store.write { db in try db.releaseDeregistrations(now: now, drained: drained) }
+            TaskDeregistrationLog.released(released, logger: logger)
+        } catch {
+            logger.error("held task stops not released", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Stops the tasks of targets failing health checks past their grace period, in one transaction.
@@ -161,15 +187,19 @@ public struct EmbeddedLoadBalancers: Service {
         let pairs = failing.map { [$0.0.taskArn, $0.0.attachment.cluster, $0.balancer] }
         do {
             let stopped = try await store.write { db in
-                try pairs.filter { pair in
-                    try db.stopTaskFailingHealthChecks(pair[0], cluster: pair[1], loadBalancer: pair[2], now: now)
+                try pairs.compactMap { pair in
+                    try db.stopTaskFailingHealthChecks(pair[0], cluster: pair[1], loadBalancer: pair[2], now: now).map { (pair, $0) }
                 }
             }
-            for pair in stopped {
+            for (pair, outcome) in stopped {
+                let service = failing.first { $0.0.taskArn == pair[0] }?.0.attachment.serviceName
                 logger.info("task failed load balancer health checks; stopping it", metadata: [
-                    "cluster": "\(pair[1])", "task": "\(pair[0])", "lb.name": "\(pair[2])",
+                    "cluster": "\(pair[1])", "service": "\(service ?? "")", "task": "\(pair[0])", "lb.name": "\(pair[2])",
                 ])
                 Counter(label: "flotilla_controlplane_lb_unhealthy_task_stops_total", dimensions: [("balancer", pair[2])]).increment()
+                if case .deregistering(let delay) = outcome {
+                    TaskDeregistrationLog.started(cluster: pair[1], service: service, task: pair[0], delay: delay, logger: logger)
+                }
             }
         } catch {
             logger.error("tasks failing load balancer health checks not stopped", metadata: ["error": "\(error)"])

@@ -43,8 +43,10 @@ extension Database {
 
     // MARK: - Attachments and targets
 
-    /// Every service's balancer entries (services not INACTIVE), optionally only those of balancer `name`.
-    func loadBalancerAttachments(named name: String? = nil) throws -> [LoadBalancerAttachment] {
+    /// Every service's balancer entries (services not INACTIVE), optionally only those of balancer `name`, or
+    /// only those of one service (`cluster` and `service`: a primary-key lookup).
+    func loadBalancerAttachments(named name: String? = nil, cluster: String? = nil, service: String? = nil) throws -> [LoadBalancerAttachment] {
+        let oneService = cluster != nil && service != nil
         let rows = try Row.fetchAll(
             self,
             sql: """
@@ -54,16 +56,17 @@ extension Database {
                     json_extract(entry.value, '$.containerPort') AS containerPort,
                     json_extract(s.document, '$.healthCheckGracePeriodSeconds') AS grace
                 FROM service s, json_each(s.document, '$.loadBalancers') entry
-                WHERE s.status != 'INACTIVE' AND json_type(entry.value) = 'object'
+                WHERE \(oneService ? "s.cluster = ?2 AND s.name = ?3 AND" : "") s.status != 'INACTIVE'
+                    AND json_type(entry.value) = 'object'
                     AND (?1 IS NULL OR json_extract(entry.value, '$.loadBalancerName') = ?1)
                 ORDER BY s.cluster, s.name
                 """,
-            arguments: [name])
+            arguments: oneService ? [name, cluster, service] : [name])
         return rows.compactMap { row in
             guard let balancer: String = row["loadBalancerName"], let container: String = row["containerName"],
                   let port: Int = row["containerPort"] else { return nil }
             return LoadBalancerAttachment(
-                loadBalancerName: balancer, cluster: row["cluster"], serviceName: row["serviceName"],
+                loadBalancerName: ARNs.loadBalancerName(balancer), cluster: row["cluster"], serviceName: row["serviceName"],
                 containerName: container, containerPort: port, healthCheckGracePeriodSeconds: row["grace"] ?? 0)
         }
     }
@@ -116,17 +119,12 @@ extension Database {
 
     // MARK: - Health
 
-    /// Stops a task the balancer found failing, as ECS's service scheduler does; false when it was no longer
-    /// desired RUNNING (someone stopped it first).
-    func stopTaskFailingHealthChecks(_ taskArn: String, cluster clusterName: String, loadBalancer: String, now: Date) throws -> Bool {
-        guard let cluster = try self.cluster(clusterName), var task = try self.task(taskArn, in: cluster),
-              task.desiredStatus == "RUNNING" else { return false }
-        task.desiredStatus = "STOPPED"
-        task.stopCode = "ServiceSchedulerInitiated"
-        task.stoppedReason = "Task failed ELB health checks in (load-balancer \(loadBalancer))"
-        task.stoppingAt = now
-        task.version += 1
-        try saveTask(task, cluster: cluster)
-        return true
+    /// Stops a task the balancer found failing, as ECS's service scheduler does (through `stopTask`, so it drains
+    /// like any other stop); nil when it was no longer desired RUNNING (someone stopped it first).
+    func stopTaskFailingHealthChecks(_ taskArn: String, cluster clusterName: String, loadBalancer: String, now: Date) throws -> TaskStopOutcome? {
+        guard let cluster = try self.cluster(clusterName), let task = try self.task(taskArn, in: cluster) else { return nil }
+        let outcome = try stopTask(task, in: cluster, stopCode: "ServiceSchedulerInitiated",
+                                   reason: "Task failed ELB health checks in (load-balancer \(loadBalancer))", now: now)
+        return outcome == .alreadyStopping ? nil : outcome
     }
 }

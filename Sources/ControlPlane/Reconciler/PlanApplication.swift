@@ -21,6 +21,8 @@ struct AppliedPlan: Sendable {
         var service: String?
         var taskArn: String
         var reason: String
+        /// Stopped at once, or held while the task drains from its load balancers.
+        var outcome: TaskStopOutcome
     }
 
     struct Event: Sendable {
@@ -61,7 +63,8 @@ extension Database {
     /// the scheduler reads changed since `state` was read.
     ///
     /// Placements become tasks (PROVISIONING, desired RUNNING, on their instance: the store's triggers wake the
-    /// agent), stops become desiredStatus STOPPED with ECS's stop code and reason, deployment updates and rollbacks
+    /// agent), stops go through `stopTask` (desiredStatus STOPPED with ECS's stop code and reason, after draining
+    /// from the service's load balancers when it has some), deployment updates and rollbacks
     /// change the service, and the service's event log gets ECS's events, newest first, throttled and capped.
     func apply(_ plan: Plan, to state: SchedulingState, now: Date,
                using generator: inout some RandomNumberGenerator) throws -> AppliedPlan {
@@ -73,14 +76,10 @@ extension Database {
 
         // Stops.
         for stop in plan.stops {
-            guard var task = try task(stop.taskArn, in: cluster), task.desiredStatus != "STOPPED" else { continue }
-            task.desiredStatus = "STOPPED"
-            task.stopCode = stop.stopCode.rawValue
-            task.stoppedReason = stop.stoppedReason
-            task.stoppingAt = task.stoppingAt ?? now
-            task.version += 1
-            try saveTask(task, cluster: cluster)
-            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.stoppedReason))
+            guard let task = try task(stop.taskArn, in: cluster) else { continue }
+            let outcome = try stopTask(task, in: cluster, stopCode: stop.stopCode.rawValue, reason: stop.stoppedReason, now: now)
+            guard outcome != .alreadyStopping else { continue }
+            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.stoppedReason, outcome: outcome))
         }
 
         // Placements.

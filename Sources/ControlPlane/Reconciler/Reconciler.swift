@@ -53,6 +53,8 @@ public final class Reconciler: Sendable {
         public var conflicts = 0
         /// Clusters whose pass failed (logged).
         public var failures = 0
+        /// Held stops released because their deregistration delay was over.
+        public var releasedStops = 0
     }
 
     /// Reconciles every ACTIVE cluster once. Never throws: failures are logged, counted and retried next pass.
@@ -65,6 +67,7 @@ public final class Reconciler: Sendable {
                 try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
             }
             for cluster in clusters { await reconcile(cluster: cluster, into: &summary) }
+            await releaseExpiredDeregistrations(into: &summary)
         } catch {
             summary.failures += 1
             logger.error("reconciler pass failed", metadata: ["error": "\(error)"])
@@ -75,6 +78,25 @@ public final class Reconciler: Sendable {
         Metrics.Timer(label: "flotilla_reconciler_pass_duration_seconds")
             .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
         return summary
+    }
+
+    /// Hands the agents the stops held for load-balancer draining whose longest deregistration delay is over. The
+    /// embedded balancers release drained tasks sooner; with them off (`--no-embedded-load-balancer`) this is the
+    /// only release, after the full delay.
+    private func releaseExpiredDeregistrations(into summary: inout PassSummary) async {
+        do {
+            let held = try await store.read { db in try db.deregisteringTasks() }
+            guard !held.isEmpty else { return }
+            let now = now()
+            guard held.contains(where: { $0.isDelayOver(at: now) }) else { return }
+            let released = try await store.write { db in try db.releaseDeregistrations(now: now) }
+            summary.releasedStops += released.count
+            TaskDeregistrationLog.released(released, logger: logger)
+        } catch {
+            summary.failures += 1
+            Counter(label: "flotilla_reconciler_failures_total").increment()
+            logger.error("held task stops not released", metadata: ["error": "\(error)"])
+        }
     }
 
     private func reconcile(cluster name: String, into summary: inout PassSummary) async {
@@ -129,6 +151,9 @@ public final class Reconciler: Sendable {
             logger.info("task stop requested", metadata: [
                 "cluster": "\(cluster)", "service": "\(stop.service ?? "")", "task": "\(stop.taskArn)", "task.stopped_reason": "\(stop.reason)",
             ])
+            if case .deregistering(let delay) = stop.outcome {
+                TaskDeregistrationLog.started(cluster: cluster, service: stop.service, task: stop.taskArn, delay: delay, logger: logger)
+            }
         }
         for start in applied.started {
             logger.info("task placed", metadata: [

@@ -157,6 +157,22 @@ extension ControlPlaneStore {
             sql += trigger("containerInstance_reconcile_delete", "DELETE", "containerInstance", "OLD")
             try db.execute(sql: sql)
         }
+        migrator.registerMigration("v6: deregistration delay") { db in
+            // When a stopped service task began deregistering from its load balancers (lastStatus DEACTIVATING):
+            // while it is set, the agent is told RUNNING so open connections finish; clearing it releases the stop.
+            // Stored, so a restarted control plane goes on waiting from the same start. The trigger wakes the agent's
+            // poll on release, as `task_desired_update` does on a desiredStatus change.
+            try db.execute(sql: """
+                ALTER TABLE task ADD COLUMN deregisteringSince REAL;
+                CREATE INDEX task_deregistering ON task(deregisteringSince) WHERE deregisteringSince IS NOT NULL;
+                CREATE TRIGGER task_deregistration_released AFTER UPDATE OF deregisteringSince ON task
+                WHEN OLD.deregisteringSince IS NOT NULL AND NEW.deregisteringSince IS NULL AND NEW.containerInstanceId IS NOT NULL
+                BEGIN
+                    UPDATE containerInstance SET desiredIndex = desiredIndex + 1
+                    WHERE cluster = NEW.cluster AND id = NEW.containerInstanceId;
+                END;
+                """)
+        }
         return migrator
     }
 }
