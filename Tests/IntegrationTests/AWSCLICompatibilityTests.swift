@@ -7,13 +7,9 @@ import Testing
 @Suite("awscli compatibility", .serialized, .timeLimit(.minutes(5)))
 struct AWSCLICompatibilityTests {
     /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json` with dummy credentials.
-    static func aws(_ arguments: [String], endpoint: String) throws -> (status: Int32, json: JSONValue, stderr: String) {
+    static func aws(_ arguments: [String], endpoint: String) async throws -> (status: Int32, json: JSONValue, stderr: String) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-aws-home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["aws", "ecs"] + arguments + ["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"]
-        process.currentDirectoryURL = ControlPlaneProcess.repositoryRoot
         var environment = ProcessInfo.processInfo.environment
         environment["AWS_ACCESS_KEY_ID"] = "AKIDFLOTILLATEST"
         environment["AWS_SECRET_ACCESS_KEY"] = "flotilla-test-secret"
@@ -22,17 +18,12 @@ struct AWSCLICompatibilityTests {
         environment["AWS_CONFIG_FILE"] = home.appendingPathComponent("config").path
         environment["AWS_SHARED_CREDENTIALS_FILE"] = home.appendingPathComponent("credentials").path
         environment["HOME"] = home.path
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let json = data.isEmpty ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: data)
-        return (process.terminationStatus, json, errorText)
+        let output = try await runProcess(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["aws", "ecs"] + arguments + ["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"],
+            environment: environment, currentDirectory: ControlPlaneProcess.repositoryRoot)
+        let json = output.stdout.isEmpty ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
+        return (output.status, json, output.stderr)
     }
 
     @Test("aws ecs drives a cluster, a task definition and a service from start to end")
@@ -40,8 +31,8 @@ struct AWSCLICompatibilityTests {
         // Given
         let server = try await ControlPlaneProcess()
         defer { server.terminate() }
-        func aws(_ arguments: String...) throws -> JSONValue {
-            let result = try Self.aws(arguments, endpoint: server.endpoint)
+        func aws(_ arguments: String...) async throws -> JSONValue {
+            let result = try await Self.aws(arguments, endpoint: server.endpoint)
             guard result.status == 0 else {
                 throw ControlPlaneProcessError.exited(result.status)
             }
@@ -49,53 +40,53 @@ struct AWSCLICompatibilityTests {
         }
 
         // When / Then: each command answers ECS-shaped JSON
-        let cluster = try aws("create-cluster", "--cluster-name", "itest")
+        let cluster = try await aws("create-cluster", "--cluster-name", "itest")
         #expect(cluster["cluster"]?["clusterName"]?.stringValue == "itest")
         #expect(cluster["cluster"]?["status"]?.stringValue == "ACTIVE")
         #expect(cluster["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:cluster/itest")
 
-        let registered = try aws("register-task-definition", "--cli-input-json", "file://examples/taskdefs/web.json")
+        let registered = try await aws("register-task-definition", "--cli-input-json", "file://examples/taskdefs/web.json")
         #expect(registered["taskDefinition"]?["family"]?.stringValue == "web")
         #expect(registered["taskDefinition"]?["revision"]?.intValue == 1)
         #expect(registered["taskDefinition"]?["containerDefinitions"]?[0]?["healthCheck"]?["interval"]?.intValue == 5)
         let arn = try #require(registered["taskDefinition"]?["taskDefinitionArn"]?.stringValue)
         #expect(arn == "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1")
 
-        let listed = try aws("list-task-definitions")
+        let listed = try await aws("list-task-definitions")
         #expect(listed["taskDefinitionArns"]?.arrayValue?.compactMap(\.stringValue) == [arn])
-        let families = try aws("list-task-definition-families")
+        let families = try await aws("list-task-definition-families")
         #expect(families["families"]?.arrayValue?.compactMap(\.stringValue) == ["web"])
 
-        let described = try aws("describe-task-definition", "--task-definition", "web", "--include", "TAGS")
+        let described = try await aws("describe-task-definition", "--task-definition", "web", "--include", "TAGS")
         #expect(described["taskDefinition"]?["taskDefinitionArn"]?.stringValue == arn)
         #expect(described["tags"]?[0]?["key"]?.stringValue == "app")
 
-        let created = try aws("create-service", "--cluster", "itest", "--service-name", "web",
+        let created = try await aws("create-service", "--cluster", "itest", "--service-name", "web",
                               "--task-definition", "web", "--desired-count", "2")
         #expect(created["service"]?["serviceArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:service/itest/web")
         #expect(created["service"]?["desiredCount"]?.intValue == 2)
         #expect(created["service"]?["runningCount"]?.intValue == 0)
 
-        let services = try aws("describe-services", "--cluster", "itest", "--services", "web")
+        let services = try await aws("describe-services", "--cluster", "itest", "--services", "web")
         #expect(services["services"]?[0]?["status"]?.stringValue == "ACTIVE")
         #expect(services["services"]?[0]?["deployments"]?[0]?["status"]?.stringValue == "PRIMARY")
         #expect(services["services"]?[0]?["events"]?[0]?["message"]?.stringValue?.contains("unable to place") == true)
         #expect(services["failures"]?.arrayValue?.isEmpty == true)
 
-        let updated = try aws("update-service", "--cluster", "itest", "--service", "web", "--desired-count", "3")
+        let updated = try await aws("update-service", "--cluster", "itest", "--service", "web", "--desired-count", "3")
         #expect(updated["service"]?["desiredCount"]?.intValue == 3)
 
-        let list = try aws("list-services", "--cluster", "itest")
+        let list = try await aws("list-services", "--cluster", "itest")
         #expect(list["serviceArns"]?.arrayValue?.compactMap(\.stringValue) == ["arn:aws:ecs:us-east-1:000000000000:service/itest/web"])
 
-        let deleted = try aws("delete-service", "--cluster", "itest", "--service", "web", "--force")
+        let deleted = try await aws("delete-service", "--cluster", "itest", "--service", "web", "--force")
         #expect(deleted["service"]?["status"]?.stringValue == "DRAINING")
         #expect(deleted["service"]?["desiredCount"]?.intValue == 0)
 
-        let deregistered = try aws("deregister-task-definition", "--task-definition", "web:1")
+        let deregistered = try await aws("deregister-task-definition", "--task-definition", "web:1")
         #expect(deregistered["taskDefinition"]?["status"]?.stringValue == "INACTIVE")
 
-        let gone = try aws("delete-cluster", "--cluster", "itest")
+        let gone = try await aws("delete-cluster", "--cluster", "itest")
         #expect(gone["cluster"]?["status"]?.stringValue == "INACTIVE")
     }
 
@@ -103,13 +94,13 @@ struct AWSCLICompatibilityTests {
     func errors() async throws {
         let server = try await ControlPlaneProcess()
         defer { server.terminate() }
-        let missing = try Self.aws(["describe-task-definition", "--task-definition", "nope"], endpoint: server.endpoint)
+        let missing = try await Self.aws(["describe-task-definition", "--task-definition", "nope"], endpoint: server.endpoint)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("(ClientException)"))
         #expect(missing.stderr.contains("Unable to describe task definition."))
-        let noCluster = try Self.aws(["describe-services", "--cluster", "ghost", "--services", "web"], endpoint: server.endpoint)
+        let noCluster = try await Self.aws(["describe-services", "--cluster", "ghost", "--services", "web"], endpoint: server.endpoint)
         #expect(noCluster.stderr.contains("(ClusterNotFoundException)"))
-        let invalid = try Self.aws(["register-task-definition", "--cli-input-json", "file://examples/taskdefs/invalid/duplicate-container-names.json"],
+        let invalid = try await Self.aws(["register-task-definition", "--cli-input-json", "file://examples/taskdefs/invalid/duplicate-container-names.json"],
                                    endpoint: server.endpoint)
         #expect(invalid.stderr.contains("(ClientException)"))
     }

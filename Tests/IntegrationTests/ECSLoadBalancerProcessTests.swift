@@ -65,14 +65,15 @@ struct ECSLoadBalancerProcessTests {
         let lb = try LoadBalancerProcess(targets: [backend], deregistrationDelaySeconds: 10)
         defer { lb.terminate() }
         try await lb.waitUntilServing(backends: [backend])
-        // Given a response the backend takes 1.5 s to finish, in flight
+        // Given a response the backend holds back, in flight
         var client: LoopbackClient? = try LoopbackClient(port: lb.port)
         try client?.send("GET /slow HTTP/1.0\r\n\r\n")
         #expect(try await lb.eventually { backend.slowInFlight == 1 })
         // When SIGTERM arrives
         lb.send(SIGTERM)
-        // Then new connections are refused while the slow response still arrives in full
+        // Then new connections are refused while the slow response still arrives in full once the backend ends it
         #expect(try await lb.eventually { (try? lb.get("/name")) == nil })
+        backend.releaseSlow()
         #expect(client?.readToEnd().hasSuffix("slow done") == true)
         client = nil
         // And the process exits 0
@@ -305,12 +306,12 @@ func loopbackAddress(port: Int) -> sockaddr_in {
 }
 
 /// A tiny HTTP/1.0 backend on loopback, one thread per connection: `/name` answers its name, `/slow` answers
-/// `slow` at once and ` done` 1.5 s later. Connections without a request (TCP health checks) are not counted.
+/// `slow` at once and ` done` when `releaseSlow()` is called (at most 20 s later). Connections without a request (TCP health checks) are not counted.
 final class LoopbackBackend: Sendable {
     let name: String
     let port: Int
     private let listener: Int32
-    private let counts = Mutex((requests: 0, slowInFlight: 0))
+    private let counts = Mutex((requests: 0, slowInFlight: 0, slowReleased: false))
 
     init(name: String) throws {
         self.name = name
@@ -334,6 +335,7 @@ final class LoopbackBackend: Sendable {
 
     var requests: Int { self.counts.withLock { $0.requests } }
     var slowInFlight: Int { self.counts.withLock { $0.slowInFlight } }
+    func releaseSlow() { self.counts.withLock { $0.slowReleased = true } }
 
     /// Stops accepting (like a killed process, for new connections). Only shuts the socket down: the accept
     /// thread may still be on its way to `accept`, and a closed number could by then be another test's socket.
@@ -367,7 +369,8 @@ final class LoopbackBackend: Sendable {
         if path == "/slow" {
             self.counts.withLock { $0.slowInFlight += 1 }
             send("HTTP/1.0 200 OK\r\n\r\nslow")
-            usleep(1_500_000)
+            // Held until the test releases it: bounded, at most 20 s.
+            for _ in 0..<2000 where !self.counts.withLock({ $0.slowReleased }) { usleep(10_000) }
             send(" done")
             self.counts.withLock { $0.slowInFlight -= 1 }
         } else {

@@ -14,7 +14,11 @@ struct ProcessOutput: Sendable {
 }
 
 /// Runs `executable` with `arguments` to completion; stdout and stderr go through files so neither can block it.
-func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessOutput {
+///
+/// It waits through a termination handler, never on the thread: the test process shares two cooperative threads (one
+/// per core) among every test running at once, and a test blocked in a wait would stall all the others.
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                currentDirectory: URL? = nil) async throws -> ProcessOutput {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -29,6 +33,7 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
     process.executableURL = executable
     process.arguments = arguments
     if let environment { process.environment = environment }
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     process.standardOutput = out
     process.standardError = err
     // Its own /dev/null rather than the shared `FileHandle.nullDevice`, and the output read back by path: the
