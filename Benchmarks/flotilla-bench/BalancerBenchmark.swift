@@ -49,7 +49,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
     var setup: [String] {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         return [
-            "flotilla: SwiftNIO, LoadBalancer.sharedEventLoopGroup (\(LoadBalancer.defaultEventLoopCount) event loops on \(cores) cores), round robin, read/write, no splice",
+            "flotilla: SwiftNIO, LoadBalancer.sharedEventLoopGroup (event loops: \(LoadBalancer.defaultEventLoopCount) on \(cores) cores), round robin, read/write, no splice",
             "haproxy:  2.6 mode tcp, nbthread \(self.haproxyThreads) on \(cores) cores, balance roundrobin, recv/send, no splice",
             "both:     the same 3 nginx backends; wrk, nginx and the proxies share the \(cores) cores",
         ]
@@ -99,14 +99,18 @@ struct BalancerBenchmark: AsyncParsableCommand {
             let sizes = self.smallOnly ? [("small", "small")] : [("small", "small"), ("big", "10MB")]
             for round in 0..<self.rounds {
                 // Alternate who goes first, so drift in the machine's load does not favour one side.
-                let proxies =
-                    round % 2 == 0
-                    ? [("direct", backendPorts[0]), ("flotilla", balancer.listenerPort), ("haproxy", haproxyPort)]
-                    : [("direct", backendPorts[0]), ("haproxy", haproxyPort), ("flotilla", balancer.listenerPort)]
+                // Each proxy's process, whose CPU time per request is measured (none for direct).
+                let flotilla: (String, Int, pid_t?) = ("flotilla", balancer.listenerPort, getpid())
+                let haproxyRun: (String, Int, pid_t?) = ("haproxy", haproxyPort, haproxy.processIdentifier)
+                let direct: (String, Int, pid_t?) = ("direct", backendPorts[0], nil)
+                let proxies = round % 2 == 0 ? [direct, flotilla, haproxyRun] : [direct, haproxyRun, flotilla]
                 for (file, label) in sizes {
-                    for (name, port) in proxies {
+                    for (name, port, process) in proxies {
                         _ = try self.wrk(port: port, file: file, seconds: 2)  // warm-up
-                        let result = try self.wrk(port: port, file: file, seconds: self.duration)
+                        let cpuBefore = process.map(Self.cpuSeconds) ?? .nan
+                        var result = try self.wrk(port: port, file: file, seconds: self.duration)
+                        let cpuAfter = process.map(Self.cpuSeconds) ?? .nan
+                        result.cpuMicrosecondsPerRequest = (cpuAfter - cpuBefore) * 1_000_000 / result.requests
                         results["\(name).\(label)", default: []].append(result)
                         print("  round \(round + 1) \(name) \(label): \(result.summary), load \(Self.loadAverage())")
                     }
@@ -151,8 +155,10 @@ struct BalancerBenchmark: AsyncParsableCommand {
             ("small requests/s", \.requestsPerSecond, "small", "%.0f"),
             ("small p50 ms", \.p50Milliseconds, "small", "%.3f"),
             ("small p99 ms", \.p99Milliseconds, "small", "%.3f"),
+            ("small CPU us/req", \.cpuMicrosecondsPerRequest, "small", "%.1f"),
             ("10MB MB/s", \.megabytesPerSecond, "10MB", "%.1f"),
             ("10MB p99 ms", \.p99Milliseconds, "10MB", "%.1f"),
+            ("10MB CPU us/req", \.cpuMicrosecondsPerRequest, "10MB", "%.0f"),
         ].filter { results["flotilla.\($0.2)"] != nil }
         print("")
         print("Balancer benchmark: \(command), 3 nginx backends on loopback, \(rounds) interleaved rounds, medians")
@@ -175,6 +181,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
             json["\(name)_p50_ms"] = medianOf(key, \.p50Milliseconds)
             json["\(name)_p99_ms"] = medianOf(key, \.p99Milliseconds)
             json["\(name)_mb_per_s"] = medianOf(key, \.megabytesPerSecond)
+            if !key.hasPrefix("direct") { json["\(name)_cpu_us_per_req"] = medianOf(key, \.cpuMicrosecondsPerRequest) }
         }
         json["ratio_small_rps"] = medianOf("flotilla.small", \.requestsPerSecond) / medianOf("haproxy.small", \.requestsPerSecond)
         json["ratio_small_p99"] = medianOf("flotilla.small", \.p99Milliseconds) / medianOf("haproxy.small", \.p99Milliseconds)
@@ -197,8 +204,15 @@ struct BalancerBenchmark: AsyncParsableCommand {
         var p50Milliseconds: Double
         var p99Milliseconds: Double
         var megabytesPerSecond: Double
+        /// Requests completed in the run.
+        var requests = Double.nan
+        /// The proxy process's user plus system CPU time per request: what decides throughput when the load
+        /// generator, the backends and the proxy share the cores, and far less noisy than requests/s.
+        var cpuMicrosecondsPerRequest = Double.nan
         var summary: String {
-            String(format: "%.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f MB/s", requestsPerSecond, p50Milliseconds, p99Milliseconds, megabytesPerSecond)
+            String(
+                format: "%.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f MB/s, %.1f CPU us/req", requestsPerSecond,
+                p50Milliseconds, p99Milliseconds, megabytesPerSecond, cpuMicrosecondsPerRequest)
         }
     }
 
@@ -214,6 +228,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard fields.count >= 2 else { continue }
+            if fields.count >= 3, fields[1] == "requests", fields[2] == "in" { result.requests = Double(fields[0]) ?? .nan }
             switch fields[0] {
             case "Requests/sec:": result.requestsPerSecond = Double(fields[1]) ?? .nan
             case "Transfer/sec:": result.megabytesPerSecond = Self.megabytes(fields[1])
@@ -224,6 +239,17 @@ struct BalancerBenchmark: AsyncParsableCommand {
         }
         guard !result.requestsPerSecond.isNaN else { throw ValidationError("wrk printed no Requests/sec:\n\(output)") }
         return result
+    }
+
+    /// User plus system CPU seconds `process` has used, from `/proc/<pid>/stat`; NaN where it cannot be read.
+    static func cpuSeconds(_ process: pid_t) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+            let commandEnd = text.lastIndex(of: ")")
+        else { return .nan }
+        // After "pid (comm)": state is field 3, utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: commandEnd)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func milliseconds(_ text: String) -> Double {
