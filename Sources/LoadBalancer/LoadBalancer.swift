@@ -97,10 +97,11 @@ public final class LoadBalancer: Service, Sendable {
     /// The event loops every balancer of the process runs on unless `start` is given a group; never shut down.
     ///
     /// Half the cores rather than NIO's one loop per core: a balancer shares its host with what it forwards to and
-    /// from (tasks, the agent, clients), and forwarding is mostly kernel work, so CPU per byte is what limits it.
-    /// Fewer loops take more ready sockets per `epoll_wait`, which costs fewer wake-ups and syscalls per request:
-    /// on 2 cores `flotilla-bench balancer` measured one loop at 7-10% more small requests per second than two,
-    /// with a lower p99, while the 10 MB transfer stayed above HAProxy's.
+    /// from (tasks, the agent, clients), and forwarding is three quarters kernel work (TCP send and receive), so CPU
+    /// per request is what limits it. Fewer loops take more ready sockets per `epoll_wait`, which costs fewer
+    /// `epoll_wait` calls and wake-ups per request: on 2 cores shared with wrk and nginx, one loop served 9% more
+    /// small requests per second than two (at 0.26 instead of 0.44 `epoll_wait` per request, 12% less CPU per
+    /// request) with a lower p99. The price is bulk throughput, which one loop caps at one core's copying.
     public static let sharedEventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(
         numberOfThreads: defaultEventLoopCount)
 
