@@ -15,7 +15,9 @@ import Glibc
 ///
 /// On a shared 2-core machine one run says little: the runs are interleaved in `--rounds` rounds, Flotilla first in
 /// even rounds and HAProxy first in odd ones, so a noisy minute hurts both; the table shows each figure's median over
-/// the rounds and the ratio of the medians, plus the 1-minute load average before and after.
+/// the rounds and the ratio of the medians, plus the 1-minute load average before and after. It also shows each
+/// proxy's CPU time per request (user + system, from `/proc/<pid>/stat` around each run): with wrk, nginx and the
+/// proxy sharing the cores, that is what decides requests/s, and other load moves it far less.
 struct BalancerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "balancer",
@@ -42,7 +44,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
     @Option(help: "HAProxy's nbthread; default: HAProxy's own default, one thread per core.")
     var haproxyThreads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Start nginx, HAProxy and Flotilla, print their ports and the process ID, serve this many seconds, stop (for perf and strace by hand).")
+    @Option(help: "Start nginx, HAProxy and Flotilla, print their ports and the process ID, serve this many seconds, stop (for perf and strace by hand; let it end: a kill skips stopping nginx and HAProxy).")
     var serveSeconds: Int?
 
     /// What each proxy runs with, printed in the table header so the comparison's terms are on record.
@@ -92,6 +94,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
             if let serveSeconds = self.serveSeconds {
                 print("serving \(serveSeconds) s: pid \(getpid()) (flotilla), haproxy pid \(haproxy.processIdentifier)")
                 print("  direct 127.0.0.1:\(backendPorts[0])  flotilla 127.0.0.1:\(balancer.listenerPort)  haproxy 127.0.0.1:\(haproxyPort)")
+                fflush(nil)  // all streams: the ports are read from a redirected log
                 try await Task.sleep(for: .seconds(serveSeconds))
                 return [String: [WrkResult]]()
             }
