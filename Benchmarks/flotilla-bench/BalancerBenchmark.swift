@@ -12,6 +12,12 @@ import Glibc
 /// Three backends are ports of one nginx serving a small file and a 10 MB file. Each proxy gets the same
 /// `wrk -t2 -c64 -d10s --latency` run for the small response (requests/s, p50, p99) and for the 10 MB file (MB/s);
 /// nginx direct is measured too, as the ceiling. Installs nginx-light, haproxy and wrk with apt-get if missing.
+///
+/// On a shared 2-core machine one run says little: the runs are interleaved in `--rounds` rounds, Flotilla first in
+/// even rounds and HAProxy first in odd ones, so a noisy minute hurts both; the table shows each figure's median over
+/// the rounds and the ratio of the medians, plus the 1-minute load average before and after. It also shows each
+/// proxy's CPU time per request (user + system, from `/proc/<pid>/stat` around each run): with wrk, nginx and the
+/// proxy sharing the cores, that is what decides requests/s, and other load moves it far less.
 struct BalancerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "balancer",
@@ -29,7 +35,33 @@ struct BalancerBenchmark: AsyncParsableCommand {
     @Option(help: "Bytes of the small response.")
     var smallBytes = 128
 
+    @Option(help: "Interleaved rounds; the table reports medians over them.")
+    var rounds = 3
+
+    @Flag(help: "Measure only the small response (skips the 10 MB runs).")
+    var smallOnly = false
+
+    @Option(help: "HAProxy's nbthread; default: HAProxy's own default, one thread per core.")
+    var haproxyThreads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Start nginx, HAProxy and Flotilla, print their ports and the process ID, serve this many seconds, stop (for perf and strace by hand; let it end: a kill skips stopping nginx and HAProxy).")
+    var serveSeconds: Int?
+
+    /// What each proxy runs with, printed in the table header so the comparison's terms are on record.
+    var setup: [String] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return [
+            "flotilla: SwiftNIO, LoadBalancer.sharedEventLoopGroup (event loops: \(LoadBalancer.defaultEventLoopCount) on \(cores) cores), round robin, read/write, no splice",
+            "haproxy:  2.6 mode tcp, nbthread \(self.haproxyThreads) on \(cores) cores, balance roundrobin, recv/send, no splice",
+            "both:     the same 3 nginx backends; wrk, nginx and the proxies share the \(cores) cores",
+        ]
+    }
+
     func run() async throws {
+        guard self.rounds >= 1 else { throw ValidationError("--rounds: must be at least 1, got \(self.rounds)") }
+        guard self.haproxyThreads >= 1 else {
+            throw ValidationError("--haproxy-threads: must be at least 1, got \(self.haproxyThreads)")
+        }
         try Self.install(["nginx": "nginx-light", "haproxy": "haproxy", "wrk": "wrk"])
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flotilla-bench-lb-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,7 +73,8 @@ struct BalancerBenchmark: AsyncParsableCommand {
         let nginx = try Self.startNginx(ports: backendPorts, directory: directory)
         defer { nginx.terminate(); nginx.waitUntilExit() }
         let haproxyPort = try Self.freePort()
-        let haproxy = try Self.startHAProxy(port: haproxyPort, backends: backendPorts, directory: directory)
+        let haproxy = try Self.startHAProxy(
+            port: haproxyPort, backends: backendPorts, threads: self.haproxyThreads, directory: directory)
         defer { haproxy.terminate(); haproxy.waitUntilExit() }
 
         let logger = Logger(label: "flotilla.bench.lb", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -52,59 +85,113 @@ struct BalancerBenchmark: AsyncParsableCommand {
             targets: backendPorts.map { Target(id: "nginx-\($0)", host: "127.0.0.1", port: $0) },
             assumeHealthy: true, logger: logger)
 
+        let loadBefore = Self.loadAverage()
         let results = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await balancer.run() }
             defer { group.cancelAll() }
             try Self.waitForPort(haproxyPort)
             for port in backendPorts { try Self.waitForPort(port) }
-            var results: [String: WrkResult] = [:]
-            let proxies = [("direct", backendPorts[0]), ("flotilla", balancer.listenerPort), ("haproxy", haproxyPort)]
-            for (file, label) in [("small", "small"), ("big", "10MB")] {
-                for (name, port) in proxies {
-                    _ = try self.wrk(port: port, file: file, seconds: 2)  // warm-up
-                    let result = try self.wrk(port: port, file: file, seconds: self.duration)
-                    results["\(name).\(label)"] = result
-                    print("  measured \(name) \(label): \(result.summary)")
+            if let serveSeconds = self.serveSeconds {
+                print("serving \(serveSeconds) s: pid \(getpid()) (flotilla), haproxy pid \(haproxy.processIdentifier)")
+                print("  direct 127.0.0.1:\(backendPorts[0])  flotilla 127.0.0.1:\(balancer.listenerPort)  haproxy 127.0.0.1:\(haproxyPort)")
+                fflush(nil)  // all streams: the ports are read from a redirected log
+                try await Task.sleep(for: .seconds(serveSeconds))
+                return [String: [WrkResult]]()
+            }
+            var results: [String: [WrkResult]] = [:]
+            let sizes = self.smallOnly ? [("small", "small")] : [("small", "small"), ("big", "10MB")]
+            for round in 0..<self.rounds {
+                // Alternate who goes first, so drift in the machine's load does not favour one side.
+                // Each proxy's process, whose CPU time per request is measured (none for direct).
+                let flotilla: (String, Int, pid_t?) = ("flotilla", balancer.listenerPort, getpid())
+                let haproxyRun: (String, Int, pid_t?) = ("haproxy", haproxyPort, haproxy.processIdentifier)
+                let direct: (String, Int, pid_t?) = ("direct", backendPorts[0], nil)
+                let proxies = round % 2 == 0 ? [direct, flotilla, haproxyRun] : [direct, haproxyRun, flotilla]
+                for (file, label) in sizes {
+                    for (name, port, process) in proxies {
+                        _ = try self.wrk(port: port, file: file, seconds: 2)  // warm-up
+                        let cpuBefore = process.map(Self.cpuSeconds) ?? .nan
+                        var result = try self.wrk(port: port, file: file, seconds: self.duration)
+                        let cpuAfter = process.map(Self.cpuSeconds) ?? .nan
+                        result.cpuMicrosecondsPerRequest = (cpuAfter - cpuBefore) * 1_000_000 / result.requests
+                        results["\(name).\(label)", default: []].append(result)
+                        print("  round \(round + 1) \(name) \(label): \(result.summary), load \(Self.loadAverage())")
+                    }
                 }
             }
             return results
         }
-        Self.report(results, command: "wrk -t\(self.threads) -c\(self.connections) -d\(self.duration)s --latency")
+        guard self.serveSeconds == nil else { return }
+        Self.report(
+            results, setup: self.setup, rounds: self.rounds, load: (loadBefore, Self.loadAverage()),
+            command: "wrk -t\(self.threads) -c\(self.connections) -d\(self.duration)s --latency")
     }
 
     // MARK: - Report
 
-    static func report(_ results: [String: WrkResult], command: String) {
-        func value(_ key: String, _ path: KeyPath<WrkResult, Double>) -> Double { results[key]?[keyPath: path] ?? .nan }
+    /// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.filter { !$0.isNaN }.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// The 1-minute load average from `/proc/loadavg`; NaN where it cannot be read.
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return .nan }
+        return Double(text.split(separator: " ").first ?? "") ?? .nan
+    }
+
+    static func report(
+        _ results: [String: [WrkResult]], setup: [String], rounds: Int, load: (before: Double, after: Double), command: String) {
+        func medianOf(_ key: String, _ path: KeyPath<WrkResult, Double>) -> Double {
+            median((results[key] ?? []).map { $0[keyPath: path] })
+        }
+        func perRound(_ size: String, _ path: KeyPath<WrkResult, Double>) -> String {
+            let flotilla = results["flotilla.\(size)"] ?? []
+            let haproxy = results["haproxy.\(size)"] ?? []
+            return zip(flotilla, haproxy).map { String(format: "%.2f", $0[keyPath: path] / $1[keyPath: path]) }
+                .joined(separator: " ")
+        }
         let rows: [(String, KeyPath<WrkResult, Double>, String, String)] = [
             ("small requests/s", \.requestsPerSecond, "small", "%.0f"),
             ("small p50 ms", \.p50Milliseconds, "small", "%.3f"),
             ("small p99 ms", \.p99Milliseconds, "small", "%.3f"),
+            ("small CPU us/req", \.cpuMicrosecondsPerRequest, "small", "%.1f"),
             ("10MB MB/s", \.megabytesPerSecond, "10MB", "%.1f"),
             ("10MB p99 ms", \.p99Milliseconds, "10MB", "%.1f"),
-        ]
+            ("10MB CPU us/req", \.cpuMicrosecondsPerRequest, "10MB", "%.0f"),
+        ].filter { results["flotilla.\($0.2)"] != nil }
         print("")
-        print("Balancer benchmark: \(command), 3 nginx backends on loopback")
-        print(pad("metric", 18) + pad("direct", 12) + pad("flotilla", 12) + pad("haproxy", 12) + "flotilla/haproxy")
-        var json: [String: Double] = [:]
+        print("Balancer benchmark: \(command), 3 nginx backends on loopback, \(rounds) interleaved rounds, medians")
+        for line in setup { print("  " + line) }
+        print(String(format: "  load average (1 min): %.2f before, %.2f after", load.before, load.after))
+        print(pad("metric", 18) + pad("direct", 12) + pad("flotilla", 12) + pad("haproxy", 12) + pad("flotilla/haproxy", 18) + "per round")
         for (label, path, size, format) in rows {
-            let direct = value("direct.\(size)", path)
-            let flotilla = value("flotilla.\(size)", path)
-            let haproxy = value("haproxy.\(size)", path)
+            let direct = medianOf("direct.\(size)", path)
+            let flotilla = medianOf("flotilla.\(size)", path)
+            let haproxy = medianOf("haproxy.\(size)", path)
             print(
                 pad(label, 18) + pad(String(format: format, direct), 12) + pad(String(format: format, flotilla), 12)
-                    + pad(String(format: format, haproxy), 12) + String(format: "%.2f", flotilla / haproxy))
+                    + pad(String(format: format, haproxy), 12) + pad(String(format: "%.2f", flotilla / haproxy), 18)
+                    + perRound(size, path))
         }
-        for (key, result) in results {
+        var json: [String: Double] = ["rounds": Double(rounds), "load_before": load.before, "load_after": load.after]
+        for key in results.keys {
             let name = key.replacingOccurrences(of: ".", with: "_")
-            json["\(name)_rps"] = result.requestsPerSecond
-            json["\(name)_p50_ms"] = result.p50Milliseconds
-            json["\(name)_p99_ms"] = result.p99Milliseconds
-            json["\(name)_mb_per_s"] = result.megabytesPerSecond
+            json["\(name)_rps"] = medianOf(key, \.requestsPerSecond)
+            json["\(name)_p50_ms"] = medianOf(key, \.p50Milliseconds)
+            json["\(name)_p99_ms"] = medianOf(key, \.p99Milliseconds)
+            json["\(name)_mb_per_s"] = medianOf(key, \.megabytesPerSecond)
+            if !key.hasPrefix("direct") { json["\(name)_cpu_us_per_req"] = medianOf(key, \.cpuMicrosecondsPerRequest) }
         }
-        json["ratio_small_rps"] = value("flotilla.small", \.requestsPerSecond) / value("haproxy.small", \.requestsPerSecond)
-        json["ratio_small_p99"] = value("flotilla.small", \.p99Milliseconds) / value("haproxy.small", \.p99Milliseconds)
-        json["ratio_10mb_mb_per_s"] = value("flotilla.10MB", \.megabytesPerSecond) / value("haproxy.10MB", \.megabytesPerSecond)
+        json["ratio_small_rps"] = medianOf("flotilla.small", \.requestsPerSecond) / medianOf("haproxy.small", \.requestsPerSecond)
+        json["ratio_small_p99"] = medianOf("flotilla.small", \.p99Milliseconds) / medianOf("haproxy.small", \.p99Milliseconds)
+        if results["flotilla.10MB"] != nil {
+            json["ratio_10mb_mb_per_s"] =
+                medianOf("flotilla.10MB", \.megabytesPerSecond) / medianOf("haproxy.10MB", \.megabytesPerSecond)
+        }
         let body = json.keys.sorted().map { "\"\($0)\":\(String(format: "%.4f", json[$0]!))" }.joined(separator: ",")
         print("{\"benchmark\":\"balancer\",\(body)}")
     }
@@ -120,8 +207,15 @@ struct BalancerBenchmark: AsyncParsableCommand {
         var p50Milliseconds: Double
         var p99Milliseconds: Double
         var megabytesPerSecond: Double
+        /// Requests completed in the run.
+        var requests = Double.nan
+        /// The proxy process's user plus system CPU time per request: what decides throughput when the load
+        /// generator, the backends and the proxy share the cores, and far less noisy than requests/s.
+        var cpuMicrosecondsPerRequest = Double.nan
         var summary: String {
-            String(format: "%.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f MB/s", requestsPerSecond, p50Milliseconds, p99Milliseconds, megabytesPerSecond)
+            String(
+                format: "%.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f MB/s, %.1f CPU us/req", requestsPerSecond,
+                p50Milliseconds, p99Milliseconds, megabytesPerSecond, cpuMicrosecondsPerRequest)
         }
     }
 
@@ -137,6 +231,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard fields.count >= 2 else { continue }
+            if fields.count >= 3, fields[1] == "requests", fields[2] == "in" { result.requests = Double(fields[0]) ?? .nan }
             switch fields[0] {
             case "Requests/sec:": result.requestsPerSecond = Double(fields[1]) ?? .nan
             case "Transfer/sec:": result.megabytesPerSecond = Self.megabytes(fields[1])
@@ -147,6 +242,17 @@ struct BalancerBenchmark: AsyncParsableCommand {
         }
         guard !result.requestsPerSecond.isNaN else { throw ValidationError("wrk printed no Requests/sec:\n\(output)") }
         return result
+    }
+
+    /// User plus system CPU seconds `process` has used, from `/proc/<pid>/stat`; NaN where it cannot be read.
+    static func cpuSeconds(_ process: pid_t) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+            let commandEnd = text.lastIndex(of: ")")
+        else { return .nan }
+        // After "pid (comm)": state is field 3, utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: commandEnd)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func milliseconds(_ text: String) -> Double {
@@ -208,12 +314,12 @@ struct BalancerBenchmark: AsyncParsableCommand {
         return try launch("/usr/sbin/nginx", ["-p", directory.path, "-c", path.path, "-g", "daemon off;"])
     }
 
-    static func startHAProxy(port: Int, backends: [Int], directory: URL) throws -> Process {
+    static func startHAProxy(port: Int, backends: [Int], threads: Int, directory: URL) throws -> Process {
         let servers = backends.enumerated().map { "    server s\($0.offset) 127.0.0.1:\($0.element)" }.joined(separator: "\n")
         let configuration = """
             global
                 maxconn 4096
-                nbthread 2
+                nbthread \(threads)
             defaults
                 mode tcp
                 timeout connect 5s

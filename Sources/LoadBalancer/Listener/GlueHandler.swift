@@ -10,26 +10,26 @@ final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
-    /// Where this side's received bytes are counted (bytes in for the client side, out for the target side).
-    private let received: ReceivedBytes
+    /// This side's channel writability, kept from `channelWritabilityChanged` (NIO fires it on every change, on the
+    /// loop, before the write that caused it returns), so the per-read path asks no channel through an existential.
+    private var isWritable = false
+    /// Where this side's received bytes are counted: `bytesIn` for the client side, `bytesOut` for the target side.
+    private let counters: TargetCounters
+    private let isClientSide: Bool
     private var receivedTotal = 0
-
-    enum ReceivedBytes {
-        case fromClient(TargetCounters)
-        case fromTarget(TargetCounters)
-    }
 
     private let peakBufferedBytes: PeakGauge
 
-    private init(received: ReceivedBytes, peakBufferedBytes: PeakGauge) {
-        self.received = received
+    private init(counters: TargetCounters, isClientSide: Bool, peakBufferedBytes: PeakGauge) {
+        self.counters = counters
+        self.isClientSide = isClientSide
         self.peakBufferedBytes = peakBufferedBytes
     }
 
     /// A client-side and a target-side handler joined to each other.
     static func matchedPair(counters: TargetCounters, peakBufferedBytes: PeakGauge) -> (client: GlueHandler, target: GlueHandler) {
-        let client = GlueHandler(received: .fromClient(counters), peakBufferedBytes: peakBufferedBytes)
-        let target = GlueHandler(received: .fromTarget(counters), peakBufferedBytes: peakBufferedBytes)
+        let client = GlueHandler(counters: counters, isClientSide: true, peakBufferedBytes: peakBufferedBytes)
+        let target = GlueHandler(counters: counters, isClientSide: false, peakBufferedBytes: peakBufferedBytes)
         client.partner = target
         target.partner = client
         return (client, target)
@@ -40,11 +40,11 @@ final class GlueHandler {
 
     // MARK: - Called by the partner
 
-    private func partnerWrite(_ buffer: ByteBuffer) {
+    private func partnerWrite(_ data: NIOAny) {
         guard let context = self.context else { return }
-        context.write(NIOAny(buffer), promise: nil)
+        context.write(data, promise: nil)
         // Below the high-water mark the queue is small by definition; only a held-back queue is worth a look.
-        if !context.channel.isWritable, let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+        if !self.isWritable, let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
             self.peakBufferedBytes.observe(buffered)
         }
     }
@@ -74,8 +74,6 @@ final class GlueHandler {
             self.context?.read()
         }
     }
-
-    private var isWritable: Bool { self.context?.channel.isWritable ?? false }
 }
 
 extension GlueHandler: ChannelDuplexHandler {
@@ -85,10 +83,12 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.isWritable = context.channel.isWritable
         if context.channel.isActive { self.readIfPartnerWritable(context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        self.isWritable = context.channel.isWritable
         self.readIfPartnerWritable(context: context)
         context.fireChannelActive()
     }
@@ -109,14 +109,14 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = Self.unwrapInboundIn(data)
-        let count = buffer.readableBytes
+        let count = Self.unwrapInboundIn(data).readableBytes
         self.receivedTotal += count
-        switch self.received {
-        case .fromClient(let counters): counters.bytesIn.add(count, ordering: .relaxed)
-        case .fromTarget(let counters): counters.bytesOut.add(count, ordering: .relaxed)
+        if self.isClientSide {
+            self.counters.bytesIn.add(count, ordering: .relaxed)
+        } else {
+            self.counters.bytesOut.add(count, ordering: .relaxed)
         }
-        self.partner?.partnerWrite(buffer)
+        self.partner?.partnerWrite(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -142,7 +142,8 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        self.isWritable = context.channel.isWritable
+        if self.isWritable {
             self.partner?.partnerBecameWritable()
         }
         context.fireChannelWritabilityChanged()
