@@ -25,9 +25,7 @@ struct LoadBalancingDeregistrationTests {
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
             try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
-            var download: ELBTestClient? = try ELBTestClient(port: port)
-            try download?.send("GET /slow HTTP/1.0\r\n\r\n")
-            _ = download?.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count)
+            var download: ELBTestClient? = try ELBTestClient.slowDownload(port: port)
             #expect(backends[0].slowInFlight == 1)
 
             // When task 0 is stopped
@@ -81,9 +79,7 @@ struct LoadBalancingDeregistrationTests {
             let (instance, credential, definition) = try await client.balancedServiceWithAgent(port: port, deregistrationDelay: 30)
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backend.port)
             #expect(try await eventually { try await client.healthyTargets("web") == 1 })
-            let download = try ELBTestClient(port: port)
-            try download.send("GET /slow HTTP/1.0\r\n\r\n")
-            _ = download.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count)
+            let download = try ELBTestClient.slowDownload(port: port)
             try await client.ok("StopTask", #"{"task": "\#(old)"}"#)
             #expect(try await eventually { try await client.targetState("web", id: old) == "draining" })
             // When 29 s pass (on the injected clock): still held
@@ -118,9 +114,7 @@ struct LoadBalancingDeregistrationTests {
             let (instance, credential, definition) = try await client.balancedServiceWithAgent(port: port, deregistrationDelay: 20)
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backend.port)
             #expect(try await eventually { try await client.healthyTargets("web") == 1 })
-            let download = try ELBTestClient(port: port)
-            try download.send("GET /slow HTTP/1.0\r\n\r\n")
-            _ = download.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count)
+            let download = try ELBTestClient.slowDownload(port: port)
             try await client.ok("StopTask", #"{"task": "\#(old)"}"#)
             #expect(try await harness.deregisteringSince(old) == stoppedAt)
             ids.set((instance, credential, old))
@@ -187,6 +181,16 @@ struct LoadBalancingDeregistrationTests {
             #expect(try await harness.task(held).lastStatus == "STOPPED")
             #expect(try await harness.deregisteringSince(held) == nil)
         }
+    }
+}
+
+extension ELBTestClient {
+    /// A `GET /slow` through `port` whose first bytes have arrived: the backend holds the rest until released.
+    static func slowDownload(port: Int) throws -> ELBTestClient {
+        let download = try ELBTestClient(port: port)
+        try download.send("GET /slow HTTP/1.0\r\n\r\n")
+        _ = download.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count)
+        return download
     }
 }
 

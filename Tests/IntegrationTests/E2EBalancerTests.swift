@@ -11,16 +11,23 @@ import Glibc
 /// three agents in their own network namespaces.
 @Suite("E2E: the embedded balancer in front of a service", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(8)))
 struct E2EBalancerTests {
-    /// Creates load balancer `web` on a free loopback port (HTTP health check of `/` every second) and service web
-    /// behind it; returns the listener's URL once every replica is a target.
-    func webBehindBalancer(_ cluster: E2ECluster, replicas: Int) async throws -> String {
+    /// Creates load balancer `web`, round robin, on a free loopback port with an HTTP health check of `/` every
+    /// second; returns the port.
+    func createWebBalancer(_ cluster: E2ECluster, unhealthyThreshold: Int, deregistrationDelay: Int) async throws -> Int {
         let port = try freePort(on: "127.0.0.1")
         try await cluster.controlPlane.call("FlotillaV1.CreateLoadBalancer", [
             "loadBalancerName": "web", "listenerPort": port, "listenerAddress": "127.0.0.1", "algorithm": "round-robin",
             "healthCheck": ["protocol": "HTTP", "path": "/", "intervalSeconds": 1, "timeoutSeconds": 1,
-                            "healthyThreshold": 1, "unhealthyThreshold": 1],
-            "deregistrationDelaySeconds": 1,
+                            "healthyThreshold": 1, "unhealthyThreshold": unhealthyThreshold],
+            "deregistrationDelaySeconds": deregistrationDelay,
         ])
+        return port
+    }
+
+    /// Creates load balancer `web` and service web behind it; returns the listener's URL once every replica is a
+    /// target.
+    func webBehindBalancer(_ cluster: E2ECluster, replicas: Int) async throws -> String {
+        let port = try await createWebBalancer(cluster, unhealthyThreshold: 1, deregistrationDelay: 1)
         try await cluster.createWebService(desiredCount: replicas, loadBalancer: "web")
         let tasks = try await cluster.waitForSteadyService(count: replicas)
         let bindings = Set(tasks.compactMap { task in
@@ -85,13 +92,7 @@ extension E2EBalancerTests {
         try await withE2ECluster(hosts: 2) { cluster in
             // Given balancer web with a 20 s deregistration delay in front of service web (2 replicas), whose
             // containers serve a 23 MB file /big
-            let port = try freePort(on: "127.0.0.1")
-            try await cluster.controlPlane.call("FlotillaV1.CreateLoadBalancer", [
-                "loadBalancerName": "web", "listenerPort": port, "listenerAddress": "127.0.0.1", "algorithm": "round-robin",
-                "healthCheck": ["protocol": "HTTP", "path": "/", "intervalSeconds": 1, "timeoutSeconds": 1,
-                                "healthyThreshold": 1, "unhealthyThreshold": 2],
-                "deregistrationDelaySeconds": 20,
-            ])
+            let port = try await createWebBalancer(cluster, unhealthyThreshold: 2, deregistrationDelay: 20)
             try await cluster.registerExample("web.json") { definition in
                 var containers = definition["containerDefinitions"] as! [[String: Any]]
                 containers[0]["memory"] = 128
