@@ -184,21 +184,24 @@ public struct EmbeddedLoadBalancers: Service {
     /// Stops the tasks of targets failing health checks past their grace period, in one transaction.
     private func stopFailingTasks(_ failing: [(DesiredTarget, balancer: String)]) async {
         let now = self.now()
-        let pairs = failing.map { [$0.0.taskArn, $0.0.attachment.cluster, $0.balancer] }
+        let candidates = failing.map {
+            (task: $0.0.taskArn, cluster: $0.0.attachment.cluster, service: $0.0.attachment.serviceName, balancer: $0.balancer)
+        }
         do {
             let stopped = try await store.write { db in
-                try pairs.compactMap { pair in
-                    try db.stopTaskFailingHealthChecks(pair[0], cluster: pair[1], loadBalancer: pair[2], now: now).map { (pair, $0) }
+                try candidates.compactMap { stop in
+                    try db.stopTaskFailingHealthChecks(stop.task, cluster: stop.cluster, loadBalancer: stop.balancer, now: now)
+                        .map { (stop, $0) }
                 }
             }
-            for (pair, outcome) in stopped {
-                let service = failing.first { $0.0.taskArn == pair[0] }?.0.attachment.serviceName
+            for (stop, outcome) in stopped {
                 logger.info("task failed load balancer health checks; stopping it", metadata: [
-                    "cluster": "\(pair[1])", "service": "\(service ?? "")", "task": "\(pair[0])", "lb.name": "\(pair[2])",
+                    "cluster": "\(stop.cluster)", "service": "\(stop.service)", "task": "\(stop.task)", "lb.name": "\(stop.balancer)",
                 ])
-                Counter(label: "flotilla_controlplane_lb_unhealthy_task_stops_total", dimensions: [("balancer", pair[2])]).increment()
+                Counter(label: "flotilla_controlplane_lb_unhealthy_task_stops_total", dimensions: [("balancer", stop.balancer)])
+                    .increment()
                 if case .deregistering(let delay) = outcome {
-                    TaskDeregistrationLog.started(cluster: pair[1], service: service, task: pair[0], delay: delay, logger: logger)
+                    TaskDeregistrationLog.started(cluster: stop.cluster, service: stop.service, task: stop.task, delay: delay, logger: logger)
                 }
             }
         } catch {
