@@ -110,9 +110,11 @@ struct ServiceReconciler {
             }
         }
 
-        // 4. Steady state: exactly the desired primary tasks, all healthy, nothing left to change.
+        // 4. Steady state: exactly the desired primary tasks, all healthy, the replaced ones gone (not still
+        // draining or stopping), nothing left to change.
+        let replacedAreGone = tasks.allSatisfy { $0.isLive || $0.lastStatus == .stopped }
         let settled = removals.isEmpty && missing == 0 && stopped == 0 && kept.count == desired && kept.allSatisfy(\.isHealthy)
-            && plan.stops.allSatisfy { $0.serviceName != name }
+            && replacedAreGone && plan.stops.allSatisfy { $0.serviceName != name }
         if settled, primary.rolloutState == .inProgress {
             plan.deploymentUpdates.append(DeploymentUpdate(
                 serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .completed,
