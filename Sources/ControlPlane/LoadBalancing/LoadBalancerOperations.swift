@@ -95,7 +95,8 @@ extension ECSAPI {
                 for definition in definitions {
                     let attachments = try db.loadBalancerAttachments(named: definition.loadBalancerName)
                     response.loadBalancers.append(LoadBalancerDescription(
-                        definition, attachments: attachments, desired: try db.desiredTargets(of: attachments), board: board))
+                        definition, attachments: attachments, desired: try db.desiredTargets(of: attachments), board: board,
+                        reported: try db.targetHealth(reportedBy: definition.loadBalancerName)))
                 }
                 return response
             }

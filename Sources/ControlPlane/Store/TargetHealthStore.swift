@@ -31,6 +31,15 @@ extension Database {
         }
     }
 
+    /// What balancer `name` reported, by task ARN.
+    func targetHealth(reportedBy name: String) throws -> [String: TargetHealth] {
+        var health: [String: TargetHealth] = [:]
+        for row in try Row.fetchAll(self, sql: "SELECT taskArn, state FROM targetHealth WHERE loadBalancerName = ?", arguments: [name]) {
+            health[row["taskArn"]] = TargetHealth(rawValue: row["state"])
+        }
+        return health
+    }
+
     /// The verdicts on the tasks of `cluster`: task ARN → balancer name → health.
     func targetHealth(inCluster cluster: String) throws -> [String: [String: TargetHealth]] {
         let rows = try Row.fetchAll(
