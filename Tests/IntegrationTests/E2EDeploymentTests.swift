@@ -1,6 +1,5 @@
 import FlotillaTestKit
 import Foundation
-import Synchronization
 import TaskDefinitions
 import Testing
 #if canImport(Glibc)
@@ -17,7 +16,9 @@ struct E2EDeploymentTests {
         var name: String
         var replicas: Int
         var minimumHealthyPercent: Int
-        var url: String
+        /// The balancer's listener port on 127.0.0.1.
+        var port: Int
+        var url: String { "http://127.0.0.1:\(port)/" }
     }
 
     /// Creates balancer `name` (HTTP check of `/` every second, healthy after one pass) and service `name` behind it
@@ -41,8 +42,7 @@ struct E2EDeploymentTests {
             ],
             "loadBalancers": [["loadBalancerName": name, "containerName": "web", "containerPort": 80]],
         ])
-        let service = BalancedService(name: name, replicas: replicas, minimumHealthyPercent: minimumHealthyPercent,
-                                      url: "http://127.0.0.1:\(port)/")
+        let service = BalancedService(name: name, replicas: replicas, minimumHealthyPercent: minimumHealthyPercent, port: port)
         try await waitForCompletedDeployment(cluster, service)
         return service
     }
@@ -92,7 +92,7 @@ struct E2EDeploymentTests {
     /// circuit breaker rolls back: each completes with every request through the balancer answered.
     func deployThreeTimes(_ cluster: E2ECluster, _ service: BalancedService) async throws -> (traffic: TrafficCount, forced: Duration) {
         let name = service.name
-        let (forced, traffic) = try await withTraffic(to: service.url) { () async throws -> Duration in
+        let (forced, traffic) = try await withTraffic(to: service.port) { () async throws -> Duration in
             // When the service is redeployed as it is
             try await cluster.ecs("UpdateService", ["service": name, "forceNewDeployment": true])
             let forced = try await waitForCompletedDeployment(cluster, service)
@@ -138,7 +138,7 @@ struct E2EDeploymentTests {
             for (name, (traffic, forced)) in results.sorted(by: { $0.key < $1.key }) {
                 print("e2e deployments \(name): \(traffic); force-new-deployment completed in \(forced)")
                 #expect(traffic.failed == 0, "\(name): \(traffic.failed) of \(traffic.total) requests failed")
-                #expect(traffic.succeeded > 100)
+                #expect(traffic.succeeded > 20, "the client loop hardly ran: \(traffic)")
             }
         }
     }
@@ -148,7 +148,7 @@ struct E2EDeploymentTests {
             // Given web-2 (2 replicas, minimumHealthyPercent 100) behind its balancer
             let service = try await createBalancedService(cluster, name: "web-2", replicas: 2, minimumHealthyPercent: 100)
             let old = Set(try await cluster.tasks(service: service.name).map(\.taskArn))
-            let traffic = try await withTraffic(to: service.url) {
+            let traffic = try await withTraffic(to: service.port) {
                 // When it is deployed to a revision whose health check never passes
                 let sick = try await registerRevision(cluster, family: service.name) { container in
                     container["healthCheck"] = ["command": ["CMD-SHELL", "exit 1"], "interval": 5, "timeout": 2, "retries": 1]
@@ -176,7 +176,7 @@ struct E2EDeploymentTests {
             let agent = cluster.agents[0]
             let adopted = agent.runningContainers().count
             #expect(adopted == 2)
-            let traffic = try await withTraffic(to: service.url) {
+            let traffic = try await withTraffic(to: service.port) {
                 // When its agent is killed with SIGKILL and started again
                 agent.daemon.kill9()
                 try agent.start()
@@ -192,7 +192,7 @@ struct E2EDeploymentTests {
             // And no request failed while it was down, re-adopting, or after
             print("e2e agent restart: \(traffic)")
             #expect(traffic.failed == 0, "\(traffic.failed) of \(traffic.total) requests failed")
-            #expect(traffic.succeeded > 50)
+            #expect(traffic.succeeded > 20, "the client loop hardly ran: \(traffic)")
         }
     }
 
@@ -203,53 +203,21 @@ struct E2EDeploymentTests {
     }
 }
 
-/// Tells a loop in another task to end.
-final class StopFlag: Sendable {
-    private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set() { value.withLock { $0 = true } }
-}
-
-/// What a client loop saw.
-struct TrafficCount: Sendable, CustomStringConvertible {
-    var succeeded = 0
-    var failed = 0
-    /// The longest a request took, answered or not.
-    var slowest: Duration = .zero
-    var total: Int { succeeded + failed }
-    var description: String { "\(succeeded) answered, \(failed) failed, slowest \(slowest)" }
-}
-
-/// Runs `body` while a client sends `GET url` every 20 ms (a new connection each time, 5 s timeout); answers what
-/// `body` returned and what the client saw.
-func withTraffic<Result: Sendable>(to url: String, _ body: () async throws -> Result) async throws -> (Result, TrafficCount) {
-    let stop = StopFlag()
-    return try await withThrowingTaskGroup(of: TrafficCount?.self) { group in
-        group.addTask {
-            var count = TrafficCount()
-            while !stop.isSet {
-                let started = ContinuousClock.now
-                if await httpGet(url, timeout: 5) != nil { count.succeeded += 1 } else { count.failed += 1 }
-                count.slowest = max(count.slowest, ContinuousClock.now - started)
-                try? await Task.sleep(until: started + .milliseconds(20))
-            }
-            return count
-        }
-        let result: Result
-        do {
-            result = try await body()
-        } catch {
-            stop.set()
-            throw error
-        }
-        stop.set()
-        var count = TrafficCount()
-        for try await seen in group { if let seen { count = seen } }
-        return (result, count)
+/// Runs `body` while a ``TrafficLoop`` sends a request every 20 ms to the balancer on `port`; answers what `body`
+/// returned and what the client saw.
+func withTraffic<Result: Sendable>(to port: Int, _ body: () async throws -> Result) async throws -> (Result, TrafficCount) {
+    let traffic = TrafficLoop(port: port)
+    let result: Result
+    do {
+        result = try await body()
+    } catch {
+        _ = await traffic.stop()
+        throw error
     }
+    return (result, await traffic.stop())
 }
 
-func withTraffic(to url: String, _ body: () async throws -> Void) async throws -> TrafficCount {
-    let ((), count) = try await withTraffic(to: url) { () async throws -> Void in try await body() }
+func withTraffic(to port: Int, _ body: () async throws -> Void) async throws -> TrafficCount {
+    let ((), count) = try await withTraffic(to: port) { () async throws -> Void in try await body() }
     return count
 }
