@@ -142,10 +142,11 @@ extension Database {
         for (name, list) in messages {
             guard var service = services[name] else { continue }
             for message in list {
-                let repeated = service.events.contains {
-                    $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval
-                }
-                // Started/stopped events name new tasks and never repeat; the others are throttled.
+                // Started/stopped events name new tasks and never repeat; the others are throttled, except that a
+                // service that settles again (after a deployment) says so unless it is the newest event already.
+                let repeated = message.hasSuffix(ServiceEvents.steadyStateSuffix)
+                    ? service.events.first?.message == message
+                    : service.events.contains { $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval }
                 guard !repeated else { continue }
                 service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
                 applied.events.append(.init(service: name, message: message))
