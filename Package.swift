@@ -27,6 +27,9 @@ let package = Package(
         .executable(name: "ecs-agent", targets: ["ecs-agent"]),
         .executable(name: "ecs-lb", targets: ["ecs-lb"]),
         .executable(name: "flotilla-bench", targets: ["flotilla-bench"]),
+        // The pure libraries, for the fuzz targets in Fuzz/ (a package of their own, built by scripts/fuzz).
+        .library(name: "TaskDefinitions", targets: ["TaskDefinitions"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
