@@ -10,6 +10,34 @@ import Testing
 /// with no balancer running (the embedded service is off: status EXTERNAL).
 @Suite("Load balancers: API", .timeLimit(.minutes(2)))
 struct LoadBalancerAPITests {
+    @Test("ReportTargetHealth stores an outside balancer's verdicts; bad reports are refused naming the field, whole")
+    func reportTargetHealth() async throws {
+        try await BalancingControlPlane.run(embedded: false) { client, harness in
+            try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
+            // When ecs-lb reports two verdicts
+            try await client.flotillaOK("ReportTargetHealth", """
+                {"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "healthy"}, {"id": "arn:task/b", "state": "initial"}]}
+                """)
+            // Then the store holds them
+            #expect(try await harness.store.read { db in try db.targetHealth(reportedBy: "web") }
+                    == ["arn:task/a": .healthy, "arn:task/b": .initial])
+            // When a report has a state ELB does not know, then it is refused naming the entry, and nothing changes
+            let bad = try await client.flotilla("ReportTargetHealth", """
+                {"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "unhealthy"}, {"id": "arn:task/b", "state": "sick"}]}
+                """)
+            #expect(bad.errorType == "InvalidParameterException")
+            #expect(bad.message.hasPrefix("targets[1].state:"))
+            #expect(try await harness.store.read { db in try db.targetHealth(reportedBy: "web") }
+                    == ["arn:task/a": .healthy, "arn:task/b": .initial])
+            // When the next report leaves a target out, then its verdict is forgotten
+            try await client.flotillaOK("ReportTargetHealth", #"{"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "unhealthy"}]}"#)
+            #expect(try await harness.store.read { db in try db.targetHealth(reportedBy: "web") } == ["arn:task/a": .unhealthy])
+            // And a report for a balancer that does not exist is refused as ECS refuses a missing resource
+            let missing = try await client.flotilla("ReportTargetHealth", #"{"loadBalancerName": "nope", "targets": []}"#)
+            #expect(missing.errorType == "LoadBalancerNotFoundException")
+        }
+    }
+
     @Test("Create fills ELB-like defaults, Describe shows it, Delete removes it")
     func createDescribeDelete() async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
