@@ -30,6 +30,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Names the nftables table holding the port mappings (distinct per agent on one machine).")
     var nftTablePrefix = NetworkConfiguration().tablePrefix
 
+    @Option(help: "The cgroup containers' cgroups are created under, in every hierarchy (as the agent's --cgroup-parent).")
+    var cgroupParent = "flotilla"
+
     func logger() -> Logger {
         var logger = Logger(label: "ecs-agent.runtime") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .warning
@@ -44,7 +47,7 @@ struct RuntimeOptions: ParsableArguments {
         configuration.tablePrefix = nftTablePrefix
         let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: configuration,
                                           logger: logger())
-        return try ContainerRuntime(dataDirectory: dataDir, networks: networks, logger: logger())
+        return try ContainerRuntime(dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger())
     }
 
     func images() throws -> ImageStore {

@@ -9,20 +9,25 @@ let ecsAgentBinary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent(".build/debug/ecs-agent")
 
 /// A temporary data directory with `flotilla/busybox:1` imported, and the `ecs-agent runtime` CLI on it with its own
-/// bridge, subnet and nftables table so it cannot collide with a real agent on this machine.
+/// bridge, subnet, nftables table and cgroup parent so it cannot collide with a real agent (or another test) on this
+/// machine.
 struct AgentRuntimeCLI {
     let root: String
+    /// This run's own cgroup parent (`--cgroup-parent`), so what it leaves behind is told apart from other tests'.
+    let cgroupParent: String
     var dataDirectory: String { root + "/data" }
     static let image = "flotilla/busybox:1"
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cli-\(UUID().uuidString.prefix(8))").path
+        let run = UUID().uuidString.prefix(8).lowercased()
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cli-\(run)").path
+        cgroupParent = "flotilla-clitest-\(run)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
     var sharedOptions: [String] {
         ["--data-dir", dataDirectory, "--bridge-name", "flotcli0", "--subnet", "172.31.231.0/24",
-         "--nft-table-prefix", "flotilla_clitest"]
+         "--nft-table-prefix", "flotilla_clitest", "--cgroup-parent", cgroupParent]
     }
 
     /// `ecs-agent runtime SUBCOMMAND <shared options> ARGS…` to completion.
@@ -51,6 +56,11 @@ struct AgentRuntimeCLI {
             }
         }
         try? FileManager.default.removeItem(atPath: root)
+        // The run's cgroup parent in every hierarchy (rmdir: only once it is empty).
+        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        for path in hierarchies.map({ "/sys/fs/cgroup/\($0)/\(cgroupParent)" }) + ["/sys/fs/cgroup/\(cgroupParent)"] {
+            rmdir(path)
+        }
         // The bridge and nftables table exist only for this suite (their names are its own): take them away too.
         _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/ip"), ["link", "delete", "flotcli0"])
         _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/nft"), ["delete", "table", "ip", "flotilla_clitest"])
@@ -68,10 +78,11 @@ struct AgentRuntimeCLI {
         await cli.cleanUp()
     }
 
-    /// The runtime's container cgroups (named by container id) on this host, whatever the cgroup layout.
-    static func flotillaCgroups() -> Set<String> {
-        for parent in ["/sys/fs/cgroup/pids/flotilla", "/sys/fs/cgroup/memory/flotilla", "/sys/fs/cgroup/flotilla"] {
-            if let entries = try? FileManager.default.contentsOfDirectory(atPath: parent) {
+    /// The container cgroups (named by container id) under this run's own cgroup parent, whatever the layout: no
+    /// other test's containers are there.
+    var containerCgroups: Set<String> {
+        for hierarchy in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup"] {
+            if let entries = try? FileManager.default.contentsOfDirectory(atPath: "\(hierarchy)/\(cgroupParent)") {
                 return Set(entries.filter { $0.count == 64 })
             }
         }
@@ -129,7 +140,7 @@ struct AgentRuntimeCLITests {
             let after = try await cli("ps")
             #expect(!after.stdout.contains(" web "))
             #expect(cli.containerDirectories.isEmpty)
-            #expect(!AgentRuntimeCLI.flotillaCgroups().contains(id))
+            #expect(!cli.containerCgroups.contains(id))
         }
     }
 
@@ -206,20 +217,15 @@ struct AgentRuntimeCLITests {
     ])
     func badInputIsOneClearLineAndLeavesNothing(arguments: [String], message: String) async throws {
         try await AgentRuntimeCLI.with { cli in
-            let cgroupsBefore = AgentRuntimeCLI.flotillaCgroups()
             // When run gets bad input
             let run = try await cli("run", ["--rm"] + arguments)
             // Then it fails with one line on stderr naming the problem
             #expect(run.status != 0)
             #expect(run.stderrLines.count == 1, "\(run.stderr)")
             #expect(run.stderr.contains(message), "\(run.stderr)")
-            // And no container directory or cgroup was left behind
+            // And no container directory or cgroup was left behind (under this run's own cgroup parent)
             #expect(cli.containerDirectories.isEmpty)
-            // (other suites run containers meanwhile: a cgroup whose directory is gone and which is itself gone
-            // once its directory is seen missing was one of theirs, deleted cgroup first, then directory)
-            let leftover = AgentRuntimeCLI.flotillaCgroups().subtracting(cgroupsBefore)
-                .filter { !AgentRuntimeCLI.containerDirectoryExistsElsewhere($0) && AgentRuntimeCLI.flotillaCgroups().contains($0) }
-            #expect(leftover.isEmpty)
+            #expect(cli.containerCgroups.isEmpty)
         }
     }
 
@@ -258,18 +264,6 @@ struct AgentRuntimeCLITests {
             #expect(text == "ready\ngot-signal\n")
             #expect(status == 7)
             #expect(cli.containerDirectories.isEmpty)
-        }
-    }
-}
-
-extension AgentRuntimeCLI {
-    /// Whether another runtime on this machine (a test running in parallel) owns the container `id`.
-    static func containerDirectoryExistsElsewhere(_ id: String) -> Bool {
-        let temporary = FileManager.default.temporaryDirectory.path
-        let roots = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
-        return roots.contains { root in
-            FileManager.default.fileExists(atPath: "\(temporary)/\(root)/data/containers/\(id)")
-                || FileManager.default.fileExists(atPath: "\(temporary)/\(root)/containers/\(id)")
         }
     }
 }
