@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
 import GRDB
+import HTTPServerLimits
 import NIOCore
 
 /// Builds the control plane's HTTP application: the ECS API on `POST /`, `/healthz` and `/metrics`.
@@ -37,6 +38,7 @@ public enum ControlPlaneApplication {
                             logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(api: api, metrics: metrics),
+            server: .http1(limits: api.configuration.limits, server: "control-plane", logger: logger),
             configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port),
                                  serverName: "flotilla-control-plane"),
             logger: logger

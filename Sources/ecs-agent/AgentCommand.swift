@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPServerLimits
 import Logging
 import Metrics
 import NodeAgent
@@ -58,8 +59,25 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Seconds one desired-tasks poll may block, 1-60 (env FLOTILLA_POLL_WAIT).")
     var pollWait: Int = Int(environment["FLOTILLA_POLL_WAIT"] ?? "") ?? 20
 
+    @Option(help: "The endpoint's request heads must be complete this long after a connection opens (env FLOTILLA_HEADER_TIMEOUT).")
+    var headerTimeout: String = environment["FLOTILLA_HEADER_TIMEOUT"] ?? "10s"
+
+    @Option(help: "The endpoint's request bodies must be complete this long after their head (env FLOTILLA_BODY_TIMEOUT).")
+    var bodyTimeout: String = environment["FLOTILLA_BODY_TIMEOUT"] ?? "60s"
+
+    @Option(help: "The endpoint closes a keep-alive connection with no new request this long (env FLOTILLA_IDLE_TIMEOUT).")
+    var idleTimeout: String = environment["FLOTILLA_IDLE_TIMEOUT"] ?? "60s"
+
+    @Option(help: "Endpoint connections open at once; more are answered 503 and closed (env FLOTILLA_MAX_CONNECTIONS).")
+    var maxConnections: Int = Int(environment["FLOTILLA_MAX_CONNECTIONS"] ?? "") ?? AgentEndpoint.defaultLimits.maxConnections
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
     var logLevel: String = environment["FLOTILLA_LOG_LEVEL"] ?? "info"
+
+    var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
+        HTTPServerLimits.fromFlags(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout,
+                                   maxConnections: maxConnections)
+    }
 
     /// The flags' attributes, else FLOTILLA_ATTRIBUTES'.
     private var attributeTexts: [String] {
@@ -82,6 +100,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
         for text in attributeTexts {
             do {
                 _ = try AgentAttributePair(parsing: text)
@@ -138,7 +157,7 @@ struct AgentCommand: AsyncParsableCommand {
         ])
         let endpoint = AgentEndpoint(host: host, port: port, token: await daemon.agentToken,
                                      directory: daemon.containerDirectory, runtime: runtime, logger: logger,
-                                     metrics: { registry.emitToBuffer() })
+                                     metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
         let group = ServiceGroup(configuration: .init(
             services: [endpoint, daemon],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -126,6 +126,9 @@ public struct ECSAPI: Sendable {
                 "Request body is larger than \(configuration.maxBodyBytes) bytes.",
                 status: .contentTooLarge
             )
+        } catch {
+            // The client went away or was cut at its body deadline: its failure, not the server's.
+            throw ECSError.serialization("The request body was not received in full.")
         }
     }
 
