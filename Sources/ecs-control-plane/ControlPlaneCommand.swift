@@ -120,7 +120,14 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
             agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl,
             limits: try parsedLimits.get())
-        let store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+        // A data dir that cannot hold the store (unwritable, corrupt, not SQLite) is one line and status 1.
+        let store: ControlPlaneStore
+        do {
+            store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("ecs-control-plane: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
         logger.info("control plane starting", metadata: [
             "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
         ])

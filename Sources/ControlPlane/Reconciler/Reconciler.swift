@@ -73,7 +73,7 @@ public final class Reconciler: Sendable {
             await releaseExpiredDeregistrations(into: &summary)
         } catch {
             summary.failures += 1
-            logger.error("reconciler pass failed", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "reconciler pass failed", metadata: [:], logger: logger)
         }
         Counter(label: "flotilla_reconciler_passes_total").increment()
         passes.add(1, ordering: .relaxed)
@@ -142,7 +142,7 @@ public final class Reconciler: Sendable {
             } catch {
                 summary.failures += 1
                 Counter(label: "flotilla_reconciler_failures_total").increment()
-                logger.error("cluster reconciliation failed", metadata: ["cluster": "\(name)", "error": "\(error)"])
+                store.health.logFailure(error, "cluster reconciliation failed", metadata: ["cluster": "\(name)"], logger: logger)
                 return nil
             }
         }
