@@ -2,8 +2,11 @@ import ControlPlane
 import FlotillaTestKit
 import Foundation
 import Glibc
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
+import InMemoryLogging
+import Logging
 import NIOCore
 import Testing
 
@@ -74,5 +77,35 @@ struct StoreReadinessTests {
                 try await client.ok("CreateCluster", #"{"clusterName": "after"}"#)
             }
         }
+    }
+}
+
+@Suite("Store failures: logged once per kind, corruption makes the store not ready", .timeLimit(.minutes(1)))
+struct StoreFailureLogTests {
+    @Test("50 SQLITE_FULL failures log one line; a SQLITE_CORRUPT one logs once more and sticks in /readyz")
+    func oncePerKind() async throws {
+        let logs = InMemoryLogHandler()
+        let logger = Logger(label: "test") { _ in logs }
+        let store = try ControlPlaneStore.inMemory()
+        #expect(await store.health.problem(of: store) == nil)
+        // When a full disk fails call after call
+        for _ in 0..<50 {
+            store.health.logFailure(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
+                                    "ECS request failed", metadata: ["ecs.operation": "CreateCluster"], logger: logger)
+        }
+        // Then one error line says so
+        #expect(logs.entries.count == 1)
+        #expect(logs.entries.first?.level == .error)
+        #expect(logs.entries.first?.metadata["store.failure"] == "full")
+        // When corruption shows up in a call
+        store.health.logFailure(DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
+                                "cluster reconciliation failed", metadata: [:], logger: logger)
+        // Then it is logged (a new kind) and the store is not ready from now on, though this one still writes
+        #expect(logs.entries.count == 2)
+        #expect(logs.entries.last?.metadata["store.failure"] == "corrupt")
+        #expect(await store.health.problem(of: store)?.contains("SQLITE_CORRUPT") == true)
+        // and other errors are logged as they come
+        store.health.logFailure(CancellationError(), "ECS request failed", metadata: [:], logger: logger)
+        #expect(logs.entries.count == 3)
     }
 }
