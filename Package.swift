@@ -48,7 +48,6 @@ let package = Package(
         .target(
             name: "HTTPServerLimits",
             dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
