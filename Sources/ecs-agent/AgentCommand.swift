@@ -71,6 +71,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Endpoint connections open at once; more are answered 503 and closed (env FLOTILLA_MAX_CONNECTIONS).")
     var maxConnections: Int = Int(environment["FLOTILLA_MAX_CONNECTIONS"] ?? "") ?? AgentEndpoint.defaultLimits.maxConnections
 
+    @Option(help: "Bytes one image import's layers may expand to, uncompressed (env FLOTILLA_MAX_IMAGE_BYTES; default 8 GiB).")
+    var maxImageBytes: Int64 = Int64(environment["FLOTILLA_MAX_IMAGE_BYTES"] ?? "") ?? ImageStore.defaultMaxExpandedBytes
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
     var logLevel: String = environment["FLOTILLA_LOG_LEVEL"] ?? "info"
 
@@ -101,6 +104,7 @@ struct AgentCommand: AsyncParsableCommand {
         guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
         if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
+        guard maxImageBytes >= 1 << 20 else { throw ValidationError("--max-image-bytes: must be at least 1048576, got \(maxImageBytes)") }
         for text in attributeTexts {
             do {
                 _ = try AgentAttributePair(parsing: text)
@@ -149,7 +153,7 @@ struct AgentCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: network, logger: logger)
         let runtime = try ContainerRuntime(dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger)
-        let images = try ImageStore(root: dataDir + "/images", logger: logger)
+        let images = try ImageStore(root: dataDir + "/images", maxExpandedBytes: maxImageBytes, logger: logger)
         let daemon = try await AgentDaemon(configuration: configuration, runtime: runtime, images: images, logger: logger)
         logger.info("agent starting", metadata: [
             "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",

@@ -42,7 +42,7 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
         case .commandFailed(let command, let status, let output): "\(command) exited with status \(status): \(output)"
         case .corruptStore(let path, let reason): "\(path): image store index is corrupt: \(reason)"
         case .expansionLimitExceeded(let path, let limit):
-            "\(path): the image's layers expand beyond the limit of \(limit) bytes uncompressed per import (ImageStore.maxExpandedBytes)"
+            "\(path): the image's layers expand beyond the limit of \(limit) bytes uncompressed per import (ecs-agent --max-image-bytes)"
         }
     }
 }
