@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "AgentProtocol", "FlotillaTestKit", "FlotillaDigest",
+                "ControlPlane", "AgentProtocol", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

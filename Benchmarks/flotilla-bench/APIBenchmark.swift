@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaTestKit
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -51,11 +52,11 @@ struct APIBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try ensureWrk()
+        try Machine.install(["wrk": "wrk"])
         let executable = binary.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
                 .appendingPathComponent("ecs-control-plane")
-        let port = try Self.freeLoopbackPort()
+        let port = try ControlPlaneProcess.freeLoopbackPort()
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-api-\(UUID().uuidString)")
         let server = Process()
         server.executableURL = executable
@@ -88,15 +89,15 @@ struct APIBenchmark: AsyncParsableCommand {
         print("")
         print("ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL)")
         print(String(repeating: "-", count: 94))
-        print("scenario".padding(toLength: 26, withPad: " ", startingAt: 0)
-              + "requests".leftPad(10) + "req/s".leftPad(12) + "p50 ms".leftPad(10) + "p99 ms".leftPad(10)
-              + "non-2xx".leftPad(10) + "ratio to floor".leftPad(16))
+        print(Cell.left("scenario", 25)
+              + Cell.right("requests", 10) + Cell.right("req/s", 12) + Cell.right("p50 ms", 10) + Cell.right("p99 ms", 10)
+              + Cell.right("non-2xx", 10) + Cell.right("ratio to floor", 16))
         let floor = results[0].requestsPerSecond
         for result in results {
-            print(result.scenario.padding(toLength: 26, withPad: " ", startingAt: 0)
-                  + String(result.requests).leftPad(10) + String(format: "%.0f", result.requestsPerSecond).leftPad(12)
-                  + String(format: "%.2f", result.p50Milliseconds).leftPad(10) + String(format: "%.2f", result.p99Milliseconds).leftPad(10)
-                  + String(result.non2xx).leftPad(10) + String(format: "%.3f", result.requestsPerSecond / max(floor, 1)).leftPad(16))
+            print(Cell.left(result.scenario, 25)
+                  + Cell.right(String(result.requests), 10) + Cell.right(String(format: "%.0f", result.requestsPerSecond), 12)
+                  + Cell.right(String(format: "%.2f", result.p50Milliseconds), 10) + Cell.right(String(format: "%.2f", result.p99Milliseconds), 10)
+                  + Cell.right(String(result.non2xx), 10) + Cell.right(String(format: "%.3f", result.requestsPerSecond / max(floor, 1)), 16))
         }
         struct Summary: Codable {
             var benchmark = "api"
@@ -120,54 +121,19 @@ struct APIBenchmark: AsyncParsableCommand {
 
     // MARK: - wrk
 
-    func ensureWrk() throws {
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") { return }
-        let install = Process()
-        install.executableURL = URL(fileURLWithPath: "/usr/bin/apt-get")
-        install.arguments = ["install", "-y", "wrk"]
-        try install.run()
-        install.waitUntilExit()
-        guard install.terminationStatus == 0 else { throw APIBenchmarkError.wrkMissing }
-    }
-
     func runWrk(_ scenario: Scenario, endpoint: String) throws -> Result {
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-\(UUID().uuidString).lua")
-        defer { try? FileManager.default.removeItem(at: script) }
         var lua = "wrk.method = \"\(scenario.method)\"\n"
         if let target = scenario.target {
             lua += "wrk.headers[\"X-Amz-Target\"] = \"AmazonEC2ContainerServiceV20141113.\(target)\"\n"
             lua += "wrk.headers[\"Content-Type\"] = \"application/x-amz-json-1.1\"\n"
             lua += "wrk.body = [==[\(scenario.body)]==]\n"
         }
-        lua += """
-            done = function(summary, latency, requests)
-              local e = summary.errors
-              io.write(string.format("FLOTILLA %d %d %d %d %d %d\\n", summary.requests, summary.duration,
-                latency:percentile(50), latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))
-            end
-
-            """
-        try lua.write(to: script, atomically: true, encoding: .utf8)
         let path = scenario.target == nil ? "/healthz" : "/"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t\(threads)", "-c\(connections)", "-d\(duration)s", "--timeout", "10s", "-s", script.path, endpoint + path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("FLOTILLA ") }) else {
-            throw APIBenchmarkError.unparsable(text)
-        }
-        let numbers = line.split(separator: " ").dropFirst().compactMap { Int($0) }
-        guard numbers.count == 6 else { throw APIBenchmarkError.unparsable(text) }
-        let seconds = Double(numbers[1]) / 1_000_000
+        let run = try Wrk.run(endpoint + path, threads: threads, connections: connections, seconds: duration, script: lua)
         return Result(
-            scenario: scenario.name, requests: numbers[0], requestsPerSecond: Double(numbers[0]) / seconds,
-            p50Milliseconds: Double(numbers[2]) / 1000, p99Milliseconds: Double(numbers[3]) / 1000,
-            non2xx: numbers[4], socketErrors: numbers[5]
-        )
+            scenario: scenario.name, requests: Int(run.requests), requestsPerSecond: run.requestsPerSecond,
+            p50Milliseconds: run.p50Milliseconds, p99Milliseconds: run.p99Milliseconds,
+            non2xx: run.non2xx, socketErrors: run.socketErrors)
     }
 
     // MARK: - HTTP
@@ -193,22 +159,6 @@ struct APIBenchmark: AsyncParsableCommand {
         }
     }
 
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw APIBenchmarkError.noPort }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard bound == 0, named == 0 else { throw APIBenchmarkError.noPort }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static let taskDefinition = """
         {"family": "bench", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1", \
         "cpu": 128, "memory": 64, "essential": true, "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}], \
@@ -217,15 +167,6 @@ struct APIBenchmark: AsyncParsableCommand {
 }
 
 enum APIBenchmarkError: Error {
-    case wrkMissing
     case serverNotHealthy
-    case noPort
     case setupFailed(String, String)
-    case unparsable(String)
-}
-
-fileprivate extension String {
-    func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
 }

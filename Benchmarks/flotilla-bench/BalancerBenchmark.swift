@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaTestKit
 import Foundation
 import LoadBalancer
 import Logging
@@ -62,17 +63,17 @@ struct BalancerBenchmark: AsyncParsableCommand {
         guard self.haproxyThreads >= 1 else {
             throw ValidationError("--haproxy-threads: must be at least 1, got \(self.haproxyThreads)")
         }
-        try Self.install(["nginx": "nginx-light", "haproxy": "haproxy", "wrk": "wrk"])
+        try Machine.install(["nginx": "nginx-light", "haproxy": "haproxy", "wrk": "wrk"])
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flotilla-bench-lb-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data(repeating: UInt8(ascii: "a"), count: self.smallBytes).write(to: directory.appendingPathComponent("small"))
         try Data(repeating: UInt8(ascii: "b"), count: 10 * 1024 * 1024).write(to: directory.appendingPathComponent("big"))
 
-        let backendPorts = try (0..<3).map { _ in try Self.freePort() }
+        let backendPorts = try (0..<3).map { _ in try ControlPlaneProcess.freeLoopbackPort() }
         let nginx = try Self.startNginx(ports: backendPorts, directory: directory)
         defer { nginx.terminate(); nginx.waitUntilExit() }
-        let haproxyPort = try Self.freePort()
+        let haproxyPort = try ControlPlaneProcess.freeLoopbackPort()
         let haproxy = try Self.startHAProxy(
             port: haproxyPort, backends: backendPorts, threads: self.haproxyThreads, directory: directory)
         defer { haproxy.terminate(); haproxy.waitUntilExit() }
@@ -85,7 +86,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
             targets: backendPorts.map { Target(id: "nginx-\($0)", host: "127.0.0.1", port: $0) },
             assumeHealthy: true, logger: logger)
 
-        let loadBefore = Self.loadAverage()
+        let loadBefore = Machine.loadAverages().one
         let results = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await balancer.run() }
             defer { group.cancelAll() }
@@ -115,7 +116,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
                         let cpuAfter = process.map(Self.cpuSeconds) ?? .nan
                         result.cpuMicrosecondsPerRequest = (cpuAfter - cpuBefore) * 1_000_000 / result.requests
                         results["\(name).\(label)", default: []].append(result)
-                        print("  round \(round + 1) \(name) \(label): \(result.summary), load \(Self.loadAverage())")
+                        print("  round \(round + 1) \(name) \(label): \(result.summary), load \(Machine.loadAverages().one)")
                     }
                 }
             }
@@ -123,30 +124,16 @@ struct BalancerBenchmark: AsyncParsableCommand {
         }
         guard self.serveSeconds == nil else { return }
         Self.report(
-            results, setup: self.setup, rounds: self.rounds, load: (loadBefore, Self.loadAverage()),
+            results, setup: self.setup, rounds: self.rounds, load: (loadBefore, Machine.loadAverages().one),
             command: "wrk -t\(self.threads) -c\(self.connections) -d\(self.duration)s --latency")
     }
 
     // MARK: - Report
 
-    /// The median of `values` (the mean of the middle two for an even count); NaN when empty.
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.filter { !$0.isNaN }.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-    }
-
-    /// The 1-minute load average from `/proc/loadavg`; NaN where it cannot be read.
-    static func loadAverage() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return .nan }
-        return Double(text.split(separator: " ").first ?? "") ?? .nan
-    }
-
     static func report(
         _ results: [String: [WrkResult]], setup: [String], rounds: Int, load: (before: Double, after: Double), command: String) {
         func medianOf(_ key: String, _ path: KeyPath<WrkResult, Double>) -> Double {
-            median((results[key] ?? []).map { $0[keyPath: path] })
+            Statistics.median((results[key] ?? []).map { $0[keyPath: path] })
         }
         func perRound(_ size: String, _ path: KeyPath<WrkResult, Double>) -> String {
             let flotilla = results["flotilla.\(size)"] ?? []
@@ -167,14 +154,14 @@ struct BalancerBenchmark: AsyncParsableCommand {
         print("Balancer benchmark: \(command), 3 nginx backends on loopback, \(rounds) interleaved rounds, medians")
         for line in setup { print("  " + line) }
         print(String(format: "  load average (1 min): %.2f before, %.2f after", load.before, load.after))
-        print(pad("metric", 18) + pad("direct", 12) + pad("flotilla", 12) + pad("haproxy", 12) + pad("flotilla/haproxy", 18) + "per round")
+        print(Cell.left("metric", 18) + Cell.left("direct", 12) + Cell.left("flotilla", 12) + Cell.left("haproxy", 12) + Cell.left("flotilla/haproxy", 18) + "per round")
         for (label, path, size, format) in rows {
             let direct = medianOf("direct.\(size)", path)
             let flotilla = medianOf("flotilla.\(size)", path)
             let haproxy = medianOf("haproxy.\(size)", path)
             print(
-                pad(label, 18) + pad(String(format: format, direct), 12) + pad(String(format: format, flotilla), 12)
-                    + pad(String(format: format, haproxy), 12) + pad(String(format: "%.2f", flotilla / haproxy), 18)
+                Cell.left(label, 18) + Cell.left(String(format: format, direct), 12) + Cell.left(String(format: format, flotilla), 12)
+                    + Cell.left(String(format: format, haproxy), 12) + Cell.left(String(format: "%.2f", flotilla / haproxy), 18)
                     + perRound(size, path))
         }
         var json: [String: Double] = ["rounds": Double(rounds), "load_before": load.before, "load_after": load.after]
@@ -194,10 +181,6 @@ struct BalancerBenchmark: AsyncParsableCommand {
         }
         let body = json.keys.sorted().map { "\"\($0)\":\(String(format: "%.4f", json[$0]!))" }.joined(separator: ",")
         print("{\"benchmark\":\"balancer\",\(body)}")
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
     }
 
     // MARK: - wrk
@@ -220,28 +203,10 @@ struct BalancerBenchmark: AsyncParsableCommand {
     }
 
     func wrk(port: Int, file: String, seconds: Int) throws -> WrkResult {
-        let output = try Self.capture(
-            "/usr/bin/wrk",
-            ["-t\(self.threads)", "-c\(self.connections)", "-d\(seconds)s", "--latency", "http://127.0.0.1:\(port)/\(file)"])
-        return try Self.parse(wrk: output)
-    }
-
-    static func parse(wrk output: String) throws -> WrkResult {
-        var result = WrkResult(requestsPerSecond: .nan, p50Milliseconds: .nan, p99Milliseconds: .nan, megabytesPerSecond: .nan)
-        for line in output.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard fields.count >= 2 else { continue }
-            if fields.count >= 3, fields[1] == "requests", fields[2] == "in" { result.requests = Double(fields[0]) ?? .nan }
-            switch fields[0] {
-            case "Requests/sec:": result.requestsPerSecond = Double(fields[1]) ?? .nan
-            case "Transfer/sec:": result.megabytesPerSecond = Self.megabytes(fields[1])
-            case "50%": result.p50Milliseconds = Self.milliseconds(fields[1])
-            case "99%": result.p99Milliseconds = Self.milliseconds(fields[1])
-            default: break
-            }
-        }
-        guard !result.requestsPerSecond.isNaN else { throw ValidationError("wrk printed no Requests/sec:\n\(output)") }
-        return result
+        let run = try Wrk.run("http://127.0.0.1:\(port)/\(file)", threads: self.threads, connections: self.connections,
+                              seconds: seconds)
+        return WrkResult(requestsPerSecond: run.requestsPerSecond, p50Milliseconds: run.p50Milliseconds,
+                         p99Milliseconds: run.p99Milliseconds, megabytesPerSecond: run.megabytesPerSecond, requests: run.requests)
     }
 
     /// User plus system CPU seconds `process` has used, from `/proc/<pid>/stat`; NaN where it cannot be read.
@@ -255,30 +220,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    static func milliseconds(_ text: String) -> Double {
-        for (suffix, scale) in [("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)] where text.hasSuffix(suffix) {
-            return (Double(text.dropLast(suffix.count)) ?? .nan) * scale
-        }
-        return .nan
-    }
-
-    static func megabytes(_ text: String) -> Double {
-        for (suffix, scale) in [("GB", 1024.0), ("MB", 1.0), ("KB", 1.0 / 1024), ("B", 1.0 / 1_048_576)] where text.hasSuffix(suffix) {
-            return (Double(text.dropLast(suffix.count)) ?? .nan) * scale
-        }
-        return .nan
-    }
-
     // MARK: - Processes
-
-    static func install(_ tools: [String: String]) throws {
-        let missing = tools.filter { tool, _ in
-            !["/usr/sbin/\(tool)", "/usr/bin/\(tool)"].contains { FileManager.default.isExecutableFile(atPath: $0) }
-        }
-        guard !missing.isEmpty else { return }
-        print("installing \(missing.values.sorted().joined(separator: " ")) with apt-get")
-        _ = try capture("/usr/bin/apt-get", ["install", "-y", "-q"] + missing.values.sorted(), environment: ["DEBIAN_FRONTEND": "noninteractive"])
-    }
 
     static func startNginx(ports: [Int], directory: URL) throws -> Process {
         let servers = ports.map { port in
@@ -345,41 +287,6 @@ struct BalancerBenchmark: AsyncParsableCommand {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return process
-    }
-
-    static func capture(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// A free loopback port: bind port 0, read it back, close.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ValidationError("socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw ValidationError("bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Waits (at most 5 s, in 50 ms steps) until something accepts on the loopback port.

@@ -143,33 +143,25 @@ struct E2EBenchmark: AsyncParsableCommand {
 
     // MARK: - Report
 
-    /// Nearest-rank percentile: with 20 samples p50 is the 10th and p99 the 20th (the maximum).
-    static func percentile(_ samples: [Double], _ p: Double) -> Double {
-        guard !samples.isEmpty else { return .nan }
-        let sorted = samples.sorted()
-        return sorted[max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
-    }
-
     static func report(_ results: Results) {
-        func cell(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
         let rows: [(String, [Double])] = [("dispatch latency ms", results.dispatchMillis), ("recovery time ms", results.recoveryMillis)]
         print("")
         print("E2E benchmark: 1 control plane + 1 agent in a network namespace, \(results.dispatchMillis.count) trials each")
         print("(no reference tool is named for this benchmark: absolute figures, no ratio)")
-        print(cell("metric", 24) + cell("p50", 10) + cell("p99", 10) + cell("min", 10) + "max")
+        print(Cell.left("metric", 24) + Cell.left("p50", 10) + Cell.left("p99", 10) + Cell.left("min", 10) + "max")
         for (name, samples) in rows {
-            print(cell(name, 24) + cell(String(format: "%.1f", percentile(samples, 0.5)), 10)
-                  + cell(String(format: "%.1f", percentile(samples, 0.99)), 10)
-                  + cell(String(format: "%.1f", samples.min() ?? .nan), 10) + String(format: "%.1f", samples.max() ?? .nan))
+            print(Cell.left(name, 24) + Cell.left(String(format: "%.1f", Statistics.percentile(samples, 0.5)), 10)
+                  + Cell.left(String(format: "%.1f", Statistics.percentile(samples, 0.99)), 10)
+                  + Cell.left(String(format: "%.1f", samples.min() ?? .nan), 10) + String(format: "%.1f", samples.max() ?? .nan))
         }
-        print(cell("agent RSS idle MiB", 24) + String(format: "%.1f", Double(results.idleKiB) / 1024))
-        print(cell("agent RSS \(results.tasks) tasks MiB", 24) + String(format: "%.1f", Double(results.loadedKiB) / 1024))
+        print(Cell.left("agent RSS idle MiB", 24) + String(format: "%.1f", Double(results.idleKiB) / 1024))
+        print(Cell.left("agent RSS \(results.tasks) tasks MiB", 24) + String(format: "%.1f", Double(results.loadedKiB) / 1024))
         let json = String(format: "{\"benchmark\":\"e2e\",\"reference\":null,\"trials\":%d,"
                           + "\"dispatch_ms\":{\"p50\":%.2f,\"p99\":%.2f},\"recovery_ms\":{\"p50\":%.1f,\"p99\":%.1f},"
                           + "\"agent_rss_kib\":{\"idle\":%d,\"tasks\":%d,\"with_tasks\":%d}}",
                           results.dispatchMillis.count,
-                          percentile(results.dispatchMillis, 0.5), percentile(results.dispatchMillis, 0.99),
-                          percentile(results.recoveryMillis, 0.5), percentile(results.recoveryMillis, 0.99),
+                          Statistics.percentile(results.dispatchMillis, 0.5), Statistics.percentile(results.dispatchMillis, 0.99),
+                          Statistics.percentile(results.recoveryMillis, 0.5), Statistics.percentile(results.recoveryMillis, 0.99),
                           results.idleKiB, results.tasks, results.loadedKiB)
         print(json)
     }

@@ -167,23 +167,20 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         }
 
         // MARK: Report
-        func percentile(_ samples: [Double], _ p: Double) -> Double {
-            samples[min(samples.count - 1, Int((Double(samples.count - 1) * p).rounded()))]
-        }
         let names = ["flotilla", "flotilla-rw", "flotilla-cli", "crun", "runc"].filter { latencies[$0] != nil }
         print("start-to-exit of /bin/true (create, start, wait, delete), \(iterations) runs each:")
-        print(pad("runtime", 14) + pad("p50 ms", 10) + pad("p90 ms", 10) + pad("starts/s", 10) + pad("runtime KiB/ctr", 17)
+        print(Cell.left("runtime", 14) + Cell.left("p50 ms", 10) + Cell.left("p90 ms", 10) + Cell.left("starts/s", 10) + Cell.left("runtime KiB/ctr", 17)
               + "host KiB/ctr")
         for name in names {
             let samples = latencies[name]!
             let rate = rates[name].map { String(format: "%.1f", $0) } ?? "-"
             let memory = runtimeMemory[name].map { String(format: "%.0f", $0) } ?? "-"
             let host = hostMemory[name].map { String(format: "%.0f", $0) } ?? "-"
-            print(pad(name, 14) + pad(String(format: "%.2f", percentile(samples, 0.5)), 10)
-                  + pad(String(format: "%.2f", percentile(samples, 0.9)), 10) + pad(rate, 10) + pad(memory, 17) + host)
+            print(Cell.left(name, 14) + Cell.left(String(format: "%.2f", Statistics.percentile(samples, 0.5)), 10)
+                  + Cell.left(String(format: "%.2f", Statistics.percentile(samples, 0.9)), 10) + Cell.left(rate, 10) + Cell.left(memory, 17) + host)
         }
-        let p50 = { (name: String) in latencies[name].map { percentile($0, 0.5) } ?? .nan }
-        let p90 = { (name: String) in latencies[name].map { percentile($0, 0.9) } ?? .nan }
+        let p50 = { (name: String) in latencies[name].map { Statistics.percentile($0, 0.5) } ?? .nan }
+        let p90 = { (name: String) in latencies[name].map { Statistics.percentile($0, 0.9) } ?? .nan }
         print("")
         print(String(format: "flotilla p50 / crun p50 = %.2f; flotilla p50 / runc p50 = %.2f (goal: <= 1 vs crun)",
                      p50("flotilla") / p50("crun"), p50("flotilla") / p50("runc")))
@@ -191,7 +188,7 @@ struct RuntimeBenchmark: AsyncParsableCommand {
                      p50("flotilla-rw") / p50("crun")))
         let stageNames = ["create", "start", "wait", "delete"]
         func stageP50(_ runner: String, _ stage: String) -> Double {
-            stages[runner]?[stage].map { percentile($0, 0.5) } ?? .nan
+            stages[runner]?[stage].map { Statistics.percentile($0, 0.5) } ?? .nan
         }
         for runner in ["flotilla", "flotilla-rw"] {
             print("\(runner) stages, p50 ms: " + stageNames.map { "\($0) " + String(format: "%.2f", stageP50(runner, $0)) }
@@ -316,9 +313,6 @@ struct RuntimeBenchmark: AsyncParsableCommand {
     }
 }
 
-private func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
-}
 
 extension Duration {
     fileprivate var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }

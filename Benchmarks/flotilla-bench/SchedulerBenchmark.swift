@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaTestKit
 import Foundation
 import Scheduler
 
@@ -49,7 +50,8 @@ struct SchedulerBenchmark: ParsableCommand {
         #endif
         let ratio = main.placementsPerSecond / Self.nomadC2MPlacementsPerSecond
         print("")
-        let load = Self.loadAverage()
+        let averages = Machine.loadAverages()
+        let load = String(format: "%.2f %.2f %.2f", averages.one, averages.five, averages.fifteen)
         print(String(format: "peak memory (ru_maxrss): %.1f MiB; build: %@; load average: %@", peakMiB, build, load))
         print(String(format: "vs Nomad C2M (%.0f placements/s): %.1fx", Self.nomadC2MPlacementsPerSecond, ratio))
         print(String(format: "cost growth %d → %d instances (×%.1f): µs/placement ×%.2f", baseline.instances, main.instances,
@@ -82,7 +84,7 @@ struct SchedulerBenchmark: ParsableCommand {
     }
 
     func measure(instanceCount: Int, taskCount: Int) -> RunResult {
-        var generator = BenchRandom(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let cluster = Self.cluster(instanceCount: instanceCount, using: &generator)
         let requests = Self.requests()
         var engine = PlacementEngine(instances: cluster, tasks: [])
@@ -105,12 +107,10 @@ struct SchedulerBenchmark: ParsableCommand {
         let cpuTotal = Double(Self.threadCPUNanoseconds() - cpuStart) / 1e9
         let wallTotal = Double(Self.nanoseconds(clock.now - start)) / 1e9
         durations.sort()
-        func percentile(_ p: Double) -> Double {
-            durations.isEmpty ? 0 : Double(durations[min(durations.count - 1, Int(Double(durations.count) * p))]) / 1_000
-        }
+        let micros = durations.map { Double($0) / 1_000 }
         return RunResult(instances: instanceCount, tasks: taskCount, placed: placed, unplaced: unplaced,
                          placementsPerSecond: Double(taskCount) / cpuTotal, wallPlacementsPerSecond: Double(taskCount) / wallTotal,
-                         p50Micros: percentile(0.5), p99Micros: percentile(0.99),
+                         p50Micros: Statistics.percentile(micros, 0.5), p99Micros: Statistics.percentile(micros, 0.99),
                          maxMicros: Double(durations.last ?? 0) / 1_000, microsPerPlacement: cpuTotal * 1e6 / Double(max(taskCount, 1)))
     }
 
@@ -120,15 +120,11 @@ struct SchedulerBenchmark: ParsableCommand {
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
-    static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "unknown"
-    }
-
     static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
-    static func cluster(instanceCount: Int, using generator: inout BenchRandom) -> [InstanceSnapshot] {
+    static func cluster(instanceCount: Int, using generator: inout SplitMix64) -> [InstanceSnapshot] {
         let shapes: [(type: String, cpu: Int, memory: Int)] = [
             ("t3.medium", 2048, 3_900), ("m5.large", 2048, 7_680), ("m5.xlarge", 4096, 15_500),
             ("c5.2xlarge", 8192, 15_500), ("r5.xlarge", 4096, 31_000),
@@ -161,18 +157,5 @@ struct SchedulerBenchmark: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1_024
-    }
-}
-
-/// SplitMix64, the same seeded generator the tests use (FlotillaTestKit is a test-only target).
-struct BenchRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z &>> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z &>> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z &>> 31)
     }
 }

@@ -52,8 +52,10 @@ public enum StopReason: Hashable, Sendable {
     case instanceDraining
     /// Its agent stopped answering.
     case agentDisconnected
-    /// Failed health checks past the grace period.
+    /// Failed its container health checks past the grace period.
     case unhealthy
+    /// Failed the named load balancer's health checks past the grace period.
+    case failedLoadBalancerHealthChecks(String)
     /// Its deployment failed and was rolled back or abandoned.
     case deploymentFailed
 
@@ -63,6 +65,7 @@ public enum StopReason: Hashable, Sendable {
         case .instanceDraining: "Service tasks on the container instance are being replaced because the instance is DRAINING"
         case .agentDisconnected: "Task stopped because the container instance agent is disconnected"
         case .unhealthy: "Task failed container health checks"
+        case .failedLoadBalancerHealthChecks(let name): "Task failed ELB health checks in (load-balancer \(name))"
         case .deploymentFailed: "Task stopped because its deployment failed"
         }
     }
@@ -104,15 +107,21 @@ public struct DeploymentUpdate: Hashable, Sendable {
     /// Set when the circuit breaker rolls back: the control plane creates a new PRIMARY deployment with this
     /// task definition (from the last COMPLETED deployment) and demotes the failed one.
     public var rollbackToTaskDefinitionArn: String?
+    /// With a rollback, the COMPLETED deployment rolled back to. Its live tasks run that task definition already:
+    /// the new PRIMARY deployment takes them over (their `startedBy` becomes its id) instead of replacing them, as
+    /// Kubernetes scales an earlier ReplicaSet back up; only the tasks it lacks are started.
+    public var rollbackToDeploymentId: String?
 
     public init(serviceName: String, deploymentId: String, status: DeploymentStatus? = nil, rolloutState: RolloutState? = nil,
-                rolloutStateReason: String? = nil, rollbackToTaskDefinitionArn: String? = nil) {
+                rolloutStateReason: String? = nil, rollbackToTaskDefinitionArn: String? = nil,
+                rollbackToDeploymentId: String? = nil) {
         self.serviceName = serviceName
         self.deploymentId = deploymentId
         self.status = status
         self.rolloutState = rolloutState
         self.rolloutStateReason = rolloutStateReason
         self.rollbackToTaskDefinitionArn = rollbackToTaskDefinitionArn
+        self.rollbackToDeploymentId = rollbackToDeploymentId
     }
 }
 

@@ -131,6 +131,25 @@ public enum HealthStatus: String, Hashable, Sendable, Codable {
     case unknown = "UNKNOWN"
 }
 
+/// A task's health as seen by the load balancers its service is attached to (ELB's target health, one verdict for
+/// all of them).
+public enum LoadBalancerHealth: Hashable, Sendable {
+    /// Not yet checked often enough by every balancer: the task takes no traffic yet.
+    case initial
+    /// Every balancer of the service finds it healthy: it takes traffic.
+    case healthy
+    /// A balancer (named) found it failing.
+    case unhealthy(loadBalancerName: String)
+}
+
+/// Which health check a task fails.
+public enum HealthCheckFailure: Hashable, Sendable {
+    /// An essential container's health check.
+    case container
+    /// The named load balancer's checks of the task's target.
+    case loadBalancer(String)
+}
+
 /// ECS stop codes that matter to the scheduler.
 public enum StopCode: String, Hashable, Sendable, Codable {
     case taskFailedToStart = "TaskFailedToStart"
@@ -159,6 +178,10 @@ public struct TaskSnapshot: Hashable, Sendable {
     public var desiredStatus: TaskStatus
     /// Container health as the agent reports it.
     public var healthStatus: HealthStatus
+    /// Whether an essential container of the task has a health check: then only HEALTHY counts as healthy.
+    public var isHealthChecked: Bool
+    /// The verdict of the load balancers the task's service is attached to; nil when none checks it.
+    public var loadBalancerHealth: LoadBalancerHealth?
     /// When the task reached RUNNING; the health-check grace period counts from here.
     public var startedAt: Date?
     /// When the task was placed.
@@ -168,7 +191,8 @@ public struct TaskSnapshot: Hashable, Sendable {
 
     public init(taskArn: String, containerInstanceArn: String, group: String, taskDefinitionArn: String,
                 deploymentId: String? = nil, lastStatus: TaskStatus = .running, desiredStatus: TaskStatus = .running,
-                healthStatus: HealthStatus = .unknown, startedAt: Date? = nil, createdAt: Date? = nil,
+                healthStatus: HealthStatus = .unknown, isHealthChecked: Bool = false,
+                loadBalancerHealth: LoadBalancerHealth? = nil, startedAt: Date? = nil, createdAt: Date? = nil,
                 stopCode: StopCode? = nil) {
         self.taskArn = taskArn
         self.containerInstanceArn = containerInstanceArn
@@ -178,6 +202,8 @@ public struct TaskSnapshot: Hashable, Sendable {
         self.lastStatus = lastStatus
         self.desiredStatus = desiredStatus
         self.healthStatus = healthStatus
+        self.isHealthChecked = isHealthChecked
+        self.loadBalancerHealth = loadBalancerHealth
         self.startedAt = startedAt
         self.createdAt = createdAt
         self.stopCode = stopCode
@@ -185,6 +211,24 @@ public struct TaskSnapshot: Hashable, Sendable {
 
     /// Desired RUNNING and not yet seen STOPPED: the task occupies its instance.
     public var isLive: Bool { desiredStatus == .running && lastStatus != .stopped }
+
+    /// Healthy as ECS counts tasks for `minimumHealthyPercent`, deployment progress and steady state: RUNNING, HEALTHY
+    /// when an essential container has a health check, and a healthy target of every load balancer that checks it.
+    /// A task that is merely RUNNING is not healthy yet: counting it would stop the tasks it replaces before it
+    /// takes traffic.
+    public var isHealthy: Bool {
+        guard lastStatus == .running, healthStatus != .unhealthy else { return false }
+        if isHealthChecked, healthStatus != .healthy { return false }
+        if let loadBalancerHealth, loadBalancerHealth != .healthy { return false }
+        return true
+    }
+
+    /// The health check the task fails, its containers' or a load balancer's; nil when it fails none.
+    public var healthCheckFailure: HealthCheckFailure? {
+        if healthStatus == .unhealthy { return .container }
+        if case .unhealthy(let name) = loadBalancerHealth { return .loadBalancer(name) }
+        return nil
+    }
 
     /// A stopped task that counts against a deployment's circuit breaker.
     public var isFailure: Bool {

@@ -21,6 +21,16 @@ struct ControlPlaneTargetSource: TargetSource {
         return try Self.settings(from: balancer, listenerOverride: listenerOverride)
     }
 
+    /// `FlotillaV1.ReportTargetHealth`: the verdicts by target id (the task ARN the control plane gave).
+    func report(_ health: [String: TargetHealth]) async throws {
+        let targets = health.keys.sorted().map { id in
+            JSONValue.object(["id": .string(id), "state": .string(health[id]!.rawValue)])
+        }
+        _ = try await client.call(.reportTargetHealth, .object([
+            "loadBalancerName": .string(loadBalancerName), "targets": .array(targets),
+        ]))
+    }
+
     /// The settings a DescribeLoadBalancers entry describes.
     static func settings(from balancer: JSONValue, listenerOverride: HostPort?) throws -> TargetSettings {
         guard let name = balancer["loadBalancerName"]?.stringValue, let port = balancer["listenerPort"]?.intValue else {

@@ -13,6 +13,13 @@ struct TargetSettings: Sendable {
 /// failing `load()` never changes the balancer: it keeps its last targets.
 protocol TargetSource: Sendable {
     func load() async throws -> TargetSettings
+    /// Tells the source's owner what the balancer's own health checks find of each serving target (the control
+    /// plane counts a task as healthy only once its balancers do). Sources without an owner ignore it.
+    func report(_ health: [String: TargetHealth]) async throws
+}
+
+extension TargetSource {
+    func report(_ health: [String: TargetHealth]) async throws {}
 }
 
 struct FixedTargetSource: TargetSource {

@@ -4,6 +4,7 @@ import FlotillaTestKit
 import Foundation
 import HummingbirdTesting
 import InMemoryLogging
+import LoadBalancer
 import Logging
 import TaskDefinitions
 import Testing
@@ -94,41 +95,32 @@ struct LoadBalancingServiceTests {
         }
     }
 
-    @Test("A dead backend gets no new connection once checks fail; its task is stopped with ECS's ELB reason after the grace period")
-    func failingTargetStopsTask() async throws {
+    @Test("A dead backend gets no new connection once checks fail, and the balancer's verdicts reach the store")
+    func failingTargetVerdictReachesStore() async throws {
         let backends = try (0..<2).map { try ELBTestBackend(name: "task-\($0)") }
         defer { for backend in backends { backend.kill() } }
         let port = try freePort()
-        let logs = InMemoryLogHandler()
-        try await BalancingControlPlane.run(logger: Logger(label: "test") { _ in logs }) { client, harness in
-            // Given two healthy targets of a service with a 60 s grace period
-            let (instance, definition) = try await client.balancedService(port: port, grace: 60)
-            try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+        try await BalancingControlPlane.run { client, harness in
+            // Given two healthy targets of a service
+            let (instance, definition) = try await client.balancedService(port: port)
+            let living = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
             let dying = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
+            // Then the store holds both verdicts, for the reconciler to count the tasks as healthy
+            #expect(try await eventually { try await harness.targetHealth(living) == ["web": .healthy] })
+            #expect(try await eventually { try await harness.targetHealth(dying) == ["web": .healthy] })
 
-            // When backend 1 dies, 10 s after its task started
-            harness.clock.advance(seconds: 10)
+            // When backend 1 dies
             backends[1].kill()
-            // Then its target turns unhealthy, and every new connection succeeds on backend 0
+            // Then its target turns unhealthy, every new connection succeeds on backend 0, and the store says so
             #expect(try await eventually { try await client.targetState("web", id: dying) == "unhealthy" })
             let names = try (0..<6).map { _ in try ELBTestClient.get("/name", port: port) }
             #expect(names.allSatisfy { $0 == "task-0" })
-            // And within the grace period its task keeps running (passes run every 50 ms)
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(try await harness.task(dying).desiredStatus == "RUNNING")
+            #expect(try await eventually { try await harness.targetHealth(dying) == ["web": .unhealthy] })
 
-            // When the grace period is over
-            harness.clock.advance(seconds: 60)
-            // Then the task is stopped as ECS's scheduler stops it, for the reconciler to replace
-            #expect(try await eventually { try await harness.task(dying).desiredStatus == "STOPPED" })
-            let stopped = try await harness.task(dying)
-            #expect(stopped.stopCode == "ServiceSchedulerInitiated")
-            #expect(stopped.stoppedReason == "Task failed ELB health checks in (load-balancer web)")
-            // And it was logged with the task and the balancer
-            let entry = logs.entries.first { $0.message == "task failed load balancer health checks; stopping it" }
-            #expect(entry?.metadata["task"] == .string(dying))
-            #expect(entry?.metadata["lb.name"] == "web")
+            // When the task stops, its verdict is forgotten
+            try await client.ok("StopTask", #"{"task": "\#(dying)"}"#)
+            #expect(try await eventually { try await harness.targetHealth(dying).isEmpty })
         }
     }
 

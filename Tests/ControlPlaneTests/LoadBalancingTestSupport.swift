@@ -7,6 +7,7 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import LoadBalancer
 import Logging
 import Synchronization
 import TaskDefinitions
@@ -68,6 +69,12 @@ struct BalancingControlPlane: Sendable {
             try db.saveTask(task, cluster: cluster)
             return arn
         }
+    }
+
+    /// What the balancers reported of `taskArn`, by balancer name (the `targetHealth` rows).
+    func targetHealth(_ taskArn: String) async throws -> [String: TargetHealth] {
+        let cluster = try await store.read { db in try db.defaultCluster() }
+        return try await store.read { db in try db.targetHealth(inCluster: cluster.clusterName)[taskArn] ?? [:] }
     }
 
     /// Sets a stored task's container health (what an agent's report would do).

@@ -48,6 +48,8 @@ struct ReconcilerDeregistrationTests {
             #expect(old.isSubset(of: onAgents))
             #expect(try await cp.tasks().filter { old.contains($0["taskArn"]?.stringValue ?? "") }
                 .allSatisfy { $0["lastStatus"]?.stringValue == "DEACTIVATING" })
+            // And the deployment is not COMPLETED while the replaced tasks are still draining (ECS: the old are gone)
+            #expect(try await !cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2))
 
             // When the 20 s delay has passed
             cp.clock.advance(seconds: 20)
@@ -59,7 +61,10 @@ struct ReconcilerDeregistrationTests {
             #expect(stopped)
             let stillOnAgents = Set(await cp.fleet.runningTasks().values.flatMap { $0 })
             #expect(old.isDisjoint(with: stillOnAgents))
-            #expect(try await cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2))
+            // And once they are STOPPED, the deployment completes
+            #expect(try await cp.converge {
+                try await cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2)
+            })
         }
     }
 

@@ -315,7 +315,10 @@ struct ReconcilerTests {
             let running = try await cp.runningTasks().compactMap { $0["taskDefinitionArn"]?.stringValue }
             #expect(running == Array(repeating: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", count: 4))
             #expect(try await cp.tasks().count == 8)
-            #expect(try await cp.events().contains { $0.hasSuffix("deployment completed.") })
+            // And the service says it is steady again, though it said so minutes before the deployment
+            let events = try await cp.events()
+            #expect(events.first == "(service web) has reached a steady state.")
+            #expect(events.dropFirst().first?.hasSuffix("deployment completed.") == true)
         }
     }
 }

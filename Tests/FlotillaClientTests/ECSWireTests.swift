@@ -49,7 +49,8 @@ struct ECSWireTests {
     @Test func everyOperationTargetsItsService() {
         let flotilla: [ECSOperation: String] = [
             .getContainerLogStream: "FlotillaV1", .createLoadBalancer: "FlotillaV1", .describeLoadBalancers: "FlotillaV1",
-            .deleteLoadBalancer: "FlotillaV1", .getJoinToken: "FlotillaAgentV1", .rotateJoinToken: "FlotillaAgentV1",
+            .deleteLoadBalancer: "FlotillaV1", .reportTargetHealth: "FlotillaV1", .getJoinToken: "FlotillaAgentV1",
+            .rotateJoinToken: "FlotillaAgentV1",
         ]
         for operation in ECSOperation.allCases {
             let prefix = flotilla[operation] ?? "AmazonEC2ContainerServiceV20141113"

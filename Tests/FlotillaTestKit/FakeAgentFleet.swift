@@ -9,6 +9,9 @@ public struct FakeAgentFleet: Sendable {
     public private(set) var snapshot: ClusterSnapshot
     /// Task definitions whose tasks exit as soon as they start (circuit-breaker tests).
     public var failingTaskDefinitions: Set<String> = []
+    /// When set, tasks start RUNNING but not yet healthy: health-checked with container health UNKNOWN, behind
+    /// balancer `lb` with its verdict `initial`. Tests then deliver health reports with `mutate`, in any order.
+    public var reportsHealthLater = false
     private var reserved: [String: TaskRequirements] = [:]
     private var nextTask = 0
     private var nextDeployment = 0
@@ -46,14 +49,19 @@ public struct FakeAgentFleet: Sendable {
         snapshot.baseIndex += 1
     }
 
-    /// Agents report: pending tasks start (healthy), or exit at once if their task definition is failing.
+    /// Agents report: pending tasks start (healthy, unless `reportsHealthLater`), or exit at once if their task
+    /// definition is failing.
     public mutating func advance(now: Date) {
         for index in snapshot.tasks.indices where snapshot.tasks[index].isLive && snapshot.tasks[index].lastStatus == .pending {
             if failingTaskDefinitions.contains(snapshot.tasks[index].taskDefinitionArn) {
                 stopTask(snapshot.tasks[index].taskArn, code: .essentialContainerExited)
             } else {
                 snapshot.tasks[index].lastStatus = .running
-                snapshot.tasks[index].healthStatus = .healthy
+                snapshot.tasks[index].healthStatus = reportsHealthLater ? .unknown : .healthy
+                if reportsHealthLater {
+                    snapshot.tasks[index].isHealthChecked = true
+                    snapshot.tasks[index].loadBalancerHealth = .initial
+                }
                 snapshot.tasks[index].startedAt = now
             }
         }
@@ -94,9 +102,15 @@ public struct FakeAgentFleet: Sendable {
            let target = snapshot.services[serviceIndex].deployments.first(where: { $0.taskDefinitionArn == arn }) {
             nextDeployment += 1
             snapshot.services[serviceIndex].deployments[index].status = .active
+            let id = "ecs-svc/rollback-\(nextDeployment)"
             snapshot.services[serviceIndex].deployments.append(DeploymentSnapshot(
-                id: "ecs-svc/rollback-\(nextDeployment)", status: .primary, taskDefinitionArn: arn,
+                id: id, status: .primary, taskDefinitionArn: arn,
                 requirements: target.requirements, rolloutState: .inProgress, createdAt: now))
+            // As the control plane does: the rollback takes over the live tasks of the deployment it returns to.
+            for task in snapshot.tasks.indices where snapshot.tasks[task].deploymentId == update.rollbackToDeploymentId
+                && snapshot.tasks[task].isLive {
+                snapshot.tasks[task].deploymentId = id
+            }
         }
     }
 }

@@ -203,21 +203,8 @@ final class SlowDownload: Sendable {
     }
 
     private func run(port: Int, path: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return }
+        guard let fd = connectToLoopback(port: port, timeoutSeconds: 30, receiveBuffer: 32 * 1024) else { return }
         defer { close(fd) }
-        var size: Int32 = 32 * 1024
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: web\r\n\r\n".utf8)
         guard write(fd, request, request.count) == request.count else { return }
         var response: [UInt8] = []

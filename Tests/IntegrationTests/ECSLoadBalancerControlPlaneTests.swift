@@ -154,6 +154,26 @@ struct ECSLoadBalancerControlPlaneTests {
         let listeners = try HostCommand.run(["ss", "-Hltnp", "sport = :\(port)"]).stdout
         #expect(listeners.contains("\"ecs-lb\""), "\(listeners)")
         #expect(!listeners.contains("ecs-control"), "\(listeners)")
+
+        // And ecs-lb's own health verdicts reach the control plane (ReportTargetHealth): both targets healthy
+        func states() async throws -> [String: String] {
+            let targets = try await call(endpoint, "FlotillaV1.DescribeLoadBalancers", "{}")["loadBalancers"]?[0]?["targets"]
+            return Dictionary((targets?.arrayValue ?? []).map {
+                ($0["port"]?.intValue.map(String.init) ?? "", $0["targetHealth"]?["state"]?.stringValue ?? "")
+            }, uniquingKeysWith: { first, _ in first })
+        }
+        #expect(try await eventually { try await states() == ["\(backends[0].port)": "healthy", "\(backends[1].port)": "healthy"] })
+        // When a backend stops answering, then ecs-lb's verdict makes the reconciler stop its task with ECS's reason
+        let failing = try #require(try await call(endpoint, "AmazonEC2ContainerServiceV20141113.ListTasks", #"{"desiredStatus": "RUNNING"}"#)["taskArns"]?
+            .arrayValue?.compactMap(\.stringValue))
+        backends[1].stop()
+        #expect(try await eventually {
+            let described = try await call(endpoint, "AmazonEC2ContainerServiceV20141113.DescribeTasks",
+                                           #"{"tasks": \#(String(decoding: try JSONSerialization.data(withJSONObject: failing), as: UTF8.self))}"#)
+            return (described["tasks"]?.arrayValue ?? []).contains {
+                $0["stoppedReason"]?.stringValue == "Task failed ELB health checks in (load-balancer web)"
+            }
+        }, "\(standalone.standardError)")
     }
 }
 

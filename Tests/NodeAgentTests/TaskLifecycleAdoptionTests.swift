@@ -33,6 +33,27 @@ struct TaskLifecycleAdoptionTests {
         #expect(stopping.filter { if case .stopContainer = $0 { true } else { false } }.count == 2)
     }
 
+    @Test func anAdoptedContainerKeepsItsLastKnownHealthUntilItsNextCheck() {
+        // Given a health-checked container that a previous agent knew HEALTHY
+        let check = HealthCheck(command: ["CMD", "true"], interval: 5, retries: 2)
+        var machine = TaskStateMachine(taskID: "t1", definition: task(container("web", healthCheck: check)))
+        // When the restarted agent adopts it
+        let actions = machine.adopt(["web": .running(bindings: [], health: .healthy)], now: MachineHarness.now)
+        // Then the first report already says HEALTHY (no balancer or reconciler sees a change), and the next check is
+        // one interval away
+        let reports = actions.compactMap { if case .report(let report) = $0 { report } else { nil } }
+        #expect(reports.map(\.healthStatus) == [.healthy])
+        #expect(machine.healthStatus == .healthy)
+        #expect(machine.nextHealthCheckDue == MachineHarness.now.addingTimeInterval(5))
+        // And checks move it as usual: two failures make it UNHEALTHY (no start period applies again)
+        for offset in [5.0, 10.0] {
+            let at = MachineHarness.now.addingTimeInterval(offset)
+            _ = machine.tick(now: at)
+            _ = machine.handle(.healthCheckFinished(container: "web", .exited(code: 1)), now: at)
+        }
+        #expect(machine.healthStatus == .unhealthy)
+    }
+
     @Test func anEssentialContainerThatExitedMeanwhileStopsTheTaskWithItsExitCode() {
         // Given web exited (code 3) while the agent was away, side still runs
         var machine = TaskStateMachine(taskID: "t1", definition: task(container("web"), container("side", essential: false)))

@@ -118,7 +118,7 @@ struct PropertyTests {
             steps += 1
             // Then at every step: never above maximumPercent, never below minimumHealthyPercent (unless already below)
             let live = before.tasks.filter(\.isLive)
-            let healthy = Set(live.filter { $0.lastStatus == .running && $0.healthStatus != .unhealthy }.map(\.taskArn))
+            let healthy = Set(live.filter(\.isHealthy).map(\.taskArn))
             let stoppedHealthy = plan.stops.filter { healthy.contains($0.taskArn) }.count
             #expect(live.count - plan.stops.count + plan.placements.count <= max(maximumTotal, live.count))
             #expect(healthy.count - stoppedHealthy >= min(minimumHealthy, healthy.count))
@@ -135,6 +135,84 @@ struct PropertyTests {
         let draining = Set(final.instances.filter { $0.status == .draining }.map(\.containerInstanceArn))
         #expect(live.allSatisfy { !draining.contains($0.containerInstanceArn) })
         #expect(final.services[0].deployments.first { $0.id == "d2" }?.rolloutState == .completed)
+    }
+
+    @Test("""
+        with any sequence of container and load-balancer health reports, a deployment never stops a healthy task below \
+        minimumHealthyPercent nor runs more than maximumPercent, and completes once its tasks are healthy
+        """, arguments: seeds)
+    func deploymentUnderHealthReports(seed: UInt64) throws {
+        // Given a service at steady state on deployment d1, behind a balancer, with container health checks
+        var generator = SplitMix64(seed: seed)
+        let (desired, minimum, maximum) = Self.feasibleDeployment(using: &generator)
+        let instances = SchedulerClusterGenerator.instances(count: 6 + generator.int(below: 20), using: &generator)
+        let now = Date(timeIntervalSince1970: 1_764_400_000)
+        let d1 = DeploymentSnapshot(id: "d1", status: .primary, taskDefinitionArn: "svc:1", requirements: TaskRequirements(cpu: 256, memoryMiB: 512),
+                                    createdAt: now)
+        let service = ServiceSnapshot(serviceName: "svc", desiredCount: desired, deployments: [d1],
+                                      deploymentConfiguration: DeploymentConfiguration(minimumHealthyPercent: minimum, maximumPercent: maximum),
+                                      placementStrategy: [.spread(.instanceId)], healthCheckGracePeriodSeconds: 30)
+        var harness = SchedulerHarness(snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, services: [service]),
+                                       now: now, seed: seed)
+        harness.runUntilStable()
+        harness.fleet.mutate { cluster in
+            for index in cluster.tasks.indices {
+                cluster.tasks[index].isHealthChecked = true
+                cluster.tasks[index].loadBalancerHealth = .healthy
+            }
+        }
+
+        // When deployment d2 starts, its tasks come up RUNNING but unknown to their checks and their balancer,
+        // and health reports arrive in a random order: container HEALTHY or UNHEALTHY, balancer healthy,
+        // unhealthy or still initial; now and then a healthy task of either deployment fails a check
+        harness.fleet.reportsHealthLater = true
+        harness.fleet.mutate { cluster in
+            cluster.services[0].deployments[0].status = .active
+            cluster.services[0].deployments[0].rolloutState = .completed
+            cluster.services[0].deployments.insert(DeploymentSnapshot(id: "d2", status: .primary, taskDefinitionArn: "svc:2",
+                                                                      requirements: TaskRequirements(cpu: 256, memoryMiB: 256), createdAt: now), at: 0)
+        }
+        let maximumTotal = desired * maximum / 100
+        let minimumHealthy = (desired * minimum + 99) / 100
+        for _ in 0..<300 {
+            let before = harness.fleet.snapshot
+            let plan = harness.step()
+            // Then at every step: never above maximumPercent, and no stop takes the healthy tasks below
+            // minimumHealthyPercent (unless reports already did)
+            let live = before.tasks.filter(\.isLive)
+            let healthy = Set(live.filter(\.isHealthy).map(\.taskArn))
+            let stoppedHealthy = plan.stops.filter { healthy.contains($0.taskArn) }.count
+            #expect(live.count - plan.stops.count + plan.placements.count <= max(maximumTotal, live.count))
+            #expect(healthy.count - stoppedHealthy >= min(minimumHealthy, healthy.count))
+            let settled = plan.isEmpty && harness.fleet.snapshot.tasks.filter(\.isLive).allSatisfy(\.isHealthy)
+            if settled { break }
+            harness.fleet.mutate { cluster in
+                for index in cluster.tasks.indices where cluster.tasks[index].isLive && cluster.tasks[index].lastStatus == .running {
+                    switch generator.int(below: 100) {
+                    case 0..<35: cluster.tasks[index].healthStatus = .healthy
+                    case 35..<37: cluster.tasks[index].healthStatus = .unhealthy
+                    case 37..<70: cluster.tasks[index].loadBalancerHealth = .healthy
+                    case 70..<72: cluster.tasks[index].loadBalancerHealth = .unhealthy(loadBalancerName: "lb")
+                    case 72..<75: cluster.tasks[index].loadBalancerHealth = .initial
+                    default: break
+                    }
+                }
+            }
+        }
+        // And once every report is good, it converges: exactly `desired` healthy tasks of d2, d2 COMPLETED
+        for _ in 0..<50 {
+            harness.fleet.mutate { cluster in
+                for index in cluster.tasks.indices where cluster.tasks[index].isLive && cluster.tasks[index].lastStatus == .running {
+                    cluster.tasks[index].healthStatus = .healthy
+                    cluster.tasks[index].loadBalancerHealth = .healthy
+                }
+            }
+            if harness.step().isEmpty { break }
+        }
+        let live = harness.fleet.snapshot.tasks.filter(\.isLive)
+        #expect(live.count == desired)
+        #expect(live.allSatisfy { $0.deploymentId == "d2" && $0.isHealthy })
+        #expect(harness.fleet.snapshot.services[0].deployments.first { $0.id == "d2" }?.rolloutState == .completed)
     }
 
     @Test("scaling up and down converges to the desired count whenever capacity allows", arguments: seeds)

@@ -128,6 +128,58 @@ struct ReconciliationTests {
         #expect(result.placements.isEmpty && result.stops.isEmpty)
     }
 
+    @Test("a RUNNING replacement whose health checks have not passed yet stops no old task, and completes nothing")
+    func replacementNotYetHealthy() {
+        // Given 2 healthy tasks of d1, and d2's 2 replacements RUNNING with their container health still UNKNOWN
+        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
+        let service = Fixture.service(desired: 2, deployments: deployments)
+        let old = (1...2).map { Fixture.task("old\($0)", on: "i\($0)", deployment: "d1") }
+        var new = (1...2).map { Fixture.task("new\($0)", on: "i3", deployment: "d2", health: .unknown, startedSecondsAgo: 1) }
+        for index in new.indices { new[index].isHealthChecked = true }
+        // When planned, then no old task stops (minimumHealthyPercent 100 counts only healthy tasks) and d2 goes on
+        let waiting = plan(service, instances: Self.three, tasks: old + new)
+        #expect(waiting.stops.isEmpty && waiting.placements.isEmpty)
+        #expect(!waiting.deploymentUpdates.contains { $0.rolloutState == .completed })
+        // When the replacements turn HEALTHY, then both old tasks stop
+        for index in new.indices { new[index].healthStatus = .healthy }
+        #expect(Set(stopped(plan(service, instances: Self.three, tasks: old + new)).keys) == ["old1", "old2"])
+    }
+
+    @Test("behind balancers, a task counts as healthy only once every balancer finds it healthy")
+    func balancerVerdictGates() {
+        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
+        let service = Fixture.service(desired: 2, deployments: deployments, minimum: 50)
+        var old = (1...2).map { Fixture.task("old\($0)", on: "i\($0)", deployment: "d1") }
+        for index in old.indices { old[index].loadBalancerHealth = .healthy }
+        var new = (1...2).map { Fixture.task("new\($0)", on: "i3", deployment: "d2", startedSecondsAgo: 1) }
+        // Given replacements RUNNING and container-healthy that their balancer has not passed yet
+        for index in new.indices { new[index].loadBalancerHealth = .initial }
+        // Then only what minimumHealthyPercent 50 allows stops: one old task
+        #expect(stopped(plan(service, instances: Self.three, tasks: old + new)).count == 1)
+        // When the balancer passes them, then both old tasks stop
+        for index in new.indices { new[index].loadBalancerHealth = .healthy }
+        #expect(stopped(plan(service, instances: Self.three, tasks: old + new)).count == 2)
+        // And once only they remain, the deployment completes
+        let completed = plan(service, instances: Self.three, tasks: new)
+        #expect(completed.deploymentUpdates.contains { $0.deploymentId == "d2" && $0.rolloutState == .completed })
+    }
+
+    @Test("a task failing its balancer's checks is replaced after the grace period, with ECS's ELB reason")
+    func balancerFailureAfterGrace() {
+        let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1", rollout: .completed)], grace: 60)
+        var tasks = [Fixture.task("ok", on: "i1"), Fixture.task("failing", on: "i2", startedSecondsAgo: 30)]
+        tasks[0].loadBalancerHealth = .healthy
+        tasks[1].loadBalancerHealth = .unhealthy(loadBalancerName: "web")
+        // Within the grace period it is left alone
+        #expect(plan(service, instances: Self.three, tasks: tasks).stops.isEmpty)
+        // After it, it stops with ECS's reason, and a replacement starts
+        tasks[1].startedAt = Fixture.now.addingTimeInterval(-61)
+        let result = plan(service, instances: Self.three, tasks: tasks)
+        #expect(stopped(result) == ["failing": .failedLoadBalancerHealthChecks("web")])
+        #expect(result.stops.first?.stoppedReason == "Task failed ELB health checks in (load-balancer web)")
+        #expect(result.placements.count == 1)
+    }
+
     @Test("the circuit breaker fails the deployment at the threshold, and rolls back when asked", arguments: [true, false])
     func circuitBreaker(rollback: Bool) {
         let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
@@ -138,7 +190,8 @@ struct ReconciliationTests {
         let result = plan(service, instances: Self.three, tasks: failed + running)
         #expect(result.deploymentUpdates.first == DeploymentUpdate(
             serviceName: "web", deploymentId: "d2", status: nil, rolloutState: .failed,
-            rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.", rollbackToTaskDefinitionArn: rollback ? "web:d1" : nil))
+            rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.", rollbackToTaskDefinitionArn: rollback ? "web:d1" : nil,
+            rollbackToDeploymentId: rollback ? "d1" : nil))
         // And nothing starts, and the old tasks keep serving (none stopped, though minimumHealthyPercent would allow 2)
         #expect(result.placements.isEmpty && result.stops.isEmpty)
     }

@@ -160,7 +160,7 @@ extension Database {
                 INSERT INTO task (cluster, id, arn, family, serviceName, containerInstanceId, startedBy, desiredStatus, lastStatus, document)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(cluster, id) DO UPDATE SET desiredStatus = excluded.desiredStatus, lastStatus = excluded.lastStatus,
-                    containerInstanceId = excluded.containerInstanceId, document = excluded.document,
+                    containerInstanceId = excluded.containerInstanceId, startedBy = excluded.startedBy, document = excluded.document,
                     deregisteringSince = CASE WHEN excluded.lastStatus = 'STOPPED' THEN NULL ELSE deregisteringSince END
                 """,
             arguments: [cluster.clusterName, id, task.taskArn, family, task.serviceName, instanceID, task.startedBy,

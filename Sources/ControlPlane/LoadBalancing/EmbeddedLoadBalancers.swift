@@ -10,8 +10,9 @@ public import ServiceLifecycle
 /// Level-triggered, like the reconciler: each pass reads the store in one transaction and makes the running
 /// balancers match it. Listeners start for new balancers and stop (draining) for deleted ones; each balancer's
 /// targets become the host bindings of its services' RUNNING (and, with a container health check, HEALTHY) tasks;
-/// a target that fails the balancer's own health checks past its service's `healthCheckGracePeriodSeconds` gets its
-/// task stopped as ECS's scheduler does, and the reconciler replaces it. A stopped task held for draining
+/// the balancers' own verdicts on them go to the store's `targetHealth` as they change, where the reconciler reads
+/// them (a task counts as healthy once its balancers find it healthy; one failing past its service's
+/// `healthCheckGracePeriodSeconds` is replaced). A stopped task held for draining
 /// (`Database.stopTask`, lastStatus DEACTIVATING) has its stop released to the agent as soon as none of its balancers
 /// has an open connection to it, or when its deregistration delay is over. A pass runs after every commit that
 /// touches tasks, services, balancers or instance addresses, and at least every `interval`.
@@ -53,6 +54,8 @@ public struct EmbeddedLoadBalancers: Service {
         var running: [String: Running] = [:]
         /// The last start failure logged per balancer, so a port that stays taken is logged once, not every pass.
         var failures: [String: String] = [:]
+        /// The target health last written to the store (balancer → task ARN → health); nil before the first write.
+        var reportedHealth: [String: [String: TargetHealth]]?
     }
 
     public func run() async throws {
@@ -78,6 +81,8 @@ public struct EmbeddedLoadBalancers: Service {
             for await _ in wakeups.cancelOnGracefulShutdown() {
                 for balancer in await syncOnce(&state) {
                     group.addTask { try? await balancer.run() }
+                    // A health verdict changes what the store should say: pass again at once (ends when it stops).
+                    group.addTask { for await _ in balancer.healthTransitions { wake.yield() } }
                 }
             }
             // Graceful shutdown: every balancer's run() sees it too and drains; the group waits for them.
@@ -141,24 +146,38 @@ public struct EmbeddedLoadBalancers: Service {
         }
 
         // Targets, then the health verdicts on them.
-        var failing: [(DesiredTarget, balancer: String)] = []
         var members: [String: [TargetSnapshot]] = [:]
         let now = self.now()
         for (name, running) in state.running {
-            let desired = targets[name] ?? []
-            running.balancer.updateTargets(desired.map(\.target))
-            let byTarget = Dictionary(desired.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
+            running.balancer.updateTargets((targets[name] ?? []).map(\.target))
             members[name] = running.balancer.snapshot().targets
-            for member in members[name] ?? [] where member.health == .unhealthy && !member.isDraining {
-                guard let target = byTarget[member.target] else { continue }
-                let grace = TimeInterval(target.attachment.healthCheckGracePeriodSeconds)
-                if let startedAt = target.startedAt, now.timeIntervalSince(startedAt) < grace { continue }
-                failing.append((target, name))
-            }
         }
-        if !failing.isEmpty { await stopFailingTasks(failing) }
+        await reportTargetHealth(members, state: &state, now: now)
         await releaseDrainedTasks(deregistering, members: members, now: now)
         return started
+    }
+
+    /// Writes each running balancer's verdicts on its (non-draining) targets to the store when they changed, and
+    /// forgets those of balancers not running here. The reconciler reads them: a task behind balancers counts as
+    /// healthy once they find it healthy, and one they find failing past its grace period is replaced, with ECS's
+    /// "Task failed ELB health checks in (load-balancer NAME)".
+    private func reportTargetHealth(_ members: [String: [TargetSnapshot]], state: inout State, now: Date) async {
+        var verdicts: [String: [String: TargetHealth]] = [:]
+        for (name, list) in members {
+            var byTask: [String: TargetHealth] = [:]
+            for member in list where !member.isDraining { byTask[member.target.id] = member.health }
+            verdicts[name] = byTask
+        }
+        guard verdicts != state.reportedHealth else { return }
+        do {
+            try await store.write { [verdicts] db in
+                try db.removeTargetHealth(exceptOf: Set(verdicts.keys))
+                for (name, byTask) in verdicts { try db.replaceTargetHealth(of: name, with: byTask, now: now) }
+            }
+            state.reportedHealth = verdicts
+        } catch {
+            store.health.logFailure(error, "load balancer target health not written", metadata: [:], logger: logger)
+        }
     }
 
     /// Releases the held stops of tasks none of whose balancers has an open connection to them any more (a balancer
@@ -178,34 +197,6 @@ public struct EmbeddedLoadBalancers: Service {
             TaskDeregistrationLog.released(released, logger: logger)
         } catch {
             store.health.logFailure(error, "held task stops not released", metadata: [:], logger: logger)
-        }
-    }
-
-    /// Stops the tasks of targets failing health checks past their grace period, in one transaction.
-    private func stopFailingTasks(_ failing: [(DesiredTarget, balancer: String)]) async {
-        let now = self.now()
-        let candidates = failing.map {
-            (task: $0.0.taskArn, cluster: $0.0.attachment.cluster, service: $0.0.attachment.serviceName, balancer: $0.balancer)
-        }
-        do {
-            let stopped = try await store.write { db in
-                try candidates.compactMap { stop in
-                    try db.stopTaskFailingHealthChecks(stop.task, cluster: stop.cluster, loadBalancer: stop.balancer, now: now)
-                        .map { (stop, $0) }
-                }
-            }
-            for (stop, outcome) in stopped {
-                logger.info("task failed load balancer health checks; stopping it", metadata: [
-                    "cluster": "\(stop.cluster)", "service": "\(stop.service)", "task": "\(stop.task)", "lb.name": "\(stop.balancer)",
-                ])
-                Counter(label: "flotilla_controlplane_lb_unhealthy_task_stops_total", dimensions: [("balancer", stop.balancer)])
-                    .increment()
-                if case .deregistering(let delay) = outcome {
-                    TaskDeregistrationLog.started(cluster: stop.cluster, service: stop.service, task: stop.task, delay: delay, logger: logger)
-                }
-            }
-        } catch {
-            store.health.logFailure(error, "tasks failing load balancer health checks not stopped", metadata: [:], logger: logger)
         }
     }
 }

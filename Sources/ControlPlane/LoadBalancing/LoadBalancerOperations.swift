@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LoadBalancer
 import Logging
 
 // MARK: - Requests and responses
@@ -18,6 +19,20 @@ struct DeleteLoadBalancerRequest: Decodable, Sendable {
     var loadBalancerName: String
 }
 
+/// `FlotillaV1.ReportTargetHealth`: a balancer run outside the control plane (`ecs-lb`) tells what its own health
+/// checks find of each target it serves (every non-draining one, by target id = task ARN).
+struct ReportTargetHealthRequest: Decodable, Sendable {
+    struct TargetHealthReport: Decodable, Sendable {
+        var id: String
+        var state: String
+    }
+
+    var loadBalancerName: String
+    var targets: [TargetHealthReport]
+}
+
+struct ReportTargetHealthResponse: Encodable, Sendable {}
+
 struct LoadBalancerResponse: Encodable, Sendable {
     var loadBalancer: LoadBalancerDescription
 }
@@ -32,7 +47,8 @@ extension ECSError {
 
 extension ECSAPI {
     /// `FlotillaV1.CreateLoadBalancer`, `DescribeLoadBalancers`, `DeleteLoadBalancer`: named balancers that services
-    /// attach to with ECS's `loadBalancers` (ELB load balancer plus target group in one).
+    /// attach to with ECS's `loadBalancers` (ELB load balancer plus target group in one); `ReportTargetHealth`: the
+    /// verdicts of a balancer run by `ecs-lb`, which the reconciler counts as it counts the embedded balancers'.
     static let loadBalancerOperations: [String: ECSOperation] = [
         "CreateLoadBalancer": ECSOperation { (request: CreateLoadBalancerRequest, context) in
             let name = ARNs.loadBalancerName(request.loadBalancerName)
@@ -79,10 +95,32 @@ extension ECSAPI {
                 for definition in definitions {
                     let attachments = try db.loadBalancerAttachments(named: definition.loadBalancerName)
                     response.loadBalancers.append(LoadBalancerDescription(
-                        definition, attachments: attachments, desired: try db.desiredTargets(of: attachments), board: board))
+                        definition, attachments: attachments, desired: try db.desiredTargets(of: attachments), board: board,
+                        reported: try db.targetHealth(reportedBy: definition.loadBalancerName)))
                 }
                 return response
             }
+        },
+        "ReportTargetHealth": ECSOperation { (request: ReportTargetHealthRequest, context) in
+            let name = ARNs.loadBalancerName(request.loadBalancerName)
+            if request.targets.count > ReportTargetHealthRules.maximumTargets {
+                throw ECSError.invalidParameter(
+                    "targets: give at most \(ReportTargetHealthRules.maximumTargets) targets, got \(request.targets.count).")
+            }
+            var states: [String: TargetHealth] = [:]
+            for (index, target) in request.targets.enumerated() {
+                guard let state = TargetHealth(rawValue: target.state) else {
+                    throw ECSError.invalidParameter(
+                        "targets[\(index)].state: must be initial, healthy or unhealthy, got '\(target.state.prefix(32))'.")
+                }
+                states[target.id] = state
+            }
+            let now = context.now
+            try await context.store.write { [states] db in
+                guard try db.loadBalancerDefinition(named: name) != nil else { throw ECSError.loadBalancerNotFound(name) }
+                try db.replaceTargetHealth(of: name, with: states, now: now)
+            }
+            return ReportTargetHealthResponse()
         },
         "DeleteLoadBalancer": ECSOperation { (request: DeleteLoadBalancerRequest, context) in
             let name = ARNs.loadBalancerName(request.loadBalancerName)
@@ -98,6 +136,7 @@ extension ECSAPI {
                         """)
                 }
                 try db.execute(sql: "DELETE FROM loadBalancer WHERE name = ?", arguments: [name])
+                try db.execute(sql: "DELETE FROM targetHealth WHERE loadBalancerName = ?", arguments: [name])
                 var description = LoadBalancerDescription(definition, attachments: [], desired: [], board: board)
                 description.status = "DELETED"
                 description.statusReason = nil
@@ -107,6 +146,11 @@ extension ECSAPI {
             return answer
         },
     ]
+}
+
+enum ReportTargetHealthRules {
+    /// The most targets one report may name: far above what one balancer serves.
+    static let maximumTargets = 10_000
 }
 
 enum ARNs {

@@ -90,8 +90,9 @@ struct LoadBalancerDescription: Encodable, Sendable {
     var services: [LoadBalancerServiceDescription]
     var targets: [TargetDescription]
 
+    /// `reported`: the verdicts stored for the balancer by task ARN (`ecs-lb`'s, when it runs outside).
     init(_ definition: LoadBalancerDefinition, attachments: [LoadBalancerAttachment], desired: [DesiredTarget],
-         board: LoadBalancerStatusBoard) {
+         board: LoadBalancerStatusBoard, reported: [String: TargetHealth] = [:]) {
         loadBalancerName = definition.loadBalancerName
         loadBalancerArn = definition.loadBalancerArn
         listenerAddress = definition.listenerAddress
@@ -119,22 +120,25 @@ struct LoadBalancerDescription: Encodable, Sendable {
             statusReason = "The embedded load balancer is off (--no-embedded-load-balancer); run ecs-lb --load-balancer-name \(definition.loadBalancerName)."
         }
         let unknownState = status == "EXTERNAL" || status == "FAILED" ? "unused" : "initial"
+        let reported = status == "EXTERNAL" ? reported : [:]
         var seen = Set<Target>()
         targets = desired.map { desired in
             seen.insert(desired.target)
-            return Self.describe(desired.target, live: live[desired.target], unknownState: unknownState,
+            return Self.describe(desired.target, live: live[desired.target],
+                                 reported: reported[desired.taskArn], unknownState: unknownState,
                                  cluster: desired.attachment.cluster, serviceName: desired.attachment.serviceName)
         }
         for snapshot in live.values.sorted(by: { $0.target.description < $1.target.description })
         where !seen.contains(snapshot.target) {
-            targets.append(Self.describe(snapshot.target, live: snapshot, unknownState: "draining", cluster: nil, serviceName: nil))
+            targets.append(Self.describe(snapshot.target, live: snapshot, reported: nil, unknownState: "draining",
+                                         cluster: nil, serviceName: nil))
         }
     }
 
-    private static func describe(_ target: Target, live: TargetSnapshot?, unknownState: String,
+    private static func describe(_ target: Target, live: TargetSnapshot?, reported: TargetHealth?, unknownState: String,
                                  cluster: String?, serviceName: String?) -> TargetDescription {
         let health: TargetHealthDescription
-        switch (live?.isDraining, live?.health) {
+        switch (live?.isDraining, live?.health ?? reported) {
         case (true?, _): health = TargetHealthDescription(state: "draining", reason: "Target.DeregistrationInProgress")
         case (_, .healthy?): health = TargetHealthDescription(state: "healthy")
         case (_, .unhealthy?): health = TargetHealthDescription(state: "unhealthy", reason: "Target.FailedHealthChecks")

@@ -11,7 +11,6 @@ struct LoadBalancerAttachment: Codable, Hashable, Sendable {
     var serviceName: String
     var containerName: String
     var containerPort: Int
-    var healthCheckGracePeriodSeconds: Int
 }
 
 /// A target the store wants a balancer to have: the host binding of one RUNNING task's container port.
@@ -19,8 +18,6 @@ struct DesiredTarget: Hashable, Sendable {
     var target: Target
     var attachment: LoadBalancerAttachment
     var taskArn: String
-    /// When the task started running; the grace period for ELB health checks counts from here.
-    var startedAt: Date?
 }
 
 extension Database {
@@ -53,8 +50,7 @@ extension Database {
                 SELECT s.cluster AS cluster, s.name AS serviceName,
                     json_extract(entry.value, '$.loadBalancerName') AS loadBalancerName,
                     json_extract(entry.value, '$.containerName') AS containerName,
-                    json_extract(entry.value, '$.containerPort') AS containerPort,
-                    json_extract(s.document, '$.healthCheckGracePeriodSeconds') AS grace
+                    json_extract(entry.value, '$.containerPort') AS containerPort
                 FROM service s, json_each(s.document, '$.loadBalancers') entry
                 WHERE \(oneService ? "s.cluster = ?2 AND s.name = ?3 AND" : "") s.status != 'INACTIVE'
                     AND json_type(entry.value) = 'object'
@@ -67,7 +63,7 @@ extension Database {
                   let port: Int = row["containerPort"] else { return nil }
             return LoadBalancerAttachment(
                 loadBalancerName: ARNs.loadBalancerName(balancer), cluster: row["cluster"], serviceName: row["serviceName"],
-                containerName: container, containerPort: port, healthCheckGracePeriodSeconds: row["grace"] ?? 0)
+                containerName: container, containerPort: port)
         }
     }
 
@@ -104,7 +100,7 @@ extension Database {
                 else { continue }
                 targets.append(DesiredTarget(
                     target: Target(id: task.taskArn, host: host, port: hostPort), attachment: attachment,
-                    taskArn: task.taskArn, startedAt: task.startedAt))
+                    taskArn: task.taskArn))
             }
         }
         return targets
@@ -115,16 +111,5 @@ extension Database {
         if let agentAddress, !agentAddress.isEmpty { return agentAddress }
         if let bindIP, !["", "0.0.0.0", "::"].contains(bindIP) { return bindIP }
         return nil
-    }
-
-    // MARK: - Health
-
-    /// Stops a task the balancer found failing, as ECS's service scheduler does (through `stopTask`, so it drains
-    /// like any other stop); nil when it was no longer desired RUNNING (someone stopped it first).
-    func stopTaskFailingHealthChecks(_ taskArn: String, cluster clusterName: String, loadBalancer: String, now: Date) throws -> TaskStopOutcome? {
-        guard let cluster = try self.cluster(clusterName), let task = try self.task(taskArn, in: cluster) else { return nil }
-        let outcome = try stopTask(task, in: cluster, stopCode: "ServiceSchedulerInitiated",
-                                   reason: "Task failed ELB health checks in (load-balancer \(loadBalancer))", now: now)
-        return outcome == .alreadyStopping ? nil : outcome
     }
 }

@@ -102,10 +102,16 @@ extension Database {
             if let reason = update.rolloutStateReason { service.deployments[index].rolloutStateReason = reason }
             service.deployments[index].updatedAt = now
             if let target = update.rollbackToTaskDefinitionArn {
-                // The failed deployment drains as ACTIVE; the rollback is the new PRIMARY.
+                // The failed deployment drains as ACTIVE; the rollback is the new PRIMARY, and takes over the live
+                // tasks of the deployment it returns to (they run its task definition already): they keep serving,
+                // and only what the failed deployment replaced is started again.
                 service.deployments[index].status = "ACTIVE"
+                let rollbackID = ServiceRules.deploymentID(&generator)
+                if let previous = update.rollbackToDeploymentId {
+                    try adoptLiveTasks(of: previous, into: rollbackID, service: update.serviceName, in: cluster)
+                }
                 service.deployments.insert(Deployment(
-                    id: ServiceRules.deploymentID(&generator), status: "PRIMARY", taskDefinition: target,
+                    id: rollbackID, status: "PRIMARY", taskDefinition: target,
                     desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
                     createdAt: now, updatedAt: now, launchType: service.launchType, rolloutState: "IN_PROGRESS",
                     rolloutStateReason: "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
@@ -136,10 +142,11 @@ extension Database {
         for (name, list) in messages {
             guard var service = services[name] else { continue }
             for message in list {
-                let repeated = service.events.contains {
-                    $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval
-                }
-                // Started/stopped events name new tasks and never repeat; the others are throttled.
+                // Started/stopped events name new tasks and never repeat; the others are throttled, except that a
+                // service that settles again (after a deployment) says so unless it is the newest event already.
+                let repeated = message.hasSuffix(ServiceEvents.steadyStateSuffix)
+                    ? service.events.first?.message == message
+                    : service.events.contains { $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval }
                 guard !repeated else { continue }
                 service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
                 applied.events.append(.init(service: name, message: message))
@@ -165,6 +172,21 @@ extension Database {
     }
 }
 
+extension Database {
+    /// Moves the live tasks of deployment `previous` to deployment `next` (their `startedBy`, as ECS records a
+    /// service task's deployment).
+    func adoptLiveTasks(of previous: String, into next: String, service: String, in cluster: Cluster) throws {
+        let tasks = try documents(
+            ECSTask.self,
+            "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND startedBy = ? AND desiredStatus = 'RUNNING'",
+            [cluster.clusterName, service, previous])
+        for var task in tasks {
+            task.startedBy = next
+            try saveTask(task, cluster: cluster)
+        }
+    }
+}
+
 extension SchedulingState {
     /// Whether applying `plan` changes nothing in the store: no task, deployment or event to write, no deleted
     /// service to retire. The reconciler then skips the write transaction.
@@ -180,7 +202,7 @@ extension SchedulingState {
     }
 
     /// Whether a service needs nothing: the plan changes nothing of it and exactly `desiredCount` tasks of its
-    /// completed PRIMARY deployment run, none unhealthy. (An in-progress deployment's completion is the
+    /// completed PRIMARY deployment run, all healthy. (An in-progress deployment's completion is the
     /// scheduler's to announce.)
     private func isSteady(_ service: ServiceSnapshot, under plan: Plan) -> Bool {
         let name = service.serviceName
@@ -191,6 +213,6 @@ extension SchedulingState {
               !plan.deploymentUpdates.contains(where: { $0.serviceName == name }) else { return false }
         let live = snapshot.tasks.filter { $0.group == service.group && $0.isLive }
         return live.count == service.desiredCount
-            && live.allSatisfy { $0.lastStatus == .running && $0.healthStatus != .unhealthy && $0.deploymentId == primary.id }
+            && live.allSatisfy { $0.isHealthy && $0.deploymentId == primary.id }
     }
 }

@@ -122,7 +122,7 @@ public final class Reconciler: Sendable {
                 let plan = generator.withLock { Scheduler.plan(state.snapshot, now: now, using: &$0) }
                 // Nothing to write: no write transaction, so an idle cluster never takes the store's write lock.
                 if state.isNoOp(plan) {
-                    let waitsOnTime = state.snapshot.tasks.contains { $0.isLive && $0.healthStatus == .unhealthy }
+                    let waitsOnTime = state.snapshot.tasks.contains { $0.isLive && $0.healthCheckFailure != nil }
                     idleAt.withLock { $0[name] = waitsOnTime ? nil : state.snapshot.baseIndex }
                     return state.skippedServices
                 }

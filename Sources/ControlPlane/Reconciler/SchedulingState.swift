@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LoadBalancer
 import Scheduler
 import TaskDefinitions
 
@@ -119,9 +120,24 @@ extension Database {
             slotByArn[instance.containerInstanceArn] = instances.count
             instances.append(snapshot)
         }
+        // Health as ECS counts it: container health checks of the task definition, and the verdicts of the
+        // balancers its service is attached to (those something runs and reports for).
+        let verdicts = try targetHealth(inCluster: name)
+        let reporting = try reportingLoadBalancers()
+        var balancersByGroup: [String: [String]] = [:]
+        for service in storedServices {
+            let names = (service.loadBalancers ?? []).compactMap { $0["loadBalancerName"]?.stringValue }
+                .map(ARNs.loadBalancerName).filter(reporting.contains)
+            if !names.isEmpty { balancersByGroup["service:\(service.serviceName)"] = Array(Set(names)).sorted() }
+        }
         var taskSnapshots: [TaskSnapshot] = []
         for row in taskRows {
-            let snapshot = TaskSnapshot(row: row)
+            var snapshot = TaskSnapshot(row: row)
+            snapshot.isHealthChecked = try definition(snapshot.taskDefinitionArn)?.containerDefinitions
+                .contains { $0.isEssential && $0.healthCheck != nil } ?? false
+            if let balancers = balancersByGroup[snapshot.group] {
+                snapshot.loadBalancerHealth = LoadBalancerHealth(verdicts[snapshot.taskArn] ?? [:], of: balancers)
+            }
             taskSnapshots.append(snapshot)
             guard snapshot.lastStatus != .stopped, let slot = slotByArn[snapshot.containerInstanceArn] else { continue }
             let usage = try definition(snapshot.taskDefinitionArn).map(TaskRequirements.init)
@@ -161,6 +177,20 @@ extension TaskSnapshot {
             startedAt: (row["startedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
             createdAt: (row["createdAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
             stopCode: (row["stopCode"] as String?).flatMap(StopCode.init(rawValue:)))
+    }
+}
+
+extension LoadBalancerHealth {
+    /// One verdict from every balancer's: unhealthy if one finds the task failing, healthy once all of them find it
+    /// healthy, initial until then (a balancer that has not reported on the task yet has not checked it).
+    init(_ verdicts: [String: TargetHealth], of balancers: [String]) {
+        if let failing = balancers.first(where: { verdicts[$0] == .unhealthy }) {
+            self = .unhealthy(loadBalancerName: failing)
+        } else if balancers.allSatisfy({ verdicts[$0] == .healthy }) {
+            self = .healthy
+        } else {
+            self = .initial
+        }
     }
 }
 

@@ -69,7 +69,7 @@ public final class ControlPlaneStore: Sendable {
         writer.add(transactionObserver: DesiredStateObserver(notifier: desiredStateChanges), extent: .databaseLifetime)
         // What the scheduler reads; contact stamps, desired-state indexes and metrics change none of it.
         let scheduling = TableCommitObserver(watching: [
-            "task": nil, "service": nil, "attribute": nil, "containerinstance": ["status", "document"],
+            "task": nil, "service": nil, "attribute": nil, "containerinstance": ["status", "document"], "targethealth": nil,
         ]) { [schedulingStateChanges] in schedulingStateChanges.signal() }
         writer.add(transactionObserver: scheduling, extent: .databaseLifetime)
     }

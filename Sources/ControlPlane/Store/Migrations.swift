@@ -173,7 +173,34 @@ extension ControlPlaneStore {
                 END;
                 """)
         }
-        migrator.registerMigration("v7: readiness probe") { db in
+        migrator.registerMigration("v7: load balancer target health") { db in
+            // What each balancer's own health checks say of a task's target (ELB's target health: initial, healthy,
+            // unhealthy), written by whoever runs the balancer (the embedded balancers, or `ecs-lb` through
+            // `FlotillaV1.ReportTargetHealth`) when it changes. The reconciler counts a task of a service behind
+            // balancers as healthy only once every balancer that reports finds it healthy; the triggers move the
+            // task's cluster change index so a verdict re-plans at once.
+            var sql = """
+                CREATE TABLE targetHealth (
+                    loadBalancerName TEXT NOT NULL,
+                    taskArn TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    updatedAt REAL NOT NULL,
+                    PRIMARY KEY (loadBalancerName, taskArn)
+                );
+                CREATE INDEX targetHealth_task ON targetHealth(taskArn);
+                """
+            for (event, row) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
+                sql += """
+                    CREATE TRIGGER targetHealth_reconcile_\(event.lowercased()) AFTER \(event) ON targetHealth
+                    BEGIN
+                        UPDATE cluster SET changeIndex = changeIndex + 1
+                        WHERE name = (SELECT cluster FROM task WHERE arn = \(row).taskArn);
+                    END;
+                    """
+            }
+            try db.execute(sql: sql)
+        }
+        migrator.registerMigration("v8: readiness probe") { db in
             // One row that /readyz rewrites: a real write through the WAL to the data directory, so a full disk, a
             // read-only mount or a corrupt file shows as not ready instead of as failing calls.
             try db.execute(sql: "CREATE TABLE readinessProbe (id INTEGER PRIMARY KEY CHECK (id = 1), checkedAt REAL NOT NULL)")

@@ -45,13 +45,15 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case createLoadBalancer = "CreateLoadBalancer"
     case describeLoadBalancers = "DescribeLoadBalancers"
     case deleteLoadBalancer = "DeleteLoadBalancer"
+    case reportTargetHealth = "ReportTargetHealth"
     case getJoinToken = "GetJoinToken"
     case rotateJoinToken = "RotateJoinToken"
 
     /// The service the operation belongs to: ECS's target prefix, or one of Flotilla's own.
     public var targetPrefix: String {
         switch self {
-        case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer: ECSWire.flotillaTargetPrefix
+        case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer, .reportTargetHealth:
+            ECSWire.flotillaTargetPrefix
         case .getJoinToken, .rotateJoinToken: "FlotillaAgentV1"
         default: ECSWire.targetPrefix
         }

@@ -27,6 +27,8 @@ struct TaskRecord: Codable, Hashable, Sendable {
     var group: String?
     /// The STOPPED state, once reached, until the control plane acknowledges it.
     var final: TaskStateChange?
+    /// Each health-checked container's last known health, kept so a restarted agent re-adopts the task with it.
+    var containerHealth: [String: ContainerHealthStatus]?
 
     var taskID: String { AgentTaskID.of(taskArn) }
 }

@@ -113,7 +113,7 @@ actor AgentTaskTable {
                 let bindings = RuntimeContainerDriver.bindings(of: info, spec: spec)
                 switch info.status {
                 case .running:
-                    found[container.name] = .running(bindings: bindings)
+                    found[container.name] = .running(bindings: bindings, health: record.containerHealth?[container.name] ?? .unknown)
                 case .stopped:
                     found[container.name] = .exited(
                         info.exit.map(TaskContainerExit.init) ?? TaskContainerExit(exitCode: 255), bindings: bindings)
@@ -259,9 +259,14 @@ actor AgentTaskTable {
         }
         entry.lastReport = report
         let change = Self.change(report, taskArn: entry.record.taskArn, timestamps: entry.timestamps)
-        if report.lastStatus == .stopped {
-            entry.record.final = change
-            entry.supervisor = nil
+        let health = Dictionary(report.containers.filter { $0.healthStatus != .unknown }.map { ($0.name, $0.healthStatus) },
+                                uniquingKeysWith: { first, _ in first })
+        if report.lastStatus == .stopped || health != (entry.record.containerHealth ?? [:]) {
+            if report.lastStatus == .stopped {
+                entry.record.final = change
+                entry.supervisor = nil
+            }
+            entry.record.containerHealth = health
             do {
                 try files.save(entry.record)
             } catch {

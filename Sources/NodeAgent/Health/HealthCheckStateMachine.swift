@@ -38,13 +38,21 @@ public struct HealthCheckStateMachine: Hashable, Sendable {
     private var hasPassed = false
 
     /// Starts watching a container that started at `startedAt`.
-    public init(check: HealthCheck, startedAt: Date) {
+    ///
+    /// `lastKnown` is the status an earlier watcher reached (the agent restarted and re-adopted the container): the
+    /// container keeps it, and the next check, one interval from `startedAt`, moves it as any check would. A
+    /// container known HEALTHY or UNHEALTHY is past its start period.
+    public init(check: HealthCheck, startedAt: Date, lastKnown: ContainerHealthStatus = .unknown) {
         arguments = Self.arguments(for: check.command)
         interval = .seconds(check.resolvedInterval)
         timeout = .seconds(check.resolvedTimeout)
         retries = max(1, check.resolvedRetries)
-        startPeriodEnds = startedAt.addingTimeInterval(TimeInterval(check.resolvedStartPeriod))
+        startPeriodEnds = lastKnown == .unknown
+            ? startedAt.addingTimeInterval(TimeInterval(check.resolvedStartPeriod)) : startedAt
         nextCheckDue = startedAt.addingTimeInterval(TimeInterval(check.resolvedInterval))
+        status = lastKnown
+        hasPassed = lastKnown == .healthy
+        consecutiveFailures = lastKnown == .unhealthy ? retries : 0
     }
 
     /// The argv for an ECS health check command. An empty or unknown form yields `[]` (validation refuses those).

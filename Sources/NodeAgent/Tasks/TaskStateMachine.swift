@@ -138,13 +138,14 @@ public struct TaskStateMachine: Sendable {
             slots[index].createRequested = true
             slots[index].startRequested = true
             switch found[slots[index].name] ?? .missing {
-            case .running(let bindings):
+            case .running(let bindings, let health):
                 slots[index].created = true
                 slots[index].started = true
                 slots[index].state.lastStatus = .running
                 slots[index].state.networkBindings = bindings
                 if let check = slots[index].spec.definition.healthCheck {
-                    slots[index].health = HealthCheckStateMachine(check: check, startedAt: now)
+                    slots[index].health = HealthCheckStateMachine(check: check, startedAt: now, lastKnown: health)
+                    slots[index].state.healthStatus = health
                 }
                 actions.append(.watchContainer(container: slots[index].name))
                 continue

@@ -61,8 +61,9 @@ public struct TaskContainerExit: Hashable, Sendable {
 
 /// What a restarted agent found of one task container in the runtime.
 public enum AdoptedContainer: Hashable, Sendable {
-    /// Still running: watch it.
-    case running(bindings: [NetworkBinding])
+    /// Still running: watch it. `health` is what the previous agent last knew of its health check, so a restart
+    /// changes nothing a balancer or the control plane sees; checks resume on their schedule.
+    case running(bindings: [NetworkBinding], health: ContainerHealthStatus = .unknown)
     /// It ended while the agent was away.
     case exited(TaskContainerExit, bindings: [NetworkBinding])
     /// The runtime has no such container.

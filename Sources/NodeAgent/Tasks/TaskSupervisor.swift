@@ -187,6 +187,9 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                     } catch {
                         result = .couldNotRun("\(error)")
                     }
+                    let passed = if case .exited(code: 0) = result { true } else { false }
+                    Counter(label: "flotilla_agent_health_checks_total", dimensions: [("result", passed ? "pass" : "fail")])
+                        .increment()
                     inputs.yield(.event(.healthCheckFinished(container: name, result)))
                 }
             case .removeContainer(let name):

@@ -5,7 +5,9 @@ import Foundation
 /// Level-triggered: it compares the service's desired state with the live tasks in the snapshot and assumes
 /// nothing about earlier plans. Each step keeps the service within its deployment bounds:
 /// - live tasks after the step (stops done, starts pending) never exceed `maximumPercent` of `desiredCount`;
-/// - a healthy task is stopped only while the healthy ones left stay at or above `minimumHealthyPercent`.
+/// - a healthy task (``TaskSnapshot/isHealthy``: RUNNING, passing its container health checks and every load
+///   balancer's) is stopped only while the healthy ones left stay at or above `minimumHealthyPercent`;
+/// - a deployment completes, and a service is steady, only when every task is healthy in that sense.
 struct ServiceReconciler {
     let service: ServiceSnapshot
     let tasks: [TaskSnapshot]
@@ -38,8 +40,12 @@ struct ServiceReconciler {
             let instance = engine.indexByArn[task.containerInstanceArn].map { engine.instances[$0] }
             if instance?.agentConnected != true {
                 plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: .agentDisconnected))
-            } else if task.healthStatus == .unhealthy, now >= (task.startedAt ?? .distantPast).addingTimeInterval(grace) {
-                plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: .unhealthy))
+            } else if let failure = task.healthCheckFailure, now >= (task.startedAt ?? .distantPast).addingTimeInterval(grace) {
+                let reason: StopReason = switch failure {
+                case .container: .unhealthy
+                case .loadBalancer(let balancer): .failedLoadBalancerHealthChecks(balancer)
+                }
+                plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: reason))
                 failuresThisStep[task.deploymentId ?? primary.id, default: 0] += 1
             } else {
                 kept.append(task)
@@ -56,7 +62,7 @@ struct ServiceReconciler {
                 plan.deploymentUpdates.append(DeploymentUpdate(
                     serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .failed,
                     rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
-                    rollbackToTaskDefinitionArn: target?.taskDefinitionArn))
+                    rollbackToTaskDefinitionArn: target?.taskDefinitionArn, rollbackToDeploymentId: target?.id))
                 plan.events.append(ServiceEvent(serviceName: name, message: "(service \(name)) (deployment \(primary.id)) deployment failed: tasks failed to start."))
                 if let target {
                     plan.events.append(ServiceEvent(serviceName: name, message: "(service \(name)) rolling back to deployment \(target.id)."))
@@ -69,22 +75,21 @@ struct ServiceReconciler {
         let configuration = service.deploymentConfiguration
         let maximumTotal = desired * configuration.maximumPercent / 100
         let minimumHealthy = (desired * configuration.minimumHealthyPercent + 99) / 100
-        func isHealthy(_ task: TaskSnapshot) -> Bool { task.lastStatus == .running && task.healthStatus != .unhealthy }
 
         let primaryKept = kept.filter { isPrimary($0) && !isDraining($0) }
         // A failed deployment starts nothing, so nothing is replaced either: the old tasks keep serving.
         var removals = mayStart ? kept.filter { !isPrimary($0) || isDraining($0) } : []
-        removals.sort { rank($0, isHealthy: isHealthy, isDraining: isDraining) < rank($1, isHealthy: isHealthy, isDraining: isDraining) }
+        removals.sort { rank($0, isDraining: isDraining) < rank($1, isDraining: isDraining) }
         if primaryKept.count > desired {
             removals += scaleInOrder(primaryKept, count: primaryKept.count - desired, engine: engine, using: &generator)
         }
         let missing = max(0, desired - primaryKept.count)
         let starts = mayStart ? min(missing, max(0, maximumTotal - kept.count)) : 0
 
-        var healthy = kept.filter(isHealthy).count
+        var healthy = kept.filter(\.isHealthy).count
         var stopped = 0
         for task in removals {
-            if isHealthy(task) {
+            if task.isHealthy {
                 guard healthy - 1 >= minimumHealthy else { continue }
                 healthy -= 1
             }
@@ -105,9 +110,11 @@ struct ServiceReconciler {
             }
         }
 
-        // 4. Steady state: exactly the desired primary tasks, all healthy, nothing left to change.
-        let settled = removals.isEmpty && missing == 0 && stopped == 0 && kept.count == desired && kept.allSatisfy(isHealthy)
-            && plan.stops.allSatisfy { $0.serviceName != name }
+        // 4. Steady state: exactly the desired primary tasks, all healthy, the replaced ones gone (not still
+        // draining or stopping), nothing left to change.
+        let replacedAreGone = tasks.allSatisfy { $0.isLive || $0.lastStatus == .stopped }
+        let settled = removals.isEmpty && missing == 0 && stopped == 0 && kept.count == desired && kept.allSatisfy(\.isHealthy)
+            && replacedAreGone && plan.stops.allSatisfy { $0.serviceName != name }
         if settled, primary.rolloutState == .inProgress {
             plan.deploymentUpdates.append(DeploymentUpdate(
                 serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .completed,
@@ -128,9 +135,9 @@ struct ServiceReconciler {
     }
 
     /// Order of removal: tasks that are not healthy first, then those on draining instances, then the rest.
-    private func rank(_ task: TaskSnapshot, isHealthy: (TaskSnapshot) -> Bool, isDraining: (TaskSnapshot) -> Bool) -> Int {
-        if task.healthStatus == .unhealthy { return 0 }
-        if !isHealthy(task) { return 1 }
+    private func rank(_ task: TaskSnapshot, isDraining: (TaskSnapshot) -> Bool) -> Int {
+        if task.healthCheckFailure != nil { return 0 }
+        if !task.isHealthy { return 1 }
         return isDraining(task) ? 2 : 3
     }
 
@@ -144,7 +151,7 @@ struct ServiceReconciler {
         func take(where predicate: (TaskSnapshot) -> Bool) {
             while chosen.count < count, let index = remaining.firstIndex(where: predicate) { chosen.append(remaining.remove(at: index)) }
         }
-        take { $0.healthStatus == .unhealthy }
+        take { $0.healthCheckFailure != nil }
         take { $0.lastStatus != .running }
         let strategy = service.placementStrategy.first
         while chosen.count < count, !remaining.isEmpty {
