@@ -98,7 +98,7 @@ public final class Reconciler: Sendable {
         } catch {
             summary.failures += 1
             Counter(label: "flotilla_reconciler_failures_total").increment()
-            logger.error("held task stops not released", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "held task stops not released", metadata: [:], logger: logger)
         }
     }
 
@@ -171,7 +171,7 @@ public final class Reconciler: Sendable {
         } catch {
             summary.failures += 1
             Counter(label: "flotilla_reconciler_failures_total").increment()
-            logger.error("skipped-service events not written", metadata: ["cluster": "\(name)", "error": "\(error)"])
+            store.health.logFailure(error, "skipped-service events not written", metadata: ["cluster": "\(name)"], logger: logger)
         }
     }
 
