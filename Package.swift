@@ -48,12 +48,21 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
         .target(name: "AgentProtocol", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .target(
+            name: "HTTPServerLimits",
+            dependencies: [
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: - Control plane
         .target(
             name: "ControlPlane",
             dependencies: [
-                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol",
+                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,7 +82,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol",
+                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -108,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "ecs-control-plane",
             dependencies: [
-                "ControlPlane",
+                "ControlPlane", "HTTPServerLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -121,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "ecs-agent",
             dependencies: [
-                "NodeAgent",
+                "NodeAgent", "HTTPServerLimits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -181,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: [
-                "NodeAgent", "FlotillaTestKit", "FlotillaDigest",
+                "NodeAgent", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits",
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: nodeAgentSwiftSettings

@@ -1,9 +1,11 @@
 public import Hummingbird
 public import Logging
 import GRDB
+import HTTPServerLimits
 import NIOCore
 
-/// Builds the control plane's HTTP application: the ECS API on `POST /`, `/healthz` and `/metrics`.
+/// Builds the control plane's HTTP application: the ECS API on `POST /`, `/healthz` (liveness), `/readyz` (the
+/// store takes writes) and `/metrics`.
 public enum ControlPlaneApplication {
     /// The router: `POST /` speaks ECS, `GET /healthz` answers when the store answers, `GET /metrics` renders
     /// whatever `metrics` writes (the executable passes swift-prometheus' registry).
@@ -19,6 +21,13 @@ public enum ControlPlaneApplication {
             } catch {
                 return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unavailable\n")))
             }
+        }
+        // Readiness, unlike liveness above: can the store take a write now (space, mount, corruption)?
+        router.get("/readyz") { _, _ -> Response in
+            guard let problem = await api.store.health.problem(of: api.store) else {
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            }
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: problem + "\n")))
         }
         if let metrics {
             router.get("/metrics") { _, _ in
@@ -37,6 +46,7 @@ public enum ControlPlaneApplication {
                             logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(api: api, metrics: metrics),
+            server: .http1(limits: api.configuration.limits, server: "control-plane", logger: logger),
             configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port),
                                  serverName: "flotilla-control-plane"),
             logger: logger

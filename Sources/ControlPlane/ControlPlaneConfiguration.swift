@@ -1,4 +1,5 @@
 public import Foundation
+public import HTTPServerLimits
 
 /// What the control plane needs to know about where and as whom it runs.
 public struct ControlPlaneConfiguration: Sendable {
@@ -20,12 +21,14 @@ public struct ControlPlaneConfiguration: Sendable {
     public var maxPollWait: Duration
     /// The URL agents are told to use (`DiscoverPollEndpoint`, `Register`); nil answers the address the request came to.
     public var advertisedEndpoint: String?
+    /// The API listener's header, body and idle timeouts and its connection cap.
+    public var limits: HTTPServerLimits
 
     public init(host: String = "127.0.0.1", port: Int = 8080,
                 dataDirectory: URL = URL(fileURLWithPath: "/var/lib/flotilla/control-plane"),
                 accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20,
                 agentGracePeriod: Duration = .seconds(30), maxPollWait: Duration = .seconds(60),
-                advertisedEndpoint: String? = nil) {
+                advertisedEndpoint: String? = nil, limits: HTTPServerLimits = HTTPServerLimits()) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -35,5 +38,6 @@ public struct ControlPlaneConfiguration: Sendable {
         self.agentGracePeriod = agentGracePeriod
         self.maxPollWait = maxPollWait
         self.advertisedEndpoint = advertisedEndpoint
+        self.limits = limits
     }
 }

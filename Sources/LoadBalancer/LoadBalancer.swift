@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 public import NIOCore
 import NIOPosix
 public import ServiceLifecycle
@@ -36,6 +37,12 @@ public final class LoadBalancer: Service, Sendable {
     let eventLoopGroup: any EventLoopGroup
     let state: Mutex<State>
     let peakBufferedBytes = PeakGauge()
+    /// Client connections open now, against `configuration.maxConnections`.
+    let clientConnections = Atomic<Int>(0)
+    /// Whether the last connection was refused for the cap (the warning is logged once per burst of refusals).
+    let isRefusing = Atomic<Bool>(false)
+    let refusedConnections: Counter
+    let idleClosed: Counter
     let transitions: AsyncStream<TargetHealthTransition>.Continuation
     private let serverChannel: any Channel
     private let stopRequests: AsyncStream<Void>
@@ -115,6 +122,8 @@ public final class LoadBalancer: Service, Sendable {
         self.logger = logger
         self.listenerPort = serverChannel.localAddress?.port ?? configuration.listenerPort
         self.state = Mutex(State(targets: TargetSet(algorithm: configuration.algorithm)))
+        self.refusedConnections = Counter(label: "flotilla_lb_refused_connections_total", dimensions: [("balancer", configuration.name)])
+        self.idleClosed = Counter(label: "flotilla_lb_idle_closed_connections_total", dimensions: [("balancer", configuration.name)])
         (self.healthTransitions, self.transitions) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
         (self.stopRequests, self.stopRequester) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

@@ -23,6 +23,19 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
     /// message per read: 73-150 KiB), and end-of-transfer peaks of 0.3-0.9 MiB, each equal to what was queued when
     /// the backend's EOF arrived; never growing with the transfer size.
     public var writeBufferHighWaterMark: Int
+    /// Client connections open at once. One beyond it is closed as soon as it is accepted, before any byte and
+    /// before a target connection is made (counted in `flotilla_lb_refused_connections_total`), so a flood of
+    /// sockets cannot take the process's file descriptors from the connections already served.
+    public var maxConnections: Int
+    /// A connection with no byte moving either way for this long is closed (AWS NLB's TCP idle timeout, 350 s).
+    /// A long download keeps moving bytes and is never cut; a stalled client that stops reading is idle.
+    public var idleTimeout: Duration
+
+    /// The default cap on client connections: each holds two descriptors (client and target), so 10,000 stays
+    /// well inside a 65,536-descriptor limit with room for the rest of the process.
+    public static let defaultMaxConnections = 10_000
+    /// NLB's TCP idle timeout.
+    public static let defaultIdleTimeout = Duration.seconds(350)
 
     public init(
         name: String,
@@ -32,7 +45,9 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
         healthCheck: HealthCheck = HealthCheck(),
         deregistrationDelay: Duration = .seconds(300),
         connectTimeout: Duration = .seconds(2),
-        writeBufferHighWaterMark: Int = 256 * 1024
+        writeBufferHighWaterMark: Int = 256 * 1024,
+        maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections,
+        idleTimeout: Duration = LoadBalancerConfiguration.defaultIdleTimeout
     ) {
         self.name = name
         self.listenerHost = listenerHost
@@ -42,6 +57,8 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
         self.deregistrationDelay = deregistrationDelay
         self.connectTimeout = connectTimeout
         self.writeBufferHighWaterMark = writeBufferHighWaterMark
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
     }
 
     static let maxMessagesPerRead = 4
@@ -60,6 +77,8 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
         if self.writeBufferHighWaterMark < 1024 {
             issues.append("writeBufferHighWaterMark: must be at least 1024, got \(self.writeBufferHighWaterMark)")
         }
+        if self.maxConnections < 1 { issues.append("maxConnections: must be at least 1, got \(self.maxConnections)") }
+        if self.idleTimeout <= .zero { issues.append("idleTimeout: must be positive") }
         issues += self.healthCheck.issues()
         if !issues.isEmpty { throw .invalidConfiguration(issues) }
     }

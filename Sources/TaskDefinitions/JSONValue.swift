@@ -8,7 +8,17 @@ public enum JSONValue: Codable, Hashable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// How deep a value may nest, counted from the document's root (Foundation's own parser stops at 512).
+    ///
+    /// Decoding, encoding, comparing and freeing a value all recurse once per level; ECS documents nest a few
+    /// levels, so this refuses hostile input long before the stack could be at risk.
+    public static let maxDepth = 100
+
     public init(from decoder: any Decoder) throws {
+        guard decoder.codingPath.count <= Self.maxDepth else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "nested deeper than \(Self.maxDepth) levels"))
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -18,10 +28,15 @@ public enum JSONValue: Codable, Hashable, Sendable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            do {
+                self = .array(try container.decode([JSONValue].self))
+            } catch DecodingError.dataCorrupted(let context) {
+                // Too deep (or broken) inside the array: say so rather than "expected an object".
+                throw DecodingError.dataCorrupted(context)
+            } catch {
+                self = .object(try container.decode([String: JSONValue].self))
+            }
         }
     }
 

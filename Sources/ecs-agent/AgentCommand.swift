@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPServerLimits
 import Logging
 import Metrics
 import NodeAgent
@@ -58,8 +59,28 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Seconds one desired-tasks poll may block, 1-60 (env FLOTILLA_POLL_WAIT).")
     var pollWait: Int = Int(environment["FLOTILLA_POLL_WAIT"] ?? "") ?? 20
 
+    @Option(help: "The endpoint's request heads must be complete this long after a connection opens (env FLOTILLA_HEADER_TIMEOUT).")
+    var headerTimeout: String = environment["FLOTILLA_HEADER_TIMEOUT"] ?? "10s"
+
+    @Option(help: "The endpoint's request bodies must be complete this long after their head (env FLOTILLA_BODY_TIMEOUT).")
+    var bodyTimeout: String = environment["FLOTILLA_BODY_TIMEOUT"] ?? "60s"
+
+    @Option(help: "The endpoint closes a keep-alive connection with no new request this long (env FLOTILLA_IDLE_TIMEOUT).")
+    var idleTimeout: String = environment["FLOTILLA_IDLE_TIMEOUT"] ?? "60s"
+
+    @Option(help: "Endpoint connections open at once; more are answered 503 and closed (env FLOTILLA_MAX_CONNECTIONS).")
+    var maxConnections: Int = Int(environment["FLOTILLA_MAX_CONNECTIONS"] ?? "") ?? AgentEndpoint.defaultLimits.maxConnections
+
+    @Option(help: "Bytes one image import's layers may expand to, uncompressed (env FLOTILLA_MAX_IMAGE_BYTES; default 8 GiB).")
+    var maxImageBytes: Int64 = Int64(environment["FLOTILLA_MAX_IMAGE_BYTES"] ?? "") ?? ImageStore.defaultMaxExpandedBytes
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
     var logLevel: String = environment["FLOTILLA_LOG_LEVEL"] ?? "info"
+
+    var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
+        HTTPServerLimits.fromFlags(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout,
+                                   maxConnections: maxConnections)
+    }
 
     /// The flags' attributes, else FLOTILLA_ATTRIBUTES'.
     private var attributeTexts: [String] {
@@ -82,6 +103,8 @@ struct AgentCommand: AsyncParsableCommand {
         }
         guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
+        guard maxImageBytes >= 1 << 20 else { throw ValidationError("--max-image-bytes: must be at least 1048576, got \(maxImageBytes)") }
         for text in attributeTexts {
             do {
                 _ = try AgentAttributePair(parsing: text)
@@ -130,7 +153,7 @@ struct AgentCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: network, logger: logger)
         let runtime = try ContainerRuntime(dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger)
-        let images = try ImageStore(root: dataDir + "/images", logger: logger)
+        let images = try ImageStore(root: dataDir + "/images", maxExpandedBytes: maxImageBytes, logger: logger)
         let daemon = try await AgentDaemon(configuration: configuration, runtime: runtime, images: images, logger: logger)
         logger.info("agent starting", metadata: [
             "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
@@ -138,7 +161,7 @@ struct AgentCommand: AsyncParsableCommand {
         ])
         let endpoint = AgentEndpoint(host: host, port: port, token: await daemon.agentToken,
                                      directory: daemon.containerDirectory, runtime: runtime, logger: logger,
-                                     metrics: { registry.emitToBuffer() })
+                                     metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
         let group = ServiceGroup(configuration: .init(
             services: [endpoint, daemon],
             gracefulShutdownSignals: [.sigterm, .sigint],

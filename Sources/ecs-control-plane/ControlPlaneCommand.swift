@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
 import Foundation
+import HTTPServerLimits
 import Logging
 import Metrics
 import Prometheus
@@ -39,6 +40,18 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Longest time between reconciler passes when nothing changes, e.g. 1s or 500ms (env FLOTILLA_RECONCILE_INTERVAL).")
     var reconcileInterval: String = ProcessInfo.processInfo.environment["FLOTILLA_RECONCILE_INTERVAL"] ?? "1s"
 
+    @Option(help: "A request head must be complete this long after the connection opens, e.g. 10s (env FLOTILLA_HEADER_TIMEOUT).")
+    var headerTimeout: String = ProcessInfo.processInfo.environment["FLOTILLA_HEADER_TIMEOUT"] ?? "10s"
+
+    @Option(help: "A request body must be complete this long after its head, e.g. 60s (env FLOTILLA_BODY_TIMEOUT).")
+    var bodyTimeout: String = ProcessInfo.processInfo.environment["FLOTILLA_BODY_TIMEOUT"] ?? "60s"
+
+    @Option(help: "A keep-alive connection with no new request this long is closed, e.g. 60s (env FLOTILLA_IDLE_TIMEOUT).")
+    var idleTimeout: String = ProcessInfo.processInfo.environment["FLOTILLA_IDLE_TIMEOUT"] ?? "60s"
+
+    @Option(help: "API connections open at once; more are answered 503 and closed (env FLOTILLA_MAX_CONNECTIONS).")
+    var maxConnections: Int = ProcessInfo.processInfo.environment["FLOTILLA_MAX_CONNECTIONS"].flatMap { Int($0) } ?? 4096
+
     @Flag(help: "Do not run the load balancers in this process (run ecs-lb --control-plane URL --load-balancer-name NAME).")
     var noEmbeddedLoadBalancer = false
 
@@ -60,6 +73,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             throw ValidationError("--region: expected a region name like us-east-1, got \(region)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
+    }
+
+    var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
+        HTTPServerLimits.fromFlags(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout,
+                                   maxConnections: maxConnections)
     }
 
     var parsedListen: (host: String, port: Int)? {
@@ -99,8 +118,16 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let (host, port) = parsedListen!
         let configuration = ControlPlaneConfiguration(
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
-            agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl)
-        let store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+            agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl,
+            limits: try parsedLimits.get())
+        // A data dir that cannot hold the store (unwritable, corrupt, not SQLite) is one line and status 1.
+        let store: ControlPlaneStore
+        do {
+            store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("ecs-control-plane: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
         logger.info("control plane starting", metadata: [
             "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
         ])

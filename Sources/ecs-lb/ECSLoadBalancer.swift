@@ -46,7 +46,10 @@ struct ECSLoadBalancer: AsyncParsableCommand {
             let settings = try await Self.firstSettings(
                 from: source, waiting: self.options.controlPlane != nil, every: .seconds(self.options.pollInterval),
                 logger: logger)
-            balancer = try await LoadBalancer.start(settings.configuration, targets: settings.targets, logger: logger)
+            var configuration = settings.configuration
+            configuration.maxConnections = self.options.maxConnections
+            configuration.idleTimeout = .seconds(self.options.idleTimeout)
+            balancer = try await LoadBalancer.start(configuration, targets: settings.targets, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
             throw ExitCode.failure

@@ -36,6 +36,14 @@ struct LoadBalancerOptions: ParsableArguments {
     @Option(name: .customLong("deregistration-delay"), help: "Seconds a removed target's connections may go on.")
     var deregistrationDelay: Double = 30
 
+    @Option(name: .customLong("max-connections"),
+            help: "Client connections open at once; more are closed at once, before any byte.")
+    var maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections
+
+    @Option(name: .customLong("idle-timeout"),
+            help: "Seconds a connection may move no byte either way before it is closed (NLB's 350).")
+    var idleTimeout: Double = 350
+
     @Option(help: "JSON file with the settings and targets; SIGHUP reloads its targets.")
     var config: String?
 
@@ -56,6 +64,8 @@ struct LoadBalancerOptions: ParsableArguments {
     var logLevel: LogLevelFlag = LogLevelFlag(level: .info)
 
     func validate() throws {
+        if self.maxConnections < 1 { throw ValidationError("--max-connections: must be at least 1, got \(self.maxConnections)") }
+        if !(self.idleTimeout > 0) { throw ValidationError("--idle-timeout: must be positive, got \(self.idleTimeout)") }
         if let controlPlane {
             guard let url = URL(string: controlPlane), ["http", "https"].contains(url.scheme ?? "") else {
                 throw ValidationError("--control-plane: expected an http:// or https:// URL, got \(controlPlane)")

@@ -13,7 +13,7 @@ struct StoreTests {
         let tables = try await store.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer", "service", "tag", "targetHealth", "task", "taskDefinition"])
+        #expect(tables == ["accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer", "readinessProbe", "service", "tag", "targetHealth", "task", "taskDefinition"])
     }
 
     @Test("(family, revision) is unique: a racing duplicate insert fails instead of overwriting")

@@ -24,7 +24,8 @@ public final class ControlPlaneProcess: @unchecked Sendable {
 
     /// Starts the control plane on `dataDirectory` (a fresh temp dir when nil) and waits until `/healthz` answers.
     /// - Parameter viaEnvironment: pass the configuration as `FLOTILLA_*` variables instead of flags.
-    public init(dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false) async throws {
+    /// - Parameter arguments: more flags (e.g. `--idle-timeout 1s`).
+    public init(dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false, arguments: [String] = []) async throws {
         self.port = try port ?? Self.freeLoopbackPort()
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
@@ -40,7 +41,7 @@ public final class ControlPlaneProcess: @unchecked Sendable {
             process.environment = environment
             process.arguments = []
         } else {
-            process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data-dir", self.dataDirectory.path, "--log-level", "warning"]
+            process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data-dir", self.dataDirectory.path, "--log-level", "warning"] + arguments
         }
         process.standardOutput = FileHandle.nullDevice
         try process.run()

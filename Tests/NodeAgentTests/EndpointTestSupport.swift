@@ -1,5 +1,6 @@
 import FlotillaClient
 import Foundation
+import HTTPServerLimits
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -41,12 +42,13 @@ struct EndpointHarness {
         baseURL.appendingPathComponent("v1/tasks/\(task)/containers/\(container)/\(action)")
     }
 
-    static func with(runtime: ContainerRuntime, _ body: (EndpointHarness) async throws -> Void) async throws {
+    static func with(runtime: ContainerRuntime, limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
+                     _ body: (EndpointHarness) async throws -> Void) async throws {
         let directory = FakeContainerDirectory()
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let endpoint = AgentEndpoint(
             host: "127.0.0.1", port: 0, token: token, directory: directory, runtime: runtime,
-            logger: Logger(label: "test.endpoint"), metrics: { Array("flotilla_agent_test 1\n".utf8) },
+            logger: Logger(label: "test.endpoint"), metrics: { Array("flotilla_agent_test 1\n".utf8) }, limits: limits,
             onServerRunning: { portContinuation.yield($0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await endpoint.run() }

@@ -78,7 +78,8 @@ public struct ECSAPI: Sendable {
         } catch {
             let ecsError = Self.ecsError(from: error)
             if ecsError.status == .internalServerError {
-                logger.error("ECS request failed", metadata: ["ecs.operation": "\(operationLabel)", "error": "\(error)"])
+                // A full or corrupt store fails every call: its log says so once a minute, not once per call.
+                store.health.logFailure(error, "ECS request failed", metadata: ["ecs.operation": "\(operationLabel)"], logger: logger)
             } else {
                 logger.debug("ECS request refused", metadata: [
                     "ecs.operation": "\(operationLabel)", "ecs.error": "\(ecsError.type)", "error": "\(ecsError.message)",
@@ -126,6 +127,9 @@ public struct ECSAPI: Sendable {
                 "Request body is larger than \(configuration.maxBodyBytes) bytes.",
                 status: .contentTooLarge
             )
+        } catch {
+            // The client went away or was cut at its body deadline: its failure, not the server's.
+            throw ECSError.serialization("The request body was not received in full.")
         }
     }
 
@@ -144,7 +148,9 @@ public struct ECSAPI: Sendable {
         switch error {
         case let error as ECSError: return error
         case let error as DecodingError: return RequestDecoding.ecsError(from: error)
-        default: return .server("Internal error.")
+        default:
+            // The store's own failures say what they are (ECS's ServerException); anything else stays vague.
+            return .server(StoreFailure(error)?.message ?? "Internal error.")
         }
     }
 }

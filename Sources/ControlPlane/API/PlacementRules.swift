@@ -7,6 +7,16 @@ enum PlacementRules {
     static func check(constraints: [JSONValue]?, strategy: [JSONValue]?) throws(ECSError) {
         let parsedConstraints = try entries(constraints, field: "placementConstraints", detail: "expression")
         let parsedStrategy = try entries(strategy, field: "placementStrategy", detail: "field")
+        // Each expression on its own first, so the message names the entry (and a long or deep one is refused
+        // before anything else looks at it).
+        for (index, entry) in parsedConstraints.enumerated() {
+            do throws(PlacementConfigurationError) {
+                _ = try PlacementConstraint(type: entry.type, expression: entry.detail)
+            } catch {
+                let field = if case .invalidExpression = error { "placementConstraints[\(index)].expression" } else { "placementConstraints[\(index)]" }
+                throw .invalidParameter("\(field): \(error.description)")
+            }
+        }
         do {
             _ = try Scheduler.validatePlacement(constraints: parsedConstraints.map { (type: $0.type, expression: $0.detail) },
                                                 strategy: parsedStrategy.map { (type: $0.type, field: $0.detail) })

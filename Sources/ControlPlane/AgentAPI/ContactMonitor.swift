@@ -74,7 +74,7 @@ public struct ContactMonitor: Service {
             }
             return silent.map { $0[1] }
         } catch {
-            logger.error("contact check failed", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "contact check failed", metadata: [:], logger: logger)
             return []
         }
     }

@@ -107,7 +107,7 @@ public struct EmbeddedLoadBalancers: Service {
                 return (definitions, Dictionary(grouping: desired, by: \.attachment.loadBalancerName), try db.deregisteringTasks())
             }
         } catch {
-            logger.error("load balancer targets not read; keeping the current ones", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "load balancer targets not read; keeping the current ones", metadata: [:], logger: logger)
             return []
         }
         let wantedByName = Dictionary(wanted.map { ($0.loadBalancerName, $0) }, uniquingKeysWith: { first, _ in first })
@@ -176,7 +176,7 @@ public struct EmbeddedLoadBalancers: Service {
             }
             state.reportedHealth = verdicts
         } catch {
-            logger.error("load balancer target health not written", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "load balancer target health not written", metadata: [:], logger: logger)
         }
     }
 
@@ -196,7 +196,7 @@ public struct EmbeddedLoadBalancers: Service {
             let released = try await store.write { db in try db.releaseDeregistrations(now: now, drained: drained) }
             TaskDeregistrationLog.released(released, logger: logger)
         } catch {
-            logger.error("held task stops not released", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "held task stops not released", metadata: [:], logger: logger)
         }
     }
 }

@@ -23,6 +23,9 @@ public final class Reconciler: Sendable {
     /// Per cluster, the change index at which a pass found nothing to do and nothing time could change (no
     /// unhealthy task waiting out its grace period): until the index moves, later passes skip the cluster.
     private let idleAt = Mutex<[String: UInt64]>([:])
+    /// Per cluster, the services skipped for unusable stored data and why, as last logged: each problem is logged
+    /// once, not on every pass.
+    private let reportedSkips = Mutex<[String: [String: String]]>([:])
     /// How often a pass re-plans a cluster whose index moved under it before leaving it to the next pass.
     static let maxAttempts = 3
 
@@ -70,7 +73,7 @@ public final class Reconciler: Sendable {
             await releaseExpiredDeregistrations(into: &summary)
         } catch {
             summary.failures += 1
-            logger.error("reconciler pass failed", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "reconciler pass failed", metadata: [:], logger: logger)
         }
         Counter(label: "flotilla_reconciler_passes_total").increment()
         passes.add(1, ordering: .relaxed)
@@ -95,27 +98,33 @@ public final class Reconciler: Sendable {
         } catch {
             summary.failures += 1
             Counter(label: "flotilla_reconciler_failures_total").increment()
-            logger.error("held task stops not released", metadata: ["error": "\(error)"])
+            store.health.logFailure(error, "held task stops not released", metadata: [:], logger: logger)
         }
     }
 
     private func reconcile(cluster name: String, into summary: inout PassSummary) async {
+        guard let skipped = await plan(cluster: name, into: &summary) else { return }
+        await report(skipped: skipped, cluster: name, into: &summary)
+    }
+
+    /// Plans and applies one cluster; answers the services it skipped, or nil when it read nothing (idle, gone).
+    private func plan(cluster name: String, into summary: inout PassSummary) async -> [String: String]? {
         for _ in 0..<Self.maxAttempts {
             do {
                 let index = try await store.read { db in try db.changeIndex(of: name) }
-                if idleAt.withLock({ $0[name] }) == index { return }
+                if idleAt.withLock({ $0[name] }) == index { return nil }
                 let state = try await store.read { db -> SchedulingState? in
                     guard let cluster = try db.cluster(name), cluster.status == "ACTIVE" else { return nil }
                     return try db.schedulingState(of: cluster)
                 }
-                guard let state else { return }
+                guard let state else { return nil }
                 let now = now()
                 let plan = generator.withLock { Scheduler.plan(state.snapshot, now: now, using: &$0) }
                 // Nothing to write: no write transaction, so an idle cluster never takes the store's write lock.
                 if state.isNoOp(plan) {
                     let waitsOnTime = state.snapshot.tasks.contains { $0.isLive && $0.healthCheckFailure != nil }
                     idleAt.withLock { $0[name] = waitsOnTime ? nil : state.snapshot.baseIndex }
-                    return
+                    return state.skippedServices
                 }
                 let seed = generator.withLock { $0.next() }
                 let applied = try await store.write { db in
@@ -123,7 +132,7 @@ public final class Reconciler: Sendable {
                     return try db.apply(plan, to: state, now: now, using: &generator)
                 }
                 record(applied, plan: plan, cluster: name, into: &summary)
-                return
+                return state.skippedServices
             } catch let error as StalePlanError {
                 summary.conflicts += 1
                 Counter(label: "flotilla_reconciler_plan_conflicts_total").increment()
@@ -133,9 +142,36 @@ public final class Reconciler: Sendable {
             } catch {
                 summary.failures += 1
                 Counter(label: "flotilla_reconciler_failures_total").increment()
-                logger.error("cluster reconciliation failed", metadata: ["cluster": "\(name)", "error": "\(error)"])
-                return
+                store.health.logFailure(error, "cluster reconciliation failed", metadata: ["cluster": "\(name)"], logger: logger)
+                return nil
             }
+        }
+        return nil
+    }
+
+    /// Tells about services left out for unusable stored data: ECS's "was unable to" event on each (throttled as the
+    /// scheduler's events are) and one error log per service and problem, however many passes skip it.
+    private func report(skipped: [String: String], cluster name: String, into summary: inout PassSummary) async {
+        let newlyReported = reportedSkips.withLock { reported in
+            let previous = reported[name] ?? [:]
+            reported[name] = skipped.isEmpty ? nil : skipped
+            return skipped.filter { previous[$0.key] != $0.value }
+        }
+        Gauge(label: "flotilla_reconciler_skipped_services", dimensions: [("cluster", name)]).record(skipped.count)
+        guard !skipped.isEmpty else { return }
+        for (service, problem) in newlyReported.sorted(by: { $0.key < $1.key }) {
+            logger.error("service skipped: its stored configuration cannot be used", metadata: [
+                "cluster": "\(name)", "service": "\(service)", "error": "\(problem)",
+            ])
+        }
+        do {
+            let now = now()
+            let recorded = try await store.write { db in try db.recordSkippedServices(skipped, cluster: name, now: now) }
+            summary.events += recorded.count
+        } catch {
+            summary.failures += 1
+            Counter(label: "flotilla_reconciler_failures_total").increment()
+            store.health.logFailure(error, "skipped-service events not written", metadata: ["cluster": "\(name)"], logger: logger)
         }
     }
 

@@ -15,6 +15,9 @@ struct SchedulingState: Sendable {
     var definitions: [String: TaskDefinition]
     /// Whether a deleted service waits for its tasks to stop (the pass retires it once they have).
     var hasDrainingServices: Bool
+    /// Services left out of the snapshot because their stored data cannot be parsed, by name, with why (the pass
+    /// reports them; their tasks are left as they are).
+    var skippedServices: [String: String] = [:]
 }
 
 extension Database {
@@ -35,20 +38,23 @@ extension Database {
         var definitions: [String: TaskDefinition] = [:]
         func definition(_ arn: String) throws -> TaskDefinition? {
             if let known = definitions[arn] { return known }
-            guard let reference = try? TaskDefinitionReference(arn), let found = try taskDefinition(reference) else { return nil }
+            guard let reference = try? TaskDefinitionReference(arn), let found = try? taskDefinition(reference) else { return nil }
             definitions[arn] = found
             return found
         }
 
         // Services and their deployments.
-        let storedServices = try documents(ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status = 'ACTIVE' ORDER BY name", [name])
+        var (storedServices, skipped) = try readableServices(cluster: name)
         var inProgress: Set<String> = []
         var services: [String: ECSService] = [:]
         var serviceSnapshots: [ServiceSnapshot] = []
-        for service in storedServices {
+        services: for service in storedServices {
             var deployments: [DeploymentSnapshot] = []
             for deployment in service.deployments {
-                guard let taskDefinition = try definition(deployment.taskDefinition) else { continue }
+                guard let taskDefinition = try definition(deployment.taskDefinition) else {
+                    if let problem = unreadableTaskDefinition(deployment.taskDefinition) { skipped[service.serviceName] = problem; continue services }
+                    continue
+                }
                 let snapshot = DeploymentSnapshot(
                     id: deployment.id, status: DeploymentStatus(rawValue: deployment.status) ?? .inactive,
                     taskDefinitionArn: deployment.taskDefinition, requirements: TaskRequirements(taskDefinition),
@@ -59,6 +65,7 @@ extension Database {
             }
             let configuration = service.deploymentConfiguration ?? .defaults
             let placement = PlacementSettings(constraints: service.placementConstraints, strategy: service.placementStrategy)
+            if let problem = placement.problems.first { skipped[service.serviceName] = problem; continue }
             services[service.serviceName] = service
             var snapshot = ServiceSnapshot(
                 serviceName: service.serviceName, desiredCount: service.desiredCount, deployments: deployments,
@@ -150,7 +157,8 @@ extension Database {
             snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
                                       services: serviceSnapshots),
             services: services, definitions: definitions,
-            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name]) > 0)
+            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name]) > 0,
+            skippedServices: skipped)
     }
 }
 
@@ -188,22 +196,26 @@ extension LoadBalancerHealth {
 
 /// A service's or RunTask's stored placement settings, parsed with the scheduler's parser.
 ///
-/// The API validated them when they were given (`PlacementRules`), so parsing cannot fail here; an entry that
-/// somehow does is left out rather than stopping the cluster's reconciliation.
+/// The API validated them when they were given (`PlacementRules`); an entry that still fails (stored by an older
+/// version, or by hand) is left out and named in `problems` (the parser bounds length and depth, so it cannot crash).
+/// The reconciler skips a service with problems rather than run it without its constraints.
 struct PlacementSettings {
     var constraints: [PlacementConstraint] = []
     var strategy: [PlacementStrategy] = []
+    /// One line per entry that did not parse, naming it (`placementConstraints[0]: ...`).
+    var problems: [String] = []
 
     init(constraints: [JSONValue]?, strategy: [JSONValue]?) {
-        for entry in constraints ?? [] {
-            guard let type = entry["type"]?.stringValue,
-                  let parsed = try? PlacementConstraint(type: type, expression: entry["expression"]?.stringValue) else { continue }
-            self.constraints.append(parsed)
+        for (index, entry) in (constraints ?? []).enumerated() {
+            do throws(PlacementConfigurationError) {
+                self.constraints.append(try PlacementConstraint(type: entry["type"]?.stringValue ?? "",
+                                                                expression: entry["expression"]?.stringValue))
+            } catch { problems.append("placementConstraints[\(index)]: \(error.description)") }
         }
-        for entry in strategy ?? [] {
-            guard let type = entry["type"]?.stringValue,
-                  let parsed = try? PlacementStrategy(type: type, field: entry["field"]?.stringValue) else { continue }
-            self.strategy.append(parsed)
+        for (index, entry) in (strategy ?? []).enumerated() {
+            do throws(PlacementConfigurationError) {
+                self.strategy.append(try PlacementStrategy(type: entry["type"]?.stringValue ?? "", field: entry["field"]?.stringValue))
+            } catch { problems.append("placementStrategy[\(index)]: \(error.description)") }
         }
     }
 }

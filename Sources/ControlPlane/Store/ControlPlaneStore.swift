@@ -15,17 +15,45 @@ public final class ControlPlaneStore: Sendable {
     public let desiredStateChanges = DesiredStateNotifier()
     /// Wakes the reconciler when a commit changes what the scheduler reads (tasks, services, instances, attributes).
     public let schedulingStateChanges = StateChangeSignal()
+    /// Whether the store takes writes (`/readyz`), and the rate-limited log of its failures.
+    public let health: StoreHealth
 
-    /// Opens (creating if needed) `<directory>/flotilla.sqlite` and migrates it to the current schema.
-    public static func open(directory: URL) throws -> ControlPlaneStore {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    /// Opens (creating if needed) `<directory>/flotilla.sqlite`, checks it (`PRAGMA quick_check`: a file damaged
+    /// in the middle opens fine and fails later, call after call) and migrates it to the current schema.
+    ///
+    /// - Throws: `StoreOpenError`, one line naming the file and what is wrong with it.
+    public static func open(directory: URL, health: StoreHealth? = nil) throws(StoreOpenError) -> ControlPlaneStore {
+        let path = directory.appendingPathComponent("flotilla.sqlite").path
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreOpenError(path: directory.path, problem: "cannot create the data directory: \((error as NSError).localizedDescription)")
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(5)
-        let pool = try DatabasePool(path: directory.appendingPathComponent("flotilla.sqlite").path, configuration: configuration)
-        return try ControlPlaneStore(writer: pool)
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            guard problems == ["ok"] else {
+                throw StoreOpenError(path: path, problem: "the database is corrupt (PRAGMA quick_check: \(problems.prefix(3).joined(separator: "; "))); restore it from a backup or move it away")
+            }
+            return try ControlPlaneStore(writer: pool, health: health ?? StoreHealth(directory: directory))
+        } catch let error as StoreOpenError {
+            throw error
+        } catch {
+            let failure = StoreFailure(error)
+            let what = switch failure {
+            case .corrupt: "the database is corrupt or not a SQLite database; restore it from a backup or move it away"
+            case .full: "its filesystem is out of space"
+            case .readOnly: "it cannot be written"
+            case .ioError, nil: "it cannot be opened"
+            }
+            let detail = (error as? DatabaseError).map { "SQLite error \($0.resultCode.rawValue): \($0.message ?? "")" } ?? "\(error)"
+            throw StoreOpenError(path: path, problem: "\(what) (\(detail))")
+        }
     }
 
     /// A store in memory (tests): the same migrations, no file.
@@ -34,8 +62,9 @@ public final class ControlPlaneStore: Sendable {
     }
 
     /// Wraps `writer` and runs the migrations on it.
-    public init(writer: any DatabaseWriter) throws {
+    public init(writer: any DatabaseWriter, health: StoreHealth = StoreHealth(directory: nil)) throws {
         self.writer = writer
+        self.health = health
         try Self.migrator.migrate(writer)
         writer.add(transactionObserver: DesiredStateObserver(notifier: desiredStateChanges), extent: .databaseLifetime)
         // What the scheduler reads; contact stamps, desired-state indexes and metrics change none of it.
@@ -54,4 +83,11 @@ public final class ControlPlaneStore: Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await writer.read(body)
     }
+}
+
+/// The store could not be opened: the file and the problem, as one line for stderr.
+public struct StoreOpenError: Error, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path): \(problem)" }
 }

@@ -200,6 +200,11 @@ extension ControlPlaneStore {
             }
             try db.execute(sql: sql)
         }
+        migrator.registerMigration("v8: readiness probe") { db in
+            // One row that /readyz rewrites: a real write through the WAL to the data directory, so a full disk, a
+            // read-only mount or a corrupt file shows as not ready instead of as failing calls.
+            try db.execute(sql: "CREATE TABLE readinessProbe (id INTEGER PRIMARY KEY CHECK (id = 1), checkedAt REAL NOT NULL)")
+        }
         return migrator
     }
 }

@@ -19,17 +19,30 @@ final class GlueHandler {
     private var receivedTotal = 0
 
     private let peakBufferedBytes: PeakGauge
+    /// The client side closes the connection when no byte moved either way for this long (nil: never).
+    private let idleTimeout: TimeAmount?
+    private let onIdle: @Sendable () -> Void
+    private var idleCheck: Scheduled<Void>?
+    /// Bytes moved both ways at the last idle check, and when they last changed.
+    private var movedAtLastCheck = 0
+    private var lastMovement = NIODeadline.now()
 
-    private init(counters: TargetCounters, isClientSide: Bool, peakBufferedBytes: PeakGauge) {
+    private init(counters: TargetCounters, isClientSide: Bool, peakBufferedBytes: PeakGauge, idleTimeout: TimeAmount?,
+                 onIdle: @escaping @Sendable () -> Void) {
         self.counters = counters
         self.isClientSide = isClientSide
         self.peakBufferedBytes = peakBufferedBytes
+        self.idleTimeout = idleTimeout
+        self.onIdle = onIdle
     }
 
-    /// A client-side and a target-side handler joined to each other.
-    static func matchedPair(counters: TargetCounters, peakBufferedBytes: PeakGauge) -> (client: GlueHandler, target: GlueHandler) {
-        let client = GlueHandler(counters: counters, isClientSide: true, peakBufferedBytes: peakBufferedBytes)
-        let target = GlueHandler(counters: counters, isClientSide: false, peakBufferedBytes: peakBufferedBytes)
+    /// A client-side and a target-side handler joined to each other; the client side watches for idleness.
+    static func matchedPair(counters: TargetCounters, peakBufferedBytes: PeakGauge, idleTimeout: TimeAmount? = nil,
+                            onIdle: @escaping @Sendable () -> Void = {}) -> (client: GlueHandler, target: GlueHandler) {
+        let client = GlueHandler(counters: counters, isClientSide: true, peakBufferedBytes: peakBufferedBytes,
+                                 idleTimeout: idleTimeout, onIdle: onIdle)
+        let target = GlueHandler(counters: counters, isClientSide: false, peakBufferedBytes: peakBufferedBytes,
+                                 idleTimeout: nil, onIdle: {})
         client.partner = target
         target.partner = client
         return (client, target)
@@ -85,6 +98,32 @@ extension GlueHandler: ChannelDuplexHandler {
         self.context = context
         self.isWritable = context.channel.isWritable
         if context.channel.isActive { self.readIfPartnerWritable(context: context) }
+        if let idleTimeout { self.scheduleIdleCheck(context: context, in: idleTimeout) }
+    }
+
+    /// Idleness is checked a few times per timeout, by the bytes both sides have read (reads stop on their own while
+    /// a side cannot take more, so a stalled reader makes the connection idle too): no per-read timestamp or timer.
+    private func scheduleIdleCheck(context: ChannelHandlerContext, in delay: TimeAmount) {
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.idleCheck = context.eventLoop.scheduleTask(in: delay) {
+            loopBound.value.checkIdle()
+        }
+    }
+
+    private func checkIdle() {
+        guard let context = self.context, let idleTimeout = self.idleTimeout else { return }
+        let moved = self.receivedTotal + (self.partner?.receivedTotal ?? 0)
+        let now = NIODeadline.now()
+        if moved != self.movedAtLastCheck {
+            self.movedAtLastCheck = moved
+            self.lastMovement = now
+        } else if now - self.lastMovement >= idleTimeout {
+            self.onIdle()
+            context.close(promise: nil)
+            return
+        }
+        let remaining = self.lastMovement + idleTimeout - now
+        self.scheduleIdleCheck(context: context, in: min(remaining, max(.nanoseconds(idleTimeout.nanoseconds / 4), .milliseconds(10))))
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -104,6 +143,8 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.idleCheck?.cancel()
+        self.idleCheck = nil
         self.context = nil
         self.partner = nil
     }

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -29,6 +30,7 @@ enum Listener {
                 .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: LoadBalancerConfiguration.maxReadSize))
             .childChannelInitializer { client in
                 guard let balancer = box.value else { return client.eventLoop.makeFailedFuture(NoTargetAvailable()) }
+                guard balancer.admit(client) else { return client.eventLoop.makeFailedFuture(ConnectionLimitReached()) }
                 return balancer.join(client, excluding: [])
             }
             .bind(host: configuration.listenerHost, port: configuration.listenerPort)
@@ -38,6 +40,9 @@ enum Listener {
 
 /// No healthy target could take a connection; the client's connection is closed before any byte.
 struct NoTargetAvailable: Error {}
+
+/// The balancer already holds `maxConnections` client connections; the new one is closed before any byte.
+struct ConnectionLimitReached: Error {}
 
 extension LoadBalancer {
     /// Connects `client` to a target picked by the target set; on a connect error retries another target, so a
@@ -89,7 +94,12 @@ extension LoadBalancer {
 
     /// Joins the two channels with a glue pair and tracks the connection until the client side closes.
     private func glue(_ client: any Channel, to backend: any Channel, target: Target, counters: TargetCounters) throws {
-        let (clientGlue, targetGlue) = GlueHandler.matchedPair(counters: counters, peakBufferedBytes: self.peakBufferedBytes)
+        let (clientGlue, targetGlue) = GlueHandler.matchedPair(
+            counters: counters, peakBufferedBytes: self.peakBufferedBytes,
+            idleTimeout: TimeAmount(self.configuration.idleTimeout), onIdle: { [logger] in
+                self.idleClosed.increment()
+                logger.debug("Idle connection closed", metadata: ["target.id": "\(target.id)"])
+            })
         do {
             try client.pipeline.syncOperations.addHandler(clientGlue)
             try backend.pipeline.syncOperations.addHandler(targetGlue)
@@ -109,5 +119,26 @@ extension LoadBalancer {
             }
             self.perform(changes)
         }
+    }
+}
+
+extension LoadBalancer {
+    /// Counts `client` against `maxConnections`; false (and a refusal counted, and logged once per burst) when the
+    /// balancer is full.
+    func admit(_ client: any Channel) -> Bool {
+        let open = self.clientConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        guard open <= self.configuration.maxConnections else {
+            self.clientConnections.wrappingSubtract(1, ordering: .relaxed)
+            self.refusedConnections.increment()
+            if !self.isRefusing.exchange(true, ordering: .relaxed) {
+                self.logger.warning("Connection limit reached; refusing new connections", metadata: [
+                    "lb.max_connections": "\(self.configuration.maxConnections)",
+                ])
+            }
+            return false
+        }
+        self.isRefusing.store(false, ordering: .relaxed)
+        client.closeFuture.whenComplete { _ in self.clientConnections.wrappingSubtract(1, ordering: .relaxed) }
+        return true
     }
 }

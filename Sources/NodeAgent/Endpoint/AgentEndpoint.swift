@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+public import HTTPServerLimits
 public import Logging
 import Metrics
 import NIOCore
@@ -41,6 +42,11 @@ public struct AgentEndpoint: Service {
     let logger: Logger
     let metrics: (@Sendable () -> [UInt8])?
     let onServerRunning: @Sendable (Int) async -> Void
+    let limits: HTTPServerLimits
+
+    /// The endpoint's default limits: its clients are `ecsctl exec`/`logs` users and the control plane, so far
+    /// fewer connections than the control plane's.
+    public static let defaultLimits = HTTPServerLimits(maxConnections: 256)
 
     /// - Parameters:
     ///   - host, port: where to listen (port 0: any free port, reported to `onServerRunning`).
@@ -48,9 +54,12 @@ public struct AgentEndpoint: Service {
     ///   - metrics: renders `/metrics` (the executable passes its Prometheus registry's `emitToBuffer`); without it
     ///     `/metrics` answers 404.
     ///   - onServerRunning: called with the bound port once the server listens.
+    ///   - limits: header, body and idle timeouts and the connection cap (`HTTPServerLimits`).
     public init(host: String, port: Int, token: String, directory: any AgentContainerDirectory,
                 runtime: ContainerRuntime, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil,
+                limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
                 onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.limits = limits
         self.host = host
         self.port = port
         self.token = token
@@ -66,6 +75,7 @@ public struct AgentEndpoint: Service {
         let onServerRunning = self.onServerRunning
         let application = Application(
             router: router(),
+            server: .http1(limits: limits, server: "agent-endpoint", logger: logger),
             configuration: .init(address: .hostname(host, port: port), serverName: "flotilla-agent"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

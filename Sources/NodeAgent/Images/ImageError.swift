@@ -22,6 +22,9 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     case commandFailed(command: String, status: Int32, output: String)
     /// The store's own index could not be read or written.
     case corruptStore(path: String, reason: String)
+    /// The import's layers expand, uncompressed, beyond `limit` bytes (a decompression bomb, or an image larger than
+    /// this agent accepts).
+    case expansionLimitExceeded(path: String, limit: Int64)
 
     static func system(operation: String, path: String, errno: Int32) -> ImageError {
         .system(operation: operation, path: path, errno: Errno(rawValue: errno))
@@ -38,6 +41,8 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unsupported(let path, let reason): "\(path): unsupported: \(reason)"
         case .commandFailed(let command, let status, let output): "\(command) exited with status \(status): \(output)"
         case .corruptStore(let path, let reason): "\(path): image store index is corrupt: \(reason)"
+        case .expansionLimitExceeded(let path, let limit):
+            "\(path): the image's layers expand beyond the limit of \(limit) bytes uncompressed per import (ecs-agent --max-image-bytes)"
         }
     }
 }

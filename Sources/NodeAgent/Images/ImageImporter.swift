@@ -26,8 +26,13 @@ struct ImageImporter {
     /// Staged layer directories by hex diff id.
     private(set) var stagedLayers: [String: String] = [:]
     private var counter = 0
+    /// The budget of uncompressed layer bytes for this import, and what the layers staged so far used of it.
+    let maxExpandedBytes: Int64
+    private(set) var expandedBytes: Int64 = 0
 
-    init(store: String, staging: String, source: String, displayName: String) {
+    init(store: String, staging: String, source: String, displayName: String,
+         maxExpandedBytes: Int64 = ImageStore.defaultMaxExpandedBytes) {
+        self.maxExpandedBytes = maxExpandedBytes
         self.store = store
         self.staging = staging
         self.source = source
@@ -226,9 +231,16 @@ struct ImageImporter {
         case .none: tar = blob
         case .gzip, .zstd:
             tar = staging + "/layer-" + hex + ".tar"
-            try Self.decompress(blob, to: tar, with: compression == .gzip ? ["gzip", "-dc"] : ["zstd", "-dcq"], name: name)
+            try Self.decompress(blob, to: tar, with: compression == .gzip ? ["gzip", "-dc"] : ["zstd", "-dcq"], name: name,
+                                limit: maxExpandedBytes - expandedBytes, displayName: displayName, totalLimit: maxExpandedBytes)
         }
         defer { if tar != blob { unlink(tar) } }
+        // Counted once per distinct layer the import writes; a tar layer's unpacked files are about its size.
+        let tarSize = try size(tar)
+        guard tarSize <= maxExpandedBytes - expandedBytes else {
+            throw ImageError.expansionLimitExceeded(path: displayName, limit: maxExpandedBytes)
+        }
+        expandedBytes += tarSize
         let actual = try SHA256.digest(ofFile: tar)
         guard actual == diffID else {
             throw ImageError.digestMismatch(path: name + " (uncompressed)", expected: diffID, actual: actual)
@@ -254,8 +266,10 @@ struct ImageImporter {
         return .none
     }
 
-    /// Runs `command blob > output` (gzip -dc, zstd -dcq) as a subprocess.
-    private static func decompress(_ blob: String, to output: String, with command: [String], name: String) throws(ImageError) {
+    /// Runs `command blob > output` (gzip -dc, zstd -dcq) as a subprocess, stopping it once the output passes
+    /// `limit` bytes: the output is read through a pipe and counted, so a bomb never reaches the disk whole.
+    private static func decompress(_ blob: String, to output: String, with command: [String], name: String,
+                                   limit: Int64, displayName: String, totalLimit: Int64) throws(ImageError) {
         guard FileManager.default.createFile(atPath: output, contents: nil),
               let outputHandle = FileHandle(forWritingAtPath: output)
         else { throw ImageError.system(operation: "create", path: output, errno: errno) }
@@ -263,14 +277,41 @@ struct ImageImporter {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command + [blob]
-        process.standardOutput = outputHandle
+        let decompressed = Pipe()
+        process.standardOutput = decompressed
         let errors = Pipe()
         process.standardError = errors
         do { try process.run() } catch {
             throw ImageError.commandFailed(command: command.joined(separator: " "), status: -1, output: "\(error)")
         }
+        try? decompressed.fileHandleForWriting.close()
+        let input = decompressed.fileHandleForReading.fileDescriptor
+        let outputDescriptor = outputHandle.fileDescriptor
+        var written: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var failure: ImageError?
+        copying: while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            written += Int64(count)
+            guard written <= limit else {
+                failure = .expansionLimitExceeded(path: displayName, limit: totalLimit)
+                break
+            }
+            var offset = 0
+            while offset < count {
+                let result = buffer.withUnsafeBytes { write(outputDescriptor, $0.baseAddress! + offset, count - offset) }
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else { failure = .system(operation: "write", path: output, errno: errno); break copying }
+                offset += result
+            }
+        }
+        if failure != nil, process.isRunning { process.terminate() }
+        try? decompressed.fileHandleForReading.close()
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        if let failure { throw failure }
         if process.terminationStatus == 127 {   // env: the program is not installed
             throw ImageError.unsupported(path: name, reason: "decompressing this layer needs \(command[0]); install it (apt-get install \(command[0]))")
         }

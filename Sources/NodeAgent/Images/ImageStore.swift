@@ -20,6 +20,14 @@ public final class ImageStore: Sendable {
     /// The store's root directory.
     public let root: String
     private let logger: Logger
+    /// How many bytes one import's layers may expand to, uncompressed (see ``defaultMaxExpandedBytes``).
+    public let maxExpandedBytes: Int64
+    /// 8 GiB of uncompressed layers per import. An absolute bound, not a compression ratio: real layers of zeros or
+    /// text compress 100:1 or more, so a ratio refuses honest images, while a byte budget bounds what an import can
+    /// write to the agent's disk whatever the archive claims. The largest common images (CUDA, ML runtimes) are
+    /// 5-7 GiB unpacked; larger ones need `--max-image-bytes`.
+    public static let defaultMaxExpandedBytes: Int64 = 8 << 30
+
     /// The index as last read or written, with the identity of the file it came from.
     private let index: Mutex<CachedIndex>
 
@@ -30,8 +38,9 @@ public final class ImageStore: Sendable {
     }
 
     /// Opens (creating if needed) the store under `root`, and removes the staging directories of interrupted imports.
-    public init(root: String, logger: Logger) throws(ImageError) {
+    public init(root: String, maxExpandedBytes: Int64 = ImageStore.defaultMaxExpandedBytes, logger: Logger) throws(ImageError) {
         self.root = root
+        self.maxExpandedBytes = maxExpandedBytes
         self.logger = logger
         for directory in [root, root + "/blobs", root + "/blobs/sha256", root + "/layers"] {
             if mkdir(directory, 0o700) != 0 && errno != EEXIST {
@@ -133,7 +142,8 @@ public final class ImageStore: Sendable {
             var reader = try TarReader(path: path)
             try LayerUnpacker(destination: source, archiveName: path, convertWhiteouts: false).unpack(&reader)
         }
-        var importer = ImageImporter(store: root, staging: staging, source: source, displayName: path)
+        var importer = ImageImporter(store: root, staging: staging, source: source, displayName: path,
+                                     maxExpandedBytes: maxExpandedBytes)
         let pending = FileManager.default.fileExists(atPath: source + "/manifest.json")
             ? try importer.importDockerSave()
             : try importer.importOCILayout()

@@ -8,8 +8,23 @@ public struct ConstraintExpression: Hashable, Sendable, CustomStringConvertible 
     public let source: String
     let root: Node
 
+    /// ECS's limit on an expression's length, in characters ("The expression can have a maximum length of 2000
+    /// characters"); ListContainerInstances' `filter` speaks the same language and gets the same limit.
+    public static let maxLength = 2000
+    /// How deep parentheses and `not` may nest. The parser, the tree and its evaluation recurse once per level, so
+    /// this keeps a hostile expression far from the stack's end; real expressions nest two or three levels.
+    public static let maxDepth = 32
+
     /// Parses `source`, throwing an error that names the position and what was expected.
+    ///
+    /// Longer than ``maxLength`` characters or nested deeper than ``maxDepth`` is refused before anything recurses.
     public init(parsing source: String) throws(ConstraintExpressionError) {
+        let length = source.count
+        guard length <= Self.maxLength else {
+            throw ConstraintExpressionError(
+                expression: source, offset: Self.maxLength,
+                problem: "the expression is \(length) characters long; at most \(Self.maxLength) are allowed")
+        }
         var parser = ConstraintParser(source: source)
         self.source = source
         self.root = try parser.parseExpression()
@@ -43,8 +58,12 @@ public struct ConstraintExpressionError: Error, Hashable, Sendable, CustomString
         self.problem = problem
     }
 
+    /// The message quotes at most this many characters of the expression, so a huge one does not echo back whole.
+    static let quotedLength = 120
+
     public var description: String {
-        "Invalid placement constraint expression \"\(expression)\": \(problem) at offset \(offset)"
+        let quoted = expression.count > Self.quotedLength ? String(expression.prefix(Self.quotedLength)) + "…" : expression
+        return "Invalid placement constraint expression \"\(quoted)\": \(problem) at offset \(offset)"
     }
 }
 

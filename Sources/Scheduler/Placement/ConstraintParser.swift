@@ -25,6 +25,8 @@ struct ConstraintParser {
     private var position = 0
     private var current: Token = .end
     private var currentOffset = 0
+    /// How many `(` and `not` the parser is inside: each is one level of recursion, so it is bounded.
+    private var depth = 0
 
     init(source: String) {
         self.source = source
@@ -60,11 +62,18 @@ struct ConstraintParser {
     }
 
     private mutating func parseUnary() throws(ConstraintExpressionError) -> Node {
-        if isKeyword("not") || current == .symbol("!") {
+        let isNot = isKeyword("not") || current == .symbol("!")
+        guard isNot || current == .symbol("(") else { return try parseTerm() }
+        guard depth < ConstraintExpression.maxDepth else {
+            throw error("the expression nests parentheses and 'not' deeper than \(ConstraintExpression.maxDepth) levels")
+        }
+        depth += 1
+        defer { depth -= 1 }
+        if isNot {
             try advance()
             return .not(try parseUnary())
         }
-        if current == .symbol("(") {
+        do {
             let open = currentOffset
             try advance()
             let node = try parseDisjunction()
@@ -72,7 +81,6 @@ struct ConstraintParser {
             try advance()
             return node
         }
-        return try parseTerm()
     }
 
     private mutating func parseTerm() throws(ConstraintExpressionError) -> Node {
