@@ -5,8 +5,12 @@
 #include "CFlotillaRuntime.h"
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -47,6 +51,32 @@ static int flotilla_seccomp_add_rule(scmp_filter_ctx context, const flotilla_sec
     return seccomp_rule_add(context, action, number, 1, condition);
 }
 
+/// The highest native system call number this libseccomp knows, or -1.
+static int flotilla_seccomp_newest_native(void) {
+    int newest = -1;
+    uint32_t arch = seccomp_arch_native();
+    for (int number = 0; number < 1024; number++) {
+        char *name = seccomp_syscall_resolve_num_arch(arch, number);
+        if (name != NULL) { newest = number; free(name); }
+    }
+    return newest;
+}
+
+/// Instructions put in front of libseccomp's program: a native system call numbered above the newest one libseccomp
+/// knows fails with ENOSYS instead of the default EPERM (runc patches its filters the same way). libc falls back to
+/// an older call on ENOSYS (glibc's fchmodat2 → fchmodat), never on EPERM, so images built against a newer kernel
+/// keep working; nothing is allowed that was not. The program after them starts with its own architecture check.
+static size_t flotilla_seccomp_enosys_prefix(struct sock_filter *out, int newest) {
+    size_t n = 0;
+    out[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    out[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4);
+    out[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    out[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 2, 0);   // x32's numbers
+    out[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)newest, 0, 1);
+    out[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+    return n;
+}
+
 int flotilla_seccomp_compile(int32_t default_errno, const flotilla_seccomp_rule *rules, int32_t count,
                              void **program, uint32_t *length) {
     *program = NULL;
@@ -69,11 +99,15 @@ int flotilla_seccomp_compile(int32_t default_errno, const flotilla_seccomp_rule 
     if ((result = seccomp_export_bpf(context, memory)) < 0) goto done;
     off_t size = lseek(memory, 0, SEEK_END);
     if (size <= 0) { result = -EIO; goto done; }
-    void *bytes = malloc((size_t)size);
+    int newest = flotilla_seccomp_newest_native();
+    size_t prefix_bytes = (newest >= 0 ? 6 : 0) * sizeof(struct sock_filter);
+    if ((size_t)size / sizeof(struct sock_filter) + 6 > BPF_MAXINSNS) { result = -E2BIG; goto done; }
+    char *bytes = malloc(prefix_bytes + (size_t)size);
     if (bytes == NULL) { result = -ENOMEM; goto done; }
-    if (pread(memory, bytes, (size_t)size, 0) != size) { free(bytes); result = -EIO; goto done; }
+    if (newest >= 0) flotilla_seccomp_enosys_prefix((struct sock_filter *)(void *)bytes, newest);
+    if (pread(memory, bytes + prefix_bytes, (size_t)size, 0) != size) { free(bytes); result = -EIO; goto done; }
     *program = bytes;
-    *length = (uint32_t)(size / 8);   // sizeof(struct sock_filter)
+    *length = (uint32_t)((prefix_bytes + (size_t)size) / sizeof(struct sock_filter));
     result = 0;
 done:
     if (memory >= 0) close(memory);

@@ -149,7 +149,8 @@ typedef struct {
 _Static_assert(sizeof(flotilla_seccomp_rule) == 40, "flotilla_seccomp_rule layout is shared with Swift");
 
 /// Compiles an allowlist filter: every system call no rule matches fails with `default_errno`; rules naming system
-/// calls libseccomp does not know are skipped (as Docker skips them). The filter also covers the native
+/// calls libseccomp does not know are skipped (as Docker skips them), and native calls numbered above the newest it
+/// knows fail with ENOSYS (as in runc), so libc falls back to older calls. The filter also covers the native
 /// architecture's compat ABIs (x86 and x32 on x86_64, arm on aarch64), as Docker's archMap does. Writes a malloc'd
 /// struct sock_filter array to *program and its length to *length. Returns 0 or an errno value.
 /// Why C: libseccomp is a C library; this runs in the parent, before clone.
