@@ -229,7 +229,7 @@ public final class Cgroup: Sendable {
         }
         let directory = try require("devices")
         try writeFile(directory + "/devices.deny", "a")
-        for rule in rules { try writeFile(directory + "/devices.allow", rule.v1Line) }
+        try writeEach(directory + "/devices.allow", rules.map(\.v1Line))
     }
 
     private func require(_ controller: String) throws(CgroupError) -> String {
@@ -414,6 +414,19 @@ func writeFile(_ path: String, _ value: String) throws(CgroupError) {
     let bytes = Array(value.utf8)
     let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     guard written == bytes.count else { throw CgroupError.system(operation: "write \(value)", path: path, errno: errno) }
+}
+
+/// Writes each of `values` to a cgroup file in a write(2) of its own (files such as `devices.allow` take one entry
+/// per write), opening the file once.
+func writeEach(_ path: String, _ values: [String]) throws(CgroupError) {
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw CgroupError.system(operation: "open", path: path, errno: errno) }
+    defer { close(fd) }
+    for value in values {
+        let bytes = Array(value.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw CgroupError.system(operation: "write \(value)", path: path, errno: errno) }
+    }
 }
 
 extension String {
