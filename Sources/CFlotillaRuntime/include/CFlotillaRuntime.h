@@ -112,8 +112,9 @@ typedef struct {
 
 /// Clones the init process (clone3 with CLONE_PIDFD, else clone + pidfd_open) into new namespaces and, given
 /// `cgroup_fd`, into its cgroup (else it joins the cgroup itself), which sets up mounts, pivot_root, hostname and rlimits, then forks the command and stays as its PID 1
-/// (reaping zombies, forwarding signals, copying output into rotated logs). The command gets the user, the
-/// capabilities, no_new_privs, the seccomp filter (loaded last) and the working directory, then execs.
+/// (reaping zombies, forwarding signals, copying output into rotated logs). The seccomp filter is loaded by the init
+/// just before it forks the command, which inherits it; the command then gets the user, the capabilities,
+/// no_new_privs and the working directory, and execs.
 /// With `join_pidfd >= 0` the clone instead setns()es into that process's namespaces (exec into a container).
 /// Returns 0 once the command has exec'd, with pid/pidfd of the init process; or an errno value with
 /// *failed_stage set (the child has then been reaped).
