@@ -221,7 +221,8 @@ static int flotilla_execute(const flotilla_spawn_request *request) {
     return reported;
 }
 
-/// The command: stdio, user, capabilities, no_new_privs, working directory, seccomp (last), execve.
+/// The command: stdio, user, capabilities, no_new_privs, working directory, execve. It runs under the seccomp filter
+/// its supervisor loaded before forking it: every call here is one the default profile allows.
 _Noreturn static void flotilla_command_main(const flotilla_spawn_request *request, int error_fd,
                                             int stdout_fd, int stderr_fd) {
     if (request->stdin_fd >= 0 && dup2(request->stdin_fd, STDIN_FILENO) < 0)
@@ -245,7 +246,6 @@ _Noreturn static void flotilla_command_main(const flotilla_spawn_request *reques
     if (request->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         flotilla_child_fail(error_fd, FLOTILLA_STAGE_NO_NEW_PRIVS, errno);
     if (chdir(request->working_directory) < 0) flotilla_child_fail(error_fd, FLOTILLA_STAGE_CHDIR, errno);
-    flotilla_load_seccomp(request, error_fd);
 
     sigset_t none;
     sigemptyset(&none);
@@ -297,6 +297,12 @@ _Noreturn static void flotilla_child_main(const flotilla_spawn_request *request,
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_NAME, request->join_pidfd >= 0 ? "flotilla-exec" : "flotilla-init", 0, 0, 0);
 
+    // The seccomp filter, loaded once here (the supervisor still holds CAP_SYS_ADMIN, so no_new_privs is not needed
+    // for it yet) and inherited by the command through the clone below: one load per container instead of two
+    // (the kernel copies, JITs and caches a filter of a thousand instructions on each load). Everything the
+    // supervisor and the command do from here on is allowed by the default profile.
+    flotilla_load_seccomp(request, error_fd);
+
     // Fork-like clone (no glibc fork: its atfork handlers take locks another thread of the agent may hold).
     // After a setns(CLONE_NEWPID) this child is the first one inside the container's PID namespace.
     pid_t command = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
@@ -308,11 +314,10 @@ _Noreturn static void flotilla_child_main(const flotilla_spawn_request *request,
                               logging ? err_pipe[1] : request->stderr_fd);
     }
     if (logging) { close(out_pipe[1]); close(err_pipe[1]); }
-    // The supervisor keeps root (uid 0) but only the container's capabilities, and the same seccomp filter.
+    // The supervisor keeps root (uid 0) but only the container's capabilities, under the same seccomp filter.
     flotilla_set_capabilities(request, error_fd);
     if (request->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         flotilla_child_fail(error_fd, FLOTILLA_STAGE_NO_NEW_PRIVS, errno);
-    flotilla_load_seccomp(request, error_fd);
     int keep[] = { out_pipe[0], err_pipe[0], request->status_fd, logging ? request->log_dir_fd : -1 };
     // Closes error_fd too: the command's copy closes at exec, and that EOF tells the agent it exec'd.
     flotilla_close_except(request->stdin_fd, keep, 4);

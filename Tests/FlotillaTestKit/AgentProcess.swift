@@ -94,7 +94,7 @@ public final class AgentProcess: Sendable {
 
     /// The directories a container cgroup of this host's parent may be in (v1 controllers or the unified tree).
     static let cgroupRoots = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct",
-                              "/sys/fs/cgroup"]
+                              "/sys/fs/cgroup/devices", "/sys/fs/cgroup"]
 
     /// Container cgroups under this agent's `--cgroup-parent`, by name (runtime container ids).
     public func containerCgroups() -> Set<String> {

@@ -33,6 +33,11 @@ struct CgroupLayoutTests {
             "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct", "memory": "/sys/fs/cgroup/memory"]))
         #expect(CgroupLayout.detect(mountInfo: Self.unified) == .v2(mountPoint: "/sys/fs/cgroup"))
         #expect(CgroupLayout.detect(mountInfo: "25 1 8:1 / / rw - ext4 /dev/vda rw") == nil)
+        // A v1 devices hierarchy next to a unified tree holding the resource controllers does not make a v1 host
+        let devicesOnly = Self.unified + "\n36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
+        #expect(CgroupLayout.detect(mountInfo: devicesOnly) == .v2(mountPoint: "/sys/fs/cgroup"))
+        #expect(CgroupLayout.detect(mountInfo: Self.v1 + "\n36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices")
+            == .v1(mounts: v1Mounts.merging(["devices": "/sys/fs/cgroup/devices"]) { $1 }))
     }
 
     @Test(arguments: [(2, 1), (1024, 39), (262_144, 10000), (0, 1)])
@@ -190,6 +195,18 @@ struct CgroupTests {
 
         // And open finds the same cgroup again
         #expect(Cgroup.open(name: "limits", parent: parent)?.directories == cgroup.directories)
+    }
+
+    @Test func theDeviceAllowlistIsWhatTheV1DevicesControllerLists() throws {
+        guard case .v1(let mounts) = try #require(CgroupLayout.detect()), mounts["devices"] != nil else { return }
+        // Given a cgroup in the devices hierarchy (it inherits the parent's "a *:* rwm")
+        let cgroup = try Cgroup.create(name: "devices", limits: .init(), parent: parent)
+        defer { try? cgroup.destroy(); rmdirParent() }
+        // When the default allowlist is applied
+        try cgroup.restrictDevices(to: DeviceRule.defaults)
+        // Then the kernel lists exactly those rules: everything else is denied
+        let list = try readFile(try #require(cgroup.directory(for: "devices")) + "/devices.list")
+        #expect(Set(list.split(separator: "\n").map(String.init)) == Set(DeviceRule.defaults.map(\.v1Line)))
     }
 
     @Test func aReusedCgroupTakesALargerMemoryLimit() throws {

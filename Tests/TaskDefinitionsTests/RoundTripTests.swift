@@ -60,6 +60,7 @@ struct RoundTripTests {
         #expect(container.portMappings?.first?.unknownFields["appProtocol"] == .string("http"))
         #expect(container.healthCheck?.unknownFields["futureOption"] == .number(1.5))
         #expect(container.linuxParameters?.unknownFields["maxSwap"] == .number(512))
+        #expect(container.linuxParameters?.devices == [Device(hostPath: "/dev/fuse")])
         #expect(definition.volumes?.first?.unknownFields["configuredAtLaunch"] == .bool(false))
         #expect(container.mountPoints?.first?.unknownFields["propagation"] == .string("rshared"))
         #expect(container.ulimits?.first?.unknownFields["scope"] == .string("task"))

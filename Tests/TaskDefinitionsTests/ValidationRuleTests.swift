@@ -219,6 +219,21 @@ struct ValidationRuleTests {
         RuleCase("tmpfs path absolute", Fixture.task(c("app", #","linuxParameters":{"tmpfs":[{"containerPath":"tmp","size":64}]}"#)),
                  "containerDefinitions[0].linuxParameters.tmpfs[0].containerPath", "Invalid 'linuxParameters' setting for container 'app'. "
                      + "tmpfs 'containerPath' must be an absolute path, got 'tmp'."),
+        RuleCase("device host path absolute", Fixture.task(c("app", #","linuxParameters":{"devices":[{"hostPath":"dev/fuse","containerPath":"/dev/fuse"}]}"#)),
+                 "containerDefinitions[0].linuxParameters.devices[0].hostPath", "Invalid 'linuxParameters' setting for container 'app'. "
+                     + "device 'hostPath' must be an absolute path without '.' or '..', got 'dev/fuse'."),
+        RuleCase("device container path under /dev", Fixture.task(c("app", #","linuxParameters":{"devices":[{"hostPath":"/dev/fuse","containerPath":"/etc/../dev/fuse"}]}"#)),
+                 "containerDefinitions[0].linuxParameters.devices[0].containerPath", "Invalid 'linuxParameters' setting for container 'app'. "
+                     + "device 'containerPath' must be an absolute path under /dev without '.' or '..', got '/etc/../dev/fuse'."),
+        RuleCase("device default container path under /dev", Fixture.task(c("app", #","linuxParameters":{"devices":[{"hostPath":"/srv/node"}]}"#)),
+                 "containerDefinitions[0].linuxParameters.devices[0].hostPath", "Invalid 'linuxParameters' setting for container 'app'. "
+                     + "device 'containerPath' must be an absolute path under /dev without '.' or '..', got '/srv/node'."),
+        RuleCase("device permission names", Fixture.task(c("app", #","linuxParameters":{"devices":[{"hostPath":"/dev/fuse","permissions":["read","execute"]}]}"#)),
+                 "containerDefinitions[0].linuxParameters.devices[0].permissions[1]", "Invalid 'linuxParameters' setting for container 'app'. "
+                     + "Unknown device permission 'execute'; expected one of read, write, mknod."),
+        RuleCase("device permission once", Fixture.task(c("app", #","linuxParameters":{"devices":[{"hostPath":"/dev/fuse","permissions":["read","read"]}]}"#)),
+                 "containerDefinitions[0].linuxParameters.devices[0].permissions[1]", "Invalid 'linuxParameters' setting for container 'app'. "
+                     + "Device permission 'read' is listed more than once."),
     ]
 
     @Test("each rule reports exactly its issue at its JSON path",

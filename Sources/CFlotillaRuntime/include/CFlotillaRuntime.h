@@ -112,8 +112,9 @@ typedef struct {
 
 /// Clones the init process (clone3 with CLONE_PIDFD, else clone + pidfd_open) into new namespaces and, given
 /// `cgroup_fd`, into its cgroup (else it joins the cgroup itself), which sets up mounts, pivot_root, hostname and rlimits, then forks the command and stays as its PID 1
-/// (reaping zombies, forwarding signals, copying output into rotated logs). The command gets the user, the
-/// capabilities, no_new_privs, the seccomp filter (loaded last) and the working directory, then execs.
+/// (reaping zombies, forwarding signals, copying output into rotated logs). The seccomp filter is loaded by the init
+/// just before it forks the command, which inherits it; the command then gets the user, the capabilities,
+/// no_new_privs and the working directory, and execs.
 /// With `join_pidfd >= 0` the clone instead setns()es into that process's namespaces (exec into a container).
 /// Returns 0 once the command has exec'd, with pid/pidfd of the init process; or an errno value with
 /// *failed_stage set (the child has then been reaped).
@@ -121,13 +122,61 @@ typedef struct {
 int flotilla_spawn(const flotilla_spawn_request *_Nonnull request, pid_t *_Nonnull pid,
                    int *_Nonnull pidfd, flotilla_stage *_Nonnull failed_stage);
 
-/// Compiles a default-allow filter that fails each listed syscall with `errno_value` (names unknown on this
-/// architecture are skipped), plus clone with any CLONE_NEW* flag (EPERM) and clone3 (ENOSYS, so libc falls
-/// back to clone). Writes a malloc'd struct sock_filter array to *program and its length to *length.
-/// Returns 0 or an errno value. Why C: libseccomp is a C library; this runs in the parent, before clone.
-int flotilla_seccomp_compile(const char *_Nonnull const *_Nonnull names, int32_t count, int32_t errno_value,
-                             int32_t deny_namespace_clone, void *_Nullable *_Nonnull program,
-                             uint32_t *_Nonnull length);
+/// What a seccomp rule does with a matching system call.
+typedef enum {
+    FLOTILLA_SECCOMP_ALLOW = 0,
+    FLOTILLA_SECCOMP_ERRNO = 1,   ///< fail with `errno_value`
+} flotilla_seccomp_action;
+
+/// How a rule compares one argument (libseccomp's scmp_compare, the subset profiles use).
+typedef enum {
+    FLOTILLA_SECCOMP_ARG_ANY = 0,         ///< no argument condition
+    FLOTILLA_SECCOMP_ARG_EQ = 1,          ///< arg == value
+    FLOTILLA_SECCOMP_ARG_NE = 2,          ///< arg != value
+    FLOTILLA_SECCOMP_ARG_MASKED_EQ = 3,   ///< (arg & mask) == value
+} flotilla_seccomp_compare;
+
+/// One rule of a profile: a system call by name, an action, and at most one argument condition.
+typedef struct {
+    const char *_Nonnull name;
+    int32_t action;          ///< flotilla_seccomp_action
+    int32_t errno_value;     ///< for FLOTILLA_SECCOMP_ERRNO
+    int32_t compare;         ///< flotilla_seccomp_compare
+    uint32_t argument;       ///< argument index (0-5) for a condition
+    uint64_t value;
+    uint64_t mask;           ///< for FLOTILLA_SECCOMP_ARG_MASKED_EQ
+} flotilla_seccomp_rule;
+
+_Static_assert(sizeof(flotilla_seccomp_rule) == 40, "flotilla_seccomp_rule layout is shared with Swift");
+
+/// Compiles an allowlist filter: every system call no rule matches fails with `default_errno`; rules naming system
+/// calls libseccomp does not know are skipped (as Docker skips them), and native calls numbered above the newest it
+/// knows fail with ENOSYS (as in runc), so libc falls back to older calls. The filter also covers the native
+/// architecture's compat ABIs (x86 and x32 on x86_64, arm on aarch64), as Docker's archMap does. Writes a malloc'd
+/// struct sock_filter array to *program and its length to *length. Returns 0 or an errno value.
+/// Why C: libseccomp is a C library; this runs in the parent, before clone.
+int flotilla_seccomp_compile(int32_t default_errno, const flotilla_seccomp_rule *_Nonnull rules, int32_t count,
+                             void *_Nullable *_Nonnull program, uint32_t *_Nonnull length);
+
+/// One cgroup device rule: the type ('a' all, 'b' block, 'c' char), major and minor (-1 = any) and the access
+/// allowed (bits: 1 mknod, 2 read, 4 write, as BPF_DEVCG_ACC_*).
+typedef struct {
+    int32_t type;
+    int32_t major;
+    int32_t minor;
+    int32_t access;
+} flotilla_device_rule;
+
+_Static_assert(sizeof(flotilla_device_rule) == 16, "flotilla_device_rule layout is shared with Swift");
+
+/// cgroup v2 device policy: loads a BPF_PROG_TYPE_CGROUP_DEVICE program that allows exactly `rules` (everything
+/// else is denied) and attaches it to the cgroup directory `cgroup_fd` (BPF_F_ALLOW_MULTI: programs of parent
+/// cgroups still apply). Returns 0 or an errno value with *failed_step set to 1 (load) or 2 (attach); on load
+/// failure the verifier's log is not kept. The program lives as long as the cgroup.
+/// Why C: bpf(2) takes kernel structs (union bpf_attr, struct bpf_insn) that linux/bpf.h defines for C; runc and
+/// crun write the same small instruction array by hand.
+int flotilla_device_filter_attach(int cgroup_fd, const flotilla_device_rule *_Nullable rules, int32_t count,
+                                  int32_t *_Nonnull failed_step);
 
 /// The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap), or 40.
 int flotilla_last_capability(void);

@@ -122,7 +122,23 @@ public struct RuntimeContainerDriver: ContainerDriver {
             networkID: mode == .awsvpc ? spec.taskID : nil,
             extraHosts: (definition.extraHosts ?? []).map { "\($0.ipAddress) \($0.hostname)" },
             sharedMemoryMiB: definition.linuxParameters?.sharedMemorySize ?? 64,
-            stopTimeoutSeconds: Int(spec.stopTimeout.components.seconds))
+            stopTimeoutSeconds: Int(spec.stopTimeout.components.seconds),
+            devices: (definition.linuxParameters?.devices ?? []).map(Self.device))
+    }
+
+    /// An ECS device entry: no permissions (or an empty list) means all three, as Docker's `rwm`.
+    static func device(_ device: TaskDefinitions.Device) -> ContainerDevice {
+        var access: DeviceRule.Access = []
+        for permission in device.permissions ?? [] {
+            switch permission {
+            case "read": access.insert(.read)
+            case "write": access.insert(.write)
+            case "mknod": access.insert(.mknod)
+            default: continue   // validation refused it at registration
+            }
+        }
+        return ContainerDevice(hostPath: device.hostPath, containerPath: device.containerPath,
+                               permissions: access.isEmpty ? .all : access)
     }
 
     /// The container's bindings as ECS reports them: the runtime's mappings, or in host mode the declared ports.

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// One container's cgroup: a directory per v1 hierarchy (memory, cpu, cpuacct, pids) or one unified v2 directory,
+/// One container's cgroup: a directory per v1 hierarchy (memory, cpu, cpuacct, pids, devices) or one unified v2 directory,
 /// under `<hierarchy>/<parent>/<name>`. The layout is detected from /proc/self/mountinfo.
 ///
 /// - Important: ``destroy()`` only succeeds once the processes are gone: call ``killAll()`` first.
@@ -27,6 +27,12 @@ public final class Cgroup: Sendable {
         }
     }
 
+    private init(name: String, layout: CgroupLayout, directories: [String]) {
+        self.name = name
+        self.layout = layout
+        self.directories = directories
+    }
+
     // MARK: - Create and open
 
     /// Creates (or re-uses) the cgroup `parent/name` in every hierarchy and writes `limits`.
@@ -46,7 +52,11 @@ public final class Cgroup: Sendable {
     static func open(name: String, parent: String, layout: CgroupLayout) -> Cgroup? {
         guard (try? validate(name: name, parent: parent)) != nil else { return nil }
         let cgroup = Cgroup(name: name, layout: layout, relativePath: parent + "/" + name)
-        return cgroup.directories.allSatisfy { access($0, F_OK) == 0 } ? cgroup : nil
+        // Containers made before the devices hierarchy was used have no directory there: open them without it.
+        let devices = cgroup.directory(for: "devices")
+        let existing = cgroup.directories.filter { access($0, F_OK) == 0 }
+        guard cgroup.directories.allSatisfy({ $0 == devices || existing.contains($0) }) else { return nil }
+        return existing.count == cgroup.directories.count ? cgroup : Cgroup(name: name, layout: layout, directories: existing)
     }
 
     static func create(name: String, limits: CgroupLimits, parent: String, layout: CgroupLayout) throws(CgroupError) -> Cgroup {
@@ -208,6 +218,18 @@ public final class Cgroup: Sendable {
                 try writeFile(directory + "/pids.max", String(pids))
             }
         }
+    }
+
+    /// v1: denies every device (`devices.deny a`), then allows each of `rules` (`devices.allow`), so a process of
+    /// the cgroup can neither mknod nor open any other device node, whatever its capabilities. v2 has no devices
+    /// files: the runtime attaches a device program to ``cloneDirectory`` instead.
+    public func restrictDevices(to rules: [DeviceRule]) throws(CgroupError) {
+        guard case .v1 = layout else {
+            throw CgroupError.controllerUnavailable(controller: "devices", path: directories[0])
+        }
+        let directory = try require("devices")
+        try writeFile(directory + "/devices.deny", "a")
+        try writeEach(directory + "/devices.allow", rules.map(\.v1Line))
     }
 
     private func require(_ controller: String) throws(CgroupError) -> String {
@@ -392,6 +414,19 @@ func writeFile(_ path: String, _ value: String) throws(CgroupError) {
     let bytes = Array(value.utf8)
     let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     guard written == bytes.count else { throw CgroupError.system(operation: "write \(value)", path: path, errno: errno) }
+}
+
+/// Writes each of `values` to a cgroup file in a write(2) of its own (files such as `devices.allow` take one entry
+/// per write), opening the file once.
+func writeEach(_ path: String, _ values: [String]) throws(CgroupError) {
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw CgroupError.system(operation: "open", path: path, errno: errno) }
+    defer { close(fd) }
+    for value in values {
+        let bytes = Array(value.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw CgroupError.system(operation: "write \(value)", path: path, errno: errno) }
+    }
 }
 
 extension String {

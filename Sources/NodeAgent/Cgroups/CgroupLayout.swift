@@ -8,8 +8,9 @@ enum CgroupLayout: Hashable, Sendable {
     /// The mount point of the unified hierarchy.
     case v2(mountPoint: String)
 
-    /// The v1 controllers Flotilla places containers in.
-    static let v1Controllers = ["memory", "cpu", "cpuacct", "pids"]
+    /// The v1 controllers Flotilla places containers in (`devices` for the device allowlist; on v2 a BPF program
+    /// does that).
+    static let v1Controllers = ["memory", "cpu", "cpuacct", "pids", "devices"]
     /// The v2 controllers Flotilla enables for containers.
     static let v2Controllers = ["memory", "cpu", "pids"]
 
@@ -19,7 +20,7 @@ enum CgroupLayout: Hashable, Sendable {
         return detect(mountInfo: text)
     }
 
-    /// v1 when any of our controllers has a v1 hierarchy; otherwise the cgroup2 mount (preferring /sys/fs/cgroup).
+    /// v1 when any of our resource controllers has a v1 hierarchy; otherwise the cgroup2 mount (preferring /sys/fs/cgroup).
     static func detect(mountInfo: String) -> CgroupLayout? {
         var v1: [String: String] = [:]
         var v2: [String] = []
@@ -41,7 +42,8 @@ enum CgroupLayout: Hashable, Sendable {
                 continue
             }
         }
-        if !v1.isEmpty { return .v1(mounts: v1) }
+        // A v1 devices hierarchy alone does not make a host v1: the resource controllers decide.
+        if v1.keys.contains(where: { $0 != "devices" }) { return .v1(mounts: v1) }
         if let mountPoint = v2.first(where: { $0 == "/sys/fs/cgroup" }) ?? v2.first { return .v2(mountPoint: mountPoint) }
         return nil
     }

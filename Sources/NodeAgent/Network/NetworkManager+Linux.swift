@@ -87,7 +87,13 @@ extension NetworkManager {
 
 extension NetworkManager {
     /// Makes the bridge with the gateway address, turns on forwarding and route_localnet (on the bridge only, so
-    /// 127.0.0.1:hostPort can be DNATed to a container), and (re)writes the table's chains and masquerade rules.
+    /// 127.0.0.1:hostPort can be DNATed to a container), and (re)writes the table's chains, masquerade rules and
+    /// the loopback guard.
+    ///
+    /// The guard (CVE-2020-8558, fixed the same way by kube-proxy): route_localnet also makes the host accept packets
+    /// that arrive on the bridge addressed to 127.0.0.0/8, so a container able to craft them (NET_RAW is in the
+    /// default capabilities) would reach services the host binds to 127.0.0.1 only. The input chain drops them unless
+    /// conntrack says they belong to a connection the host DNATed (the replies of 127.0.0.1:hostPort connections).
     func ensureBridge(_ state: inout ManagerState) throws(NetworkError) {
         guard !state.isBridgeReady else { return }
         let bridge = configuration.bridgeName
@@ -109,10 +115,13 @@ extension NetworkManager {
             add chain \(table) prerouting { type nat hook prerouting priority dstnat; policy accept; }
             add chain \(table) output { type nat hook output priority -100; policy accept; }
             add chain \(table) postrouting { type nat hook postrouting priority srcnat; policy accept; }
+            add chain \(table) input { type filter hook input priority filter; policy accept; }
             flush chain \(table) postrouting
+            flush chain \(table) input
             add rule \(table) postrouting ip saddr \(cidr) ip daddr != \(cidr) masquerade
             add rule \(table) postrouting ip saddr 127.0.0.0/8 ip daddr \(cidr) masquerade
             add rule \(table) postrouting ip saddr \(cidr) ip daddr \(cidr) ct status dnat masquerade
+            add rule \(table) input iifname "\(bridge)" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop
 
             """)
         state.isBridgeReady = true

@@ -33,7 +33,8 @@ public actor ContainerRuntime {
     private var children: Set<String> = []
     /// Containers this runtime sent SIGKILL to (an init killed that way leaves no exit-status).
     private var killed: Set<String> = []
-    private var defaultSeccomp: SeccompProgram?
+    /// The default profile compiled once per capability set (its capability-gated rules depend on the set).
+    private var seccompPrograms: [UInt64: SeccompProgram] = [:]
     /// Cgroups of the containers this runtime created or found.
     private var cgroups: [String: Cgroup] = [:]
     /// The host's cgroup layout, read from mountinfo once (nil: no cgroup mount; create then fails).
@@ -167,7 +168,16 @@ public actor ContainerRuntime {
             guard let cgroupLayout else {
                 throw CgroupError.noHierarchy(reason: "no cgroup or cgroup2 mount in /proc/self/mountinfo")
             }
-            cgroups[id] = try Cgroup.create(name: id, limits: spec.limits, parent: cgroupParent, layout: cgroupLayout)
+            let cgroup = try Cgroup.create(name: id, limits: spec.limits, parent: cgroupParent, layout: cgroupLayout)
+            cgroups[id] = cgroup
+            if !spec.privileged {
+                let devices = try DevicePolicy.resolve(spec.devices ?? [])
+                try DevicePolicy.apply(DeviceRule.defaults + devices.map(\.rule), to: cgroup, container: id)
+                logger.debug("container device allowlist applied", metadata: [
+                    "container.id": "\(id)", "cgroup.version": "\(cgroup.cloneDirectory == nil ? "v1" : "v2")",
+                    "container.devices": "\(devices.map(\.hostPath))",
+                ])
+            }
             network = try attachNetwork(spec, id: id)
             try writeEtcFiles(spec, address: network?.ipv4Address, directory: directory, id: id)
         } catch {
@@ -213,7 +223,8 @@ public actor ContainerRuntime {
         let mounts = ContainerMounts.table(
             rootfs: rootfsMountPoint, layers: spec.layerDirectories + [mountPointLayer], upper: info.directory + "/upper",
             work: info.directory + "/work", etcFiles: etc, readOnly: spec.readonlyRootFilesystem,
-            privileged: spec.privileged, sharedMemoryMiB: spec.sharedMemoryMiB)
+            privileged: spec.privileged, sharedMemoryMiB: spec.sharedMemoryMiB,
+            devices: (spec.devices ?? []).map { ($0.hostPath, $0.containerPath) })
         let namespaces = NamespaceFlags.pid | NamespaceFlags.mount | NamespaceFlags.uts | NamespaceFlags.ipc
         let spawned = try Spawner.spawn(
             process: process, mounts: mounts, newRoot: rootfsMountPoint, hostname: spec.hostname,
@@ -450,6 +461,7 @@ public actor ContainerRuntime {
         }
         _ = try Capabilities.resolve(add: spec.capabilityAdd, drop: spec.capabilityDrop,
                                      privileged: spec.privileged, lastCapability: lastCapability)
+        try DevicePolicy.validate(spec.devices ?? [])
     }
 
     private static let rlimitResources: [String: Int32] = [
@@ -486,8 +498,11 @@ public actor ContainerRuntime {
             & availableCapabilities
         var seccomp: SeccompProgram?
         if !spec.privileged {
-            if defaultSeccomp == nil { defaultSeccomp = try SeccompProgram(denied: SeccompProfile.deniedSyscalls, container: id) }
-            seccomp = defaultSeccomp
+            if seccompPrograms[capabilities] == nil {
+                seccompPrograms[capabilities] = try SeccompProgram(
+                    rules: SeccompProfile.rules(capabilities: capabilities), container: id)
+            }
+            seccomp = seccompPrograms[capabilities]
         }
         return ProcessSetup(
             arguments: arguments, environment: environment, workingDirectory: spec.workingDirectory, user: user,

@@ -32,6 +32,9 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     public var stopTimeoutSeconds: Int
     public var logMaxBytes: UInt64
     public var logMaxFiles: Int
+    /// Host devices made available in the container (ECS `linuxParameters.devices`); nil = none. Optional so that
+    /// state.json files written before the field existed still decode.
+    public var devices: [ContainerDevice]?
 
     public init(name: String, image: String? = nil, layerDirectories: [String], arguments: [String], environment: [String] = [],
                 workingDirectory: String = "/", user: String? = nil, hostname: String? = nil,
@@ -39,7 +42,8 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
                 capabilityDrop: [String] = [], ulimits: [Ulimit] = [], limits: CgroupLimits = CgroupLimits(),
                 networkMode: ContainerNetworkMode = .host, portMappings: [PortRequest] = [],
                 networkID: String? = nil, extraHosts: [String] = [], sharedMemoryMiB: Int = 64,
-                stopTimeoutSeconds: Int = 30, logMaxBytes: UInt64 = 10 << 20, logMaxFiles: Int = 3) {
+                stopTimeoutSeconds: Int = 30, logMaxBytes: UInt64 = 10 << 20, logMaxFiles: Int = 3,
+                devices: [ContainerDevice] = []) {
         self.name = name
         self.image = image
         self.layerDirectories = layerDirectories
@@ -62,6 +66,24 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
         self.stopTimeoutSeconds = stopTimeoutSeconds
         self.logMaxBytes = logMaxBytes
         self.logMaxFiles = logMaxFiles
+        self.devices = devices.isEmpty ? nil : devices
+    }
+}
+
+/// A host device node made available inside the container (ECS `linuxParameters.devices`): bind-mounted at
+/// `containerPath` and allowed in the container's device cgroup with `permissions`.
+public struct ContainerDevice: Codable, Hashable, Sendable {
+    /// The device node on the host (symlinks followed, as Docker follows them).
+    public var hostPath: String
+    /// Where the node appears in the container; under /dev.
+    public var containerPath: String
+    /// What the container may do with it (ECS read, write, mknod; all three when the definition names none).
+    public var permissions: DeviceRule.Access
+
+    public init(hostPath: String, containerPath: String? = nil, permissions: DeviceRule.Access = .all) {
+        self.hostPath = hostPath
+        self.containerPath = containerPath ?? hostPath
+        self.permissions = permissions
     }
 }
 

@@ -6,7 +6,7 @@ public struct RuntimeError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Stage: String, Hashable, Sendable, Codable {
         case clone, cgroup, setns, mountPrivate, mount, pivotRoot, hostname, rlimits, capabilityBounding
         case initFork, user, capabilities, noNewPrivileges, seccomp, chdir, exec, stdio
-        case state, rootfs, seccompCompile, signal, wait, network, remove
+        case state, rootfs, seccompCompile, devices, signal, wait, network, remove
     }
 
     public var stage: Stage

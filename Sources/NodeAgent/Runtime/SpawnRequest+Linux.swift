@@ -29,10 +29,30 @@ struct MountEntry: Hashable, Sendable {
     var make: Make = .none
 }
 
-/// The mount table of a container: overlay rootfs, /proc (with Docker's masked and read-only paths), a minimal
-/// /dev (tmpfs with bind-mounted nodes, devpts newinstance, ptmx, shm), read-only /sys, the /etc files the runtime
-/// wrote. A read-only root is an overlay of the layers alone, mounted read-only.
+/// The mount table of a container: overlay rootfs, /proc and /sys with Docker's masked and read-only paths, a minimal
+/// /dev (tmpfs with bind-mounted nodes, devpts newinstance, ptmx, shm, the spec's host devices), read-only /sys, the
+/// /etc files the runtime wrote. A read-only root is an overlay of the layers alone, mounted read-only.
 enum ContainerMounts {
+    /// Docker's masked paths: what the kernel shows there (host memory, keys, timers, firmware tables, power
+    /// capping) is the host's, not the container's.
+    static let maskedPaths = [
+        "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+        "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ]
+    /// Docker's read-only paths: kernel tunables and triggers for the whole host.
+    static let readOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    /// The masked paths this host has, each with whether it is a directory (masked by an empty read-only tmpfs) or
+    /// not (masked by /dev/null). Read once: /proc and /sys show the same kernel to every container.
+    static let hostMaskedPaths: [(path: String, isDirectory: Bool)] = maskedPaths.compactMap { path in
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return (path, status.st_mode & FileType.mask == FileType.directory)
+    }
+
+    /// The read-only paths this host has.
+    static let hostReadOnlyPaths = readOnlyPaths.filter { access($0, F_OK) == 0 }
+
     /// Mounts the overlay `volatile` (Linux 5.10+): no syncfs of the upper's whole filesystem when the overlay
     /// goes away with the container's mount namespace, and fsync inside the container skips the disk.
     ///
@@ -50,7 +70,8 @@ enum ContainerMounts {
     }()
 
     static func table(rootfs: String, layers: [String], upper: String, work: String, etcFiles: [String: String],
-                      readOnly: Bool, privileged: Bool, sharedMemoryMiB: Int) -> [MountEntry] {
+                      readOnly: Bool, privileged: Bool, sharedMemoryMiB: Int,
+                      devices: [(hostPath: String, containerPath: String)] = []) -> [MountEntry] {
         let lower = layers.reversed().joined(separator: ":")
         // Read-only: the layers alone (at least two: the image's and the mount-point layer), no upper to write; the
         // overlay then never touches the host filesystem. Writable: a per-container upper and work directory.
@@ -88,17 +109,26 @@ enum ContainerMounts {
                            | (privileged ? 0 : MountFlags.readOnly),
                        make: .directory),
         ]
+        // Host devices of the spec (ECS linuxParameters.devices): the node itself, bind-mounted into the /dev tmpfs;
+        // the device cgroup decides what the container may do with it.
+        for device in devices {
+            table.append(MountEntry(source: device.hostPath, target: rootfs + device.containerPath,
+                                    flags: MountFlags.bind, make: .file))
+        }
         for (target, source) in etcFiles.sorted(by: { $0.key < $1.key }) {
             table.append(MountEntry(source: source, target: rootfs + target, flags: MountFlags.bind, make: .file))
         }
         if !privileged {
-            // Docker's masked paths (hidden behind /dev/null) and read-only /proc subtrees.
-            for path in ["/proc/kcore", "/proc/keys", "/proc/timer_list"] where access(path, F_OK) == 0 {
-                table.append(MountEntry(source: "/dev/null", target: rootfs + path, flags: MountFlags.bind))
-            }
+            // Docker's masked paths: files hidden behind /dev/null, directories behind an empty read-only tmpfs.
             let procFlags = MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec
-            for path in ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-            where access(path, F_OK) == 0 {
+            for (path, isDirectory) in hostMaskedPaths {
+                table.append(isDirectory
+                    ? MountEntry(source: "tmpfs", target: rootfs + path, fstype: "tmpfs",
+                                 flags: MountFlags.readOnly | procFlags, data: "mode=555")
+                    : MountEntry(source: "/dev/null", target: rootfs + path, flags: MountFlags.bind))
+            }
+            // And the read-only /proc subtrees.
+            for path in hostReadOnlyPaths {
                 table.append(MountEntry(source: rootfs + path, target: rootfs + path,
                                         flags: MountFlags.bind | MountFlags.recursive))
                 table.append(MountEntry(source: nil, target: rootfs + path,

@@ -8,22 +8,26 @@ public struct LinuxParameters: Hashable, Sendable {
     public var sharedMemorySize: Int?
     /// tmpfs mounts inside the container.
     public var tmpfs: [Tmpfs]?
-    /// Fields this type does not model (`devices`, `maxSwap`, `swappiness`, ...), kept verbatim.
+    /// Host devices exposed to the container.
+    public var devices: [Device]?
+    /// Fields this type does not model (`maxSwap`, `swappiness`, ...), kept verbatim.
     public var unknownFields: [String: JSONValue]
 
     /// Creates Linux parameters; every field is optional.
     public init(capabilities: KernelCapabilities? = nil, initProcessEnabled: Bool? = nil,
-                sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, unknownFields: [String: JSONValue] = [:]) {
+                sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, devices: [Device]? = nil,
+                unknownFields: [String: JSONValue] = [:]) {
         self.capabilities = capabilities
         self.initProcessEnabled = initProcessEnabled
         self.sharedMemorySize = sharedMemorySize
         self.tmpfs = tmpfs
+        self.devices = devices
         self.unknownFields = unknownFields
     }
 }
 
 extension LinuxParameters: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case capabilities, initProcessEnabled, sharedMemorySize, tmpfs }
+    enum CodingKeys: String, CodingKey, CaseIterable { case capabilities, initProcessEnabled, sharedMemorySize, tmpfs, devices }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -31,6 +35,7 @@ extension LinuxParameters: Codable {
         initProcessEnabled = try container.decodeIfPresent(Bool.self, forKey: .initProcessEnabled)
         sharedMemorySize = try container.decodeIntegerIfPresent(forKey: .sharedMemorySize)
         tmpfs = try container.decodeIfPresent([Tmpfs].self, forKey: .tmpfs)
+        devices = try container.decodeIfPresent([Device].self, forKey: .devices)
         unknownFields = try decoder.unknownFields(besides: CodingKeys.self)
     }
 
@@ -40,6 +45,7 @@ extension LinuxParameters: Codable {
         try container.encodeIfPresent(initProcessEnabled, forKey: .initProcessEnabled)
         try container.encodeIfPresent(sharedMemorySize, forKey: .sharedMemorySize)
         try container.encodeIfPresent(tmpfs, forKey: .tmpfs)
+        try container.encodeIfPresent(devices, forKey: .devices)
         try encoder.encodeUnknownFields(unknownFields, besides: CodingKeys.self)
     }
 }

@@ -175,6 +175,37 @@ extension Validator {
                     + "got \(tmpfs.size).")
             }
         }
+        for (index, device) in (parameters.devices ?? []).enumerated() {
+            validate(device, prefix: prefix, at: path.key("devices").index(index))
+        }
+    }
+
+    /// A device's paths are absolute and plain (no `.` or `..`); the container path lies under /dev, where the
+    /// runtime makes device nodes; permissions are ECS's three words, each once.
+    private mutating func validate(_ device: Device, prefix: String, at path: FieldPath) {
+        func isPlainAbsolute(_ value: String) -> Bool {
+            value.hasPrefix("/") && !value.split(separator: "/").contains { $0 == "." || $0 == ".." }
+        }
+        if !isPlainAbsolute(device.hostPath) || device.hostPath == "/" {
+            report(path.key("hostPath"), "\(prefix) device 'hostPath' must be an absolute path without '.' or '..', "
+                + "got '\(device.hostPath.prefix(64))'.")
+        }
+        let containerPath = device.effectiveContainerPath
+        if !isPlainAbsolute(containerPath) || !containerPath.hasPrefix("/dev/") || containerPath == "/dev/" {
+            report(path.key(device.containerPath == nil ? "hostPath" : "containerPath"),
+                   "\(prefix) device 'containerPath' must be an absolute path under /dev without '.' or '..', "
+                       + "got '\(containerPath.prefix(64))'.")
+        }
+        var seen: Set<String> = []
+        for (index, permission) in (device.permissions ?? []).enumerated() {
+            if !Device.knownPermissions.contains(permission) {
+                report(path.key("permissions").index(index), "\(prefix) Unknown device permission "
+                    + "'\(permission.prefix(64))'; expected one of read, write, mknod.")
+            } else if !seen.insert(permission).inserted {
+                report(path.key("permissions").index(index), "\(prefix) Device permission '\(permission)' is listed "
+                    + "more than once.")
+            }
+        }
     }
 
     private mutating func validateMounts(of container: ContainerDefinition, at path: FieldPath) {
