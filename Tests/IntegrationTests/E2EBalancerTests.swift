@@ -27,7 +27,9 @@ struct E2EBalancerTests {
     /// Creates load balancer `web` and service web behind it; returns the listener's URL once every replica is a
     /// target.
     func webBehindBalancer(_ cluster: E2ECluster, replicas: Int) async throws -> String {
-        let port = try await createWebBalancer(cluster, unhealthyThreshold: 1, deregistrationDelay: 1)
+        // Two failed checks in a row (1 s apart, 1 s timeout) take a target out: one check slowed by a loaded machine
+        // must not take a healthy replica out (and, its task being replaced, every replica at once).
+        let port = try await createWebBalancer(cluster, unhealthyThreshold: 2, deregistrationDelay: 1)
         try await cluster.createWebService(desiredCount: replicas, loadBalancer: "web")
         let tasks = try await cluster.waitForSteadyService(count: replicas)
         let bindings = Set(tasks.compactMap { task in
