@@ -15,9 +15,11 @@ struct LimitTests {
 
     @Test func aConnectionMovingNoBytesIsClosedAtTheIdleTimeoutWhileALongDownloadAndNewRequestsGoOn() async throws {
         try await withBackends(1) { backends in
-            try await withBalancer(Self.configuration(idleTimeout: .milliseconds(500)), targets: backends.map(\.target)) { balancer in
-                // Given a download that takes longer than the idle timeout (16 MiB at 64 KiB per 5 ms)
-                let size = 16 * 1024 * 1024
+            // (3 s: every connection of the test, the download and the new request too, must outlive a loaded
+            // machine's stalls; only the connection that sends nothing may reach it.)
+            try await withBalancer(Self.configuration(idleTimeout: .seconds(3)), targets: backends.map(\.target)) { balancer in
+                // Given a download that takes longer than the idle timeout (64 MiB at 64 KiB per 5 ms: 5 s at least)
+                let size = 64 * 1024 * 1024
                 async let download = TestClient.get("/slow/\(size)", port: balancer.listenerPort).count
                 // When a client gets its answer and then sends nothing, and the backend holds the connection open
                 let idle = try RawConnection(port: balancer.listenerPort)
