@@ -20,12 +20,18 @@ struct RuntimeNetworkTests {
         return configuration
     }
 
-    @Test func aMappedPortReachesBusyboxHttpdAndDeleteLeavesNoVethOrRule() async throws {
+    /// A runtime fixture whose containers get their networks from a `NetworkManager` with `configuration()`.
+    static func networkedRuntime() throws -> (RuntimeFixture, NetworkManager, ContainerRuntime) {
         let fixture = try RuntimeFixture()
-        let networks = try NetworkManager(stateDirectory: fixture.root + "/network", configuration: Self.configuration(),
+        let networks = try NetworkManager(stateDirectory: fixture.root + "/network", configuration: configuration(),
                                           logger: Logger(label: "test.network"))
         let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-net", networks: networks,
                                            logger: Logger(label: "test.runtime"))
+        return (fixture, networks, runtime)
+    }
+
+    @Test func aMappedPortReachesBusyboxHttpdAndDeleteLeavesNoVethOrRule() async throws {
+        let (fixture, networks, runtime) = try Self.networkedRuntime()
         defer { try? networks.removeHostNetworking() }
         // Given busybox httpd in a bridge-networked container with container port 8080 on a dynamic host port
         let info = try await runtime.create(fixture.spec(["sh", "-c", """
@@ -62,11 +68,7 @@ struct RuntimeNetworkTests {
     }
 
     @Test func noneModeHasOnlyLoopback() async throws {
-        let fixture = try RuntimeFixture()
-        let networks = try NetworkManager(stateDirectory: fixture.root + "/network", configuration: Self.configuration(),
-                                          logger: Logger(label: "test.network"))
-        let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-net", networks: networks,
-                                           logger: Logger(label: "test.runtime"))
+        let (fixture, networks, runtime) = try Self.networkedRuntime()
         defer { try? networks.removeHostNetworking() }
         let info = try await runtime.create(fixture.spec(["sh", "-c", "ls /sys/class/net | tr '\\n' ' '"]) {
             $0.networkMode = ContainerNetworkMode.none
@@ -80,11 +82,7 @@ struct RuntimeNetworkTests {
     }
 
     @Test func aBridgeContainerCannotReachAServiceOnTheHostsLoopback() async throws {
-        let fixture = try RuntimeFixture()
-        let networks = try NetworkManager(stateDirectory: fixture.root + "/network", configuration: Self.configuration(),
-                                          logger: Logger(label: "test.network"))
-        let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-net", networks: networks,
-                                           logger: Logger(label: "test.runtime"))
+        let (fixture, networks, runtime) = try Self.networkedRuntime()
         defer { try? networks.removeHostNetworking() }
         // Given a service bound to 127.0.0.1 only on the host (it accepts and hangs up)
         let server = try #require(LoopbackServer())
