@@ -56,7 +56,7 @@ struct APIBenchmark: AsyncParsableCommand {
         let executable = binary.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
                 .appendingPathComponent("ecs-control-plane")
-        let port = try ControlPlaneProcess.freeLoopbackPort()
+        let port = try freePort()
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-api-\(UUID().uuidString)")
         let server = Process()
         server.executableURL = executable

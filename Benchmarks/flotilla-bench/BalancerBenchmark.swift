@@ -70,10 +70,10 @@ struct BalancerBenchmark: AsyncParsableCommand {
         try Data(repeating: UInt8(ascii: "a"), count: self.smallBytes).write(to: directory.appendingPathComponent("small"))
         try Data(repeating: UInt8(ascii: "b"), count: 10 * 1024 * 1024).write(to: directory.appendingPathComponent("big"))
 
-        let backendPorts = try (0..<3).map { _ in try ControlPlaneProcess.freeLoopbackPort() }
+        let backendPorts = try (0..<3).map { _ in try freePort() }
         let nginx = try Self.startNginx(ports: backendPorts, directory: directory)
         defer { nginx.terminate(); nginx.waitUntilExit() }
-        let haproxyPort = try ControlPlaneProcess.freeLoopbackPort()
+        let haproxyPort = try freePort()
         let haproxy = try Self.startHAProxy(
             port: haproxyPort, backends: backendPorts, threads: self.haproxyThreads, directory: directory)
         defer { haproxy.terminate(); haproxy.waitUntilExit() }

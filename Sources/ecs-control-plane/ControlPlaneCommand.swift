@@ -150,6 +150,13 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             logger: logger
         ))
         try await group.run()
+        do {
+            try store.close()
+        } catch {
+            logger.error("store not closed cleanly; it recovers from its write-ahead log on the next start", metadata: [
+                "error": "\(error)",
+            ])
+        }
         logger.info("control plane stopped")
     }
 }

@@ -185,7 +185,7 @@ struct AgentAPITests {
             let agent = try await client.registerAgent()
 
             // RunTask wakes a poll holding index 0
-            let (ran, afterRun) = try await pollAcross(port: port, agent: agent, index: 0) {
+            let (ran, afterRun) = try await pollAcross(port: port, store: store, agent: agent, index: 0) {
                 try await client.ok("RunTask", #"{"taskDefinition": "web"}"#)["tasks"]?[0]?["taskArn"]?.stringValue
             }
             #expect(afterRun["index"]?.intValue == 1)
@@ -194,7 +194,7 @@ struct AgentAPITests {
 
             // StopTask wakes a poll holding index 1
             let task = try #require(ran)
-            let (_, afterStop) = try await pollAcross(port: port, agent: agent, index: 1) {
+            let (_, afterStop) = try await pollAcross(port: port, store: store, agent: agent, index: 1) {
                 try await client.ok("StopTask", #"{"task": "\#(task)"}"#)["task"]?["taskArn"]?.stringValue
             }
             #expect(afterStop["index"]?.intValue == 2)
@@ -203,9 +203,9 @@ struct AgentAPITests {
         }
     }
 
-    /// Starts a poll at `index` on its own connection, checks it is still blocked after a short wait, runs `write`,
-    /// and answers what `write` returned and the poll's answer.
-    func pollAcross(port: Int, agent: (arn: String, credential: String, index: Int), index: Int,
+    /// Starts a poll at `index` on its own connection, checks it is still blocked once it waits on `store`'s notifier,
+    /// runs `write`, and answers what `write` returned and the poll's answer.
+    func pollAcross(port: Int, store: ControlPlaneStore, agent: (arn: String, credential: String, index: Int), index: Int,
                     write: @escaping @Sendable () async throws -> String?) async throws -> (String?, JSONValue) {
         let answered = Flag()
         return try await withThrowingTaskGroup(of: JSONValue?.self) { group in
@@ -217,8 +217,8 @@ struct AgentAPITests {
                 answered.set()
                 return try JSONDecoder().decode(JSONValue.self, from: Data((body ?? ByteBuffer()).readableBytesView))
             }
-            // Given: the poll is still waiting after a short wait that must time out first
-            try await Task.sleep(for: .milliseconds(300))
+            // Given: the poll waits for a change (or answered, wrongly, before anything changed)
+            #expect(await eventually { store.desiredStateChanges.waiterCount == 1 || answered.isSet })
             #expect(!answered.isSet, "the poll answered before anything changed")
             // When
             let written = try await write()
@@ -234,7 +234,7 @@ struct AgentAPITests {
         let key = DesiredStateNotifier.Key(cluster: "default", instanceID: "i")
         try await withThrowingTaskGroup(of: DesiredStateNotifier.Outcome.self) { group in
             for _ in 0..<2 { group.addTask { await notifier.waitForChange(of: key, from: 0) } }
-            while notifier.waiterCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(await eventually { notifier.waiterCount == 2 })
             // When: a third poll arrives
             #expect(await notifier.waitForChange(of: key, from: 0) == .busy)
             // When: a signal with the same index arrives, nobody wakes; shutdown wakes both
@@ -423,7 +423,7 @@ struct AgentAPITests {
                 }
                 tasks.addTask { try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60)) }
                 // Given: the poll is waiting
-                while store.desiredStateChanges.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(await eventually { store.desiredStateChanges.waiterCount == 1 })
                 // When
                 await group.triggerGracefulShutdown()
                 // Then: the poll answers its unchanged index, and the monitor ends

@@ -15,7 +15,7 @@ import Testing
 struct LoadBalancingDeregistrationTests {
     @Test("The stop is held while a connection is open (DEACTIVATING, the agent told RUNNING) and released when it closes")
     func heldUntilDrained() async throws {
-        let backends = try (0..<2).map { try ELBTestBackend(name: "task-\($0)") }
+        let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)", host: "127.0.0.2") }
         defer { for backend in backends { backend.kill() } }
         let port = try freePort()
         let logs = InMemoryLogHandler()
@@ -25,7 +25,7 @@ struct LoadBalancingDeregistrationTests {
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
             try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
-            var download: ELBTestClient? = try ELBTestClient.slowDownload(port: port)
+            var download: BlockingClient? = try BlockingClient.slowDownload(port: port)
             #expect(backends[0].slowInFlight == 1)
 
             // When task 0 is stopped
@@ -36,14 +36,14 @@ struct LoadBalancingDeregistrationTests {
             #expect(described?["lastStatus"]?.stringValue == "DEACTIVATING")
             #expect(described?["desiredStatus"]?.stringValue == "STOPPED")
             #expect(described?["stoppedReason"]?.stringValue == "rolling")
-            #expect(try await harness.deregisteringSince(old) == harness.clock.now)
+            #expect(try await harness.deregisteringSince(old) == harness.clock.date)
             // And its agent is still told RUNNING while the balancer drains it and sends new connections elsewhere
             #expect(try await client.agentDesiredStatus(of: old, instance: instance, credential: credential) == "RUNNING")
             #expect(try await eventually { try await client.targetState("web", id: old) == "draining" })
-            let names = try (0..<4).map { _ in try ELBTestClient.get("/name", port: port) }
+            let names = try (0..<4).map { _ in try BlockingClient.get("/name", port: port) }
             #expect(names.allSatisfy { $0 == "task-1" })
-            // And a few passes later (every 50 ms) the stop is still held
-            try await Task.sleep(for: .milliseconds(300))
+            // And three passes later the stop is still held
+            await harness.passes(3)
             #expect(try await client.agentDesiredStatus(of: old, instance: instance, credential: credential) == "RUNNING")
             #expect(try await harness.task(old).lastStatus == "DEACTIVATING")
 
@@ -70,7 +70,7 @@ struct LoadBalancingDeregistrationTests {
 
     @Test("The stop is released when the deregistration delay is over, with the connection still open")
     func releasedAfterDelay() async throws {
-        let backend = try ELBTestBackend(name: "task-0")
+        let backend = try TestHTTPBackend(name: "task-0", host: "127.0.0.2")
         defer { backend.kill() }
         let port = try freePort()
         let logs = InMemoryLogHandler()
@@ -79,12 +79,13 @@ struct LoadBalancingDeregistrationTests {
             let (instance, credential, definition) = try await client.balancedServiceWithAgent(port: port, deregistrationDelay: 30)
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backend.port)
             #expect(try await eventually { try await client.healthyTargets("web") == 1 })
-            let download = try ELBTestClient.slowDownload(port: port)
+            let download = try BlockingClient.slowDownload(port: port)
+            defer { withExtendedLifetime(download) {} }  // open until the test ends
             try await client.ok("StopTask", #"{"task": "\#(old)"}"#)
             #expect(try await eventually { try await client.targetState("web", id: old) == "draining" })
             // When 29 s pass (on the injected clock): still held
             harness.clock.advance(seconds: 29)
-            try await Task.sleep(for: .milliseconds(200))
+            await harness.passes(2)
             #expect(try await client.agentDesiredStatus(of: old, instance: instance, credential: credential) == "RUNNING")
             // When the 30th second passes
             harness.clock.advance(seconds: 1)
@@ -103,18 +104,19 @@ struct LoadBalancingDeregistrationTests {
     func restartKeepsTheStart() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-dereg-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let backend = try ELBTestBackend(name: "task-0")
+        let backend = try TestHTTPBackend(name: "task-0", host: "127.0.0.2")
         defer { backend.kill() }
         let port = try freePort()
-        let clock = BalancingTestClock()
-        let stoppedAt = clock.now
+        let clock = ManualClock()
+        let stoppedAt = clock.date
         // Given a task stopped behind a balancer with a 20 s delay, its download open (embedded balancer on)
         let ids = TestBox((instance: "", credential: "", task: ""))
         try await BalancingControlPlane.run(store: try ControlPlaneStore.open(directory: directory), clock: clock) { client, harness in
             let (instance, credential, definition) = try await client.balancedServiceWithAgent(port: port, deregistrationDelay: 20)
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backend.port)
             #expect(try await eventually { try await client.healthyTargets("web") == 1 })
-            let download = try ELBTestClient.slowDownload(port: port)
+            let download = try BlockingClient.slowDownload(port: port)
+            defer { withExtendedLifetime(download) {} }  // open until the test ends
             try await client.ok("StopTask", #"{"task": "\#(old)"}"#)
             #expect(try await harness.deregisteringSince(old) == stoppedAt)
             ids.set((instance, credential, old))
@@ -181,16 +183,6 @@ struct LoadBalancingDeregistrationTests {
             #expect(try await harness.task(held).lastStatus == "STOPPED")
             #expect(try await harness.deregisteringSince(held) == nil)
         }
-    }
-}
-
-extension ELBTestClient {
-    /// A `GET /slow` through `port` whose first bytes have arrived: the backend holds the rest until released.
-    static func slowDownload(port: Int) throws -> ELBTestClient {
-        let download = try ELBTestClient(port: port)
-        try download.send("GET /slow HTTP/1.0\r\n\r\n")
-        _ = download.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count)
-        return download
     }
 }
 

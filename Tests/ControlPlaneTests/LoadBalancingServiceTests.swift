@@ -15,7 +15,7 @@ import Testing
 struct LoadBalancingServiceTests {
     @Test("Connections spread over the service's RUNNING tasks; a stopped task leaves and a new one joins, unconfigured")
     func targetsFollowTasks() async throws {
-        let backends = try (0..<3).map { try ELBTestBackend(name: "task-\($0)") }
+        let backends = try (0..<3).map { try TestHTTPBackend(name: "task-\($0)", host: "127.0.0.2") }
         defer { for backend in backends { backend.kill() } }
         let port = try freePort()
         try await BalancingControlPlane.run { client, harness in
@@ -28,7 +28,7 @@ struct LoadBalancingServiceTests {
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
 
             // When ten clients connect
-            let names = try (0..<10).map { _ in try ELBTestClient.get("/name", port: port) }
+            let names = try (0..<10).map { _ in try BlockingClient.get("/name", port: port) }
             // Then round robin gave each RUNNING task five and the PENDING one none
             #expect(names.filter { $0 == "task-0" }.count == 5)
             #expect(names.filter { $0 == "task-1" }.count == 5)
@@ -53,9 +53,9 @@ struct LoadBalancingServiceTests {
                 try db.saveTask(task, cluster: cluster)
             }
             // Then new connections go to tasks 1 and 2 only
-            #expect(try await eventually { (try? ELBTestClient.get("/name", port: port)) == "task-2" })
+            #expect(await eventually { (try? BlockingClient.get("/name", port: port)) == "task-2" })
             let before0 = backends[0].requests
-            let later = try (0..<6).map { _ in try ELBTestClient.get("/name", port: port) }
+            let later = try (0..<6).map { _ in try BlockingClient.get("/name", port: port) }
             #expect(Set(later) == ["task-1", "task-2"])
             #expect(backends[0].requests == before0)
         }
@@ -63,7 +63,7 @@ struct LoadBalancingServiceTests {
 
     @Test("A container health check gates the target: only HEALTHY tasks join")
     func containerHealthGates() async throws {
-        let backend = try ELBTestBackend(name: "checked")
+        let backend = try TestHTTPBackend(name: "checked", host: "127.0.0.2")
         defer { backend.kill() }
         let port = try freePort()
         try await BalancingControlPlane.run { client, harness in
@@ -77,7 +77,7 @@ struct LoadBalancingServiceTests {
             let instance = try await client.registerAgent().arn
             try await client.flotillaOK("CreateLoadBalancer", """
                 {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
-                 "healthCheck": {"intervalSeconds": 0.1, "timeoutSeconds": 0.1, "healthyThreshold": 1}}
+                 "healthCheck": {"intervalSeconds": 0.5, "timeoutSeconds": 0.5, "healthyThreshold": 1}}
                 """)
             try await client.ok("CreateService", """
                 {"serviceName": "web", "taskDefinition": "web", "desiredCount": 0,
@@ -91,13 +91,13 @@ struct LoadBalancingServiceTests {
             // When the agent reports it HEALTHY
             try await harness.setContainerHealth(task, "HEALTHY")
             // Then it serves
-            #expect(try await eventually { (try? ELBTestClient.get("/name", port: port)) == "checked" })
+            #expect(await eventually { (try? BlockingClient.get("/name", port: port)) == "checked" })
         }
     }
 
     @Test("A dead backend gets no new connection once checks fail, and the balancer's verdicts reach the store")
     func failingTargetVerdictReachesStore() async throws {
-        let backends = try (0..<2).map { try ELBTestBackend(name: "task-\($0)") }
+        let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)", host: "127.0.0.2") }
         defer { for backend in backends { backend.kill() } }
         let port = try freePort()
         try await BalancingControlPlane.run { client, harness in
@@ -114,7 +114,7 @@ struct LoadBalancingServiceTests {
             backends[1].kill()
             // Then its target turns unhealthy, every new connection succeeds on backend 0, and the store says so
             #expect(try await eventually { try await client.targetState("web", id: dying) == "unhealthy" })
-            let names = try (0..<6).map { _ in try ELBTestClient.get("/name", port: port) }
+            let names = try (0..<6).map { _ in try BlockingClient.get("/name", port: port) }
             #expect(names.allSatisfy { $0 == "task-0" })
             #expect(try await eventually { try await harness.targetHealth(dying) == ["web": .unhealthy] })
 
@@ -126,7 +126,7 @@ struct LoadBalancingServiceTests {
 
     @Test("A slow download started before its task is stopped completes; new connections go to the replacement")
     func deregistrationDelayDrains() async throws {
-        let backends = try (0..<2).map { try ELBTestBackend(name: "task-\($0)") }
+        let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)", host: "127.0.0.2") }
         defer { for backend in backends { backend.kill() } }
         let port = try freePort()
         try await BalancingControlPlane.run { client, harness in
@@ -135,7 +135,7 @@ struct LoadBalancingServiceTests {
             let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
             #expect(try await eventually { try await client.healthyTargets("web") == 1 })
             // And a slow download from it under way
-            var download: ELBTestClient? = try ELBTestClient(port: port)
+            var download: BlockingClient? = try BlockingClient(port: port)
             try download?.send("GET /slow HTTP/1.0\r\n\r\n")
             #expect(download?.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count).hasSuffix("slow") == true)
 
@@ -146,8 +146,8 @@ struct LoadBalancingServiceTests {
             #expect(try await eventually { try await client.targetState("web", id: old) == "draining" })
             let draining = try await client.describeBalancer("web")["targets"]?.arrayValue?.first { $0["id"]?.stringValue == old }
             #expect(draining?["activeConnections"]?.intValue == 1)
-            #expect(try await eventually { (try? ELBTestClient.get("/name", port: port)) == "task-1" })
-            let names = try (0..<4).map { _ in try ELBTestClient.get("/name", port: port) }
+            #expect(await eventually { (try? BlockingClient.get("/name", port: port)) == "task-1" })
+            let names = try (0..<4).map { _ in try BlockingClient.get("/name", port: port) }
             #expect(names.allSatisfy { $0 == "task-1" })
             #expect(backends[0].slowInFlight == 1)
             // And the download completes in full
@@ -161,7 +161,7 @@ struct LoadBalancingServiceTests {
 
     @Test("A listener port in use fails that balancer only, visibly; it starts once the port is free; delete stops it")
     func portInUse() async throws {
-        let backend = try ELBTestBackend(name: "task-0")
+        let backend = try TestHTTPBackend(name: "task-0", host: "127.0.0.2")
         defer { backend.kill() }
         let squatter = try ListeningSocket()
         let port = squatter.port
@@ -176,7 +176,8 @@ struct LoadBalancingServiceTests {
             let taken = try await client.describeBalancer("taken")
             #expect(taken["statusReason"]?.stringValue == "listener port \(port) on 127.0.0.1 is already in use")
             #expect(try await eventually { try await client.describeBalancer("free")["status"]?.stringValue == "ACTIVE" })
-            try await Task.sleep(for: .milliseconds(200))
+            // And a few retries later (every pass retries the taken port), still logged once
+            await harness.passes(3)
             let errors = logs.entries.filter { $0.message == "load balancer failed to start" }
             #expect(errors.count == 1)
             #expect(errors.first?.level == .error)
@@ -188,12 +189,12 @@ struct LoadBalancingServiceTests {
             squatter.close()
             // Then the balancer starts on a later pass
             #expect(try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "ACTIVE" })
-            #expect((try? ELBTestClient(port: port)) != nil)
+            #expect((try? BlockingClient(port: port)) != nil)
 
             // When it is deleted
             try await client.flotillaOK("DeleteLoadBalancer", #"{"loadBalancerName": "taken"}"#)
             // Then its listener closes
-            #expect(try await eventually { (try? ELBTestClient(port: port)) == nil })
+            #expect(await eventually { (try? BlockingClient(port: port)) == nil })
             _ = harness
         }
     }

@@ -19,24 +19,24 @@ import TaskDefinitions
 struct BalancingControlPlane: Sendable {
     let store: ControlPlaneStore
     let board: LoadBalancerStatusBoard
-    let clock: BalancingTestClock
+    let clock: ManualClock
 
     /// Runs `body` with the router test client; the embedded balancers run beside it unless `embedded` is false.
     /// A given `store` and `clock` outlive the run, as a control plane's file and time outlive a restart.
     static func run(
-        embedded: Bool = true, store: ControlPlaneStore? = nil, clock: BalancingTestClock = BalancingTestClock(),
+        embedded: Bool = true, store: ControlPlaneStore? = nil, clock: ManualClock = ManualClock(),
         logger: Logger = Logger(label: "flotilla.test"),
         _ body: @escaping @Sendable (any TestClientProtocol, BalancingControlPlane) async throws -> Void
     ) async throws {
         let harness = BalancingControlPlane(store: try store ?? ControlPlaneStore.inMemory(), board: LoadBalancerStatusBoard(),
                                             clock: clock)
         let api = ECSAPI(store: harness.store, configuration: ControlPlaneConfiguration(), loadBalancers: harness.board,
-                         clock: { clock.now })
+                         clock: { clock.date })
         let application = Application(router: ControlPlaneApplication.router(api: api), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             if embedded {
                 let service = EmbeddedLoadBalancers(store: harness.store, board: harness.board, interval: .milliseconds(50),
-                                                    now: { clock.now }, logger: logger)
+                                                    now: { clock.date }, logger: logger)
                 group.addTask { try await service.run() }
             }
             try await application.test(.router) { client in try await body(client, harness) }
@@ -50,7 +50,7 @@ struct BalancingControlPlane: Sendable {
     func putServiceTask(service: String = "web", instance: String, taskDefinitionArn: String, hostPort: Int,
                         lastStatus: String = "RUNNING", healthStatus: String? = nil) async throws -> String {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let now = clock.now
+        let now = clock.date
         return try await store.write { db in
             let cluster = try db.defaultCluster()
             let arn = "arn:aws:ecs:us-east-1:000000000000:task/default/\(id)"
@@ -88,10 +88,17 @@ struct BalancingControlPlane: Sendable {
         }
     }
 
+    /// Waits until the embedded balancers have finished `count` more passes (each reads the store and the clock
+    /// afresh), so a test can say "a pass later, still ..." without waiting for time.
+    func passes(_ count: Int) async {
+        let target = board.completedPasses + count
+        _ = await eventually { board.completedPasses >= target }
+    }
+
     /// A reconciler on this control plane's store and clock (tests run its passes by hand).
     func reconciler(logger: Logger = Logger(label: "flotilla.test")) -> Reconciler {
         let clock = clock
-        return Reconciler(store: store, now: { clock.now }, seed: 1, logger: logger)
+        return Reconciler(store: store, now: { clock.date }, seed: 1, logger: logger)
     }
 
     /// When the task's held stop began deregistering (`task.deregisteringSince`), nil when no stop is held.
@@ -116,13 +123,6 @@ extension Database {
         guard let cluster = try cluster("default") else { throw HarnessError.unexpected("no default cluster") }
         return cluster
     }
-}
-
-/// A settable clock (grace periods are compared with it, never with the real time).
-final class BalancingTestClock: Sendable {
-    private let value = Mutex(Date(timeIntervalSince1970: 1_700_000_000))
-    var now: Date { value.withLock { $0 } }
-    func advance(seconds: TimeInterval) { value.withLock { $0 += seconds } }
 }
 
 extension TestClientProtocol {
@@ -167,7 +167,7 @@ extension TestClientProtocol {
         let (instance, credential, _) = try await registerAgent()
         try await flotillaOK("CreateLoadBalancer", """
             {"loadBalancerName": "\(name)", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
-             "healthCheck": {"protocol": "TCP", "intervalSeconds": 0.1, "timeoutSeconds": 0.1,
+             "healthCheck": {"protocol": "TCP", "intervalSeconds": 0.5, "timeoutSeconds": 0.5,
                              "healthyThreshold": \(healthyThreshold), "unhealthyThreshold": 1},
              "deregistrationDelaySeconds": \(deregistrationDelay)}
             """)
@@ -185,186 +185,5 @@ extension TestClientProtocol {
             {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)", "waitSeconds": 0}
             """)
         return answer["tasks"]?.arrayValue?.first { $0["taskArn"]?.stringValue == taskArn }?["desiredStatus"]?.stringValue
-    }
-}
-
-/// Polls `condition` every 20 ms, at most 500 times (a bound against hangs, not a timing assertion).
-func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-    for _ in 0..<500 {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
-
-// MARK: - Sockets
-
-/// A free TCP port on loopback right now.
-func freePort() throws -> Int { try ControlPlaneProcess.freeLoopbackPort() }
-
-func socketAddress(_ host: String, _ port: Int) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr(host)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    return address
-}
-
-enum ELBTestSocketError: Error { case failed(String) }
-
-/// A listening TCP socket on `host:port` (0: any port) that accepts nothing by itself.
-///
-/// Its descriptor is closed exactly once (by `close()` or `deinit`): every test runs in one process, so a second
-/// close would close whatever another test opened under the same number since.
-final class ListeningSocket: Sendable {
-    let fd: Int32
-    let port: Int
-    private let isOpen = Mutex(true)
-
-    init(host: String = "127.0.0.1", port: Int = 0) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = socketAddress(host, port)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else {
-            Glibc.close(fd)
-            throw ELBTestSocketError.failed("bind \(host):\(port): errno \(errno)")
-        }
-        self.fd = fd
-        self.port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Stops listening: connects are refused and a blocked `accept` returns. The descriptor stays valid until
-    /// `close()` or `deinit`, so a thread still looping on `accept` never reaches another test's socket.
-    func stopListening() {
-        shutdown(fd, Int32(SHUT_RDWR))
-    }
-
-    /// Frees the port.
-    func close() {
-        let wasOpen = isOpen.withLock { open in
-            let was = open
-            open = false
-            return was
-        }
-        guard wasOpen else { return }
-        shutdown(fd, Int32(SHUT_RDWR))
-        Glibc.close(fd)
-    }
-
-    deinit { close() }
-}
-
-/// A tiny HTTP/1.0 backend (one thread per connection) standing in for a task's container: `/name` answers its
-/// name; `/slow` answers `slow` at once and ` done` when `releaseSlow()` is called. Health-check connections
-/// (no request) are not counted.
-final class ELBTestBackend: Sendable {
-    let name: String
-    let port: Int
-    private let listener: ListeningSocket
-    private let state = Mutex((requests: 0, slowInFlight: 0, slowReleased: false))
-
-    init(name: String, host: String = "127.0.0.2") throws {
-        self.name = name
-        self.listener = try ListeningSocket(host: host)
-        self.port = listener.port
-        Thread { [self] in self.acceptLoop() }.start()
-    }
-
-    var requests: Int { state.withLock { $0.requests } }
-    var slowInFlight: Int { state.withLock { $0.slowInFlight } }
-    func releaseSlow() { state.withLock { $0.slowReleased = true } }
-
-    /// Stops accepting: new connections are refused, as when the container died.
-    func kill() { listener.stopListening() }
-
-    private func acceptLoop() {
-        while true {
-            let connection = accept(listener.fd, nil, nil)
-            if connection < 0 { return }
-            Thread { [self] in self.serve(connection) }.start()
-        }
-    }
-
-    private func serve(_ connection: Int32) {
-        defer { Glibc.close(connection) }
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while !String(decoding: request, as: UTF8.self).contains("\r\n\r\n") {
-            let count = read(connection, &buffer, buffer.count)
-            if count <= 0 { return }
-            request += buffer[..<count]
-        }
-        let path = String(decoding: request, as: UTF8.self).split(separator: " ").dropFirst().first ?? ""
-        state.withLock { $0.requests += 1 }
-        func send(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) } }
-        if path == "/slow" {
-            state.withLock { $0.slowInFlight += 1 }
-            send("HTTP/1.0 200 OK\r\n\r\nslow")
-            // Bounded: at most 20 s without a release.
-            for _ in 0..<2000 where !state.withLock({ $0.slowReleased }) { usleep(10_000) }
-            send(" done")
-            state.withLock { $0.slowInFlight -= 1 }
-        } else {
-            send("HTTP/1.0 200 OK\r\n\r\n\(name)")
-        }
-    }
-}
-
-/// A blocking TCP client to `127.0.0.1:port` (10 s receive timeout).
-final class ELBTestClient {
-    let fd: Int32
-
-    /// The socket is stored only once connected: a throwing init of a fully initialized class runs `deinit`, and
-    /// a second close would close whatever another test opened under the same number since.
-    init(port: Int) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = socketAddress("127.0.0.1", port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw ELBTestSocketError.failed("connect 127.0.0.1:\(port): errno \(error)")
-        }
-        self.fd = fd
-    }
-
-    deinit { Glibc.close(fd) }
-
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw ELBTestSocketError.failed("write") }
-    }
-
-    /// At least `count` bytes (or fewer when the peer closes first).
-    func read(atLeast count: Int) -> String {
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while result.count < count {
-            let got = Glibc.read(fd, &buffer, buffer.count)
-            if got <= 0 { break }
-            result += buffer[..<got]
-        }
-        return String(decoding: result, as: UTF8.self)
-    }
-
-    /// Everything until the peer closes.
-    func readToEnd() -> String { read(atLeast: Int.max) }
-
-    /// One `GET path` over a new connection through the balancer on `port`; the body.
-    static func get(_ path: String, port: Int) throws -> String {
-        let client = try ELBTestClient(port: port)
-        try client.send("GET \(path) HTTP/1.0\r\n\r\n")
-        let response = client.readToEnd()
-        guard let split = response.range(of: "\r\n\r\n") else { throw ELBTestSocketError.failed("no response") }
-        return String(response[split.upperBound...])
     }
 }

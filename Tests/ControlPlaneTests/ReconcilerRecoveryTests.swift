@@ -14,8 +14,8 @@ struct ReconcilerRecoveryTests {
     func restartDuringScaleUp() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-recon-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let clock = TestClock()
-        let fleet = FakeAgentHosts(clock: { clock.now }, call: { operation, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
+        let clock = ManualClock()
+        let fleet = FakeAgentHosts(clock: { clock.date }, call: { operation, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
         // Given: 6 running, then a scale-up to 12 whose pass placed tasks the agents have not seen yet
         try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet) { cp in
             _ = try await cp.registerHosts(3)
@@ -49,26 +49,16 @@ struct ReconcilerRecoveryTests {
         try await withReconciler { cp in
             _ = try await cp.registerHosts(2)
             // A tick far away: only commits can wake it within this test.
-            let service = ReconcilerService(store: cp.store, interval: .seconds(3600), now: { cp.clock.now }, seed: 1,
+            let service = ReconcilerService(store: cp.store, interval: .seconds(3600), now: { cp.clock.date }, seed: 1,
                                             logger: Logger(label: "flotilla.test"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 // Given: the first pass (at start) is done
-                var passes = 0
-                for _ in 0..<500 where passes == 0 {
-                    passes = service.reconciler.completedPasses
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                try #require(passes >= 1)
+                try #require(await eventually { service.reconciler.completedPasses >= 1 })
                 // When
                 try await cp.createWebService(desiredCount: 4)
                 // Then: the commit woke it (bounded wait, no timing asserted)
-                var created = 0
-                for _ in 0..<500 where created < 4 {
-                    created = try await cp.tasks().count
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                #expect(created == 4)
+                #expect(try await eventually { try await cp.tasks().count == 4 })
                 group.cancelAll()
             }
         }
@@ -131,7 +121,7 @@ struct ReconcilerPlanTests {
                         try db.execute(sql: "UPDATE service SET document = json_set(document, '$.desiredCount', 2) WHERE name = 'web'")
                     }
                 }
-                return clock.now
+                return clock.date
             }, seed: 3, logger: Logger(label: "flotilla.test"))
             // When
             let summary = await reconciler.reconcileOnce()
@@ -179,7 +169,7 @@ struct ReconcilerPlanTests {
         try await withReconciler { cp in
             // Given
             let logs = InMemoryLogHandler()
-            let reconciler = Reconciler(store: cp.store, now: { cp.clock.now }, seed: 5, logger: Logger(label: "test") { _ in logs })
+            let reconciler = Reconciler(store: cp.store, now: { cp.clock.date }, seed: 5, logger: Logger(label: "test") { _ in logs })
             _ = try await cp.registerHosts(1)
             try await cp.createWebService(desiredCount: 1)
             // When

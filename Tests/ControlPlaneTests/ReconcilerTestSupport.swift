@@ -7,17 +7,6 @@ import Logging
 import Synchronization
 import TaskDefinitions
 
-/// A clock tests move by hand: grace periods pass without sleeping.
-final class TestClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = testNow) { current = Mutex(start) }
-
-    var now: Date { current.withLock { $0 } }
-
-    func advance(seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
-
 /// An in-process control plane (router test client) with its reconciler, contact monitor and a fleet of fake
 /// agents speaking the agent protocol, all on one hand-moved clock.
 struct ReconcilerHarness: Sendable {
@@ -26,7 +15,7 @@ struct ReconcilerHarness: Sendable {
     let reconciler: Reconciler
     let monitor: ContactMonitor
     let fleet: FakeAgentHosts
-    let clock: TestClock
+    let clock: ManualClock
 
     /// One round: a reconciler pass, then every agent that is not silent polls and reports one step.
     func round() async throws {
@@ -123,7 +112,7 @@ func webDefinition(family: String = "web", memory: Int = 64, healthCheck: Bool =
 /// a contact monitor with a 30 s grace period, and an empty fleet of fake agents; cluster `default` exists.
 func withReconciler(
     store: ControlPlaneStore? = nil,
-    clock: TestClock = TestClock(),
+    clock: ManualClock = ManualClock(),
     fleet: FakeAgentHosts? = nil,
     seed: UInt64 = 42,
     createCluster: Bool = true,
@@ -131,7 +120,7 @@ func withReconciler(
 ) async throws {
     let store = try store ?? ControlPlaneStore.inMemory()
     let configuration = ControlPlaneConfiguration(agentGracePeriod: .seconds(30))
-    let api = ECSAPI(store: store, configuration: configuration, clock: { clock.now })
+    let api = ECSAPI(store: store, configuration: configuration, clock: { clock.date })
     let logger = Logger(label: "flotilla.test")
     let application = Application(router: ControlPlaneApplication.router(api: api), logger: logger)
     try await application.test(.router) { client in
@@ -139,12 +128,12 @@ func withReconciler(
             let json = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
             return try await client.agentOK(operation, json)
         }
-        let agents = fleet ?? FakeAgentHosts(clock: { clock.now }, call: call)
+        let agents = fleet ?? FakeAgentHosts(clock: { clock.date }, call: call)
         await agents.connect(call)
         let harness = ReconcilerHarness(
             client: client, store: store,
-            reconciler: Reconciler(store: store, now: { clock.now }, seed: seed, logger: logger),
-            monitor: ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, now: { clock.now }, logger: logger),
+            reconciler: Reconciler(store: store, now: { clock.date }, seed: seed, logger: logger),
+            monitor: ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, now: { clock.date }, logger: logger),
             fleet: agents, clock: clock)
         if createCluster { try await client.ok("CreateCluster", #"{"clusterName": "default"}"#) }
         try await body(harness)

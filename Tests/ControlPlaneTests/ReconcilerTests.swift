@@ -148,7 +148,7 @@ struct ReconcilerTests {
             #expect(stopped.allSatisfy { $0["lastStatus"]?.stringValue == "STOPPED" && $0["stopCode"]?.stringValue == "ServiceSchedulerInitiated" })
             let deploymentID = try #require(try await cp.service()["deployments"]?[0]?["id"]?.stringValue)
             #expect(stopped.allSatisfy { $0["stoppedReason"]?.stringValue == "Scaling activity initiated by (deployment \(deploymentID))" })
-            #expect(try await cp.fleet.runningTasks().values.map(\.count).reduce(0, +) == 3)
+            #expect(await cp.fleet.runningTasks().values.map(\.count).reduce(0, +) == 3)
             #expect(try await cp.events().contains { $0.hasPrefix("(service web) has stopped 9 running tasks:") })
         }
     }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -47,6 +47,21 @@ public final class ClusterControlPlane: Sendable {
             return false
         }
         return (response as? HTTPURLResponse)?.statusCode == 200
+    }
+
+    /// The value of an unlabelled series on `/metrics` (e.g. `flotilla_reconciler_passes_total`), nil when absent.
+    public func metric(_ name: String) async -> Double? {
+        guard let text = await httpGet("\(endpoint)/metrics") else { return nil }
+        return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+
+    /// Waits until the reconciler has finished `count` more passes (bounded: 60 s); false when it did not.
+    public func reconcilerPasses(_ count: Int) async -> Bool {
+        let start = await metric("flotilla_reconciler_passes_total") ?? 0
+        return await eventually(within: .seconds(60), every: .milliseconds(100)) {
+            await metric("flotilla_reconciler_passes_total") ?? 0 >= start + Double(count)
+        }
     }
 
     // MARK: - API
@@ -106,23 +121,4 @@ public enum ClusterHarnessError: Error, CustomStringConvertible {
         case .unexpected(let message): message
         }
     }
-}
-
-/// A TCP port nobody listens on at `address` right now (bind to port 0 there, read it back, close).
-public func freePort(on address: String) throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ClusterHarnessError.unexpected("socket: errno \(errno)") }
-    defer { close(fd) }
-    var socketAddress = sockaddr_in()
-    socketAddress.sin_family = sa_family_t(AF_INET)
-    socketAddress.sin_addr.s_addr = inet_addr(address)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &socketAddress) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    guard bound == 0 else { throw ClusterHarnessError.unexpected("bind \(address):0: errno \(errno)") }
-    _ = withUnsafeMutablePointer(to: &socketAddress) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: socketAddress.sin_port))
 }

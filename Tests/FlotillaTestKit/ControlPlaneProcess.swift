@@ -8,12 +8,11 @@ import Glibc
 /// The built `ecs-control-plane` binary running as a real process on a free loopback port and a data dir.
 ///
 /// Tests run after `swift build --build-tests`, so the binary is at `<repo>/.build/debug/ecs-control-plane`.
-// @unchecked Sendable: `process` is created in `init` and afterwards only signalled and waited on; Foundation's
-// Process is thread-safe for those calls, it only lacks the annotation.
-public final class ControlPlaneProcess: @unchecked Sendable {
+public final class ControlPlaneProcess: Sendable {
     public let port: Int
     public let dataDirectory: URL
-    public let process: Process
+    /// The process; its stdout and stderr go to `<data dir>.log`, removed with the data directory.
+    public let daemon: DaemonProcess
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The repository root, found from this file's path.
@@ -26,71 +25,66 @@ public final class ControlPlaneProcess: @unchecked Sendable {
     /// - Parameter viaEnvironment: pass the configuration as `FLOTILLA_*` variables instead of flags.
     /// - Parameter arguments: more flags (e.g. `--idle-timeout 1s`).
     public init(dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false, arguments: [String] = []) async throws {
-        self.port = try port ?? Self.freeLoopbackPort()
-        self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
+        self.port = try port ?? freePort()
+        let dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
-        process = Process()
-        process.executableURL = Self.binary
+        self.dataDirectory = dataDirectory
         if viaEnvironment {
             var environment = ProcessInfo.processInfo.environment
             environment["FLOTILLA_LISTEN"] = "127.0.0.1:\(self.port)"
-            environment["FLOTILLA_DATA_DIR"] = self.dataDirectory.path
+            environment["FLOTILLA_DATA_DIR"] = dataDirectory.path
             environment["FLOTILLA_ACCOUNT_ID"] = "111122223333"
             environment["FLOTILLA_REGION"] = "eu-north-1"
             environment["FLOTILLA_LOG_LEVEL"] = "warning"
-            process.environment = environment
-            process.arguments = []
+            daemon = DaemonProcess(arguments: [Self.binary.path], environment: environment, logFile: dataDirectory.path + ".log")
         } else {
-            process.arguments = ["--listen", "127.0.0.1:\(self.port)", "--data-dir", self.dataDirectory.path, "--log-level", "warning"] + arguments
+            daemon = DaemonProcess(
+                arguments: [Self.binary.path, "--listen", "127.0.0.1:\(self.port)", "--data-dir", dataDirectory.path,
+                            "--log-level", "warning"] + arguments,
+                logFile: dataDirectory.path + ".log")
         }
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try daemon.start()
         try await waitUntilHealthy()
     }
 
-    /// Polls `/healthz` (at most 300 times, 50 ms apart) until it answers 200.
+    /// Polls `/healthz` (bounded: 15 s) until it answers 200.
     func waitUntilHealthy() async throws {
-        for _ in 0..<300 {
-            guard process.isRunning else { throw ControlPlaneProcessError.exited(process.terminationStatus) }
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!),
-               (response as? HTTPURLResponse)?.statusCode == 200 {
-                return
+        let healthy = await eventually(within: .seconds(15), every: .milliseconds(50)) { () async -> Bool in
+            guard daemon.isRunning else { return true }
+            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!) else {
+                return false
             }
-            try await Task.sleep(for: .milliseconds(50))
+            return (response as? HTTPURLResponse)?.statusCode == 200
         }
-        throw ControlPlaneProcessError.notHealthy
+        if let status = daemon.exitStatus { throw ControlPlaneProcessError.exited(status, daemon.logTail()) }
+        guard healthy else { throw ControlPlaneProcessError.notHealthy(daemon.logTail()) }
     }
+
+    public var isRunning: Bool { daemon.isRunning }
 
     /// Sends `signal` (SIGKILL, SIGTERM) to the process.
-    public func send(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
-    }
+    public func send(_ signal: Int32) { daemon.send(signal) }
 
-    /// Waits (at most `seconds`, polling every 20 ms) for the process to exit; returns its status, or nil if it did not.
-    public func waitForExit(seconds: Int = 10) async throws -> Int32? {
-        for _ in 0..<(seconds * 50) {
-            if !process.isRunning { return process.terminationStatus }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return nil
+    /// Waits (at most `bound`) for the process to exit; its status, or nil if it did not.
+    public func waitForExit(within bound: Duration = .seconds(10)) async -> Int32? {
+        await daemon.waitForExit(within: bound)
     }
 
     /// Kills the process at once if it still runs and removes its data directory (for `defer`).
     public func terminate() {
-        if process.isRunning {
-            send(SIGKILL)
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: dataDirectory)
+        daemon.kill9()
+        removeData()
     }
 
     /// Kills the process if it still runs and removes a data directory this harness created.
     public func stop(removingData: Bool = true) async throws {
-        if process.isRunning {
-            send(SIGKILL)
-            _ = try await waitForExit()
-        }
-        if removingData { try? FileManager.default.removeItem(at: dataDirectory) }
+        daemon.kill9()
+        if removingData { removeData() }
+    }
+
+    private func removeData() {
+        try? FileManager.default.removeItem(at: dataDirectory)
+        try? FileManager.default.removeItem(atPath: dataDirectory.path + ".log")
     }
 
     /// Calls one ECS operation over HTTP; returns the status and the JSON body.
@@ -103,33 +97,18 @@ public final class ControlPlaneProcess: @unchecked Sendable {
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
-
-    /// A loopback port nobody listens on right now (bind to port 0, read it back, close).
-    public static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ControlPlaneProcessError.noPort }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw ControlPlaneProcessError.noPort }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw ControlPlaneProcessError.noPort }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
-public enum ControlPlaneProcessError: Error {
-    case exited(Int32)
-    case notHealthy
-    case noPort
+public enum ControlPlaneProcessError: Error, CustomStringConvertible {
+    case exited(Int32, String)
+    case notHealthy(String)
+
+    public var description: String {
+        switch self {
+        case .exited(let status, let log): "ecs-control-plane exited with \(status); its log ends with:\n\(log)"
+        case .notHealthy(let log): "ecs-control-plane did not answer /healthz; its log ends with:\n\(log)"
+        }
+    }
 }
 
 

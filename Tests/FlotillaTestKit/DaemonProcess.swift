@@ -1,59 +1,70 @@
-public import Foundation
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One long-running executable of a harness (a control plane, an agent) with its output appended to a log file,
-/// which can be killed (-9 or SIGTERM) and started again with the same arguments.
+/// The one wrapper of a long-running executable in tests (a control plane, an agent, a balancer, `ecsctl logs
+/// --follow`): stdout and stderr appended to a log file, killable (-9 or SIGTERM), startable again with the same
+/// arguments.
+/// (Run-to-completion commands go through `HostCommand`.)
 // @unchecked Sendable: the mutable `process` is only replaced under `lock`; Foundation's Process is thread-safe for
-// the calls made on it (signal, isRunning, waitUntilExit), it only lacks the annotation.
+// the calls made on it (signal, processIdentifier, waitUntilExit), it only lacks the annotation.
 public final class DaemonProcess: @unchecked Sendable {
     public let arguments: [String]
     public let environment: [String: String]?
-    /// stdout and stderr of every start, appended.
+    /// stdout (and stderr, unless `errorFile` is given) of every start, appended.
     public let logFile: String
+    /// stderr of every start, appended, when it should not mix with stdout.
+    public let errorFile: String?
     private let lock = NSLock()
     private var process: Process?
 
-    public init(arguments: [String], environment: [String: String]? = nil, logFile: String) {
+    public init(arguments: [String], environment: [String: String]? = nil, logFile: String, errorFile: String? = nil) {
         self.arguments = arguments
         self.environment = environment
         self.logFile = logFile
+        self.errorFile = errorFile
     }
 
     /// Starts the process (again).
     public func start() throws {
-        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        log.seekToEndOfFile()
+        func appending(to path: String) throws -> FileHandle {
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            handle.seekToEndOfFile()
+            return handle
+        }
+        let log = try appending(to: logFile)
+        let errors = try errorFile.map(appending(to:)) ?? log
+        defer { try? log.close(); try? errors.close() }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.executableURL = URL(fileURLWithPath: HostCommand.resolve(arguments[0]))
         process.arguments = Array(arguments.dropFirst())
         if let environment { process.environment = environment }
         process.standardOutput = log
-        process.standardError = log
+        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        try? log.close()
         lock.withLock { self.process = process }
     }
 
-    public var pid: Int32? { lock.withLock { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } } }
+    /// The exit status, nil while it runs (or before its first start).
+    public var exitStatus: Int32? { lock.withLock { process.flatMap { $0.isRunning ? nil : $0.terminationStatus } } }
     public var isRunning: Bool { pid != nil }
+    public var pid: Int32? { lock.withLock { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } } }
 
     /// Sends `signal`; does nothing when the process is not running.
     public func send(_ signal: Int32) {
         if let pid { kill(pid, signal) }
     }
 
-    /// Waits (at most `seconds`, polling every 20 ms) for the process to exit; true when it did.
-    public func waitForExit(seconds: Double = 10) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if !isRunning { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return !isRunning
+    /// Waits for the process to exit, at most `bound` (a guard against hangs); its status, nil when it still runs.
+    @discardableResult
+    public func waitForExit(within bound: Duration = .seconds(30)) async -> Int32? {
+        guard lock.withLock({ process != nil }) else { return nil }
+        let deadline = ContinuousClock.now + bound
+        while exitStatus == nil, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return exitStatus
     }
 
     /// kill -9 and reap.
@@ -64,30 +75,23 @@ public final class DaemonProcess: @unchecked Sendable {
         current.waitUntilExit()
     }
 
-    /// SIGTERM, then SIGKILL after `seconds`. True when SIGTERM alone ended it.
+    /// SIGTERM, then SIGKILL after `grace`. True when SIGTERM alone ended it.
     @discardableResult
-    public func terminate(graceSeconds seconds: Double = 10) async -> Bool {
+    public func terminate(grace: Duration = .seconds(10)) async -> Bool {
         send(SIGTERM)
-        if await waitForExit(seconds: seconds) { return true }
+        if await waitForExit(within: grace) != nil { return true }
         kill9()
         return false
     }
 
+    /// The whole log.
+    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    /// Everything written to `errorFile` ("" without one).
+    public var errors: String { errorFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" }
+
     /// The log's last `lines` lines, for failure messages.
     public func logTail(lines: Int = 40) -> String {
-        let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
-}
-
-/// Polls `condition` every `interval` until it returns a value, at most `timeout`; nil when it never did.
-/// Bounded in time and in count (timeout / interval attempts).
-public func eventually<Value>(within timeout: Duration, every interval: Duration = .milliseconds(200),
-                        _ condition: () async throws -> Value?) async rethrows -> Value? {
-    let deadline = ContinuousClock.now + timeout
-    repeat {
-        if let value = try await condition() { return value }
-        try? await Task.sleep(for: interval)
-    } while ContinuousClock.now < deadline
-    return try await condition()
 }

@@ -10,20 +10,8 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Connects to `127.0.0.1:port`.
     public init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawConnectionError.failed("socket", errno) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            let error = errno
-            close(fd)
-            throw RawConnectionError.failed("connect", error)
-        }
+        guard let fd = connectToLoopback(port: port, timeoutSeconds: 10) else { throw RawConnectionError.failed("connect", errno) }
+        self.fd = fd
     }
 
     deinit { close(fd) }

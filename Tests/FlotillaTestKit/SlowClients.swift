@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The attacker's clients of an HTTP listener, played over raw sockets: each answers whether the server cut it.
 ///

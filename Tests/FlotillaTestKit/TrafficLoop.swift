@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -74,27 +74,4 @@ public final class TrafficLoop: Sendable {
         let text = String(decoding: answer, as: UTF8.self)
         return text.hasPrefix("HTTP/1.0 200") || text.hasPrefix("HTTP/1.1 200")
     }
-}
-
-/// A blocking TCP socket connected to 127.0.0.1:`port`, with send and receive timeouts (`SO_SNDTIMEO`,
-/// `SO_RCVTIMEO`) and, when given, a receive buffer size; nil when it cannot connect. The caller closes it.
-public func connectToLoopback(port: Int, timeoutSeconds: Int, receiveBuffer: Int32? = nil) -> Int32? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
-    var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else {
-        close(fd)
-        return nil
-    }
-    return fd
 }

@@ -18,10 +18,9 @@ struct AWSCLICompatibilityTests {
         environment["AWS_CONFIG_FILE"] = home.appendingPathComponent("config").path
         environment["AWS_SHARED_CREDENTIALS_FILE"] = home.appendingPathComponent("credentials").path
         environment["HOME"] = home.path
-        let output = try await runProcess(
-            URL(fileURLWithPath: "/usr/bin/env"),
-            ["aws", "ecs"] + arguments + ["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"],
-            environment: environment, currentDirectory: ControlPlaneProcess.repositoryRoot)
+        let output = try await HostCommand.runToCompletion(
+            ["/usr/bin/env", "aws", "ecs"] + arguments + ["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"],
+            environment: environment, currentDirectory: ControlPlaneProcess.repositoryRoot.path)
         let json = output.stdout.isEmpty ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
         return (output.status, json, output.stderr)
     }
@@ -34,7 +33,8 @@ struct AWSCLICompatibilityTests {
         func aws(_ arguments: String...) async throws -> JSONValue {
             let result = try await Self.aws(arguments, endpoint: server.endpoint)
             guard result.status == 0 else {
-                throw ControlPlaneProcessError.exited(result.status)
+                throw HostCommandError(arguments: ["aws", "ecs"] + arguments, result: HostCommandResult(
+                    status: result.status, stdout: "", stderr: result.stderr))
             }
             return result.json
         }

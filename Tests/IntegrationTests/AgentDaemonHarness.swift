@@ -12,16 +12,13 @@ import Glibc
 /// One `ecs-agent` daemon process against a control plane, on the host's network namespace with a data directory,
 /// bridge, subnet, nftables table and listen port of its own, so parallel suites never collide.
 /// stderr (its log) goes to a file the test can read.
-final class AgentDaemonProcess: @unchecked Sendable {
-    // @unchecked Sendable: `process` is replaced only by `start()`, which the test calls sequentially; Process is
-    // thread-safe for signalling and waiting.
+final class AgentDaemonProcess: Sendable {
     let root: String
     let endpoint: String
     let joinToken: String
     let listenPort: Int
-    var process: Process?
+    let daemon: DaemonProcess
     var dataDirectory: String { root + "/data" }
-    var logPath: String { root + "/agent.log" }
 
     static let bridge = "fldmn0"
     static let subnet = "172.31.222.0/24"
@@ -32,75 +29,55 @@ final class AgentDaemonProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
         self.endpoint = endpoint
         self.joinToken = joinToken
-        listenPort = try ControlPlaneProcess.freeLoopbackPort()
+        let listenPort = try freePort()
+        self.listenPort = listenPort
+        daemon = DaemonProcess(
+            arguments: [ecsAgentBinary.path] + Self.arguments(endpoint: endpoint, joinToken: joinToken, listenPort: listenPort,
+                                                              dataDirectory: root + "/data"),
+            logFile: root + "/agent.log")
     }
 
-    var runtimeOptions: [String] {
-        ["--data-dir", dataDirectory, "--bridge-name", Self.bridge, "--subnet", Self.subnet,
-         "--nft-table-prefix", Self.table]
+    var runtimeOptions: [String] { Self.runtimeOptions(dataDirectory: dataDirectory) }
+
+    static func runtimeOptions(dataDirectory: String) -> [String] {
+        ["--data-dir", dataDirectory, "--bridge-name", bridge, "--subnet", subnet, "--nft-table-prefix", table]
     }
 
     /// Dynamic host ports of this suite's own: another suite's NetworkManager could DNAT the same default port. Below
     /// the kernel's ephemeral range (32768-60999), so no socket of another test can be given one of them.
     static let ephemeralPorts = "23500-23599"
 
-    var arguments: [String] {
+    static func arguments(endpoint: String, joinToken: String, listenPort: Int, dataDirectory: String) -> [String] {
         ["--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,
          "--availability-zone", "az-test-1", "--attribute", "rack=r7", "--attribute", "disk=ssd",
          "--listen", "127.0.0.1:\(listenPort)", "--advertise-address", "127.0.0.1", "--cgroup-parent", "flotilla",
-         "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", Self.ephemeralPorts] + runtimeOptions
+         "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", ephemeralPorts]
+            + runtimeOptions(dataDirectory: dataDirectory)
     }
 
     /// Imports flotilla/busybox:1 into the data directory with `ecs-agent runtime`.
     func importBusybox() async throws {
         let tarball = root + "/busybox.tar"
-        let made = try await runProcess(ecsAgentBinary, ["runtime", "make-busybox-image", tarball])
+        let made = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "make-busybox-image", tarball])
         #expect(made.status == 0, "\(made.stderr)")
-        let imported = try await runProcess(ecsAgentBinary, ["runtime", "import", tarball, "--data-dir", dataDirectory])
+        let imported = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "import", tarball, "--data-dir", dataDirectory])
         #expect(imported.status == 0, "\(imported.stderr)")
     }
 
     /// Starts the daemon (appending to the log).
-    func start() throws {
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = ecsAgentBinary
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-    }
+    func start() throws { try daemon.start() }
 
-    func send(_ signal: Int32) {
-        if let process { kill(process.processIdentifier, signal) }
-    }
+    func send(_ signal: Int32) { daemon.send(signal) }
 
-    /// Waits (at most `seconds`, polling every 50 ms) for the process to exit; its status, or nil.
-    func waitForExit(seconds: Int = 30) async throws -> Int32? {
-        guard let process else { return nil }
-        for _ in 0..<(seconds * 20) {
-            if !process.isRunning { return process.terminationStatus }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
-    }
+    /// Waits (at most `bound`) for the process to exit; its status, or nil.
+    func waitForExit(within bound: Duration = .seconds(30)) async -> Int32? { await daemon.waitForExit(within: bound) }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var log: String { daemon.log }
 
-    /// Waits (bounded: 600 × 50 ms) until the log holds `text` `count` times.
+    /// Waits (bounded: 30 s) until the log holds `text` `count` times; false at once when the daemon exited.
     func waitForLog(_ text: String, count: Int = 1) async throws -> Bool {
-        for _ in 0..<600 {
-            if log.components(separatedBy: text).count - 1 >= count { return true }
-            if process?.isRunning == false { return false }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        await eventually { log.components(separatedBy: text).count - 1 >= count || !daemon.isRunning }
+            && log.components(separatedBy: text).count - 1 >= count
     }
 
     /// A request to the agent endpoint on loopback; `authorized` sends the token the agent keeps in its identity.
@@ -134,19 +111,16 @@ final class AgentDaemonProcess: @unchecked Sendable {
 
     /// Kills the daemon, force-removes every container it left, and takes away its bridge, table and directory.
     func cleanUp() async {
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        if let ps = try? await runProcess(ecsAgentBinary, ["runtime", "ps"] + runtimeOptions) {
+        daemon.kill9()
+        if let ps = try? await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "ps"] + runtimeOptions) {
             for line in ps.stdout.split(separator: "\n").dropFirst() {
                 if let id = line.split(separator: " ").first {
-                    _ = try? await runProcess(ecsAgentBinary, ["runtime", "rm", "--force", String(id)] + runtimeOptions)
+                    _ = try? await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "rm", "--force", String(id)] + runtimeOptions)
                 }
             }
         }
-        _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/ip"), ["link", "delete", Self.bridge])
-        _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/nft"), ["delete", "table", "ip", Self.table])
+        _ = try? await HostCommand.runToCompletion(["/usr/sbin/ip", "link", "delete", Self.bridge])
+        _ = try? await HostCommand.runToCompletion(["/usr/sbin/nft", "delete", "table", "ip", Self.table])
         try? FileManager.default.removeItem(atPath: root)
     }
 }
@@ -186,13 +160,12 @@ struct AgentDaemonControlPlane {
         try await ecs("DescribeTasks", #"{"cluster": "default", "tasks": ["\#(arn)"]}"#)["tasks"]?[0]
     }
 
-    /// Polls DescribeTasks (bounded: 600 × 100 ms) until the task's lastStatus is `status`; its last description.
+    /// Polls DescribeTasks (bounded: 60 s) until the task's lastStatus is `status`; its last description.
     func waitForTask(_ arn: String, lastStatus status: String) async throws -> JSONValue? {
         var last: JSONValue?
-        for _ in 0..<600 {
+        _ = try await eventually(within: .seconds(60), every: .milliseconds(100)) {
             last = try await task(arn)
-            if last?["lastStatus"]?.stringValue == status { return last }
-            try await Task.sleep(for: .milliseconds(100))
+            return last?["lastStatus"]?.stringValue == status
         }
         return last
     }
@@ -204,15 +177,9 @@ struct AgentDaemonControlPlane {
     }
 }
 
-/// GET http://127.0.0.1:port/ with curl (bounded: 50 tries, 200 ms apart); the body, or "".
-func loopbackGet(port: Int) async throws -> String {
-    for _ in 0..<50 {
-        let output = try await runProcess(URL(fileURLWithPath: "/usr/bin/curl"),
-                                          ["-s", "--max-time", "2", "http://127.0.0.1:\(port)/"])
-        if output.status == 0, !output.stdout.isEmpty { return output.stdout }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    return ""
+/// GET http://127.0.0.1:port/ (bounded: 10 s of tries); the body, or "".
+func loopbackGet(port: Int) async -> String {
+    await eventually(within: .seconds(10), every: .milliseconds(200)) { await httpGet("http://127.0.0.1:\(port)/") } ?? ""
 }
 
 /// Whether the process `pid` exists (and is not a zombie).

@@ -19,7 +19,7 @@ struct AgentDaemonTests {
             // Given a control plane whose join token is not the agent's
             // When the agent starts
             try agent.start()
-            let status = try await agent.waitForExit(seconds: 60)
+            let status = await agent.waitForExit(within: .seconds(60))
             // Then it exits non-zero with one clear line, and no instance registered
             #expect(status != nil && status != 0)
             #expect(agent.log.contains("ecs-agent: the control plane refused the join token for cluster default"))
@@ -71,7 +71,7 @@ struct AgentDaemonTests {
             let running = try #require(try await plane.waitForTask(taskArn, lastStatus: "RUNNING"))
             #expect(running["lastStatus"]?.stringValue == "RUNNING", "\(running)\n\(agent.log)")
             let hostPort = try #require(running["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue)
-            #expect(try await loopbackGet(port: hostPort) == "hello from flotilla\n")
+            #expect(await loopbackGet(port: hostPort) == "hello from flotilla\n")
             // And the agent endpoint serves its identity, exec into the task's container (with the token), metrics
             let metadata = try await agent.endpoint("GET", "/v1/metadata")
             let identity = try JSONDecoder().decode(JSONValue.self, from: Data(metadata.body.utf8))
@@ -90,8 +90,8 @@ struct AgentDaemonTests {
 
             // When the agent is killed -9, a container no task owns appears meanwhile, and the agent starts again
             agent.send(SIGKILL)
-            _ = try await agent.waitForExit()
-            let orphan = try await runProcess(ecsAgentBinary, ["runtime", "run", "--detach", "--name", "orphan-1"]
+            _ = await agent.waitForExit()
+            let orphan = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "run", "--detach", "--name", "orphan-1"]
                                               + agent.runtimeOptions + ["flotilla/busybox:1", "sleep", "1000"])
             #expect(orphan.status == 0, "\(orphan.stderr)")
             #expect(agent.containers.count == 2)
@@ -102,7 +102,7 @@ struct AgentDaemonTests {
             // Then the same container (same pid) still runs, still answers, and the task is still RUNNING
             #expect(agent.containers.map(\.pid) == [pid])
             #expect(processIsAlive(pid))
-            #expect(try await loopbackGet(port: hostPort) == "hello from flotilla\n")
+            #expect(await loopbackGet(port: hostPort) == "hello from flotilla\n")
             #expect(try await plane.task(taskArn)?["lastStatus"]?.stringValue == "RUNNING")
 
             // When the task is stopped
@@ -121,7 +121,7 @@ struct AgentDaemonTests {
             let secondPid = try #require(agent.containers.first?.pid)
             agent.send(SIGTERM)
             // Then the agent exits 0 and the container keeps running
-            #expect(try await agent.waitForExit() == 0)
+            #expect(await agent.waitForExit() == 0)
             #expect(processIsAlive(secondPid))
             #expect(agent.containers.map(\.status) == ["running"])
         } catch {

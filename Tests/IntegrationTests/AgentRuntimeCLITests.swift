@@ -1,3 +1,4 @@
+import FlotillaTestKit
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -31,14 +32,14 @@ struct AgentRuntimeCLI {
     }
 
     /// `ecs-agent runtime SUBCOMMAND <shared options> ARGS…` to completion.
-    func callAsFunction(_ subcommand: String, _ arguments: [String] = []) async throws -> ProcessOutput {
-        try await runProcess(ecsAgentBinary, ["runtime", subcommand] + sharedOptions + arguments)
+    func callAsFunction(_ subcommand: String, _ arguments: [String] = []) async throws -> HostCommandResult {
+        try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", subcommand] + sharedOptions + arguments)
     }
 
     /// make-busybox-image, then import.
     func importBusybox() async throws {
         let tarball = root + "/busybox.tar"
-        let made = try await runProcess(ecsAgentBinary, ["runtime", "make-busybox-image", tarball])
+        let made = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "make-busybox-image", tarball])
         #expect(made.status == 0, "\(made.stderr)")
         let imported = try await self("import", [tarball])
         #expect(imported.status == 0, "\(imported.stderr)")
@@ -62,8 +63,8 @@ struct AgentRuntimeCLI {
             rmdir(path)
         }
         // The bridge and nftables table exist only for this suite (their names are its own): take them away too.
-        _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/ip"), ["link", "delete", "flotcli0"])
-        _ = try? await runProcess(URL(fileURLWithPath: "/usr/sbin/nft"), ["delete", "table", "ip", "flotilla_clitest"])
+        _ = try? await HostCommand.runToCompletion(["/usr/sbin/ip", "link", "delete", "flotcli0"])
+        _ = try? await HostCommand.runToCompletion(["/usr/sbin/nft", "delete", "table", "ip", "flotilla_clitest"])
     }
 
     static func with(_ body: (AgentRuntimeCLI) async throws -> Void) async throws {
@@ -190,8 +191,7 @@ struct AgentRuntimeCLITests {
             // When curl asks 127.0.0.1:HOSTPORT (bounded: 20 attempts, 2 s each)
             var body = ""
             for _ in 0..<20 {
-                let curl = try await runProcess(URL(fileURLWithPath: "/usr/bin/curl"),
-                                                ["-s", "--max-time", "2", "http://127.0.0.1:\(hostPort)/index.html"])
+                let curl = try await HostCommand.runToCompletion(["/usr/bin/curl", "-s", "--max-time", "2", "http://127.0.0.1:\(hostPort)/index.html"])
                 body = curl.stdout
                 if curl.status == 0 { break }
                 try await Task.sleep(for: .milliseconds(200))
@@ -202,7 +202,7 @@ struct AgentRuntimeCLITests {
             let rm = try await cli("rm", ["--force", "www"])
             #expect(rm.status == 0, "\(rm.stderr)")
             #expect(cli.containerDirectories.isEmpty)
-            let rules = try await runProcess(URL(fileURLWithPath: "/usr/sbin/nft"), ["list", "ruleset"])
+            let rules = try await HostCommand.runToCompletion(["/usr/sbin/nft", "list", "ruleset"])
             #expect(!rules.stdout.contains("\(hostPort)"))
         }
     }

@@ -49,7 +49,7 @@ extension ControlPlaneProcessTests {
         first.send(SIGTERM)
         defer { first.terminate() }
         // (Corrupting a file the first process still has open would test nothing.)
-        try #require(try await first.waitForExit(seconds: 30) == 0)
+        try #require(await first.waitForExit(within: .seconds(30)) == 0)
         // When every page but the first (the header and schema) is overwritten with garbage
         let path = first.dataDirectory.appendingPathComponent("flotilla.sqlite").path
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
@@ -60,20 +60,12 @@ extension ControlPlaneProcessTests {
         try handle.write(contentsOf: Data((4096..<Int(size)).map { _ in UInt8(truncatingIfNeeded: garbage.next()) }))
         try handle.close()
         // Then the control plane refuses to start, in one line
-        let process = Process()
-        process.executableURL = ControlPlaneProcess.binary
-        process.arguments = ["--listen", "127.0.0.1:\(try ControlPlaneProcess.freeLoopbackPort())", "--data-dir", first.dataDirectory.path]
-        let errorPath = first.dataDirectory.appendingPathComponent("stderr.txt").path
-        #expect(FileManager.default.createFile(atPath: errorPath, contents: nil))
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        // A control plane that starts anyway must not hang the test: bounded wait, then killed.
-        let exited = await eventually(within: .seconds(30), every: .milliseconds(50)) { process.isRunning ? nil : true }
-        if exited == nil { process.terminate() }
-        #expect(exited == true)
-        let text = String(decoding: FileManager.default.contents(atPath: errorPath) ?? Data(), as: UTF8.self)
-        if exited == true { #expect(process.terminationStatus == 1) }
+        // (A control plane that starts anyway must not hang the test: killed after 30 s.)
+        let run = try await HostCommand.runToCompletion(
+            [ControlPlaneProcess.binary.path, "--listen", "127.0.0.1:\(try freePort())", "--data-dir", first.dataDirectory.path],
+            killAfter: .seconds(30))
+        #expect(run.status == 1)
+        let text = run.stderr
         let lines = text.split(separator: "\n")
         #expect(lines.count == 1)
         #expect(text.contains("flotilla.sqlite"))

@@ -31,7 +31,7 @@ struct ControlPlaneProcessTests {
 
         // When: SIGKILL with no chance to flush, then a restart on the same data dir
         first.send(SIGKILL)
-        let status = try await first.waitForExit()
+        let status = await first.waitForExit()
         #expect(status != nil)
         let second = try await ControlPlaneProcess(dataDirectory: first.dataDirectory)
         defer { second.terminate() }
@@ -62,7 +62,7 @@ struct ControlPlaneProcessTests {
         defer { server.terminate() }
         #expect(try await server.call("CreateCluster").status == 200)
         server.send(SIGTERM)
-        let status = try await server.waitForExit(seconds: 10)
+        let status = await server.waitForExit(within: .seconds(10))
         #expect(status == 0)
     }
 
@@ -104,17 +104,12 @@ struct ControlPlaneProcessTests {
     @Test("Bad flags end the daemon with a message naming the flag", arguments: [
         ["--listen", "nowhere"], ["--listen", "127.0.0.1:70000"], ["--account-id", "12"], ["--region", "us east"],
     ])
-    func badFlags(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = ControlPlaneProcess.binary
-        process.arguments = arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cp-never").path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(text.contains(arguments[0]))
+    func badFlags(_ arguments: [String]) async throws {
+        let run = try await HostCommand.runToCompletion(
+            [ControlPlaneProcess.binary.path] + arguments
+                + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cp-never").path],
+            killAfter: .seconds(30))
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(arguments[0]))
     }
 }

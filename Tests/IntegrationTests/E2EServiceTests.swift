@@ -152,9 +152,9 @@ struct E2EServiceTests {
                 cluster.runningContainers().count == 12 && cluster.orphanContainers(besides: tasks).isEmpty ? true : nil
             }
             #expect(settled == true, "containers besides the 12 tasks: \(cluster.orphanContainers(besides: tasks).map(\.spec.name))")
-            // And it stays at 12 over several reconciler passes (sampled, not timed)
-            for _ in 0..<5 {
-                try await Task.sleep(for: .milliseconds(500))
+            // And it stays at 12 over the next reconciler passes (counted on /metrics, not timed)
+            for _ in 0..<3 {
+                #expect(await cluster.controlPlane.reconcilerPasses(1))
                 #expect(try await cluster.tasks(service: "web").filter { $0.lastStatus == "RUNNING" }.count == 12)
             }
             #expect(cluster.runningContainers().count == 12)

@@ -4,7 +4,6 @@ import Foundation
 import FoundationNetworking
 #endif
 import Glibc
-import Synchronization
 import TaskDefinitions
 import Testing
 
@@ -16,17 +15,17 @@ import Testing
 struct ECSLoadBalancerControlPlaneTests {
     @Test("ecsctl creates a balancer; the embedded one spreads over the service's tasks and counts on /metrics; ecs-lb keeps serving with the control plane gone")
     func embeddedAndStandalone() async throws {
-        let backends = try (0..<2).map { try LoopbackBackend(name: "task-\($0)") }
-        defer { for backend in backends { backend.stop() } }
+        let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.kill() } }
         let controlPlane = try await ControlPlaneProcess()
         defer { controlPlane.terminate() }
-        let port = try ControlPlaneProcess.freeLoopbackPort()
+        let port = try freePort()
 
         // Given balancer web created with ecsctl, and service web's two tasks RUNNING on the two backends
         let created = try await ecsctl([
             "create-load-balancer", "--load-balancer-name", "web", "--listener-port", "\(port)",
-            "--listener-address", "127.0.0.1", "--health-check-interval-seconds", "0.2",
-            "--health-check-timeout-seconds", "0.2", "--healthy-threshold", "1", "--unhealthy-threshold", "1",
+            "--listener-address", "127.0.0.1", "--health-check-interval-seconds", "0.5",
+            "--health-check-timeout-seconds", "0.5", "--healthy-threshold", "1", "--unhealthy-threshold", "1",
             "--deregistration-delay-seconds", "1",
         ], endpoint: controlPlane.endpoint)
         #expect(created.status == 0, "\(created.stderr)")
@@ -36,8 +35,8 @@ struct ECSLoadBalancerControlPlaneTests {
         try await agent.runService(backends: backends)
 
         // Then the embedded balancer serves both tasks
-        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] })
-        let names = try (0..<6).map { _ in try httpGet("/name", port: port) }
+        #expect(await eventually { Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: port) }) == ["task-0", "task-1"] })
+        let names = try (0..<6).map { _ in try BlockingClient.get("/name", port: port) }
         #expect(names.filter { $0 == "task-0" }.count == 3)
         // And describe-load-balancers shows both targets healthy, with their counters
         let described = try await ecsctl(["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
@@ -50,23 +49,23 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(table.stdout.contains("ACTIVE"))
         #expect(table.stdout.contains("127.0.0.1:\(backends[0].port)"))
         // And /metrics has the per-target counters
-        let metrics = try await httpText("\(controlPlane.endpoint)/metrics")
+        let metrics = await httpGet("\(controlPlane.endpoint)/metrics") ?? ""
         #expect(metrics.contains(#"flotilla_lb_connections_total{balancer="web",target="127.0.0.1:\#(backends[0].port)"}"#)
                 || metrics.contains(#"flotilla_lb_connections_total{target="127.0.0.1:\#(backends[0].port)",balancer="web"}"#))
 
         // When a standalone ecs-lb serves the same balancer on another port, fed by the control plane
-        let standalonePort = try ControlPlaneProcess.freeLoopbackPort()
+        let standalonePort = try freePort()
         let standalone = try StandaloneBalancer(controlPlane: controlPlane.endpoint, name: "web", listen: standalonePort)
         defer { standalone.terminate() }
-        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: standalonePort) }) == ["task-0", "task-1"] },
+        #expect(await eventually { Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: standalonePort) }) == ["task-0", "task-1"] },
                 "\(standalone.standardError)")
 
         // When the control plane is killed
         controlPlane.send(SIGKILL)
-        _ = try await controlPlane.waitForExit()
+        _ = await controlPlane.waitForExit()
         // Then ecs-lb notices, keeps running and keeps serving both last known targets
-        #expect(try await eventually { standalone.standardError.contains("serving the last known ones") })
-        let after = try (0..<6).map { _ in try httpGet("/name", port: standalonePort) }
+        #expect(await eventually { standalone.standardError.contains("serving the last known ones") })
+        let after = try (0..<6).map { _ in try BlockingClient.get("/name", port: standalonePort) }
         #expect(Set(after) == ["task-0", "task-1"])
         #expect(standalone.isRunning)
     }
@@ -75,8 +74,8 @@ struct ECSLoadBalancerControlPlaneTests {
     func portInUse() async throws {
         let controlPlane = try await ControlPlaneProcess()
         defer { controlPlane.terminate() }
-        let squatter = try LoopbackBackend(name: "squatter")
-        defer { squatter.stop() }
+        let squatter = try TestHTTPBackend(name: "squatter")
+        defer { squatter.kill() }
 
         // When a balancer is created on a port another process listens on
         let created = try await ecsctl(["create-load-balancer", "--load-balancer-name", "web", "--listener-port",
@@ -91,7 +90,7 @@ struct ECSLoadBalancerControlPlaneTests {
         })
         #expect(balancer?["statusReason"]?.stringValue == "listener port \(squatter.port) on 127.0.0.1 is already in use")
         // And the control plane keeps running and answering
-        #expect(controlPlane.process.isRunning)
+        #expect(controlPlane.isRunning)
         let clusters = try await ecsctl(["list-clusters"], endpoint: controlPlane.endpoint)
         #expect(clusters.status == 0)
         // And ecsctl's errors for the balancer verbs are one line naming the field
@@ -107,38 +106,30 @@ struct ECSLoadBalancerControlPlaneTests {
 
     @Test("With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb, started first, waits for it and serves them on their own port")
     func standaloneOnly() async throws {
-        let backends = try (0..<2).map { try LoopbackBackend(name: "task-\($0)") }
-        defer { for backend in backends { backend.stop() } }
-        let port = try ControlPlaneProcess.freeLoopbackPort()
-        let controlPlanePort = try ControlPlaneProcess.freeLoopbackPort()
+        let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)") }
+        defer { for backend in backends { backend.kill() } }
+        let port = try freePort()
+        let controlPlanePort = try freePort()
         let endpoint = "http://127.0.0.1:\(controlPlanePort)"
 
         // Given ecs-lb started before its control plane, serving the balancer as the control plane defines it
         let standalone = try StandaloneBalancer(controlPlane: endpoint, name: "web", listen: nil)
         defer { standalone.terminate() }
         // Then it waits, saying why
-        #expect(try await eventually { standalone.standardError.contains("Waiting for the control plane") })
+        #expect(await eventually { standalone.standardError.contains("Waiting for the control plane") })
         #expect(standalone.standardError.contains("connection refused"))
         #expect(standalone.isRunning)
 
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-lb-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: data) }
-        let process = Process()
-        process.executableURL = ControlPlaneProcess.binary
-        process.arguments = ["--listen", "127.0.0.1:\(controlPlanePort)", "--data-dir", data.path, "--log-level", "warning",
-                             "--no-embedded-load-balancer"]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        #expect(try await eventually { (try? await httpText("\(endpoint)/healthz")) == "ok\n" })
+        let controlPlane = try await ControlPlaneProcess(port: controlPlanePort, arguments: ["--no-embedded-load-balancer"])
+        defer { controlPlane.terminate() }
         // And once the control plane answers, it waits for the balancer to be defined
-        #expect(try await eventually { standalone.standardError.contains("load balancer web does not exist at \(endpoint)") })
+        #expect(await eventually { standalone.standardError.contains("load balancer web does not exist at \(endpoint)") })
         #expect(standalone.isRunning)
 
         // Given a balancer and service web's two tasks RUNNING, with the embedded balancer off
         _ = try await call(endpoint, "FlotillaV1.CreateLoadBalancer", """
             {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
-             "healthCheck": {"intervalSeconds": 0.2, "timeoutSeconds": 0.2, "healthyThreshold": 1}}
+             "healthCheck": {"intervalSeconds": 0.5, "timeoutSeconds": 0.5, "healthyThreshold": 1}}
             """)
         let agent = try await FakeServiceAgent(endpoint: endpoint)
         try await agent.runService(backends: backends)
@@ -148,7 +139,7 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(described?["targets"]?.arrayValue?.count == 2)
 
         // And ecs-lb listens on the balancer's own port and spreads over both tasks
-        #expect(try await eventually { Set((0..<4).compactMap { _ in try? httpGet("/name", port: port) }) == ["task-0", "task-1"] },
+        #expect(await eventually { Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: port) }) == ["task-0", "task-1"] },
                 "\(standalone.standardError)")
         // And the listener there is ecs-lb's alone: the control plane does not listen for an EXTERNAL balancer
         let listeners = try HostCommand.run(["ss", "-Hltnp", "sport = :\(port)"]).stdout
@@ -166,7 +157,7 @@ struct ECSLoadBalancerControlPlaneTests {
         // When a backend stops answering, then ecs-lb's verdict makes the reconciler stop its task with ECS's reason
         let failing = try #require(try await call(endpoint, "AmazonEC2ContainerServiceV20141113.ListTasks", #"{"desiredStatus": "RUNNING"}"#)["taskArns"]?
             .arrayValue?.compactMap(\.stringValue))
-        backends[1].stop()
+        backends[1].kill()
         #expect(try await eventually {
             let described = try await call(endpoint, "AmazonEC2ContainerServiceV20141113.DescribeTasks",
                                            #"{"tasks": \#(String(decoding: try JSONSerialization.data(withJSONObject: failing), as: UTF8.self))}"#)
@@ -179,29 +170,6 @@ struct ECSLoadBalancerControlPlaneTests {
 
 // MARK: - Support
 
-/// Polls every 50 ms, at most 300 times (a bound against hangs, not a timing assertion).
-private func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-    for _ in 0..<300 {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
-
-/// One `GET path` through `127.0.0.1:port`; the body.
-private func httpGet(_ path: String, port: Int) throws -> String {
-    let client = try LoopbackClient(port: port)
-    try client.send("GET \(path) HTTP/1.0\r\n\r\n")
-    let response = client.readToEnd()
-    guard let split = response.range(of: "\r\n\r\n") else { throw LoopbackError.noResponse }
-    return String(response[split.upperBound...])
-}
-
-private func httpText(_ url: String) async throws -> String {
-    let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
-    return String(decoding: data, as: UTF8.self)
-}
-
 /// POSTs one JSON 1.1 call with `X-Amz-Target: target`; the JSON answer (throws on a non-200).
 private func call(_ endpoint: String, _ target: String, _ json: String) async throws -> JSONValue {
     var request = URLRequest(url: URL(string: endpoint)!)
@@ -212,7 +180,7 @@ private func call(_ endpoint: String, _ target: String, _ json: String) async th
     let (data, response) = try await URLSession.shared.data(for: request)
     let answer = try JSONDecoder().decode(JSONValue.self, from: data)
     guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-        throw LoopbackError.socket("\(target): \(String(decoding: data, as: UTF8.self))")
+        throw TestSocketError.failed("\(target): \(String(decoding: data, as: UTF8.self))")
     }
     return answer
 }
@@ -242,7 +210,7 @@ private struct FakeServiceAgent {
 
     /// Registers task definition web, creates service web on balancer web with one task per backend, and reports
     /// each task the reconciler places RUNNING on its backend.
-    func runService(backends: [LoopbackBackend]) async throws {
+    func runService(backends: [TestHTTPBackend]) async throws {
         let ecs = "AmazonEC2ContainerServiceV20141113."
         _ = try await call(endpoint, ecs + "RegisterTaskDefinition", """
             {"family": "web", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1",
@@ -256,14 +224,13 @@ private struct FakeServiceAgent {
         try #require(created.status == 0, "create-service: \(created.stderr)")
         // The reconciler places the service's tasks on this (only) instance; poll until they are all desired.
         var tasks: [String] = []
-        for _ in 0..<100 {
+        _ = try await eventually {
             let polled = try await call(endpoint, "FlotillaAgentV1.PollDesiredTasks", """
                 {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "index": 0, "waitSeconds": 0}
                 """)
             tasks = polled["tasks"]?.arrayValue?.filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
                 .compactMap { $0["taskArn"]?.stringValue } ?? []
-            if tasks.count == backends.count { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return tasks.count == backends.count
         }
         try #require(tasks.count == backends.count, "the reconciler placed \(tasks.count) tasks")
         let changes = zip(tasks, backends).map { task, backend in
@@ -280,32 +247,23 @@ private struct FakeServiceAgent {
 }
 
 /// The built `ecs-lb` fed by a control plane (`--control-plane URL --load-balancer-name NAME`), on its own port.
-// @unchecked Sendable: `process` is only signalled after `init` (thread-safe calls), the stderr text is behind a Mutex.
-private final class StandaloneBalancer: @unchecked Sendable {
-    private let process = Process()
-    private let errors = StandardErrorText()
+private final class StandaloneBalancer: Sendable {
+    private let daemon: DaemonProcess
 
     init(controlPlane: String, name: String, listen: Int?) throws {
-        process.executableURL = LoadBalancerProcess.binary
-        process.arguments = ["--control-plane", controlPlane, "--load-balancer-name", name, "--poll-interval", "0.2"]
-            + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? [])
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        let errors = self.errors
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            // End of file: stop watching, or the handler is called again and again with nothing.
-            if data.isEmpty { handle.readabilityHandler = nil }
-            errors.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
-        try process.run()
+        daemon = DaemonProcess(
+            arguments: [LoadBalancerProcess.binary.path, "--control-plane", controlPlane, "--load-balancer-name", name,
+                        "--poll-interval", "0.2"] + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? []),
+            logFile: FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-\(UUID().uuidString).log").path)
+        try daemon.start()
     }
 
-    var standardError: String { errors.text.withLock { $0 } }
-    var isRunning: Bool { process.isRunning }
+    /// Its log (ecs-lb logs to stderr).
+    var standardError: String { daemon.log }
+    var isRunning: Bool { daemon.isRunning }
 
     func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        daemon.kill9()
+        try? FileManager.default.removeItem(atPath: daemon.logFile)
     }
 }

@@ -10,7 +10,7 @@ struct EcsctlTests {
     /// The example web server task definition, registered with `--cli-input-json file://`.
     let webTaskDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
 
-    func json(_ output: ProcessOutput) throws -> JSONValue {
+    func json(_ output: HostCommandResult) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
     }
 
@@ -200,7 +200,7 @@ struct EcsctlTests {
 
     @Test func unreachableEndpointIsOneLineNamingIt() async throws {
         // Given a loopback port nothing listens on
-        let port = try ControlPlaneProcess.freeLoopbackPort()
+        let port = try freePort()
 
         // When ecsctl calls it (the endpoint given before the verb, as the awscli allows)
         let output = try await ecsctl(["--endpoint-url", "http://127.0.0.1:\(port)", "list-clusters"])

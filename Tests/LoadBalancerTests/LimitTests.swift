@@ -18,9 +18,11 @@ struct LimitTests {
             // (3 s: every connection of the test, the download and the new request too, must outlive a loaded
             // machine's stalls; only the connection that sends nothing may reach it.)
             try await withBalancer(Self.configuration(idleTimeout: .seconds(3)), targets: backends.map(\.target)) { balancer in
-                // Given a download that takes longer than the idle timeout (64 MiB at 64 KiB per 5 ms: 5 s at least)
-                let size = 64 * 1024 * 1024
-                async let download = TestClient.get("/slow/\(size)", port: balancer.listenerPort).count
+                // Given a download that takes longer than the idle timeout (150 KiB at 1 KiB per 50 ms: 7.5 s at
+                // least), small enough never to fill a socket buffer, so its bytes keep moving through the balancer
+                // even while a loaded machine keeps this test's task from reading them
+                let size = 150 * 1024
+                async let download = TestClient.get("/trickle/\(size)", port: balancer.listenerPort).count
                 // When a client gets its answer and then sends nothing, and the backend holds the connection open
                 let idle = try RawConnection(port: balancer.listenerPort)
                 idle.send("GET /hold HTTP/1.0\r\n\r\n")

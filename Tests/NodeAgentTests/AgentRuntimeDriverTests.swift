@@ -1,3 +1,4 @@
+import FlotillaTestKit
 import Foundation
 import Logging
 @testable import NodeAgent
@@ -63,24 +64,6 @@ struct AgentDriverFixture {
     static func definition(_ json: String) throws -> TaskDefinition {
         try TaskDefinition.decode(Data(json.utf8))
     }
-
-    /// GET / from 127.0.0.1:port with curl (bounded: 50 tries, 100 ms apart); the body, or "".
-    static func httpGet(port: Int) async throws -> String {
-        for _ in 0..<50 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-s", "--max-time", "2", "http://127.0.0.1:\(port)/"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            if process.terminationStatus == 0, !data.isEmpty { return String(decoding: data, as: UTF8.self) }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return ""
-    }
 }
 
 @Suite("The agent's runtime driver on the namespace runtime", .enabled(if: getuid() == 0), .serialized,
@@ -114,7 +97,7 @@ struct AgentRuntimeDriverTests {
             // And the runtime's container is named after the task and container, and httpd answers on the host port
             let info = try await fixture.runtime.state("a1b2c3-web")
             #expect(info.spec.limits == CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32, cpuShares: 256))
-            #expect(try await AgentDriverFixture.httpGet(port: binding.hostPort) == "hello-agent\n")
+            #expect(await eventually(within: .seconds(10), every: .milliseconds(100)) { await httpGet("http://127.0.0.1:\(binding.hostPort)/") } == "hello-agent\n")
             // And the ulimit, environment and working directory reach the process
             let probe = try await fixture.runtime.exec("a1b2c3-web", arguments: ["sh", "-c", "ulimit -n; ulimit -Hn; pwd; echo $GREETING"])
             #expect(String(decoding: probe.standardOutput, as: UTF8.self) == "1024\n2048\n/tmp\nagent\n")

@@ -38,52 +38,17 @@ struct EndpointThroughEcsctlTests {
         init(_ description: String) { self.description = description }
     }
 
-    /// Starts the built ecsctl with stdout and stderr in files; `finished` waits for it.
-    final class EcsctlRun: @unchecked Sendable {
-        // @unchecked Sendable: the process is started in init and afterwards only waited on and read, which
-        // Foundation's Process allows from any thread.
-        let process = Process()
-        let output: URL
-        let errors: URL
+    /// The built ecsctl against `endpoint`, with no config file in the way.
+    static func ecsctlCommand(_ arguments: [String], endpoint: String) -> (arguments: [String], environment: [String: String]) {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-no-config").path
+        return ([ecsctl.path] + arguments,
+                ["PATH": "/usr/bin:/bin", "FLOTILLA_ENDPOINT": endpoint, "HOME": home, "XDG_CONFIG_HOME": home])
+    }
 
-        init(_ arguments: [String], endpoint: String) throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            output = directory.appendingPathComponent("stdout")
-            errors = directory.appendingPathComponent("stderr")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-            process.executableURL = EndpointThroughEcsctlTests.ecsctl
-            process.arguments = arguments
-            process.environment = ["PATH": "/usr/bin:/bin", "FLOTILLA_ENDPOINT": endpoint,
-                                   "HOME": directory.path, "XDG_CONFIG_HOME": directory.path]
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = try FileHandle(forWritingTo: errors)
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        var stdout: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-        var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
-
-        /// Waits (at most 20 s) for stdout to contain `text`.
-        func waitForOutput(containing text: String) async throws -> Bool {
-            for _ in 0..<400 {
-                if stdout.contains(text) { return true }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            return false
-        }
-
-        /// Waits (at most 30 s) for the exit; kills it if it does not come.
-        func finished() async throws -> Int32? {
-            for _ in 0..<600 {
-                if !process.isRunning { return process.terminationStatus }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            process.terminate()
-            return nil
-        }
+    /// Runs ecsctl to completion (bounded: killed after 30 s).
+    static func runEcsctl(_ arguments: [String], endpoint: String) async throws -> HostCommandResult {
+        let command = ecsctlCommand(arguments, endpoint: endpoint)
+        return try await HostCommand.runToCompletion(command.arguments, environment: command.environment, killAfter: .seconds(30))
     }
 
     @Test func execAndLogsThroughEcsctl() async throws {
@@ -119,32 +84,37 @@ struct EndpointThroughEcsctlTests {
                     """)
 
                 // When ecsctl execs a command that writes both streams and fails
-                let exec = try EcsctlRun(["exec", "--cluster", "demo", "--task", taskID, "--",
-                                          "sh", "-c", "echo out; echo err >&2; exit 7"], endpoint: controlPlane.endpoint)
+                let exec = try await Self.runEcsctl(["exec", "--cluster", "demo", "--task", taskID, "--",
+                                                     "sh", "-c", "echo out; echo err >&2; exit 7"], endpoint: controlPlane.endpoint)
                 // Then it prints the command's output and exits with its code
-                #expect(try await exec.finished() == 7)
+                #expect(exec.status == 7)
                 #expect(exec.stdout == "out\n")
                 #expect(exec.stderr == "err\n")
 
                 // When the logs are followed through ecsctl
-                let follow = try EcsctlRun(["logs", "--cluster", "demo", "--task", taskID, "--follow"],
-                                           endpoint: controlPlane.endpoint)
-                #expect(try await follow.waitForOutput(containing: "first\n"), "\(follow.stderr)")
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-follow-\(UUID().uuidString)").path
+                defer { try? FileManager.default.removeItem(atPath: directory + ".out"); try? FileManager.default.removeItem(atPath: directory + ".err") }
+                let command = Self.ecsctlCommand(["logs", "--cluster", "demo", "--task", taskID, "--follow"], endpoint: controlPlane.endpoint)
+                let follow = DaemonProcess(arguments: command.arguments, environment: command.environment,
+                                           logFile: directory + ".out", errorFile: directory + ".err")
+                try follow.start()
+                defer { follow.kill9() }
+                #expect(await eventually { follow.log.contains("first\n") }, "\(follow.errors)")
                 // And the container prints after the request started, then stops
-                let release = try EcsctlRun(["exec", "--cluster", "demo", "--task", taskID, "--", "touch", "/tmp/go"],
-                                            endpoint: controlPlane.endpoint)
-                #expect(try await release.finished() == 0, "\(release.stderr)")
-                #expect(try await follow.waitForOutput(containing: "second\n"), "\(follow.stderr)")
+                let release = try await Self.runEcsctl(["exec", "--cluster", "demo", "--task", taskID, "--", "touch", "/tmp/go"],
+                                                       endpoint: controlPlane.endpoint)
+                #expect(release.status == 0, "\(release.stderr)")
+                #expect(await eventually { follow.log.contains("second\n") }, "\(follow.errors)")
                 _ = try await fixture.runtime.stop(info.id, timeout: .seconds(5))
                 await endpoint.directory.markStopped(task: taskID, container: "web")
                 // Then ecsctl printed both lines and ended by itself
-                #expect(try await follow.finished() == 0)
-                #expect(follow.stdout == "first\nsecond\n")
+                #expect(await follow.waitForExit() == 0)
+                #expect(follow.log == "first\nsecond\n")
 
                 // And the last line alone comes with --tail 1
-                let tail = try EcsctlRun(["logs", "--cluster", "demo", "--task", taskID, "--tail", "1"],
-                                         endpoint: controlPlane.endpoint)
-                #expect(try await tail.finished() == 0)
+                let tail = try await Self.runEcsctl(["logs", "--cluster", "demo", "--task", taskID, "--tail", "1"],
+                                                    endpoint: controlPlane.endpoint)
+                #expect(tail.status == 0)
                 #expect(tail.stdout == "second\n")
             }
         }

@@ -1,3 +1,4 @@
+import FlotillaTestKit
 import Foundation
 import Logging
 @testable import NodeAgent
@@ -78,11 +79,9 @@ struct RuntimeFixture {
 
     /// Polls a log file until it contains `text` (bounded: 10 s).
     static func waitForLog(_ path: String, containing text: String) async throws -> Bool {
-        for _ in 0..<200 {
-            if let content = try? String(contentsOfFile: path, encoding: .utf8), content.contains(text) { return true }
-            try await Task.sleep(for: .milliseconds(50))
+        await eventually(within: .seconds(10), every: .milliseconds(50)) {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.contains(text) == true
         }
-        return false
     }
 }
 

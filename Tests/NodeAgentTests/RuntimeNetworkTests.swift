@@ -1,3 +1,4 @@
+import FlotillaTestKit
 import Foundation
 import Logging
 import Synchronization
@@ -45,14 +46,11 @@ struct RuntimeNetworkTests {
         let binding = try #require(attachment.bindings.first)
         #expect(binding.containerPort == 8080 && binding.hostPort >= 32768)
         // When the host connects to the host port on loopback
-        var response = ""
-        for _ in 0..<50 where !response.contains("hello-from-httpd") {
-            response = Self.httpGet(port: binding.hostPort)
-            if !response.contains("hello-from-httpd") { try await Task.sleep(for: .milliseconds(100)) }
+        let response = await eventually(within: .seconds(10), every: .milliseconds(100)) {
+            await httpGet("http://127.0.0.1:\(binding.hostPort)/index.html")
         }
-        // Then busybox httpd in the container answers
-        #expect(response.contains("200 OK"))
-        #expect(response.contains("hello-from-httpd"))
+        // Then busybox httpd in the container answers (200)
+        #expect(response?.contains("hello-from-httpd") == true)
         // And the container sees its own address on eth0
         let addresses = try await runtime.exec(info.id, arguments: ["ip", "-o", "-4", "addr", "show", "dev", "eth0"])
         #expect(String(decoding: addresses.standardOutput, as: UTF8.self).contains(attachment.ipv4Address ?? "?"))
@@ -125,56 +123,11 @@ struct RuntimeNetworkTests {
     }
 
     static func status(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        (try? HostCommand.run(arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]))?.status ?? -1
     }
 
     static func output(_ arguments: [String]) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// GET / from 127.0.0.1:port; "" if the connection fails.
-    static func httpGet(port: Int) -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return "" }
-        let request = "GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, 0) }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        (try? HostCommand.run(arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]))?.stdout ?? ""
     }
 }
 

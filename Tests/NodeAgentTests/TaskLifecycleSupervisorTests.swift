@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import FlotillaTestKit
 import NodeAgent
 import TaskDefinitions
 import Testing
@@ -36,7 +37,7 @@ struct TaskLifecycleSupervisorTests {
         await driver.setBindings([binding], for: "t1-web")
         let supervisor = TaskSupervisor(
             taskID: "t1", definition: task(container("web", stopTimeout: 5), container("side", dependsOn: [("web", .start)])),
-            driver: driver, clock: ManualTestClock(), logger: logger)
+            driver: driver, clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         async let finished: Void = supervisor.run()
 
@@ -69,7 +70,7 @@ struct TaskLifecycleSupervisorTests {
         let driver = FakeContainerDriver()
         let supervisor = TaskSupervisor(
             taskID: "t2", definition: task(container("web"), container("side", essential: false)),
-            driver: driver, clock: ManualTestClock(), logger: logger)
+            driver: driver, clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         async let finished: Void = supervisor.run()
         _ = try #require(await reader.next { $0.lastStatus == .running })
@@ -93,7 +94,7 @@ struct TaskLifecycleSupervisorTests {
         // Given a host without the image / When the task runs
         let driver = FakeContainerDriver(missingImages: ["flotilla/web:1"])
         let supervisor = TaskSupervisor(taskID: "t3", definition: task(container("web")), driver: driver,
-                                         clock: ManualTestClock(), logger: logger)
+                                         clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         await supervisor.run()
         // Then it is STOPPED with the pull error and nothing was created
@@ -108,7 +109,7 @@ struct TaskLifecycleSupervisorTests {
         let driver = FakeContainerDriver()
         await driver.failStart(of: "t5-web", message: "exec: \"/httpd\": no such file")
         let supervisor = TaskSupervisor(taskID: "t5", definition: task(container("web")), driver: driver,
-                                        clock: ManualTestClock(), logger: logger)
+                                        clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         await supervisor.run()
         // Then it is STOPPED, TaskFailedToStart, and the created container is removed
@@ -121,7 +122,7 @@ struct TaskLifecycleSupervisorTests {
     @Test func healthChecksRunOnTheClockAndSetTaskHealth() async throws {
         // Given a running container with a check every 5 s, 2 retries, on a manual clock
         let driver = FakeContainerDriver()
-        let clock = ManualTestClock()
+        let clock = ManualClock()
         let check = HealthCheck(command: ["CMD-SHELL", "wget -q http://127.0.0.1/"], interval: 5, retries: 2)
         let supervisor = TaskSupervisor(taskID: "t4", definition: task(container("web", healthCheck: check)),
                                         driver: driver, clock: clock, logger: logger)

@@ -84,6 +84,7 @@ public struct EmbeddedLoadBalancers: Service {
                     // A health verdict changes what the store should say: pass again at once (ends when it stops).
                     group.addTask { for await _ in balancer.healthTransitions { wake.yield() } }
                 }
+                board.recordPass()
             }
             // Graceful shutdown: every balancer's run() sees it too and drains; the group waits for them.
         }

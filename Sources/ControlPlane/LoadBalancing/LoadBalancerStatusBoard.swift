@@ -19,6 +19,7 @@ public final class LoadBalancerStatusBoard: Sendable {
     private struct State {
         var isServing = false
         var entries: [String: Entry] = [:]
+        var completedPasses = 0
     }
 
     private let state = Mutex(State())
@@ -30,6 +31,13 @@ public final class LoadBalancerStatusBoard: Sendable {
 
     func setServing(_ isServing: Bool) {
         state.withLock { $0.isServing = isServing }
+    }
+
+    /// How many sync passes the embedded service has finished (tests wait for passes instead of for time).
+    public var completedPasses: Int { state.withLock { $0.completedPasses } }
+
+    func recordPass() {
+        state.withLock { $0.completedPasses += 1 }
     }
 
     func set(_ entry: Entry?, for name: String) {

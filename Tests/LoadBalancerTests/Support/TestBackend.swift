@@ -6,6 +6,7 @@ import Synchronization
 ///
 /// Routes: `/health` (200, not counted), `/name` (its name, then close), `/hold` (its name and a newline, kept
 /// open), `/bytes/N` (N bytes as fast as the socket takes them), `/slow/N` (N bytes, 64 KiB every 5 ms),
+/// `/trickle/N` (N bytes, 1 KiB every 50 ms: always moving, never enough to fill a socket buffer),
 /// `/echo` (reads the body until the client half-closes, answers `received N`). Every route but `/health` counts
 /// as one request.
 final class TestBackend: Sendable {
@@ -127,22 +128,26 @@ private final class BackendHandler: ChannelInboundHandler {
         case _ where path.hasPrefix("/slow/"):
             let count = Int(path.dropFirst("/slow/".count)) ?? 0
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\n")), promise: nil)
-            self.sendSlowly(remaining: count, context: context)
+            self.sendSlowly(remaining: count, chunkSize: 64 * 1024, every: .milliseconds(5), context: context)
+        case _ where path.hasPrefix("/trickle/"):
+            let count = Int(path.dropFirst("/trickle/".count)) ?? 0
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\n")), promise: nil)
+            self.sendSlowly(remaining: count, chunkSize: 1024, every: .milliseconds(50), context: context)
         default:
             self.send("HTTP/1.0 404 Not Found\r\n\r\n", context: context, thenClose: true)
         }
     }
 
-    private func sendSlowly(remaining: Int, context: ChannelHandlerContext) {
+    private func sendSlowly(remaining: Int, chunkSize: Int, every interval: TimeAmount, context: ChannelHandlerContext) {
         guard remaining > 0 else {
             self.send("", context: context, thenClose: true)
             return
         }
-        let chunk = min(remaining, 64 * 1024)
+        let chunk = min(remaining, chunkSize)
         context.writeAndFlush(NIOAny(Self.payload(chunk, allocator: context.channel.allocator)), promise: nil)
-        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(5)) {
+        context.eventLoop.assumeIsolated().scheduleTask(in: interval) {
             guard context.channel.isActive else { return }
-            self.sendSlowly(remaining: remaining - chunk, context: context)
+            self.sendSlowly(remaining: remaining - chunk, chunkSize: chunkSize, every: interval, context: context)
         }
     }
 
