@@ -31,11 +31,7 @@ public enum ControlPlaneApplication {
         }
         if let metrics {
             router.get("/metrics") { _, _ in
-                Response(
-                    status: .ok,
-                    headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: metrics()))
-                )
+                PrometheusExposition.response(metrics())
             }
         }
         return router

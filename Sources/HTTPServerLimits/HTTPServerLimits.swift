@@ -1,5 +1,6 @@
 public import HummingbirdCore
 public import Logging
+import HTTPTypes
 import Metrics
 import NIOCore
 import Synchronization
@@ -159,5 +160,15 @@ extension HTTPServerLimits {
     public struct FlagError: Error, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+    }
+}
+
+/// Prometheus' text exposition format, as every daemon's `GET /metrics` answers it.
+public enum PrometheusExposition {
+    public static let contentType = "text/plain; version=0.0.4"
+
+    /// `200` with `text` (a registry's `emitToBuffer()`) and the exposition content type.
+    public static func response(_ text: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: text)))
     }
 }

@@ -1,12 +1,11 @@
 import ArgumentParser
+import DaemonSupport
 import Foundation
 import HTTPServerLimits
 import Logging
-import Metrics
 import NodeAgent
 import Prometheus
 import ServiceLifecycle
-import UnixSignals
 
 /// `ecs-agent [options]`: parse config, bootstrap logging and metrics, build the runtime and the daemon, run until
 /// SIGTERM/SIGINT (graceful: containers keep running and are re-adopted by the next start).
@@ -59,17 +58,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Seconds one desired-tasks poll may block, 1-60 (env FLOTILLA_POLL_WAIT).")
     var pollWait: Int = Int(environment["FLOTILLA_POLL_WAIT"] ?? "") ?? 20
 
-    @Option(help: "The endpoint's request heads must be complete this long after a connection opens (env FLOTILLA_HEADER_TIMEOUT).")
-    var headerTimeout: String = environment["FLOTILLA_HEADER_TIMEOUT"] ?? "10s"
-
-    @Option(help: "The endpoint's request bodies must be complete this long after their head (env FLOTILLA_BODY_TIMEOUT).")
-    var bodyTimeout: String = environment["FLOTILLA_BODY_TIMEOUT"] ?? "60s"
-
-    @Option(help: "The endpoint closes a keep-alive connection with no new request this long (env FLOTILLA_IDLE_TIMEOUT).")
-    var idleTimeout: String = environment["FLOTILLA_IDLE_TIMEOUT"] ?? "60s"
-
-    @Option(help: "Endpoint connections open at once; more are answered 503 and closed (env FLOTILLA_MAX_CONNECTIONS).")
-    var maxConnections: Int = Int(environment["FLOTILLA_MAX_CONNECTIONS"] ?? "") ?? AgentEndpoint.defaultLimits.maxConnections
+    @OptionGroup var listener: ListenerLimitOptions
 
     @Option(help: "Bytes one image import's layers may expand to, uncompressed (env FLOTILLA_MAX_IMAGE_BYTES; default 8 GiB).")
     var maxImageBytes: Int64 = Int64(environment["FLOTILLA_MAX_IMAGE_BYTES"] ?? "") ?? ImageStore.defaultMaxExpandedBytes
@@ -78,8 +67,7 @@ struct AgentCommand: AsyncParsableCommand {
     var logLevel: String = environment["FLOTILLA_LOG_LEVEL"] ?? "info"
 
     var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
-        HTTPServerLimits.fromFlags(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout,
-                                   maxConnections: maxConnections)
+        listener.limits(defaults: AgentEndpoint.defaultLimits)
     }
 
     /// The flags' attributes, else FLOTILLA_ATTRIBUTES'.
@@ -120,25 +108,15 @@ struct AgentCommand: AsyncParsableCommand {
         return bounds[0]...bounds[1]
     }
 
-    private var parsedListen: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (1...65535).contains(port) else { return nil }
-        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return host.isEmpty ? nil : (host, port)
-    }
+    /// The endpoint's address: a port the control plane can be told, so not 0.
+    private var parsedListen: ListenAddress? { ListenAddress(argument: listen).flatMap { $0.port == 0 ? nil : $0 } }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let registry = Daemon.bootstrap(logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "flotilla.agent")
 
-        let (host, port) = parsedListen!
+        let address = parsedListen!
+        let (host, port) = (address.host, address.port)
         var network = NetworkConfiguration()
         network.bridgeName = bridgeName
         network.subnet = subnet
@@ -162,13 +140,8 @@ struct AgentCommand: AsyncParsableCommand {
         let endpoint = AgentEndpoint(host: host, port: port, token: await daemon.agentToken,
                                      directory: daemon.containerDirectory, runtime: runtime, logger: logger,
                                      metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
-        let group = ServiceGroup(configuration: .init(
-            services: [endpoint, daemon],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
         do {
-            try await group.run()
+            try await Daemon.run([endpoint, daemon], logger: logger)
         } catch let error as AgentError {
             FileHandle.standardError.write(Data("ecs-agent: \(error)\n".utf8))
             throw ExitCode.failure

@@ -1,12 +1,11 @@
 import ArgumentParser
 import ControlPlane
+import DaemonSupport
 import Foundation
 import HTTPServerLimits
 import Logging
-import Metrics
 import Prometheus
 import ServiceLifecycle
-import UnixSignals
 
 /// `ecs-control-plane`: parse config, bootstrap logging and metrics, open the store, serve until SIGTERM.
 @main
@@ -40,17 +39,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Longest time between reconciler passes when nothing changes, e.g. 1s or 500ms (env FLOTILLA_RECONCILE_INTERVAL).")
     var reconcileInterval: String = ProcessInfo.processInfo.environment["FLOTILLA_RECONCILE_INTERVAL"] ?? "1s"
 
-    @Option(help: "A request head must be complete this long after the connection opens, e.g. 10s (env FLOTILLA_HEADER_TIMEOUT).")
-    var headerTimeout: String = ProcessInfo.processInfo.environment["FLOTILLA_HEADER_TIMEOUT"] ?? "10s"
-
-    @Option(help: "A request body must be complete this long after its head, e.g. 60s (env FLOTILLA_BODY_TIMEOUT).")
-    var bodyTimeout: String = ProcessInfo.processInfo.environment["FLOTILLA_BODY_TIMEOUT"] ?? "60s"
-
-    @Option(help: "A keep-alive connection with no new request this long is closed, e.g. 60s (env FLOTILLA_IDLE_TIMEOUT).")
-    var idleTimeout: String = ProcessInfo.processInfo.environment["FLOTILLA_IDLE_TIMEOUT"] ?? "60s"
-
-    @Option(help: "API connections open at once; more are answered 503 and closed (env FLOTILLA_MAX_CONNECTIONS).")
-    var maxConnections: Int = ProcessInfo.processInfo.environment["FLOTILLA_MAX_CONNECTIONS"].flatMap { Int($0) } ?? 4096
+    @OptionGroup var listener: ListenerLimitOptions
 
     @Flag(help: "Do not run the load balancers in this process (run ecs-lb --control-plane URL --load-balancer-name NAME).")
     var noEmbeddedLoadBalancer = false
@@ -65,7 +54,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         guard let interval = parsedReconcileInterval, interval >= .milliseconds(10), interval <= .seconds(60) else {
             throw ValidationError("--reconcile-interval: expected a duration from 10ms to 60s like 1s or 500ms, got \(reconcileInterval)")
         }
-        guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)") }
+        guard ListenAddress(argument: listen) != nil else {
+            throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)")
+        }
         guard accountId.count == 12, accountId.allSatisfy(\.isNumber) else {
             throw ValidationError("--account-id: expected 12 digits, got \(accountId)")
         }
@@ -77,45 +68,18 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     }
 
     var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
-        HTTPServerLimits.fromFlags(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout,
-                                   maxConnections: maxConnections)
+        listener.limits(defaults: HTTPServerLimits())
     }
 
-    var parsedListen: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
-        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return host.isEmpty ? nil : (host, port)
-    }
-
-    /// `30s`, `2m`, `1h` or plain seconds.
-    var parsedGracePeriod: Duration? {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = agentGracePeriod.last, let factor = units[unit], let value = Int64(agentGracePeriod.dropLast()), value > 0 {
-            return .seconds(value * factor)
-        }
-        return Int64(agentGracePeriod).flatMap { $0 > 0 ? .seconds($0) : nil }
-    }
-
-    /// `500ms`, `1s` or plain seconds.
-    var parsedReconcileInterval: Duration? {
-        if reconcileInterval.hasSuffix("ms"), let value = Int64(reconcileInterval.dropLast(2)), value > 0 { return .milliseconds(value) }
-        if reconcileInterval.hasSuffix("s"), let value = Int64(reconcileInterval.dropLast()), value > 0 { return .seconds(value) }
-        return Int64(reconcileInterval).flatMap { $0 > 0 ? .seconds($0) : nil }
-    }
+    var parsedGracePeriod: Duration? { HTTPServerLimits.parseDuration(agentGracePeriod) }
+    var parsedReconcileInterval: Duration? { HTTPServerLimits.parseDuration(reconcileInterval) }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let registry = Daemon.bootstrap(logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "flotilla.control-plane")
 
-        let (host, port) = parsedListen!
+        let address = ListenAddress(argument: listen)!
+        let (host, port) = (address.host, address.port)
         let configuration = ControlPlaneConfiguration(
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
             agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl,
@@ -144,12 +108,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger),
         ]
         if !noEmbeddedLoadBalancer { services.append(EmbeddedLoadBalancers(store: store, board: loadBalancers, logger: logger)) }
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        try await group.run()
+        try await Daemon.run(services, logger: logger)
         do {
             try store.close()
         } catch {

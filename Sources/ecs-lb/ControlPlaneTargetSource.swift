@@ -1,5 +1,6 @@
 import ArgumentParser
 import FlotillaClient
+import DaemonSupport
 import Foundation
 import LoadBalancer
 import TaskDefinitions
@@ -11,7 +12,7 @@ import TaskDefinitions
 struct ControlPlaneTargetSource: TargetSource {
     var client: ECSClient
     var loadBalancerName: String
-    var listenerOverride: HostPort?
+    var listenerOverride: ListenAddress?
 
     func load() async throws -> TargetSettings {
         let answer = try await client.call(.describeLoadBalancers, .object(["names": .array([.string(loadBalancerName)])]))
@@ -32,7 +33,7 @@ struct ControlPlaneTargetSource: TargetSource {
     }
 
     /// The settings a DescribeLoadBalancers entry describes.
-    static func settings(from balancer: JSONValue, listenerOverride: HostPort?) throws -> TargetSettings {
+    static func settings(from balancer: JSONValue, listenerOverride: ListenAddress?) throws -> TargetSettings {
         guard let name = balancer["loadBalancerName"]?.stringValue, let port = balancer["listenerPort"]?.intValue else {
             throw ValidationError("DescribeLoadBalancers answered a balancer without loadBalancerName or listenerPort")
         }

@@ -1,13 +1,13 @@
 import ArgumentParser
+import DaemonSupport
 import FlotillaClient
 import Foundation
+import HTTPServerLimits
 import Hummingbird
 import LoadBalancer
 import Logging
-import Metrics
 import Prometheus
 import ServiceLifecycle
-import UnixSignals
 
 /// `ecs-lb`: one Flotilla load balancer as its own process.
 ///
@@ -29,13 +29,7 @@ struct ECSLoadBalancer: AsyncParsableCommand {
     @OptionGroup var options: LoadBalancerOptions
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = self.options.logLevel.level
-            return handler
-        }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let registry = Daemon.bootstrap(logLevel: self.options.logLevel.level)
         let logger = Logger(label: "flotilla.ecs-lb")
 
         // Errors past flag parsing (an unreadable or malformed file, a port in use) are one line, without usage.
@@ -62,9 +56,7 @@ struct ECSLoadBalancer: AsyncParsableCommand {
         }
         if let metricsAddress = self.options.metricsListen {
             let router = Router()
-            router.get("/metrics") { _, _ in
-                String(decoding: registry.emitToBuffer(), as: UTF8.self)
-            }
+            router.get("/metrics") { _, _ in PrometheusExposition.response(registry.emitToBuffer()) }
             services.insert(
                 Application(
                     router: router,
@@ -72,12 +64,7 @@ struct ECSLoadBalancer: AsyncParsableCommand {
                     logger: logger),
                 at: 0)
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await Daemon.run(services, logger: logger)
     }
 
     /// The source's first settings. With the control plane as source (`waiting`), a control plane that cannot be

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonSupport
 import FlotillaClient
 import Foundation
 import LoadBalancer
@@ -10,10 +11,10 @@ struct LoadBalancerOptions: ParsableArguments {
     var name = "ecs-lb"
 
     @Option(help: "Listener address, host:port.")
-    var listen: HostPort?
+    var listen: ListenAddress?
 
     @Option(name: .customLong("target"), help: "A target host:port; repeat for more.")
-    var targets: [HostPort] = []
+    var targets: [ListenAddress] = []
 
     @Option(help: "round-robin or least-outstanding.")
     var algorithm: AlgorithmFlag = AlgorithmFlag(algorithm: .roundRobin)
@@ -58,7 +59,7 @@ struct LoadBalancerOptions: ParsableArguments {
     var pollInterval: Double = 1
 
     @Option(name: .customLong("metrics-listen"), help: "host:port serving Prometheus /metrics.")
-    var metricsListen: HostPort?
+    var metricsListen: ListenAddress?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: LogLevelFlag = LogLevelFlag(level: .info)
@@ -91,7 +92,7 @@ struct LoadBalancerOptions: ParsableArguments {
     }
 
     /// The balancer configuration the flags describe, with `targets`.
-    func settings(targets: [HostPort], overriding file: ConfigFile? = nil) throws -> TargetSettings {
+    func settings(targets: [ListenAddress], overriding file: ConfigFile? = nil) throws -> TargetSettings {
         guard let listen = file?.listen ?? self.listen else { throw ValidationError("listen: required") }
         let check = file?.healthCheck ?? self.healthCheck
         let configuration = LoadBalancerConfiguration(
@@ -110,36 +111,6 @@ struct LoadBalancerOptions: ParsableArguments {
             configuration: configuration,
             targets: targets.map { Target(id: $0.description, host: $0.host, port: $0.port) })
     }
-}
-
-/// `host:port`.
-struct HostPort: ExpressibleByArgument, Codable, Hashable, Sendable, CustomStringConvertible {
-    var host: String
-    var port: Int
-
-    init?(argument: String) {
-        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
-            (0...65535).contains(port), colon != argument.startIndex
-        else { return nil }
-        self.host = String(argument[..<colon])
-        self.port = port
-    }
-
-    init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = HostPort(argument: text) else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "must be host:port, got '\(text)'"))
-        }
-        self = value
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(self.description)
-    }
-
-    var description: String { "\(self.host):\(self.port)" }
 }
 
 /// `tcp` or `http:PATH`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonSupport
 import Foundation
 import LoadBalancer
 
@@ -32,7 +33,7 @@ struct FixedTargetSource: TargetSource {
 ///   "targets": ["127.0.0.1:9001", "127.0.0.1:9002"], "deregistrationDelaySeconds": 30}`
 struct ConfigFile: Codable, Sendable {
     var name: String?
-    var listen: HostPort?
+    var listen: ListenAddress?
     var algorithm: AlgorithmFlag?
     var healthCheck: HealthCheckFlag?
     var healthIntervalSeconds: Double?
@@ -40,7 +41,7 @@ struct ConfigFile: Codable, Sendable {
     var healthyThreshold: Int?
     var unhealthyThreshold: Int?
     var deregistrationDelaySeconds: Double?
-    var targets: [HostPort]
+    var targets: [ListenAddress]
 }
 
 struct FileTargetSource: TargetSource {

@@ -177,8 +177,10 @@ final class LoadBalancerProcess: Sendable {
         try #require(served, "ecs-lb did not serve \(names); stderr: \(standardError)")
     }
 
+    /// `/metrics`, which must be served as Prometheus' text format, as every daemon serves it.
     func metrics() async throws -> MetricsText {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") == "text/plain; version=0.0.4")
         return MetricsText(text: String(decoding: data, as: UTF8.self))
     }
 

@@ -90,9 +90,8 @@ public struct ECSAPI: Sendable {
         Counter(label: "flotilla_controlplane_requests_total", dimensions: [
             ("operation", operationLabel), ("status", String(response.status.code)),
         ]).increment()
-        let elapsed = (ContinuousClock.now - started).components
         Metrics.Timer(label: "flotilla_controlplane_request_duration_seconds", dimensions: [("operation", operationLabel)])
-            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+            .record(duration: ContinuousClock.now - started)
         return response
     }
 

@@ -77,9 +77,7 @@ public final class Reconciler: Sendable {
         }
         Counter(label: "flotilla_reconciler_passes_total").increment()
         passes.add(1, ordering: .relaxed)
-        let elapsed = (ContinuousClock.now - started).components
-        Metrics.Timer(label: "flotilla_reconciler_pass_duration_seconds")
-            .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        Metrics.Timer(label: "flotilla_reconciler_pass_duration_seconds").record(duration: ContinuousClock.now - started)
         return summary
     }
 

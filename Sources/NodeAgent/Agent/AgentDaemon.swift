@@ -106,7 +106,7 @@ public struct AgentDaemon: Service {
                 do {
                     let answer = try await connection.poll(index: index)
                     let received = ContinuousClock.now
-                    Timer(label: "flotilla_agent_poll_round_trip_seconds").recordInterval(since: started)
+                    Timer(label: "flotilla_agent_poll_round_trip_seconds").record(duration: ContinuousClock.now - started)
                     failures = 0
                     index = answer.index
                     await table.apply(answer, receivedAt: received)

@@ -255,7 +255,7 @@ actor AgentTaskTable {
         let now = Date()
         entry.timestamps.stamp(report.lastStatus, from: previous, at: now)
         if report.lastStatus == .running, previous != .running, let dispatched = entry.dispatchedAt {
-            Timer(label: "flotilla_agent_dispatch_latency_seconds").recordInterval(since: dispatched)
+            Timer(label: "flotilla_agent_dispatch_latency_seconds").record(duration: ContinuousClock.now - dispatched)
         }
         entry.lastReport = report
         let change = Self.change(report, taskArn: entry.record.taskArn, timestamps: entry.timestamps)

@@ -90,7 +90,7 @@ actor StateReporter {
         let started = ContinuousClock.now
         do {
             let response = try await connection.submit(batch.map(\.1.change), metrics: sentMetrics)
-            Timer(label: "flotilla_agent_submit_duration_seconds").recordInterval(since: started)
+            Timer(label: "flotilla_agent_submit_duration_seconds").record(duration: ContinuousClock.now - started)
             Counter(label: "flotilla_agent_state_changes_submitted_total").increment(by: batch.count)
             for ignored in response.ignored {
                 logger.debug("state change ignored by the control plane", metadata: [
@@ -120,13 +120,5 @@ actor StateReporter {
     static func backoff(after failures: Int) -> Duration {
         let base = min(5.0, 0.5 * pow(2.0, Double(min(failures, 10) - 1)))
         return .milliseconds(Int(base * 1000 * Double.random(in: 0.5...1.0)))
-    }
-}
-
-extension Timer {
-    /// Records the time elapsed since `start` on the continuous clock.
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = start.duration(to: .now).components
-        recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
     }
 }

@@ -93,8 +93,7 @@ public struct AgentEndpoint: Service {
         }
         if let metrics {
             router.get("/metrics") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                         body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
+                PrometheusExposition.response(metrics())
             }
         }
         router.get("/v1/metadata") { [directory] _, _ in
