@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 
@@ -73,7 +74,7 @@ extension Database {
 
     /// The live container instance an attribute targets, or `TargetNotFoundException`.
     func attributeTarget(_ targetID: String, cluster: Cluster) throws -> ContainerInstance {
-        guard let instance = try containerInstance(targetID, in: cluster), instance.status != "INACTIVE" else {
+        guard let instance = try containerInstance(targetID, in: cluster), instance.status != .inactive else {
             throw ECSError.targetNotFound(String(targetID.prefix(300)))
         }
         return instance
@@ -130,9 +131,9 @@ extension ECSAPI {
                 var sql = """
                     SELECT attribute.name, attribute.value, attribute.targetId, containerInstance.arn FROM attribute
                     JOIN containerInstance ON containerInstance.cluster = attribute.cluster AND containerInstance.id = attribute.targetId
-                    WHERE attribute.cluster = ? AND containerInstance.status != 'INACTIVE'
+                    WHERE attribute.cluster = ? AND containerInstance.status != ?
                     """
-                var arguments: StatementArguments = [cluster.clusterName]
+                var arguments: StatementArguments = [cluster.clusterName, ContainerInstanceStatus.inactive]
                 if let name = request.attributeName {
                     sql += " AND attribute.name = ?"
                     arguments += [name]

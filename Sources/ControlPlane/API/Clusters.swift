@@ -1,6 +1,7 @@
+import ECSVocabulary
 import Foundation
-import TaskDefinitions
 import GRDB
+import TaskDefinitions
 
 // MARK: - Requests and responses
 
@@ -106,7 +107,7 @@ extension Database {
 
     /// The ACTIVE cluster a request names, or `ClusterNotFoundException`.
     func activeCluster(_ identifier: String?) throws -> Cluster {
-        guard let cluster = try cluster(identifier), cluster.status == "ACTIVE" else { throw ECSError.clusterNotFound }
+        guard let cluster = try cluster(identifier), cluster.status == .active else { throw ECSError.clusterNotFound }
         return cluster
     }
 
@@ -132,16 +133,17 @@ extension Database {
         var cluster = cluster
         let name = cluster.clusterName
         cluster.registeredContainerInstancesCount = try count(
-            "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name])
+            "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN (?, ?)",
+            [name] + StatementArguments(ContainerInstanceStatus.registered))
         cluster.runningTasksCount = try count(
-            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus = 'RUNNING'", [name])
+            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus = ?", [name, TaskStatus.running])
         cluster.pendingTasksCount = try count(
-            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN ('PROVISIONING', 'PENDING', 'ACTIVATING')", [name])
+            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN (?, ?, ?)", [name] + StatementArguments(TaskStatus.pendingStatuses))
         cluster.activeServicesCount = try count(
-            "SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'ACTIVE'", [name])
+            "SELECT COUNT(*) FROM service WHERE cluster = ? AND status = ?", [name, ServiceStatus.active])
         if details.contains(.statistics) {
             // ECS's statistics list; every Flotilla task and service runs on EC2-style container instances.
-            let draining = try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name])
+            let draining = try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = ?", [name, ServiceStatus.draining])
             let figures: [(String, Int)] = [
                 ("runningEC2TasksCount", cluster.runningTasksCount ?? 0), ("runningFargateTasksCount", 0),
                 ("pendingEC2TasksCount", cluster.pendingTasksCount ?? 0), ("pendingFargateTasksCount", 0),
@@ -170,11 +172,11 @@ extension ECSAPI {
             try TagRules.check(request.tags)
             try ClusterRules.checkSettings(request.settings)
             return try await context.store.write { db in
-                if let existing = try db.cluster(name), existing.status == "ACTIVE" {
+                if let existing = try db.cluster(name), existing.status == .active {
                     return ClusterResponse(cluster: try db.described(existing, including: ClusterDetail.writeResponse.union([.tags])))
                 }
                 let cluster = Cluster(
-                    clusterArn: context.arn("cluster", name), clusterName: name, status: "ACTIVE",
+                    clusterArn: context.arn("cluster", name), clusterName: name, status: .active,
                     settings: request.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")],
                     configuration: request.configuration, serviceConnectDefaults: request.serviceConnectDefaults,
                     capacityProviders: request.capacityProviders ?? [], defaultCapacityProviderStrategy: []
@@ -216,7 +218,7 @@ extension ECSAPI {
         "ListClusters": ECSOperation { (request: ListRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let rows = try await context.store.read { db in
-                try Row.fetchAll(db, sql: "SELECT name, arn FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
+                try Row.fetchAll(db, sql: "SELECT name, arn FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active])
                     .map { (name: $0["name"] as String, arn: $0["arn"] as String) }
             }
             let page = try Pagination.page(rows, key: \.name, nextToken: request.nextToken, limit: limit)
@@ -226,16 +228,18 @@ extension ECSAPI {
             try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)
                 let name = cluster.clusterName
-                if try db.count("SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name]) > 0 {
+                if try db.count("SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN (?, ?)",
+                                [name] + StatementArguments(ContainerInstanceStatus.registered)) > 0 {
                     throw ECSError.clusterContainsContainerInstances
                 }
-                if try db.count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name]) > 0 {
+                if try db.count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status IN (?, ?)",
+                                [name, ServiceStatus.active, ServiceStatus.draining]) > 0 {
                     throw ECSError.clusterContainsServices
                 }
-                if try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus != 'STOPPED'", [name]) > 0 {
+                if try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus != ?", [name, TaskStatus.stopped]) > 0 {
                     throw ECSError.clusterContainsTasks
                 }
-                cluster.status = "INACTIVE"
+                cluster.status = .inactive
                 try db.saveCluster(cluster)
                 return ClusterResponse(cluster: try db.described(cluster))
             }

@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 import GRDB
 import Logging
@@ -74,7 +75,7 @@ extension Database {
         guard let task = try task(reference, in: cluster) else {
             throw ECSError.invalidParameter("task: \(reference.prefix(300)) was not found in cluster \(cluster.clusterName).")
         }
-        if requireRunning && task.lastStatus != "RUNNING" {
+        if requireRunning && task.lastStatus != .running {
             throw ECSError.invalidParameter(
                 "task: The execute command failed because the task is not RUNNING (lastStatus \(task.lastStatus)).")
         }

@@ -1,6 +1,7 @@
-import Logging
+import ECSVocabulary
 import Foundation
 import GRDB
+import Logging
 import TaskDefinitions
 
 // MARK: - Requests and responses
@@ -141,7 +142,7 @@ extension Database {
     /// A service task that failed to start (an image the host lacks, a container that could not be created) puts an
     /// event naming the task and the agent's reason in its service's log; the reconciler replaces the task as usual.
     func recordStartFailure(of task: ECSTask, cluster: Cluster, now: Date) throws {
-        guard task.lastStatus == "STOPPED", task.stopCode == "TaskFailedToStart", let group = task.group,
+        guard task.lastStatus == .stopped, task.stopCode == StopCode.taskFailedToStart, let group = task.group,
               group.hasPrefix("service:"), var service = try service(String(group.dropFirst("service:".count)), in: cluster),
               let taskID = ARN.lastComponent(of: task.taskArn, kind: "task") else { return }
         let message = "(service \(service.serviceName)) (task \(taskID)) failed to start: \(task.stoppedReason ?? "no reason given")"
@@ -184,20 +185,21 @@ extension Database {
         struct Tally { var running = 0, pending = 0, failed = 0 }
         var byDeployment: [String: Tally] = [:]
         var total = Tally()
-        let primaryID = service.deployments.first { $0.status == "PRIMARY" }?.id
+        let primaryID = service.deployments.first { $0.status == .primary }?.id
         for row in rows {
             let n: Int = row["n"]
-            let lastStatus: String = row["lastStatus"]
-            let desiredStatus: String = row["desiredStatus"]
+            let lastStatus = TaskStatus(rawValue: row["lastStatus"])
+            let desiredStatus = TaskStatus(rawValue: row["desiredStatus"])
             // Tasks started before deployments were recorded on tasks belong to the deployment of their definition.
             let key = (row["startedBy"] as String?).flatMap { id in service.deployments.contains { $0.id == id } ? id : nil }
                 ?? service.deployments.first { $0.taskDefinition == (row["taskDefinitionArn"] as String?) }?.id ?? primaryID ?? ""
             var tally = byDeployment[key] ?? Tally()
-            if desiredStatus == "RUNNING", lastStatus == "RUNNING" { tally.running += n; total.running += n }
-            if desiredStatus == "RUNNING", TaskStates.pending.contains(lastStatus) { tally.pending += n; total.pending += n }
-            if lastStatus == "STOPPED" {
-                let stopCode = row["stopCode"] as String?
-                if stopCode == "EssentialContainerExited" || stopCode == "TaskFailedToStart" || (row["healthStatus"] as String?) == "UNHEALTHY" {
+            if desiredStatus == .running, lastStatus == .running { tally.running += n; total.running += n }
+            if desiredStatus == .running, lastStatus?.isPending == true { tally.pending += n; total.pending += n }
+            if lastStatus == .stopped {
+                let stopCode = (row["stopCode"] as String?).flatMap(StopCode.init(rawValue:))
+                let healthStatus = (row["healthStatus"] as String?).flatMap(HealthStatus.init(rawValue:))
+                if stopCode == .essentialContainerExited || stopCode == .taskFailedToStart || healthStatus == .unhealthy {
                     tally.failed += n
                 }
             }
@@ -205,19 +207,19 @@ extension Database {
         }
         service.runningCount = total.running
         service.pendingCount = total.pending
-        if service.schedulingStrategy == "DAEMON", service.status == "ACTIVE" {
+        if service.schedulingStrategy == "DAEMON", service.status == .active {
             // A DAEMON service wants one task per instance that takes tasks, as the reconciler plans it.
             service.desiredCount = try count(
-                "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status = 'ACTIVE' AND json_extract(document, '$.agentConnected')",
-                [cluster.clusterName])
+                "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status = ? AND json_extract(document, '$.agentConnected')",
+                [cluster.clusterName, ContainerInstanceStatus.active])
         }
-        service.deployments.removeAll { $0.status == "INACTIVE" }
+        service.deployments.removeAll { $0.status == .inactive }
         for index in service.deployments.indices {
             let tally = byDeployment[service.deployments[index].id] ?? Tally()
             service.deployments[index].runningCount = tally.running
             service.deployments[index].pendingCount = tally.pending
             service.deployments[index].failedTasks = tally.failed
-            service.deployments[index].desiredCount = service.deployments[index].status == "PRIMARY"
+            service.deployments[index].desiredCount = service.deployments[index].status == .primary
                 ? service.desiredCount : tally.running + tally.pending
         }
         service.tags = includeTags ? try tags(of: service.serviceArn) : nil
@@ -225,7 +227,8 @@ extension Database {
     }
 
     func activeInstanceCount(in cluster: Cluster) throws -> Int {
-        try count("SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status = 'ACTIVE'", [cluster.clusterName])
+        try count("SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status = ?",
+                  [cluster.clusterName, ContainerInstanceStatus.active])
     }
 
     /// A task definition a service or task may use: it must exist and be ACTIVE.
@@ -234,7 +237,7 @@ extension Database {
         guard let definition = try taskDefinition(reference) else {
             throw ECSError.client("TaskDefinition not found.")
         }
-        guard definition.status == "ACTIVE" else { throw ECSError.client("TaskDefinition is inactive.") }
+        guard definition.registrationStatus == .active else { throw ECSError.client("TaskDefinition is inactive.") }
         return definition
     }
 }
@@ -260,7 +263,7 @@ extension ECSAPI {
                 throw ECSError.invalidParameter("desiredCount: a DAEMON service takes no desiredCount.")
             }
             let launchType = request.launchType ?? "EC2"
-            guard ["EC2", "EXTERNAL"].contains(launchType) else {
+            guard ["EC2", "EXTERNAL"].contains(launchType) else {  // not an ECS status: launch types
                 throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
             }
             guard let taskDefinitionText = request.taskDefinition else {
@@ -268,7 +271,7 @@ extension ECSAPI {
             }
             let service = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
-                if let existing = try db.service(request.serviceName, in: cluster), existing.status != "INACTIVE" {
+                if let existing = try db.service(request.serviceName, in: cluster), existing.status != .inactive {
                     throw ECSError.invalidParameter("Creation of service was not idempotent.")
                 }
                 let definition = try db.usableTaskDefinition(taskDefinitionText)
@@ -276,10 +279,10 @@ extension ECSAPI {
                 let desiredCount = request.desiredCount ?? 0
                 var generator = SystemRandomNumberGenerator()
                 let deployment = Deployment(
-                    id: ServiceRules.deploymentID(&generator), status: "PRIMARY",
+                    id: ServiceRules.deploymentID(&generator), status: .primary,
                     taskDefinition: definition.taskDefinitionArn ?? "", desiredCount: desiredCount,
                     pendingCount: 0, runningCount: 0, failedTasks: 0, createdAt: context.now, updatedAt: context.now,
-                    launchType: launchType, rolloutState: "IN_PROGRESS", rolloutStateReason: nil
+                    launchType: launchType, rolloutState: .inProgress, rolloutStateReason: nil
                 )
                 var events: [ServiceEvent] = []
                 if desiredCount > 0, try db.activeInstanceCount(in: cluster) == 0 {
@@ -293,7 +296,7 @@ extension ECSAPI {
                     serviceArn: context.arn("service", "\(cluster.clusterName)/\(request.serviceName)"),
                     serviceName: request.serviceName, clusterArn: cluster.clusterArn,
                     loadBalancers: request.loadBalancers ?? [], serviceRegistries: request.serviceRegistries ?? [],
-                    status: "ACTIVE", desiredCount: desiredCount, runningCount: 0, pendingCount: 0,
+                    status: .active, desiredCount: desiredCount, runningCount: 0, pendingCount: 0,
                     launchType: launchType, capacityProviderStrategy: request.capacityProviderStrategy,
                     platformVersion: request.platformVersion, taskDefinition: definition.taskDefinitionArn ?? "",
                     deploymentConfiguration: deploymentConfiguration, deployments: [deployment], roleArn: request.role,
@@ -338,8 +341,8 @@ extension ECSAPI {
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 return try db.documents(
-                    ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status != 'INACTIVE' ORDER BY name",
-                    [cluster.clusterName]
+                    ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status != ? ORDER BY name",
+                    [cluster.clusterName, ServiceStatus.inactive]
                 ).filter { service in
                     (request.launchType == nil || service.launchType == request.launchType)
                         && (request.schedulingStrategy == nil || service.schedulingStrategy == request.schedulingStrategy)
@@ -356,7 +359,7 @@ extension ECSAPI {
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }
-                guard service.status == "ACTIVE" else { throw ECSError.serviceNotActive }
+                guard service.status == .active else { throw ECSError.serviceNotActive }
                 if let desiredCount = request.desiredCount {
                     guard service.schedulingStrategy != "DAEMON" else {
                         throw ECSError.invalidParameter("desiredCount: a DAEMON service takes no desiredCount.")
@@ -370,18 +373,18 @@ extension ECSAPI {
                 }
                 if newTaskDefinition != nil || request.forceNewDeployment == true {
                     service.taskDefinition = newTaskDefinition ?? service.taskDefinition
-                    for index in service.deployments.indices where service.deployments[index].status == "PRIMARY" {
-                        service.deployments[index].status = "ACTIVE"
+                    for index in service.deployments.indices where service.deployments[index].status == .primary {
+                        service.deployments[index].status = .active
                         service.deployments[index].updatedAt = context.now
                     }
                     var generator = SystemRandomNumberGenerator()
                     service.deployments.insert(Deployment(
-                        id: ServiceRules.deploymentID(&generator), status: "PRIMARY", taskDefinition: service.taskDefinition,
+                        id: ServiceRules.deploymentID(&generator), status: .primary, taskDefinition: service.taskDefinition,
                         desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
                         createdAt: context.now, updatedAt: context.now, launchType: service.launchType,
-                        rolloutState: "IN_PROGRESS", rolloutStateReason: nil
+                        rolloutState: .inProgress, rolloutStateReason: nil
                     ), at: 0)
-                } else if let primary = service.deployments.firstIndex(where: { $0.status == "PRIMARY" }) {
+                } else if let primary = service.deployments.firstIndex(where: { $0.status == .primary }) {
                     service.deployments[primary].desiredCount = service.desiredCount
                     service.deployments[primary].updatedAt = context.now
                 }
@@ -418,26 +421,26 @@ extension ECSAPI {
             let (response, clusterName, deregistering) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }
-                guard service.status == "ACTIVE" else { throw ECSError.serviceNotActive }
+                guard service.status == .active else { throw ECSError.serviceNotActive }
                 if service.desiredCount > 0, request.force != true {
                     throw ECSError.invalidParameter("The service cannot be stopped while it is scaled above 0.")
                 }
                 service.desiredCount = 0
                 for index in service.deployments.indices { service.deployments[index].desiredCount = 0 }
-                let tasks = try db.documents(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND desiredStatus != 'STOPPED'",
-                                             [cluster.clusterName, service.serviceName])
+                let tasks = try db.documents(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND desiredStatus != ?",
+                                             [cluster.clusterName, service.serviceName, TaskStatus.stopped])
                 var deregistering: [(task: String, delay: TimeInterval)] = []
                 for task in tasks {
-                    let outcome = try db.stopTask(task, in: cluster, stopCode: "ServiceSchedulerInitiated", reason: "Service deleted", now: context.now)
+                    let outcome = try db.stopTask(task, in: cluster, stopCode: .serviceSchedulerInitiated, reason: "Service deleted", now: context.now)
                     if case .deregistering(let delay) = outcome { deregistering.append((task.taskArn, delay)) }
                 }
-                let live = try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND serviceName = ? AND lastStatus != 'STOPPED'",
-                                        [cluster.clusterName, service.serviceName])
+                let live = try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND serviceName = ? AND lastStatus != ?",
+                                        [cluster.clusterName, service.serviceName, TaskStatus.stopped])
                 // ECS answers DRAINING; with no task left to stop the service is INACTIVE at once.
-                service.status = live == 0 ? "INACTIVE" : "DRAINING"
+                service.status = live == 0 ? .inactive : .draining
                 try db.saveService(service, cluster: cluster)
                 var answer = try db.described(service, cluster: cluster)
-                answer.status = "DRAINING"
+                answer.status = .draining
                 return (ServiceResponse(service: answer), cluster.clusterName, deregistering)
             }
             for (task, delay) in deregistering {

@@ -1,6 +1,7 @@
-import Logging
+import ECSVocabulary
 import Foundation
 import GRDB
+import Logging
 import TaskDefinitions
 
 // MARK: - Requests and responses
@@ -81,8 +82,8 @@ extension Database {
         } else {
             document = try String.fetchOne(
                 self,
-                sql: "SELECT document FROM taskDefinition WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
-                arguments: [reference.family]
+                sql: "SELECT document FROM taskDefinition WHERE family = ? AND status = ? ORDER BY revision DESC LIMIT 1",
+                arguments: [reference.family, TaskDefinitionStatus.active]
             )
         }
         guard let document else { return nil }
@@ -98,6 +99,14 @@ extension Database {
             arguments: [definition.family, definition.revision, definition.taskDefinitionArn, definition.status,
                         String(decoding: definition.encodedJSON(), as: UTF8.self)]
         )
+    }
+}
+
+extension TaskDefinition {
+    /// `status` as the vocabulary's word (TaskDefinitions does not import ECSVocabulary, so the model keeps a String).
+    var registrationStatus: TaskDefinitionStatus? {
+        get { status.flatMap(TaskDefinitionStatus.init(rawValue:)) }
+        set { status = newValue?.rawValue }
     }
 }
 
@@ -131,7 +140,7 @@ extension ECSAPI {
                                             [definition.family])
                 definition.revision = revision
                 definition.taskDefinitionArn = context.arn("task-definition", "\(definition.family):\(revision)")
-                definition.status = "ACTIVE"
+                definition.registrationStatus = .active
                 definition.registeredAt = context.now
                 definition.deregisteredAt = nil
                 try db.saveTaskDefinition(definition)
@@ -156,8 +165,8 @@ extension ECSAPI {
         },
         "ListTaskDefinitions": ECSOperation { (request: ListTaskDefinitionsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let status = request.status ?? "ACTIVE"
-            guard ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].contains(status) else {
+            let status = request.status.map(TaskDefinitionStatus.init(rawValue:)) ?? .active
+            guard let status else {
                 throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.")
             }
             let sort = request.sort ?? "ASC"
@@ -181,12 +190,19 @@ extension ECSAPI {
         },
         "ListTaskDefinitionFamilies": ECSOperation { (request: ListTaskDefinitionsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let status = request.status ?? "ACTIVE"
-            guard ["ACTIVE", "INACTIVE", "ALL"].contains(status) else {
-                throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or ALL.")
+            // ALL, or a status but DELETE_IN_PROGRESS (nil: every family).
+            let status: TaskDefinitionStatus?
+            switch request.status {
+            case nil: status = .active
+            case "ALL": status = nil
+            case let text?:
+                guard let word = TaskDefinitionStatus(rawValue: text), word != .deleteInProgress else {
+                    throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or ALL.")
+                }
+                status = word
             }
             let families = try await context.store.read { db in
-                let all = status == "ALL"
+                let all = status == nil
                     ? try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition ORDER BY family")
                     : try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition WHERE status = ? ORDER BY family",
                                           arguments: [status])
@@ -204,8 +220,8 @@ extension ECSAPI {
                 guard var definition = try db.taskDefinition(reference) else {
                     throw ECSError.client("The specified task definition does not exist.")
                 }
-                if definition.status == "ACTIVE" {
-                    definition.status = "INACTIVE"
+                if definition.registrationStatus == .active {
+                    definition.registrationStatus = .inactive
                     definition.deregisteredAt = context.now
                     try db.saveTaskDefinition(definition)
                 }
@@ -230,14 +246,14 @@ extension ECSAPI {
                         response.failures.append(Failure(arn: text, reason: "The specified task definition does not exist."))
                         continue
                     }
-                    guard definition.status != "ACTIVE" else {
+                    guard definition.registrationStatus != .active else {
                         response.failures.append(Failure(
                             arn: definition.taskDefinitionArn,
                             reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
                         ))
                         continue
                     }
-                    definition.status = "DELETE_IN_PROGRESS"
+                    definition.registrationStatus = .deleteInProgress
                     try db.saveTaskDefinition(definition)
                     response.taskDefinitions.append(definition)
                 }

@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import FlotillaDigest
 import Foundation
 import GRDB
@@ -84,7 +85,7 @@ extension Database {
             throw ECSError.credentialRefused(String(arn.prefix(300)))
         }
         var instance = try Documents.decode(ContainerInstance.self, from: row["document"])
-        let reconnected = !instance.agentConnected && instance.status != "INACTIVE"
+        let reconnected = !instance.agentConnected && instance.status != .inactive
         if reconnected {
             instance.agentConnected = true
             instance.version += 1
@@ -110,27 +111,28 @@ extension Database {
             self,
             sql: """
                 SELECT document, deregisteringSince IS NOT NULL AS held FROM task
-                WHERE cluster = ? AND containerInstanceId = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id
+                WHERE cluster = ?1 AND containerInstanceId = ?2 AND NOT (desiredStatus = ?3 AND lastStatus = ?3) ORDER BY id
                 """,
-            arguments: [session.cluster.clusterName, session.instance.id])
+            arguments: [session.cluster.clusterName, session.instance.id, TaskStatus.stopped])
         var definitions: [String: TaskDefinition] = [:]
         var answer = [DesiredTask]()
         for row in rows {
             var task = try Documents.decode(ECSTask.self, from: row["document"])
-            if row["held"] as Bool { task.desiredStatus = "RUNNING" }
+            if row["held"] as Bool { task.desiredStatus = .running }
             if definitions[task.taskDefinitionArn] == nil, let reference = try? TaskDefinitionReference(task.taskDefinitionArn) {
                 definitions[task.taskDefinitionArn] = try taskDefinition(reference)
             }
             answer.append(DesiredTask(
-                taskArn: task.taskArn, desiredStatus: task.desiredStatus, lastStatus: task.lastStatus, version: task.version,
+                taskArn: task.taskArn, desiredStatus: WireValue(task.desiredStatus), lastStatus: WireValue(task.lastStatus), version: task.version,
                 taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
                 overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
                 stopCode: task.stopCode, stoppedReason: task.stoppedReason))
         }
         let status = try String.fetchOne(self, sql: "SELECT status FROM containerInstance WHERE cluster = ? AND id = ?",
-                                          arguments: [session.cluster.clusterName, session.instance.id]) ?? "INACTIVE"
+                                          arguments: [session.cluster.clusterName, session.instance.id])
         return PollDesiredTasksResponse(index: try desiredIndex(of: session.instance, cluster: session.cluster),
-                                        containerInstanceStatus: status, tasks: answer)
+                                        containerInstanceStatus: status.map(WireValue.init(rawValue:)) ?? WireValue(.inactive),
+                                        tasks: answer)
     }
 }
 
@@ -159,7 +161,7 @@ extension ECSAPI {
                     }
                     let existing = try request.containerInstanceArn
                         .flatMap { try db.containerInstance($0, in: cluster) }
-                        .flatMap { $0.status == "INACTIVE" ? nil : $0 }
+                        .flatMap { $0.status == .inactive ? nil : $0 }
                     let id = existing?.id ?? TaskRules.newID()
                     let resources = [
                         Resource(name: "CPU", type: "INTEGER", integerValue: request.resources.cpu),
@@ -170,7 +172,7 @@ extension ECSAPI {
                     let instance = ContainerInstance(
                         containerInstanceArn: existing?.containerInstanceArn ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
                         ec2InstanceId: request.hostname, version: (existing?.version ?? 0) + 1, versionInfo: request.versionInfo,
-                        remainingResources: resources, registeredResources: resources, status: existing?.status ?? "ACTIVE",
+                        remainingResources: resources, registeredResources: resources, status: existing?.status ?? .active,
                         agentConnected: true, runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
@@ -255,7 +257,7 @@ extension ECSAPI {
                     switch TaskStateMerge.apply(change, to: task, now: context.now) {
                     case .updated(let merged):
                         try db.saveTask(merged, cluster: session.cluster)
-                        if task.lastStatus != "STOPPED" { try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now) }
+                        if task.lastStatus != .stopped { try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now) }
                         response.updated.append(task.taskArn)
                     case .unchanged:
                         response.unchanged.append(task.taskArn)

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import ECSVocabulary
 import GRDB
 import Metrics
 
@@ -51,8 +52,8 @@ public struct ContactMonitor: Service {
             let silent = try await store.write { db in
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT cluster, document FROM containerInstance
-                    WHERE status != 'INACTIVE' AND lastContactAt IS NOT NULL AND lastContactAt < ?
-                    """, arguments: [cutoff])
+                    WHERE status != ? AND lastContactAt IS NOT NULL AND lastContactAt < ?
+                    """, arguments: [ContainerInstanceStatus.inactive, cutoff])
                 var silent: [(cluster: String, arn: String)] = []
                 for row in rows {
                     var instance = try Documents.decode(ContainerInstance.self, from: row["document"])

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import LoadBalancer
@@ -138,7 +139,7 @@ extension ECSAPI {
                 try db.execute(sql: "DELETE FROM loadBalancer WHERE name = ?", arguments: [name])
                 try db.execute(sql: "DELETE FROM targetHealth WHERE loadBalancerName = ?", arguments: [name])
                 var description = LoadBalancerDescription(definition, attachments: [], desired: [], board: board)
-                description.status = "DELETED"
+                description.status = .deleted
                 description.statusReason = nil
                 return LoadBalancerResponse(loadBalancer: description)
             }

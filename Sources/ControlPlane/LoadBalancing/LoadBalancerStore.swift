@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 import GRDB
 import LoadBalancer
@@ -52,12 +53,12 @@ extension Database {
                     json_extract(entry.value, '$.containerName') AS containerName,
                     json_extract(entry.value, '$.containerPort') AS containerPort
                 FROM service s, json_each(s.document, '$.loadBalancers') entry
-                WHERE \(oneService ? "s.cluster = ?2 AND s.name = ?3 AND" : "") s.status != 'INACTIVE'
+                WHERE \(oneService ? "s.cluster = ?2 AND s.name = ?3 AND" : "") s.status != ?4
                     AND json_type(entry.value) = 'object'
                     AND (?1 IS NULL OR json_extract(entry.value, '$.loadBalancerName') = ?1)
                 ORDER BY s.cluster, s.name
                 """,
-            arguments: oneService ? [name, cluster, service] : [name])
+            arguments: [name, cluster, service, ServiceStatus.inactive])
         return rows.compactMap { row in
             guard let balancer: String = row["loadBalancerName"], let container: String = row["containerName"],
                   let port: Int = row["containerPort"] else { return nil }
@@ -78,10 +79,10 @@ extension Database {
                 sql: """
                     SELECT t.document AS task, ci.agentAddress AS address FROM task t
                     LEFT JOIN containerInstance ci ON ci.cluster = t.cluster AND ci.id = t.containerInstanceId
-                    WHERE t.cluster = ? AND t.serviceName = ? AND t.desiredStatus = 'RUNNING' AND t.lastStatus = 'RUNNING'
+                    WHERE t.cluster = ?1 AND t.serviceName = ?2 AND t.desiredStatus = ?3 AND t.lastStatus = ?3
                     ORDER BY t.rowid
                     """,
-                arguments: [attachment.cluster, attachment.serviceName])
+                arguments: [attachment.cluster, attachment.serviceName, TaskStatus.running])
             for row in rows {
                 let task = try Documents.decode(ECSTask.self, from: row["task"])
                 guard let container = task.containers.first(where: { $0.name == attachment.containerName }) else { continue }
@@ -90,7 +91,7 @@ extension Database {
                 }
                 let containerDefinition = definitions[task.taskDefinitionArn]??.containerDefinitions
                     .first { $0.name == attachment.containerName }
-                if containerDefinition?.healthCheck != nil, container.healthStatus != "HEALTHY" { continue }
+                if containerDefinition?.healthCheck != nil, container.healthStatus != HealthStatus.healthy { continue }
                 let binding = (container.networkBindings ?? []).first { binding in
                     binding["containerPort"]?.intValue == attachment.containerPort
                         && (binding["protocol"]?.stringValue ?? "tcp") == "tcp" && binding["hostPort"]?.intValue != nil

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import Logging
@@ -59,19 +60,19 @@ extension Database {
     /// already open finish. The start of deregistration is stored (`task.deregisteringSince`, migration "v6"), and
     /// `releaseDeregistrations(now:drained:)` hands the stop to the agent later. Any other task (no balancer, never
     /// reached RUNNING, already exited) is desired STOPPED at once.
-    func stopTask(_ task: ECSTask, in cluster: Cluster, stopCode: String, reason: String, now: Date) throws -> TaskStopOutcome {
-        guard task.desiredStatus != "STOPPED" else { return .alreadyStopping }
+    func stopTask(_ task: ECSTask, in cluster: Cluster, stopCode: StopCode, reason: String, now: Date) throws -> TaskStopOutcome {
+        guard task.desiredStatus != .stopped else { return .alreadyStopping }
         var stopped = task
-        stopped.desiredStatus = "STOPPED"
-        stopped.stopCode = stopCode
+        stopped.desiredStatus = .stopped
+        stopped.stopCode = WireValue(stopCode)
         stopped.stoppedReason = reason
         stopped.stoppingAt = task.stoppingAt ?? now
         stopped.version += 1
         var delay: TimeInterval = 0
-        if task.lastStatus == "RUNNING", let service = task.serviceName {
+        if task.lastStatus == .running, let service = task.serviceName {
             delay = try deregistrationDelay(cluster: cluster.clusterName, service: service)
         }
-        if delay > 0 { stopped.lastStatus = "DEACTIVATING" }
+        if delay > 0 { stopped.lastStatus = .deactivating }
         try saveTask(stopped, cluster: cluster)
         guard delay > 0 else { return .stopped }
         try execute(sql: "UPDATE task SET deregisteringSince = ? WHERE cluster = ? AND arn = ?",

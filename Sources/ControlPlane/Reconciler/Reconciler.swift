@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import ECSVocabulary
 import GRDB
 import Metrics
 import Scheduler
@@ -67,7 +68,7 @@ public final class Reconciler: Sendable {
         var summary = PassSummary()
         do {
             let clusters = try await store.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
+                try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active])
             }
             for cluster in clusters { await reconcile(cluster: cluster, into: &summary) }
             await releaseExpiredDeregistrations(into: &summary)
@@ -114,7 +115,7 @@ public final class Reconciler: Sendable {
                 let index = try await store.read { db in try db.changeIndex(of: name) }
                 if idleAt.withLock({ $0[name] }) == index { return nil }
                 let state = try await store.read { db -> SchedulingState? in
-                    guard let cluster = try db.cluster(name), cluster.status == "ACTIVE" else { return nil }
+                    guard let cluster = try db.cluster(name), cluster.status == .active else { return nil }
                     return try db.schedulingState(of: cluster)
                 }
                 guard let state else { return nil }

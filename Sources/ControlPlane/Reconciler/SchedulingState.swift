@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import LoadBalancer
@@ -56,9 +57,9 @@ extension Database {
                     continue
                 }
                 let snapshot = DeploymentSnapshot(
-                    id: deployment.id, status: DeploymentStatus(rawValue: deployment.status) ?? .inactive,
+                    id: deployment.id, status: deployment.status,
                     taskDefinitionArn: deployment.taskDefinition, requirements: TaskRequirements(taskDefinition),
-                    rolloutState: deployment.rolloutState.flatMap(RolloutState.init(rawValue:)) ?? .completed,
+                    rolloutState: deployment.rolloutState ?? .completed,
                     createdAt: deployment.createdAt)
                 if snapshot.status == .primary, snapshot.rolloutState == .inProgress { inProgress.insert(deployment.id) }
                 deployments.append(snapshot)
@@ -92,18 +93,18 @@ extension Database {
             FROM task
             """
         var taskRows = try Row.fetchAll(
-            self, sql: taskColumns + " WHERE cluster = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
-            arguments: [name])
+            self, sql: taskColumns + " WHERE cluster = ?1 AND NOT (desiredStatus = ?2 AND lastStatus = ?2) ORDER BY id",
+            arguments: [name, TaskStatus.stopped])
         if !inProgress.isEmpty {
             taskRows += try Row.fetchAll(
                 self,
-                sql: taskColumns + " WHERE cluster = ? AND desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED' AND startedBy IN (\(inProgress.map { _ in "?" }.joined(separator: ","))) ORDER BY id",
-                arguments: StatementArguments([name] + inProgress.sorted()))
+                sql: taskColumns + " WHERE cluster = ? AND desiredStatus = ? AND lastStatus = ? AND startedBy IN (\(databaseQuestionMarks(count: inProgress.count))) ORDER BY id",
+                arguments: [name, TaskStatus.stopped, TaskStatus.stopped] + StatementArguments(inProgress.sorted()))
         }
 
         // Instances, with what their tasks occupy.
-        let rows = try Row.fetchAll(self, sql: "SELECT id, document FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING') ORDER BY id",
-                                    arguments: [name])
+        let rows = try Row.fetchAll(self, sql: "SELECT id, document FROM containerInstance WHERE cluster = ? AND status IN (?, ?) ORDER BY id",
+                                    arguments: [name] + StatementArguments(ContainerInstanceStatus.registered))
         var attributes: [String: [String: String?]] = [:]
         for row in try Row.fetchAll(self, sql: "SELECT targetId, name, value FROM attribute WHERE cluster = ?", arguments: [name]) {
             attributes[row["targetId"], default: [:]][row["name"] as String] = .some(row["value"] as String?)
@@ -157,7 +158,7 @@ extension Database {
             snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
                                       services: serviceSnapshots),
             services: services, definitions: definitions,
-            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name]) > 0,
+            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = ?", [name, ServiceStatus.draining]) > 0,
             skippedServices: skipped)
     }
 }

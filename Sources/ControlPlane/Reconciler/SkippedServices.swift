@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import TaskDefinitions
@@ -21,8 +22,8 @@ extension Database {
     func readableServices(cluster: String) throws -> (services: [ECSService], unreadable: [String: String]) {
         var services: [ECSService] = []
         var unreadable: [String: String] = [:]
-        let rows = try Row.fetchAll(self, sql: "SELECT name, document FROM service WHERE cluster = ? AND status = 'ACTIVE' ORDER BY name",
-                                    arguments: [cluster])
+        let rows = try Row.fetchAll(self, sql: "SELECT name, document FROM service WHERE cluster = ? AND status = ? ORDER BY name",
+                                    arguments: [cluster, ServiceStatus.active])
         for row in rows {
             do {
                 services.append(try Documents.decode(ECSService.self, from: row["document"]))
