@@ -102,36 +102,13 @@ extension ContainerInstance {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
-    func containerInstance(_ identifier: String, in cluster: Cluster) throws -> ContainerInstance? {
-        guard let id = ARN.lastComponent(of: identifier, kind: "container-instance") else { return nil }
-        return try document(ContainerInstance.self, "SELECT document FROM containerInstance WHERE cluster = ? AND id = ?",
-                            [cluster.clusterName, id])
-    }
-
-    func saveContainerInstance(_ instance: ContainerInstance, cluster: Cluster) throws {
-        var stored = instance
-        stored.tags = nil
-        stored.attributes = nil
-        try execute(
-            sql: """
-                INSERT INTO containerInstance (cluster, id, arn, status, document) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(cluster, id) DO UPDATE SET status = excluded.status, document = excluded.document
-                """,
-            arguments: [cluster.clusterName, instance.id, instance.containerInstanceArn, instance.status, try Documents.encode(stored)]
-        )
-    }
-
     /// The instance with its live remaining resources, task counts and attributes (and tags when asked).
     func described(_ instance: ContainerInstance, cluster: Cluster, includeTags: Bool = false) throws -> ContainerInstance {
         var instance = instance
-        let tasks = try documents(
-            ECSTask.self,
-            "SELECT document FROM task WHERE cluster = ? AND containerInstanceId = ? AND (desiredStatus = ? OR lastStatus != ?)",
-            [cluster.clusterName, instance.id, TaskStatus.running, TaskStatus.stopped]
-        )
+        let tasks = try tasksOccupying(instanceID: instance.id, cluster: cluster.clusterName)
         var cpu = instance.registeredResources.first { $0.name == "CPU" }?.integerValue ?? 0
         var memory = instance.registeredResources.first { $0.name == "MEMORY" }?.integerValue ?? 0
         var ports = Set(instance.registeredResources.filter { $0.name == "PORTS" }.flatMap { $0.stringSetValue ?? [] })
@@ -209,19 +186,11 @@ extension ECSAPI {
                 guard var instance = try db.containerInstance(request.containerInstance, in: cluster), instance.status != .inactive else {
                     throw ECSError.invalidParameter("containerInstance: \(request.containerInstance.prefix(300)) was not found in the cluster.")
                 }
-                let live = try db.count(
-                    "SELECT COUNT(*) FROM task WHERE cluster = ? AND containerInstanceId = ? AND lastStatus != ?",
-                    [cluster.clusterName, instance.id, TaskStatus.stopped])
+                let live = try db.liveTaskCount(cluster: cluster.clusterName, instanceID: instance.id)
                 if live > 0, request.force != true {
                     throw ECSError.invalidParameter("Found running tasks on the instance.")
                 }
-                try db.execute(
-                    sql: """
-                        UPDATE task SET desiredStatus = ?1,
-                            document = json_set(document, '$.desiredStatus', ?1, '$.stoppedReason', 'Container instance deregistered')
-                        WHERE cluster = ?2 AND containerInstanceId = ?3 AND desiredStatus != ?1
-                        """,
-                    arguments: [TaskStatus.stopped, cluster.clusterName, instance.id])
+                try db.stopTasks(onInstance: instance.id, cluster: cluster.clusterName)
                 instance.status = .inactive
                 instance.agentConnected = false
                 instance.version += 1
@@ -251,14 +220,9 @@ extension ECSAPI {
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let statuses = filterStatus.map { [$0] } ?? ContainerInstanceStatus.registered
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT id, arn FROM containerInstance WHERE cluster = ? AND status IN (?, ?) ORDER BY id",
-                    arguments: [cluster.clusterName, statuses[0], statuses.last!])
-                    .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
+                let rows = try db.instanceIdentifiers(cluster: cluster.clusterName, statuses: statuses)
                 guard let query else { return rows }
-                let matching = Set(try db.documents(
-                    ContainerInstance.self, "SELECT document FROM containerInstance WHERE cluster = ? AND status IN (?, ?)",
-                    [cluster.clusterName, statuses[0], statuses.last!])
+                let matching = Set(try db.instances(cluster: cluster.clusterName, statuses: statuses)
                     .map { try db.described($0, cluster: cluster) }
                     .filter { query.matches($0.placementSnapshot, groups: []) }
                     .map(\.containerInstanceArn))

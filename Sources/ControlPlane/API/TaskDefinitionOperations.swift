@@ -1,6 +1,5 @@
 import ECSVocabulary
 import Foundation
-import GRDB
 import Logging
 import TaskDefinitions
 
@@ -43,7 +42,7 @@ struct DeleteTaskDefinitionsResponse: Encodable {
     var failures: [Failure]
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 /// A task definition reference as requests spell it: `family`, `family:revision` or the ARN.
 struct TaskDefinitionReference: Hashable {
@@ -69,36 +68,6 @@ struct TaskDefinitionReference: Hashable {
             }
             self.revision = revision
         }
-    }
-}
-
-extension Database {
-    /// The task definition a reference names; a bare family means its latest ACTIVE revision.
-    func taskDefinition(_ reference: TaskDefinitionReference) throws -> TaskDefinition? {
-        let document: String?
-        if let revision = reference.revision {
-            document = try String.fetchOne(self, sql: "SELECT document FROM taskDefinition WHERE family = ? AND revision = ?",
-                                           arguments: [reference.family, revision])
-        } else {
-            document = try String.fetchOne(
-                self,
-                sql: "SELECT document FROM taskDefinition WHERE family = ? AND status = ? ORDER BY revision DESC LIMIT 1",
-                arguments: [reference.family, TaskDefinitionStatus.active]
-            )
-        }
-        guard let document else { return nil }
-        return try TaskDefinition.decodeUnvalidated(Data(document.utf8))
-    }
-
-    func saveTaskDefinition(_ definition: TaskDefinition) throws {
-        try execute(
-            sql: """
-                INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(family, revision) DO UPDATE SET status = excluded.status, document = excluded.document
-                """,
-            arguments: [definition.family, definition.revision, definition.taskDefinitionArn, definition.status,
-                        String(decoding: definition.encodedJSON(), as: UTF8.self)]
-        )
     }
 }
 
@@ -136,8 +105,7 @@ extension ECSAPI {
             definition.tags = nil
             let registered = try await context.store.write { [definition] db in
                 var definition = definition
-                let revision = try db.count("SELECT COALESCE(MAX(revision), 0) + 1 FROM taskDefinition WHERE family = ?",
-                                            [definition.family])
+                let revision = try db.nextRevision(of: definition.family)
                 definition.revision = revision
                 definition.taskDefinitionArn = context.arn("task-definition", "\(definition.family):\(revision)")
                 definition.registrationStatus = .active
@@ -172,18 +140,8 @@ extension ECSAPI {
             let sort = request.sort ?? "ASC"
             guard ["ASC", "DESC"].contains(sort) else { throw ECSError.invalidParameter("sort: must be ASC or DESC.") }
             let rows = try await context.store.read { db in
-                var sql = "SELECT family, revision, arn FROM taskDefinition WHERE status = ?"
-                var arguments: StatementArguments = [status]
-                if let family = request.familyPrefix {
-                    sql += " AND family = ?"
-                    arguments += [family]
-                }
-                sql += sort == "ASC" ? " ORDER BY family, revision" : " ORDER BY family DESC, revision DESC"
-                return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row -> (key: String, arn: String) in
-                    let family: String = row["family"]
-                    let revision: Int = row["revision"]
-                    return (family + "\u{1}" + String(format: "%010d", revision), row["arn"])
-                }
+                try db.taskDefinitionRevisions(status: status, family: request.familyPrefix, descending: sort == "DESC")
+                    .map { (key: $0.family + "\u{1}" + String(format: "%010d", $0.revision), arn: $0.arn) }
             }
             let page = try Pagination.page(rows, key: \.key, nextToken: request.nextToken, limit: limit, descending: sort == "DESC")
             return ListTaskDefinitionsResponse(taskDefinitionArns: page.items.map(\.arn), nextToken: page.nextToken)
@@ -202,11 +160,7 @@ extension ECSAPI {
                 status = word
             }
             let families = try await context.store.read { db in
-                let all = status == nil
-                    ? try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition ORDER BY family")
-                    : try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition WHERE status = ? ORDER BY family",
-                                          arguments: [status])
-                return all.filter { $0.hasPrefix(request.familyPrefix ?? "") }
+                try db.taskDefinitionFamilies(status: status).filter { $0.hasPrefix(request.familyPrefix ?? "") }
             }
             let page = try Pagination.page(families, key: { $0 }, nextToken: request.nextToken, limit: limit)
             return ListTaskDefinitionFamiliesResponse(families: page.items, nextToken: page.nextToken)

@@ -135,34 +135,9 @@ enum TaskRules {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
-    func task(_ identifier: String, in cluster: Cluster) throws -> ECSTask? {
-        guard let id = ARN.lastComponent(of: identifier, kind: "task") else { return nil }
-        return try document(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND id = ?", [cluster.clusterName, id])
-    }
-
-    func saveTask(_ task: ECSTask, cluster: Cluster) throws {
-        var stored = task
-        stored.tags = nil
-        let id = task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn
-        let family = task.taskDefinitionArn.split(separator: "/").last?.split(separator: ":").first.map(String.init) ?? ""
-        let instanceID = task.containerInstanceArn.flatMap { $0.split(separator: "/").last.map(String.init) }
-        // A task reported STOPPED has nothing left to drain: its held stop (if any) is over.
-        try execute(
-            sql: """
-                INSERT INTO task (cluster, id, arn, family, serviceName, containerInstanceId, startedBy, desiredStatus, lastStatus, document)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(cluster, id) DO UPDATE SET desiredStatus = excluded.desiredStatus, lastStatus = excluded.lastStatus,
-                    containerInstanceId = excluded.containerInstanceId, startedBy = excluded.startedBy, document = excluded.document,
-                    deregisteringSince = CASE WHEN excluded.lastStatus = ? THEN NULL ELSE deregisteringSince END
-                """,
-            arguments: [cluster.clusterName, id, task.taskArn, family, task.serviceName, instanceID, task.startedBy,
-                        task.desiredStatus, task.lastStatus, try Documents.encode(stored), TaskStatus.stopped]
-        )
-    }
-
     /// Places `count` tasks of `definition` with the scheduler, on the cluster as it is inside this transaction.
     ///
     /// Every task that fits nowhere becomes an ECS `failures` entry instead of a task that pretends to run.
@@ -307,30 +282,15 @@ extension ECSAPI {
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 // ECS: PENDING lists tasks desired RUNNING that have not reached RUNNING yet.
-                var sql = desiredStatus == .pending
-                    ? "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ? AND lastStatus IN (\(databaseQuestionMarks(count: TaskStatus.pendingStatuses.count)))"
-                    : "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?"
-                var arguments: StatementArguments = desiredStatus == .pending
-                    ? [cluster.clusterName, TaskStatus.running] + StatementArguments(TaskStatus.pendingStatuses)
-                    : [cluster.clusterName, desiredStatus]
-                if let family = request.family {
-                    sql += " AND family = ?"
-                    arguments += [family]
-                }
-                if let serviceName = request.serviceName {
-                    sql += " AND serviceName = ?"
-                    arguments += [ARN.lastComponent(of: serviceName, kind: "service") ?? serviceName]
-                }
-                if let startedBy = request.startedBy {
-                    sql += " AND startedBy = ?"
-                    arguments += [startedBy]
-                }
-                if let instance = request.containerInstance {
-                    sql += " AND containerInstanceId = ?"
-                    arguments += [ARN.lastComponent(of: instance, kind: "container-instance") ?? instance]
-                }
-                return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments)
-                    .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
+                let selection = desiredStatus == .pending
+                    ? TaskSelection(cluster: cluster.clusterName, desiredStatus: .running, lastStatuses: TaskStatus.pendingStatuses)
+                    : TaskSelection(cluster: cluster.clusterName, desiredStatus: desiredStatus)
+                var filtered = selection
+                filtered.family = request.family
+                filtered.serviceName = request.serviceName.map { ARN.lastComponent(of: $0, kind: "service") ?? $0 }
+                filtered.startedBy = request.startedBy
+                filtered.containerInstanceID = request.containerInstance.map { ARN.lastComponent(of: $0, kind: "container-instance") ?? $0 }
+                return try db.taskIdentifiers(filtered)
             }
             let page = try Pagination.page(rows, key: \.id, nextToken: request.nextToken, limit: limit)
             return ListTasksResponse(taskArns: page.items.map(\.arn), nextToken: page.nextToken)

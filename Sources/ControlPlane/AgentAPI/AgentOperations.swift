@@ -62,7 +62,7 @@ enum AgentRules {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 /// An agent's instance after its credential checked out.
 struct AgentSession: Sendable {
@@ -78,27 +78,20 @@ extension Database {
     func agentSession(cluster identifier: String?, instance arn: String, credential: String, now: Date) throws -> AgentSession {
         let cluster = try activeCluster(identifier)
         guard let id = ARN.lastComponent(of: arn, kind: "container-instance"),
-              let row = try Row.fetchOne(self, sql: "SELECT document, credentialHash, desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
-                                         arguments: [cluster.clusterName, id]),
-              let hash = row["credentialHash"] as String?,
+              let record = try agentRecord(instanceID: id, cluster: cluster.clusterName),
+              let hash = record.credentialHash,
               Secrets.equal(hash, SHA256.hex(credential.utf8)) else {
             throw ECSError.credentialRefused(String(arn.prefix(300)))
         }
-        var instance = try Documents.decode(ContainerInstance.self, from: row["document"])
+        var instance = record.instance
         let reconnected = !instance.agentConnected && instance.status != .inactive
         if reconnected {
             instance.agentConnected = true
             instance.version += 1
             try saveContainerInstance(instance, cluster: cluster)
         }
-        try execute(sql: "UPDATE containerInstance SET lastContactAt = ? WHERE cluster = ? AND id = ?",
-                    arguments: [now.timeIntervalSince1970, cluster.clusterName, id])
-        return AgentSession(cluster: cluster, instance: instance, index: row["desiredIndex"], reconnected: reconnected)
-    }
-
-    func desiredIndex(of instance: ContainerInstance, cluster: Cluster) throws -> Int64 {
-        try Int64.fetchOne(self, sql: "SELECT desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
-                           arguments: [cluster.clusterName, instance.id]) ?? 0
+        try recordContact(instanceID: id, cluster: cluster.clusterName, at: now)
+        return AgentSession(cluster: cluster, instance: instance, index: record.desiredIndex, reconnected: reconnected)
     }
 
     /// The poll's answer: every task on the instance that is not both desired and reported STOPPED.
@@ -107,18 +100,11 @@ extension Database {
     /// `deregisteringSince` set) is still desired RUNNING for its agent, which keeps it serving the connections
     /// already open; the release clears the column and its trigger wakes this poll with STOPPED.
     func desiredTasks(of session: AgentSession) throws -> PollDesiredTasksResponse {
-        let rows = try Row.fetchAll(
-            self,
-            sql: """
-                SELECT document, deregisteringSince IS NOT NULL AS held FROM task
-                WHERE cluster = ?1 AND containerInstanceId = ?2 AND NOT (desiredStatus = ?3 AND lastStatus = ?3) ORDER BY id
-                """,
-            arguments: [session.cluster.clusterName, session.instance.id, TaskStatus.stopped])
         var definitions: [String: TaskDefinition] = [:]
         var answer = [DesiredTask]()
-        for row in rows {
-            var task = try Documents.decode(ECSTask.self, from: row["document"])
-            if row["held"] as Bool { task.desiredStatus = .running }
+        for (stored, held) in try agentTasks(instanceID: session.instance.id, cluster: session.cluster.clusterName) {
+            var task = stored
+            if held { task.desiredStatus = .running }
             if definitions[task.taskDefinitionArn] == nil, let reference = try? TaskDefinitionReference(task.taskDefinitionArn) {
                 definitions[task.taskDefinitionArn] = try taskDefinition(reference)
             }
@@ -128,8 +114,7 @@ extension Database {
                 overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
                 stopCode: task.stopCode, stoppedReason: task.stoppedReason))
         }
-        let status = try String.fetchOne(self, sql: "SELECT status FROM containerInstance WHERE cluster = ? AND id = ?",
-                                          arguments: [session.cluster.clusterName, session.instance.id])
+        let status = try instanceStatusText(instanceID: session.instance.id, cluster: session.cluster.clusterName)
         return PollDesiredTasksResponse(index: try desiredIndex(of: session.instance, cluster: session.cluster),
                                         containerInstanceStatus: status.map(WireValue.init(rawValue:)) ?? WireValue(.inactive),
                                         tasks: answer)
@@ -176,15 +161,10 @@ extension ECSAPI {
                         agentConnected: true, runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
-                    try db.execute(
-                        sql: """
-                            UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ?,
-                                agentEndpoint = ?, agentToken = ?
-                            WHERE cluster = ? AND id = ?
-                            """,
-                        arguments: [SHA256.hex(credential.utf8), context.now.timeIntervalSince1970, request.address,
-                                    request.agentEndpoint, request.agentEndpoint == nil ? nil : request.agentToken,
-                                    cluster.clusterName, id])
+                    try db.recordRegistration(
+                        instanceID: id, cluster: cluster.clusterName, credentialHash: SHA256.hex(credential.utf8), at: context.now,
+                        address: request.address, endpoint: request.agentEndpoint,
+                        endpointToken: request.agentEndpoint == nil ? nil : request.agentToken)
                     for attribute in request.attributes ?? [] {
                         try db.putAttribute(name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
                     }
@@ -266,8 +246,7 @@ extension ECSAPI {
                     }
                 }
                 if let metrics = request.metrics {
-                    try db.execute(sql: "UPDATE containerInstance SET metrics = ? WHERE cluster = ? AND id = ?",
-                                   arguments: [try Documents.encode(metrics), session.cluster.clusterName, session.instance.id])
+                    try db.recordMetrics(metrics, instanceID: session.instance.id, cluster: session.cluster.clusterName)
                 }
                 return (session, response)
             }

@@ -161,31 +161,14 @@ extension Database {
         }
 
         // Deleted services become INACTIVE once none of their tasks is left running.
-        for var service in try documents(ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status = ?",
-                                           [cluster.clusterName, ServiceStatus.draining]) {
-            let live = try count("SELECT COUNT(*) FROM task WHERE cluster = ? AND serviceName = ? AND lastStatus != ?",
-                                 [cluster.clusterName, service.serviceName, TaskStatus.stopped])
+        for var service in try self.services(cluster: cluster.clusterName, statuses: [.draining]) {
+            let live = try liveTaskCount(cluster: cluster.clusterName, service: service.serviceName)
             guard live == 0 else { continue }
             service.status = .inactive
             try saveService(service, cluster: cluster)
             applied.deleted.append(service.serviceName)
         }
         return applied
-    }
-}
-
-extension Database {
-    /// Moves the live tasks of deployment `previous` to deployment `next` (their `startedBy`, as ECS records a
-    /// service task's deployment).
-    func adoptLiveTasks(of previous: String, into next: String, service: String, in cluster: Cluster) throws {
-        let tasks = try documents(
-            ECSTask.self,
-            "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND startedBy = ? AND desiredStatus = ?",
-            [cluster.clusterName, service, previous, TaskStatus.running])
-        for var task in tasks {
-            task.startedBy = next
-            try saveTask(task, cluster: cluster)
-        }
     }
 }
 

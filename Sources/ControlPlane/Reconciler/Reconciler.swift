@@ -1,7 +1,6 @@
 public import Foundation
 public import Logging
 import ECSVocabulary
-import GRDB
 import Metrics
 import Scheduler
 import Synchronization
@@ -67,9 +66,7 @@ public final class Reconciler: Sendable {
         let started = ContinuousClock.now
         var summary = PassSummary()
         do {
-            let clusters = try await store.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active])
-            }
+            let clusters = try await store.read { db in try db.activeClusterNames() }
             for cluster in clusters { await reconcile(cluster: cluster, into: &summary) }
             await releaseExpiredDeregistrations(into: &summary)
         } catch {

@@ -83,6 +83,11 @@ public final class ControlPlaneStore: Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await writer.read(body)
     }
+
+    /// Answers when the store answers a read (`/healthz`).
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
 }
 
 /// The store could not be opened: the file and the problem, as one line for stderr.

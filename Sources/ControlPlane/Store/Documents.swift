@@ -30,24 +30,4 @@ extension Database {
     func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
         try Int.fetchOne(self, sql: sql, arguments: arguments) ?? 0
     }
-
-    // MARK: - Tags
-
-    func tags(of arn: String) throws -> [ResourceTag] {
-        try Row.fetchAll(self, sql: "SELECT key, value FROM tag WHERE resourceArn = ? ORDER BY key", arguments: [arn])
-            .map { ResourceTag(key: $0["key"], value: $0["value"]) }
-    }
-
-    /// Adds or replaces `tags` on `arn`, keeping ECS's limit of 50 per resource.
-    func putTags(_ tags: [ResourceTag], on arn: String) throws {
-        for tag in tags {
-            try execute(
-                sql: "INSERT INTO tag (resourceArn, key, value) VALUES (?, ?, ?) ON CONFLICT(resourceArn, key) DO UPDATE SET value = excluded.value",
-                arguments: [arn, tag.key ?? "", tag.value ?? ""]
-            )
-        }
-        if try count("SELECT COUNT(*) FROM tag WHERE resourceArn = ?", [arn]) > TagRules.maxTagsPerResource {
-            throw ECSError.invalidParameter("tags: a resource can have at most \(TagRules.maxTagsPerResource) tags.")
-        }
-    }
 }
