@@ -181,7 +181,7 @@ let package = Package(
         ),
         .testTarget(name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
-        .testTarget(name: "ECSVocabularyTests", dependencies: ["ECSVocabulary"], swiftSettings: swiftSettings),
+        .testTarget(name: "ECSVocabularyTests", dependencies: ["ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SchedulerTests", dependencies: ["Scheduler", "ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
         ),

@@ -1,17 +1,14 @@
 /// A cluster's `status`.
-public enum ClusterStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum ClusterStatus: String, ECSWord {
     case active = "ACTIVE"
     case provisioning = "PROVISIONING"
     case deprovisioning = "DEPROVISIONING"
     case failed = "FAILED"
     case inactive = "INACTIVE"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A container instance's `status` (INACTIVE once deregistered).
-public enum ContainerInstanceStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum ContainerInstanceStatus: String, ECSWord {
     case active = "ACTIVE"
     case draining = "DRAINING"
     case registering = "REGISTERING"
@@ -26,53 +23,38 @@ public enum ContainerInstanceStatus: String, Codable, Hashable, Sendable, CaseIt
     public static let settable: [ContainerInstanceStatus] = [.active, .draining]
     /// Registered and not deregistered: the instances a cluster counts and the scheduler sees.
     public static let registered: [ContainerInstanceStatus] = [.active, .draining]
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A service's `status` (DRAINING after DeleteService until its tasks are gone, then INACTIVE).
-public enum ServiceStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum ServiceStatus: String, ECSWord {
     case active = "ACTIVE"
     case draining = "DRAINING"
     case inactive = "INACTIVE"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A deployment's `status` within a service: PRIMARY is the newest, ACTIVE ones are rolled away from.
-public enum DeploymentStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum DeploymentStatus: String, ECSWord {
     case primary = "PRIMARY"
     case active = "ACTIVE"
     case inactive = "INACTIVE"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A deployment's `rolloutState`.
-public enum RolloutState: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum RolloutState: String, ECSWord {
     case inProgress = "IN_PROGRESS"
     case completed = "COMPLETED"
     case failed = "FAILED"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A task definition revision's `status`.
-public enum TaskDefinitionStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum TaskDefinitionStatus: String, ECSWord {
     case active = "ACTIVE"
     case inactive = "INACTIVE"
     case deleteInProgress = "DELETE_IN_PROGRESS"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A named load balancer's `status` in `FlotillaV1.DescribeLoadBalancers`.
-public enum LoadBalancerStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum LoadBalancerStatus: String, ECSWord {
     /// Its embedded listener serves.
     case active = "ACTIVE"
     /// Its embedded listener is being started.
@@ -83,19 +65,13 @@ public enum LoadBalancerStatus: String, Codable, Hashable, Sendable, CaseIterabl
     case external = "EXTERNAL"
     /// The answer of `DeleteLoadBalancer`.
     case deleted = "DELETED"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A target's health `state`, in ELB's lower-case words.
-public enum TargetHealthState: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum TargetHealthState: String, ECSWord {
     case initial
     case healthy
     case unhealthy
     case unused
     case draining
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }

@@ -1,6 +1,6 @@
 /// An ECS task's `lastStatus` or `desiredStatus`, in ECS's lifecycle order (`allCases` is that order, and `<` follows
 /// it): PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED → DELETED.
-public enum TaskStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible, Comparable {
+public enum TaskStatus: String, ECSWord, Comparable {
     case provisioning = "PROVISIONING"
     case pending = "PENDING"
     case activating = "ACTIVATING"
@@ -40,13 +40,10 @@ public enum TaskStatus: String, Codable, Hashable, Sendable, CaseIterable, Custo
         case .deleted: 8
         }
     }
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// The `lastStatus` of an ECS task's container, in order (`TaskContainerStatus`: the runtime has a `ContainerStatus`).
-public enum TaskContainerStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible, Comparable {
+public enum TaskContainerStatus: String, ECSWord, Comparable {
     case pending = "PENDING"
     case running = "RUNNING"
     case stopped = "STOPPED"
@@ -60,30 +57,21 @@ public enum TaskContainerStatus: String, Codable, Hashable, Sendable, CaseIterab
         case .stopped: 2
         }
     }
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// A task's or container's `healthStatus`, as ECS reports it.
-public enum HealthStatus: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum HealthStatus: String, ECSWord {
     case healthy = "HEALTHY"
     case unhealthy = "UNHEALTHY"
     case unknown = "UNKNOWN"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }
 
 /// Why a task stopped: ECS's `stopCode` words.
-public enum StopCode: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum StopCode: String, ECSWord {
     case taskFailedToStart = "TaskFailedToStart"
     case essentialContainerExited = "EssentialContainerExited"
     case userInitiated = "UserInitiated"
     case serviceSchedulerInitiated = "ServiceSchedulerInitiated"
     case spotInterruption = "SpotInterruption"
     case terminationNotice = "TerminationNotice"
-
-    /// The ECS spelling, so interpolating a word writes what the wire says.
-    public var description: String { rawValue }
 }

@@ -1,3 +1,4 @@
+import FlotillaTestKit
 import Foundation
 import Testing
 
@@ -6,24 +7,13 @@ import Testing
 /// implementation replaces Store/ alone.
 @Suite struct StoreBoundaryTests {
     @Test func noSQLAndNoStatementsOutsideTheStore() throws {
-        // Given every Swift file of the control plane outside Store/
-        let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appending(path: "Sources/ControlPlane")
+        // Given SQL text and GRDB's statement calls
         let sql = try Regex(#"\b(SELECT|INSERT INTO|DELETE FROM|PRAGMA|CREATE (TABLE|INDEX|TRIGGER)|ALTER TABLE)\b|\bUPDATE \w+ SET\b"#)
-        let grdbStatements = try Regex(#"\.fetch(All|One|Set|Cursor|Count)\(|\bexecute\((sql|literal):"#)
-        var found: [String] = []
-        let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)!
-        for case let file as URL in files where file.pathExtension == "swift" {
-            let relative = String(file.path.dropFirst(root.path.count + 1))
-            if relative.hasPrefix("Store/") { continue }
-            let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-            // When each line of code (not comments) is searched for SQL text and GRDB statement calls
-            for (number, line) in lines.enumerated() where !line.drop(while: \.isWhitespace).hasPrefix("//") {
-                if line.contains(sql) || line.contains(grdbStatements) {
-                    found.append("Sources/ControlPlane/\(relative):\(number + 1): \(line.trimmingCharacters(in: .whitespaces))")
-                }
-            }
-        }
+        let statements = try Regex(#"\.fetch(All|One|Set|Cursor|Count)\(|\bexecute\((sql|literal):"#)
+        // When every line of code of the control plane outside Store/ is searched for them
+        let found = try SourceTree.codeLines(under: "Sources/ControlPlane", skipping: ["Store"])
+            .filter { $0.text.contains(sql) || $0.text.contains(statements) }
+            .map { "\($0.location): \($0.text.trimmingCharacters(in: .whitespaces))" }
         // Then there is none
         #expect(found.isEmpty, "SQL outside Sources/ControlPlane/Store:\n\(found.sorted().joined(separator: "\n"))")
     }

@@ -1,4 +1,5 @@
 import ECSVocabulary
+import FlotillaTestKit
 import Foundation
 import Testing
 
@@ -31,25 +32,16 @@ import Testing
     @Test func noRawStatusLiteralsOutsideTheVocabulary() throws {
         // Given every word of the vocabulary
         let words = Set(Self.allWords)
-        let sources = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appending(path: "Sources")
         let literal = try Regex(#"["']([A-Za-z_]+)["']"#)
+        // When every line of code of Sources/ but the vocabulary's own is searched for them as whole literals
         var found: [String] = []
-        // When every Swift file of Sources/ but the vocabulary's own is read line by line
-        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
-        for case let file as URL in files where file.pathExtension == "swift" {
-            let relative = String(file.path.dropFirst(sources.path.count + 1))
-            if relative.hasPrefix("ECSVocabulary/") { continue }
-            let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-            for (number, line) in lines.enumerated() {
-                if line.drop(while: \.isWhitespace).hasPrefix("//") { continue }  // documentation, not code
-                if let marker = line.range(of: "// not an ECS status: ") {
-                    #expect(line[marker.upperBound...].count >= 10, "\(relative):\(number + 1): the marker needs a reason")
-                    continue
-                }
-                for match in line.matches(of: literal) where words.contains(String(match.output[1].substring ?? "")) {
-                    found.append("Sources/\(relative):\(number + 1): \(match.output[0].substring ?? "")")
-                }
+        for line in try SourceTree.codeLines(under: "Sources", skipping: ["ECSVocabulary"]) {
+            if let marker = line.text.range(of: "// not an ECS status: ") {
+                #expect(line.text[marker.upperBound...].count >= 10, "\(line.location): the marker needs a reason")
+                continue
+            }
+            for match in line.text.matches(of: literal) where words.contains(String(match.output[1].substring ?? "")) {
+                found.append("\(line.location): \(match.output[0].substring ?? "")")
             }
         }
         // Then none is found
@@ -57,11 +49,11 @@ import Testing
     }
 
     static var allWords: [String] {
-        TaskStatus.allCases.map(\.rawValue) + TaskContainerStatus.allCases.map(\.rawValue)
-            + HealthStatus.allCases.map(\.rawValue) + StopCode.allCases.map(\.rawValue)
-            + ClusterStatus.allCases.map(\.rawValue) + ContainerInstanceStatus.allCases.map(\.rawValue)
-            + ServiceStatus.allCases.map(\.rawValue) + DeploymentStatus.allCases.map(\.rawValue)
-            + RolloutState.allCases.map(\.rawValue) + TaskDefinitionStatus.allCases.map(\.rawValue)
-            + LoadBalancerStatus.allCases.map(\.rawValue) + TargetHealthState.allCases.map(\.rawValue)
+        let vocabularies: [any ECSWord.Type] = [
+            TaskStatus.self, TaskContainerStatus.self, HealthStatus.self, StopCode.self, ClusterStatus.self,
+            ContainerInstanceStatus.self, ServiceStatus.self, DeploymentStatus.self, RolloutState.self,
+            TaskDefinitionStatus.self, LoadBalancerStatus.self, TargetHealthState.self,
+        ]
+        return vocabularies.flatMap { $0.spellings }
     }
 }

@@ -33,21 +33,16 @@ extension Database {
     /// The attributes of the cluster's registered instances, optionally only those named `name` (with `value`),
     /// by target then name, with each target's instance ARN.
     func instanceAttributes(cluster: Cluster, name: String?, value: String?) throws -> [(targetID: String, arn: String, attribute: Attribute)] {
-        var sql = """
-            SELECT attribute.name, attribute.value, attribute.targetId, containerInstance.arn FROM attribute
-            JOIN containerInstance ON containerInstance.cluster = attribute.cluster AND containerInstance.id = attribute.targetId
-            WHERE attribute.cluster = ? AND containerInstance.status != ?
-            """
-        var arguments: StatementArguments = [cluster.clusterName, ContainerInstanceStatus.inactive]
-        if let name {
-            sql += " AND attribute.name = ?"
-            arguments += [name]
-        }
-        if let value {
-            sql += " AND attribute.value = ?"
-            arguments += [value]
-        }
-        return try Row.fetchAll(self, sql: sql + " ORDER BY attribute.targetId, attribute.name", arguments: arguments)
+        var statement = FilteredStatement(
+            sql: """
+                SELECT attribute.name, attribute.value, attribute.targetId, containerInstance.arn FROM attribute
+                JOIN containerInstance ON containerInstance.cluster = attribute.cluster AND containerInstance.id = attribute.targetId
+                WHERE attribute.cluster = ? AND containerInstance.status != ?
+                """,
+            arguments: [cluster.clusterName, ContainerInstanceStatus.inactive])
+        statement.equal("attribute.name", name)
+        statement.equal("attribute.value", value)
+        return try Row.fetchAll(self, sql: statement.sql + " ORDER BY attribute.targetId, attribute.name", arguments: statement.arguments)
             .map { row in (targetID: row["targetId"], arn: row["arn"], attribute: Attribute(name: row["name"], value: row["value"])) }
     }
 

@@ -17,6 +17,18 @@ enum Documents {
     }
 }
 
+/// A statement whose WHERE clause grows by optional filters: each value given adds `AND <column> = ?`.
+struct FilteredStatement {
+    var sql: String
+    var arguments: StatementArguments
+
+    mutating func equal(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+        guard let value else { return }
+        sql += " AND \(column) = ?"
+        arguments += [value]
+    }
+}
+
 extension Database {
     /// Decodes the `document` column of every row `sql` selects.
     func documents<T: Decodable>(_ type: T.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> [T] {

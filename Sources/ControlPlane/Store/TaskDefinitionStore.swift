@@ -41,14 +41,10 @@ extension Database {
     /// The revisions with `status` (of one family when given), by family then revision, ascending or descending.
     func taskDefinitionRevisions(status: TaskDefinitionStatus, family: String?, descending: Bool) throws
         -> [(family: String, revision: Int, arn: String)] {
-        var sql = "SELECT family, revision, arn FROM taskDefinition WHERE status = ?"
-        var arguments: StatementArguments = [status]
-        if let family {
-            sql += " AND family = ?"
-            arguments += [family]
-        }
-        sql += descending ? " ORDER BY family DESC, revision DESC" : " ORDER BY family, revision"
-        return try Row.fetchAll(self, sql: sql, arguments: arguments)
+        var statement = FilteredStatement(sql: "SELECT family, revision, arn FROM taskDefinition WHERE status = ?", arguments: [status])
+        statement.equal("family", family)
+        statement.sql += descending ? " ORDER BY family DESC, revision DESC" : " ORDER BY family, revision"
+        return try Row.fetchAll(self, sql: statement.sql, arguments: statement.arguments)
             .map { (family: $0["family"] as String, revision: $0["revision"] as Int, arn: $0["arn"] as String) }
     }
 

@@ -69,29 +69,17 @@ extension Database {
 
     /// The (id, ARN) of the tasks `selection` names, by id.
     func taskIdentifiers(_ selection: TaskSelection) throws -> [(id: String, arn: String)] {
-        var sql = "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?"
-        var arguments: StatementArguments = [selection.cluster, selection.desiredStatus]
+        var statement = FilteredStatement(sql: "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?",
+                                          arguments: [selection.cluster, selection.desiredStatus])
         if let statuses = selection.lastStatuses {
-            sql += " AND lastStatus IN (\(databaseQuestionMarks(count: statuses.count)))"
-            arguments += StatementArguments(statuses)
+            statement.sql += " AND lastStatus IN (\(databaseQuestionMarks(count: statuses.count)))"
+            statement.arguments += StatementArguments(statuses)
         }
-        if let family = selection.family {
-            sql += " AND family = ?"
-            arguments += [family]
-        }
-        if let serviceName = selection.serviceName {
-            sql += " AND serviceName = ?"
-            arguments += [serviceName]
-        }
-        if let startedBy = selection.startedBy {
-            sql += " AND startedBy = ?"
-            arguments += [startedBy]
-        }
-        if let instance = selection.containerInstanceID {
-            sql += " AND containerInstanceId = ?"
-            arguments += [instance]
-        }
-        return try Row.fetchAll(self, sql: sql + " ORDER BY id", arguments: arguments)
+        statement.equal("family", selection.family)
+        statement.equal("serviceName", selection.serviceName)
+        statement.equal("startedBy", selection.startedBy)
+        statement.equal("containerInstanceId", selection.containerInstanceID)
+        return try Row.fetchAll(self, sql: statement.sql + " ORDER BY id", arguments: statement.arguments)
             .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
     }
 
@@ -103,17 +91,10 @@ extension Database {
 
     /// How many tasks of the cluster (of one service, or on one instance, when given) are not yet reported STOPPED.
     func liveTaskCount(cluster: String, service: String? = nil, instanceID: String? = nil) throws -> Int {
-        var sql = "SELECT COUNT(*) FROM task WHERE cluster = ?"
-        var arguments: StatementArguments = [cluster]
-        if let service {
-            sql += " AND serviceName = ?"
-            arguments += [service]
-        }
-        if let instanceID {
-            sql += " AND containerInstanceId = ?"
-            arguments += [instanceID]
-        }
-        return try count(sql + " AND lastStatus != ?", arguments + [TaskStatus.stopped])
+        var statement = FilteredStatement(sql: "SELECT COUNT(*) FROM task WHERE cluster = ?", arguments: [cluster])
+        statement.equal("serviceName", service)
+        statement.equal("containerInstanceId", instanceID)
+        return try count(statement.sql + " AND lastStatus != ?", statement.arguments + [TaskStatus.stopped])
     }
 
     /// The service's tasks not yet desired STOPPED.
