@@ -45,9 +45,11 @@ let package = Package(
     targets: [
         // MARK: - Pure libraries
         .target(name: "TaskDefinitions", swiftSettings: swiftSettings),
-        .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        // The ECS status words (task, container, health, stop codes, instance, service, deployment, ...): one home.
+        .target(name: "ECSVocabulary", swiftSettings: swiftSettings),
+        .target(name: "Scheduler", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
-        .target(name: "AgentProtocol", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .target(name: "AgentProtocol", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
         .target(
             name: "HTTPServerLimits",
             dependencies: [
@@ -77,7 +79,8 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits",
+                "TaskDefinitions", "ECSVocabulary", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol",
+                "HTTPServerLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,7 +89,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "FlotillaClient", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .target(name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
 
         // MARK: - Node agent and its runtime
         .target(
@@ -97,7 +100,8 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits",
+                "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol",
+                "HTTPServerLimits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "ecsctl",
             dependencies: [
-                "FlotillaClient", "TaskDefinitions",
+                "FlotillaClient", "TaskDefinitions", "ECSVocabulary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -157,7 +161,7 @@ let package = Package(
             name: "ecs-lb",
             dependencies: [
                 "DaemonSupport", "HTTPServerLimits",
-                "LoadBalancer", "FlotillaClient", "TaskDefinitions",
+                "LoadBalancer", "FlotillaClient", "TaskDefinitions", "ECSVocabulary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -184,17 +188,20 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "FlotillaTestKit",
-            dependencies: ["TaskDefinitions", "Scheduler", "FlotillaClient"],
+            dependencies: ["TaskDefinitions", "ECSVocabulary", "Scheduler", "FlotillaClient"],
             path: "Tests/FlotillaTestKit",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "ECSVocabularyTests", dependencies: ["ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SchedulerTests", dependencies: ["Scheduler", "ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "AgentProtocol", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
+                "ControlPlane", "AgentProtocol", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -203,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: [
-                "NodeAgent", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits",
+                "NodeAgent", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits",
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: nodeAgentSwiftSettings

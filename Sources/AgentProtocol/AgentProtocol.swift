@@ -1,10 +1,13 @@
+public import ECSVocabulary
 public import Foundation
 public import TaskDefinitions
 
 // The agent protocol's wire shapes, shared by the control plane (which serves them) and the agent (which calls them):
 // `POST /`, `X-Amz-Target: FlotillaAgentV1.<Operation>`, JSON 1.1 bodies, dates as epoch seconds (`AgentWire`),
 // errors as ECS's `{"__type", "message"}`. The agent authenticates `PollDesiredTasks` and `SubmitStateChanges` with
-// the credential `Register` gave it; every authenticated call counts as contact.
+// the credential `Register` gave it; every authenticated call counts as contact. Status words are `WireValue`s of
+// ECSVocabulary's: either side may be the newer one, so a word one side does not know decodes, and the control plane
+// refuses it with its own message naming the field.
 
 // MARK: - Register
 
@@ -117,16 +120,16 @@ public struct TaskContainer: Codable, Hashable, Sendable {
     public var taskArn: String?
     public var name: String
     public var image: String?
-    public var lastStatus: String?
+    public var lastStatus: WireValue<TaskContainerStatus>?
     public var exitCode: Int?
     public var reason: String?
-    public var healthStatus: String?
+    public var healthStatus: WireValue<HealthStatus>?
     public var networkBindings: [JSONValue]?
     public var cpu: String?
     public var memory: String?
 
     public init(containerArn: String? = nil, taskArn: String? = nil, name: String, image: String? = nil,
-                lastStatus: String? = nil, exitCode: Int? = nil, reason: String? = nil, healthStatus: String? = nil,
+                lastStatus: WireValue<TaskContainerStatus>? = nil, exitCode: Int? = nil, reason: String? = nil, healthStatus: WireValue<HealthStatus>? = nil,
                 networkBindings: [JSONValue]? = nil, cpu: String? = nil, memory: String? = nil) {
         self.containerArn = containerArn
         self.taskArn = taskArn
@@ -145,8 +148,8 @@ public struct TaskContainer: Codable, Hashable, Sendable {
 /// A task the instance should run (desiredStatus RUNNING) or stop (desiredStatus STOPPED).
 public struct DesiredTask: Codable, Hashable, Sendable {
     public var taskArn: String
-    public var desiredStatus: String
-    public var lastStatus: String
+    public var desiredStatus: WireValue<TaskStatus>
+    public var lastStatus: WireValue<TaskStatus>
     public var version: Int
     public var taskDefinitionArn: String
     /// The full registered task definition, ECS JSON.
@@ -155,12 +158,12 @@ public struct DesiredTask: Codable, Hashable, Sendable {
     public var containers: [TaskContainer]
     public var startedBy: String?
     public var group: String?
-    public var stopCode: String?
+    public var stopCode: WireValue<StopCode>?
     public var stoppedReason: String?
 
-    public init(taskArn: String, desiredStatus: String, lastStatus: String, version: Int, taskDefinitionArn: String,
+    public init(taskArn: String, desiredStatus: WireValue<TaskStatus>, lastStatus: WireValue<TaskStatus>, version: Int, taskDefinitionArn: String,
                 taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [TaskContainer],
-                startedBy: String? = nil, group: String? = nil, stopCode: String? = nil, stoppedReason: String? = nil) {
+                startedBy: String? = nil, group: String? = nil, stopCode: WireValue<StopCode>? = nil, stoppedReason: String? = nil) {
         self.taskArn = taskArn
         self.desiredStatus = desiredStatus
         self.lastStatus = lastStatus
@@ -180,11 +183,11 @@ public struct DesiredTask: Codable, Hashable, Sendable {
 public struct PollDesiredTasksResponse: Codable, Hashable, Sendable {
     public var index: Int64
     /// ACTIVE or DRAINING (`INACTIVE` after deregistration: the agent should stop everything).
-    public var containerInstanceStatus: String
+    public var containerInstanceStatus: WireValue<ContainerInstanceStatus>
     /// Every task assigned to this instance except those both desired and reported STOPPED.
     public var tasks: [DesiredTask]
 
-    public init(index: Int64, containerInstanceStatus: String, tasks: [DesiredTask]) {
+    public init(index: Int64, containerInstanceStatus: WireValue<ContainerInstanceStatus>, tasks: [DesiredTask]) {
         self.index = index
         self.containerInstanceStatus = containerInstanceStatus
         self.tasks = tasks
@@ -196,14 +199,14 @@ public struct PollDesiredTasksResponse: Codable, Hashable, Sendable {
 /// One container's observed state inside a `TaskStateChange`.
 public struct ContainerStateChange: Codable, Hashable, Sendable {
     public var name: String
-    public var lastStatus: String?
+    public var lastStatus: WireValue<TaskContainerStatus>?
     public var exitCode: Int?
     public var reason: String?
-    public var healthStatus: String?
+    public var healthStatus: WireValue<HealthStatus>?
     public var networkBindings: [JSONValue]?
 
-    public init(name: String, lastStatus: String? = nil, exitCode: Int? = nil, reason: String? = nil,
-                healthStatus: String? = nil, networkBindings: [JSONValue]? = nil) {
+    public init(name: String, lastStatus: WireValue<TaskContainerStatus>? = nil, exitCode: Int? = nil, reason: String? = nil,
+                healthStatus: WireValue<HealthStatus>? = nil, networkBindings: [JSONValue]? = nil) {
         self.name = name
         self.lastStatus = lastStatus
         self.exitCode = exitCode
@@ -216,9 +219,9 @@ public struct ContainerStateChange: Codable, Hashable, Sendable {
 /// One task's observed state: the control plane merges it forward only, so sending it twice is harmless.
 public struct TaskStateChange: Codable, Hashable, Sendable {
     public var taskArn: String
-    public var lastStatus: String
-    public var healthStatus: String?
-    public var stopCode: String?
+    public var lastStatus: WireValue<TaskStatus>
+    public var healthStatus: WireValue<HealthStatus>?
+    public var stopCode: WireValue<StopCode>?
     public var stoppedReason: String?
     public var pullStartedAt: Date?
     public var pullStoppedAt: Date?
@@ -228,7 +231,7 @@ public struct TaskStateChange: Codable, Hashable, Sendable {
     public var stoppedAt: Date?
     public var containers: [ContainerStateChange]?
 
-    public init(taskArn: String, lastStatus: String, healthStatus: String? = nil, stopCode: String? = nil,
+    public init(taskArn: String, lastStatus: WireValue<TaskStatus>, healthStatus: WireValue<HealthStatus>? = nil, stopCode: WireValue<StopCode>? = nil,
                 stoppedReason: String? = nil, pullStartedAt: Date? = nil, pullStoppedAt: Date? = nil,
                 startedAt: Date? = nil, stoppingAt: Date? = nil, executionStoppedAt: Date? = nil,
                 stoppedAt: Date? = nil, containers: [ContainerStateChange]? = nil) {

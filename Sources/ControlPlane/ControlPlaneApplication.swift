@@ -1,6 +1,5 @@
 public import Hummingbird
 public import Logging
-import GRDB
 import HTTPServerLimits
 import NIOCore
 
@@ -16,7 +15,7 @@ public enum ControlPlaneApplication {
         }
         router.get("/healthz") { _, _ -> Response in
             do {
-                _ = try await api.store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+                try await api.store.ping()
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
             } catch {
                 return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unavailable\n")))

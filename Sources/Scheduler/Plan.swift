@@ -1,3 +1,5 @@
+public import ECSVocabulary
+
 /// What the scheduler decided: the control plane applies all of it in one write transaction, or none of it.
 ///
 /// - Important: apply a plan only if the store is still at ``baseIndex``; otherwise discard it and plan again on a

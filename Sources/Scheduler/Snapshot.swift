@@ -1,3 +1,4 @@
+public import ECSVocabulary
 public import Foundation
 
 /// Everything the scheduler may look at: one consistent read of a cluster, taken by the control plane.
@@ -25,12 +26,6 @@ public struct ClusterSnapshot: Hashable, Sendable {
     }
 }
 
-/// ECS container-instance status as far as placement cares.
-public enum InstanceStatus: String, Hashable, Sendable, Codable {
-    case active = "ACTIVE"
-    case draining = "DRAINING"
-}
-
 /// Transport protocol of a host port.
 public enum TransportProtocol: String, Hashable, Sendable, Codable {
     case tcp, udp
@@ -54,7 +49,7 @@ public struct InstanceSnapshot: Hashable, Sendable {
     /// The host's instance id (`ec2InstanceId` in ECS); what `spread(instanceId)` and `ec2InstanceId` expressions use.
     public var ec2InstanceId: String
     /// ACTIVE instances take tasks; DRAINING ones have their service tasks replaced.
-    public var status: InstanceStatus
+    public var status: ContainerInstanceStatus
     /// Whether the agent answered within its grace period; tasks on a silent agent are replaced.
     public var agentConnected: Bool
     /// Agent version, for `agentVersion` expressions.
@@ -75,7 +70,7 @@ public struct InstanceSnapshot: Hashable, Sendable {
     /// Tasks on the instance in RUNNING or PENDING (ECS's `runningTasksCount` plus pending ones).
     public var runningTasksCount: Int
 
-    public init(containerInstanceArn: String, ec2InstanceId: String? = nil, status: InstanceStatus = .active,
+    public init(containerInstanceArn: String, ec2InstanceId: String? = nil, status: ContainerInstanceStatus = .active,
                 agentConnected: Bool = true, agentVersion: String? = nil, registeredAt: Date? = nil,
                 registeredCPU: Int, registeredMemoryMiB: Int, remainingCPU: Int? = nil, remainingMemoryMiB: Int? = nil,
                 portsInUse: Set<HostPort> = [], attributes: [String: String?] = [:], runningTasksCount: Int = 0) {
@@ -98,39 +93,6 @@ public struct InstanceSnapshot: Hashable, Sendable {
     public var acceptsTasks: Bool { status == .active && agentConnected }
 }
 
-/// ECS task lifecycle statuses, in order.
-public enum TaskStatus: String, Hashable, Sendable, Codable, Comparable {
-    case provisioning = "PROVISIONING"
-    case pending = "PENDING"
-    case activating = "ACTIVATING"
-    case running = "RUNNING"
-    case deactivating = "DEACTIVATING"
-    case stopping = "STOPPING"
-    case deprovisioning = "DEPROVISIONING"
-    case stopped = "STOPPED"
-
-    private var order: Int {
-        switch self {
-        case .provisioning: 0
-        case .pending: 1
-        case .activating: 2
-        case .running: 3
-        case .deactivating: 4
-        case .stopping: 5
-        case .deprovisioning: 6
-        case .stopped: 7
-        }
-    }
-    public static func < (lhs: TaskStatus, rhs: TaskStatus) -> Bool { lhs.order < rhs.order }
-}
-
-/// ECS task health as the agent reports it.
-public enum HealthStatus: String, Hashable, Sendable, Codable {
-    case healthy = "HEALTHY"
-    case unhealthy = "UNHEALTHY"
-    case unknown = "UNKNOWN"
-}
-
 /// A task's health as seen by the load balancers its service is attached to (ELB's target health, one verdict for
 /// all of them).
 public enum LoadBalancerHealth: Hashable, Sendable {
@@ -148,16 +110,6 @@ public enum HealthCheckFailure: Hashable, Sendable {
     case container
     /// The named load balancer's checks of the task's target.
     case loadBalancer(String)
-}
-
-/// ECS stop codes that matter to the scheduler.
-public enum StopCode: String, Hashable, Sendable, Codable {
-    case taskFailedToStart = "TaskFailedToStart"
-    case essentialContainerExited = "EssentialContainerExited"
-    case userInitiated = "UserInitiated"
-    case serviceSchedulerInitiated = "ServiceSchedulerInitiated"
-    case spotInterruption = "SpotInterruption"
-    case terminationNotice = "TerminationNotice"
 }
 
 /// One task as the store knows it.
@@ -253,20 +205,6 @@ public struct TaskRequirements: Hashable, Sendable {
         self.memoryMiB = memoryMiB
         self.hostPorts = hostPorts
     }
-}
-
-/// ECS deployment status within a service.
-public enum DeploymentStatus: String, Hashable, Sendable, Codable {
-    case primary = "PRIMARY"
-    case active = "ACTIVE"
-    case inactive = "INACTIVE"
-}
-
-/// ECS deployment rollout state.
-public enum RolloutState: String, Hashable, Sendable, Codable {
-    case inProgress = "IN_PROGRESS"
-    case completed = "COMPLETED"
-    case failed = "FAILED"
 }
 
 /// One deployment of a service: a task definition being rolled out (PRIMARY) or rolled away from (ACTIVE).

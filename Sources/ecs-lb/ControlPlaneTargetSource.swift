@@ -1,4 +1,5 @@
 import ArgumentParser
+import ECSVocabulary
 import FlotillaClient
 import DaemonSupport
 import Foundation
@@ -53,7 +54,7 @@ struct ControlPlaneTargetSource: TargetSource {
                 unhealthyThreshold: check?["unhealthyThreshold"]?.intValue ?? 2),
             deregistrationDelay: .seconds(Self.number(balancer["deregistrationDelaySeconds"]) ?? 300))
         let targets = (balancer["targets"]?.arrayValue ?? []).compactMap { target -> Target? in
-            guard target["targetHealth"]?["state"]?.stringValue != "draining", let id = target["id"]?.stringValue,
+            guard target["targetHealth"]?["state"]?.stringValue != TargetHealthState.draining.rawValue, let id = target["id"]?.stringValue,
                   let host = target["host"]?.stringValue, let port = target["port"]?.intValue else { return nil }
             return Target(id: id, host: host, port: port)
         }

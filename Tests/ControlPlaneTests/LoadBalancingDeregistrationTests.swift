@@ -1,5 +1,6 @@
 import AgentProtocol
 @testable import ControlPlane
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 import HummingbirdTesting
@@ -45,7 +46,7 @@ struct LoadBalancingDeregistrationTests {
             // And three passes later the stop is still held
             await harness.passes(3)
             #expect(try await client.agentDesiredStatus(of: old, instance: instance, credential: credential) == "RUNNING")
-            #expect(try await harness.task(old).lastStatus == "DEACTIVATING")
+            #expect(try await harness.task(old).lastStatus == .deactivating)
 
             // When the download completes and its connection closes
             backends[0].releaseSlow()
@@ -132,7 +133,7 @@ struct LoadBalancingDeregistrationTests {
             // Then the wait goes on from the original start: still held, the start unchanged
             #expect(try await harness.deregisteringSince(old) == stoppedAt)
             #expect(try await client.agentDesiredStatus(of: old, instance: instance, credential: credential) == "RUNNING")
-            #expect(try await harness.task(old).lastStatus == "DEACTIVATING")
+            #expect(try await harness.task(old).lastStatus == .deactivating)
             // When 20 s have passed since the original start (8 s after the restart, not 20)
             clock.advance(seconds: 8)
             let summary = await reconciler.reconcileOnce()
@@ -153,14 +154,14 @@ struct LoadBalancingDeregistrationTests {
             try await client.ok("CreateService", #"{"serviceName": "plain", "taskDefinition": "web", "desiredCount": 0}"#)
             let plain = try await harness.putServiceTask(service: "plain", instance: instance, taskDefinitionArn: definition, hostPort: 1)
             let pending = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: 2,
-                                                           lastStatus: "PENDING")
+                                                           lastStatus: .pending)
             // When a RUNNING task without a balancer and a PENDING task of the balanced service are stopped
             for task in [plain, pending] { try await client.ok("StopTask", #"{"task": "\#(task)"}"#) }
             // Then their agent is told STOPPED at once, and nothing is held
             for task in [plain, pending] {
                 #expect(try await client.agentDesiredStatus(of: task, instance: instance, credential: credential) == "STOPPED")
                 #expect(try await harness.deregisteringSince(task) == nil)
-                #expect(try await harness.task(task).lastStatus != "DEACTIVATING")
+                #expect(try await harness.task(task).lastStatus != .deactivating)
             }
 
             // Given a held task of the balanced service
@@ -174,13 +175,13 @@ struct LoadBalancingDeregistrationTests {
                 """)
             // Then the RUNNING report does not move it back
             #expect(running["ignored"]?.arrayValue?.count == 1)
-            #expect(try await harness.task(held).lastStatus == "DEACTIVATING")
+            #expect(try await harness.task(held).lastStatus == .deactivating)
             try await client.agentOK("SubmitStateChanges", """
                 {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)",
                  "tasks": [{"taskArn": "\(held)", "lastStatus": "STOPPED"}]}
                 """)
             // And the exited task is STOPPED with nothing left to hold
-            #expect(try await harness.task(held).lastStatus == "STOPPED")
+            #expect(try await harness.task(held).lastStatus == .stopped)
             #expect(try await harness.deregisteringSince(held) == nil)
         }
     }

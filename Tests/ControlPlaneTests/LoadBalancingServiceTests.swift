@@ -1,5 +1,6 @@
 import AgentProtocol
 @testable import ControlPlane
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 import HummingbirdTesting
@@ -24,7 +25,7 @@ struct LoadBalancingServiceTests {
             let task0 = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
             try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
             let task2 = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition,
-                                                         hostPort: backends[2].port, lastStatus: "PENDING")
+                                                         hostPort: backends[2].port, lastStatus: .pending)
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
 
             // When ten clients connect
@@ -48,8 +49,8 @@ struct LoadBalancingServiceTests {
             try await harness.store.write { db in
                 let cluster = try db.defaultCluster()
                 guard var task = try db.task(task2, in: cluster) else { return }
-                task.lastStatus = "RUNNING"
-                task.containers[0].lastStatus = "RUNNING"
+                task.lastStatus = .running
+                task.containers[0].lastStatus = WireValue(.running)
                 try db.saveTask(task, cluster: cluster)
             }
             // Then new connections go to tasks 1 and 2 only
@@ -84,12 +85,12 @@ struct LoadBalancingServiceTests {
                  "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]}
                 """)
             let task = try await harness.putServiceTask(instance: instance, taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
-                                                        hostPort: backend.port, healthStatus: "UNKNOWN")
+                                                        hostPort: backend.port, healthStatus: .unknown)
             // Then the balancer has no target while the container's health is UNKNOWN
             #expect(try await eventually { try await client.describeBalancer("web")["status"]?.stringValue == "ACTIVE" })
             #expect(try await client.describeBalancer("web")["targets"]?.arrayValue?.isEmpty == true)
             // When the agent reports it HEALTHY
-            try await harness.setContainerHealth(task, "HEALTHY")
+            try await harness.setContainerHealth(task, .healthy)
             // Then it serves
             #expect(await eventually { (try? BlockingClient.get("/name", port: port)) == "checked" })
         }

@@ -1,5 +1,6 @@
 import AgentProtocol
 @testable import ControlPlane
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 import Glibc
@@ -48,7 +49,7 @@ struct BalancingControlPlane: Sendable {
     /// `instance`, with container `web`'s port 80 bound to `hostPort`.
     @discardableResult
     func putServiceTask(service: String = "web", instance: String, taskDefinitionArn: String, hostPort: Int,
-                        lastStatus: String = "RUNNING", healthStatus: String? = nil) async throws -> String {
+                        lastStatus: TaskStatus = .running, healthStatus: HealthStatus? = nil) async throws -> String {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let now = clock.date
         return try await store.write { db in
@@ -58,11 +59,11 @@ struct BalancingControlPlane: Sendable {
                                               "hostPort": .number(Double(hostPort)), "protocol": .string("tcp")])
             let task = ECSTask(
                 taskArn: arn, clusterArn: cluster.clusterArn, taskDefinitionArn: taskDefinitionArn,
-                containerInstanceArn: instance, overrides: nil, lastStatus: lastStatus, desiredStatus: "RUNNING",
+                containerInstanceArn: instance, overrides: nil, lastStatus: lastStatus, desiredStatus: .running,
                 cpu: "128", memory: "64",
                 containers: [TaskContainer(containerArn: nil, taskArn: arn, name: "web", image: "flotilla/busybox:1",
-                                           lastStatus: lastStatus == "RUNNING" ? "RUNNING" : "PENDING", exitCode: nil,
-                                           reason: nil, healthStatus: healthStatus, networkBindings: [binding],
+                                           lastStatus: WireValue(lastStatus == .running ? .running : .pending), exitCode: nil,
+                                           reason: nil, healthStatus: healthStatus.map(WireValue.init), networkBindings: [binding],
                                            cpu: nil, memory: nil)],
                 startedBy: "ecs-svc/test", group: "service:\(service)", launchType: "EC2", version: 1,
                 stoppedReason: nil, stopCode: nil, createdAt: now, startedAt: now, healthStatus: healthStatus)
@@ -78,11 +79,11 @@ struct BalancingControlPlane: Sendable {
     }
 
     /// Sets a stored task's container health (what an agent's report would do).
-    func setContainerHealth(_ taskArn: String, _ health: String) async throws {
+    func setContainerHealth(_ taskArn: String, _ health: HealthStatus) async throws {
         try await store.write { db in
             let cluster = try db.defaultCluster()
             guard var task = try db.task(taskArn, in: cluster) else { throw HarnessError.unexpected("no task \(taskArn)") }
-            task.containers[0].healthStatus = health
+            task.containers[0].healthStatus = WireValue(health)
             task.version += 1
             try db.saveTask(task, cluster: cluster)
         }

@@ -1,3 +1,4 @@
+import ECSVocabulary
 public import Foundation
 public import Scheduler
 public import TaskDefinitions

@@ -1,3 +1,4 @@
+import ECSVocabulary
 public import Scheduler
 
 /// Builds random but reproducible clusters for property tests and the benchmark.
@@ -16,7 +17,7 @@ public enum SchedulerClusterGenerator {
         (0..<count).map { index in
             let shape = shapes[Int(generator.next(upperBound: UInt64(shapes.count)))]
             let roll = Double(generator.next(upperBound: UInt64(1_000))) / 1_000
-            let status: InstanceStatus = roll < unhealthyFraction / 2 ? .draining : .active
+            let status: ContainerInstanceStatus = roll < unhealthyFraction / 2 ? .draining : .active
             let connected = !(roll >= unhealthyFraction / 2 && roll < unhealthyFraction)
             let os = index % 10 == 9 ? "windows" : "linux"
             return InstanceSnapshot(

@@ -12,7 +12,7 @@ struct AgentReportingTests {
         // Given a stopped task whose container had a binding and exited 137
         let binding = NetworkBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32801, protocol: "tcp")
         let report = TaskStateReport(
-            taskID: "abc", lastStatus: .stopped, desiredStatus: "STOPPED", healthStatus: .unknown,
+            taskID: "abc", lastStatus: .stopped, desiredStatus: .stopped, healthStatus: .unknown,
             stopCode: .essentialContainerExited, stoppedReason: "Essential container in task exited",
             containers: [TaskContainerState(name: "web", containerID: "abc-web", lastStatus: .stopped, exitCode: 137,
                                             reason: nil, healthStatus: .unhealthy, networkBindings: [binding])])

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import NodeAgent
 import TaskDefinitions
@@ -66,12 +67,12 @@ struct MachineHarness {
         actions.compactMap { if case .removeContainer(let name) = $0 { name } else { nil } }
     }
 
-    var reportedStatuses: [TaskLifecycleStatus] {
+    var reportedStatuses: [TaskStatus] {
         actions.compactMap { if case .report(let report) = $0 { report.lastStatus } else { nil } }
             .reduce(into: []) { result, status in if result.last != status { result.append(status) } }
     }
 
-    var status: TaskLifecycleStatus { machine.status }
+    var status: TaskStatus { machine.status }
 }
 
 @Suite(.timeLimit(.minutes(1)))
@@ -332,7 +333,7 @@ struct TaskLifecycleStateMachineTests {
 
     struct HealthCase: Sendable, CustomTestStringConvertible {
         var results: [String: HealthCheckResult]
-        var expected: ContainerHealthStatus
+        var expected: HealthStatus
         var testDescription: String { "\(results.keys.sorted()) → \(expected.rawValue)" }
     }
 

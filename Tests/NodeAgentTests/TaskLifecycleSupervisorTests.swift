@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import Logging
 import FlotillaTestKit
@@ -21,7 +22,7 @@ struct ReportReader {
         return nil
     }
 
-    var statuses: [TaskLifecycleStatus] {
+    var statuses: [TaskStatus] {
         seen.map(\.lastStatus).reduce(into: []) { result, status in if result.last != status { result.append(status) } }
     }
 }

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import Scheduler
 
@@ -6,7 +7,7 @@ enum Fixture {
     static let now = Date(timeIntervalSince1970: 1_764_400_000)
 
     static func instance(_ name: String, cpu: Int = 4096, memory: Int = 8192, zone: String = "us-east-1a",
-                         type: String = "m5.large", status: InstanceStatus = .active, connected: Bool = true,
+                         type: String = "m5.large", status: ContainerInstanceStatus = .active, connected: Bool = true,
                          ports: Set<HostPort> = [], extra: [String: String?] = [:]) -> InstanceSnapshot {
         var attributes: [String: String?] = ["ecs.availability-zone": zone, "ecs.instance-type": type, "ecs.os-type": "linux"]
         attributes.merge(extra) { $1 }

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 import Scheduler
@@ -101,10 +102,10 @@ struct PlacementTests {
     }
 
     @Test("DRAINING instances and disconnected agents never receive tasks", arguments: [
-        (InstanceStatus.draining, true, PlacementRejection.draining),
-        (InstanceStatus.active, false, PlacementRejection.agentDisconnected),
+        (ContainerInstanceStatus.draining, true, PlacementRejection.draining),
+        (ContainerInstanceStatus.active, false, PlacementRejection.agentDisconnected),
     ])
-    func onlyActiveConnected(status: InstanceStatus, connected: Bool, reason: PlacementRejection) throws {
+    func onlyActiveConnected(status: ContainerInstanceStatus, connected: Bool, reason: PlacementRejection) throws {
         let plan = place(Fixture.request(), count: 1, on: [Fixture.instance("a", status: status, connected: connected)])
         #expect(plan.placements.isEmpty)
         #expect(try #require(plan.unplaced.first).rejections.first?.reasons == [reason])

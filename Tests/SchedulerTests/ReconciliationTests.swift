@@ -1,3 +1,4 @@
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 import Scheduler

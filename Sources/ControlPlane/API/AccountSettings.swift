@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 // MARK: - Requests and responses
 
@@ -78,9 +77,7 @@ extension ECSAPI {
                 throw ECSError.invalidParameter("principalArn: must be an IAM user, role or root ARN.")
             }
             try await context.store.write { db in
-                try db.execute(
-                    sql: "INSERT INTO accountSetting (principalArn, name, value) VALUES (?, ?, ?) ON CONFLICT(principalArn, name) DO UPDATE SET value = excluded.value",
-                    arguments: [principal, request.name, request.value])
+                try db.putAccountSetting(request.name, value: request.value, principal: principal)
             }
             return SettingResponse(setting: Setting(name: request.name, value: request.value, principalArn: principal, type: "user"))
         },
@@ -88,11 +85,10 @@ extension ECSAPI {
             try AccountSettingRules.checkName(request.name)
             let principal = request.principalArn ?? AccountSettingRules.rootPrincipal(context)
             return try await context.store.write { db in
-                guard let value = try String.fetchOne(db, sql: "SELECT value FROM accountSetting WHERE principalArn = ? AND name = ?",
-                                                      arguments: [principal, request.name]) else {
+                guard let value = try db.accountSetting(request.name, principal: principal) else {
                     throw ECSError.invalidParameter("name: \(request.name) is not set for \(principal.prefix(300)).")
                 }
-                try db.execute(sql: "DELETE FROM accountSetting WHERE principalArn = ? AND name = ?", arguments: [principal, request.name])
+                try db.removeAccountSetting(request.name, principal: principal)
                 return SettingResponse(setting: Setting(name: request.name, value: value, principalArn: principal, type: "user"))
             }
         },
@@ -104,8 +100,7 @@ extension ECSAPI {
             }
             let principal = request.principalArn ?? AccountSettingRules.rootPrincipal(context)
             let stored = try await context.store.read { db in
-                try Row.fetchAll(db, sql: "SELECT name, value FROM accountSetting WHERE principalArn = ? ORDER BY name", arguments: [principal])
-                    .map { (name: $0["name"] as String, value: $0["value"] as String) }
+                try db.accountSettings(principal: principal)
             }
             var settings = stored.map { Setting(name: $0.name, value: $0.value, principalArn: principal, type: "user") }
             if request.effectiveSettings == true {

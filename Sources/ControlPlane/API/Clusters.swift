@@ -1,6 +1,7 @@
+import ECSVocabulary
 import Foundation
-import TaskDefinitions
 import GRDB
+import TaskDefinitions
 
 // MARK: - Requests and responses
 
@@ -95,53 +96,26 @@ enum ClusterRules {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
-    /// The cluster a request names (`default` when it names none), ACTIVE or not.
-    func cluster(_ identifier: String?) throws -> Cluster? {
-        guard let name = ARN.lastComponent(of: identifier ?? "default", kind: "cluster") else { return nil }
-        return try document(Cluster.self, "SELECT document FROM cluster WHERE name = ?", [name])
-    }
-
     /// The ACTIVE cluster a request names, or `ClusterNotFoundException`.
     func activeCluster(_ identifier: String?) throws -> Cluster {
-        guard let cluster = try cluster(identifier), cluster.status == "ACTIVE" else { throw ECSError.clusterNotFound }
+        guard let cluster = try cluster(identifier), cluster.status == .active else { throw ECSError.clusterNotFound }
         return cluster
-    }
-
-    func saveCluster(_ cluster: Cluster) throws {
-        var stored = cluster
-        stored.registeredContainerInstancesCount = nil
-        stored.runningTasksCount = nil
-        stored.pendingTasksCount = nil
-        stored.activeServicesCount = nil
-        stored.statistics = nil
-        stored.tags = nil
-        try execute(
-            sql: """
-                INSERT INTO cluster (name, arn, status, document) VALUES (?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET arn = excluded.arn, status = excluded.status, document = excluded.document
-                """,
-            arguments: [cluster.clusterName, cluster.clusterArn, cluster.status, try Documents.encode(stored)]
-        )
     }
 
     /// The cluster with its live counts and the optional details asked for, as DescribeClusters shows it.
     func described(_ cluster: Cluster, including details: Set<ClusterDetail> = ClusterDetail.writeResponse) throws -> Cluster {
         var cluster = cluster
         let name = cluster.clusterName
-        cluster.registeredContainerInstancesCount = try count(
-            "SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name])
-        cluster.runningTasksCount = try count(
-            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus = 'RUNNING'", [name])
-        cluster.pendingTasksCount = try count(
-            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN ('PROVISIONING', 'PENDING', 'ACTIVATING')", [name])
-        cluster.activeServicesCount = try count(
-            "SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'ACTIVE'", [name])
+        cluster.registeredContainerInstancesCount = try instanceCount(cluster: name, statuses: ContainerInstanceStatus.registered)
+        cluster.runningTasksCount = try taskCount(cluster: name, lastStatuses: [.running])
+        cluster.pendingTasksCount = try taskCount(cluster: name, lastStatuses: TaskStatus.pendingStatuses)
+        cluster.activeServicesCount = try serviceCount(cluster: name, statuses: [.active])
         if details.contains(.statistics) {
             // ECS's statistics list; every Flotilla task and service runs on EC2-style container instances.
-            let draining = try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name])
+            let draining = try serviceCount(cluster: name, statuses: [.draining])
             let figures: [(String, Int)] = [
                 ("runningEC2TasksCount", cluster.runningTasksCount ?? 0), ("runningFargateTasksCount", 0),
                 ("pendingEC2TasksCount", cluster.pendingTasksCount ?? 0), ("pendingFargateTasksCount", 0),
@@ -170,18 +144,18 @@ extension ECSAPI {
             try TagRules.check(request.tags)
             try ClusterRules.checkSettings(request.settings)
             return try await context.store.write { db in
-                if let existing = try db.cluster(name), existing.status == "ACTIVE" {
+                if let existing = try db.cluster(name), existing.status == .active {
                     return ClusterResponse(cluster: try db.described(existing, including: ClusterDetail.writeResponse.union([.tags])))
                 }
                 let cluster = Cluster(
-                    clusterArn: context.arn("cluster", name), clusterName: name, status: "ACTIVE",
+                    clusterArn: context.arn("cluster", name), clusterName: name, status: .active,
                     settings: request.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")],
                     configuration: request.configuration, serviceConnectDefaults: request.serviceConnectDefaults,
                     capacityProviders: request.capacityProviders ?? [], defaultCapacityProviderStrategy: []
                 )
                 try db.saveCluster(cluster)
                 _ = try db.joinToken(of: cluster, now: context.now)
-                try db.execute(sql: "DELETE FROM tag WHERE resourceArn = ?", arguments: [cluster.clusterArn])
+                try db.removeTags(of: cluster.clusterArn)
                 try db.putTags(request.tags ?? [], on: cluster.clusterArn)
                 return ClusterResponse(cluster: try db.described(cluster, including: ClusterDetail.writeResponse.union([.tags])))
             }
@@ -216,8 +190,7 @@ extension ECSAPI {
         "ListClusters": ECSOperation { (request: ListRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let rows = try await context.store.read { db in
-                try Row.fetchAll(db, sql: "SELECT name, arn FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
-                    .map { (name: $0["name"] as String, arn: $0["arn"] as String) }
+                try db.activeClusters()
             }
             let page = try Pagination.page(rows, key: \.name, nextToken: request.nextToken, limit: limit)
             return ListClustersResponse(clusterArns: page.items.map(\.arn), nextToken: page.nextToken)
@@ -226,16 +199,16 @@ extension ECSAPI {
             try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)
                 let name = cluster.clusterName
-                if try db.count("SELECT COUNT(*) FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name]) > 0 {
+                if try db.instanceCount(cluster: name, statuses: ContainerInstanceStatus.registered) > 0 {
                     throw ECSError.clusterContainsContainerInstances
                 }
-                if try db.count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING')", [name]) > 0 {
+                if try db.serviceCount(cluster: name, statuses: [.active, .draining]) > 0 {
                     throw ECSError.clusterContainsServices
                 }
-                if try db.count("SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus != 'STOPPED'", [name]) > 0 {
+                if try db.liveTaskCount(cluster: name) > 0 {
                     throw ECSError.clusterContainsTasks
                 }
-                cluster.status = "INACTIVE"
+                cluster.status = .inactive
                 try db.saveCluster(cluster)
                 return ClusterResponse(cluster: try db.described(cluster))
             }

@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 import GRDB
 import Logging
@@ -74,7 +75,7 @@ extension Database {
         guard let task = try task(reference, in: cluster) else {
             throw ECSError.invalidParameter("task: \(reference.prefix(300)) was not found in cluster \(cluster.clusterName).")
         }
-        if requireRunning && task.lastStatus != "RUNNING" {
+        if requireRunning && task.lastStatus != .running {
             throw ECSError.invalidParameter(
                 "task: The execute command failed because the task is not RUNNING (lastStatus \(task.lastStatus)).")
         }
@@ -94,13 +95,11 @@ extension Database {
         }
         guard let instanceArn = task.containerInstanceArn,
               let instanceID = ARN.lastComponent(of: instanceArn, kind: "container-instance"),
-              let row = try Row.fetchOne(self, sql: """
-                  SELECT document, agentEndpoint, agentToken FROM containerInstance WHERE cluster = ? AND id = ?
-                  """, arguments: [cluster.clusterName, instanceID]) else {
+              let record = try agentEndpoint(instanceID: instanceID, cluster: cluster.clusterName) else {
             throw ECSError.targetNotConnected("The task \(task.taskArn) is not placed on a container instance.")
         }
-        let instance = try Documents.decode(ContainerInstance.self, from: row["document"])
-        guard let endpoint = row["agentEndpoint"] as String?, let token = row["agentToken"] as String? else {
+        let instance = record.instance
+        guard let endpoint = record.endpoint, let token = record.token else {
             throw ECSError.targetNotConnected(
                 "The agent of container instance \(instanceArn) registered no endpoint for logs and exec.")
         }

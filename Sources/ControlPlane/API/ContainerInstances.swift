@@ -1,6 +1,7 @@
-import Logging
+import ECSVocabulary
 import Foundation
 import GRDB
+import Logging
 import Scheduler
 import TaskDefinitions
 
@@ -95,42 +96,19 @@ extension ContainerInstance {
         let memory = registeredResources.first { $0.name == "MEMORY" }?.integerValue ?? 0
         return InstanceSnapshot(
             containerInstanceArn: containerInstanceArn, ec2InstanceId: ec2InstanceId,
-            status: status == "DRAINING" ? .draining : .active, agentConnected: agentConnected,
+            status: status == .draining ? .draining : .active, agentConnected: agentConnected,
             agentVersion: versionInfo?["agentVersion"]?.stringValue, registeredAt: registeredAt,
             registeredCPU: cpu, registeredMemoryMiB: memory, attributes: attributes, runningTasksCount: runningTasksCount)
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
-    func containerInstance(_ identifier: String, in cluster: Cluster) throws -> ContainerInstance? {
-        guard let id = ARN.lastComponent(of: identifier, kind: "container-instance") else { return nil }
-        return try document(ContainerInstance.self, "SELECT document FROM containerInstance WHERE cluster = ? AND id = ?",
-                            [cluster.clusterName, id])
-    }
-
-    func saveContainerInstance(_ instance: ContainerInstance, cluster: Cluster) throws {
-        var stored = instance
-        stored.tags = nil
-        stored.attributes = nil
-        try execute(
-            sql: """
-                INSERT INTO containerInstance (cluster, id, arn, status, document) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(cluster, id) DO UPDATE SET status = excluded.status, document = excluded.document
-                """,
-            arguments: [cluster.clusterName, instance.id, instance.containerInstanceArn, instance.status, try Documents.encode(stored)]
-        )
-    }
-
     /// The instance with its live remaining resources, task counts and attributes (and tags when asked).
     func described(_ instance: ContainerInstance, cluster: Cluster, includeTags: Bool = false) throws -> ContainerInstance {
         var instance = instance
-        let tasks = try documents(
-            ECSTask.self,
-            "SELECT document FROM task WHERE cluster = ? AND containerInstanceId = ? AND (desiredStatus = 'RUNNING' OR lastStatus != 'STOPPED')",
-            [cluster.clusterName, instance.id]
-        )
+        let tasks = try tasksOccupying(instanceID: instance.id, cluster: cluster.clusterName)
         var cpu = instance.registeredResources.first { $0.name == "CPU" }?.integerValue ?? 0
         var memory = instance.registeredResources.first { $0.name == "MEMORY" }?.integerValue ?? 0
         var ports = Set(instance.registeredResources.filter { $0.name == "PORTS" }.flatMap { $0.stringSetValue ?? [] })
@@ -147,8 +125,8 @@ extension Database {
             Resource(name: "MEMORY", type: "INTEGER", integerValue: memory),
             Resource(name: "PORTS", type: "STRINGSET", stringSetValue: ports.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }),
         ]
-        instance.runningTasksCount = tasks.filter { $0.lastStatus == "RUNNING" }.count
-        instance.pendingTasksCount = tasks.filter { TaskStates.pending.contains($0.lastStatus) }.count
+        instance.runningTasksCount = tasks.filter { $0.lastStatus == .running }.count
+        instance.pendingTasksCount = tasks.filter(\.lastStatus.isPending).count
         instance.attributes = try attributes(of: instance.id, cluster: cluster).map { attribute in
             Attribute(name: attribute.name, value: attribute.value)
         }
@@ -188,7 +166,7 @@ extension ECSAPI {
                 let instance = ContainerInstance(
                     containerInstanceArn: existing?.containerInstanceArn ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
                     ec2InstanceId: ec2InstanceID, version: (existing?.version ?? 0) + 1, versionInfo: request.versionInfo,
-                    remainingResources: resources, registeredResources: resources, status: "ACTIVE", agentConnected: true,
+                    remainingResources: resources, registeredResources: resources, status: .active, agentConnected: true,
                     runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                     registeredAt: existing?.registeredAt ?? context.now, tags: nil
                 )
@@ -205,23 +183,15 @@ extension ECSAPI {
         "DeregisterContainerInstance": ECSOperation { (request: DeregisterContainerInstanceRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
-                guard var instance = try db.containerInstance(request.containerInstance, in: cluster), instance.status != "INACTIVE" else {
+                guard var instance = try db.containerInstance(request.containerInstance, in: cluster), instance.status != .inactive else {
                     throw ECSError.invalidParameter("containerInstance: \(request.containerInstance.prefix(300)) was not found in the cluster.")
                 }
-                let live = try db.count(
-                    "SELECT COUNT(*) FROM task WHERE cluster = ? AND containerInstanceId = ? AND lastStatus != 'STOPPED'",
-                    [cluster.clusterName, instance.id])
+                let live = try db.liveTaskCount(cluster: cluster.clusterName, instanceID: instance.id)
                 if live > 0, request.force != true {
                     throw ECSError.invalidParameter("Found running tasks on the instance.")
                 }
-                try db.execute(
-                    sql: """
-                        UPDATE task SET desiredStatus = 'STOPPED',
-                            document = json_set(document, '$.desiredStatus', 'STOPPED', '$.stoppedReason', 'Container instance deregistered')
-                        WHERE cluster = ? AND containerInstanceId = ? AND desiredStatus != 'STOPPED'
-                        """,
-                    arguments: [cluster.clusterName, instance.id])
-                instance.status = "INACTIVE"
+                try db.stopTasks(onInstance: instance.id, cluster: cluster.clusterName)
+                instance.status = .inactive
                 instance.agentConnected = false
                 instance.version += 1
                 try db.saveContainerInstance(instance, cluster: cluster)
@@ -239,20 +209,20 @@ extension ECSAPI {
                 }
             }
             let query = filter
-            if let status = request.status, !["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"].contains(status) {
-                throw ECSError.invalidParameter("status: must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
+            var requestedStatus: ContainerInstanceStatus?
+            if let text = request.status {
+                guard let status = ContainerInstanceStatus(rawValue: text), ContainerInstanceStatus.listFilters.contains(status) else {
+                    throw ECSError.invalidParameter("status: must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
+                }
+                requestedStatus = status
             }
+            let filterStatus = requestedStatus
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
-                let statuses = request.status.map { [$0] } ?? ["ACTIVE", "DRAINING"]
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT id, arn FROM containerInstance WHERE cluster = ? AND status IN (?, ?) ORDER BY id",
-                    arguments: [cluster.clusterName, statuses[0], statuses.last!])
-                    .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
+                let statuses = filterStatus.map { [$0] } ?? ContainerInstanceStatus.registered
+                let rows = try db.instanceIdentifiers(cluster: cluster.clusterName, statuses: statuses)
                 guard let query else { return rows }
-                let matching = Set(try db.documents(
-                    ContainerInstance.self, "SELECT document FROM containerInstance WHERE cluster = ? AND status IN (?, ?)",
-                    [cluster.clusterName, statuses[0], statuses.last!])
+                let matching = Set(try db.instances(cluster: cluster.clusterName, statuses: statuses)
                     .map { try db.described($0, cluster: cluster) }
                     .filter { query.matches($0.placementSnapshot, groups: []) }
                     .map(\.containerInstanceArn))
@@ -283,19 +253,19 @@ extension ECSAPI {
             guard (1...10).contains(request.containerInstances.count) else {
                 throw ECSError.invalidParameter("containerInstances: give 1 to 10 container instances, got \(request.containerInstances.count).")
             }
-            guard ["ACTIVE", "DRAINING"].contains(request.status) else {
+            guard let status = ContainerInstanceStatus(rawValue: request.status), ContainerInstanceStatus.settable.contains(status) else {
                 throw ECSError.invalidParameter("status: must be ACTIVE or DRAINING.")
             }
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var response = ContainerInstancesResponse(containerInstances: [], failures: [])
                 for identifier in request.containerInstances {
-                    guard var instance = try db.containerInstance(identifier, in: cluster), instance.status != "INACTIVE" else {
+                    guard var instance = try db.containerInstance(identifier, in: cluster), instance.status != .inactive else {
                         response.failures.append(Failure(arn: identifier, reason: "MISSING"))
                         continue
                     }
-                    if instance.status != request.status {
-                        instance.status = request.status
+                    if instance.status != status {
+                        instance.status = status
                         instance.version += 1
                         try db.saveContainerInstance(instance, cluster: cluster)
                     }

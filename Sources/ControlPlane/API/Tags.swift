@@ -19,24 +19,32 @@ struct ListTagsForResourceResponse: Encodable { var tags: [ResourceTag] }
 
 struct EmptyResponse: Encodable {}
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
+    /// Adds or replaces `tags` on `arn`, keeping ECS's limit of 50 per resource.
+    func putTags(_ tags: [ResourceTag], on arn: String) throws {
+        try upsertTags(tags, on: arn)
+        if try tagCount(of: arn) > TagRules.maxTagsPerResource {
+            throw ECSError.invalidParameter("tags: a resource can have at most \(TagRules.maxTagsPerResource) tags.")
+        }
+    }
+
     /// Checks that `arn` names a resource this control plane holds (tags attach only to real resources).
     func checkTaggable(_ arn: String) throws {
         guard let parsed = ARN(arn) else {
             throw ECSError.invalidParameter("resourceArn: \(arn.prefix(300)) is not an ECS ARN.")
         }
-        let table: String
+        let resource: TaggableResource
         switch parsed.kind {
-        case "cluster": table = "cluster"
-        case "service": table = "service"
-        case "task": table = "task"
-        case "task-definition": table = "taskDefinition"
-        case "container-instance": table = "containerInstance"
+        case "cluster": resource = .cluster
+        case "service": resource = .service
+        case "task": resource = .task
+        case "task-definition": resource = .taskDefinition
+        case "container-instance": resource = .containerInstance
         default: throw ECSError.invalidParameter("resourceArn: \(parsed.kind) resources cannot be tagged.")
         }
-        guard try count("SELECT COUNT(*) FROM \(table) WHERE arn = ?", [arn]) > 0 else {
+        guard try resourceExists(resource, arn: arn) else {
             throw ECSError.resourceNotFound(String(arn.prefix(300)))
         }
     }
@@ -61,7 +69,7 @@ extension ECSAPI {
             return try await context.store.write { db in
                 try db.checkTaggable(request.resourceArn)
                 for key in request.tagKeys {
-                    try db.execute(sql: "DELETE FROM tag WHERE resourceArn = ? AND key = ?", arguments: [request.resourceArn, key])
+                    try db.removeTag(key, of: request.resourceArn)
                 }
                 return EmptyResponse()
             }

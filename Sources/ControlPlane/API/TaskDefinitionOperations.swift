@@ -1,6 +1,6 @@
-import Logging
+import ECSVocabulary
 import Foundation
-import GRDB
+import Logging
 import TaskDefinitions
 
 // MARK: - Requests and responses
@@ -42,7 +42,7 @@ struct DeleteTaskDefinitionsResponse: Encodable {
     var failures: [Failure]
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 /// A task definition reference as requests spell it: `family`, `family:revision` or the ARN.
 struct TaskDefinitionReference: Hashable {
@@ -71,33 +71,11 @@ struct TaskDefinitionReference: Hashable {
     }
 }
 
-extension Database {
-    /// The task definition a reference names; a bare family means its latest ACTIVE revision.
-    func taskDefinition(_ reference: TaskDefinitionReference) throws -> TaskDefinition? {
-        let document: String?
-        if let revision = reference.revision {
-            document = try String.fetchOne(self, sql: "SELECT document FROM taskDefinition WHERE family = ? AND revision = ?",
-                                           arguments: [reference.family, revision])
-        } else {
-            document = try String.fetchOne(
-                self,
-                sql: "SELECT document FROM taskDefinition WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
-                arguments: [reference.family]
-            )
-        }
-        guard let document else { return nil }
-        return try TaskDefinition.decodeUnvalidated(Data(document.utf8))
-    }
-
-    func saveTaskDefinition(_ definition: TaskDefinition) throws {
-        try execute(
-            sql: """
-                INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(family, revision) DO UPDATE SET status = excluded.status, document = excluded.document
-                """,
-            arguments: [definition.family, definition.revision, definition.taskDefinitionArn, definition.status,
-                        String(decoding: definition.encodedJSON(), as: UTF8.self)]
-        )
+extension TaskDefinition {
+    /// `status` as the vocabulary's word (TaskDefinitions does not import ECSVocabulary, so the model keeps a String).
+    var registrationStatus: TaskDefinitionStatus? {
+        get { status.flatMap(TaskDefinitionStatus.init(rawValue:)) }
+        set { status = newValue?.rawValue }
     }
 }
 
@@ -127,11 +105,10 @@ extension ECSAPI {
             definition.tags = nil
             let registered = try await context.store.write { [definition] db in
                 var definition = definition
-                let revision = try db.count("SELECT COALESCE(MAX(revision), 0) + 1 FROM taskDefinition WHERE family = ?",
-                                            [definition.family])
+                let revision = try db.nextRevision(of: definition.family)
                 definition.revision = revision
                 definition.taskDefinitionArn = context.arn("task-definition", "\(definition.family):\(revision)")
-                definition.status = "ACTIVE"
+                definition.registrationStatus = .active
                 definition.registeredAt = context.now
                 definition.deregisteredAt = nil
                 try db.saveTaskDefinition(definition)
@@ -156,41 +133,34 @@ extension ECSAPI {
         },
         "ListTaskDefinitions": ECSOperation { (request: ListTaskDefinitionsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let status = request.status ?? "ACTIVE"
-            guard ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].contains(status) else {
+            let status = request.status.map(TaskDefinitionStatus.init(rawValue:)) ?? .active
+            guard let status else {
                 throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.")
             }
             let sort = request.sort ?? "ASC"
             guard ["ASC", "DESC"].contains(sort) else { throw ECSError.invalidParameter("sort: must be ASC or DESC.") }
             let rows = try await context.store.read { db in
-                var sql = "SELECT family, revision, arn FROM taskDefinition WHERE status = ?"
-                var arguments: StatementArguments = [status]
-                if let family = request.familyPrefix {
-                    sql += " AND family = ?"
-                    arguments += [family]
-                }
-                sql += sort == "ASC" ? " ORDER BY family, revision" : " ORDER BY family DESC, revision DESC"
-                return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row -> (key: String, arn: String) in
-                    let family: String = row["family"]
-                    let revision: Int = row["revision"]
-                    return (family + "\u{1}" + String(format: "%010d", revision), row["arn"])
-                }
+                try db.taskDefinitionRevisions(status: status, family: request.familyPrefix, descending: sort == "DESC")
+                    .map { (key: $0.family + "\u{1}" + String(format: "%010d", $0.revision), arn: $0.arn) }
             }
             let page = try Pagination.page(rows, key: \.key, nextToken: request.nextToken, limit: limit, descending: sort == "DESC")
             return ListTaskDefinitionsResponse(taskDefinitionArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
         "ListTaskDefinitionFamilies": ECSOperation { (request: ListTaskDefinitionsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let status = request.status ?? "ACTIVE"
-            guard ["ACTIVE", "INACTIVE", "ALL"].contains(status) else {
-                throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or ALL.")
+            // ALL, or a status but DELETE_IN_PROGRESS (nil: every family).
+            let status: TaskDefinitionStatus?
+            switch request.status {
+            case nil: status = .active
+            case "ALL": status = nil
+            case let text?:
+                guard let word = TaskDefinitionStatus(rawValue: text), word != .deleteInProgress else {
+                    throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or ALL.")
+                }
+                status = word
             }
             let families = try await context.store.read { db in
-                let all = status == "ALL"
-                    ? try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition ORDER BY family")
-                    : try String.fetchAll(db, sql: "SELECT DISTINCT family FROM taskDefinition WHERE status = ? ORDER BY family",
-                                          arguments: [status])
-                return all.filter { $0.hasPrefix(request.familyPrefix ?? "") }
+                try db.taskDefinitionFamilies(status: status).filter { $0.hasPrefix(request.familyPrefix ?? "") }
             }
             let page = try Pagination.page(families, key: { $0 }, nextToken: request.nextToken, limit: limit)
             return ListTaskDefinitionFamiliesResponse(families: page.items, nextToken: page.nextToken)
@@ -204,8 +174,8 @@ extension ECSAPI {
                 guard var definition = try db.taskDefinition(reference) else {
                     throw ECSError.client("The specified task definition does not exist.")
                 }
-                if definition.status == "ACTIVE" {
-                    definition.status = "INACTIVE"
+                if definition.registrationStatus == .active {
+                    definition.registrationStatus = .inactive
                     definition.deregisteredAt = context.now
                     try db.saveTaskDefinition(definition)
                 }
@@ -230,14 +200,14 @@ extension ECSAPI {
                         response.failures.append(Failure(arn: text, reason: "The specified task definition does not exist."))
                         continue
                     }
-                    guard definition.status != "ACTIVE" else {
+                    guard definition.registrationStatus != .active else {
                         response.failures.append(Failure(
                             arn: definition.taskDefinitionArn,
                             reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
                         ))
                         continue
                     }
-                    definition.status = "DELETE_IN_PROGRESS"
+                    definition.registrationStatus = .deleteInProgress
                     try db.saveTaskDefinition(definition)
                     response.taskDefinitions.append(definition)
                 }

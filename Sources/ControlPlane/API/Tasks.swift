@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 import GRDB
 import Scheduler
@@ -78,12 +79,6 @@ struct ListTasksResponse: Encodable {
 
 // MARK: - Rules
 
-/// ECS task lifecycle states.
-enum TaskStates {
-    /// Accepted but not yet running.
-    static let pending: Set<String> = ["PROVISIONING", "PENDING", "ACTIVATING"]
-}
-
 enum TaskRules {
     /// ECS places at most 10 tasks per RunTask/StartTask call.
     static let maxCount = 10
@@ -100,7 +95,7 @@ enum TaskRules {
     ///
     /// RunTask and StartTask create tasks PENDING; the reconciler creates service tasks PROVISIONING (as ECS shows them).
     static func makeTask(_ definition: TaskDefinition, cluster: Cluster, instanceArn: String, startedBy: String?,
-                         group: String?, overrides: JSONValue?, lastStatus: String, now: Date) -> ECSTask {
+                         group: String?, overrides: JSONValue?, lastStatus: TaskStatus, now: Date) -> ECSTask {
         let id = newID()
         let clusterARN = ARN(cluster.clusterArn)
         func arn(_ kind: String, _ resource: String) -> String {
@@ -111,19 +106,19 @@ enum TaskRules {
         return ECSTask(
             taskArn: taskArn, clusterArn: cluster.clusterArn, taskDefinitionArn: definition.taskDefinitionArn ?? "",
             containerInstanceArn: instanceArn, overrides: overrides ?? .object([:]),
-            lastStatus: lastStatus, desiredStatus: "RUNNING",
+            lastStatus: lastStatus, desiredStatus: .running,
             cpu: String(definition.cpuUnits ?? definition.requiredCPUUnits),
             memory: String(definition.memoryMiB ?? definition.requiredMemoryMiB),
             containers: definition.containerDefinitions.map { container in
                 TaskContainer(
                     containerArn: arn("container", "\(cluster.clusterName)/\(id)/\(TaskRules.newID())"),
-                    taskArn: taskArn, name: container.name, image: container.image, lastStatus: "PENDING",
-                    healthStatus: "UNKNOWN", networkBindings: [],
+                    taskArn: taskArn, name: container.name, image: container.image, lastStatus: .init(.pending),
+                    healthStatus: .init(.unknown), networkBindings: [],
                     cpu: container.cpu.map(String.init), memory: container.memory.map(String.init)
                 )
             },
             startedBy: startedBy, group: group ?? "family:\(definition.family)", launchType: "EC2", version: 1,
-            createdAt: now, healthStatus: "UNKNOWN"
+            createdAt: now, healthStatus: .unknown
         )
     }
 
@@ -140,34 +135,9 @@ enum TaskRules {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
-    func task(_ identifier: String, in cluster: Cluster) throws -> ECSTask? {
-        guard let id = ARN.lastComponent(of: identifier, kind: "task") else { return nil }
-        return try document(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND id = ?", [cluster.clusterName, id])
-    }
-
-    func saveTask(_ task: ECSTask, cluster: Cluster) throws {
-        var stored = task
-        stored.tags = nil
-        let id = task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn
-        let family = task.taskDefinitionArn.split(separator: "/").last?.split(separator: ":").first.map(String.init) ?? ""
-        let instanceID = task.containerInstanceArn.flatMap { $0.split(separator: "/").last.map(String.init) }
-        // A task reported STOPPED has nothing left to drain: its held stop (if any) is over.
-        try execute(
-            sql: """
-                INSERT INTO task (cluster, id, arn, family, serviceName, containerInstanceId, startedBy, desiredStatus, lastStatus, document)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(cluster, id) DO UPDATE SET desiredStatus = excluded.desiredStatus, lastStatus = excluded.lastStatus,
-                    containerInstanceId = excluded.containerInstanceId, startedBy = excluded.startedBy, document = excluded.document,
-                    deregisteringSince = CASE WHEN excluded.lastStatus = 'STOPPED' THEN NULL ELSE deregisteringSince END
-                """,
-            arguments: [cluster.clusterName, id, task.taskArn, family, task.serviceName, instanceID, task.startedBy,
-                        task.desiredStatus, task.lastStatus, try Documents.encode(stored)]
-        )
-    }
-
     /// Places `count` tasks of `definition` with the scheduler, on the cluster as it is inside this transaction.
     ///
     /// Every task that fits nowhere becomes an ECS `failures` entry instead of a task that pretends to run.
@@ -186,7 +156,7 @@ extension Database {
         let plan = Scheduler.place(request, count: count, in: state.snapshot, using: &generator)
         for placed in plan.placements {
             let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: placed.containerInstanceArn,
-                                          startedBy: startedBy, group: group, overrides: overrides, lastStatus: "PENDING", now: now)
+                                          startedBy: startedBy, group: group, overrides: overrides, lastStatus: .pending, now: now)
             try saveTask(task, cluster: cluster)
             try putTags(tags, on: task.taskArn)
             var answer = task
@@ -210,7 +180,7 @@ extension ECSAPI {
             try TaskRules.checkStartedBy(request.startedBy)
             try TagRules.check(request.tags)
             try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            if let launchType = request.launchType, !["EC2", "EXTERNAL"].contains(launchType) {
+            if let launchType = request.launchType, !["EC2", "EXTERNAL"].contains(launchType) {  // not an ECS status: launch types
                 throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
             }
             return try await context.store.write { db in
@@ -256,7 +226,7 @@ extension ECSAPI {
                     }
                     let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: instance.containerInstanceArn,
                                                   startedBy: request.startedBy, group: request.group,
-                                                  overrides: request.overrides, lastStatus: "PENDING", now: context.now)
+                                                  overrides: request.overrides, lastStatus: .pending, now: context.now)
                     try db.saveTask(task, cluster: cluster)
                     try db.putTags(request.tags ?? [], on: task.taskArn)
                     response.tasks.append(task)
@@ -273,7 +243,7 @@ extension ECSAPI {
                 guard let task = try db.task(request.task, in: cluster) else {
                     throw ECSError.invalidParameter("The referenced task was not found.")
                 }
-                let outcome = try db.stopTask(task, in: cluster, stopCode: "UserInitiated",
+                let outcome = try db.stopTask(task, in: cluster, stopCode: .userInitiated,
                                               reason: request.reason ?? "Task stopped by user", now: context.now)
                 return (outcome, cluster.clusterName, TaskResponse(task: try db.task(task.taskArn, in: cluster) ?? task))
             }
@@ -305,35 +275,22 @@ extension ECSAPI {
         },
         "ListTasks": ECSOperation { (request: ListTasksRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let desiredStatus = request.desiredStatus ?? "RUNNING"
-            guard ["RUNNING", "PENDING", "STOPPED"].contains(desiredStatus) else {
+            let desiredStatus = request.desiredStatus.map { TaskStatus(rawValue: $0) } ?? .running
+            guard let desiredStatus, TaskStatus.listFilters.contains(desiredStatus) else {
                 throw ECSError.invalidParameter("desiredStatus: must be RUNNING, PENDING or STOPPED.")
             }
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 // ECS: PENDING lists tasks desired RUNNING that have not reached RUNNING yet.
-                var sql = desiredStatus == "PENDING"
-                    ? "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = 'RUNNING' AND lastStatus IN ('PROVISIONING', 'PENDING', 'ACTIVATING')"
-                    : "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?"
-                var arguments: StatementArguments = desiredStatus == "PENDING" ? [cluster.clusterName] : [cluster.clusterName, desiredStatus]
-                if let family = request.family {
-                    sql += " AND family = ?"
-                    arguments += [family]
-                }
-                if let serviceName = request.serviceName {
-                    sql += " AND serviceName = ?"
-                    arguments += [ARN.lastComponent(of: serviceName, kind: "service") ?? serviceName]
-                }
-                if let startedBy = request.startedBy {
-                    sql += " AND startedBy = ?"
-                    arguments += [startedBy]
-                }
-                if let instance = request.containerInstance {
-                    sql += " AND containerInstanceId = ?"
-                    arguments += [ARN.lastComponent(of: instance, kind: "container-instance") ?? instance]
-                }
-                return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments)
-                    .map { (id: $0["id"] as String, arn: $0["arn"] as String) }
+                let selection = desiredStatus == .pending
+                    ? TaskSelection(cluster: cluster.clusterName, desiredStatus: .running, lastStatuses: TaskStatus.pendingStatuses)
+                    : TaskSelection(cluster: cluster.clusterName, desiredStatus: desiredStatus)
+                var filtered = selection
+                filtered.family = request.family
+                filtered.serviceName = request.serviceName.map { ARN.lastComponent(of: $0, kind: "service") ?? $0 }
+                filtered.startedBy = request.startedBy
+                filtered.containerInstanceID = request.containerInstance.map { ARN.lastComponent(of: $0, kind: "container-instance") ?? $0 }
+                return try db.taskIdentifiers(filtered)
             }
             let page = try Pagination.page(rows, key: \.id, nextToken: request.nextToken, limit: limit)
             return ListTasksResponse(taskArns: page.items.map(\.arn), nextToken: page.nextToken)

@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import FlotillaDigest
 import Foundation
 import GRDB
@@ -61,7 +62,7 @@ enum AgentRules {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 /// An agent's instance after its credential checked out.
 struct AgentSession: Sendable {
@@ -77,27 +78,20 @@ extension Database {
     func agentSession(cluster identifier: String?, instance arn: String, credential: String, now: Date) throws -> AgentSession {
         let cluster = try activeCluster(identifier)
         guard let id = ARN.lastComponent(of: arn, kind: "container-instance"),
-              let row = try Row.fetchOne(self, sql: "SELECT document, credentialHash, desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
-                                         arguments: [cluster.clusterName, id]),
-              let hash = row["credentialHash"] as String?,
+              let record = try agentRecord(instanceID: id, cluster: cluster.clusterName),
+              let hash = record.credentialHash,
               Secrets.equal(hash, SHA256.hex(credential.utf8)) else {
             throw ECSError.credentialRefused(String(arn.prefix(300)))
         }
-        var instance = try Documents.decode(ContainerInstance.self, from: row["document"])
-        let reconnected = !instance.agentConnected && instance.status != "INACTIVE"
+        var instance = record.instance
+        let reconnected = !instance.agentConnected && instance.status != .inactive
         if reconnected {
             instance.agentConnected = true
             instance.version += 1
             try saveContainerInstance(instance, cluster: cluster)
         }
-        try execute(sql: "UPDATE containerInstance SET lastContactAt = ? WHERE cluster = ? AND id = ?",
-                    arguments: [now.timeIntervalSince1970, cluster.clusterName, id])
-        return AgentSession(cluster: cluster, instance: instance, index: row["desiredIndex"], reconnected: reconnected)
-    }
-
-    func desiredIndex(of instance: ContainerInstance, cluster: Cluster) throws -> Int64 {
-        try Int64.fetchOne(self, sql: "SELECT desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
-                           arguments: [cluster.clusterName, instance.id]) ?? 0
+        try recordContact(instanceID: id, cluster: cluster.clusterName, at: now)
+        return AgentSession(cluster: cluster, instance: instance, index: record.desiredIndex, reconnected: reconnected)
     }
 
     /// The poll's answer: every task on the instance that is not both desired and reported STOPPED.
@@ -106,31 +100,24 @@ extension Database {
     /// `deregisteringSince` set) is still desired RUNNING for its agent, which keeps it serving the connections
     /// already open; the release clears the column and its trigger wakes this poll with STOPPED.
     func desiredTasks(of session: AgentSession) throws -> PollDesiredTasksResponse {
-        let rows = try Row.fetchAll(
-            self,
-            sql: """
-                SELECT document, deregisteringSince IS NOT NULL AS held FROM task
-                WHERE cluster = ? AND containerInstanceId = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id
-                """,
-            arguments: [session.cluster.clusterName, session.instance.id])
         var definitions: [String: TaskDefinition] = [:]
         var answer = [DesiredTask]()
-        for row in rows {
-            var task = try Documents.decode(ECSTask.self, from: row["document"])
-            if row["held"] as Bool { task.desiredStatus = "RUNNING" }
+        for (stored, held) in try agentTasks(instanceID: session.instance.id, cluster: session.cluster.clusterName) {
+            var task = stored
+            if held { task.desiredStatus = .running }
             if definitions[task.taskDefinitionArn] == nil, let reference = try? TaskDefinitionReference(task.taskDefinitionArn) {
                 definitions[task.taskDefinitionArn] = try taskDefinition(reference)
             }
             answer.append(DesiredTask(
-                taskArn: task.taskArn, desiredStatus: task.desiredStatus, lastStatus: task.lastStatus, version: task.version,
+                taskArn: task.taskArn, desiredStatus: WireValue(task.desiredStatus), lastStatus: WireValue(task.lastStatus), version: task.version,
                 taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
                 overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
                 stopCode: task.stopCode, stoppedReason: task.stoppedReason))
         }
-        let status = try String.fetchOne(self, sql: "SELECT status FROM containerInstance WHERE cluster = ? AND id = ?",
-                                          arguments: [session.cluster.clusterName, session.instance.id]) ?? "INACTIVE"
+        let status = try instanceStatusText(instanceID: session.instance.id, cluster: session.cluster.clusterName)
         return PollDesiredTasksResponse(index: try desiredIndex(of: session.instance, cluster: session.cluster),
-                                        containerInstanceStatus: status, tasks: answer)
+                                        containerInstanceStatus: status.map(WireValue.init(rawValue:)) ?? WireValue(.inactive),
+                                        tasks: answer)
     }
 }
 
@@ -159,7 +146,7 @@ extension ECSAPI {
                     }
                     let existing = try request.containerInstanceArn
                         .flatMap { try db.containerInstance($0, in: cluster) }
-                        .flatMap { $0.status == "INACTIVE" ? nil : $0 }
+                        .flatMap { $0.status == .inactive ? nil : $0 }
                     let id = existing?.id ?? TaskRules.newID()
                     let resources = [
                         Resource(name: "CPU", type: "INTEGER", integerValue: request.resources.cpu),
@@ -170,19 +157,14 @@ extension ECSAPI {
                     let instance = ContainerInstance(
                         containerInstanceArn: existing?.containerInstanceArn ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
                         ec2InstanceId: request.hostname, version: (existing?.version ?? 0) + 1, versionInfo: request.versionInfo,
-                        remainingResources: resources, registeredResources: resources, status: existing?.status ?? "ACTIVE",
+                        remainingResources: resources, registeredResources: resources, status: existing?.status ?? .active,
                         agentConnected: true, runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
-                    try db.execute(
-                        sql: """
-                            UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ?,
-                                agentEndpoint = ?, agentToken = ?
-                            WHERE cluster = ? AND id = ?
-                            """,
-                        arguments: [SHA256.hex(credential.utf8), context.now.timeIntervalSince1970, request.address,
-                                    request.agentEndpoint, request.agentEndpoint == nil ? nil : request.agentToken,
-                                    cluster.clusterName, id])
+                    try db.recordRegistration(
+                        instanceID: id, cluster: cluster.clusterName, credentialHash: SHA256.hex(credential.utf8), at: context.now,
+                        address: request.address, endpoint: request.agentEndpoint,
+                        endpointToken: request.agentEndpoint == nil ? nil : request.agentToken)
                     for attribute in request.attributes ?? [] {
                         try db.putAttribute(name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
                     }
@@ -255,7 +237,7 @@ extension ECSAPI {
                     switch TaskStateMerge.apply(change, to: task, now: context.now) {
                     case .updated(let merged):
                         try db.saveTask(merged, cluster: session.cluster)
-                        if task.lastStatus != "STOPPED" { try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now) }
+                        if task.lastStatus != .stopped { try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now) }
                         response.updated.append(task.taskArn)
                     case .unchanged:
                         response.unchanged.append(task.taskArn)
@@ -264,8 +246,7 @@ extension ECSAPI {
                     }
                 }
                 if let metrics = request.metrics {
-                    try db.execute(sql: "UPDATE containerInstance SET metrics = ? WHERE cluster = ? AND id = ?",
-                                   arguments: [try Documents.encode(metrics), session.cluster.clusterName, session.instance.id])
+                    try db.recordMetrics(metrics, instanceID: session.instance.id, cluster: session.cluster.clusterName)
                 }
                 return (session, response)
             }

@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
-import GRDB
+import ECSVocabulary
 import Metrics
 
 /// Marks container instances whose agent has been silent past the grace period `agentConnected: false`.
@@ -49,14 +49,10 @@ public struct ContactMonitor: Service {
         let cutoff = now().timeIntervalSince1970 - grace
         do {
             let silent = try await store.write { db in
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT cluster, document FROM containerInstance
-                    WHERE status != 'INACTIVE' AND lastContactAt IS NOT NULL AND lastContactAt < ?
-                    """, arguments: [cutoff])
                 var silent: [(cluster: String, arn: String)] = []
-                for row in rows {
-                    var instance = try Documents.decode(ContainerInstance.self, from: row["document"])
-                    guard instance.agentConnected, let cluster = try db.cluster(row["cluster"]) else { continue }
+                for (clusterName, stored) in try db.instancesSilent(since: cutoff) {
+                    var instance = stored
+                    guard instance.agentConnected, let cluster = try db.cluster(clusterName) else { continue }
                     instance.agentConnected = false
                     instance.version += 1
                     try db.saveContainerInstance(instance, cluster: cluster)

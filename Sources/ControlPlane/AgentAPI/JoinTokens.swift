@@ -25,27 +25,19 @@ extension ECSError {
     }
 }
 
-// MARK: - Store access
+// MARK: - Rules over the store
 
 extension Database {
     /// The cluster's join token, created (from the CSPRNG) when it has none yet.
     func joinToken(of cluster: Cluster, now: Date) throws -> (token: String, createdAt: Date) {
-        if let row = try Row.fetchOne(self, sql: "SELECT token, createdAt FROM joinToken WHERE cluster = ?",
-                                      arguments: [cluster.clusterName]) {
-            return (row["token"], Date(timeIntervalSince1970: row["createdAt"]))
-        }
+        if let stored = try storedJoinToken(cluster: cluster.clusterName) { return stored }
         return try rotateJoinToken(of: cluster, now: now)
     }
 
     /// Replaces the cluster's join token; the old one is refused from this commit on.
     func rotateJoinToken(of cluster: Cluster, now: Date) throws -> (token: String, createdAt: Date) {
         let token = Secrets.generate()
-        try execute(
-            sql: """
-                INSERT INTO joinToken (cluster, token, createdAt) VALUES (?, ?, ?)
-                ON CONFLICT(cluster) DO UPDATE SET token = excluded.token, createdAt = excluded.createdAt
-                """,
-            arguments: [cluster.clusterName, token, now.timeIntervalSince1970])
+        try putJoinToken(token, cluster: cluster.clusterName, createdAt: now)
         return (token, now)
     }
 }

@@ -1,15 +1,10 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 
 /// How an agent's report folds into a stored task: forward only, first timestamp wins, so a batch sent twice or
 /// late changes nothing.
 enum TaskStateMerge {
-    /// ECS's task lifecycle, in order.
-    static let taskStatuses = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
-                               "DEPROVISIONING", "STOPPED"]
-    static let containerStatuses = ["PENDING", "RUNNING", "STOPPED"]
-    static let healthStatuses: Set<String> = ["HEALTHY", "UNHEALTHY", "UNKNOWN"]
-
     enum Outcome: Equatable {
         case updated(ECSTask)
         case unchanged
@@ -19,22 +14,23 @@ enum TaskStateMerge {
     /// Checks a change's values; the error names the field.
     static func validate(_ change: TaskStateChange, at index: Int) throws(ECSError) {
         let path = "tasks[\(index)]"
-        guard taskStatuses.contains(change.lastStatus) else {
-            throw .invalidParameter("\(path).lastStatus: must be one of \(taskStatuses.joined(separator: ", ")), got \(change.lastStatus.prefix(40)).")
+        guard let status = change.lastStatus.word, TaskStatus.throughStopped.contains(status) else {
+            let statuses = TaskStatus.throughStopped.map(\.rawValue).joined(separator: ", ")
+            throw .invalidParameter("\(path).lastStatus: must be one of \(statuses), got \(change.lastStatus.rawValue.prefix(40)).")
         }
-        if let health = change.healthStatus, !healthStatuses.contains(health) {
-            throw .invalidParameter("\(path).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.prefix(40)).")
+        if let health = change.healthStatus, health.word == nil {
+            throw .invalidParameter("\(path).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
         }
         if let reason = change.stoppedReason, reason.count > 1024 {
             throw .invalidParameter("\(path).stoppedReason: must be at most 1024 characters.")
         }
         for (number, container) in (change.containers ?? []).enumerated() {
             let containerPath = "\(path).containers[\(number)]"
-            if let status = container.lastStatus, !containerStatuses.contains(status) {
-                throw .invalidParameter("\(containerPath).lastStatus: must be PENDING, RUNNING or STOPPED, got \(status.prefix(40)).")
+            if let status = container.lastStatus, status.word == nil {
+                throw .invalidParameter("\(containerPath).lastStatus: must be PENDING, RUNNING or STOPPED, got \(status.rawValue.prefix(40)).")
             }
-            if let health = container.healthStatus, !healthStatuses.contains(health) {
-                throw .invalidParameter("\(containerPath).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.prefix(40)).")
+            if let health = container.healthStatus, health.word == nil {
+                throw .invalidParameter("\(containerPath).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
             }
             if let reason = container.reason, reason.count > 1024 {
                 throw .invalidParameter("\(containerPath).reason: must be at most 1024 characters.")
@@ -42,46 +38,45 @@ enum TaskStateMerge {
         }
     }
 
-    /// `task` with `change` applied at `now`, or why not.
+    /// `task` with `change` applied at `now`, or why not. `change` passed `validate`: its words are known.
     ///
     /// Forward only: a task the control plane holds DEACTIVATING while it drains from its load balancers
     /// (`Database.stopTask`) ignores its agent's RUNNING reports as stale, so the wait never moves it back to RUNNING.
     static func apply(_ change: TaskStateChange, to task: ECSTask, now: Date) -> Outcome {
-        let current = taskStatuses.firstIndex(of: task.lastStatus) ?? 0
-        let reported = taskStatuses.firstIndex(of: change.lastStatus) ?? 0
-        guard reported >= current else {
+        let reported = change.lastStatus.word ?? .provisioning
+        guard reported >= task.lastStatus else {
             return .stale("lastStatus: \(task.lastStatus) cannot go back to \(change.lastStatus).")
         }
         var merged = task
-        merged.lastStatus = change.lastStatus
-        if let health = change.healthStatus, task.lastStatus != "STOPPED" { merged.healthStatus = health }
+        merged.lastStatus = reported
+        if let health = change.healthStatus?.word, task.lastStatus != .stopped { merged.healthStatus = health }
         merged.pullStartedAt = task.pullStartedAt ?? change.pullStartedAt
         merged.pullStoppedAt = task.pullStoppedAt ?? change.pullStoppedAt
-        merged.startedAt = task.startedAt ?? change.startedAt ?? (reported >= 3 && reported < 7 ? now : nil)
+        merged.startedAt = task.startedAt ?? change.startedAt ?? (reported >= .running && reported < .stopped ? now : nil)
         merged.stoppingAt = task.stoppingAt ?? change.stoppingAt
         merged.executionStoppedAt = task.executionStoppedAt ?? change.executionStoppedAt
         merged.stopCode = task.stopCode ?? change.stopCode
         merged.stoppedReason = task.stoppedReason ?? change.stoppedReason
-        if change.lastStatus == "STOPPED" {
+        if reported == .stopped {
             // A stopped task stays stopped: ECS sets desiredStatus too, and the reconciler replaces it.
-            merged.desiredStatus = "STOPPED"
+            merged.desiredStatus = .stopped
             merged.stoppedAt = task.stoppedAt ?? change.stoppedAt ?? now
             merged.executionStoppedAt = merged.executionStoppedAt ?? merged.stoppedAt
         }
         for containerChange in change.containers ?? [] {
             guard let index = merged.containers.firstIndex(where: { $0.name == containerChange.name }) else { continue }
             var container = merged.containers[index]
-            let was = containerStatuses.firstIndex(of: container.lastStatus ?? "PENDING") ?? 0
-            let now = containerChange.lastStatus.flatMap { containerStatuses.firstIndex(of: $0) } ?? was
+            let was = container.lastStatus?.word ?? .pending
+            let now = containerChange.lastStatus?.word ?? was
             guard now >= was else { continue }
-            container.lastStatus = containerStatuses[now]
+            container.lastStatus = WireValue(now)
             if container.exitCode == nil { container.exitCode = containerChange.exitCode }
             if container.reason == nil { container.reason = containerChange.reason }
-            if let health = containerChange.healthStatus, was < 2 { container.healthStatus = health }
-            if let bindings = containerChange.networkBindings, was < 2 { container.networkBindings = bindings }
+            if let health = containerChange.healthStatus, was < .stopped { container.healthStatus = health }
+            if let bindings = containerChange.networkBindings, was < .stopped { container.networkBindings = bindings }
             merged.containers[index] = container
         }
-        if change.healthStatus == nil, merged.lastStatus != "STOPPED" { merged.healthStatus = taskHealth(of: merged.containers) }
+        if change.healthStatus == nil, merged.lastStatus != .stopped { merged.healthStatus = taskHealth(of: merged.containers) }
         guard merged != task else { return .unchanged }
         merged.version = task.version + 1
         return .updated(merged)
@@ -89,9 +84,9 @@ enum TaskStateMerge {
 
     /// A task's health from its containers', as ECS derives it when the agent reports only containers: UNHEALTHY
     /// if any container is, HEALTHY if every container that reports health is and at least one does, else UNKNOWN.
-    static func taskHealth(of containers: [TaskContainer]) -> String {
-        let reported = containers.compactMap(\.healthStatus).filter { $0 != "UNKNOWN" }
-        if reported.contains("UNHEALTHY") { return "UNHEALTHY" }
-        return reported.isEmpty ? "UNKNOWN" : "HEALTHY"
+    static func taskHealth(of containers: [TaskContainer]) -> HealthStatus {
+        let reported = containers.compactMap { $0.healthStatus?.word }.filter { $0 != .unknown }
+        if reported.contains(.unhealthy) { return .unhealthy }
+        return reported.isEmpty ? .unknown : .healthy
     }
 }

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 public import LoadBalancer
 import Synchronization
@@ -62,7 +63,7 @@ struct LoadBalancerServiceDescription: Encodable, Sendable {
 
 /// ELB's target health: `initial`, `healthy`, `unhealthy`, `draining`, or `unused` (no balancer runs it here).
 struct TargetHealthDescription: Encodable, Sendable {
-    var state: String
+    var state: TargetHealthState
     var reason: String?
 }
 
@@ -93,7 +94,7 @@ struct LoadBalancerDescription: Encodable, Sendable {
     var createdAt: Date
     /// `ACTIVE` (listening), `PROVISIONING` (not started yet), `FAILED` (see `statusReason`), or `EXTERNAL` (the
     /// embedded balancer is off: a standalone `ecs-lb` serves it).
-    var status: String
+    var status: LoadBalancerStatus
     var statusReason: String?
     var services: [LoadBalancerServiceDescription]
     var targets: [TargetDescription]
@@ -116,19 +117,19 @@ struct LoadBalancerDescription: Encodable, Sendable {
         var live: [Target: TargetSnapshot] = [:]
         switch board.entry(for: definition.loadBalancerName) {
         case .running(let balancer):
-            status = "ACTIVE"
+            status = .active
             for target in balancer.snapshot().targets { live[target.target] = target }
         case .failed(let reason):
-            status = "FAILED"
+            status = .failed
             statusReason = reason
         case nil where board.isServing:
-            status = "PROVISIONING"
+            status = .provisioning
         case nil:
-            status = "EXTERNAL"
+            status = .external
             statusReason = "The embedded load balancer is off (--no-embedded-load-balancer); run ecs-lb --load-balancer-name \(definition.loadBalancerName)."
         }
-        let unknownState = status == "EXTERNAL" || status == "FAILED" ? "unused" : "initial"
-        let reported = status == "EXTERNAL" ? reported : [:]
+        let unknownState: TargetHealthState = status == .external || status == .failed ? .unused : .initial
+        let reported = status == .external ? reported : [:]
         var seen = Set<Target>()
         targets = desired.map { desired in
             seen.insert(desired.target)
@@ -138,19 +139,19 @@ struct LoadBalancerDescription: Encodable, Sendable {
         }
         for snapshot in live.values.sorted(by: { $0.target.description < $1.target.description })
         where !seen.contains(snapshot.target) {
-            targets.append(Self.describe(snapshot.target, live: snapshot, reported: nil, unknownState: "draining",
+            targets.append(Self.describe(snapshot.target, live: snapshot, reported: nil, unknownState: .draining,
                                          cluster: nil, serviceName: nil))
         }
     }
 
-    private static func describe(_ target: Target, live: TargetSnapshot?, reported: TargetHealth?, unknownState: String,
+    private static func describe(_ target: Target, live: TargetSnapshot?, reported: TargetHealth?, unknownState: TargetHealthState,
                                  cluster: String?, serviceName: String?) -> TargetDescription {
         let health: TargetHealthDescription
         switch (live?.isDraining, live?.health ?? reported) {
-        case (true?, _): health = TargetHealthDescription(state: "draining", reason: "Target.DeregistrationInProgress")
-        case (_, .healthy?): health = TargetHealthDescription(state: "healthy")
-        case (_, .unhealthy?): health = TargetHealthDescription(state: "unhealthy", reason: "Target.FailedHealthChecks")
-        case (_, .initial?): health = TargetHealthDescription(state: "initial", reason: "Elb.RegistrationInProgress")
+        case (true?, _): health = TargetHealthDescription(state: .draining, reason: "Target.DeregistrationInProgress")
+        case (_, .healthy?): health = TargetHealthDescription(state: .healthy)
+        case (_, .unhealthy?): health = TargetHealthDescription(state: .unhealthy, reason: "Target.FailedHealthChecks")
+        case (_, .initial?): health = TargetHealthDescription(state: .initial, reason: "Elb.RegistrationInProgress")
         default: health = TargetHealthDescription(state: unknownState)
         }
         return TargetDescription(

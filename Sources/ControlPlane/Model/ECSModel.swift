@@ -1,4 +1,5 @@
 public import AgentProtocol
+public import ECSVocabulary
 public import Foundation
 public import TaskDefinitions
 
@@ -20,7 +21,7 @@ public struct ClusterSetting: Codable, Hashable, Sendable {
 public struct Cluster: Codable, Hashable, Sendable {
     public var clusterArn: String
     public var clusterName: String
-    public var status: String
+    public var status: ClusterStatus
     public var registeredContainerInstancesCount: Int?
     public var runningTasksCount: Int?
     public var pendingTasksCount: Int?
@@ -38,7 +39,7 @@ public struct Cluster: Codable, Hashable, Sendable {
 /// One rollout of a service's task definition (PRIMARY is the newest; ACTIVE ones drain).
 public struct Deployment: Codable, Hashable, Sendable {
     public var id: String
-    public var status: String
+    public var status: DeploymentStatus
     public var taskDefinition: String
     public var desiredCount: Int
     public var pendingCount: Int
@@ -47,7 +48,7 @@ public struct Deployment: Codable, Hashable, Sendable {
     public var createdAt: Date
     public var updatedAt: Date
     public var launchType: String?
-    public var rolloutState: String?
+    public var rolloutState: RolloutState?
     public var rolloutStateReason: String?
 }
 
@@ -65,7 +66,7 @@ public struct ECSService: Codable, Hashable, Sendable {
     public var clusterArn: String
     public var loadBalancers: [JSONValue]?
     public var serviceRegistries: [JSONValue]?
-    public var status: String
+    public var status: ServiceStatus
     public var desiredCount: Int
     public var runningCount: Int
     public var pendingCount: Int
@@ -98,8 +99,8 @@ public struct ECSTask: Codable, Hashable, Sendable {
     public var taskDefinitionArn: String
     public var containerInstanceArn: String?
     public var overrides: JSONValue?
-    public var lastStatus: String
-    public var desiredStatus: String
+    public var lastStatus: TaskStatus
+    public var desiredStatus: TaskStatus
     public var cpu: String?
     public var memory: String?
     public var containers: [TaskContainer]
@@ -108,7 +109,8 @@ public struct ECSTask: Codable, Hashable, Sendable {
     public var launchType: String?
     public var version: Int
     public var stoppedReason: String?
-    public var stopCode: String?
+    /// As the agent reported it: a newer agent's word is kept as sent.
+    public var stopCode: WireValue<StopCode>?
     public var createdAt: Date
     public var pullStartedAt: Date?
     public var pullStoppedAt: Date?
@@ -116,7 +118,7 @@ public struct ECSTask: Codable, Hashable, Sendable {
     public var stoppingAt: Date?
     public var executionStoppedAt: Date?
     public var stoppedAt: Date?
-    public var healthStatus: String?
+    public var healthStatus: HealthStatus?
     public var tags: [ResourceTag]?
 }
 
@@ -146,7 +148,7 @@ public struct ContainerInstance: Codable, Hashable, Sendable {
     public var versionInfo: JSONValue?
     public var remainingResources: [Resource]
     public var registeredResources: [Resource]
-    public var status: String
+    public var status: ContainerInstanceStatus
     public var statusReason: String?
     public var agentConnected: Bool
     public var runningTasksCount: Int

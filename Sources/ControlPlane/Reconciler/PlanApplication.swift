@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import Scheduler
@@ -77,7 +78,7 @@ extension Database {
         // Stops.
         for stop in plan.stops {
             guard let task = try task(stop.taskArn, in: cluster) else { continue }
-            let outcome = try stopTask(task, in: cluster, stopCode: stop.stopCode.rawValue, reason: stop.stoppedReason, now: now)
+            let outcome = try stopTask(task, in: cluster, stopCode: stop.stopCode, reason: stop.stoppedReason, now: now)
             guard outcome != .alreadyStopping else { continue }
             applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.stoppedReason, outcome: outcome))
         }
@@ -87,7 +88,7 @@ extension Database {
             guard let definition = state.definitions[placement.taskDefinitionArn] else { continue }
             let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: placement.containerInstanceArn,
                                           startedBy: placement.deploymentId, group: placement.group, overrides: nil,
-                                          lastStatus: "PROVISIONING", now: now)
+                                          lastStatus: .provisioning, now: now)
             try saveTask(task, cluster: cluster)
             applied.started.append(.init(service: placement.serviceName, taskArn: task.taskArn,
                                          containerInstanceArn: placement.containerInstanceArn))
@@ -97,28 +98,28 @@ extension Database {
         for update in plan.deploymentUpdates {
             guard var service = services[update.serviceName],
                   let index = service.deployments.firstIndex(where: { $0.id == update.deploymentId }) else { continue }
-            if let status = update.status { service.deployments[index].status = status.rawValue }
-            if let rollout = update.rolloutState { service.deployments[index].rolloutState = rollout.rawValue }
+            if let status = update.status { service.deployments[index].status = status }
+            if let rollout = update.rolloutState { service.deployments[index].rolloutState = rollout }
             if let reason = update.rolloutStateReason { service.deployments[index].rolloutStateReason = reason }
             service.deployments[index].updatedAt = now
             if let target = update.rollbackToTaskDefinitionArn {
                 // The failed deployment drains as ACTIVE; the rollback is the new PRIMARY, and takes over the live
                 // tasks of the deployment it returns to (they run its task definition already): they keep serving,
                 // and only what the failed deployment replaced is started again.
-                service.deployments[index].status = "ACTIVE"
+                service.deployments[index].status = .active
                 let rollbackID = ServiceRules.deploymentID(&generator)
                 if let previous = update.rollbackToDeploymentId {
                     try adoptLiveTasks(of: previous, into: rollbackID, service: update.serviceName, in: cluster)
                 }
                 service.deployments.insert(Deployment(
-                    id: rollbackID, status: "PRIMARY", taskDefinition: target,
+                    id: rollbackID, status: .primary, taskDefinition: target,
                     desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
-                    createdAt: now, updatedAt: now, launchType: service.launchType, rolloutState: "IN_PROGRESS",
+                    createdAt: now, updatedAt: now, launchType: service.launchType, rolloutState: .inProgress,
                     rolloutStateReason: "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
                 service.taskDefinition = target
             }
             // INACTIVE deployments stay only as rollback targets: the newest few are enough.
-            let retired = service.deployments.filter { $0.status == "INACTIVE" }.sorted { $0.createdAt > $1.createdAt }
+            let retired = service.deployments.filter { $0.status == .inactive }.sorted { $0.createdAt > $1.createdAt }
             let dropped = Set(retired.dropFirst(ServiceEvents.keptInactiveDeployments).map(\.id))
             service.deployments.removeAll { dropped.contains($0.id) }
             services[update.serviceName] = service
@@ -160,30 +161,14 @@ extension Database {
         }
 
         // Deleted services become INACTIVE once none of their tasks is left running.
-        for var service in try documents(ECSService.self, "SELECT document FROM service WHERE cluster = ? AND status = 'DRAINING'", [cluster.clusterName]) {
-            let live = try count("SELECT COUNT(*) FROM task WHERE cluster = ? AND serviceName = ? AND lastStatus != 'STOPPED'",
-                                 [cluster.clusterName, service.serviceName])
+        for var service in try self.services(cluster: cluster.clusterName, statuses: [.draining]) {
+            let live = try liveTaskCount(cluster: cluster.clusterName, service: service.serviceName)
             guard live == 0 else { continue }
-            service.status = "INACTIVE"
+            service.status = .inactive
             try saveService(service, cluster: cluster)
             applied.deleted.append(service.serviceName)
         }
         return applied
-    }
-}
-
-extension Database {
-    /// Moves the live tasks of deployment `previous` to deployment `next` (their `startedBy`, as ECS records a
-    /// service task's deployment).
-    func adoptLiveTasks(of previous: String, into next: String, service: String, in cluster: Cluster) throws {
-        let tasks = try documents(
-            ECSTask.self,
-            "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND startedBy = ? AND desiredStatus = 'RUNNING'",
-            [cluster.clusterName, service, previous])
-        for var task in tasks {
-            task.startedBy = next
-            try saveTask(task, cluster: cluster)
-        }
     }
 }
 

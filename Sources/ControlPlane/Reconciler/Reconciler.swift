@@ -1,6 +1,6 @@
 public import Foundation
 public import Logging
-import GRDB
+import ECSVocabulary
 import Metrics
 import Scheduler
 import Synchronization
@@ -66,9 +66,7 @@ public final class Reconciler: Sendable {
         let started = ContinuousClock.now
         var summary = PassSummary()
         do {
-            let clusters = try await store.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE status = 'ACTIVE' ORDER BY name")
-            }
+            let clusters = try await store.read { db in try db.activeClusterNames() }
             for cluster in clusters { await reconcile(cluster: cluster, into: &summary) }
             await releaseExpiredDeregistrations(into: &summary)
         } catch {
@@ -112,7 +110,7 @@ public final class Reconciler: Sendable {
                 let index = try await store.read { db in try db.changeIndex(of: name) }
                 if idleAt.withLock({ $0[name] }) == index { return nil }
                 let state = try await store.read { db -> SchedulingState? in
-                    guard let cluster = try db.cluster(name), cluster.status == "ACTIVE" else { return nil }
+                    guard let cluster = try db.cluster(name), cluster.status == .active else { return nil }
                     return try db.schedulingState(of: cluster)
                 }
                 guard let state else { return nil }

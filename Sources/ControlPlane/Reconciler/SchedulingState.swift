@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import LoadBalancer
@@ -21,11 +22,6 @@ struct SchedulingState: Sendable {
 }
 
 extension Database {
-    /// The cluster's change index: bumped by triggers on every write the scheduler reads ("v5" migration).
-    func changeIndex(of cluster: String) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(self, sql: "SELECT changeIndex FROM cluster WHERE name = ?", arguments: [cluster]) ?? 0)
-    }
-
     /// Reads `cluster` as the scheduler sees it, at the current change index.
     ///
     /// Instances: ACTIVE and DRAINING ones, with remaining CPU, memory and ports derived from the tasks that still
@@ -56,9 +52,9 @@ extension Database {
                     continue
                 }
                 let snapshot = DeploymentSnapshot(
-                    id: deployment.id, status: DeploymentStatus(rawValue: deployment.status) ?? .inactive,
+                    id: deployment.id, status: deployment.status,
                     taskDefinitionArn: deployment.taskDefinition, requirements: TaskRequirements(taskDefinition),
-                    rolloutState: deployment.rolloutState.flatMap(RolloutState.init(rawValue:)) ?? .completed,
+                    rolloutState: deployment.rolloutState ?? .completed,
                     createdAt: deployment.createdAt)
                 if snapshot.status == .primary, snapshot.rolloutState == .inProgress { inProgress.insert(deployment.id) }
                 deployments.append(snapshot)
@@ -81,39 +77,16 @@ extension Database {
             serviceSnapshots.append(snapshot)
         }
 
-        // Tasks: the columns the scheduler needs, straight from the documents (no JSON decoding per task).
-        let taskColumns = """
-            SELECT arn, desiredStatus, lastStatus, startedBy,
-                json_extract(document, '$.group') AS taskGroup, json_extract(document, '$.taskDefinitionArn') AS taskDefinitionArn,
-                json_extract(document, '$.containerInstanceArn') AS containerInstanceArn,
-                json_extract(document, '$.healthStatus') AS healthStatus, json_extract(document, '$.startedAt') AS startedAt,
-                json_extract(document, '$.createdAt') AS createdAt, json_extract(document, '$.stopCode') AS stopCode,
-                json_extract(document, '$.cpu') AS cpu, json_extract(document, '$.memory') AS memory
-            FROM task
-            """
-        var taskRows = try Row.fetchAll(
-            self, sql: taskColumns + " WHERE cluster = ? AND NOT (desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED') ORDER BY id",
-            arguments: [name])
-        if !inProgress.isEmpty {
-            taskRows += try Row.fetchAll(
-                self,
-                sql: taskColumns + " WHERE cluster = ? AND desiredStatus = 'STOPPED' AND lastStatus = 'STOPPED' AND startedBy IN (\(inProgress.map { _ in "?" }.joined(separator: ","))) ORDER BY id",
-                arguments: StatementArguments([name] + inProgress.sorted()))
-        }
+        let taskRows = try schedulingTasks(cluster: name, stoppedTasksOf: inProgress)
 
         // Instances, with what their tasks occupy.
-        let rows = try Row.fetchAll(self, sql: "SELECT id, document FROM containerInstance WHERE cluster = ? AND status IN ('ACTIVE', 'DRAINING') ORDER BY id",
-                                    arguments: [name])
-        var attributes: [String: [String: String?]] = [:]
-        for row in try Row.fetchAll(self, sql: "SELECT targetId, name, value FROM attribute WHERE cluster = ?", arguments: [name]) {
-            attributes[row["targetId"], default: [:]][row["name"] as String] = .some(row["value"] as String?)
-        }
+        let stored = try instances(cluster: name, statuses: ContainerInstanceStatus.registered)
+        let attributes = try attributesByTarget(cluster: name)
         var instances: [InstanceSnapshot] = []
         var slotByArn: [String: Int] = [:]
-        for row in rows {
-            let instance = try Documents.decode(ContainerInstance.self, from: row["document"])
+        for instance in stored {
             var snapshot = instance.placementSnapshot
-            snapshot.attributes = attributes[row["id"] as String] ?? [:]
+            snapshot.attributes = attributes[instance.id] ?? [:]
             snapshot.portsInUse = Set(instance.registeredResources.filter { $0.name == "PORTS" }
                 .flatMap { $0.stringSetValue ?? [] }.compactMap { Int($0).map { HostPort($0, .tcp) } })
             snapshot.runningTasksCount = 0
@@ -132,7 +105,7 @@ extension Database {
         }
         var taskSnapshots: [TaskSnapshot] = []
         for row in taskRows {
-            var snapshot = TaskSnapshot(row: row)
+            var snapshot = row.snapshot
             snapshot.isHealthChecked = try definition(snapshot.taskDefinitionArn)?.containerDefinitions
                 .contains { $0.isEssential && $0.healthCheck != nil } ?? false
             if let balancers = balancersByGroup[snapshot.group] {
@@ -141,8 +114,8 @@ extension Database {
             taskSnapshots.append(snapshot)
             guard snapshot.lastStatus != .stopped, let slot = slotByArn[snapshot.containerInstanceArn] else { continue }
             let usage = try definition(snapshot.taskDefinitionArn).map(TaskRequirements.init)
-            instances[slot].remainingCPU -= (row["cpu"] as String?).flatMap { Int($0) } ?? usage?.cpu ?? 0
-            instances[slot].remainingMemoryMiB -= (row["memory"] as String?).flatMap { Int($0) } ?? usage?.memoryMiB ?? 0
+            instances[slot].remainingCPU -= row.cpu ?? usage?.cpu ?? 0
+            instances[slot].remainingMemoryMiB -= row.memory ?? usage?.memoryMiB ?? 0
             instances[slot].portsInUse.formUnion(usage?.hostPorts ?? [])
             instances[slot].runningTasksCount += 1
         }
@@ -157,26 +130,8 @@ extension Database {
             snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
                                       services: serviceSnapshots),
             services: services, definitions: definitions,
-            hasDrainingServices: try count("SELECT COUNT(*) FROM service WHERE cluster = ? AND status = 'DRAINING'", [name]) > 0,
+            hasDrainingServices: try serviceCount(cluster: name, statuses: [.draining]) > 0,
             skippedServices: skipped)
-    }
-}
-
-extension TaskSnapshot {
-    /// A task as the scheduler sees it, from the columns `schedulingState` selects. A service task's deployment is
-    /// its `startedBy` (`ecs-svc/...`), as in ECS.
-    init(row: Row) {
-        let group = (row["taskGroup"] as String?) ?? ""
-        self.init(
-            taskArn: row["arn"], containerInstanceArn: (row["containerInstanceArn"] as String?) ?? "", group: group,
-            taskDefinitionArn: (row["taskDefinitionArn"] as String?) ?? "",
-            deploymentId: group.hasPrefix("service:") ? row["startedBy"] : nil,
-            lastStatus: TaskStatus(rawValue: row["lastStatus"]) ?? .provisioning,
-            desiredStatus: TaskStatus(rawValue: row["desiredStatus"]) ?? .running,
-            healthStatus: (row["healthStatus"] as String?).flatMap(HealthStatus.init(rawValue:)) ?? .unknown,
-            startedAt: (row["startedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            createdAt: (row["createdAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            stopCode: (row["stopCode"] as String?).flatMap(StopCode.init(rawValue:)))
     }
 }
 

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import TaskDefinitions
@@ -21,13 +22,11 @@ extension Database {
     func readableServices(cluster: String) throws -> (services: [ECSService], unreadable: [String: String]) {
         var services: [ECSService] = []
         var unreadable: [String: String] = [:]
-        let rows = try Row.fetchAll(self, sql: "SELECT name, document FROM service WHERE cluster = ? AND status = 'ACTIVE' ORDER BY name",
-                                    arguments: [cluster])
-        for row in rows {
+        for row in try activeServiceDocuments(cluster: cluster) {
             do {
-                services.append(try Documents.decode(ECSService.self, from: row["document"]))
+                services.append(try Documents.decode(ECSService.self, from: row.document))
             } catch {
-                unreadable[row["name"]] = "the service document cannot be decoded: \(Self.describeDecoding(error))"
+                unreadable[row.name] = "the service document cannot be decoded: \(Self.describeDecoding(error))"
             }
         }
         return (services, unreadable)
@@ -51,8 +50,7 @@ extension Database {
         var recorded: [String] = []
         guard let clusterRecord = try self.cluster(cluster) else { return [] }
         for (name, problem) in skipped.sorted(by: { $0.key < $1.key }) {
-            guard let text = try String.fetchOne(self, sql: "SELECT document FROM service WHERE cluster = ? AND name = ?",
-                                                 arguments: [cluster, name]),
+            guard let text = try serviceDocument(name, cluster: cluster),
                   var service = try? Documents.decode(ECSService.self, from: text) else { continue }
             let message = SkippedServices.event(service: name, problem: problem)
             guard !service.events.contains(where: {

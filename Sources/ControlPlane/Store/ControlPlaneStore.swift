@@ -84,6 +84,11 @@ public final class ControlPlaneStore: Sendable {
         try await writer.read(body)
     }
 
+    /// Answers when the store answers a read (`/healthz`).
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     /// After a graceful shutdown: moves the write-ahead log into the database file and closes every connection, so
     /// the file alone holds the store (a backup copy of it is complete). Unneeded for durability: after a crash
     /// SQLite replays the log on the next open.

@@ -17,6 +17,18 @@ enum Documents {
     }
 }
 
+/// A statement whose WHERE clause grows by optional filters: each value given adds `AND <column> = ?`.
+struct FilteredStatement {
+    var sql: String
+    var arguments: StatementArguments
+
+    mutating func equal(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+        guard let value else { return }
+        sql += " AND \(column) = ?"
+        arguments += [value]
+    }
+}
+
 extension Database {
     /// Decodes the `document` column of every row `sql` selects.
     func documents<T: Decodable>(_ type: T.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> [T] {
@@ -29,25 +41,5 @@ extension Database {
 
     func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
         try Int.fetchOne(self, sql: sql, arguments: arguments) ?? 0
-    }
-
-    // MARK: - Tags
-
-    func tags(of arn: String) throws -> [ResourceTag] {
-        try Row.fetchAll(self, sql: "SELECT key, value FROM tag WHERE resourceArn = ? ORDER BY key", arguments: [arn])
-            .map { ResourceTag(key: $0["key"], value: $0["value"]) }
-    }
-
-    /// Adds or replaces `tags` on `arn`, keeping ECS's limit of 50 per resource.
-    func putTags(_ tags: [ResourceTag], on arn: String) throws {
-        for tag in tags {
-            try execute(
-                sql: "INSERT INTO tag (resourceArn, key, value) VALUES (?, ?, ?) ON CONFLICT(resourceArn, key) DO UPDATE SET value = excluded.value",
-                arguments: [arn, tag.key ?? "", tag.value ?? ""]
-            )
-        }
-        if try count("SELECT COUNT(*) FROM tag WHERE resourceArn = ?", [arn]) > TagRules.maxTagsPerResource {
-            throw ECSError.invalidParameter("tags: a resource can have at most \(TagRules.maxTagsPerResource) tags.")
-        }
     }
 }

@@ -8,7 +8,7 @@ public enum ECSTables {
     // MARK: - Clusters
 
     public static func clusters(_ clusters: [JSONValue]) -> String {
-        var table = TextTable(headers: ["NAME", "STATUS", "INSTANCES", "SERVICES", "RUNNING", "PENDING"])
+        var table = TextTable(headers: ["NAME", "STATUS", "INSTANCES", "SERVICES", "RUNNING", "PENDING"])  // not an ECS status: column headers
         for cluster in clusters {
             table.append([
                 text(cluster["clusterName"]), text(cluster["status"]),
@@ -44,7 +44,7 @@ public enum ECSTables {
     // MARK: - Services
 
     public static func services(_ services: [JSONValue]) -> String {
-        var table = TextTable(headers: ["NAME", "STATUS", "DESIRED", "RUNNING", "PENDING", "TASK DEFINITION"])
+        var table = TextTable(headers: ["NAME", "STATUS", "DESIRED", "RUNNING", "PENDING", "TASK DEFINITION"])  // not an ECS status: column headers
         for service in services {
             table.append([
                 text(service["serviceName"]), text(service["status"]), text(service["desiredCount"]),
@@ -62,8 +62,8 @@ public enum ECSTables {
             let name = Self.text(service["serviceName"])
             let deployments = service["deployments"]?.arrayValue ?? []
             if !deployments.isEmpty {
-                var table = TextTable(headers: ["DEPLOYMENT", "STATUS", "TASK DEFINITION", "DESIRED", "RUNNING",
-                                                "PENDING", "ROLLOUT"])
+                var table = TextTable(headers: ["DEPLOYMENT", "STATUS", "TASK DEFINITION", "DESIRED", "RUNNING",  // not an ECS status: column headers
+                                                "PENDING", "ROLLOUT"])  // not an ECS status: column headers
                 for deployment in deployments {
                     table.append([
                         Self.text(deployment["id"]), Self.text(deployment["status"]),
@@ -103,7 +103,7 @@ public enum ECSTables {
     // MARK: - Container instances
 
     public static func containerInstances(_ instances: [JSONValue]) -> String {
-        var table = TextTable(headers: ["CONTAINER INSTANCE", "STATUS", "AGENT CONNECTED", "RUNNING", "PENDING",
+        var table = TextTable(headers: ["CONTAINER INSTANCE", "STATUS", "AGENT CONNECTED", "RUNNING", "PENDING",  // not an ECS status: column headers
                                         "CPU FREE/TOTAL", "MEMORY FREE/TOTAL"])
         for instance in instances {
             table.append([
@@ -135,7 +135,7 @@ public enum ECSTables {
     /// ECS `failures` entries (`arn`, `reason`, `detail`), or "" when there are none.
     public static func failures(_ failures: [JSONValue]) -> String {
         if failures.isEmpty { return "" }
-        var table = TextTable(headers: ["FAILED", "REASON", "DETAIL"])
+        var table = TextTable(headers: ["FAILED", "REASON", "DETAIL"])  // not an ECS status: column headers
         for failure in failures { table.append([text(failure["arn"]), text(failure["reason"]), text(failure["detail"])]) }
         return "\nFailures:\n" + table.render()
     }

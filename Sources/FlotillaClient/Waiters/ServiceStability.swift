@@ -1,3 +1,4 @@
+import ECSVocabulary
 public import TaskDefinitions
 
 /// The awscli's `services-stable` waiter as a pure judgement of DescribeServices answers, plus the progress lines
@@ -23,8 +24,9 @@ public enum ServiceStability {
         var moving: [String] = []
         for service in answer["services"]?.arrayValue ?? [] {
             let name = service["serviceName"]?.stringValue ?? "?"
-            let status = service["status"]?.stringValue ?? "ACTIVE"
-            if status == "DRAINING" || status == "INACTIVE" { return .failed("service \(name) is \(status)") }
+            // A status this version does not know is not a failure: keep waiting, as for ACTIVE.
+            let status = service["status"]?.stringValue.flatMap(ServiceStatus.init(rawValue:)) ?? .active
+            if status == .draining || status == .inactive { return .failed("service \(name) is \(status)") }
             if !isStable(service) { moving.append(name) }
         }
         return moving.isEmpty ? .stable : .waiting(moving)

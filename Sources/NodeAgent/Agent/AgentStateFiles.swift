@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 import TaskDefinitions
 #if canImport(Glibc)
@@ -28,7 +29,7 @@ struct TaskRecord: Codable, Hashable, Sendable {
     /// The STOPPED state, once reached, until the control plane acknowledges it.
     var final: TaskStateChange?
     /// Each health-checked container's last known health, kept so a restarted agent re-adopts the task with it.
-    var containerHealth: [String: ContainerHealthStatus]?
+    var containerHealth: [String: HealthStatus]?
 
     var taskID: String { AgentTaskID.of(taskArn) }
 }

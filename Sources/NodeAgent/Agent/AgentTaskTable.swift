@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSVocabulary
 import Foundation
 import Logging
 import Metrics
@@ -149,22 +150,22 @@ actor AgentTaskTable {
     /// tasks the control plane no longer lists for this instance stop.
     func apply(_ answer: PollDesiredTasksResponse, receivedAt: ContinuousClock.Instant) async {
         var listed: Set<String> = []
-        let stopEverything = answer.containerInstanceStatus == "INACTIVE"
+        let stopEverything = answer.containerInstanceStatus == ContainerInstanceStatus.inactive
         for desired in answer.tasks {
             let id = AgentTaskID.of(desired.taskArn)
             listed.insert(id)
             if entries[id] != nil {
-                if desired.desiredStatus == "STOPPED" || stopEverything {
+                if desired.desiredStatus == TaskStatus.stopped || stopEverything {
                     requestStop(id, code: Self.stopCode(desired), reason: desired.stoppedReason ?? Self.defaultStopReason)
                 }
                 continue
             }
-            guard desired.desiredStatus == "RUNNING", !stopEverything else {
-                if desired.lastStatus != "STOPPED" { await reportNeverRan(desired) }
+            guard desired.desiredStatus == TaskStatus.running, !stopEverything else {
+                if desired.lastStatus != TaskStatus.stopped { await reportNeverRan(desired) }
                 continue
             }
             // A task reported STOPPED is over, whatever its desiredStatus still says.
-            guard desired.lastStatus != "STOPPED" else { continue }
+            guard desired.lastStatus != TaskStatus.stopped else { continue }
             guard let definition = desired.taskDefinition else {
                 logger.error("desired task has no task definition", metadata: [
                     "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
@@ -205,7 +206,7 @@ actor AgentTaskTable {
         recordTaskCounts()
     }
 
-    private func requestStop(_ id: String, code: TaskStopCode, reason: String) {
+    private func requestStop(_ id: String, code: StopCode, reason: String) {
         guard var entry = entries[id], !entry.stopRequested, let supervisor = entry.supervisor else { return }
         entry.stopRequested = true
         entries[id] = entry
@@ -217,15 +218,15 @@ actor AgentTaskTable {
     private func reportNeverRan(_ desired: DesiredTask) async {
         let now = Date()
         await reporter?.submit(TaskStateChange(
-            taskArn: desired.taskArn, lastStatus: "STOPPED", stopCode: desired.stopCode ?? TaskStopCode.userInitiated.rawValue,
+            taskArn: desired.taskArn, lastStatus: WireValue(.stopped), stopCode: desired.stopCode ?? WireValue(.userInitiated),
             stoppedReason: desired.stoppedReason ?? Self.defaultStopReason, executionStoppedAt: now, stoppedAt: now,
-            containers: desired.containers.map { ContainerStateChange(name: $0.name, lastStatus: "STOPPED") }))
+            containers: desired.containers.map { ContainerStateChange(name: $0.name, lastStatus: WireValue(.stopped)) }))
     }
 
     static let defaultStopReason = "Task stopped by user"
 
-    static func stopCode(_ desired: DesiredTask) -> TaskStopCode {
-        if let code = desired.stopCode.flatMap(TaskStopCode.init(rawValue:)) { return code }
+    static func stopCode(_ desired: DesiredTask) -> StopCode {
+        if let code = desired.stopCode?.word { return code }
         return desired.group?.hasPrefix("service:") == true ? .serviceSchedulerInitiated : .userInitiated
     }
 
@@ -280,7 +281,7 @@ actor AgentTaskTable {
 
     /// Forgets tasks whose STOPPED state the control plane has acknowledged.
     func acknowledged(_ changes: [TaskStateChange]) {
-        for change in changes where change.lastStatus == "STOPPED" {
+        for change in changes where change.lastStatus == TaskStatus.stopped {
             let id = AgentTaskID.of(change.taskArn)
             guard entries[id]?.record.final != nil else { continue }
             entries[id] = nil
@@ -290,9 +291,9 @@ actor AgentTaskTable {
     }
 
     private func recordTaskCounts() {
-        var counts: [TaskLifecycleStatus: Int] = [:]
+        var counts: [TaskStatus: Int] = [:]
         for entry in entries.values { counts[entry.lastReport?.lastStatus ?? .provisioning, default: 0] += 1 }
-        for status in TaskLifecycleStatus.allCases {
+        for status in TaskStatus.throughStopped {
             Gauge(label: "flotilla_agent_tasks", dimensions: [("status", status.rawValue)]).record(counts[status] ?? 0)
         }
     }
@@ -301,16 +302,16 @@ actor AgentTaskTable {
 
     static func change(_ report: TaskStateReport, taskArn: String, timestamps: Timestamps) -> TaskStateChange {
         TaskStateChange(
-            taskArn: taskArn, lastStatus: report.lastStatus.rawValue, healthStatus: report.healthStatus.rawValue,
-            stopCode: report.stopCode?.rawValue, stoppedReason: report.stoppedReason,
+            taskArn: taskArn, lastStatus: WireValue(report.lastStatus), healthStatus: WireValue(report.healthStatus),
+            stopCode: report.stopCode.map(WireValue.init), stoppedReason: report.stoppedReason,
             pullStartedAt: timestamps.pullStartedAt, pullStoppedAt: timestamps.pullStoppedAt,
             startedAt: timestamps.startedAt, stoppingAt: timestamps.stoppingAt,
             executionStoppedAt: timestamps.stoppedAt, stoppedAt: timestamps.stoppedAt,
             containers: report.containers.map { container in
                 ContainerStateChange(
-                    name: container.name, lastStatus: container.lastStatus.rawValue,
+                    name: container.name, lastStatus: WireValue(container.lastStatus),
                     exitCode: container.exitCode.map(Int.init), reason: container.reason,
-                    healthStatus: container.healthStatus.rawValue,
+                    healthStatus: WireValue(container.healthStatus),
                     networkBindings: container.networkBindings.map { binding in
                         .object([
                             "bindIP": .string(binding.bindIP), "containerPort": .number(Double(binding.containerPort)),
@@ -367,9 +368,9 @@ actor AgentTaskTable {
 
 extension AgentTaskTable.Timestamps {
     /// Stamps the statuses passed on the way from `previous` (nil: PROVISIONING) to `status`.
-    mutating func stamp(_ status: TaskLifecycleStatus, from previous: TaskLifecycleStatus?, at now: Date) {
+    mutating func stamp(_ status: TaskStatus, from previous: TaskStatus?, at now: Date) {
         let from = previous ?? .provisioning
-        func passed(_ target: TaskLifecycleStatus) -> Bool { from < target && status >= target }
+        func passed(_ target: TaskStatus) -> Bool { from < target && status >= target }
         if passed(.pending), pullStartedAt == nil { pullStartedAt = now }
         if passed(.activating), pullStoppedAt == nil { pullStoppedAt = now }
         if passed(.running), status < .deactivating, startedAt == nil { startedAt = now }

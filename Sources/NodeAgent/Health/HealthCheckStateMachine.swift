@@ -1,12 +1,6 @@
+public import ECSVocabulary
 public import Foundation
 public import TaskDefinitions
-
-/// A container's health as ECS reports it.
-public enum ContainerHealthStatus: String, Codable, Hashable, Sendable {
-    case healthy = "HEALTHY"
-    case unhealthy = "UNHEALTHY"
-    case unknown = "UNKNOWN"
-}
 
 /// How one health check command ended.
 public enum HealthCheckResult: Hashable, Sendable {
@@ -31,7 +25,7 @@ public struct HealthCheckStateMachine: Hashable, Sendable {
     public let retries: Int
     public let startPeriodEnds: Date
 
-    public private(set) var status: ContainerHealthStatus = .unknown
+    public private(set) var status: HealthStatus = .unknown
     public private(set) var consecutiveFailures = 0
     /// When the next check should run; nil while one is running.
     public private(set) var nextCheckDue: Date?
@@ -42,7 +36,7 @@ public struct HealthCheckStateMachine: Hashable, Sendable {
     /// `lastKnown` is the status an earlier watcher reached (the agent restarted and re-adopted the container): the
     /// container keeps it, and the next check, one interval from `startedAt`, moves it as any check would. A
     /// container known HEALTHY or UNHEALTHY is past its start period.
-    public init(check: HealthCheck, startedAt: Date, lastKnown: ContainerHealthStatus = .unknown) {
+    public init(check: HealthCheck, startedAt: Date, lastKnown: HealthStatus = .unknown) {
         arguments = Self.arguments(for: check.command)
         interval = .seconds(check.resolvedInterval)
         timeout = .seconds(check.resolvedTimeout)
@@ -74,7 +68,7 @@ public struct HealthCheckStateMachine: Hashable, Sendable {
     }
 
     /// Records a finished check and schedules the next. Returns the new status when it changed.
-    public mutating func finished(_ result: HealthCheckResult, now: Date) -> ContainerHealthStatus? {
+    public mutating func finished(_ result: HealthCheckResult, now: Date) -> HealthStatus? {
         let before = status
         nextCheckDue = now.addingTimeInterval(TimeInterval(interval.components.seconds))
         if case .exited(code: 0) = result {

@@ -1,3 +1,4 @@
+public import ECSVocabulary
 public import Foundation
 public import TaskDefinitions
 
@@ -67,9 +68,9 @@ public struct TaskStateMachine: Sendable {
     }
 
     public let taskID: String
-    public private(set) var status: TaskLifecycleStatus = .provisioning
+    public private(set) var status: TaskStatus = .provisioning
     public private(set) var desired: TaskDesiredStatus = .running
-    public private(set) var stopCode: TaskStopCode?
+    public private(set) var stopCode: StopCode?
     public private(set) var stoppedReason: String?
     private var slots: [Slot]
     private var lastReport: TaskStateReport?
@@ -90,15 +91,15 @@ public struct TaskStateMachine: Sendable {
 
     /// The task's observed state as ECS describes it.
     public var report: TaskStateReport {
-        let desiredText = if case .running = desired { "RUNNING" } else { "STOPPED" }
-        return TaskStateReport(taskID: taskID, lastStatus: status, desiredStatus: desiredText,
+        let desiredStatus: TaskStatus = if case .running = desired { .running } else { .stopped }
+        return TaskStateReport(taskID: taskID, lastStatus: status, desiredStatus: desiredStatus,
                                healthStatus: healthStatus, stopCode: stopCode, stoppedReason: stoppedReason,
                                containers: slots.map(\.state))
     }
 
     /// UNHEALTHY if an essential container with a health check is unhealthy, HEALTHY if all such are healthy,
     /// otherwise (or with no such container) UNKNOWN.
-    public var healthStatus: ContainerHealthStatus {
+    public var healthStatus: HealthStatus {
         let checked = slots.filter { $0.spec.definition.isEssential && $0.spec.definition.healthCheck != nil }
         if checked.contains(where: { $0.state.healthStatus == .unhealthy }) { return .unhealthy }
         if !checked.isEmpty && checked.allSatisfy({ $0.state.healthStatus == .healthy }) { return .healthy }
@@ -335,7 +336,7 @@ public struct TaskStateMachine: Sendable {
         if status == .deprovisioning { removeStopped(into: &actions) }
     }
 
-    private mutating func beginStop(_ code: TaskStopCode, reason: String, into actions: inout [Action]) {
+    private mutating func beginStop(_ code: StopCode, reason: String, into actions: inout [Action]) {
         guard stopCode == nil, status < .deactivating else { return }
         desired = .stopped(code, reason: reason)
         stopCode = code
@@ -375,7 +376,7 @@ public struct TaskStateMachine: Sendable {
         }
     }
 
-    private mutating func setStatus(_ newStatus: TaskLifecycleStatus, into actions: inout [Action]) {
+    private mutating func setStatus(_ newStatus: TaskStatus, into actions: inout [Action]) {
         guard newStatus != status else { return }
         status = newStatus
         reportIfChanged(into: &actions)

@@ -1,41 +1,11 @@
+public import ECSVocabulary
 public import TaskDefinitions
-
-/// An ECS task's lastStatus, in lifecycle order.
-public enum TaskLifecycleStatus: String, Codable, Hashable, Sendable, CaseIterable, Comparable {
-    case provisioning = "PROVISIONING"
-    case pending = "PENDING"
-    case activating = "ACTIVATING"
-    case running = "RUNNING"
-    case deactivating = "DEACTIVATING"
-    case stopping = "STOPPING"
-    case deprovisioning = "DEPROVISIONING"
-    case stopped = "STOPPED"
-
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
-}
-
-/// An ECS container's lastStatus.
-public enum TaskContainerStatus: String, Codable, Hashable, Sendable {
-    case pending = "PENDING"
-    case running = "RUNNING"
-    case stopped = "STOPPED"
-}
-
-/// Why a task stopped, in ECS's stopCode words.
-public enum TaskStopCode: String, Codable, Hashable, Sendable {
-    case essentialContainerExited = "EssentialContainerExited"
-    case taskFailedToStart = "TaskFailedToStart"
-    case userInitiated = "UserInitiated"
-    case serviceSchedulerInitiated = "ServiceSchedulerInitiated"
-}
 
 /// What the control plane wants of the task.
 public enum TaskDesiredStatus: Hashable, Sendable {
     case running
     /// Stop, with the stopCode and stoppedReason the task will report (e.g. `.userInitiated`, "Task stopped by user").
-    case stopped(TaskStopCode, reason: String)
+    case stopped(StopCode, reason: String)
 }
 
 /// How a container's main process ended.
@@ -63,7 +33,7 @@ public struct TaskContainerExit: Hashable, Sendable {
 public enum AdoptedContainer: Hashable, Sendable {
     /// Still running: watch it. `health` is what the previous agent last knew of its health check, so a restart
     /// changes nothing a balancer or the control plane sees; checks resume on their schedule.
-    case running(bindings: [NetworkBinding], health: ContainerHealthStatus = .unknown)
+    case running(bindings: [NetworkBinding], health: HealthStatus = .unknown)
     /// It ended while the agent was away.
     case exited(TaskContainerExit, bindings: [NetworkBinding])
     /// The runtime has no such container.
@@ -78,17 +48,17 @@ public struct TaskContainerState: Codable, Hashable, Sendable {
     public var lastStatus: TaskContainerStatus
     public var exitCode: Int32?
     public var reason: String?
-    public var healthStatus: ContainerHealthStatus
+    public var healthStatus: HealthStatus
     public var networkBindings: [NetworkBinding]
 }
 
 /// A snapshot of the task's observed state, sent to the control plane when it changes.
 public struct TaskStateReport: Codable, Hashable, Sendable {
     public var taskID: String
-    public var lastStatus: TaskLifecycleStatus
-    public var desiredStatus: String
-    public var healthStatus: ContainerHealthStatus
-    public var stopCode: TaskStopCode?
+    public var lastStatus: TaskStatus
+    public var desiredStatus: TaskStatus
+    public var healthStatus: HealthStatus
+    public var stopCode: StopCode?
     public var stoppedReason: String?
     public var containers: [TaskContainerState]
 }

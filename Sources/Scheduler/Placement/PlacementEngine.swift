@@ -1,3 +1,4 @@
+import ECSVocabulary
 /// Tasks of one task definition and group to place, with their constraints and strategy.
 public struct PlacementRequest: Hashable, Sendable {
     /// ECS task group: `service:web`, or the RunTask group.

@@ -1,3 +1,4 @@
+import ECSVocabulary
 /// Why one instance cannot take a task, in ECS's words.
 public enum PlacementRejection: Hashable, Sendable {
     case draining
@@ -23,7 +24,7 @@ public enum PlacementRejection: Hashable, Sendable {
     /// The `failures[].reason` ECS's RunTask returns for the instance.
     public var runTaskReason: String {
         switch self {
-        case .draining: "DRAINING"
+        case .draining: ContainerInstanceStatus.draining.rawValue
         case .agentDisconnected: "AGENT"
         case .distinctInstance: "DistinctInstance placement constraint unsatisfied."
         case .memberOf: "MemberOf placement constraint unsatisfied."

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 
 /// The next step of one service: which tasks to stop, how many to start, and what its deployments become.

@@ -42,7 +42,7 @@ public enum ContainerCondition: String, Codable, Hashable, Sendable, CaseIterabl
     /// The dependency has exited with code 0. Only for non-essential containers.
     case success = "SUCCESS"
     /// The dependency's health check passes.
-    case healthy = "HEALTHY"
+    case healthy = "HEALTHY"  // not an ECS status: a dependsOn condition, TaskDefinitions' own vocabulary
 
     /// Creates a dependency.
     public init(from decoder: any Decoder) throws {

@@ -37,5 +37,5 @@ public enum TaskDefinitionLimits {
     /// Tag value length.
     public static let maxTagValueLength = 256
     /// Launch types ECS knows.
-    public static let compatibilities = ["EC2", "EXTERNAL", "FARGATE"]
+    public static let compatibilities = ["EC2", "EXTERNAL", "FARGATE"]  // not an ECS status: launch types
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ECSVocabulary
 import FlotillaClient
 import TaskDefinitions
 
@@ -17,7 +18,7 @@ struct ListTasks: AsyncParsableCommand {
     @OptionGroup var paging: PaginationOptions
 
     func validate() throws {
-        if let desiredStatus, !["RUNNING", "PENDING", "STOPPED"].contains(desiredStatus) {
+        if let desiredStatus, !TaskStatus.listFilters.map(\.rawValue).contains(desiredStatus) {
             throw ValidationError("--desired-status must be RUNNING, PENDING or STOPPED, got '\(desiredStatus)'")
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ECSVocabulary
 import FlotillaClient
 import TaskDefinitions
 
@@ -18,7 +19,7 @@ struct UpdateContainerInstancesState: AsyncParsableCommand {
         if containerInstances.count > 10 {
             throw ValidationError("--container-instances takes at most 10 instances, got \(containerInstances.count)")
         }
-        if !["ACTIVE", "DRAINING"].contains(status) {
+        if !ContainerInstanceStatus.settable.map(\.rawValue).contains(status) {
             throw ValidationError("--status must be ACTIVE or DRAINING, got '\(status)'")
         }
     }

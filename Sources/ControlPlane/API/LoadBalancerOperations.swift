@@ -1,5 +1,5 @@
+import ECSVocabulary
 import Foundation
-import GRDB
 import LoadBalancer
 import Logging
 
@@ -60,8 +60,7 @@ extension ECSAPI {
                     throw ECSError("DuplicateLoadBalancerNameException",
                                    "loadBalancerName: a load balancer named \(definition.loadBalancerName) already exists.")
                 }
-                if let holder = try String.fetchOne(db, sql: "SELECT name FROM loadBalancer WHERE listenerPort = ?",
-                                                    arguments: [definition.listenerPort]) {
+                if let holder = try db.loadBalancerName(listeningOn: definition.listenerPort) {
                     throw ECSError.invalidParameter(
                         "listenerPort: \(definition.listenerPort) is already the listener port of load balancer \(holder).")
                 }
@@ -135,10 +134,9 @@ extension ECSAPI {
                         loadBalancers or delete the service first.
                         """)
                 }
-                try db.execute(sql: "DELETE FROM loadBalancer WHERE name = ?", arguments: [name])
-                try db.execute(sql: "DELETE FROM targetHealth WHERE loadBalancerName = ?", arguments: [name])
+                try db.deleteLoadBalancer(named: name)
                 var description = LoadBalancerDescription(definition, attachments: [], desired: [], board: board)
-                description.status = "DELETED"
+                description.status = .deleted
                 description.statusReason = nil
                 return LoadBalancerResponse(loadBalancer: description)
             }

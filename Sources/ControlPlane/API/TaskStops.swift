@@ -1,3 +1,4 @@
+import ECSVocabulary
 import Foundation
 import GRDB
 import Logging
@@ -59,23 +60,22 @@ extension Database {
     /// already open finish. The start of deregistration is stored (`task.deregisteringSince`, migration "v6"), and
     /// `releaseDeregistrations(now:drained:)` hands the stop to the agent later. Any other task (no balancer, never
     /// reached RUNNING, already exited) is desired STOPPED at once.
-    func stopTask(_ task: ECSTask, in cluster: Cluster, stopCode: String, reason: String, now: Date) throws -> TaskStopOutcome {
-        guard task.desiredStatus != "STOPPED" else { return .alreadyStopping }
+    func stopTask(_ task: ECSTask, in cluster: Cluster, stopCode: StopCode, reason: String, now: Date) throws -> TaskStopOutcome {
+        guard task.desiredStatus != .stopped else { return .alreadyStopping }
         var stopped = task
-        stopped.desiredStatus = "STOPPED"
-        stopped.stopCode = stopCode
+        stopped.desiredStatus = .stopped
+        stopped.stopCode = WireValue(stopCode)
         stopped.stoppedReason = reason
         stopped.stoppingAt = task.stoppingAt ?? now
         stopped.version += 1
         var delay: TimeInterval = 0
-        if task.lastStatus == "RUNNING", let service = task.serviceName {
+        if task.lastStatus == .running, let service = task.serviceName {
             delay = try deregistrationDelay(cluster: cluster.clusterName, service: service)
         }
-        if delay > 0 { stopped.lastStatus = "DEACTIVATING" }
+        if delay > 0 { stopped.lastStatus = .deactivating }
         try saveTask(stopped, cluster: cluster)
         guard delay > 0 else { return .stopped }
-        try execute(sql: "UPDATE task SET deregisteringSince = ? WHERE cluster = ? AND arn = ?",
-                    arguments: [now.timeIntervalSince1970, cluster.clusterName, task.taskArn])
+        try holdStop(of: task.taskArn, cluster: cluster.clusterName, since: now)
         return .deregistering(delay: delay)
     }
 
@@ -90,22 +90,16 @@ extension Database {
 
     /// Every task whose stop waits for its balancers to drain, with its service's current balancers and delay.
     func deregisteringTasks() throws -> [DeregisteringTask] {
-        let rows = try Row.fetchAll(self, sql: """
-            SELECT cluster, serviceName, arn, deregisteringSince FROM task
-            WHERE deregisteringSince IS NOT NULL ORDER BY deregisteringSince
-            """)
-        guard !rows.isEmpty else { return [] }
+        let held = try heldStops()
+        guard !held.isEmpty else { return [] }
         let attachments = try loadBalancerAttachments()
         let delays = Dictionary(try loadBalancerDefinitions().map { ($0.loadBalancerName, $0.deregistrationDelaySeconds) },
                                 uniquingKeysWith: { first, _ in first })
-        return rows.map { row in
-            let cluster: String = row["cluster"]
-            let service: String? = row["serviceName"]
-            let names = Set(attachments.filter { $0.cluster == cluster && $0.serviceName == service }.map(\.loadBalancerName))
+        return held.map { task in
+            let names = Set(attachments.filter { $0.cluster == task.cluster && $0.serviceName == task.serviceName }.map(\.loadBalancerName))
             return DeregisteringTask(
-                cluster: cluster, serviceName: service, taskArn: row["arn"],
-                since: Date(timeIntervalSince1970: row["deregisteringSince"]), loadBalancers: names.sorted(),
-                delay: names.compactMap { delays[$0] }.max() ?? 0)
+                cluster: task.cluster, serviceName: task.serviceName, taskArn: task.taskArn, since: task.since,
+                loadBalancers: names.sorted(), delay: names.compactMap { delays[$0] }.max() ?? 0)
         }
     }
 
@@ -123,8 +117,7 @@ extension Database {
             } else {
                 continue
             }
-            try execute(sql: "UPDATE task SET deregisteringSince = NULL WHERE cluster = ? AND arn = ?",
-                        arguments: [task.cluster, task.taskArn])
+            try releaseStop(of: task.taskArn, cluster: task.cluster)
             released.append(ReleasedStop(task: task, cause: cause, waited: max(0, now.timeIntervalSince(task.since))))
         }
         return released
