@@ -30,6 +30,7 @@ let package = Package(
         // The pure libraries, for the fuzz targets in Fuzz/ (a package of their own, built by scripts/fuzz).
         .library(name: "TaskDefinitions", targets: ["TaskDefinitions"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "OCIImage", targets: ["OCIImage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,11 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
         .target(name: "AgentProtocol", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .target(
+            name: "OCIImage",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServerLimits",
             dependencies: [
@@ -83,6 +89,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "TaskDefinitions", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits",
+                "OCIImage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -190,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: [
-                "NodeAgent", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits",
+                "NodeAgent", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits", "OCIImage",
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: nodeAgentSwiftSettings

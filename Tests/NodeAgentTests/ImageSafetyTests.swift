@@ -5,6 +5,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import NodeAgent
+import OCIImage
 
 /// A bad image and what its import must say.
 struct BadImage: CustomTestStringConvertible, Sendable {

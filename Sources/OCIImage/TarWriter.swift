@@ -1,45 +1,54 @@
 /// Builds a ustar archive in memory, deterministically: the bytes depend only on the entries added, in order.
 ///
 /// Used for the busybox image and for test images. Names longer than ustar allows get a PAX `path` record.
-struct TarWriter: Sendable {
-    private(set) var bytes: [UInt8] = []
+public struct TarWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
 
-    struct Metadata: Sendable {
-        var mode: UInt32
-        var uid: UInt32 = 0
-        var gid: UInt32 = 0
-        var modificationTime: Int64 = 0
+    public struct Metadata: Sendable {
+        public var mode: UInt32
+        public var uid: UInt32 = 0
+        public var gid: UInt32 = 0
+        public var modificationTime: Int64 = 0
+
+        public init(mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, modificationTime: Int64 = 0) {
+            self.mode = mode
+            self.uid = uid
+            self.gid = gid
+            self.modificationTime = modificationTime
+        }
     }
 
-    mutating func addDirectory(_ path: String, mode: UInt32 = 0o755, uid: UInt32 = 0, gid: UInt32 = 0) {
+    public init() {}
+
+    public mutating func addDirectory(_ path: String, mode: UInt32 = 0o755, uid: UInt32 = 0, gid: UInt32 = 0) {
         let name = path.hasSuffix("/") ? path : path + "/"
         addEntry(name, type: UInt8(ascii: "5"), metadata: .init(mode: mode, uid: uid, gid: gid), data: [])
     }
 
-    mutating func addFile(_ path: String, contents: some Collection<UInt8>, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0) {
+    public mutating func addFile(_ path: String, contents: some Collection<UInt8>, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0) {
         addEntry(path, type: UInt8(ascii: "0"), metadata: .init(mode: mode, uid: uid, gid: gid), data: Array(contents))
     }
 
-    mutating func addSymlink(_ path: String, target: String) {
+    public mutating func addSymlink(_ path: String, target: String) {
         addEntry(path, type: UInt8(ascii: "2"), metadata: .init(mode: 0o777), data: [], linkTarget: target)
     }
 
-    mutating func addHardlink(_ path: String, target: String) {
+    public mutating func addHardlink(_ path: String, target: String) {
         addEntry(path, type: UInt8(ascii: "1"), metadata: .init(mode: 0o644), data: [], linkTarget: target)
     }
 
-    mutating func addCharacterDevice(_ path: String, major: UInt32, minor: UInt32, mode: UInt32 = 0o666) {
+    public mutating func addCharacterDevice(_ path: String, major: UInt32, minor: UInt32, mode: UInt32 = 0o666) {
         addEntry(path, type: UInt8(ascii: "3"), metadata: .init(mode: mode), data: [], device: (major, minor))
     }
 
     /// Appends the end-of-archive marker (two zero blocks) and returns the archive.
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         bytes.append(contentsOf: [UInt8](repeating: 0, count: 1024))
         return bytes
     }
 
     /// Appends a raw entry; the type is a ustar type flag. Exposed for tests that need unusual entries.
-    mutating func addEntry(_ path: String, type: UInt8, metadata: Metadata, data: [UInt8],
+    public mutating func addEntry(_ path: String, type: UInt8, metadata: Metadata, data: [UInt8],
                            linkTarget: String = "", device: (UInt32, UInt32) = (0, 0)) {
         var pax: [(String, String)] = []
         if path.utf8.count > 100 { pax.append(("path", path)) }

@@ -3,27 +3,50 @@ import Glibc
 #endif
 
 /// One entry of a tar archive, after GNU long-name and PAX headers have been applied.
-struct TarEntry: Sendable {
-    enum Kind: Sendable { case file, hardlink, symlink, characterDevice, blockDevice, directory, fifo }
-    var path: String
-    var kind: Kind
-    var mode: UInt32
-    var uid: UInt32
-    var gid: UInt32
-    var size: Int64
-    var modificationTime: Int64
-    var linkTarget: String
-    var deviceMajor: UInt32
-    var deviceMinor: UInt32
+public struct TarEntry: Sendable {
+    public enum Kind: Sendable { case file, hardlink, symlink, characterDevice, blockDevice, directory, fifo }
+    public var path: String
+    public var kind: Kind
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var size: Int64
+    public var modificationTime: Int64
+    public var linkTarget: String
+    public var deviceMajor: UInt32
+    public var deviceMinor: UInt32
+}
+
+/// Where a ``TarReader`` reads its archive from: a file (NodeAgent's `TarFile`) or bytes in memory (``TarBytes``).
+public protocol TarByteSource {
+    /// Reads up to `buffer.count` bytes into `buffer` and answers how many; 0 only at the end of the input.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int
+}
+
+/// An archive already in memory (tests, fuzzing).
+public struct TarBytes: TarByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, bytes.count - offset)
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+        offset += count
+        return count
+    }
 }
 
 /// A streaming reader of tar archives: ustar, GNU long names and links (`L`, `K`), and PAX headers (`x`, `g`).
 ///
 /// Strict on purpose: a bad header checksum, a short read, a missing end-of-archive marker or an unknown entry type
-/// is an error, so a truncated or corrupt layer can never import as a smaller image.
-struct TarReader: ~Copyable {
-    private let fd: Int32
-    let path: String
+/// is an error, so a truncated or corrupt layer can never import as a smaller image. Pure: the bytes come from
+/// `Source`, an entry's data goes to the caller (`readData`).
+public struct TarReader<Source: TarByteSource>: ~Copyable {
+    private var source: Source
+    /// The archive's path (or a name for one in memory), for errors.
+    public let path: String
     private var buffer: [UInt8]
     private var start = 0
     private var end = 0
@@ -31,18 +54,14 @@ struct TarReader: ~Copyable {
     private var remainingData: Int64 = 0
     private var remainingPadding: Int64 = 0
 
-    init(path: String) throws(ImageError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ImageError.system(operation: "open", path: path, errno: errno) }
-        self.fd = fd
+    public init(_ source: Source, path: String) {
+        self.source = source
         self.path = path
         self.buffer = [UInt8](repeating: 0, count: 1 << 16)
     }
 
-    deinit { close(fd) }
-
     /// The next entry, or nil at the end-of-archive marker. Skips whatever of the previous entry's data was not read.
-    mutating func next() throws(ImageError) -> TarEntry? {
+    public mutating func next() throws(ImageError) -> TarEntry? {
         try skip(remainingData + remainingPadding)
         remainingData = 0
         remainingPadding = 0
@@ -124,20 +143,21 @@ struct TarReader: ~Copyable {
         }
     }
 
-    /// Copies the current entry's data to `destination` (a writable fd); `destinationPath` names it in errors.
-    mutating func copyData(to destination: Int32, destinationPath: String) throws(ImageError) {
+    /// Hands the current entry's data to `consume`, a buffered chunk at a time, until it is all read.
+    public mutating func readData(_ consume: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) {
         while remainingData > 0 {
             try fill(minimum: 1)
             let count = min(end - start, Int(clamping: remainingData))
-            var written = 0
-            while written < count {
-                let result = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + start + written, count - written) }
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw ImageError.system(operation: "write", path: destinationPath, errno: errno)
+            let chunkStart = start
+            var failure: ImageError?
+            buffer.withUnsafeBytes { bytes in
+                do throws(ImageError) {
+                    try consume(UnsafeRawBufferPointer(rebasing: bytes[chunkStart..<chunkStart + count]))
+                } catch {
+                    failure = error
                 }
-                written += result
             }
+            if let failure { throw failure }
             start += count
             remainingData -= Int64(count)
         }
@@ -190,11 +210,17 @@ struct TarReader: ~Copyable {
             start = 0
         }
         while end < minimum {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + end, $0.count - end) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ImageError.system(operation: "read", path: path, errno: errno)
+            let filled = end
+            var failure: ImageError?
+            let count = buffer.withUnsafeMutableBytes { raw in
+                do throws(ImageError) {
+                    return try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                } catch {
+                    failure = error
+                    return 0
+                }
             }
+            if let failure { throw failure }
             if count == 0 {
                 if allowEndOfFile && end == 0 { return }
                 throw ImageError.malformedArchive(path: path, reason: "truncated: unexpected end of file")

@@ -1,90 +1,13 @@
 import FlotillaDigest
 import Foundation
+import OCIImage
 
-// The JSON documents of the OCI image layout and of `docker save`, as far as the store reads and writes them.
-
-enum MediaType {
-    static let index = "application/vnd.oci.image.index.v1+json"
-    static let manifest = "application/vnd.oci.image.manifest.v1+json"
-    static let config = "application/vnd.oci.image.config.v1+json"
-    static let layerTar = "application/vnd.oci.image.layer.v1.tar"
-    static let layerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
-    static let layerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
-    static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-}
-
-enum Annotation {
-    static let refName = "org.opencontainers.image.ref.name"
-    static let containerdName = "io.containerd.image.name"
-}
-
-struct OCIPlatform: Codable, Hashable {
-    var architecture: String
-    var os: String
-}
-
-struct OCIDescriptor: Codable, Hashable {
-    var mediaType: String?
-    var digest: String
-    var size: Int64
-    var annotations: [String: String]?
-    var platform: OCIPlatform?
-}
-
-struct OCIIndex: Codable {
-    var schemaVersion: Int
-    var mediaType: String?
-    var manifests: [OCIDescriptor]
-}
-
-struct OCIManifest: Codable {
-    var schemaVersion: Int
-    var mediaType: String?
-    var config: OCIDescriptor
-    var layers: [OCIDescriptor]
-}
-
-/// The image config blob (`application/vnd.oci.image.config.v1+json`), the fields we use.
-struct OCIImageConfigFile: Codable {
-    struct Empty: Codable, Hashable {}
-    struct Container: Codable {
-        var Env: [String]?
-        var Entrypoint: [String]?
-        var Cmd: [String]?
-        var WorkingDir: String?
-        var User: String?
-        var ExposedPorts: [String: Empty]?
-    }
-    struct RootFS: Codable {
-        var type: String
-        var diff_ids: [String]
-    }
-    var architecture: String?
-    var os: String?
-    var config: Container?
-    var rootfs: RootFS
-
+extension OCIImageConfigFile {
+    /// The parts of the config a container starts with.
     var imageConfig: ImageConfig {
         ImageConfig(env: config?.Env ?? [], entrypoint: config?.Entrypoint, cmd: config?.Cmd,
                     workingDir: config?.WorkingDir, user: config?.User,
                     exposedPorts: (config?.ExposedPorts ?? [:]).keys.sorted())
-    }
-}
-
-/// One entry of a `docker save` manifest.json.
-struct DockerSaveEntry: Codable {
-    var Config: String
-    var RepoTags: [String]?
-    var Layers: [String]
-}
-
-enum CanonicalJSON {
-    /// Sorted keys, no escaped slashes: the same value always gives the same bytes (and so the same digest).
-    static func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding these plain structs cannot fail.
-        return Array(try! encoder.encode(value))
     }
 }
 

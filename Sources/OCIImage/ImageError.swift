@@ -26,7 +26,8 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// this agent accepts).
     case expansionLimitExceeded(path: String, limit: Int64)
 
-    static func system(operation: String, path: String, errno: Int32) -> ImageError {
+    /// A system call's failure, from the C `errno` it left.
+    public static func system(operation: String, path: String, errno: Int32) -> ImageError {
         .system(operation: operation, path: path, errno: Errno(rawValue: errno))
     }
 
