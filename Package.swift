@@ -31,9 +31,11 @@ let package = Package(
         .library(name: "TaskDefinitions", targets: ["TaskDefinitions"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "OCIImage", targets: ["OCIImage"]),
+        .library(name: "ECSProtocol", targets: ["ECSProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -49,6 +51,14 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
         .target(name: "AgentProtocol", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .target(
+            name: "ECSProtocol",
+            dependencies: [
+                "TaskDefinitions", "Scheduler", "AgentProtocol",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "OCIImage",
             dependencies: [.product(name: "SystemPackage", package: "swift-system")],
@@ -68,7 +78,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits",
+                "TaskDefinitions", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol", "HTTPServerLimits", "ECSProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -188,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "AgentProtocol", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
+                "ControlPlane", "AgentProtocol", "ECSProtocol", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -1,54 +1,16 @@
 import Logging
 import Foundation
+import ECSProtocol
 import GRDB
 import TaskDefinitions
 
 // MARK: - Requests and responses
 
-struct CreateServiceRequest: Decodable {
-    var cluster: String?
-    var serviceName: String
-    var taskDefinition: String?
-    var loadBalancers: [JSONValue]?
-    var serviceRegistries: [JSONValue]?
-    var desiredCount: Int?
-    var clientToken: String?
-    var launchType: String?
-    var capacityProviderStrategy: [JSONValue]?
-    var platformVersion: String?
-    var role: String?
-    var deploymentConfiguration: DeploymentConfiguration?
-    var placementConstraints: [JSONValue]?
-    var placementStrategy: [JSONValue]?
-    var networkConfiguration: JSONValue?
-    var healthCheckGracePeriodSeconds: Int?
-    var schedulingStrategy: String?
-    var deploymentController: JSONValue?
-    var tags: [ResourceTag]?
-    var enableECSManagedTags: Bool?
-    var propagateTags: String?
-    var enableExecuteCommand: Bool?
-}
-
 struct ServiceResponse: Encodable { var service: ECSService }
-
-struct DescribeServicesRequest: Decodable {
-    var cluster: String?
-    var services: [String]
-    var include: [String]?
-}
 
 struct DescribeServicesResponse: Encodable {
     var services: [ECSService]
     var failures: [Failure]
-}
-
-struct ListServicesRequest: Decodable {
-    var cluster: String?
-    var nextToken: String?
-    var maxResults: Int?
-    var launchType: String?
-    var schedulingStrategy: String?
 }
 
 struct ListServicesResponse: Encodable {
@@ -56,63 +18,9 @@ struct ListServicesResponse: Encodable {
     var nextToken: String?
 }
 
-struct UpdateServiceRequest: Decodable {
-    var cluster: String?
-    var service: String
-    var desiredCount: Int?
-    var taskDefinition: String?
-    var capacityProviderStrategy: [JSONValue]?
-    var deploymentConfiguration: DeploymentConfiguration?
-    var networkConfiguration: JSONValue?
-    var placementConstraints: [JSONValue]?
-    var placementStrategy: [JSONValue]?
-    var platformVersion: String?
-    var forceNewDeployment: Bool?
-    var healthCheckGracePeriodSeconds: Int?
-    var enableExecuteCommand: Bool?
-    var enableECSManagedTags: Bool?
-    var loadBalancers: [JSONValue]?
-    var propagateTags: String?
-    var serviceRegistries: [JSONValue]?
-}
-
-struct DeleteServiceRequest: Decodable {
-    var cluster: String?
-    var service: String
-    var force: Bool?
-}
-
 // MARK: - Rules
 
-enum ServiceRules {
-    /// ECS's quota of tasks per service.
-    static let maxDesiredCount = 5000
-    /// ECS keeps a service's last 100 events.
-    static let maxEvents = 100
-
-    static func checkDesiredCount(_ count: Int?) throws(ECSError) {
-        guard let count else { return }
-        guard (0...maxDesiredCount).contains(count) else {
-            throw .invalidParameter("desiredCount: must be between 0 and \(maxDesiredCount), got \(count).")
-        }
-    }
-
-    static func checkDeploymentConfiguration(_ configuration: DeploymentConfiguration?) throws(ECSError) {
-        guard let configuration else { return }
-        if let minimum = configuration.minimumHealthyPercent, !(0...100).contains(minimum) {
-            throw .invalidParameter("deploymentConfiguration.minimumHealthyPercent: must be between 0 and 100, got \(minimum).")
-        }
-        if let maximum = configuration.maximumPercent, !(100...200).contains(maximum) {
-            throw .invalidParameter("deploymentConfiguration.maximumPercent: must be between 100 and 200, got \(maximum).")
-        }
-    }
-
-    static func checkGracePeriod(_ seconds: Int?) throws(ECSError) {
-        if let seconds, !(0...2_147_483_647).contains(seconds) {
-            throw .invalidParameter("healthCheckGracePeriodSeconds: must be between 0 and 2147483647, got \(seconds).")
-        }
-    }
-
+extension ServiceRules {
     static func deploymentID(_ generator: inout some RandomNumberGenerator) -> String {
         "ecs-svc/" + String((0..<19).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
     }
@@ -244,28 +152,9 @@ extension Database {
 extension ECSAPI {
     static let serviceOperations: [String: ECSOperation] = [
         "CreateService": ECSOperation { (request: CreateServiceRequest, context) in
-            guard (1...255).contains(request.serviceName.count), request.serviceName.allSatisfy(Names.isNameCharacter) else {
-                throw ECSError.invalidParameter("serviceName: must be 1 to 255 letters, digits, hyphens and underscores.")
-            }
-            try ServiceRules.checkDesiredCount(request.desiredCount)
-            try ServiceRules.checkDeploymentConfiguration(request.deploymentConfiguration)
-            try ServiceRules.checkGracePeriod(request.healthCheckGracePeriodSeconds)
-            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            try TagRules.check(request.tags)
-            let strategy = request.schedulingStrategy ?? "REPLICA"
-            guard ["REPLICA", "DAEMON"].contains(strategy) else {
-                throw ECSError.invalidParameter("schedulingStrategy: must be REPLICA or DAEMON.")
-            }
-            if strategy == "DAEMON", request.desiredCount != nil {
-                throw ECSError.invalidParameter("desiredCount: a DAEMON service takes no desiredCount.")
-            }
-            let launchType = request.launchType ?? "EC2"
-            guard ["EC2", "EXTERNAL"].contains(launchType) else {
-                throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
-            }
-            guard let taskDefinitionText = request.taskDefinition else {
-                throw ECSError.invalidParameter("taskDefinition: is required.")
-            }
+            let strategy = request.strategy
+            let launchType = request.launchTypeOrDefault
+            let taskDefinitionText = try request.requiredTaskDefinition()
             let service = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 if let existing = try db.service(request.serviceName, in: cluster), existing.status != "INACTIVE" {
@@ -315,9 +204,6 @@ extension ECSAPI {
             return ServiceResponse(service: service)
         },
         "DescribeServices": ECSOperation { (request: DescribeServicesRequest, context) in
-            guard (1...10).contains(request.services.count) else {
-                throw ECSError.invalidParameter("services: give 1 to 10 services, got \(request.services.count).")
-            }
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -349,11 +235,7 @@ extension ECSAPI {
             return ListServicesResponse(serviceArns: page.items.map(\.serviceArn), nextToken: page.nextToken)
         },
         "UpdateService": ECSOperation { (request: UpdateServiceRequest, context) in
-            try ServiceRules.checkDesiredCount(request.desiredCount)
-            try ServiceRules.checkDeploymentConfiguration(request.deploymentConfiguration)
-            try ServiceRules.checkGracePeriod(request.healthCheckGracePeriodSeconds)
-            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }
                 guard service.status == "ACTIVE" else { throw ECSError.serviceNotActive }

@@ -1,75 +1,18 @@
 import AgentProtocol
 import Foundation
+import ECSProtocol
 import GRDB
 import Scheduler
 import TaskDefinitions
 
 // MARK: - Requests and responses
 
-struct RunTaskRequest: Decodable {
-    var cluster: String?
-    var taskDefinition: String
-    var count: Int?
-    var startedBy: String?
-    var group: String?
-    var overrides: JSONValue?
-    var launchType: String?
-    var placementConstraints: [JSONValue]?
-    var placementStrategy: [JSONValue]?
-    var networkConfiguration: JSONValue?
-    var tags: [ResourceTag]?
-    var enableECSManagedTags: Bool?
-    var propagateTags: String?
-    var referenceId: String?
-    var clientToken: String?
-    var enableExecuteCommand: Bool?
-}
-
-struct StartTaskRequest: Decodable {
-    var cluster: String?
-    var taskDefinition: String
-    var containerInstances: [String]
-    var startedBy: String?
-    var group: String?
-    var overrides: JSONValue?
-    var networkConfiguration: JSONValue?
-    var tags: [ResourceTag]?
-    var enableECSManagedTags: Bool?
-    var propagateTags: String?
-    var referenceId: String?
-    var enableExecuteCommand: Bool?
-}
-
 struct TasksResponse: Encodable {
     var tasks: [ECSTask]
     var failures: [Failure]
 }
 
-struct StopTaskRequest: Decodable {
-    var cluster: String?
-    var task: String
-    var reason: String?
-}
-
 struct TaskResponse: Encodable { var task: ECSTask }
-
-struct DescribeTasksRequest: Decodable {
-    var cluster: String?
-    var tasks: [String]
-    var include: [String]?
-}
-
-struct ListTasksRequest: Decodable {
-    var cluster: String?
-    var containerInstance: String?
-    var family: String?
-    var nextToken: String?
-    var maxResults: Int?
-    var startedBy: String?
-    var serviceName: String?
-    var desiredStatus: String?
-    var launchType: String?
-}
 
 struct ListTasksResponse: Encodable {
     var taskArns: [String]
@@ -84,16 +27,7 @@ enum TaskStates {
     static let pending: Set<String> = ["PROVISIONING", "PENDING", "ACTIVATING"]
 }
 
-enum TaskRules {
-    /// ECS places at most 10 tasks per RunTask/StartTask call.
-    static let maxCount = 10
-
-    static func checkStartedBy(_ startedBy: String?) throws(ECSError) {
-        if let startedBy, startedBy.count > 128 {
-            throw .invalidParameter("startedBy: must be at most 128 characters.")
-        }
-    }
-
+extension TaskRules {
     static func newID() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 
     /// A new task of `definition` in `cluster` on `instanceArn`, desired RUNNING: the agent takes it from here.
@@ -204,15 +138,6 @@ extension ECSAPI {
     static let taskOperations: [String: ECSOperation] = [
         "RunTask": ECSOperation { (request: RunTaskRequest, context) in
             let count = request.count ?? 1
-            guard (1...TaskRules.maxCount).contains(count) else {
-                throw ECSError.invalidParameter("count: must be between 1 and \(TaskRules.maxCount), got \(count).")
-            }
-            try TaskRules.checkStartedBy(request.startedBy)
-            try TagRules.check(request.tags)
-            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            if let launchType = request.launchType, !["EC2", "EXTERNAL"].contains(launchType) {
-                throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
-            }
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
@@ -225,11 +150,6 @@ extension ECSAPI {
             }
         },
         "StartTask": ECSOperation { (request: StartTaskRequest, context) in
-            guard (1...TaskRules.maxCount).contains(request.containerInstances.count) else {
-                throw ECSError.invalidParameter("containerInstances: give 1 to \(TaskRules.maxCount) container instances, got \(request.containerInstances.count).")
-            }
-            try TaskRules.checkStartedBy(request.startedBy)
-            try TagRules.check(request.tags)
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
@@ -265,9 +185,6 @@ extension ECSAPI {
             }
         },
         "StopTask": ECSOperation { (request: StopTaskRequest, context) in
-            if let reason = request.reason, reason.count > 255 {
-                throw ECSError.invalidParameter("reason: must be at most 255 characters.")
-            }
             let (outcome, clusterName, response) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard let task = try db.task(request.task, in: cluster) else {
@@ -284,9 +201,6 @@ extension ECSAPI {
             return response
         },
         "DescribeTasks": ECSOperation { (request: DescribeTasksRequest, context) in
-            guard (1...100).contains(request.tasks.count) else {
-                throw ECSError.invalidParameter("tasks: give 1 to 100 tasks, got \(request.tasks.count).")
-            }
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -305,10 +219,7 @@ extension ECSAPI {
         },
         "ListTasks": ECSOperation { (request: ListTasksRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let desiredStatus = request.desiredStatus ?? "RUNNING"
-            guard ["RUNNING", "PENDING", "STOPPED"].contains(desiredStatus) else {
-                throw ECSError.invalidParameter("desiredStatus: must be RUNNING, PENDING or STOPPED.")
-            }
+            let desiredStatus = request.desiredStatusOrDefault
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 // ECS: PENDING lists tasks desired RUNNING that have not reached RUNNING yet.

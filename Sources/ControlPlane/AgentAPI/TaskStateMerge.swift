@@ -1,45 +1,12 @@
 import AgentProtocol
+import ECSProtocol
 import Foundation
 
-/// How an agent's report folds into a stored task: forward only, first timestamp wins, so a batch sent twice or
-/// late changes nothing.
-enum TaskStateMerge {
-    /// ECS's task lifecycle, in order.
-    static let taskStatuses = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
-                               "DEPROVISIONING", "STOPPED"]
-    static let containerStatuses = ["PENDING", "RUNNING", "STOPPED"]
-    static let healthStatuses: Set<String> = ["HEALTHY", "UNHEALTHY", "UNKNOWN"]
-
+extension TaskStateMerge {
     enum Outcome: Equatable {
         case updated(ECSTask)
         case unchanged
         case stale(String)
-    }
-
-    /// Checks a change's values; the error names the field.
-    static func validate(_ change: TaskStateChange, at index: Int) throws(ECSError) {
-        let path = "tasks[\(index)]"
-        guard taskStatuses.contains(change.lastStatus) else {
-            throw .invalidParameter("\(path).lastStatus: must be one of \(taskStatuses.joined(separator: ", ")), got \(change.lastStatus.prefix(40)).")
-        }
-        if let health = change.healthStatus, !healthStatuses.contains(health) {
-            throw .invalidParameter("\(path).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.prefix(40)).")
-        }
-        if let reason = change.stoppedReason, reason.count > 1024 {
-            throw .invalidParameter("\(path).stoppedReason: must be at most 1024 characters.")
-        }
-        for (number, container) in (change.containers ?? []).enumerated() {
-            let containerPath = "\(path).containers[\(number)]"
-            if let status = container.lastStatus, !containerStatuses.contains(status) {
-                throw .invalidParameter("\(containerPath).lastStatus: must be PENDING, RUNNING or STOPPED, got \(status.prefix(40)).")
-            }
-            if let health = container.healthStatus, !healthStatuses.contains(health) {
-                throw .invalidParameter("\(containerPath).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.prefix(40)).")
-            }
-            if let reason = container.reason, reason.count > 1024 {
-                throw .invalidParameter("\(containerPath).reason: must be at most 1024 characters.")
-            }
-        }
     }
 
     /// `task` with `change` applied at `now`, or why not.

@@ -1,3 +1,4 @@
+import ECSProtocol
 import Foundation
 public import LoadBalancer
 import Synchronization

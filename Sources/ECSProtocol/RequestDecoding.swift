@@ -1,9 +1,9 @@
-import Foundation
+public import Foundation
 
 /// JSON in and out of operations, with decoding errors turned into ECS errors that name the field.
-enum RequestDecoding {
-    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        let body = data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? Data("{}".utf8) : data
+public enum RequestDecoding {
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        let body = ECSWire.object(data)
         guard (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) is [String: Any] else {
             throw ECSError.serialization("The request body is not a JSON object.")
         }
@@ -12,14 +12,14 @@ enum RequestDecoding {
         return try decoder.decode(type, from: body)
     }
 
-    static func encode(_ value: some Encodable) throws -> Data {
+    public static func encode(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .secondsSince1970
         return try encoder.encode(value)
     }
 
-    static func path(_ codingPath: [any CodingKey]) -> String {
+    public static func path(_ codingPath: [any CodingKey]) -> String {
         var text = ""
         for key in codingPath {
             if let index = key.intValue {
@@ -31,7 +31,7 @@ enum RequestDecoding {
         return text
     }
 
-    static func ecsError(from error: DecodingError) -> ECSError {
+    public static func ecsError(from error: DecodingError) -> ECSError {
         switch error {
         case .typeMismatch(let type, let context):
             return .serialization("\(path(context.codingPath)): expected \(typeName(type)).")
@@ -47,7 +47,7 @@ enum RequestDecoding {
         }
     }
 
-    static func typeName(_ type: Any.Type) -> String {
+    public static func typeName(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
         case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
@@ -59,9 +59,9 @@ enum RequestDecoding {
 }
 
 /// ECS's `nextToken`/`maxResults` paging: opaque tokens that name the last item returned.
-struct Pagination {
+public struct Pagination {
     /// Checks `maxResults` against ECS's bounds for the operation.
-    static func limit(_ maxResults: Int?, default defaultValue: Int, max: Int) throws(ECSError) -> Int {
+    public static func limit(_ maxResults: Int?, default defaultValue: Int, max: Int) throws(ECSError) -> Int {
         guard let maxResults else { return defaultValue }
         guard (1...max).contains(maxResults) else {
             throw .invalidParameter("maxResults: must be between 1 and \(max), got \(maxResults).")
@@ -70,7 +70,7 @@ struct Pagination {
     }
 
     /// The page of `items` (already in order, with ascending unique `key`s unless `descending`) after `nextToken`.
-    static func page<T>(_ items: [T], key: (T) -> String, nextToken: String?, limit: Int,
+    public static func page<T>(_ items: [T], key: (T) -> String, nextToken: String?, limit: Int,
                         descending: Bool = false) throws(ECSError) -> (items: [T], nextToken: String?) {
         var remaining = items[...]
         if let nextToken {
@@ -86,10 +86,10 @@ struct Pagination {
 }
 
 /// ECS's tag rules: at most 50 per resource, keys 1–128 and values 0–256 characters.
-enum TagRules {
-    static let maxTagsPerResource = 50
+public enum TagRules {
+    public static let maxTagsPerResource = 50
 
-    static func check(_ tags: [ResourceTag]?, field: String = "tags") throws(ECSError) {
+    public static func check(_ tags: [ResourceTag]?, field: String = "tags") throws(ECSError) {
         guard let tags else { return }
         guard tags.count <= maxTagsPerResource else {
             throw .invalidParameter("\(field): at most \(maxTagsPerResource) tags, got \(tags.count).")

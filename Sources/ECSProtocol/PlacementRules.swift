@@ -1,10 +1,10 @@
 import Scheduler
-import TaskDefinitions
+public import TaskDefinitions
 
 /// Checks `placementConstraints` and `placementStrategy` of CreateService, UpdateService and RunTask with the
 /// scheduler's own parser, so a malformed expression is refused when it is given, not when a task is placed.
-enum PlacementRules {
-    static func check(constraints: [JSONValue]?, strategy: [JSONValue]?) throws(ECSError) {
+public enum PlacementRules {
+    public static func check(constraints: [JSONValue]?, strategy: [JSONValue]?) throws(ECSError) {
         let parsedConstraints = try entries(constraints, field: "placementConstraints", detail: "expression")
         let parsedStrategy = try entries(strategy, field: "placementStrategy", detail: "field")
         // Each expression on its own first, so the message names the entry (and a long or deep one is refused

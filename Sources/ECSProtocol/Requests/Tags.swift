@@ -1,0 +1,23 @@
+public struct TagResourceRequest: ECSRequest, Decodable {
+    public var resourceArn: String
+    public var tags: [ResourceTag]
+}
+
+public struct UntagResourceRequest: ECSRequest, Decodable {
+    public var resourceArn: String
+    public var tagKeys: [String]
+}
+
+public struct ListTagsForResourceRequest: ECSRequest, Decodable { public var resourceArn: String }
+
+extension TagResourceRequest {
+    public func validate() throws(ECSError) { try TagRules.check(tags) }
+}
+
+extension UntagResourceRequest {
+    public func validate() throws(ECSError) {
+        guard tagKeys.count <= TagRules.maxTagsPerResource else {
+            throw ECSError.invalidParameter("tagKeys: at most \(TagRules.maxTagsPerResource) keys, got \(tagKeys.count).")
+        }
+    }
+}
