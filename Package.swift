@@ -195,6 +195,8 @@ let package = Package(
         .testTarget(name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "FlotillaTestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "ECSProtocolTests", dependencies: ["ECSProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "OCIImageTests", dependencies: ["OCIImage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [

@@ -6,6 +6,10 @@ public enum LayerPath {
     /// - Parameters:
     ///   - archive: names the archive in the error; `entry`: the entry whose path (or link target) this is.
     public static func components(_ raw: String, archive: String, entry: String) throws(ImageError) -> [String] {
+        // The kernel reads a path up to its first NUL: "..\0x" would pass the checks below as a name and create "..".
+        guard !raw.utf8.contains(0) else {
+            throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "path contains a NUL byte")
+        }
         var components: [String] = []
         for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
@@ -17,8 +21,23 @@ public enum LayerPath {
         return components
     }
 
+    /// Checks a symlink's target: not empty, no NUL (the kernel would read less than was checked), and a relative
+    /// target must not climb above the layer root from `linkDirectory` (absolute targets resolve inside the container).
+    public static func checkSymlinkTarget(_ target: String, linkDirectory: [String], archive: String, entry: String)
+        throws(ImageError) {
+        guard !target.isEmpty else {
+            throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "symlink with an empty target")
+        }
+        guard !target.utf8.contains(0) else {
+            throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "symlink target contains a NUL byte")
+        }
+        if escapes(linkDirectory: linkDirectory, target: target) {
+            throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "symlink target \"\(target)\" escapes the layer")
+        }
+    }
+
     /// True when a relative `target`, resolved from the link's directory, climbs above the layer root.
-    public static func escapes(linkDirectory: [String], target: String) -> Bool {
+    static func escapes(linkDirectory: [String], target: String) -> Bool {
         if target.hasPrefix("/") { return false }
         var depth = linkDirectory.count
         for part in target.split(separator: "/", omittingEmptySubsequences: true) {

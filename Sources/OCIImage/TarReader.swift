@@ -62,7 +62,9 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
 
     /// The next entry, or nil at the end-of-archive marker. Skips whatever of the previous entry's data was not read.
     public mutating func next() throws(ImageError) -> TarEntry? {
-        try skip(remainingData + remainingPadding)
+        // Apart: an entry may claim up to Int64.max bytes, and its padding on top would overflow.
+        try skip(remainingData)
+        try skip(remainingPadding)
         remainingData = 0
         remainingPadding = 0
 

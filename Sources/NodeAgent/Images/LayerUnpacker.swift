@@ -65,13 +65,7 @@ struct LayerUnpacker {
                     try Self.write(chunk, to: fd, path: path)
                 }
             case .symlink:
-                guard !entry.linkTarget.isEmpty else {
-                    throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path, reason: "symlink with an empty target")
-                }
-                if LayerPath.escapes(linkDirectory: parent, target: entry.linkTarget) {
-                    throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path,
-                                                 reason: "symlink target \"\(entry.linkTarget)\" escapes the layer")
-                }
+                try LayerPath.checkSymlinkTarget(entry.linkTarget, linkDirectory: parent, archive: archiveName, entry: entry.path)
                 try check(symlink(entry.linkTarget, path), "symlink", path)
             case .hardlink:
                 let target = try safeComponents(entry.linkTarget, entry: entry.path)
