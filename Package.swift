@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "ecs-control-plane",
             dependencies: [
-                "ControlPlane", "HTTPServerLimits",
+                "ControlPlane", "HTTPServerLimits", "LoadBalancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -25,6 +25,8 @@ struct BalancingControlPlane: Sendable {
     /// A given `store` and `clock` outlive the run, as a control plane's file and time outlive a restart.
     static func run(
         embedded: Bool = true, store: ControlPlaneStore? = nil, clock: BalancingTestClock = BalancingTestClock(),
+        maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections,
+        idleTimeout: Duration = LoadBalancerConfiguration.defaultIdleTimeout,
         logger: Logger = Logger(label: "flotilla.test"),
         _ body: @escaping @Sendable (any TestClientProtocol, BalancingControlPlane) async throws -> Void
     ) async throws {
@@ -36,6 +38,7 @@ struct BalancingControlPlane: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if embedded {
                 let service = EmbeddedLoadBalancers(store: harness.store, board: harness.board, interval: .milliseconds(50),
+                                                    maxConnections: maxConnections, idleTimeout: idleTimeout,
                                                     now: { clock.now }, logger: logger)
                 group.addTask { try await service.run() }
             }
