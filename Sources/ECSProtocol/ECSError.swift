@@ -28,8 +28,11 @@ public struct ECSError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension ECSError {
+    /// `ClientException`: the request is wrong in a way ECS reports as the client's.
     public static func client(_ message: String) -> ECSError { ECSError("ClientException", message) }
+    /// `InvalidParameterException`, naming the field.
     public static func invalidParameter(_ message: String) -> ECSError { ECSError("InvalidParameterException", message) }
+    /// `SerializationException`: the body is not the operation's JSON.
     public static func serialization(_ message: String) -> ECSError { ECSError("SerializationException", message) }
     public static let clusterNotFound = ECSError("ClusterNotFoundException", "Cluster not found.")
     public static let serviceNotFound = ECSError("ServiceNotFoundException", "Service not found.")
@@ -46,18 +49,23 @@ extension ECSError {
         "ClusterContainsContainerInstancesException",
         "The Cluster cannot be deleted while Container Instances are active or draining."
     )
+    /// `TargetNotFoundException` for an attribute's target.
     public static func targetNotFound(_ target: String) -> ECSError {
         ECSError("TargetNotFoundException", "Could not find target \(target).")
     }
+    /// `AttributeLimitExceededException`: more than ECS's custom attributes on one target.
     public static func attributeLimitExceeded(_ target: String) -> ECSError {
         ECSError("AttributeLimitExceededException", "Attribute limit of \(customAttributeLimit) exceeded for \(target).")
     }
+    /// `ResourceNotFoundException` for a tagged resource.
     public static func resourceNotFound(_ arn: String) -> ECSError {
         ECSError("ResourceNotFoundException", "The specified resource could not be found: \(arn).")
     }
+    /// `UnknownOperationException`: no operation of that name.
     public static func unknownOperation(_ operation: String) -> ECSError {
         ECSError("UnknownOperationException", "Unknown operation \(operation).")
     }
+    /// `ServerException` (500): a fault of the control plane, never of the request.
     public static func server(_ message: String) -> ECSError {
         ECSError("ServerException", message, status: .internalServerError)
     }

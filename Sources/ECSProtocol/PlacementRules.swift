@@ -4,6 +4,7 @@ public import TaskDefinitions
 /// Checks `placementConstraints` and `placementStrategy` of CreateService, UpdateService and RunTask with the
 /// scheduler's own parser, so a malformed expression is refused when it is given, not when a task is placed.
 public enum PlacementRules {
+    /// Each constraint and strategy entry in its ECS shape, each expression parsed; the error names the entry.
     public static func check(constraints: [JSONValue]?, strategy: [JSONValue]?) throws(ECSError) {
         let parsedConstraints = try entries(constraints, field: "placementConstraints", detail: "expression")
         let parsedStrategy = try entries(strategy, field: "placementStrategy", detail: "field")

@@ -2,6 +2,7 @@ public import Foundation
 
 /// JSON in and out of operations, with decoding errors turned into ECS errors that name the field.
 public enum RequestDecoding {
+    /// Decodes a JSON object body (whitespace only is `{}`) with epoch-seconds dates.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         let body = ECSWire.object(data)
         guard (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) is [String: Any] else {
@@ -12,6 +13,7 @@ public enum RequestDecoding {
         return try decoder.decode(type, from: body)
     }
 
+    /// Encodes an answer: sorted keys, epoch-seconds dates.
     public static func encode(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -19,6 +21,7 @@ public enum RequestDecoding {
         return try encoder.encode(value)
     }
 
+    /// A coding path as ECS names fields: `containerDefinitions[1].portMappings[0].containerPort`.
     public static func path(_ codingPath: [any CodingKey]) -> String {
         var text = ""
         for key in codingPath {
@@ -31,6 +34,7 @@ public enum RequestDecoding {
         return text
     }
 
+    /// A decoding error as ECS answers it, naming the field.
     public static func ecsError(from error: DecodingError) -> ECSError {
         switch error {
         case .typeMismatch(let type, let context):
@@ -47,6 +51,7 @@ public enum RequestDecoding {
         }
     }
 
+    /// The JSON type a Swift type decodes from, for messages.
     public static func typeName(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
@@ -89,6 +94,7 @@ public struct Pagination {
 public enum TagRules {
     public static let maxTagsPerResource = 50
 
+    /// At most 50 tags; keys 1-128 characters without the aws: prefix, values up to 256.
     public static func check(_ tags: [ResourceTag]?, field: String = "tags") throws(ECSError) {
         guard let tags else { return }
         guard tags.count <= maxTagsPerResource else {

@@ -1,14 +1,17 @@
+/// The input of `PutAccountSetting`.
 public struct PutAccountSettingRequest: ECSRequest, Decodable {
     public var name: String
     public var value: String
     public var principalArn: String?
 }
 
+/// The input of `DeleteAccountSetting`.
 public struct DeleteAccountSettingRequest: ECSRequest, Decodable {
     public var name: String
     public var principalArn: String?
 }
 
+/// The input of `ListAccountSettings`.
 public struct ListAccountSettingsRequest: ECSRequest, Decodable {
     public var name: String?
     public var value: String?
@@ -18,6 +21,7 @@ public struct ListAccountSettingsRequest: ECSRequest, Decodable {
     public var maxResults: Int?
 }
 
+/// ECS's account settings: names, the values each takes, the defaults.
 public enum AccountSettingRules {
     /// ECS's account setting names and the values each takes.
     public static let values: [String: Set<String>] = [
@@ -41,6 +45,7 @@ public enum AccountSettingRules {
         "defaultLogDriverMode": "blocking",
     ]
 
+    /// Refuses a name that is not an account setting, listing the ones there are.
     public static func checkName(_ name: String) throws(ECSError) {
         guard values[name] != nil else {
             throw .invalidParameter("name: \(name.prefix(100)) is not an account setting; use one of \(values.keys.sorted().joined(separator: ", ")).")

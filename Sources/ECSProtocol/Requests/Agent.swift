@@ -2,6 +2,7 @@ public import AgentProtocol
 public import Foundation
 import TaskDefinitions
 
+/// The agent protocol's limits and the checks of Register and PollDesiredTasks.
 public enum AgentRules {
     /// Longest accepted hostname and address.
     public static let maxNameLength = 255
@@ -18,6 +19,7 @@ public enum AgentRules {
         return seconds
     }
 
+    /// Register's checks: hostname, address, endpoint and token, resources, attributes.
     public static func check(_ request: RegisterAgentRequest) throws(ECSError) {
         guard !request.hostname.isEmpty, request.hostname.count <= maxNameLength else {
             throw .invalidParameter("hostname: must be 1 to \(maxNameLength) characters.")

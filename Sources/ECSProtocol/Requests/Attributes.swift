@@ -1,8 +1,10 @@
+/// The input of `PutAttributes` and `DeleteAttributes`.
 public struct AttributesRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var attributes: [Attribute]
 }
 
+/// The input of `ListAttributes`.
 public struct ListAttributesRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var targetType: String
@@ -12,11 +14,14 @@ public struct ListAttributesRequest: ECSRequest, Decodable {
     public var maxResults: Int?
 }
 
+/// ECS's rules for custom attributes (PutAttributes, DeleteAttributes).
 public enum AttributeRules {
+    /// Letters, digits, and `_ . - / @`.
     public static func isAttributeCharacter(_ character: Character) -> Bool {
         character.isASCII && (character.isLetter || character.isNumber || "_.-/@".contains(character))
     }
 
+    /// 1 to 10 attributes, each named, sized and targeted as ECS requires.
     public static func check(_ attributes: [Attribute]) throws(ECSError) {
         guard (1...10).contains(attributes.count) else {
             throw .invalidParameter("attributes: give 1 to 10 attributes, got \(attributes.count).")

@@ -9,6 +9,7 @@ public enum ClusterDetail: String, Hashable, CaseIterable, Sendable {
     public static let writeResponse: Set<ClusterDetail> = [.settings, .configurations]
 }
 
+/// The input of `CreateCluster`.
 public struct CreateClusterRequest: ECSRequest, Decodable {
     public var clusterName: String?
     public var tags: [ResourceTag]?
@@ -18,18 +19,22 @@ public struct CreateClusterRequest: ECSRequest, Decodable {
     public var capacityProviders: [String]?
 }
 
+/// The input of `DescribeClusters`.
 public struct DescribeClustersRequest: ECSRequest, Decodable {
     public var clusters: [String]?
     public var include: [String]?
 }
 
+/// The input of `ListClusters`.
 public struct ListRequest: ECSRequest, Decodable {
     public var nextToken: String?
     public var maxResults: Int?
 }
 
+/// The input of `DeleteCluster`.
 public struct ClusterIdentifierRequest: ECSRequest, Decodable { public var cluster: String }
 
+/// The input of `UpdateCluster` and `UpdateClusterSettings`.
 public struct UpdateClusterRequest: ECSRequest, Decodable {
     public var cluster: String
     public var settings: [ClusterSetting]?
@@ -39,15 +44,18 @@ public struct UpdateClusterRequest: ECSRequest, Decodable {
 
 /// ECS names (clusters, services, families): letters, digits, hyphens and underscores.
 public enum Names {
+    /// ASCII letters, digits, hyphens and underscores.
     public static func isNameCharacter(_ character: Character) -> Bool {
         character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
     }
 }
 
+/// Cluster names and settings as ECS accepts them.
 public enum ClusterRules {
     public static let settingNames: Set<String> = ["containerInsights"]
     public static let settingValues: Set<String> = ["enabled", "disabled", "enhanced"]
 
+    /// 1 to 255 name characters.
     public static func checkName(_ name: String) throws(ECSError) {
         guard (1...255).contains(name.count),
               name.allSatisfy(Names.isNameCharacter) else {
@@ -55,6 +63,7 @@ public enum ClusterRules {
         }
     }
 
+    /// Only `containerInsights`, set to enabled, disabled or enhanced.
     public static func checkSettings(_ settings: [ClusterSetting]?) throws(ECSError) {
         for (index, setting) in (settings ?? []).enumerated() {
             guard let name = setting.name, settingNames.contains(name) else {

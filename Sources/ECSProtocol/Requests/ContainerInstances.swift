@@ -1,6 +1,7 @@
 public import Scheduler
 public import TaskDefinitions
 
+/// The input of `RegisterContainerInstance`.
 public struct RegisterContainerInstanceRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var instanceIdentityDocument: String?
@@ -13,12 +14,14 @@ public struct RegisterContainerInstanceRequest: ECSRequest, Decodable {
     public var tags: [ResourceTag]?
 }
 
+/// The input of `DeregisterContainerInstance`.
 public struct DeregisterContainerInstanceRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var containerInstance: String
     public var force: Bool?
 }
 
+/// The input of `ListContainerInstances`.
 public struct ListContainerInstancesRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var filter: String?
@@ -27,18 +30,21 @@ public struct ListContainerInstancesRequest: ECSRequest, Decodable {
     public var status: String?
 }
 
+/// The input of `DescribeContainerInstances`.
 public struct DescribeContainerInstancesRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var containerInstances: [String]
     public var include: [String]?
 }
 
+/// The input of `UpdateContainerInstancesState`.
 public struct UpdateContainerInstancesStateRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var containerInstances: [String]
     public var status: String
 }
 
+/// The input of `DiscoverPollEndpoint`.
 public struct DiscoverPollEndpointRequest: ECSRequest, Decodable {
     public var containerInstance: String?
     public var cluster: String?

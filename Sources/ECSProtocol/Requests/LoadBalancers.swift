@@ -41,11 +41,13 @@ public struct CreateLoadBalancerRequest: ECSRequest, Decodable {
     }
 }
 
+/// The input of `DescribeLoadBalancers`.
 public struct DescribeLoadBalancersRequest: ECSRequest, Decodable {
     /// Names (or ARNs) to describe; every balancer when absent.
     public var names: [String]?
 }
 
+/// The input of `DeleteLoadBalancer`.
 public struct DeleteLoadBalancerRequest: ECSRequest, Decodable {
     public var loadBalancerName: String
 }

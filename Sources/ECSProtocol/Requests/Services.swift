@@ -1,5 +1,6 @@
 public import TaskDefinitions
 
+/// The input of `CreateService`.
 public struct CreateServiceRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var serviceName: String
@@ -25,12 +26,14 @@ public struct CreateServiceRequest: ECSRequest, Decodable {
     public var enableExecuteCommand: Bool?
 }
 
+/// The input of `DescribeServices`.
 public struct DescribeServicesRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var services: [String]
     public var include: [String]?
 }
 
+/// The input of `ListServices`.
 public struct ListServicesRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var nextToken: String?
@@ -39,6 +42,7 @@ public struct ListServicesRequest: ECSRequest, Decodable {
     public var schedulingStrategy: String?
 }
 
+/// The input of `UpdateService`.
 public struct UpdateServiceRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var service: String
@@ -59,18 +63,21 @@ public struct UpdateServiceRequest: ECSRequest, Decodable {
     public var serviceRegistries: [JSONValue]?
 }
 
+/// The input of `DeleteService`.
 public struct DeleteServiceRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var service: String
     public var force: Bool?
 }
 
+/// The limits of a service's settings (CreateService, UpdateService).
 public enum ServiceRules {
     /// ECS's quota of tasks per service.
     public static let maxDesiredCount = 5000
     /// ECS keeps a service's last 100 events.
     public static let maxEvents = 100
 
+    /// 0 to `maxDesiredCount`.
     public static func checkDesiredCount(_ count: Int?) throws(ECSError) {
         guard let count else { return }
         guard (0...maxDesiredCount).contains(count) else {
@@ -78,6 +85,7 @@ public enum ServiceRules {
         }
     }
 
+    /// minimumHealthyPercent 0-100, maximumPercent 100-200.
     public static func checkDeploymentConfiguration(_ configuration: DeploymentConfiguration?) throws(ECSError) {
         guard let configuration else { return }
         if let minimum = configuration.minimumHealthyPercent, !(0...100).contains(minimum) {
@@ -88,6 +96,7 @@ public enum ServiceRules {
         }
     }
 
+    /// 0 to Int32.max seconds.
     public static func checkGracePeriod(_ seconds: Int?) throws(ECSError) {
         if let seconds, !(0...2_147_483_647).contains(seconds) {
             throw .invalidParameter("healthCheckGracePeriodSeconds: must be between 0 and 2147483647, got \(seconds).")

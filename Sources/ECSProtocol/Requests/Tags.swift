@@ -1,13 +1,16 @@
+/// The input of `TagResource`.
 public struct TagResourceRequest: ECSRequest, Decodable {
     public var resourceArn: String
     public var tags: [ResourceTag]
 }
 
+/// The input of `UntagResource`.
 public struct UntagResourceRequest: ECSRequest, Decodable {
     public var resourceArn: String
     public var tagKeys: [String]
 }
 
+/// The input of `ListTagsForResource`.
 public struct ListTagsForResourceRequest: ECSRequest, Decodable { public var resourceArn: String }
 
 extension TagResourceRequest {

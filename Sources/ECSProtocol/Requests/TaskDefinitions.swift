@@ -5,6 +5,7 @@ public import TaskDefinitions
 public struct RegisterTaskDefinitionRequest: ECSRequest {
     public var definition: TaskDefinition
 
+    /// `TaskDefinition.decode`, its errors as ECS's ClientException.
     public static func decode(_ body: Data) throws -> RegisterTaskDefinitionRequest {
         do throws(TaskDefinitionError) {
             return RegisterTaskDefinitionRequest(definition: try TaskDefinition.decode(ECSWire.object(body)))
@@ -19,11 +20,13 @@ public struct RegisterTaskDefinitionRequest: ECSRequest {
     public var tags: [ResourceTag]? { definition.tags?.map { ResourceTag(key: $0.key, value: $0.value) } }
 }
 
+/// The input of `DescribeTaskDefinition`.
 public struct DescribeTaskDefinitionRequest: ECSRequest, Decodable {
     public var taskDefinition: String
     public var include: [String]?
 }
 
+/// The input of `ListTaskDefinitions`.
 public struct ListTaskDefinitionsRequest: ECSRequest, Decodable {
     public var familyPrefix: String?
     public var status: String?
@@ -32,8 +35,10 @@ public struct ListTaskDefinitionsRequest: ECSRequest, Decodable {
     public var maxResults: Int?
 }
 
+/// The input of `DeregisterTaskDefinition`.
 public struct DeregisterTaskDefinitionRequest: ECSRequest, Decodable { public var taskDefinition: String }
 
+/// The input of `DeleteTaskDefinitions`.
 public struct DeleteTaskDefinitionsRequest: ECSRequest, Decodable { public var taskDefinitions: [String] }
 
 /// `ListTaskDefinitionFamilies`.

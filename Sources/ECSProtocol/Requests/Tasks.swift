@@ -1,5 +1,6 @@
 public import TaskDefinitions
 
+/// The input of `RunTask`.
 public struct RunTaskRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var taskDefinition: String
@@ -19,6 +20,7 @@ public struct RunTaskRequest: ECSRequest, Decodable {
     public var enableExecuteCommand: Bool?
 }
 
+/// The input of `StartTask`.
 public struct StartTaskRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var taskDefinition: String
@@ -34,18 +36,21 @@ public struct StartTaskRequest: ECSRequest, Decodable {
     public var enableExecuteCommand: Bool?
 }
 
+/// The input of `StopTask`.
 public struct StopTaskRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var task: String
     public var reason: String?
 }
 
+/// The input of `DescribeTasks`.
 public struct DescribeTasksRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var tasks: [String]
     public var include: [String]?
 }
 
+/// The input of `ListTasks`.
 public struct ListTasksRequest: ECSRequest, Decodable {
     public var cluster: String?
     public var containerInstance: String?
@@ -63,6 +68,7 @@ public enum TaskRules {
     /// ECS places at most 10 tasks per RunTask/StartTask call.
     public static let maxCount = 10
 
+    /// At most 128 characters.
     public static func checkStartedBy(_ startedBy: String?) throws(ECSError) {
         if let startedBy, startedBy.count > 128 {
             throw .invalidParameter("startedBy: must be at most 128 characters.")
