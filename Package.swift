@@ -30,9 +30,12 @@ let package = Package(
         // The pure libraries, for the fuzz targets in Fuzz/ (a package of their own, built by scripts/fuzz).
         .library(name: "TaskDefinitions", targets: ["TaskDefinitions"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "OCIImage", targets: ["OCIImage"]),
+        .library(name: "ECSProtocol", targets: ["ECSProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -50,6 +53,19 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
         .target(name: "AgentProtocol", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
+        .target(
+            name: "ECSProtocol",
+            dependencies: [
+                "TaskDefinitions", "ECSVocabulary", "Scheduler", "AgentProtocol",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OCIImage",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServerLimits",
             dependencies: [
@@ -80,7 +96,7 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "TaskDefinitions", "ECSVocabulary", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol",
-                "HTTPServerLimits",
+                "HTTPServerLimits", "ECSProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,7 +117,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol",
-                "HTTPServerLimits",
+                "HTTPServerLimits", "OCIImage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -137,7 +153,7 @@ let package = Package(
             name: "ecs-control-plane",
             dependencies: [
                 "DaemonSupport",
-                "ControlPlane", "HTTPServerLimits",
+                "ControlPlane", "HTTPServerLimits", "LoadBalancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -198,10 +214,12 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests", dependencies: ["Scheduler", "ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ECSProtocolTests", dependencies: ["ECSProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "OCIImageTests", dependencies: ["OCIImage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "AgentProtocol", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
+                "ControlPlane", "AgentProtocol", "ECSVocabulary", "ECSProtocol", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -210,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: [
-                "NodeAgent", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits",
+                "NodeAgent", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits", "OCIImage",
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: nodeAgentSwiftSettings

@@ -13,7 +13,10 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "flotilla-fuzz",
-    dependencies: [.package(name: "flotilla", path: "..")],
+    dependencies: [
+        .package(name: "flotilla", path: ".."),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
     targets: [
         .target(name: "FuzzDriver", swiftSettings: swiftSettings),
         .executableTarget(
@@ -23,6 +26,21 @@ let package = Package(
         .executableTarget(
             name: "FuzzClusterQuery",
             dependencies: ["FuzzDriver", .product(name: "Scheduler", package: "flotilla")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzECSRequest",
+            dependencies: [
+                "FuzzDriver", .product(name: "ECSProtocol", package: "flotilla"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzTarReader",
+            dependencies: ["FuzzDriver", .product(name: "OCIImage", package: "flotilla")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzOCIImage",
+            dependencies: ["FuzzDriver", .product(name: "OCIImage", package: "flotilla")],
             swiftSettings: swiftSettings),
     ]
 )

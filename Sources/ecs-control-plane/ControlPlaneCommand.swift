@@ -3,6 +3,7 @@ import ControlPlane
 import DaemonSupport
 import Foundation
 import HTTPServerLimits
+import LoadBalancer
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -44,6 +45,14 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the load balancers in this process (run ecs-lb --control-plane URL --load-balancer-name NAME).")
     var noEmbeddedLoadBalancer = false
 
+    @Option(help: "Client connections each embedded balancer holds at once; more are closed before any byte, as ecs-lb --max-connections (env FLOTILLA_BALANCER_MAX_CONNECTIONS).")
+    var balancerMaxConnections: Int = ProcessInfo.processInfo.environment["FLOTILLA_BALANCER_MAX_CONNECTIONS"].flatMap { Int($0) }
+        ?? LoadBalancerConfiguration.defaultMaxConnections
+
+    @Option(help: "Seconds an embedded balancer's connection may move no byte either way before it is closed, as ecs-lb --idle-timeout (env FLOTILLA_BALANCER_IDLE_TIMEOUT).")
+    var balancerIdleTimeout: Double = ProcessInfo.processInfo.environment["FLOTILLA_BALANCER_IDLE_TIMEOUT"].flatMap { Double($0) }
+        ?? Double(LoadBalancerConfiguration.defaultIdleTimeout.components.seconds)
+
     mutating func validate() throws {
         guard let grace = parsedGracePeriod, grace >= .seconds(2) else {
             throw ValidationError("--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
@@ -65,6 +74,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
         if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
+        if balancerMaxConnections < 1 {
+            throw ValidationError("--balancer-max-connections: must be at least 1, got \(balancerMaxConnections)")
+        }
+        if !(balancerIdleTimeout > 0) {
+            throw ValidationError("--balancer-idle-timeout: must be a positive number of seconds, got \(balancerIdleTimeout)")
+        }
     }
 
     var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
@@ -107,7 +122,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             ReconcilerService(store: store, interval: parsedReconcileInterval!, logger: logger),
             ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger),
         ]
-        if !noEmbeddedLoadBalancer { services.append(EmbeddedLoadBalancers(store: store, board: loadBalancers, logger: logger)) }
+        if !noEmbeddedLoadBalancer {
+            services.append(EmbeddedLoadBalancers(store: store, board: loadBalancers, maxConnections: balancerMaxConnections,
+                                                  idleTimeout: .seconds(balancerIdleTimeout), logger: logger))
+        }
         try await Daemon.run(services, logger: logger)
         do {
             try store.close()

@@ -1,4 +1,5 @@
 @testable import ControlPlane
+import ECSProtocol
 import FlotillaTestKit
 import Foundation
 import HummingbirdTesting

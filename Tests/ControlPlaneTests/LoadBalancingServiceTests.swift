@@ -160,6 +160,24 @@ struct LoadBalancingServiceTests {
         }
     }
 
+    @Test("The control plane's balancer limits (--balancer-max-connections, --balancer-idle-timeout) reach every balancer it starts")
+    func limitsReachTheBalancers() async throws {
+        let port = try freePort()
+        try await BalancingControlPlane.run(maxConnections: 3, idleTimeout: .seconds(42)) { client, harness in
+            // Given a control plane whose balancers may hold 3 connections, idle for 42 s at most
+            // When a balancer is created
+            _ = try await client.balancedService(port: port)
+            // Then the balancer it starts runs with those limits (LimitTests shows a balancer keeping them)
+            #expect(try await eventually {
+                if case .running = harness.board.entry(for: "web") { true } else { false }
+            })
+            guard case .running(let balancer) = harness.board.entry(for: "web") else { return }
+            #expect(balancer.configuration.maxConnections == 3)
+            #expect(balancer.configuration.idleTimeout == .seconds(42))
+            #expect(balancer.configuration.listenerPort == port)
+        }
+    }
+
     @Test("A listener port in use fails that balancer only, visibly; it starts once the port is free; delete stops it")
     func portInUse() async throws {
         let backend = try TestHTTPBackend(name: "task-0", host: "127.0.0.2")

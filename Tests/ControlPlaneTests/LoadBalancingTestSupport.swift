@@ -26,6 +26,8 @@ struct BalancingControlPlane: Sendable {
     /// A given `store` and `clock` outlive the run, as a control plane's file and time outlive a restart.
     static func run(
         embedded: Bool = true, store: ControlPlaneStore? = nil, clock: ManualClock = ManualClock(),
+        maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections,
+        idleTimeout: Duration = LoadBalancerConfiguration.defaultIdleTimeout,
         logger: Logger = Logger(label: "flotilla.test"),
         _ body: @escaping @Sendable (any TestClientProtocol, BalancingControlPlane) async throws -> Void
     ) async throws {
@@ -37,6 +39,7 @@ struct BalancingControlPlane: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if embedded {
                 let service = EmbeddedLoadBalancers(store: harness.store, board: harness.board, interval: .milliseconds(50),
+                                                    maxConnections: maxConnections, idleTimeout: idleTimeout,
                                                     now: { clock.date }, logger: logger)
                 group.addTask { try await service.run() }
             }

@@ -103,6 +103,7 @@ struct ControlPlaneProcessTests {
 
     @Test("Bad flags end the daemon with a message naming the flag", arguments: [
         ["--listen", "nowhere"], ["--listen", "127.0.0.1:70000"], ["--account-id", "12"], ["--region", "us east"],
+        ["--balancer-max-connections", "0"], ["--balancer-idle-timeout", "0"],
     ])
     func badFlags(_ arguments: [String]) async throws {
         let run = try await HostCommand.runToCompletion(

@@ -5,6 +5,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import NodeAgent
+import OCIImage
 
 @Suite("Image import: layers expanding beyond the limit are refused as such", .timeLimit(.minutes(3)))
 struct ImageExpansionTests {

@@ -5,6 +5,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import NodeAgent
+import OCIImage
 
 /// A bad image and what its import must say.
 struct BadImage: CustomTestStringConvertible, Sendable {
@@ -75,6 +76,16 @@ struct BadImage: CustomTestStringConvertible, Sendable {
         BadImage(name: "symlink escaping the layer", build: { directory in
             try layoutWith(layer: layer { $0.addSymlink("etc/up", target: "../../outside") }, in: directory)
         }, expected: ["etc/up", "escapes the layer"]),
+        // Found in review while writing the tar fuzz target's oracle: the kernel reads a path up to its first NUL, and
+        // PAX records may hold one.
+        BadImage(name: "symlink whose target escapes after a NUL byte", build: { directory in
+            let target = "a/../..\u{0}/" + String(repeating: "b", count: 100)   // > 100 bytes: a PAX linkpath record
+            return try layoutWith(layer: layer { $0.addSymlink("up", target: target) }, in: directory)
+        }, expected: ["\"up\"", "symlink target contains a NUL byte"]),
+        BadImage(name: "path that is .. before a NUL byte", build: { directory in
+            let path = "..\u{0}/" + String(repeating: "c", count: 100)   // > 100 bytes: a PAX path record
+            return try layoutWith(layer: layer { $0.addFile(path, contents: Array("x".utf8)) }, in: directory)
+        }, expected: ["path contains a NUL byte"]),
         BadImage(name: "hardlink escaping the layer", build: { directory in
             try layoutWith(layer: layer { $0.addHardlink("etc/shadow", target: "../../etc/shadow") }, in: directory)
         }, expected: ["etc/shadow", "contains \"..\""]),

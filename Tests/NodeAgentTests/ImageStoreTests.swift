@@ -5,6 +5,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import NodeAgent
+import OCIImage
 
 @Suite(.timeLimit(.minutes(5)))
 struct ImageStoreTests {

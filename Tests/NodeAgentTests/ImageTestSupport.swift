@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Logging
 @testable import NodeAgent
+import OCIImage
 
 /// A directory under /tmp, removed when the value goes away.
 final class ImageTestDirectory {

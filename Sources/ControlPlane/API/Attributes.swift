@@ -1,24 +1,11 @@
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import GRDB
 
 // MARK: - Requests and responses
 
-struct AttributesRequest: Decodable {
-    var cluster: String?
-    var attributes: [Attribute]
-}
-
 struct AttributesResponse: Encodable { var attributes: [Attribute] }
-
-struct ListAttributesRequest: Decodable {
-    var cluster: String?
-    var targetType: String
-    var attributeName: String?
-    var attributeValue: String?
-    var nextToken: String?
-    var maxResults: Int?
-}
 
 struct ListAttributesResponse: Encodable {
     var attributes: [Attribute]
@@ -26,32 +13,6 @@ struct ListAttributesResponse: Encodable {
 }
 
 // MARK: - Rules
-
-enum AttributeRules {
-    static func isAttributeCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || "_.-/@".contains(character))
-    }
-
-    static func check(_ attributes: [Attribute]) throws(ECSError) {
-        guard (1...10).contains(attributes.count) else {
-            throw .invalidParameter("attributes: give 1 to 10 attributes, got \(attributes.count).")
-        }
-        for (index, attribute) in attributes.enumerated() {
-            guard (1...128).contains(attribute.name.count), attribute.name.allSatisfy(isAttributeCharacter) else {
-                throw .invalidParameter("attributes[\(index)].name: must be 1 to 128 letters, digits, hyphens, underscores, periods, at signs or slashes.")
-            }
-            if let value = attribute.value, !(1...128).contains(value.count) {
-                throw .invalidParameter("attributes[\(index)].value: must be 1 to 128 characters.")
-            }
-            if let type = attribute.targetType, type != "container-instance" {
-                throw .invalidParameter("attributes[\(index)].targetType: must be container-instance.")
-            }
-            guard attribute.targetId != nil else {
-                throw .invalidParameter("attributes[\(index)].targetId: is required.")
-            }
-        }
-    }
-}
 
 // MARK: - Rules over the store
 
@@ -70,8 +31,7 @@ extension Database {
 extension ECSAPI {
     static let attributeOperations: [String: ECSOperation] = [
         "PutAttributes": ECSOperation { (request: AttributesRequest, context) in
-            try AttributeRules.check(request.attributes)
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var answer: [Attribute] = []
                 for attribute in request.attributes {
@@ -86,8 +46,7 @@ extension ECSAPI {
             }
         },
         "DeleteAttributes": ECSOperation { (request: AttributesRequest, context) in
-            try AttributeRules.check(request.attributes)
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var answer: [Attribute] = []
                 for attribute in request.attributes {
@@ -101,12 +60,6 @@ extension ECSAPI {
         },
         "ListAttributes": ECSOperation { (request: ListAttributesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            guard request.targetType == "container-instance" else {
-                throw ECSError.invalidParameter("targetType: must be container-instance.")
-            }
-            if request.attributeValue != nil, request.attributeName == nil {
-                throw ECSError.invalidParameter("attributeValue: needs attributeName.")
-            }
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 return try db.instanceAttributes(cluster: cluster, name: request.attributeName, value: request.attributeValue)

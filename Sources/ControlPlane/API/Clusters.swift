@@ -1,43 +1,16 @@
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import GRDB
 import TaskDefinitions
 
 // MARK: - Requests and responses
 
-/// The optional parts of a cluster that DescribeClusters shows only when `include` names them.
-enum ClusterDetail: String, Hashable, CaseIterable {
-    case attachments = "ATTACHMENTS", configurations = "CONFIGURATIONS", settings = "SETTINGS"
-    case statistics = "STATISTICS", tags = "TAGS"
-
-    /// What CreateCluster, UpdateCluster and UpdateClusterSettings answer with, as ECS does.
-    static let writeResponse: Set<ClusterDetail> = [.settings, .configurations]
-}
-
-struct CreateClusterRequest: Decodable {
-    var clusterName: String?
-    var tags: [ResourceTag]?
-    var settings: [ClusterSetting]?
-    var configuration: JSONValue?
-    var serviceConnectDefaults: JSONValue?
-    var capacityProviders: [String]?
-}
-
 struct ClusterResponse: Encodable { var cluster: Cluster }
-
-struct DescribeClustersRequest: Decodable {
-    var clusters: [String]?
-    var include: [String]?
-}
 
 struct DescribeClustersResponse: Encodable {
     var clusters: [Cluster]
     var failures: [Failure]
-}
-
-struct ListRequest: Decodable {
-    var nextToken: String?
-    var maxResults: Int?
 }
 
 struct ListClustersResponse: Encodable {
@@ -45,46 +18,9 @@ struct ListClustersResponse: Encodable {
     var nextToken: String?
 }
 
-struct ClusterIdentifierRequest: Decodable { var cluster: String }
-
-struct UpdateClusterRequest: Decodable {
-    var cluster: String
-    var settings: [ClusterSetting]?
-    var configuration: JSONValue?
-    var serviceConnectDefaults: JSONValue?
-}
-
 // MARK: - Rules
 
-/// ECS names (clusters, services, families): letters, digits, hyphens and underscores.
-enum Names {
-    static func isNameCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
-    }
-}
-
-enum ClusterRules {
-    static let settingNames: Set<String> = ["containerInsights"]
-    static let settingValues: Set<String> = ["enabled", "disabled", "enhanced"]
-
-    static func checkName(_ name: String) throws(ECSError) {
-        guard (1...255).contains(name.count),
-              name.allSatisfy(Names.isNameCharacter) else {
-            throw .invalidParameter("clusterName: must be 1 to 255 letters, digits, hyphens and underscores.")
-        }
-    }
-
-    static func checkSettings(_ settings: [ClusterSetting]?) throws(ECSError) {
-        for (index, setting) in (settings ?? []).enumerated() {
-            guard let name = setting.name, settingNames.contains(name) else {
-                throw .invalidParameter("settings[\(index)].name: must be containerInsights.")
-            }
-            guard let value = setting.value, settingValues.contains(value) else {
-                throw .invalidParameter("settings[\(index)].value: must be enabled, disabled or enhanced.")
-            }
-        }
-    }
-
+extension ClusterRules {
     static func merge(_ settings: [ClusterSetting]?, into cluster: inout Cluster) {
         guard let settings else { return }
         var current = cluster.settings ?? []
@@ -140,9 +76,6 @@ extension ECSAPI {
     static let clusterOperations: [String: ECSOperation] = [
         "CreateCluster": ECSOperation { (request: CreateClusterRequest, context) in
             let name = request.clusterName ?? "default"
-            try ClusterRules.checkName(name)
-            try TagRules.check(request.tags)
-            try ClusterRules.checkSettings(request.settings)
             return try await context.store.write { db in
                 if let existing = try db.cluster(name), existing.status == .active {
                     return ClusterResponse(cluster: try db.described(existing, including: ClusterDetail.writeResponse.union([.tags])))
@@ -162,18 +95,7 @@ extension ECSAPI {
         },
         "DescribeClusters": ECSOperation { (request: DescribeClustersRequest, context) in
             let identifiers = request.clusters ?? ["default"]
-            guard identifiers.count <= 100 else {
-                throw ECSError.invalidParameter("clusters: at most 100 clusters, got \(identifiers.count).")
-            }
-            var requested = Set<ClusterDetail>()
-            for value in request.include ?? [] {
-                guard let detail = ClusterDetail(rawValue: value) else {
-                    throw ECSError.invalidParameter(
-                        "include: \(value) is not one of ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS, TAGS.")
-                }
-                requested.insert(detail)
-            }
-            let details = requested
+            let details = try request.details()
             return try await context.store.read { db in
                 var response = DescribeClustersResponse(clusters: [], failures: [])
                 for identifier in identifiers {
@@ -214,8 +136,7 @@ extension ECSAPI {
             }
         },
         "UpdateCluster": ECSOperation { (request: UpdateClusterRequest, context) in
-            try ClusterRules.checkSettings(request.settings)
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)
                 ClusterRules.merge(request.settings, into: &cluster)
                 if let configuration = request.configuration { cluster.configuration = configuration }
@@ -226,7 +147,6 @@ extension ECSAPI {
         },
         "UpdateClusterSettings": ECSOperation { (request: UpdateClusterRequest, context) in
             guard let settings = request.settings else { throw ECSError.invalidParameter("settings: is required.") }
-            try ClusterRules.checkSettings(settings)
             return try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)
                 ClusterRules.merge(settings, into: &cluster)

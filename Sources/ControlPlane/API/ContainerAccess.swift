@@ -1,19 +1,11 @@
 import AgentProtocol
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import GRDB
 import Logging
 
 // MARK: - Requests and responses
-
-/// ECS `ExecuteCommand`: `{cluster, task, container?, command, interactive}`.
-struct ExecuteCommandRequest: Decodable {
-    var cluster: String?
-    var task: String
-    var container: String?
-    var command: String
-    var interactive: Bool?
-}
 
 /// ECS's answer; the session's `streamUrl` is the agent's exec URL and `tokenValue` the agent's bearer token.
 struct ExecuteCommandResponse: Encodable {
@@ -29,13 +21,6 @@ struct ExecuteCommandResponse: Encodable {
         var streamUrl: String
         var tokenValue: String
     }
-}
-
-/// `FlotillaV1.GetContainerLogStream`: `{cluster, task, container?}`.
-struct GetContainerLogStreamRequest: Decodable {
-    var cluster: String?
-    var task: String
-    var container: String?
 }
 
 /// `{streamUrl, tokenValue, taskArn, containerName, containerArn}`: GET `streamUrl` with `Authorization: Bearer
@@ -121,13 +106,6 @@ extension ECSAPI {
     /// ECS `ExecuteCommand`.
     static let containerAccessOperations: [String: ECSOperation] = [
         "ExecuteCommand": ECSOperation { (request: ExecuteCommandRequest, context) in
-            guard !request.task.isEmpty else { throw ECSError.invalidParameter("task: must be a task ID or ARN.") }
-            guard !request.command.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw ECSError.invalidParameter("command: must not be empty.")
-            }
-            guard request.command.count <= 4096 else {
-                throw ECSError.invalidParameter("command: must be at most 4096 characters.")
-            }
             let location = try await context.store.read { db in
                 try db.containerLocation(cluster: request.cluster, task: request.task, container: request.container,
                                          requireRunning: true)
@@ -148,7 +126,6 @@ extension ECSAPI {
     /// `FlotillaV1.GetContainerLogStream`.
     static let containerLogOperations: [String: ECSOperation] = [
         "GetContainerLogStream": ECSOperation { (request: GetContainerLogStreamRequest, context) in
-            guard !request.task.isEmpty else { throw ECSError.invalidParameter("task: must be a task ID or ARN.") }
             let location = try await context.store.read { db in
                 try db.containerLocation(cluster: request.cluster, task: request.task, container: request.container,
                                          requireRunning: false)

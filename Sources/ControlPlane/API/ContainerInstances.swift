@@ -1,5 +1,6 @@
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import GRDB
 import Logging
 import Scheduler
@@ -7,59 +8,16 @@ import TaskDefinitions
 
 // MARK: - Requests and responses
 
-struct RegisterContainerInstanceRequest: Decodable {
-    var cluster: String?
-    var instanceIdentityDocument: String?
-    var instanceIdentityDocumentSignature: String?
-    var totalResources: [Resource]?
-    var versionInfo: JSONValue?
-    var containerInstanceArn: String?
-    var attributes: [Attribute]?
-    var platformDevices: [JSONValue]?
-    var tags: [ResourceTag]?
-}
-
 struct ContainerInstanceResponse: Encodable { var containerInstance: ContainerInstance }
-
-struct DeregisterContainerInstanceRequest: Decodable {
-    var cluster: String?
-    var containerInstance: String
-    var force: Bool?
-}
-
-struct ListContainerInstancesRequest: Decodable {
-    var cluster: String?
-    var filter: String?
-    var nextToken: String?
-    var maxResults: Int?
-    var status: String?
-}
 
 struct ListContainerInstancesResponse: Encodable {
     var containerInstanceArns: [String]
     var nextToken: String?
 }
 
-struct DescribeContainerInstancesRequest: Decodable {
-    var cluster: String?
-    var containerInstances: [String]
-    var include: [String]?
-}
-
 struct ContainerInstancesResponse: Encodable {
     var containerInstances: [ContainerInstance]
     var failures: [Failure]
-}
-
-struct UpdateContainerInstancesStateRequest: Decodable {
-    var cluster: String?
-    var containerInstances: [String]
-    var status: String
-}
-
-struct DiscoverPollEndpointRequest: Decodable {
-    var containerInstance: String?
-    var cluster: String?
 }
 
 struct DiscoverPollEndpointResponse: Encodable {
@@ -146,16 +104,6 @@ extension ECSAPI {
     static let containerInstanceOperations: [String: ECSOperation] = [
         "RegisterContainerInstance": ECSOperation { (request: RegisterContainerInstanceRequest, context) in
             let resources = request.totalResources ?? []
-            for name in ["CPU", "MEMORY"] {
-                guard let value = resources.first(where: { $0.name == name })?.integerValue else {
-                    throw ECSError.invalidParameter("totalResources: needs an INTEGER \(name) resource.")
-                }
-                guard value >= 0 else { throw ECSError.invalidParameter("totalResources: \(name) must not be negative, got \(value).") }
-            }
-            guard (request.attributes ?? []).count <= 100 else {
-                throw ECSError.invalidParameter("attributes: at most 100 attributes.")
-            }
-            try TagRules.check(request.tags)
             let instance = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let existing = try request.containerInstanceArn.flatMap { try db.containerInstance($0, in: cluster) }
@@ -200,23 +148,8 @@ extension ECSAPI {
         },
         "ListContainerInstances": ECSOperation { (request: ListContainerInstancesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            var filter: ConstraintExpression?
-            if let source = request.filter {
-                do throws(ConstraintExpressionError) {
-                    filter = try ConstraintExpression(parsing: source)
-                } catch {
-                    throw ECSError.invalidParameter("filter: \(error.description)")
-                }
-            }
-            let query = filter
-            var requestedStatus: ContainerInstanceStatus?
-            if let text = request.status {
-                guard let status = ContainerInstanceStatus(rawValue: text), ContainerInstanceStatus.listFilters.contains(status) else {
-                    throw ECSError.invalidParameter("status: must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
-                }
-                requestedStatus = status
-            }
-            let filterStatus = requestedStatus
+            let query = try request.parsedFilter()
+            let filterStatus = request.statusFilter
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let statuses = filterStatus.map { [$0] } ?? ContainerInstanceStatus.registered
@@ -232,9 +165,6 @@ extension ECSAPI {
             return ListContainerInstancesResponse(containerInstanceArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
         "DescribeContainerInstances": ECSOperation { (request: DescribeContainerInstancesRequest, context) in
-            guard (1...100).contains(request.containerInstances.count) else {
-                throw ECSError.invalidParameter("containerInstances: give 1 to 100 container instances, got \(request.containerInstances.count).")
-            }
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -250,12 +180,7 @@ extension ECSAPI {
             }
         },
         "UpdateContainerInstancesState": ECSOperation { (request: UpdateContainerInstancesStateRequest, context) in
-            guard (1...10).contains(request.containerInstances.count) else {
-                throw ECSError.invalidParameter("containerInstances: give 1 to 10 container instances, got \(request.containerInstances.count).")
-            }
-            guard let status = ContainerInstanceStatus(rawValue: request.status), ContainerInstanceStatus.settable.contains(status) else {
-                throw ECSError.invalidParameter("status: must be ACTIVE or DRAINING.")
-            }
+            let status = request.newStatus
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var response = ContainerInstancesResponse(containerInstances: [], failures: [])

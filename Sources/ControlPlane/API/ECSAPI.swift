@@ -1,3 +1,4 @@
+import ECSProtocol
 public import Foundation
 public import Hummingbird
 public import Logging
@@ -11,21 +12,15 @@ import HTTPTypes
 /// token operations (`AgentAPI/`); `X-Amz-Target: FlotillaV1.<Operation>` holds Flotilla's own user-facing operations
 /// (`FlotillaOperations.swift`). Same body limits, errors, logging and metrics; only the prefix differs.
 ///
-/// Every operation decodes its request, runs against the store in one transaction and answers in ECS's shape.
+/// Routing, the content type, decoding and the checks that need no store are `ECSWire`'s (ECSProtocol, pure and
+/// fuzzed); then every operation runs against the store in one transaction and answers in ECS's shape.
 /// Every failure becomes an `ECSError`; nothing a client sends can end the server.
 public struct ECSAPI: Sendable {
-    static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
-    static let agentTargetPrefix = "FlotillaAgentV1."
-    static let flotillaTargetPrefix = "FlotillaV1."
-    static let acceptedContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
-
     public let store: ControlPlaneStore
     public let configuration: ControlPlaneConfiguration
     /// The embedded balancers' live state, which `DescribeLoadBalancers` reports.
     public let loadBalancers: LoadBalancerStatusBoard
     let clock: @Sendable () -> Date
-    /// The operations of each target prefix.
-    let services: [String: [String: ECSOperation]]
 
     /// - Parameter clock: the time stamped on what the API writes (tests pass a fixed one).
     public init(store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
@@ -35,15 +30,27 @@ public struct ECSAPI: Sendable {
         self.loadBalancers = loadBalancers
         self.configuration = configuration
         self.clock = clock
-        self.services = [Self.targetPrefix: Self.allOperations, Self.agentTargetPrefix: Self.agentOperations,
-                         Self.flotillaTargetPrefix: Self.flotillaOperations]
     }
 
+    /// The operations of each target prefix, each checked against the input `ECSOperationInputs` routes to it.
+    static let operations: [String: [String: ECSOperation]] = {
+        let operations = [ECSWire.targetPrefix: allOperations, ECSWire.agentTargetPrefix: agentOperations,
+                          ECSWire.flotillaTargetPrefix: flotillaOperations]
+        for (prefix, inputs) in ECSOperationInputs.byPrefix {
+            let table = operations[prefix] ?? [:]
+            precondition(Set(table.keys) == Set(inputs.keys), "\(prefix): operations and ECSOperationInputs name different operations")
+            for (name, input) in inputs {
+                precondition(ObjectIdentifier(table[name]!.input) == ObjectIdentifier(input), "\(prefix)\(name): input types differ")
+            }
+        }
+        return operations
+    }()
+
     /// The names of the operations this control plane answers.
-    public static var operationNames: [String] { allOperations.keys.sorted() }
+    public static var operationNames: [String] { ECSOperationInputs.ecs.keys.sorted() }
 
     /// The names of the agent protocol's operations (`FlotillaAgentV1.<name>`).
-    public static var agentOperationNames: [String] { agentOperations.keys.sorted() }
+    public static var agentOperationNames: [String] { ECSOperationInputs.agent.keys.sorted() }
 
     /// Answers one ECS request; never throws.
     public func respond(to request: Request, logger: Logger) async -> Response {
@@ -52,10 +59,12 @@ public struct ECSAPI: Sendable {
         var operationLabel = "unknown"
         let response: Response
         do {
-            let (name, operation) = try resolve(target: target)
-            operationLabel = name
-            try checkContentType(request.headers[.contentType])
-            let body = try await collectBody(request)
+            let route = try ECSWire.resolve(target: target)
+            operationLabel = route.name
+            try ECSWire.checkContentType(request.headers[.contentType])
+            let input = try ECSWire.request(route, body: try await collectBody(request))
+            // Present: `operations` has an operation for every route.
+            let operation = Self.operations[route.prefix]![route.name]!
             let context = OperationContext(
                 region: Self.signingRegion(request.headers[.authorization]) ?? configuration.region,
                 accountID: configuration.accountID,
@@ -68,13 +77,13 @@ public struct ECSAPI: Sendable {
                 loadBalancers: loadBalancers,
                 logger: logger
             )
-            let answer = try await operation.run(body, context)
+            let answer = try await operation.run(input, context)
             response = Response(
                 status: .ok,
                 headers: [.contentType: "application/x-amz-json-1.1"],
                 body: .init(byteBuffer: ByteBuffer(bytes: answer))
             )
-            logger.debug("ECS request served", metadata: ["ecs.operation": "\(name)"])
+            logger.debug("ECS request served", metadata: ["ecs.operation": "\(route.name)"])
         } catch {
             let ecsError = Self.ecsError(from: error)
             if ecsError.status == .internalServerError {
@@ -96,25 +105,6 @@ public struct ECSAPI: Sendable {
     }
 
     // MARK: - Protocol checks
-
-    func resolve(target: String?) throws(ECSError) -> (String, ECSOperation) {
-        guard let target, !target.isEmpty else {
-            throw ECSError("UnknownOperationException", "Missing X-Amz-Target header.")
-        }
-        guard let dot = target.lastIndex(of: "."), let operations = services[String(target[...dot])] else {
-            throw ECSError.unknownOperation(String(target.prefix(200)))
-        }
-        let name = String(target[target.index(after: dot)...])
-        guard let operation = operations[name] else { throw ECSError.unknownOperation(String(name.prefix(200))) }
-        return (name, operation)
-    }
-
-    func checkContentType(_ header: String?) throws(ECSError) {
-        let mediaType = header?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard let mediaType, Self.acceptedContentTypes.contains(mediaType) else {
-            throw ECSError.serialization("Content-Type must be application/x-amz-json-1.1, got \(header.map { "\"\($0.prefix(100))\"" } ?? "none").")
-        }
-    }
 
     func collectBody(_ request: Request) async throws -> Data {
         do {
@@ -144,13 +134,8 @@ public struct ECSAPI: Sendable {
 
     /// Every error as ECS's: ours pass through, JSON errors name the field, anything else is a real fault.
     static func ecsError(from error: any Error) -> ECSError {
-        switch error {
-        case let error as ECSError: return error
-        case let error as DecodingError: return RequestDecoding.ecsError(from: error)
-        default:
-            // The store's own failures say what they are (ECS's ServerException); anything else stays vague.
-            return .server(StoreFailure(error)?.message ?? "Internal error.")
-        }
+        // The store's own failures say what they are (ECS's ServerException); anything else stays vague.
+        ECSWire.ecsError(from: error) ?? .server(StoreFailure(error)?.message ?? "Internal error.")
     }
 }
 
@@ -177,16 +162,19 @@ struct OperationContext: Sendable {
     }
 }
 
-/// One ECS operation: request JSON in, response JSON out.
+/// One operation: its checked input in (`ECSWire.request`), response JSON out.
 struct ECSOperation: Sendable {
-    let run: @Sendable (Data, OperationContext) async throws -> Data
+    /// The input type the operation takes; `ECSOperationInputs` must route the same one to it.
+    let input: any ECSRequest.Type
+    let run: @Sendable (any ECSRequest, OperationContext) async throws -> Data
 
-    init<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+    init<Input: ECSRequest, Output: Encodable & Sendable>(
         _ body: @escaping @Sendable (Input, OperationContext) async throws -> Output
     ) {
-        run = { data, context in
-            let request = try RequestDecoding.decode(Input.self, from: data)
-            let response = try await body(request, context)
+        input = Input.self
+        run = { request, context in
+            // `ECSAPI.operations` checked at start that this operation's route decodes `Input`.
+            let response = try await body(request as! Input, context)
             return try RequestDecoding.encode(response)
         }
     }
@@ -202,14 +190,4 @@ extension ECSAPI {
         .merging(accountSettingOperations) { $1 }
         .merging(tagOperations) { $1 }
         .merging(containerAccessOperations) { $1 }
-}
-
-extension ECSOperation {
-    /// An operation that reads its body itself (RegisterTaskDefinition hands it to `TaskDefinition.decode`).
-    init(raw: @escaping @Sendable (Data, OperationContext) async throws -> Data) {
-        run = { data, context in
-            let body = data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? Data("{}".utf8) : data
-            return try await raw(body, context)
-        }
-    }
 }

@@ -1,34 +1,14 @@
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import LoadBalancer
 import Logging
 
 // MARK: - Requests and responses
 
-struct DescribeLoadBalancersRequest: Decodable, Sendable {
-    /// Names (or ARNs) to describe; every balancer when absent.
-    var names: [String]?
-}
-
 struct DescribeLoadBalancersResponse: Encodable, Sendable {
     var loadBalancers: [LoadBalancerDescription]
     var failures: [Failure]
-}
-
-struct DeleteLoadBalancerRequest: Decodable, Sendable {
-    var loadBalancerName: String
-}
-
-/// `FlotillaV1.ReportTargetHealth`: a balancer run outside the control plane (`ecs-lb`) tells what its own health
-/// checks find of each target it serves (every non-draining one, by target id = task ARN).
-struct ReportTargetHealthRequest: Decodable, Sendable {
-    struct TargetHealthReport: Decodable, Sendable {
-        var id: String
-        var state: String
-    }
-
-    var loadBalancerName: String
-    var targets: [TargetHealthReport]
 }
 
 struct ReportTargetHealthResponse: Encodable, Sendable {}
@@ -73,9 +53,6 @@ extension ECSAPI {
             return answer
         },
         "DescribeLoadBalancers": ECSOperation { (request: DescribeLoadBalancersRequest, context) in
-            if let names = request.names, names.count > 100 {
-                throw ECSError.invalidParameter("names: give at most 100 names, got \(names.count).")
-            }
             let board = context.loadBalancers
             return try await context.store.read { db in
                 var response = DescribeLoadBalancersResponse(loadBalancers: [], failures: [])

@@ -1,3 +1,4 @@
+import ECSProtocol
 import ECSVocabulary
 import Foundation
 import GRDB
@@ -5,35 +6,7 @@ import TaskDefinitions
 
 // MARK: - Rules
 
-enum ServiceRules {
-    /// ECS's quota of tasks per service.
-    static let maxDesiredCount = 5000
-    /// ECS keeps a service's last 100 events.
-    static let maxEvents = 100
-
-    static func checkDesiredCount(_ count: Int?) throws(ECSError) {
-        guard let count else { return }
-        guard (0...maxDesiredCount).contains(count) else {
-            throw .invalidParameter("desiredCount: must be between 0 and \(maxDesiredCount), got \(count).")
-        }
-    }
-
-    static func checkDeploymentConfiguration(_ configuration: DeploymentConfiguration?) throws(ECSError) {
-        guard let configuration else { return }
-        if let minimum = configuration.minimumHealthyPercent, !(0...100).contains(minimum) {
-            throw .invalidParameter("deploymentConfiguration.minimumHealthyPercent: must be between 0 and 100, got \(minimum).")
-        }
-        if let maximum = configuration.maximumPercent, !(100...200).contains(maximum) {
-            throw .invalidParameter("deploymentConfiguration.maximumPercent: must be between 100 and 200, got \(maximum).")
-        }
-    }
-
-    static func checkGracePeriod(_ seconds: Int?) throws(ECSError) {
-        if let seconds, !(0...2_147_483_647).contains(seconds) {
-            throw .invalidParameter("healthCheckGracePeriodSeconds: must be between 0 and 2147483647, got \(seconds).")
-        }
-    }
-
+extension ServiceRules {
     static func deploymentID(_ generator: inout some RandomNumberGenerator) -> String {
         "ecs-svc/" + String((0..<19).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
     }

@@ -1,5 +1,6 @@
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import Logging
 import TaskDefinitions
 
@@ -8,28 +9,9 @@ import TaskDefinitions
 extension ECSAPI {
     static let serviceOperations: [String: ECSOperation] = [
         "CreateService": ECSOperation { (request: CreateServiceRequest, context) in
-            guard (1...255).contains(request.serviceName.count), request.serviceName.allSatisfy(Names.isNameCharacter) else {
-                throw ECSError.invalidParameter("serviceName: must be 1 to 255 letters, digits, hyphens and underscores.")
-            }
-            try ServiceRules.checkDesiredCount(request.desiredCount)
-            try ServiceRules.checkDeploymentConfiguration(request.deploymentConfiguration)
-            try ServiceRules.checkGracePeriod(request.healthCheckGracePeriodSeconds)
-            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            try TagRules.check(request.tags)
-            let strategy = request.schedulingStrategy ?? "REPLICA"
-            guard ["REPLICA", "DAEMON"].contains(strategy) else {
-                throw ECSError.invalidParameter("schedulingStrategy: must be REPLICA or DAEMON.")
-            }
-            if strategy == "DAEMON", request.desiredCount != nil {
-                throw ECSError.invalidParameter("desiredCount: a DAEMON service takes no desiredCount.")
-            }
-            let launchType = request.launchType ?? "EC2"
-            guard ["EC2", "EXTERNAL"].contains(launchType) else {  // not an ECS status: launch types
-                throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
-            }
-            guard let taskDefinitionText = request.taskDefinition else {
-                throw ECSError.invalidParameter("taskDefinition: is required.")
-            }
+            let strategy = request.strategy
+            let launchType = request.launchTypeOrDefault
+            let taskDefinitionText = try request.requiredTaskDefinition()
             let service = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 if let existing = try db.service(request.serviceName, in: cluster), existing.status != .inactive {
@@ -79,9 +61,6 @@ extension ECSAPI {
             return ServiceResponse(service: service)
         },
         "DescribeServices": ECSOperation { (request: DescribeServicesRequest, context) in
-            guard (1...10).contains(request.services.count) else {
-                throw ECSError.invalidParameter("services: give 1 to 10 services, got \(request.services.count).")
-            }
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -110,11 +89,7 @@ extension ECSAPI {
             return ListServicesResponse(serviceArns: page.items.map(\.serviceArn), nextToken: page.nextToken)
         },
         "UpdateService": ECSOperation { (request: UpdateServiceRequest, context) in
-            try ServiceRules.checkDesiredCount(request.desiredCount)
-            try ServiceRules.checkDeploymentConfiguration(request.deploymentConfiguration)
-            try ServiceRules.checkGracePeriod(request.healthCheckGracePeriodSeconds)
-            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }
                 guard service.status == .active else { throw ECSError.serviceNotActive }

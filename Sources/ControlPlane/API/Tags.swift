@@ -1,19 +1,8 @@
 import Foundation
+import ECSProtocol
 import GRDB
 
 // MARK: - Requests and responses
-
-struct TagResourceRequest: Decodable {
-    var resourceArn: String
-    var tags: [ResourceTag]
-}
-
-struct UntagResourceRequest: Decodable {
-    var resourceArn: String
-    var tagKeys: [String]
-}
-
-struct ListTagsForResourceRequest: Decodable { var resourceArn: String }
 
 struct ListTagsForResourceResponse: Encodable { var tags: [ResourceTag] }
 
@@ -55,18 +44,14 @@ extension Database {
 extension ECSAPI {
     static let tagOperations: [String: ECSOperation] = [
         "TagResource": ECSOperation { (request: TagResourceRequest, context) in
-            try TagRules.check(request.tags)
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 try db.checkTaggable(request.resourceArn)
                 try db.putTags(request.tags, on: request.resourceArn)
                 return EmptyResponse()
             }
         },
         "UntagResource": ECSOperation { (request: UntagResourceRequest, context) in
-            guard request.tagKeys.count <= TagRules.maxTagsPerResource else {
-                throw ECSError.invalidParameter("tagKeys: at most \(TagRules.maxTagsPerResource) keys, got \(request.tagKeys.count).")
-            }
-            return try await context.store.write { db in
+            try await context.store.write { db in
                 try db.checkTaggable(request.resourceArn)
                 for key in request.tagKeys {
                     try db.removeTag(key, of: request.resourceArn)

@@ -1,76 +1,19 @@
 import AgentProtocol
 import ECSVocabulary
 import Foundation
+import ECSProtocol
 import GRDB
 import Scheduler
 import TaskDefinitions
 
 // MARK: - Requests and responses
 
-struct RunTaskRequest: Decodable {
-    var cluster: String?
-    var taskDefinition: String
-    var count: Int?
-    var startedBy: String?
-    var group: String?
-    var overrides: JSONValue?
-    var launchType: String?
-    var placementConstraints: [JSONValue]?
-    var placementStrategy: [JSONValue]?
-    var networkConfiguration: JSONValue?
-    var tags: [ResourceTag]?
-    var enableECSManagedTags: Bool?
-    var propagateTags: String?
-    var referenceId: String?
-    var clientToken: String?
-    var enableExecuteCommand: Bool?
-}
-
-struct StartTaskRequest: Decodable {
-    var cluster: String?
-    var taskDefinition: String
-    var containerInstances: [String]
-    var startedBy: String?
-    var group: String?
-    var overrides: JSONValue?
-    var networkConfiguration: JSONValue?
-    var tags: [ResourceTag]?
-    var enableECSManagedTags: Bool?
-    var propagateTags: String?
-    var referenceId: String?
-    var enableExecuteCommand: Bool?
-}
-
 struct TasksResponse: Encodable {
     var tasks: [ECSTask]
     var failures: [Failure]
 }
 
-struct StopTaskRequest: Decodable {
-    var cluster: String?
-    var task: String
-    var reason: String?
-}
-
 struct TaskResponse: Encodable { var task: ECSTask }
-
-struct DescribeTasksRequest: Decodable {
-    var cluster: String?
-    var tasks: [String]
-    var include: [String]?
-}
-
-struct ListTasksRequest: Decodable {
-    var cluster: String?
-    var containerInstance: String?
-    var family: String?
-    var nextToken: String?
-    var maxResults: Int?
-    var startedBy: String?
-    var serviceName: String?
-    var desiredStatus: String?
-    var launchType: String?
-}
 
 struct ListTasksResponse: Encodable {
     var taskArns: [String]
@@ -79,16 +22,7 @@ struct ListTasksResponse: Encodable {
 
 // MARK: - Rules
 
-enum TaskRules {
-    /// ECS places at most 10 tasks per RunTask/StartTask call.
-    static let maxCount = 10
-
-    static func checkStartedBy(_ startedBy: String?) throws(ECSError) {
-        if let startedBy, startedBy.count > 128 {
-            throw .invalidParameter("startedBy: must be at most 128 characters.")
-        }
-    }
-
+extension TaskRules {
     static func newID() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 
     /// A new task of `definition` in `cluster` on `instanceArn`, desired RUNNING: the agent takes it from here.
@@ -174,15 +108,6 @@ extension ECSAPI {
     static let taskOperations: [String: ECSOperation] = [
         "RunTask": ECSOperation { (request: RunTaskRequest, context) in
             let count = request.count ?? 1
-            guard (1...TaskRules.maxCount).contains(count) else {
-                throw ECSError.invalidParameter("count: must be between 1 and \(TaskRules.maxCount), got \(count).")
-            }
-            try TaskRules.checkStartedBy(request.startedBy)
-            try TagRules.check(request.tags)
-            try PlacementRules.check(constraints: request.placementConstraints, strategy: request.placementStrategy)
-            if let launchType = request.launchType, !["EC2", "EXTERNAL"].contains(launchType) {  // not an ECS status: launch types
-                throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
-            }
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
@@ -195,11 +120,6 @@ extension ECSAPI {
             }
         },
         "StartTask": ECSOperation { (request: StartTaskRequest, context) in
-            guard (1...TaskRules.maxCount).contains(request.containerInstances.count) else {
-                throw ECSError.invalidParameter("containerInstances: give 1 to \(TaskRules.maxCount) container instances, got \(request.containerInstances.count).")
-            }
-            try TaskRules.checkStartedBy(request.startedBy)
-            try TagRules.check(request.tags)
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
@@ -235,9 +155,6 @@ extension ECSAPI {
             }
         },
         "StopTask": ECSOperation { (request: StopTaskRequest, context) in
-            if let reason = request.reason, reason.count > 255 {
-                throw ECSError.invalidParameter("reason: must be at most 255 characters.")
-            }
             let (outcome, clusterName, response) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard let task = try db.task(request.task, in: cluster) else {
@@ -254,9 +171,6 @@ extension ECSAPI {
             return response
         },
         "DescribeTasks": ECSOperation { (request: DescribeTasksRequest, context) in
-            guard (1...100).contains(request.tasks.count) else {
-                throw ECSError.invalidParameter("tasks: give 1 to 100 tasks, got \(request.tasks.count).")
-            }
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -275,8 +189,7 @@ extension ECSAPI {
         },
         "ListTasks": ECSOperation { (request: ListTasksRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            let desiredStatus = request.desiredStatus.map { TaskStatus(rawValue: $0) } ?? .running
-            guard let desiredStatus, TaskStatus.listFilters.contains(desiredStatus) else {
+            guard let desiredStatus = request.desiredStatusOrDefault else {
                 throw ECSError.invalidParameter("desiredStatus: must be RUNNING, PENDING or STOPPED.")
             }
             let rows = try await context.store.read { db in

@@ -2,62 +2,17 @@ import AgentProtocol
 import ECSVocabulary
 import FlotillaDigest
 import Foundation
+import ECSProtocol
 import GRDB
 import Logging
 import TaskDefinitions
 
 // MARK: - Rules
 
-enum AgentRules {
-    /// Longest accepted hostname and address.
-    static let maxNameLength = 255
-    /// Task state changes in one batch.
-    static let maxBatch = 100
-    static let defaultWait = 30
-
-    static func check(_ request: RegisterAgentRequest) throws(ECSError) {
-        guard !request.hostname.isEmpty, request.hostname.count <= maxNameLength else {
-            throw .invalidParameter("hostname: must be 1 to \(maxNameLength) characters.")
-        }
-        if let address = request.address, address.isEmpty || address.count > maxNameLength {
-            throw .invalidParameter("address: must be 1 to \(maxNameLength) characters.")
-        }
-        if let endpoint = request.agentEndpoint {
-            guard endpoint.count <= maxNameLength, let url = URL(string: endpoint), ["http", "https"].contains(url.scheme),
-                  url.host?.isEmpty == false else {
-                throw .invalidParameter("agentEndpoint: must be an http or https URL such as http://10.0.0.2:51678.")
-            }
-            guard let token = request.agentToken, (16...256).contains(token.count) else {
-                throw .invalidParameter("agentToken: must be 16 to 256 characters when agentEndpoint is given.")
-            }
-        }
-        guard request.resources.cpu > 0 else {
-            throw .invalidParameter("resources.cpu: must be positive (1024 units per core), got \(request.resources.cpu).")
-        }
-        guard request.resources.memory > 0 else {
-            throw .invalidParameter("resources.memory: must be positive (MiB), got \(request.resources.memory).")
-        }
-        for (index, port) in (request.resources.ports ?? []).enumerated() where !(1...65535).contains(port) {
-            throw .invalidParameter("resources.ports[\(index)]: must be between 1 and 65535, got \(port).")
-        }
-        let attributes = request.attributes ?? []
-        guard attributes.count <= 100 else { throw .invalidParameter("attributes: at most 100 attributes.") }
-        for (index, attribute) in attributes.enumerated() {
-            guard !attribute.name.isEmpty, attribute.name.count <= 128 else {
-                throw .invalidParameter("attributes[\(index)].name: must be 1 to 128 characters.")
-            }
-            if let value = attribute.value, value.count > 128 {
-                throw .invalidParameter("attributes[\(index)].value: must be at most 128 characters.")
-            }
-        }
-    }
-
+extension AgentRules {
     /// The poll's wait: what the agent asked, within `maxPollWait` and half the grace period.
     static func wait(_ seconds: Int?, configuration: ControlPlaneConfiguration) throws(ECSError) -> Duration {
-        let seconds = seconds ?? defaultWait
-        guard (0...60).contains(seconds) else {
-            throw .invalidParameter("waitSeconds: must be between 0 and 60, got \(seconds).")
-        }
+        let seconds = try checkWait(seconds)
         return min(.seconds(seconds), configuration.maxPollWait, configuration.agentGracePeriod / 2)
     }
 }
@@ -135,7 +90,6 @@ extension OperationContext {
 extension ECSAPI {
     static let agentOperations: [String: ECSOperation] = joinTokenOperations.merging([
         "Register": ECSOperation { (request: RegisterAgentRequest, context) in
-            try AgentRules.check(request)
             let credential = Secrets.generate()
             let (cluster, instance, index, isReregistration): (Cluster, ContainerInstance, Int64, Bool)
             do {
@@ -216,13 +170,6 @@ extension ECSAPI {
         },
         "SubmitStateChanges": ECSOperation { (request: SubmitStateChangesRequest, context) in
             let changes = request.tasks ?? []
-            guard changes.count <= AgentRules.maxBatch else {
-                throw ECSError.invalidParameter("tasks: at most \(AgentRules.maxBatch) task state changes per batch, got \(changes.count).")
-            }
-            for (index, change) in changes.enumerated() { try TaskStateMerge.validate(change, at: index) }
-            if let metrics = request.metrics, metrics.objectValue == nil {
-                throw ECSError.invalidParameter("metrics: must be a JSON object.")
-            }
             let (session, response) = try await context.store.write { db in
                 let session = try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
                                                   credential: request.credential, now: context.now)

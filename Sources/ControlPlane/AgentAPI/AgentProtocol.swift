@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSProtocol
 import Foundation
 import HTTPTypes
 import TaskDefinitions

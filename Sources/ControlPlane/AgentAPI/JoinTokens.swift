@@ -1,14 +1,10 @@
 import Foundation
+import ECSProtocol
 import GRDB
 import HTTPTypes
 import Logging
 
 // MARK: - Requests and responses
-
-/// `FlotillaAgentV1.GetJoinToken` / `RotateJoinToken`: `{"cluster": "NAME or ARN"}` (default `default`).
-struct JoinTokenRequest: Decodable {
-    var cluster: String?
-}
 
 /// `{"cluster": "NAME", "clusterArn": "...", "joinToken": "64 hex digits", "createdAt": epoch-seconds}`.
 struct JoinTokenResponse: Encodable {

@@ -1,41 +1,13 @@
 import AgentProtocol
+import ECSProtocol
 import ECSVocabulary
 import Foundation
 
-/// How an agent's report folds into a stored task: forward only, first timestamp wins, so a batch sent twice or
-/// late changes nothing.
-enum TaskStateMerge {
+extension TaskStateMerge {
     enum Outcome: Equatable {
         case updated(ECSTask)
         case unchanged
         case stale(String)
-    }
-
-    /// Checks a change's values; the error names the field.
-    static func validate(_ change: TaskStateChange, at index: Int) throws(ECSError) {
-        let path = "tasks[\(index)]"
-        guard let status = change.lastStatus.word, TaskStatus.throughStopped.contains(status) else {
-            let statuses = TaskStatus.throughStopped.map(\.rawValue).joined(separator: ", ")
-            throw .invalidParameter("\(path).lastStatus: must be one of \(statuses), got \(change.lastStatus.rawValue.prefix(40)).")
-        }
-        if let health = change.healthStatus, health.word == nil {
-            throw .invalidParameter("\(path).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
-        }
-        if let reason = change.stoppedReason, reason.count > 1024 {
-            throw .invalidParameter("\(path).stoppedReason: must be at most 1024 characters.")
-        }
-        for (number, container) in (change.containers ?? []).enumerated() {
-            let containerPath = "\(path).containers[\(number)]"
-            if let status = container.lastStatus, status.word == nil {
-                throw .invalidParameter("\(containerPath).lastStatus: must be PENDING, RUNNING or STOPPED, got \(status.rawValue.prefix(40)).")
-            }
-            if let health = container.healthStatus, health.word == nil {
-                throw .invalidParameter("\(containerPath).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
-            }
-            if let reason = container.reason, reason.count > 1024 {
-                throw .invalidParameter("\(containerPath).reason: must be at most 1024 characters.")
-            }
-        }
     }
 
     /// `task` with `change` applied at `now`, or why not. `change` passed `validate`: its words are known.

@@ -1,4 +1,5 @@
 import AgentProtocol
+import ECSProtocol
 import ECSVocabulary
 import GRDB
 import LoadBalancer

@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-import LoadBalancer
+public import LoadBalancer
 public import Logging
 import Metrics
 public import ServiceLifecycle
@@ -27,18 +27,27 @@ public struct EmbeddedLoadBalancers: Service {
     let store: ControlPlaneStore
     let board: LoadBalancerStatusBoard
     let interval: Duration
+    let maxConnections: Int
+    let idleTimeout: Duration
     let now: @Sendable () -> Date
     let logger: Logger
 
     /// - Parameters:
     ///   - board: where DescribeLoadBalancers reads the live state (the API's `loadBalancers`).
     ///   - interval: the longest time between two passes.
+    ///   - maxConnections: each balancer's cap on client connections open at once (`ecs-control-plane
+    ///     --balancer-max-connections`, as `ecs-lb --max-connections`).
+    ///   - idleTimeout: a connection of any balancer moving no byte this long is closed (`--balancer-idle-timeout`).
     ///   - now: the clock grace periods are measured with (tests inject one).
     public init(store: ControlPlaneStore, board: LoadBalancerStatusBoard, interval: Duration = .seconds(1),
+                maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections,
+                idleTimeout: Duration = LoadBalancerConfiguration.defaultIdleTimeout,
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.store = store
         self.board = board
         self.interval = interval
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
         self.now = now
         self.logger = logger
     }
@@ -130,7 +139,10 @@ public struct EmbeddedLoadBalancers: Service {
         for definition in wanted where state.running[definition.loadBalancerName] == nil {
             let name = definition.loadBalancerName
             do {
-                let balancer = try await LoadBalancer.start(definition.configuration, logger: logger)
+                var configuration = definition.configuration
+                configuration.maxConnections = maxConnections
+                configuration.idleTimeout = idleTimeout
+                let balancer = try await LoadBalancer.start(configuration, logger: logger)
                 state.running[name] = Running(definition: definition, balancer: balancer)
                 state.failures[name] = nil
                 board.set(.running(balancer), for: name)

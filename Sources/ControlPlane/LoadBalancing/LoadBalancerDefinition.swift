@@ -1,4 +1,5 @@
 public import Foundation
+public import ECSProtocol
 public import LoadBalancer
 #if canImport(Glibc)
 import Glibc
@@ -30,27 +31,6 @@ public struct LoadBalancerDefinition: Codable, Hashable, Sendable {
                 healthyThreshold: healthCheck.healthyThreshold ?? 3, unhealthyThreshold: healthCheck.unhealthyThreshold ?? 2),
             deregistrationDelay: .seconds(deregistrationDelaySeconds))
     }
-}
-
-/// An active health check as ELB target groups define one; in a request every member is optional.
-public struct LoadBalancerHealthCheck: Codable, Hashable, Sendable {
-    /// `TCP` (a connection opens) or `HTTP` (`GET path` answers 2xx or 3xx).
-    public var `protocol`: String?
-    public var path: String?
-    public var intervalSeconds: Double?
-    public var timeoutSeconds: Double?
-    public var healthyThreshold: Int?
-    public var unhealthyThreshold: Int?
-}
-
-/// `FlotillaV1.CreateLoadBalancer`.
-struct CreateLoadBalancerRequest: Decodable, Sendable {
-    var loadBalancerName: String
-    var listenerPort: Int
-    var listenerAddress: String?
-    var algorithm: String?
-    var healthCheck: LoadBalancerHealthCheck?
-    var deregistrationDelaySeconds: Double?
 }
 
 /// The rules of `CreateLoadBalancer`, with ELB's limits where ELB has one.

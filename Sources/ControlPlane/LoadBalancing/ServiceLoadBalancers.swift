@@ -1,3 +1,4 @@
+import ECSProtocol
 import Foundation
 import GRDB
 import TaskDefinitions

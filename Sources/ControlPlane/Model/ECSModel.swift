@@ -1,21 +1,8 @@
 public import AgentProtocol
+public import ECSProtocol
 public import ECSVocabulary
 public import Foundation
 public import TaskDefinitions
-
-/// An ECS key/value tag (`{"key": ..., "value": ...}`).
-public struct ResourceTag: Codable, Hashable, Sendable {
-    public var key: String?
-    public var value: String?
-    public init(key: String?, value: String?) { self.key = key; self.value = value }
-}
-
-/// A cluster setting or statistic: ECS's name/value `KeyValuePair` (`containerInsights`).
-public struct ClusterSetting: Codable, Hashable, Sendable {
-    public var name: String?
-    public var value: String?
-    public init(name: String?, value: String?) { self.name = name; self.value = value }
-}
 
 /// An ECS cluster.
 public struct Cluster: Codable, Hashable, Sendable {
@@ -122,24 +109,6 @@ public struct ECSTask: Codable, Hashable, Sendable {
     public var tags: [ResourceTag]?
 }
 
-/// An ECS resource amount (`CPU`, `MEMORY` as INTEGER; `PORTS` as STRINGSET).
-public struct Resource: Codable, Hashable, Sendable {
-    public var name: String
-    public var type: String
-    public var integerValue: Int?
-    public var doubleValue: Double?
-    public var longValue: Int?
-    public var stringSetValue: [String]?
-}
-
-/// A name/value attribute of a container instance (placement constraints read them).
-public struct Attribute: Codable, Hashable, Sendable {
-    public var name: String
-    public var value: String?
-    public var targetType: String?
-    public var targetId: String?
-}
-
 /// A host registered by its agent.
 public struct ContainerInstance: Codable, Hashable, Sendable {
     public var containerInstanceArn: String
@@ -173,22 +142,3 @@ public struct Setting: Codable, Hashable, Sendable {
     public var type: String?
 }
 
-/// How a service rolls: never below `minimumHealthyPercent`, never above `maximumPercent` of desiredCount.
-public struct DeploymentConfiguration: Codable, Hashable, Sendable {
-    /// Stops a rollout whose tasks keep failing, optionally rolling back.
-    public struct CircuitBreaker: Codable, Hashable, Sendable {
-        public var enable: Bool
-        public var rollback: Bool
-    }
-
-    public var maximumPercent: Int?
-    public var minimumHealthyPercent: Int?
-    public var deploymentCircuitBreaker: CircuitBreaker?
-    public var alarms: JSONValue?
-
-    /// ECS's defaults for a REPLICA service: 200 / 100, breaker off.
-    public static let defaults = DeploymentConfiguration(
-        maximumPercent: 200, minimumHealthyPercent: 100,
-        deploymentCircuitBreaker: CircuitBreaker(enable: false, rollback: false)
-    )
-}

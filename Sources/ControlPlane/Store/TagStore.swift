@@ -1,3 +1,4 @@
+import ECSProtocol
 import GRDB
 
 /// The `tag` table: ECS tags of clusters, services, tasks, task definitions and container instances, by ARN.

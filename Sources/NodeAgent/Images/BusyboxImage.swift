@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+public import OCIImage
 
 /// The test and benchmark image: Debian's busybox-static as a one-layer OCI image, built without a network.
 public enum BusyboxImage {

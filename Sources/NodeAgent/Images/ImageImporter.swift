@@ -3,6 +3,7 @@ import FlotillaDigest
 import Glibc
 #endif
 import Foundation
+import OCIImage
 
 /// An image read and verified into the staging directory, not yet in the store.
 struct PendingImage {
@@ -47,7 +48,7 @@ struct ImageImporter {
             throw ImageError.malformedManifest(path: displayName,
                                                reason: "neither index.json (OCI image layout) nor manifest.json (docker save) found")
         }
-        let index: OCIIndex = try decode(data, as: OCIIndex.self, path: indexPath)
+        let index: OCIIndex = try OCIDocument.decode(data, as: OCIIndex.self, path: indexPath)
         guard !index.manifests.isEmpty else { throw ImageError.malformedManifest(path: indexPath, reason: "manifests is empty") }
         var images: [PendingImage] = []
         for descriptor in index.manifests {
@@ -61,14 +62,12 @@ struct ImageImporter {
 
     /// Follows image indexes (multi-platform) down to the manifest for this machine.
     private mutating func resolveManifest(_ descriptor: OCIDescriptor, referencedBy: String, depth: Int) throws(ImageError) -> OCIDescriptor {
-        guard descriptor.mediaType == MediaType.index || descriptor.mediaType == MediaType.dockerManifestList else { return descriptor }
+        guard descriptor.isIndex else { return descriptor }
         guard depth < 4 else { throw ImageError.malformedManifest(path: referencedBy, reason: "image indexes nested too deeply") }
         let path = try stageBlob(descriptor.digest, referencedBy: referencedBy)
-        let nested: OCIIndex = try decode(try contents(path), as: OCIIndex.self, path: blobName(descriptor.digest))
+        let nested: OCIIndex = try OCIDocument.decode(try contents(path), as: OCIIndex.self, path: blobName(descriptor.digest))
         let architecture = OCILayoutBuilder.hostArchitecture
-        guard let chosen = nested.manifests.first(where: { $0.platform == OCIPlatform(architecture: architecture, os: "linux") })
-            ?? nested.manifests.first(where: { $0.platform == nil })
-        else {
+        guard let chosen = nested.manifest(forArchitecture: architecture) else {
             throw ImageError.unsupported(path: blobName(descriptor.digest), reason: "no manifest for linux/\(architecture)")
         }
         return try resolveManifest(chosen, referencedBy: blobName(descriptor.digest), depth: depth + 1)
@@ -77,15 +76,12 @@ struct ImageImporter {
     private mutating func importManifest(_ descriptor: OCIDescriptor, references: [String]) throws(ImageError) -> PendingImage {
         let manifestName = blobName(descriptor.digest)
         let manifestPath = try stageBlob(descriptor.digest, referencedBy: "\(displayName)/index.json")
-        let manifest: OCIManifest = try decode(try contents(manifestPath), as: OCIManifest.self, path: manifestName)
+        let manifest: OCIManifest = try OCIDocument.decode(try contents(manifestPath), as: OCIManifest.self, path: manifestName)
         let configPath = try stageBlob(manifest.config.digest, referencedBy: manifestName)
-        let configFile: OCIImageConfigFile = try decode(try contents(configPath), as: OCIImageConfigFile.self,
+        let configFile: OCIImageConfigFile = try OCIDocument.decode(try contents(configPath), as: OCIImageConfigFile.self,
                                                         path: blobName(manifest.config.digest))
-        let diffIDs = configFile.rootfs.diff_ids
-        guard diffIDs.count == manifest.layers.count else {
-            throw ImageError.malformedManifest(path: blobName(manifest.config.digest),
-                                               reason: "rootfs.diff_ids has \(diffIDs.count) entries but the manifest has \(manifest.layers.count) layers")
-        }
+        let diffIDs = try configFile.diffIDs(pairedWith: manifest.layers.count, path: blobName(manifest.config.digest),
+                                             listing: "the manifest has")
         for (layer, diffID) in zip(manifest.layers, diffIDs) {
             let blob = try stageBlob(layer.digest, referencedBy: manifestName)
             try stageLayer(blob: blob, diffID: diffID, name: blobName(layer.digest))
@@ -97,18 +93,15 @@ struct ImageImporter {
 
     mutating func importDockerSave() throws(ImageError) -> [PendingImage] {
         let manifestName = "\(displayName)/manifest.json"
-        let entries: [DockerSaveEntry] = try decode(try contents(source + "/manifest.json"), as: [DockerSaveEntry].self, path: manifestName)
+        let entries: [DockerSaveEntry] = try OCIDocument.decode(try contents(source + "/manifest.json"), as: [DockerSaveEntry].self, path: manifestName)
         guard !entries.isEmpty else { throw ImageError.malformedManifest(path: manifestName, reason: "no images listed") }
         var images: [PendingImage] = []
         for entry in entries {
             let (configPath, configDigest) = try stageFile(entry.Config, referencedBy: manifestName)
             let configBlob = try contents(configPath)
-            let configFile: OCIImageConfigFile = try decode(configBlob, as: OCIImageConfigFile.self, path: "\(displayName)/\(entry.Config)")
-            let diffIDs = configFile.rootfs.diff_ids
-            guard diffIDs.count == entry.Layers.count else {
-                throw ImageError.malformedManifest(path: "\(displayName)/\(entry.Config)",
-                                                   reason: "rootfs.diff_ids has \(diffIDs.count) entries but manifest.json lists \(entry.Layers.count) layers")
-            }
+            let configFile: OCIImageConfigFile = try OCIDocument.decode(configBlob, as: OCIImageConfigFile.self, path: "\(displayName)/\(entry.Config)")
+            let diffIDs = try configFile.diffIDs(pairedWith: entry.Layers.count, path: "\(displayName)/\(entry.Config)",
+                                                 listing: "manifest.json lists")
             var layers: [OCIDescriptor] = []
             for (file, diffID) in zip(entry.Layers, diffIDs) {
                 let (blob, digest) = try stageFile(file, referencedBy: manifestName)
@@ -138,17 +131,9 @@ struct ImageImporter {
         "\(displayName)/blobs/sha256/\(digest.dropFirst(7))"
     }
 
-    private func hexDigest(_ digest: String, referencedBy: String) throws(ImageError) -> String {
-        let hex = digest.dropFirst(7)
-        guard digest.hasPrefix("sha256:"), hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            throw ImageError.malformedManifest(path: referencedBy, reason: "digest \"\(digest)\" is not sha256:<64 lowercase hex>")
-        }
-        return String(hex)
-    }
-
     /// Copies (or, from an unpacked tarball, moves) blob `digest` into staging and checks its content hashes to it.
     private mutating func stageBlob(_ digest: String, referencedBy: String) throws(ImageError) -> String {
-        let hex = try hexDigest(digest, referencedBy: referencedBy)
+        let hex = try OCIDocument.hexDigest(digest, referencedBy: referencedBy)
         if let staged = stagedBlobs[hex] { return staged }
         let origin = source + "/blobs/sha256/" + hex
         var info = stat()
@@ -164,10 +149,7 @@ struct ImageImporter {
 
     /// Stages a file named by a `docker save` manifest (a path relative to the archive); returns it and its digest.
     private mutating func stageFile(_ relative: String, referencedBy: String) throws(ImageError) -> (String, String) {
-        let parts = relative.split(separator: "/")
-        guard !relative.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {
-            throw ImageError.malformedManifest(path: referencedBy, reason: "path \"\(relative)\" leaves the archive")
-        }
+        try DockerSaveEntry.checkInsideArchive(relative, referencedBy: referencedBy)
         let origin = source + "/" + relative
         var info = stat()
         guard lstat(origin, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -216,7 +198,7 @@ struct ImageImporter {
     /// Decompresses a layer blob, checks its diff id, and unpacks it into staging unless the store has it.
     @discardableResult
     private mutating func stageLayer(blob: String, diffID: String, name: String) throws(ImageError) -> Compression {
-        let hex = try hexDigest(diffID, referencedBy: name)
+        let hex = try OCIDocument.hexDigest(diffID, referencedBy: name)
         let compression = try Self.compression(of: blob)
         if stagedLayers[hex] != nil || access(store + "/layers/" + hex, F_OK) == 0 {
             // Already unpacked; still prove this blob is that layer.
@@ -336,24 +318,4 @@ struct ImageImporter {
         return Int64(info.st_size)
     }
 
-    private func decode<T: Decodable>(_ data: Data, as type: T.Type, path: String) throws(ImageError) -> T {
-        do { return try JSONDecoder().decode(type, from: data) } catch let error as DecodingError {
-            throw ImageError.malformedManifest(path: path, reason: Self.describe(error))
-        } catch {
-            throw ImageError.malformedManifest(path: path, reason: "\(error)")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func field(_ path: [any CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(field(context.codingPath + [key])): missing"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(field(context.codingPath)): \(context.debugDescription)"
-        case .dataCorrupted(let context): return "not valid JSON: \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
-    }
 }

@@ -5,6 +5,7 @@ import Foundation
 public import Logging
 import Metrics
 import Synchronization
+public import OCIImage
 
 /// A content-addressed image store: blobs by sha256, each layer unpacked once, and an index of images.
 ///

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import OCIImage
 
 /// Unpacks a tar stream into a fresh directory, refusing anything that could write outside it.
 ///
@@ -25,7 +26,7 @@ struct LayerUnpacker {
         self.convertWhiteouts = convertWhiteouts
     }
 
-    func unpack(_ reader: inout TarReader) throws(ImageError) {
+    func unpack(_ reader: inout TarReader<some TarByteSource>) throws(ImageError) {
         var directoryTimes: [(String, Int64)] = []
         while let entry = try reader.next() {
             let components = try safeComponents(entry.path, entry: entry.path)
@@ -38,10 +39,7 @@ struct LayerUnpacker {
                 if name == ".wh..wh..opq" {
                     try setOpaque(parentPath, entry: entry.path)
                 } else {
-                    let hidden = String(name.dropFirst(4))
-                    guard !hidden.isEmpty, hidden != ".", hidden != "..", !hidden.hasPrefix(".wh.") else {
-                        throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path, reason: "malformed whiteout name")
-                    }
+                    let hidden = try LayerPath.whiteoutTarget(name, archive: archiveName, entry: entry.path)
                     let path = parentPath + "/" + hidden
                     try removeExisting(path)
                     try check(mknod(path, S_IFCHR, 0), "mknod", path)
@@ -63,15 +61,11 @@ struct LayerUnpacker {
                 let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 guard fd >= 0 else { throw ImageError.system(operation: "create", path: path, errno: errno) }
                 defer { close(fd) }
-                try reader.copyData(to: fd, destinationPath: path)
+                try reader.readData { (chunk: UnsafeRawBufferPointer) throws(ImageError) in
+                    try Self.write(chunk, to: fd, path: path)
+                }
             case .symlink:
-                guard !entry.linkTarget.isEmpty else {
-                    throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path, reason: "symlink with an empty target")
-                }
-                if Self.escapes(linkDirectory: parent, target: entry.linkTarget) {
-                    throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path,
-                                                 reason: "symlink target \"\(entry.linkTarget)\" escapes the layer")
-                }
+                try LayerPath.checkSymlinkTarget(entry.linkTarget, linkDirectory: parent, archive: archiveName, entry: entry.path)
                 try check(symlink(entry.linkTarget, path), "symlink", path)
             case .hardlink:
                 let target = try safeComponents(entry.linkTarget, entry: entry.path)
@@ -105,17 +99,8 @@ struct LayerUnpacker {
 
     // MARK: - Paths
 
-    /// The entry path as components under the layer root; throws for any `..`.
     private func safeComponents(_ raw: String, entry: String) throws(ImageError) -> [String] {
-        var components: [String] = []
-        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." {
-                throw ImageError.unsafeEntry(archive: archiveName, entry: entry, reason: "path \"\(raw)\" contains \"..\"")
-            }
-            components.append(String(part))
-        }
-        return components
+        try LayerPath.components(raw, archive: archiveName, entry: entry)
     }
 
     private func fullPath(_ components: [String]) -> String {
@@ -158,22 +143,6 @@ struct LayerUnpacker {
         }
     }
 
-    /// True when a relative `target`, resolved from the link's directory, climbs above the layer root.
-    static func escapes(linkDirectory: [String], target: String) -> Bool {
-        if target.hasPrefix("/") { return false }
-        var depth = linkDirectory.count
-        for part in target.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            if part == ".." {
-                if depth == 0 { return true }
-                depth -= 1
-            } else {
-                depth += 1
-            }
-        }
-        return false
-    }
-
     // MARK: - Effects
 
     private func removeExisting(_ path: String) throws(ImageError) {
@@ -196,6 +165,19 @@ struct LayerUnpacker {
     private func setTime(_ path: String, _ seconds: Int64) throws(ImageError) {
         var times = [timespec(tv_sec: Int(seconds), tv_nsec: 0), timespec(tv_sec: Int(seconds), tv_nsec: 0)]
         try check(utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW), "utimensat", path)
+    }
+
+    /// Writes all of `chunk` to `fd` (the file `path`), through short writes and EINTR.
+    private static func write(_ chunk: UnsafeRawBufferPointer, to fd: Int32, path: String) throws(ImageError) {
+        var written = 0
+        while written < chunk.count {
+            let result = Glibc.write(fd, chunk.baseAddress! + written, chunk.count - written)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw ImageError.system(operation: "write", path: path, errno: errno)
+            }
+            written += result
+        }
     }
 
     private func check(_ result: Int32, _ operation: String, _ path: String) throws(ImageError) {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FlotillaDigest
+import OCIImage
 
 extension SHA256 {
     /// The digest of the file at `path`, read in 1 MiB chunks.
