@@ -52,7 +52,8 @@ let package = Package(
         .target(name: "ECSVocabulary", swiftSettings: swiftSettings),
         .target(name: "Scheduler", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
         .target(name: "FlotillaDigest", swiftSettings: swiftSettings),
-        .target(name: "AgentProtocol", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
+        .target(
+            name: "AgentProtocol", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
         .target(
             name: "ECSProtocol",
             dependencies: [
@@ -105,7 +106,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
+        .target(
+            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
 
         // MARK: - Node agent and its runtime
         .target(
@@ -116,7 +118,8 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest", "AgentProtocol",
+                "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest",
+                "AgentProtocol",
                 "HTTPServerLimits", "OCIImage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -208,18 +211,24 @@ let package = Package(
             path: "Tests/FlotillaTestKit",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
-        .testTarget(name: "ECSVocabularyTests", dependencies: ["ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SchedulerTests", dependencies: ["Scheduler", "ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
+            name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ECSVocabularyTests", dependencies: ["ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SchedulerTests", dependencies: ["Scheduler", "ECSVocabulary", "FlotillaTestKit"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(name: "ECSProtocolTests", dependencies: ["ECSProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "OCIImageTests", dependencies: ["OCIImage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "AgentProtocol", "ECSVocabulary", "ECSProtocol", "FlotillaTestKit", "FlotillaDigest", "LoadBalancer",
+                "ControlPlane", "AgentProtocol", "ECSVocabulary", "ECSProtocol", "FlotillaTestKit", "FlotillaDigest",
+                "LoadBalancer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

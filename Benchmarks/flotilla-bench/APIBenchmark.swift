@@ -31,7 +31,9 @@ struct APIBenchmark: AsyncParsableCommand {
     func validate() throws {
         guard (1...120).contains(duration) else { throw ValidationError("--duration: 1 to 120 seconds") }
         guard (1...256).contains(connections) else { throw ValidationError("--connections: 1 to 256") }
-        guard (1...16).contains(threads), threads <= connections else { throw ValidationError("--threads: 1 to 16, at most --connections") }
+        guard (1...16).contains(threads), threads <= connections else {
+            throw ValidationError("--threads: 1 to 16, at most --connections")
+        }
     }
 
     struct Scenario {
@@ -53,11 +55,13 @@ struct APIBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         try Machine.install(["wrk": "wrk"])
-        let executable = binary.map { URL(fileURLWithPath: $0) }
+        let executable =
+            binary.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-                .appendingPathComponent("ecs-control-plane")
+            .appendingPathComponent("ecs-control-plane")
         let port = try freePort()
-        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-api-\(UUID().uuidString)")
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-bench-api-\(UUID().uuidString)")
         let server = Process()
         server.executableURL = executable
         server.arguments = ["--listen", "127.0.0.1:\(port)", "--data-dir", dataDirectory.path, "--log-level", "error"]
@@ -73,13 +77,18 @@ struct APIBenchmark: AsyncParsableCommand {
         // Setup: one cluster, one task definition, one service to describe.
         try await call(endpoint, "CreateCluster", #"{"clusterName": "bench"}"#)
         try await call(endpoint, "RegisterTaskDefinition", Self.taskDefinition)
-        try await call(endpoint, "CreateService", #"{"cluster": "bench", "serviceName": "web", "taskDefinition": "bench", "desiredCount": 2}"#)
+        try await call(
+            endpoint, "CreateService",
+            #"{"cluster": "bench", "serviceName": "web", "taskDefinition": "bench", "desiredCount": 2}"#)
 
         let scenarios = [
             Scenario(name: "healthz (HTTP floor)", method: "GET", target: nil, body: ""),
-            Scenario(name: "RegisterTaskDefinition", method: "POST", target: "RegisterTaskDefinition", body: Self.taskDefinition),
-            Scenario(name: "DescribeServices", method: "POST", target: "DescribeServices",
-                     body: #"{"cluster": "bench", "services": ["web"]}"#),
+            Scenario(
+                name: "RegisterTaskDefinition", method: "POST", target: "RegisterTaskDefinition",
+                body: Self.taskDefinition),
+            Scenario(
+                name: "DescribeServices", method: "POST", target: "DescribeServices",
+                body: #"{"cluster": "bench", "services": ["web"]}"#),
         ]
         var results: [Result] = []
         for scenario in scenarios {
@@ -87,17 +96,25 @@ struct APIBenchmark: AsyncParsableCommand {
         }
 
         print("")
-        print("ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL)")
+        print(
+            "ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL)"
+        )
         print(String(repeating: "-", count: 94))
-        print(Cell.left("scenario", 25)
-              + Cell.right("requests", 10) + Cell.right("req/s", 12) + Cell.right("p50 ms", 10) + Cell.right("p99 ms", 10)
-              + Cell.right("non-2xx", 10) + Cell.right("ratio to floor", 16))
+        print(
+            Cell.left("scenario", 25)
+                + Cell.right("requests", 10) + Cell.right("req/s", 12) + Cell.right("p50 ms", 10)
+                + Cell.right("p99 ms", 10)
+                + Cell.right("non-2xx", 10) + Cell.right("ratio to floor", 16))
         let floor = results[0].requestsPerSecond
         for result in results {
-            print(Cell.left(result.scenario, 25)
-                  + Cell.right(String(result.requests), 10) + Cell.right(String(format: "%.0f", result.requestsPerSecond), 12)
-                  + Cell.right(String(format: "%.2f", result.p50Milliseconds), 10) + Cell.right(String(format: "%.2f", result.p99Milliseconds), 10)
-                  + Cell.right(String(result.non2xx), 10) + Cell.right(String(format: "%.3f", result.requestsPerSecond / max(floor, 1)), 16))
+            print(
+                Cell.left(result.scenario, 25)
+                    + Cell.right(String(result.requests), 10)
+                    + Cell.right(String(format: "%.0f", result.requestsPerSecond), 12)
+                    + Cell.right(String(format: "%.2f", result.p50Milliseconds), 10)
+                    + Cell.right(String(format: "%.2f", result.p99Milliseconds), 10)
+                    + Cell.right(String(result.non2xx), 10)
+                    + Cell.right(String(format: "%.3f", result.requestsPerSecond / max(floor, 1)), 16))
         }
         struct Summary: Codable {
             var benchmark = "api"
@@ -129,7 +146,8 @@ struct APIBenchmark: AsyncParsableCommand {
             lua += "wrk.body = [==[\(scenario.body)]==]\n"
         }
         let path = scenario.target == nil ? "/healthz" : "/"
-        let run = try Wrk.run(endpoint + path, threads: threads, connections: connections, seconds: duration, script: lua)
+        let run = try Wrk.run(
+            endpoint + path, threads: threads, connections: connections, seconds: duration, script: lua)
         return Result(
             scenario: scenario.name, requests: Int(run.requests), requestsPerSecond: run.requestsPerSecond,
             p50Milliseconds: run.p50Milliseconds, p99Milliseconds: run.p99Milliseconds,
@@ -141,7 +159,10 @@ struct APIBenchmark: AsyncParsableCommand {
     func waitUntilHealthy(_ endpoint: String) async throws {
         for _ in 0..<300 {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!),
-               (response as? HTTPURLResponse)?.statusCode == 200 { return }
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw APIBenchmarkError.serverNotHealthy

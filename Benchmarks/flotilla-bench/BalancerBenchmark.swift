@@ -45,7 +45,10 @@ struct BalancerBenchmark: AsyncParsableCommand {
     @Option(help: "HAProxy's nbthread; default: HAProxy's own default, one thread per core.")
     var haproxyThreads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Start nginx, HAProxy and Flotilla, print their ports and the process ID, serve this many seconds, stop (for perf and strace by hand; let it end: a kill skips stopping nginx and HAProxy).")
+    @Option(
+        help:
+            "Start nginx, HAProxy and Flotilla, print their ports and the process ID, serve this many seconds, stop (for perf and strace by hand; let it end: a kill skips stopping nginx and HAProxy)."
+    )
     var serveSeconds: Int?
 
     /// What each proxy runs with, printed in the table header so the comparison's terms are on record.
@@ -64,19 +67,28 @@ struct BalancerBenchmark: AsyncParsableCommand {
             throw ValidationError("--haproxy-threads: must be at least 1, got \(self.haproxyThreads)")
         }
         try Machine.install(["nginx": "nginx-light", "haproxy": "haproxy", "wrk": "wrk"])
-        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flotilla-bench-lb-\(getpid())")
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "flotilla-bench-lb-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Data(repeating: UInt8(ascii: "a"), count: self.smallBytes).write(to: directory.appendingPathComponent("small"))
-        try Data(repeating: UInt8(ascii: "b"), count: 10 * 1024 * 1024).write(to: directory.appendingPathComponent("big"))
+        try Data(repeating: UInt8(ascii: "a"), count: self.smallBytes).write(
+            to: directory.appendingPathComponent("small"))
+        try Data(repeating: UInt8(ascii: "b"), count: 10 * 1024 * 1024).write(
+            to: directory.appendingPathComponent("big"))
 
         let backendPorts = try (0..<3).map { _ in try freePort() }
         let nginx = try Self.startNginx(ports: backendPorts, directory: directory)
-        defer { nginx.terminate(); nginx.waitUntilExit() }
+        defer {
+            nginx.terminate()
+            nginx.waitUntilExit()
+        }
         let haproxyPort = try freePort()
         let haproxy = try Self.startHAProxy(
             port: haproxyPort, backends: backendPorts, threads: self.haproxyThreads, directory: directory)
-        defer { haproxy.terminate(); haproxy.waitUntilExit() }
+        defer {
+            haproxy.terminate()
+            haproxy.waitUntilExit()
+        }
 
         let logger = Logger(label: "flotilla.bench.lb", factory: { _ in SwiftLogNoOpLogHandler() })
         let balancer = try await LoadBalancer.start(
@@ -94,7 +106,9 @@ struct BalancerBenchmark: AsyncParsableCommand {
             for port in backendPorts { try Self.waitForPort(port) }
             if let serveSeconds = self.serveSeconds {
                 print("serving \(serveSeconds) s: pid \(getpid()) (flotilla), haproxy pid \(haproxy.processIdentifier)")
-                print("  direct 127.0.0.1:\(backendPorts[0])  flotilla 127.0.0.1:\(balancer.listenerPort)  haproxy 127.0.0.1:\(haproxyPort)")
+                print(
+                    "  direct 127.0.0.1:\(backendPorts[0])  flotilla 127.0.0.1:\(balancer.listenerPort)  haproxy 127.0.0.1:\(haproxyPort)"
+                )
                 fflush(nil)  // all streams: the ports are read from a redirected log
                 try await Task.sleep(for: .seconds(serveSeconds))
                 return [String: [WrkResult]]()
@@ -116,7 +130,9 @@ struct BalancerBenchmark: AsyncParsableCommand {
                         let cpuAfter = process.map(Self.cpuSeconds) ?? .nan
                         result.cpuMicrosecondsPerRequest = (cpuAfter - cpuBefore) * 1_000_000 / result.requests
                         results["\(name).\(label)", default: []].append(result)
-                        print("  round \(round + 1) \(name) \(label): \(result.summary), load \(Machine.loadAverages().one)")
+                        print(
+                            "  round \(round + 1) \(name) \(label): \(result.summary), load \(Machine.loadAverages().one)"
+                        )
                     }
                 }
             }
@@ -131,7 +147,9 @@ struct BalancerBenchmark: AsyncParsableCommand {
     // MARK: - Report
 
     static func report(
-        _ results: [String: [WrkResult]], setup: [String], rounds: Int, load: (before: Double, after: Double), command: String) {
+        _ results: [String: [WrkResult]], setup: [String], rounds: Int, load: (before: Double, after: Double),
+        command: String
+    ) {
         func medianOf(_ key: String, _ path: KeyPath<WrkResult, Double>) -> Double {
             Statistics.median((results[key] ?? []).map { $0[keyPath: path] })
         }
@@ -154,14 +172,18 @@ struct BalancerBenchmark: AsyncParsableCommand {
         print("Balancer benchmark: \(command), 3 nginx backends on loopback, \(rounds) interleaved rounds, medians")
         for line in setup { print("  " + line) }
         print(String(format: "  load average (1 min): %.2f before, %.2f after", load.before, load.after))
-        print(Cell.left("metric", 18) + Cell.left("direct", 12) + Cell.left("flotilla", 12) + Cell.left("haproxy", 12) + Cell.left("flotilla/haproxy", 18) + "per round")
+        print(
+            Cell.left("metric", 18) + Cell.left("direct", 12) + Cell.left("flotilla", 12) + Cell.left("haproxy", 12)
+                + Cell.left("flotilla/haproxy", 18) + "per round")
         for (label, path, size, format) in rows {
             let direct = medianOf("direct.\(size)", path)
             let flotilla = medianOf("flotilla.\(size)", path)
             let haproxy = medianOf("haproxy.\(size)", path)
             print(
-                Cell.left(label, 18) + Cell.left(String(format: format, direct), 12) + Cell.left(String(format: format, flotilla), 12)
-                    + Cell.left(String(format: format, haproxy), 12) + Cell.left(String(format: "%.2f", flotilla / haproxy), 18)
+                Cell.left(label, 18) + Cell.left(String(format: format, direct), 12)
+                    + Cell.left(String(format: format, flotilla), 12)
+                    + Cell.left(String(format: format, haproxy), 12)
+                    + Cell.left(String(format: "%.2f", flotilla / haproxy), 18)
                     + perRound(size, path))
         }
         var json: [String: Double] = ["rounds": Double(rounds), "load_before": load.before, "load_after": load.after]
@@ -173,8 +195,10 @@ struct BalancerBenchmark: AsyncParsableCommand {
             json["\(name)_mb_per_s"] = medianOf(key, \.megabytesPerSecond)
             if !key.hasPrefix("direct") { json["\(name)_cpu_us_per_req"] = medianOf(key, \.cpuMicrosecondsPerRequest) }
         }
-        json["ratio_small_rps"] = medianOf("flotilla.small", \.requestsPerSecond) / medianOf("haproxy.small", \.requestsPerSecond)
-        json["ratio_small_p99"] = medianOf("flotilla.small", \.p99Milliseconds) / medianOf("haproxy.small", \.p99Milliseconds)
+        json["ratio_small_rps"] =
+            medianOf("flotilla.small", \.requestsPerSecond) / medianOf("haproxy.small", \.requestsPerSecond)
+        json["ratio_small_p99"] =
+            medianOf("flotilla.small", \.p99Milliseconds) / medianOf("haproxy.small", \.p99Milliseconds)
         if results["flotilla.10MB"] != nil {
             json["ratio_10mb_mb_per_s"] =
                 medianOf("flotilla.10MB", \.megabytesPerSecond) / medianOf("haproxy.10MB", \.megabytesPerSecond)
@@ -203,10 +227,12 @@ struct BalancerBenchmark: AsyncParsableCommand {
     }
 
     func wrk(port: Int, file: String, seconds: Int) throws -> WrkResult {
-        let run = try Wrk.run("http://127.0.0.1:\(port)/\(file)", threads: self.threads, connections: self.connections,
-                              seconds: seconds)
-        return WrkResult(requestsPerSecond: run.requestsPerSecond, p50Milliseconds: run.p50Milliseconds,
-                         p99Milliseconds: run.p99Milliseconds, megabytesPerSecond: run.megabytesPerSecond, requests: run.requests)
+        let run = try Wrk.run(
+            "http://127.0.0.1:\(port)/\(file)", threads: self.threads, connections: self.connections,
+            seconds: seconds)
+        return WrkResult(
+            requestsPerSecond: run.requestsPerSecond, p50Milliseconds: run.p50Milliseconds,
+            p99Milliseconds: run.p99Milliseconds, megabytesPerSecond: run.megabytesPerSecond, requests: run.requests)
     }
 
     /// User plus system CPU seconds `process` has used, from `/proc/<pid>/stat`; NaN where it cannot be read.
@@ -257,7 +283,8 @@ struct BalancerBenchmark: AsyncParsableCommand {
     }
 
     static func startHAProxy(port: Int, backends: [Int], threads: Int, directory: URL) throws -> Process {
-        let servers = backends.enumerated().map { "    server s\($0.offset) 127.0.0.1:\($0.element)" }.joined(separator: "\n")
+        let servers = backends.enumerated().map { "    server s\($0.offset) 127.0.0.1:\($0.element)" }.joined(
+            separator: "\n")
         let configuration = """
             global
                 maxconn 4096

@@ -52,12 +52,15 @@ enum Machine {
         }
         guard !missing.isEmpty else { return }
         print("installing \(missing.values.sorted().joined(separator: " ")) with apt-get")
-        _ = try capture("/usr/bin/apt-get", ["install", "-y", "-q"] + missing.values.sorted(),
-                        environment: ["DEBIAN_FRONTEND": "noninteractive"])
+        _ = try capture(
+            "/usr/bin/apt-get", ["install", "-y", "-q"] + missing.values.sorted(),
+            environment: ["DEBIAN_FRONTEND": "noninteractive"])
     }
 
     /// Runs `executable` to its end and answers its standard output; throws when it exits non-zero.
-    static func capture(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    static func capture(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -68,7 +71,8 @@ enum Machine {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ValidationError("\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+            throw ValidationError(
+                "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -89,9 +93,12 @@ enum Wrk {
 
     /// `wrk -t threads -c connections -d seconds` against `url`; `script` is Lua run before the hook (a method,
     /// headers, a body).
-    static func run(_ url: String, threads: Int, connections: Int, seconds: Int, timeoutSeconds: Int = 10,
-                    script: String = "") throws -> Result {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-\(UUID().uuidString).lua")
+    static func run(
+        _ url: String, threads: Int, connections: Int, seconds: Int, timeoutSeconds: Int = 10,
+        script: String = ""
+    ) throws -> Result {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-bench-\(UUID().uuidString).lua")
         defer { try? FileManager.default.removeItem(at: path) }
         let hook = """
             done = function(summary, latency, requests)
@@ -102,9 +109,12 @@ enum Wrk {
 
             """
         try (script + "\n" + hook).write(to: path, atomically: true, encoding: .utf8)
-        let output = try Machine.capture("/usr/bin/wrk", [
-            "-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--timeout", "\(timeoutSeconds)s", "-s", path.path, url,
-        ])
+        let output = try Machine.capture(
+            "/usr/bin/wrk",
+            [
+                "-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--timeout", "\(timeoutSeconds)s", "-s", path.path,
+                url,
+            ])
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("FLOTILLA ") }) else {
             throw ValidationError("wrk printed no summary:\n\(output)")
         }

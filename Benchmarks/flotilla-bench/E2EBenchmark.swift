@@ -34,7 +34,8 @@ struct E2EBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         // The executables next to this one (the same build configuration).
-        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().path
         let cluster = try await E2ECluster(hosts: 1, binaryDirectory: binaries)
         do {
             let results = try await measure(cluster)
@@ -63,12 +64,18 @@ struct E2EBenchmark: AsyncParsableCommand {
             try await cluster.containerInstances().first?["agentConnected"]?.boolValue == true
         }
         // A small task: busybox sleeping, no ports (ECS's default bridge network).
-        try await cluster.ecs("RegisterTaskDefinition", [
-            "family": "bench-sleep",
-            "containerDefinitions": [["name": "sleep", "image": "flotilla/busybox:1", "cpu": 8, "memory": 16,
-                                      "essential": true, "command": ["sleep", "3600"], "stopTimeout": 1]],
-        ])
-        try await Task.sleep(for: .seconds(2))   // settle before sampling: the agent finished registering
+        try await cluster.ecs(
+            "RegisterTaskDefinition",
+            [
+                "family": "bench-sleep",
+                "containerDefinitions": [
+                    [
+                        "name": "sleep", "image": "flotilla/busybox:1", "cpu": 8, "memory": 16,
+                        "essential": true, "command": ["sleep", "3600"], "stopTimeout": 1,
+                    ]
+                ],
+            ])
+        try await Task.sleep(for: .seconds(2))  // settle before sampling: the agent finished registering
         results.idleKiB = agent.residentKiB() ?? 0
         print("agent idle: \(results.idleKiB) KiB")
 
@@ -79,7 +86,9 @@ struct E2EBenchmark: AsyncParsableCommand {
                 throw ValidationError("RunTask placed nothing: \(answer)")
             }
             var started: Double?
-            try await waitUntil("the container of \(task.taskArn) started", within: .seconds(60), every: .milliseconds(5)) {
+            try await waitUntil(
+                "the container of \(task.taskArn) started", within: .seconds(60), every: .milliseconds(5)
+            ) {
                 started = agent.containers().first { $0.belongs(toTask: task.taskArn) }?.startedAt
                 return started != nil
             }
@@ -97,7 +106,9 @@ struct E2EBenchmark: AsyncParsableCommand {
         for trial in 1...trials {
             var current: JSONValue?
             try await waitUntil("web is healthy", within: .seconds(120)) {
-                let healthy = try await cluster.tasks(service: "web").filter { $0.lastStatus == "RUNNING" && $0.healthStatus == "HEALTHY" }
+                let healthy = try await cluster.tasks(service: "web").filter {
+                    $0.lastStatus == "RUNNING" && $0.healthStatus == "HEALTHY"
+                }
                 current = healthy.count == 1 ? healthy[0] : nil
                 return current != nil
             }
@@ -106,13 +117,16 @@ struct E2EBenchmark: AsyncParsableCommand {
             }
             let killedAt = ContinuousClock.now
             kill(pid, SIGKILL)
-            try await waitUntil("a replacement of \(current!.taskArn) is healthy", within: .seconds(120), every: .milliseconds(50)) {
+            try await waitUntil(
+                "a replacement of \(current!.taskArn) is healthy", within: .seconds(120), every: .milliseconds(50)
+            ) {
                 try await cluster.tasks(service: "web").contains {
                     $0.taskArn != current!.taskArn && $0.lastStatus == "RUNNING" && $0.healthStatus == "HEALTHY"
                 }
             }
             let elapsed = ContinuousClock.now - killedAt
-            results.recoveryMillis.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            results.recoveryMillis.append(
+                Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
             print(String(format: "recovery %2d: %.0f ms", trial, results.recoveryMillis.last!))
         }
         try await cluster.ecs("UpdateService", ["service": "web", "desiredCount": 0])
@@ -123,20 +137,25 @@ struct E2EBenchmark: AsyncParsableCommand {
             let count = min(10, tasks - placed)
             let answer = try await cluster.ecs("RunTask", ["taskDefinition": "bench-sleep", "count": count])
             placed += answer["tasks"]?.arrayValue?.count ?? 0
-            if answer["tasks"]?.arrayValue?.isEmpty ?? true { throw ValidationError("RunTask placed nothing: \(answer)") }
+            if answer["tasks"]?.arrayValue?.isEmpty ?? true {
+                throw ValidationError("RunTask placed nothing: \(answer)")
+            }
         }
         try await waitUntil("\(tasks) tasks run", within: .seconds(300)) {
-            try await cluster.tasks().filter { $0.lastStatus == "RUNNING" && $0["group"]?.stringValue != "service:web" }.count >= tasks
+            try await cluster.tasks().filter { $0.lastStatus == "RUNNING" && $0["group"]?.stringValue != "service:web" }
+                .count >= tasks
         }
-        try await Task.sleep(for: .seconds(2))   // settle: the agent reported every task
+        try await Task.sleep(for: .seconds(2))  // settle: the agent reported every task
         results.loadedKiB = agent.residentKiB() ?? 0
         print("agent with \(tasks) tasks: \(results.loadedKiB) KiB")
         return results
     }
 
     /// Polls `condition` until true, at most `timeout`; throws naming `what` otherwise.
-    func waitUntil(_ what: String, within timeout: Duration, every interval: Duration = .milliseconds(100),
-                   _ condition: () async throws -> Bool) async throws {
+    func waitUntil(
+        _ what: String, within timeout: Duration, every interval: Duration = .milliseconds(100),
+        _ condition: () async throws -> Bool
+    ) async throws {
         let met = try await eventually(within: timeout, every: interval) { try await condition() ? true : nil }
         guard met == true else { throw ValidationError("timed out waiting until \(what)") }
     }
@@ -144,30 +163,42 @@ struct E2EBenchmark: AsyncParsableCommand {
     // MARK: - Report
 
     static func report(_ results: Results) {
-        let rows: [(String, [Double])] = [("dispatch latency ms", results.dispatchMillis), ("recovery time ms", results.recoveryMillis)]
+        let rows: [(String, [Double])] = [
+            ("dispatch latency ms", results.dispatchMillis), ("recovery time ms", results.recoveryMillis),
+        ]
         print("")
-        print("E2E benchmark: 1 control plane + 1 agent in a network namespace, \(results.dispatchMillis.count) trials each")
+        print(
+            "E2E benchmark: 1 control plane + 1 agent in a network namespace, \(results.dispatchMillis.count) trials each"
+        )
         print("(no reference tool is named for this benchmark: absolute figures, no ratio)")
         print(Cell.left("metric", 24) + Cell.left("p50", 10) + Cell.left("p99", 10) + Cell.left("min", 10) + "max")
         for (name, samples) in rows {
-            print(Cell.left(name, 24) + Cell.left(String(format: "%.1f", Statistics.percentile(samples, 0.5)), 10)
-                  + Cell.left(String(format: "%.1f", Statistics.percentile(samples, 0.99)), 10)
-                  + Cell.left(String(format: "%.1f", samples.min() ?? .nan), 10) + String(format: "%.1f", samples.max() ?? .nan))
+            print(
+                Cell.left(name, 24) + Cell.left(String(format: "%.1f", Statistics.percentile(samples, 0.5)), 10)
+                    + Cell.left(String(format: "%.1f", Statistics.percentile(samples, 0.99)), 10)
+                    + Cell.left(String(format: "%.1f", samples.min() ?? .nan), 10)
+                    + String(format: "%.1f", samples.max() ?? .nan))
         }
         print(Cell.left("agent RSS idle MiB", 24) + String(format: "%.1f", Double(results.idleKiB) / 1024))
-        print(Cell.left("agent RSS \(results.tasks) tasks MiB", 24) + String(format: "%.1f", Double(results.loadedKiB) / 1024))
-        let json = String(format: "{\"benchmark\":\"e2e\",\"reference\":null,\"trials\":%d,"
-                          + "\"dispatch_ms\":{\"p50\":%.2f,\"p99\":%.2f},\"recovery_ms\":{\"p50\":%.1f,\"p99\":%.1f},"
-                          + "\"agent_rss_kib\":{\"idle\":%d,\"tasks\":%d,\"with_tasks\":%d}}",
-                          results.dispatchMillis.count,
-                          Statistics.percentile(results.dispatchMillis, 0.5), Statistics.percentile(results.dispatchMillis, 0.99),
-                          Statistics.percentile(results.recoveryMillis, 0.5), Statistics.percentile(results.recoveryMillis, 0.99),
-                          results.idleKiB, results.tasks, results.loadedKiB)
+        print(
+            Cell.left("agent RSS \(results.tasks) tasks MiB", 24)
+                + String(format: "%.1f", Double(results.loadedKiB) / 1024))
+        let json = String(
+            format: "{\"benchmark\":\"e2e\",\"reference\":null,\"trials\":%d,"
+                + "\"dispatch_ms\":{\"p50\":%.2f,\"p99\":%.2f},\"recovery_ms\":{\"p50\":%.1f,\"p99\":%.1f},"
+                + "\"agent_rss_kib\":{\"idle\":%d,\"tasks\":%d,\"with_tasks\":%d}}",
+            results.dispatchMillis.count,
+            Statistics.percentile(results.dispatchMillis, 0.5), Statistics.percentile(results.dispatchMillis, 0.99),
+            Statistics.percentile(results.recoveryMillis, 0.5), Statistics.percentile(results.recoveryMillis, 0.99),
+            results.idleKiB, results.tasks, results.loadedKiB)
         print(json)
     }
 }
 
 extension JSONValue {
     /// A JSON number as Double (ECS timestamps are epoch seconds with a fraction).
-    fileprivate var doubleValue: Double? { if case .number(let value) = self { return value }; return nil }
+    fileprivate var doubleValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
 }

@@ -54,12 +54,14 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         let record = try store.importImage(from: workDirectory + "/busybox.tar")[0]
         let rootfs = record.layerDirectories[0]
         let runtime = try ContainerRuntime(dataDirectory: dataDirectory, logger: logger)
-        let cli = ecsAgent
+        let cli =
+            ecsAgent
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/ecs-agent"
 
         print("All runtimes measured in a private mount namespace with /sys/fs/cgroup/unified unmounted")
         print("(crun 1.8.1 refuses this host's hybrid cgroup layout otherwise). Rootfs: busybox layer \(rootfs)")
-        print("crun: \(Self.version("crun")); runc: \(Self.version("runc")); host network for all; flotilla-cli: \(cli)")
+        print(
+            "crun: \(Self.version("crun")); runc: \(Self.version("runc")); host network for all; flotilla-cli: \(cli)")
         print("flotilla = library calls (as the agent makes them), read-only root like the crun and runc bundles;")
         print("flotilla-rw = the same with a writable overlay upper; flotilla-cli, crun, runc = one process per run.")
         print("Latency runs are interleaved: each round runs every runtime once, in a rotating order.")
@@ -74,39 +76,58 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         // "flotilla" runs the configuration the crun and runc bundles have (read-only root, host network);
         // "flotilla-rw" gives the container a writable overlay upper, as an ECS container gets by default.
         for (name, readOnly) in [("flotilla", true), ("flotilla-rw", false)] {
-            runners.append((name, {
-                index += 1
-                var clock = ContinuousClock.now
-                func lap(_ stage: String) {
-                    let now = ContinuousClock.now
-                    stages[name, default: [:]][stage, default: []].append((now - clock).milliseconds)
-                    clock = now
-                }
-                var spec = ContainerSpec(name: "lat-\(index)", layerDirectories: [rootfs], arguments: ["/bin/true"])
-                spec.readonlyRootFilesystem = readOnly
-                let info = try await runtime.create(spec)
-                lap("create")
-                try await runtime.start(info.id)
-                lap("start")
-                let exit = try await runtime.wait(info.id)
-                lap("wait")
-                guard exit.exitCode == 0 else { throw ValidationError("\(name): /bin/true exited \(String(describing: exit))") }
-                try await runtime.delete(info.id)
-                lap("delete")
-            }))
+            runners.append(
+                (
+                    name,
+                    {
+                        index += 1
+                        var clock = ContinuousClock.now
+                        func lap(_ stage: String) {
+                            let now = ContinuousClock.now
+                            stages[name, default: [:]][stage, default: []].append((now - clock).milliseconds)
+                            clock = now
+                        }
+                        var spec = ContainerSpec(
+                            name: "lat-\(index)", layerDirectories: [rootfs], arguments: ["/bin/true"])
+                        spec.readonlyRootFilesystem = readOnly
+                        let info = try await runtime.create(spec)
+                        lap("create")
+                        try await runtime.start(info.id)
+                        lap("start")
+                        let exit = try await runtime.wait(info.id)
+                        lap("wait")
+                        guard exit.exitCode == 0 else {
+                            throw ValidationError("\(name): /bin/true exited \(String(describing: exit))")
+                        }
+                        try await runtime.delete(info.id)
+                        lap("delete")
+                    }
+                ))
         }
         if FileManager.default.isExecutableFile(atPath: cli) {
-            runners.append(("flotilla-cli", {
-                try Self.run(cli, ["runtime", "run", "--data-dir", dataDirectory, "--rm", "--read-only",
-                                   "flotilla/busybox:1", "/bin/true"])
-            }))
+            runners.append(
+                (
+                    "flotilla-cli",
+                    {
+                        try Self.run(
+                            cli,
+                            [
+                                "runtime", "run", "--data-dir", dataDirectory, "--rm", "--read-only",
+                                "flotilla/busybox:1", "/bin/true",
+                            ])
+                    }
+                ))
         }
         for tool in ["crun", "runc"] {
             let bundle = try makeBundle(tool: tool, rootfs: rootfs, arguments: ["/bin/true"])
-            runners.append((tool, {
-                index += 1
-                try Self.run("/usr/bin/" + tool, ["run", "--bundle", bundle, "\(tool)-lat-\(index)"])
-            }))
+            runners.append(
+                (
+                    tool,
+                    {
+                        index += 1
+                        try Self.run("/usr/bin/" + tool, ["run", "--bundle", bundle, "\(tool)-lat-\(index)"])
+                    }
+                ))
         }
         let warmUp = 3
         var latencies: [String: [Double]] = [:]
@@ -116,7 +137,9 @@ struct RuntimeBenchmark: AsyncParsableCommand {
                 let runner = runners[(round + turn) % runners.count]
                 let start = ContinuousClock.now
                 try await runner.body()
-                if round >= warmUp { latencies[runner.name, default: []].append((ContinuousClock.now - start).milliseconds) }
+                if round >= warmUp {
+                    latencies[runner.name, default: []].append((ContinuousClock.now - start).milliseconds)
+                }
             }
         }
         latencies = latencies.mapValues { $0.sorted() }
@@ -131,27 +154,29 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         var hostMemory: [String: Double] = [:]
         var ids: [String] = []
         var startTime: [String: Duration] = [:]
-        let sleepBundles = try Dictionary(uniqueKeysWithValues: ["crun", "runc"].map { tool in
-            (tool, try makeBundle(tool: tool, rootfs: rootfs, arguments: ["/bin/sleep", "3600"]))
-        })
+        let sleepBundles = try Dictionary(
+            uniqueKeysWithValues: ["crun", "runc"].map { tool in
+                (tool, try makeBundle(tool: tool, rootfs: rootfs, arguments: ["/bin/sleep", "3600"]))
+            })
         for i in 0..<count {
             let start = ContinuousClock.now
             var spec = ContainerSpec(name: "sleep-\(i)", layerDirectories: [rootfs], arguments: ["/bin/sleep", "3600"])
-            spec.readonlyRootFilesystem = true   // as the crun and runc bundles
+            spec.readonlyRootFilesystem = true  // as the crun and runc bundles
             let info = try await runtime.create(spec)
             try await runtime.start(info.id)
             ids.append(info.id)
             startTime["flotilla", default: .zero] += ContinuousClock.now - start
             for tool in ["crun", "runc"] {
                 let start = ContinuousClock.now
-                try Self.run("/usr/bin/" + tool, ["run", "--detach", "--bundle", sleepBundles[tool]!, "\(tool)-sleep-\(i)"])
+                try Self.run(
+                    "/usr/bin/" + tool, ["run", "--detach", "--bundle", sleepBundles[tool]!, "\(tool)-sleep-\(i)"])
                 startTime[tool, default: .zero] += ContinuousClock.now - start
             }
         }
         for (name, time) in startTime { rates[name] = Double(count) / time.seconds }
         let inits = await runtime.list().compactMap(\.pid)
         runtimeMemory["flotilla"] = Double(inits.map(Self.privateMemoryKiB).reduce(0, +)) / Double(inits.count)
-        for tool in ["crun", "runc"] { runtimeMemory[tool] = 0 }   // no runtime process stays behind a running container
+        for tool in ["crun", "runc"] { runtimeMemory[tool] = 0 }  // no runtime process stays behind a running container
         try await Task.sleep(for: .milliseconds(500))
         var before = Self.usedMemoryKiB()
         for id in ids { try await runtime.delete(id, force: true) }
@@ -169,39 +194,52 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         // MARK: Report
         let names = ["flotilla", "flotilla-rw", "flotilla-cli", "crun", "runc"].filter { latencies[$0] != nil }
         print("start-to-exit of /bin/true (create, start, wait, delete), \(iterations) runs each:")
-        print(Cell.left("runtime", 14) + Cell.left("p50 ms", 10) + Cell.left("p90 ms", 10) + Cell.left("starts/s", 10) + Cell.left("runtime KiB/ctr", 17)
-              + "host KiB/ctr")
+        print(
+            Cell.left("runtime", 14) + Cell.left("p50 ms", 10) + Cell.left("p90 ms", 10) + Cell.left("starts/s", 10)
+                + Cell.left("runtime KiB/ctr", 17)
+                + "host KiB/ctr")
         for name in names {
             let samples = latencies[name]!
             let rate = rates[name].map { String(format: "%.1f", $0) } ?? "-"
             let memory = runtimeMemory[name].map { String(format: "%.0f", $0) } ?? "-"
             let host = hostMemory[name].map { String(format: "%.0f", $0) } ?? "-"
-            print(Cell.left(name, 14) + Cell.left(String(format: "%.2f", Statistics.percentile(samples, 0.5)), 10)
-                  + Cell.left(String(format: "%.2f", Statistics.percentile(samples, 0.9)), 10) + Cell.left(rate, 10) + Cell.left(memory, 17) + host)
+            print(
+                Cell.left(name, 14) + Cell.left(String(format: "%.2f", Statistics.percentile(samples, 0.5)), 10)
+                    + Cell.left(String(format: "%.2f", Statistics.percentile(samples, 0.9)), 10) + Cell.left(rate, 10)
+                    + Cell.left(memory, 17) + host)
         }
         let p50 = { (name: String) in latencies[name].map { Statistics.percentile($0, 0.5) } ?? .nan }
         let p90 = { (name: String) in latencies[name].map { Statistics.percentile($0, 0.9) } ?? .nan }
         print("")
-        print(String(format: "flotilla p50 / crun p50 = %.2f; flotilla p50 / runc p50 = %.2f (goal: <= 1 vs crun)",
-                     p50("flotilla") / p50("crun"), p50("flotilla") / p50("runc")))
-        print(String(format: "flotilla-rw p50 / crun p50 = %.2f (writable overlay upper; crun's root is read-only)",
-                     p50("flotilla-rw") / p50("crun")))
+        print(
+            String(
+                format: "flotilla p50 / crun p50 = %.2f; flotilla p50 / runc p50 = %.2f (goal: <= 1 vs crun)",
+                p50("flotilla") / p50("crun"), p50("flotilla") / p50("runc")))
+        print(
+            String(
+                format: "flotilla-rw p50 / crun p50 = %.2f (writable overlay upper; crun's root is read-only)",
+                p50("flotilla-rw") / p50("crun")))
         let stageNames = ["create", "start", "wait", "delete"]
         func stageP50(_ runner: String, _ stage: String) -> Double {
             stages[runner]?[stage].map { Statistics.percentile($0, 0.5) } ?? .nan
         }
         for runner in ["flotilla", "flotilla-rw"] {
-            print("\(runner) stages, p50 ms: " + stageNames.map { "\($0) " + String(format: "%.2f", stageP50(runner, $0)) }
-                .joined(separator: ", "))
+            print(
+                "\(runner) stages, p50 ms: "
+                    + stageNames.map { "\($0) " + String(format: "%.2f", stageP50(runner, $0)) }
+                    .joined(separator: ", "))
         }
-        print("runtime KiB/ctr: private memory (Private_Clean+Private_Dirty of /proc/PID/smaps_rollup plus page tables)")
+        print(
+            "runtime KiB/ctr: private memory (Private_Clean+Private_Dirty of /proc/PID/smaps_rollup plus page tables)")
         print("of Flotilla's per-container init; crun and runc leave no process behind a running container.")
         print("host KiB/ctr: MemTotal-MemAvailable freed per container when that runtime's \(count) are deleted.")
         print("starts/s: \(count) sleeping containers per runtime, interleaved; time spent in that runtime's starts.")
 
-        var json: [String: Any] = ["benchmark": "runtime", "iterations": iterations, "count": count,
-                                   "mountNamespace": "private, /sys/fs/cgroup/unified unmounted",
-                                   "latencyOrder": "interleaved, rotating"]
+        var json: [String: Any] = [
+            "benchmark": "runtime", "iterations": iterations, "count": count,
+            "mountNamespace": "private, /sys/fs/cgroup/unified unmounted",
+            "latencyOrder": "interleaved, rotating",
+        ]
         for name in names {
             json[name] = [
                 "p50Ms": p50(name), "p90Ms": p90(name), "startsPerSecond": rates[name] as Any,
@@ -209,13 +247,16 @@ struct RuntimeBenchmark: AsyncParsableCommand {
             ].compactMapValues { $0 is NSNull ? nil : $0 }
         }
         for runner in ["flotilla", "flotilla-rw"] {
-            json[runner + "StagesP50Ms"] = Dictionary(uniqueKeysWithValues: stageNames.map { ($0, stageP50(runner, $0)) })
+            json[runner + "StagesP50Ms"] = Dictionary(
+                uniqueKeysWithValues: stageNames.map { ($0, stageP50(runner, $0)) })
         }
-        json["ratios"] = ["flotillaP50OverCrunP50": p50("flotilla") / p50("crun"),
-                          "flotillaP50OverRuncP50": p50("flotilla") / p50("runc"),
-                          "flotillaP90OverCrunP90": p90("flotilla") / p90("crun"),
-                          "flotillaRwP50OverCrunP50": p50("flotilla-rw") / p50("crun"),
-                          "flotillaStartRateOverCrun": (rates["flotilla"] ?? 0) / (rates["crun"] ?? 1)]
+        json["ratios"] = [
+            "flotillaP50OverCrunP50": p50("flotilla") / p50("crun"),
+            "flotillaP50OverRuncP50": p50("flotilla") / p50("runc"),
+            "flotillaP90OverCrunP90": p90("flotilla") / p90("crun"),
+            "flotillaRwP50OverCrunP50": p50("flotilla-rw") / p50("crun"),
+            "flotillaStartRateOverCrun": (rates["flotilla"] ?? 0) / (rates["crun"] ?? 1),
+        ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
@@ -224,9 +265,13 @@ struct RuntimeBenchmark: AsyncParsableCommand {
 
     /// Replaces this process with itself under `unshare -m`, /sys/fs/cgroup/unified unmounted in that namespace.
     private func reexecInPrivateMountNamespace() throws {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let arguments = ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
-                         "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\"", "sh", me]
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let arguments =
+            [
+                "unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\"", "sh", me,
+            ]
             + Array(CommandLine.arguments.dropFirst())
         setenv(Self.namespaceMarker, "1", 1)
         let cArguments = arguments.map { strdup($0) } + [nil]
@@ -264,7 +309,8 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ValidationError("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+            throw ValidationError(
+                "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
         }
     }
 
@@ -312,7 +358,6 @@ struct RuntimeBenchmark: AsyncParsableCommand {
         return (rollup["Private_Clean"] ?? 0) + (rollup["Private_Dirty"] ?? 0) + (status["VmPTE"] ?? 0)
     }
 }
-
 
 extension Duration {
     fileprivate var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }

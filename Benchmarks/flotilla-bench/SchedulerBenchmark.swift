@@ -28,17 +28,25 @@ struct SchedulerBenchmark: ParsableCommand {
     static let nomadC2MPlacementsPerSecond = 2_000_000.0 / (22 * 60)
 
     func run() throws {
-        let sizes = growth.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 < instances } + [instances]
+        let sizes =
+            growth.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter {
+                $0 < instances
+            } + [instances]
         var results: [RunResult] = []
-        print("Per-decision times are this thread's CPU time; wall/s is the whole run by the wall clock on a shared machine.")
+        print(
+            "Per-decision times are this thread's CPU time; wall/s is the whole run by the wall clock on a shared machine."
+        )
         print("instances    tasks   placed  unplaced  placements/s  (wall/s)  p50 µs  p99 µs  max µs  µs/placement")
         for size in sizes {
             let taskCount = Int((Double(tasks) * Double(size) / Double(instances)).rounded())
             let result = measure(instanceCount: size, taskCount: taskCount)
             results.append(result)
-            print(String(format: "%9d %8d %8d %9d %13.0f %9.0f %7.1f %7.1f %7.1f %13.2f", size, taskCount, result.placed,
-                         result.unplaced, result.placementsPerSecond, result.wallPlacementsPerSecond, result.p50Micros, result.p99Micros,
-                         result.maxMicros, result.microsPerPlacement))
+            print(
+                String(
+                    format: "%9d %8d %8d %9d %13.0f %9.0f %7.1f %7.1f %7.1f %13.2f", size, taskCount, result.placed,
+                    result.unplaced, result.placementsPerSecond, result.wallPlacementsPerSecond, result.p50Micros,
+                    result.p99Micros,
+                    result.maxMicros, result.microsPerPlacement))
         }
         let main = results.last!
         let baseline = results.first!
@@ -54,19 +62,28 @@ struct SchedulerBenchmark: ParsableCommand {
         let load = String(format: "%.2f %.2f %.2f", averages.one, averages.five, averages.fifteen)
         print(String(format: "peak memory (ru_maxrss): %.1f MiB; build: %@; load average: %@", peakMiB, build, load))
         print(String(format: "vs Nomad C2M (%.0f placements/s): %.1fx", Self.nomadC2MPlacementsPerSecond, ratio))
-        print(String(format: "cost growth %d → %d instances (×%.1f): µs/placement ×%.2f", baseline.instances, main.instances,
-                     Double(main.instances) / Double(baseline.instances), main.microsPerPlacement / baseline.microsPerPlacement))
+        print(
+            String(
+                format: "cost growth %d → %d instances (×%.1f): µs/placement ×%.2f", baseline.instances, main.instances,
+                Double(main.instances) / Double(baseline.instances),
+                main.microsPerPlacement / baseline.microsPerPlacement))
         let growthJSON = results.map {
-            String(format: "{\"instances\":%d,\"tasks\":%d,\"placements_per_second\":%.0f,\"p99_us\":%.2f,\"us_per_placement\":%.3f}",
-                   $0.instances, $0.tasks, $0.placementsPerSecond, $0.p99Micros, $0.microsPerPlacement)
+            String(
+                format:
+                    "{\"instances\":%d,\"tasks\":%d,\"placements_per_second\":%.0f,\"p99_us\":%.2f,\"us_per_placement\":%.3f}",
+                $0.instances, $0.tasks, $0.placementsPerSecond, $0.p99Micros, $0.microsPerPlacement)
         }.joined(separator: ",")
-        print(String(format: "{\"benchmark\":\"scheduler\",\"build\":\"%@\",\"instances\":%d,\"tasks\":%d,\"placed\":%d,\"unplaced\":%d,"
-                     + "\"placements_per_second\":%.0f,\"wall_placements_per_second\":%.0f,\"load_average\":\"%@\",\"p50_us\":%.2f,\"p99_us\":%.2f,\"peak_rss_mib\":%.1f,"
-                     + "\"nomad_c2m_placements_per_second\":%.0f,\"ratio_vs_nomad_c2m\":%.2f,\"goal_placements_per_second\":10000,"
-                     + "\"ratio_vs_goal\":%.2f,\"growth_cost_ratio\":%.3f,\"growth\":[%@]}",
-                     build, main.instances, main.tasks, main.placed, main.unplaced, main.placementsPerSecond, main.wallPlacementsPerSecond, load, main.p50Micros,
-                     main.p99Micros, peakMiB, Self.nomadC2MPlacementsPerSecond, ratio, main.placementsPerSecond / 10_000,
-                     main.microsPerPlacement / baseline.microsPerPlacement, growthJSON))
+        print(
+            String(
+                format:
+                    "{\"benchmark\":\"scheduler\",\"build\":\"%@\",\"instances\":%d,\"tasks\":%d,\"placed\":%d,\"unplaced\":%d,"
+                    + "\"placements_per_second\":%.0f,\"wall_placements_per_second\":%.0f,\"load_average\":\"%@\",\"p50_us\":%.2f,\"p99_us\":%.2f,\"peak_rss_mib\":%.1f,"
+                    + "\"nomad_c2m_placements_per_second\":%.0f,\"ratio_vs_nomad_c2m\":%.2f,\"goal_placements_per_second\":10000,"
+                    + "\"ratio_vs_goal\":%.2f,\"growth_cost_ratio\":%.3f,\"growth\":[%@]}",
+                build, main.instances, main.tasks, main.placed, main.unplaced, main.placementsPerSecond,
+                main.wallPlacementsPerSecond, load, main.p50Micros,
+                main.p99Micros, peakMiB, Self.nomadC2MPlacementsPerSecond, ratio, main.placementsPerSecond / 10_000,
+                main.microsPerPlacement / baseline.microsPerPlacement, growthJSON))
     }
 
     struct RunResult {
@@ -108,10 +125,12 @@ struct SchedulerBenchmark: ParsableCommand {
         let wallTotal = Double(Self.nanoseconds(clock.now - start)) / 1e9
         durations.sort()
         let micros = durations.map { Double($0) / 1_000 }
-        return RunResult(instances: instanceCount, tasks: taskCount, placed: placed, unplaced: unplaced,
-                         placementsPerSecond: Double(taskCount) / cpuTotal, wallPlacementsPerSecond: Double(taskCount) / wallTotal,
-                         p50Micros: Statistics.percentile(micros, 0.5), p99Micros: Statistics.percentile(micros, 0.99),
-                         maxMicros: Double(durations.last ?? 0) / 1_000, microsPerPlacement: cpuTotal * 1e6 / Double(max(taskCount, 1)))
+        return RunResult(
+            instances: instanceCount, tasks: taskCount, placed: placed, unplaced: unplaced,
+            placementsPerSecond: Double(taskCount) / cpuTotal, wallPlacementsPerSecond: Double(taskCount) / wallTotal,
+            p50Micros: Statistics.percentile(micros, 0.5), p99Micros: Statistics.percentile(micros, 0.99),
+            maxMicros: Double(durations.last ?? 0) / 1_000,
+            microsPerPlacement: cpuTotal * 1e6 / Double(max(taskCount, 1)))
     }
 
     static func threadCPUNanoseconds() -> Int64 {
@@ -134,10 +153,13 @@ struct SchedulerBenchmark: ParsableCommand {
             let shape = shapes[Int(generator.next(upperBound: UInt64(shapes.count)))]
             return InstanceSnapshot(
                 containerInstanceArn: "arn:aws:ecs:local:000000000000:container-instance/bench/\(index)",
-                ec2InstanceId: "i-\(String(index, radix: 16))", registeredCPU: shape.cpu, registeredMemoryMiB: shape.memory,
+                ec2InstanceId: "i-\(String(index, radix: 16))", registeredCPU: shape.cpu,
+                registeredMemoryMiB: shape.memory,
                 portsInUse: [HostPort(22), HostPort(51678)],
-                attributes: ["ecs.instance-type": shape.type, "ecs.availability-zone": zones[index % 3],
-                             "ecs.os-type": index % 10 == 9 ? "windows" : "linux", "rack": "r\(index % 7)"])
+                attributes: [
+                    "ecs.instance-type": shape.type, "ecs.availability-zone": zones[index % 3],
+                    "ecs.os-type": index % 10 == 9 ? "windows" : "linux", "rack": "r\(index % 7)",
+                ])
         }
     }
 
@@ -145,11 +167,13 @@ struct SchedulerBenchmark: ParsableCommand {
         // Parsing cannot fail: the expression is a literal checked by the Scheduler tests.
         let linuxOnly = try! PlacementConstraint.memberOf("attribute:ecs.os-type == linux")
         return (0..<20).map { service in
-            PlacementRequest(group: "service:svc-\(service)", taskDefinitionArn: "svc-\(service):1",
-                             requirements: TaskRequirements(cpu: [32, 64, 128][service % 3], memoryMiB: [128, 256, 512][service % 3]),
-                             constraints: [linuxOnly],
-                             strategy: [.spread(.attribute("ecs.availability-zone")), .binpack(.memory)],
-                             serviceName: "svc-\(service)")
+            PlacementRequest(
+                group: "service:svc-\(service)", taskDefinitionArn: "svc-\(service):1",
+                requirements: TaskRequirements(
+                    cpu: [32, 64, 128][service % 3], memoryMiB: [128, 256, 512][service % 3]),
+                constraints: [linuxOnly],
+                strategy: [.spread(.attribute("ecs.availability-zone")), .binpack(.memory)],
+                serviceName: "svc-\(service)")
         }
     }
 

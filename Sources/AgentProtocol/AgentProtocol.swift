@@ -54,9 +54,11 @@ public struct RegisterAgentRequest: Codable, Hashable, Sendable {
     public var attributes: [AgentAttribute]?
     public var versionInfo: JSONValue?
 
-    public init(cluster: String?, joinToken: String, containerInstanceArn: String? = nil, hostname: String,
-                address: String? = nil, agentEndpoint: String? = nil, agentToken: String? = nil,
-                resources: AgentResources, attributes: [AgentAttribute]? = nil, versionInfo: JSONValue? = nil) {
+    public init(
+        cluster: String?, joinToken: String, containerInstanceArn: String? = nil, hostname: String,
+        address: String? = nil, agentEndpoint: String? = nil, agentToken: String? = nil,
+        resources: AgentResources, attributes: [AgentAttribute]? = nil, versionInfo: JSONValue? = nil
+    ) {
         self.cluster = cluster
         self.joinToken = joinToken
         self.containerInstanceArn = containerInstanceArn
@@ -82,8 +84,10 @@ public struct RegisterAgentResponse: Codable, Hashable, Sendable {
     /// The instance as DescribeContainerInstances shows it (ECS JSON).
     public var containerInstance: JSONValue
 
-    public init(containerInstanceArn: String, credential: String, endpoint: String, index: Int64,
-                containerInstance: JSONValue) {
+    public init(
+        containerInstanceArn: String, credential: String, endpoint: String, index: Int64,
+        containerInstance: JSONValue
+    ) {
         self.containerInstanceArn = containerInstanceArn
         self.credential = credential
         self.endpoint = endpoint
@@ -128,9 +132,12 @@ public struct TaskContainer: Codable, Hashable, Sendable {
     public var cpu: String?
     public var memory: String?
 
-    public init(containerArn: String? = nil, taskArn: String? = nil, name: String, image: String? = nil,
-                lastStatus: WireValue<TaskContainerStatus>? = nil, exitCode: Int? = nil, reason: String? = nil, healthStatus: WireValue<HealthStatus>? = nil,
-                networkBindings: [JSONValue]? = nil, cpu: String? = nil, memory: String? = nil) {
+    public init(
+        containerArn: String? = nil, taskArn: String? = nil, name: String, image: String? = nil,
+        lastStatus: WireValue<TaskContainerStatus>? = nil, exitCode: Int? = nil, reason: String? = nil,
+        healthStatus: WireValue<HealthStatus>? = nil,
+        networkBindings: [JSONValue]? = nil, cpu: String? = nil, memory: String? = nil
+    ) {
         self.containerArn = containerArn
         self.taskArn = taskArn
         self.name = name
@@ -161,9 +168,13 @@ public struct DesiredTask: Codable, Hashable, Sendable {
     public var stopCode: WireValue<StopCode>?
     public var stoppedReason: String?
 
-    public init(taskArn: String, desiredStatus: WireValue<TaskStatus>, lastStatus: WireValue<TaskStatus>, version: Int, taskDefinitionArn: String,
-                taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [TaskContainer],
-                startedBy: String? = nil, group: String? = nil, stopCode: WireValue<StopCode>? = nil, stoppedReason: String? = nil) {
+    public init(
+        taskArn: String, desiredStatus: WireValue<TaskStatus>, lastStatus: WireValue<TaskStatus>, version: Int,
+        taskDefinitionArn: String,
+        taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [TaskContainer],
+        startedBy: String? = nil, group: String? = nil, stopCode: WireValue<StopCode>? = nil,
+        stoppedReason: String? = nil
+    ) {
         self.taskArn = taskArn
         self.desiredStatus = desiredStatus
         self.lastStatus = lastStatus
@@ -205,8 +216,10 @@ public struct ContainerStateChange: Codable, Hashable, Sendable {
     public var healthStatus: WireValue<HealthStatus>?
     public var networkBindings: [JSONValue]?
 
-    public init(name: String, lastStatus: WireValue<TaskContainerStatus>? = nil, exitCode: Int? = nil, reason: String? = nil,
-                healthStatus: WireValue<HealthStatus>? = nil, networkBindings: [JSONValue]? = nil) {
+    public init(
+        name: String, lastStatus: WireValue<TaskContainerStatus>? = nil, exitCode: Int? = nil, reason: String? = nil,
+        healthStatus: WireValue<HealthStatus>? = nil, networkBindings: [JSONValue]? = nil
+    ) {
         self.name = name
         self.lastStatus = lastStatus
         self.exitCode = exitCode
@@ -231,10 +244,13 @@ public struct TaskStateChange: Codable, Hashable, Sendable {
     public var stoppedAt: Date?
     public var containers: [ContainerStateChange]?
 
-    public init(taskArn: String, lastStatus: WireValue<TaskStatus>, healthStatus: WireValue<HealthStatus>? = nil, stopCode: WireValue<StopCode>? = nil,
-                stoppedReason: String? = nil, pullStartedAt: Date? = nil, pullStoppedAt: Date? = nil,
-                startedAt: Date? = nil, stoppingAt: Date? = nil, executionStoppedAt: Date? = nil,
-                stoppedAt: Date? = nil, containers: [ContainerStateChange]? = nil) {
+    public init(
+        taskArn: String, lastStatus: WireValue<TaskStatus>, healthStatus: WireValue<HealthStatus>? = nil,
+        stopCode: WireValue<StopCode>? = nil,
+        stoppedReason: String? = nil, pullStartedAt: Date? = nil, pullStoppedAt: Date? = nil,
+        startedAt: Date? = nil, stoppingAt: Date? = nil, executionStoppedAt: Date? = nil,
+        stoppedAt: Date? = nil, containers: [ContainerStateChange]? = nil
+    ) {
         self.taskArn = taskArn
         self.lastStatus = lastStatus
         self.healthStatus = healthStatus
@@ -259,8 +275,10 @@ public struct SubmitStateChangesRequest: Codable, Hashable, Sendable {
     /// Instance and task usage (cgroups), stored as sent for the autoscaler: a JSON object.
     public var metrics: JSONValue?
 
-    public init(cluster: String?, containerInstanceArn: String, credential: String, tasks: [TaskStateChange]?,
-                metrics: JSONValue? = nil) {
+    public init(
+        cluster: String?, containerInstanceArn: String, credential: String, tasks: [TaskStateChange]?,
+        metrics: JSONValue? = nil
+    ) {
         self.cluster = cluster
         self.containerInstanceArn = containerInstanceArn
         self.credential = credential

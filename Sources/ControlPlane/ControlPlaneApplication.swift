@@ -18,7 +18,8 @@ public enum ControlPlaneApplication {
                 try await api.store.ping()
                 return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
             } catch {
-                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unavailable\n")))
+                return Response(
+                    status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "store unavailable\n")))
             }
         }
         // Readiness, unlike liveness above: can the store take a write now (space, mount, corruption)?
@@ -37,13 +38,16 @@ public enum ControlPlaneApplication {
     }
 
     /// The application serving `router(api:metrics:)` on the configured address; run it in a `ServiceGroup`.
-    public static func make(api: ECSAPI, metrics: (@Sendable () -> [UInt8])? = nil,
-                            logger: Logger) -> some ApplicationProtocol {
+    public static func make(
+        api: ECSAPI, metrics: (@Sendable () -> [UInt8])? = nil,
+        logger: Logger
+    ) -> some ApplicationProtocol {
         Application(
             router: router(api: api, metrics: metrics),
             server: .http1(limits: api.configuration.limits, server: "control-plane", logger: logger),
-            configuration: .init(address: .hostname(api.configuration.host, port: api.configuration.port),
-                                 serverName: "flotilla-control-plane"),
+            configuration: .init(
+                address: .hostname(api.configuration.host, port: api.configuration.port),
+                serverName: "flotilla-control-plane"),
             logger: logger
         )
     }

@@ -24,11 +24,13 @@ public struct ControlPlaneConfiguration: Sendable {
     /// The API listener's header, body and idle timeouts and its connection cap.
     public var limits: HTTPServerLimits
 
-    public init(host: String = "127.0.0.1", port: Int = 8080,
-                dataDirectory: URL = URL(fileURLWithPath: "/var/lib/flotilla/control-plane"),
-                accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20,
-                agentGracePeriod: Duration = .seconds(30), maxPollWait: Duration = .seconds(60),
-                advertisedEndpoint: String? = nil, limits: HTTPServerLimits = HTTPServerLimits()) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080,
+        dataDirectory: URL = URL(fileURLWithPath: "/var/lib/flotilla/control-plane"),
+        accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20,
+        agentGracePeriod: Duration = .seconds(30), maxPollWait: Duration = .seconds(60),
+        advertisedEndpoint: String? = nil, limits: HTTPServerLimits = HTTPServerLimits()
+    ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

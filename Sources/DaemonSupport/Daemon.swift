@@ -22,10 +22,11 @@ public enum Daemon {
     /// Runs `services` in one `ServiceGroup` until they end or SIGTERM/SIGINT starts a graceful shutdown, which
     /// reaches the services in reverse order (the first listed shuts down last).
     public static func run(_ services: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 }

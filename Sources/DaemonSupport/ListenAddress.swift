@@ -13,7 +13,8 @@ public struct ListenAddress: ExpressibleByArgument, Codable, Hashable, Sendable,
     /// Any port 0-65535 (0: the kernel picks one); nil when the text is not `HOST:PORT`.
     public init?(argument: String) {
         guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
+            (0...65535).contains(port)
+        else { return nil }
         let host = argument[..<colon].trimmingCharacters(in: ["[", "]"])
         guard !host.isEmpty else { return nil }
         self.host = host

@@ -13,7 +13,8 @@ public struct ARN: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "arn", parts[1].hasPrefix("aws"), parts[2] == "ecs",
-              let slash = parts[5].firstIndex(of: "/") else { return nil }
+            let slash = parts[5].firstIndex(of: "/")
+        else { return nil }
         region = String(parts[3])
         account = String(parts[4])
         kind = String(parts[5][..<slash])

@@ -31,7 +31,9 @@ extension ECSError {
     /// `ClientException`: the request is wrong in a way ECS reports as the client's.
     public static func client(_ message: String) -> ECSError { ECSError("ClientException", message) }
     /// `InvalidParameterException`, naming the field.
-    public static func invalidParameter(_ message: String) -> ECSError { ECSError("InvalidParameterException", message) }
+    public static func invalidParameter(_ message: String) -> ECSError {
+        ECSError("InvalidParameterException", message)
+    }
     /// `SerializationException`: the body is not the operation's JSON.
     public static func serialization(_ message: String) -> ECSError { ECSError("SerializationException", message) }
     public static let clusterNotFound = ECSError("ClusterNotFoundException", "Cluster not found.")
@@ -55,7 +57,8 @@ extension ECSError {
     }
     /// `AttributeLimitExceededException`: more than ECS's custom attributes on one target.
     public static func attributeLimitExceeded(_ target: String) -> ECSError {
-        ECSError("AttributeLimitExceededException", "Attribute limit of \(customAttributeLimit) exceeded for \(target).")
+        ECSError(
+            "AttributeLimitExceededException", "Attribute limit of \(customAttributeLimit) exceeded for \(target).")
     }
     /// `ResourceNotFoundException` for a tagged resource.
     public static func resourceNotFound(_ arn: String) -> ECSError {

@@ -44,7 +44,8 @@ public enum ECSWire {
         guard let target, !target.isEmpty else {
             throw ECSError("UnknownOperationException", "Missing X-Amz-Target header.")
         }
-        guard let dot = target.lastIndex(of: "."), let operations = ECSOperationInputs.byPrefix[String(target[...dot])] else {
+        guard let dot = target.lastIndex(of: "."), let operations = ECSOperationInputs.byPrefix[String(target[...dot])]
+        else {
             throw ECSError.unknownOperation(String(target.prefix(200)))
         }
         let name = String(target[target.index(after: dot)...])
@@ -56,7 +57,9 @@ public enum ECSWire {
     public static func checkContentType(_ header: String?) throws(ECSError) {
         let mediaType = header?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard let mediaType, acceptedContentTypes.contains(mediaType) else {
-            throw ECSError.serialization("Content-Type must be application/x-amz-json-1.1, got \(header.map { "\"\($0.prefix(100))\"" } ?? "none").")
+            throw ECSError.serialization(
+                "Content-Type must be application/x-amz-json-1.1, got \(header.map { "\"\($0.prefix(100))\"" } ?? "none")."
+            )
         }
     }
 

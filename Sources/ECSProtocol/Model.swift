@@ -6,14 +6,20 @@ public import TaskDefinitions
 public struct ResourceTag: Codable, Hashable, Sendable {
     public var key: String?
     public var value: String?
-    public init(key: String?, value: String?) { self.key = key; self.value = value }
+    public init(key: String?, value: String?) {
+        self.key = key
+        self.value = value
+    }
 }
 
 /// A cluster setting or statistic: ECS's name/value `KeyValuePair` (`containerInsights`).
 public struct ClusterSetting: Codable, Hashable, Sendable {
     public var name: String?
     public var value: String?
-    public init(name: String?, value: String?) { self.name = name; self.value = value }
+    public init(name: String?, value: String?) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// An ECS resource amount (`CPU`, `MEMORY` as INTEGER; `PORTS` as STRINGSET).
@@ -25,8 +31,10 @@ public struct Resource: Codable, Hashable, Sendable {
     public var longValue: Int?
     public var stringSetValue: [String]?
 
-    public init(name: String, type: String, integerValue: Int? = nil, doubleValue: Double? = nil, longValue: Int? = nil,
-                stringSetValue: [String]? = nil) {
+    public init(
+        name: String, type: String, integerValue: Int? = nil, doubleValue: Double? = nil, longValue: Int? = nil,
+        stringSetValue: [String]? = nil
+    ) {
         self.name = name
         self.type = type
         self.integerValue = integerValue
@@ -69,8 +77,10 @@ public struct DeploymentConfiguration: Codable, Hashable, Sendable {
     public var deploymentCircuitBreaker: CircuitBreaker?
     public var alarms: JSONValue?
 
-    public init(maximumPercent: Int? = nil, minimumHealthyPercent: Int? = nil, deploymentCircuitBreaker: CircuitBreaker? = nil,
-                alarms: JSONValue? = nil) {
+    public init(
+        maximumPercent: Int? = nil, minimumHealthyPercent: Int? = nil, deploymentCircuitBreaker: CircuitBreaker? = nil,
+        alarms: JSONValue? = nil
+    ) {
         self.maximumPercent = maximumPercent
         self.minimumHealthyPercent = minimumHealthyPercent
         self.deploymentCircuitBreaker = deploymentCircuitBreaker

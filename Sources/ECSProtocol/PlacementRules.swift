@@ -14,21 +14,28 @@ public enum PlacementRules {
             do throws(PlacementConfigurationError) {
                 _ = try PlacementConstraint(type: entry.type, expression: entry.detail)
             } catch {
-                let field = if case .invalidExpression = error { "placementConstraints[\(index)].expression" } else { "placementConstraints[\(index)]" }
+                let field =
+                    if case .invalidExpression = error { "placementConstraints[\(index)].expression" } else {
+                        "placementConstraints[\(index)]"
+                    }
                 throw .invalidParameter("\(field): \(error.description)")
             }
         }
         do {
-            _ = try Scheduler.validatePlacement(constraints: parsedConstraints.map { (type: $0.type, expression: $0.detail) },
-                                                strategy: parsedStrategy.map { (type: $0.type, field: $0.detail) })
+            _ = try Scheduler.validatePlacement(
+                constraints: parsedConstraints.map { (type: $0.type, expression: $0.detail) },
+                strategy: parsedStrategy.map { (type: $0.type, field: $0.detail) })
         } catch {
             throw .invalidParameter(error.description)
         }
     }
 
     /// The `(type, expression|field)` pairs of a list of ECS placement objects; a wrong shape names its index.
-    private static func entries(_ list: [JSONValue]?, field: String, detail: String)
-        throws(ECSError) -> [(type: String, detail: String?)] {
+    private static func entries(
+        _ list: [JSONValue]?, field: String, detail: String
+    )
+        throws(ECSError) -> [(type: String, detail: String?)]
+    {
         var result: [(type: String, detail: String?)] = []
         for (index, entry) in (list ?? []).enumerated() {
             guard let object = entry.objectValue else {

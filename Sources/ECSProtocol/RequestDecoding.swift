@@ -45,7 +45,8 @@ public enum RequestDecoding {
             return .invalidParameter("\(path(context.codingPath + [key])): is required.")
         case .dataCorrupted(let context):
             let where_ = path(context.codingPath)
-            return .serialization(where_.isEmpty ? "The request body is not valid JSON." : "\(where_): \(context.debugDescription)")
+            return .serialization(
+                where_.isEmpty ? "The request body is not valid JSON." : "\(where_): \(context.debugDescription)")
         @unknown default:
             return .serialization("The request body does not match the operation's shape.")
         }
@@ -75,8 +76,10 @@ public struct Pagination {
     }
 
     /// The page of `items` (already in order, with ascending unique `key`s unless `descending`) after `nextToken`.
-    public static func page<T>(_ items: [T], key: (T) -> String, nextToken: String?, limit: Int,
-                        descending: Bool = false) throws(ECSError) -> (items: [T], nextToken: String?) {
+    public static func page<T>(
+        _ items: [T], key: (T) -> String, nextToken: String?, limit: Int,
+        descending: Bool = false
+    ) throws(ECSError) -> (items: [T], nextToken: String?) {
         var remaining = items[...]
         if let nextToken {
             guard let data = Data(base64Encoded: nextToken), let after = String(data: data, encoding: .utf8) else {

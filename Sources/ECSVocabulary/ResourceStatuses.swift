@@ -17,8 +17,10 @@ public enum ContainerInstanceStatus: String, ECSWord {
     case inactive = "INACTIVE"
 
     /// The statuses `ListContainerInstances` filters on.
-    public static let listFilters: [ContainerInstanceStatus] = [.active, .draining, .registering, .deregistering,
-                                                                 .registrationFailed]
+    public static let listFilters: [ContainerInstanceStatus] = [
+        .active, .draining, .registering, .deregistering,
+        .registrationFailed,
+    ]
     /// The statuses `UpdateContainerInstancesState` sets.
     public static let settable: [ContainerInstanceStatus] = [.active, .draining]
     /// Registered and not deregistered: the instances a cluster counts and the scheduler sees.

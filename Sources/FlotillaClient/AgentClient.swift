@@ -1,6 +1,6 @@
 public import Foundation
 #if canImport(FoundationNetworking)
-public import FoundationNetworking
+import FoundationNetworking
 #endif
 import Synchronization
 import TaskDefinitions
@@ -28,14 +28,18 @@ public struct AgentClient: Sendable {
     }
 
     /// Runs `command` in the container through the agent's exec URL.
-    public func exec(url: URL, token: String, command: [String],
-                     timeoutSeconds: Int = 30) async throws(ECSClientError) -> AgentExecResult {
+    public func exec(
+        url: URL, token: String, command: [String],
+        timeoutSeconds: Int = 30
+    ) async throws(ECSClientError) -> AgentExecResult {
         var request = URLRequest(url: url, timeoutInterval: timeout + TimeInterval(timeoutSeconds))
         request.httpMethod = "POST"
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        let body: JSONValue = .object(["command": .array(command.map(JSONValue.string)),
-                                       "timeoutSeconds": .number(Double(timeoutSeconds))])
+        let body: JSONValue = .object([
+            "command": .array(command.map(JSONValue.string)),
+            "timeoutSeconds": .number(Double(timeoutSeconds)),
+        ])
         request.httpBody = ECSWire.encode(body)
         let data: Data
         let response: URLResponse
@@ -103,8 +107,10 @@ final class LogStreamDelegate: NSObject, URLSessionDataDelegate, Sendable {
         self.continuation = continuation
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
+    ) {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         state.withLock { $0.status = status }
         completionHandler(.allow)
@@ -122,11 +128,13 @@ final class LogStreamDelegate: NSObject, URLSessionDataDelegate, Sendable {
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         let (status, body) = state.withLock { ($0.status, $0.errorBody) }
         if let error {
-            continuation.finish(throwing: ECSClientError.unreachable(endpoint: endpoint, reason: error.localizedDescription))
+            continuation.finish(
+                throwing: ECSClientError.unreachable(endpoint: endpoint, reason: error.localizedDescription))
         } else if status != 200 {
             do {
                 _ = try ECSWire.response(statusCode: status, body: body)
-                continuation.finish(throwing: ECSClientError.malformedResponse(statusCode: status, reason: "unexpected status"))
+                continuation.finish(
+                    throwing: ECSClientError.malformedResponse(statusCode: status, reason: "unexpected status"))
             } catch {
                 continuation.finish(throwing: error)
             }

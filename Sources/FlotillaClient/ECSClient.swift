@@ -26,9 +26,12 @@ public struct ECSClient: Sendable {
     }
 
     /// Calls `operation` with `body` and returns the answer's JSON document.
-    public func call(_ operation: ECSOperation, _ body: JSONValue = .object([:])) async throws(ECSClientError) -> JSONValue {
-        let request = ECSWire.request(endpoint: endpoint, operation: operation, body: body, region: region,
-                                      timeout: timeout)
+    public func call(
+        _ operation: ECSOperation, _ body: JSONValue = .object([:])
+    ) async throws(ECSClientError) -> JSONValue {
+        let request = ECSWire.request(
+            endpoint: endpoint, operation: operation, body: body, region: region,
+            timeout: timeout)
         let data: Data
         let response: URLResponse
         do {
@@ -60,13 +63,16 @@ public struct ECSClient: Sendable {
             decoder.dateDecodingStrategy = .secondsSince1970
             return try decoder.decode(Response.self, from: ECSWire.encode(answer))
         } catch {
-            throw .malformedResponse(statusCode: 200, reason: "\(operation.rawValue) answer does not decode as \(Response.self): \(error)")
+            throw .malformedResponse(
+                statusCode: 200, reason: "\(operation.rawValue) answer does not decode as \(Response.self): \(error)")
         }
     }
 
     /// Calls a paginated `List*` operation until `pagination` is complete (every page, or `maxItems` items).
-    public func callPaginated(_ operation: ECSOperation, _ body: [String: JSONValue],
-                              pagination: Pagination) async throws(ECSClientError) -> Pagination {
+    public func callPaginated(
+        _ operation: ECSOperation, _ body: [String: JSONValue],
+        pagination: Pagination
+    ) async throws(ECSClientError) -> Pagination {
         var pagination = pagination
         while let page = pagination.nextRequest(body) {
             pagination.receive(try await call(operation, .object(page)))

@@ -25,8 +25,10 @@ public struct HTTPServerLimits: Sendable, Hashable {
     ///   - bodyTimeout: 60 s for a whole body: the control plane takes at most 1 MiB (17 KiB/s at worst).
     ///   - idleTimeout: 60 s between requests on a keep-alive connection (ELB's default idle timeout).
     ///   - maxConnections: 4096 open connections.
-    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60),
-                idleTimeout: Duration = .seconds(60), maxConnections: Int = 4096) {
+    public init(
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60),
+        idleTimeout: Duration = .seconds(60), maxConnections: Int = 4096
+    ) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
@@ -78,9 +80,11 @@ final class ConnectionGate: Sendable {
             open.wrappingSubtract(1, ordering: .relaxed)
             refused.increment()
             if !isRefusing.exchange(true, ordering: .relaxed) {
-                logger.warning("connection limit reached; refusing new connections", metadata: [
-                    "http.server": "\(server)", "http.max_connections": "\(limits.maxConnections)",
-                ])
+                logger.warning(
+                    "connection limit reached; refusing new connections",
+                    metadata: [
+                        "http.server": "\(server)", "http.max_connections": "\(limits.maxConnections)",
+                    ])
             }
             return false
         }
@@ -94,9 +98,14 @@ final class ConnectionGate: Sendable {
     }
 
     func timedOut(_ deadline: RequestDeadlineHandler.Deadline) {
-        Counter(label: "flotilla_http_timed_out_connections_total", dimensions: [("server", server), ("deadline", deadline.rawValue)])
-            .increment()
-        logger.debug("connection closed at its deadline", metadata: ["http.server": "\(server)", "http.deadline": "\(deadline.rawValue)"])
+        Counter(
+            label: "flotilla_http_timed_out_connections_total",
+            dimensions: [("server", server), ("deadline", deadline.rawValue)]
+        )
+        .increment()
+        logger.debug(
+            "connection closed at its deadline",
+            metadata: ["http.server": "\(server)", "http.deadline": "\(deadline.rawValue)"])
     }
 }
 
@@ -117,8 +126,10 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         let admitted = gate.admit()
         if admitted { channel.closeFuture.whenComplete { [gate] _ in gate.release() } }
         let gate = self.gate
-        let perConnection = HTTP1Channel(responder: responder, configuration: .init(
-            additionalChannelHandlers: [RequestDeadlineHandler(gate: gate, refusing: !admitted)]))
+        let perConnection = HTTP1Channel(
+            responder: responder,
+            configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(gate: gate, refusing: !admitted)]))
         return perConnection.setup(channel: channel, logger: logger)
     }
 
@@ -140,13 +151,18 @@ extension HTTPServerLimits {
 
     /// The limits the executables' flags give (`--header-timeout`, `--body-timeout`, `--idle-timeout`,
     /// `--max-connections`); the error names the bad flag.
-    public static func fromFlags(headerTimeout: String, bodyTimeout: String, idleTimeout: String,
-                                 maxConnections: Int) -> Result<HTTPServerLimits, FlagError> {
+    public static func fromFlags(
+        headerTimeout: String, bodyTimeout: String, idleTimeout: String,
+        maxConnections: Int
+    ) -> Result<HTTPServerLimits, FlagError> {
         var limits = HTTPServerLimits(maxConnections: maxConnections)
-        for (flag, text, keyPath) in [("--header-timeout", headerTimeout, \HTTPServerLimits.headerTimeout),
-                                      ("--body-timeout", bodyTimeout, \.bodyTimeout), ("--idle-timeout", idleTimeout, \.idleTimeout)] {
+        for (flag, text, keyPath) in [
+            ("--header-timeout", headerTimeout, \HTTPServerLimits.headerTimeout),
+            ("--body-timeout", bodyTimeout, \.bodyTimeout), ("--idle-timeout", idleTimeout, \.idleTimeout),
+        ] {
             guard let duration = parseDuration(text) else {
-                return .failure(FlagError(message: "\(flag): expected a positive duration like 10s, 500ms or 2m, got \(text)"))
+                return .failure(
+                    FlagError(message: "\(flag): expected a positive duration like 10s, 500ms or 2m, got \(text)"))
             }
             limits[keyPath: keyPath] = duration
         }

@@ -77,11 +77,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func arm(_ deadline: Deadline, context: ChannelHandlerContext) {
         disarm()
         let limits = gate.limits
-        let delay = switch deadline {
-        case .header: limits.headerTimeout
-        case .body: limits.bodyTimeout
-        case .idle: limits.idleTimeout
-        }
+        let delay =
+            switch deadline {
+            case .header: limits.headerTimeout
+            case .body: limits.bodyTimeout
+            case .idle: limits.idleTimeout
+            }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let gate = self.gate
         timer = context.eventLoop.scheduleTask(in: TimeAmount(delay)) {
@@ -98,7 +99,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Answers 503 with ECS's error shape and closes once it is written.
     private func refuse(context: ChannelHandlerContext) {
         disarm()
-        let message = #"{"__type":"ServiceUnavailableException","message":"The server has its maximum of \#(gate.limits.maxConnections) connections open; retry later."}"#
+        let message =
+            #"{"__type":"ServiceUnavailableException","message":"The server has its maximum of \#(gate.limits.maxConnections) connections open; retry later."}"#
         var body = context.channel.allocator.buffer(capacity: message.utf8.count)
         body.writeString(message)
         var fields = HTTPFields()
@@ -106,7 +108,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         fields[.contentLength] = String(body.readableBytes)
         fields[.connection] = "close"
         fields[.retryAfter] = "1"
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(promise: nil) }

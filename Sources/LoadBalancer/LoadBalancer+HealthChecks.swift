@@ -42,6 +42,7 @@ extension LoadBalancer {
             self.logger.info("Target health changed", metadata: metadata)
         }
         self.transitions.yield(
-            TargetHealthTransition(balancer: self.configuration.name, target: target, from: transition.from, to: transition.to))
+            TargetHealthTransition(
+                balancer: self.configuration.name, target: target, from: transition.from, to: transition.to))
     }
 }

@@ -94,7 +94,9 @@ public final class LoadBalancer: Service, Sendable {
         balancer.updateTargets(targets, assumeHealthy: assumeHealthy)
         logger.info(
             "Load balancer listening",
-            metadata: ["listener.port": "\(balancer.listenerPort)", "lb.algorithm": "\(configuration.algorithm.rawValue)"])
+            metadata: [
+                "listener.port": "\(balancer.listenerPort)", "lb.algorithm": "\(configuration.algorithm.rawValue)",
+            ])
         return balancer
     }
 
@@ -122,8 +124,10 @@ public final class LoadBalancer: Service, Sendable {
         self.logger = logger
         self.listenerPort = serverChannel.localAddress?.port ?? configuration.listenerPort
         self.state = Mutex(State(targets: TargetSet(algorithm: configuration.algorithm)))
-        self.refusedConnections = Counter(label: "flotilla_lb_refused_connections_total", dimensions: [("balancer", configuration.name)])
-        self.idleClosed = Counter(label: "flotilla_lb_idle_closed_connections_total", dimensions: [("balancer", configuration.name)])
+        self.refusedConnections = Counter(
+            label: "flotilla_lb_refused_connections_total", dimensions: [("balancer", configuration.name)])
+        self.idleClosed = Counter(
+            label: "flotilla_lb_idle_closed_connections_total", dimensions: [("balancer", configuration.name)])
         (self.healthTransitions, self.transitions) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
         (self.stopRequests, self.stopRequester) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -217,16 +221,20 @@ public final class LoadBalancer: Service, Sendable {
         for change in changes {
             switch change {
             case .added(let target):
-                self.logger.info("Target registered", metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)"])
+                self.logger.info(
+                    "Target registered", metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)"])
             case .drainStarted(let target, let generation):
-                self.logger.info("Target draining", metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)"])
+                self.logger.info(
+                    "Target draining", metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)"])
                 self.eventLoopGroup.next().scheduleTask(in: TimeAmount(self.configuration.deregistrationDelay)) {
                     self.drainDelayEnded(target, generation: generation)
                 }
             case .removed(let target):
                 let counters = self.state.withLock { $0.counters.removeValue(forKey: target) }
                 counters?.destroy()
-                self.logger.info("Target deregistered", metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)"])
+                self.logger.info(
+                    "Target deregistered",
+                    metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)"])
             }
         }
     }
@@ -244,7 +252,9 @@ public final class LoadBalancer: Service, Sendable {
         counters?.destroy()
         self.logger.info(
             "Target deregistered after deregistration delay",
-            metadata: ["target.id": "\(target.id)", "target.address": "\(target.address)", "lb.closed": "\(connections.count)"])
+            metadata: [
+                "target.id": "\(target.id)", "target.address": "\(target.address)", "lb.closed": "\(connections.count)",
+            ])
     }
 }
 

@@ -37,7 +37,8 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
         case .malformedArchive(let path, let reason): "\(path): malformed tar archive: \(reason)"
         case .malformedManifest(let path, let reason): "\(path): \(reason)"
         case .missingBlob(let digest, let referencedBy): "\(referencedBy): blob \(digest) is missing"
-        case .digestMismatch(let path, let expected, let actual): "\(path): digest mismatch: expected \(expected), content is \(actual)"
+        case .digestMismatch(let path, let expected, let actual):
+            "\(path): digest mismatch: expected \(expected), content is \(actual)"
         case .unsafeEntry(let archive, let entry, let reason): "\(archive): entry \"\(entry)\": \(reason)"
         case .unsupported(let path, let reason): "\(path): unsupported: \(reason)"
         case .commandFailed(let command, let status, let output): "\(command) exited with status \(status): \(output)"

@@ -23,8 +23,11 @@ public enum LayerPath {
 
     /// Checks a symlink's target: not empty, no NUL (the kernel would read less than was checked), and a relative
     /// target must not climb above the layer root from `linkDirectory` (absolute targets resolve inside the container).
-    public static func checkSymlinkTarget(_ target: String, linkDirectory: [String], archive: String, entry: String)
-        throws(ImageError) {
+    public static func checkSymlinkTarget(
+        _ target: String, linkDirectory: [String], archive: String, entry: String
+    )
+        throws(ImageError)
+    {
         guard !target.isEmpty else {
             throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "symlink with an empty target")
         }
@@ -32,7 +35,8 @@ public enum LayerPath {
             throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "symlink target contains a NUL byte")
         }
         if escapes(linkDirectory: linkDirectory, target: target) {
-            throw ImageError.unsafeEntry(archive: archive, entry: entry, reason: "symlink target \"\(target)\" escapes the layer")
+            throw ImageError.unsafeEntry(
+                archive: archive, entry: entry, reason: "symlink target \"\(target)\" escapes the layer")
         }
     }
 

@@ -39,8 +39,10 @@ public struct OCIDescriptor: Codable, Hashable, Sendable {
     public var annotations: [String: String]?
     public var platform: OCIPlatform?
 
-    public init(mediaType: String?, digest: String, size: Int64, annotations: [String: String]? = nil,
-                platform: OCIPlatform? = nil) {
+    public init(
+        mediaType: String?, digest: String, size: Int64, annotations: [String: String]? = nil,
+        platform: OCIPlatform? = nil
+    ) {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size
@@ -97,8 +99,10 @@ public struct OCIImageConfigFile: Codable, Sendable {
         public var User: String?
         public var ExposedPorts: [String: Empty]?
 
-        public init(Env: [String]?, Entrypoint: [String]?, Cmd: [String]?, WorkingDir: String?, User: String?,
-                    ExposedPorts: [String: Empty]?) {
+        public init(
+            Env: [String]?, Entrypoint: [String]?, Cmd: [String]?, WorkingDir: String?, User: String?,
+            ExposedPorts: [String: Empty]?
+        ) {
             self.Env = Env
             self.Entrypoint = Entrypoint
             self.Cmd = Cmd
@@ -135,7 +139,8 @@ public struct OCIImageConfigFile: Codable, Sendable {
     public func diffIDs(pairedWith layerCount: Int, path: String, listing: String) throws(ImageError) -> [String] {
         guard rootfs.diff_ids.count == layerCount else {
             throw ImageError.malformedManifest(
-                path: path, reason: "rootfs.diff_ids has \(rootfs.diff_ids.count) entries but \(listing) \(layerCount) layers")
+                path: path,
+                reason: "rootfs.diff_ids has \(rootfs.diff_ids.count) entries but \(listing) \(layerCount) layers")
         }
         return rootfs.diff_ids
     }
@@ -171,7 +176,8 @@ public enum OCIDocument {
     public static func hexDigest(_ digest: String, referencedBy: String) throws(ImageError) -> String {
         let hex = digest.dropFirst(7)
         guard digest.hasPrefix("sha256:"), hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            throw ImageError.malformedManifest(path: referencedBy, reason: "digest \"\(digest)\" is not sha256:<64 lowercase hex>")
+            throw ImageError.malformedManifest(
+                path: referencedBy, reason: "digest \"\(digest)\" is not sha256:<64 lowercase hex>")
         }
         return String(hex)
     }
@@ -200,4 +206,3 @@ public enum CanonicalJSON {
         return Array(try! encoder.encode(value))
     }
 }
-

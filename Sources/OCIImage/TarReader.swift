@@ -73,7 +73,8 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
         var pax: [String: String] = [:]
         while true {
             guard let block = try readBlock(allowEndOfFile: true) else {
-                throw ImageError.malformedArchive(path: path, reason: "truncated: the archive ends without an end-of-archive marker")
+                throw ImageError.malformedArchive(
+                    path: path, reason: "truncated: the archive ends without an end-of-archive marker")
             }
             let header = Array(block)
             if header.allSatisfy({ $0 == 0 }) {
@@ -94,7 +95,7 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
                 pax.merge(try parsePAX(try readPayload(size: size))) { $1 }
                 continue
             case UInt8(ascii: "g"):
-                _ = try readPayload(size: size)   // global defaults: nothing we honour changes meaning
+                _ = try readPayload(size: size)  // global defaults: nothing we honour changes meaning
                 continue
             default:
                 break
@@ -135,7 +136,8 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
             case UInt8(ascii: "5"): entry.kind = .directory
             case UInt8(ascii: "6"): entry.kind = .fifo
             default:
-                throw ImageError.unsupported(path: path, reason: "tar entry \"\(entry.path)\" has type '\(Character(Unicode.Scalar(type)))'")
+                throw ImageError.unsupported(
+                    path: path, reason: "tar entry \"\(entry.path)\" has type '\(Character(Unicode.Scalar(type)))'")
             }
             // Only regular files carry data; other types' size fields are ignored (POSIX ustar).
             if entry.kind != .file { entry.size = 0 }
@@ -177,7 +179,9 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
     }
 
     private mutating func readPayload(size: Int64) throws(ImageError) -> [UInt8] {
-        guard size <= 1 << 20 else { throw ImageError.malformedArchive(path: path, reason: "extended header of \(size) bytes") }
+        guard size <= 1 << 20 else {
+            throw ImageError.malformedArchive(path: path, reason: "extended header of \(size) bytes")
+        }
         var payload: [UInt8] = []
         var left = Int(size)
         while left > 0 {
@@ -239,7 +243,8 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
         let stored = try number(header, 148, 8, field: "checksum")
         guard stored == Int64(sum) else {
             let name = string(header, 0, 100)
-            throw ImageError.malformedArchive(path: path, reason: "header checksum mismatch at \"\(name)\" (corrupt or not a tar file)")
+            throw ImageError.malformedArchive(
+                path: path, reason: "header checksum mismatch at \"\(name)\" (corrupt or not a tar file)")
         }
     }
 
@@ -249,7 +254,9 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
         if let first = bytes.first, first & 0x80 != 0 {
             var value: Int64 = Int64(first & 0x7f)
             for byte in bytes.dropFirst() {
-                guard value < Int64.max >> 8 else { throw ImageError.malformedArchive(path: path, reason: "\(field) field overflows") }
+                guard value < Int64.max >> 8 else {
+                    throw ImageError.malformedArchive(path: path, reason: "\(field) field overflows")
+                }
                 value = value << 8 | Int64(byte)
             }
             return value
@@ -259,7 +266,9 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
         for byte in bytes {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "7"):
-                guard value < Int64.max >> 3 else { throw ImageError.malformedArchive(path: path, reason: "\(field) field overflows") }
+                guard value < Int64.max >> 3 else {
+                    throw ImageError.malformedArchive(path: path, reason: "\(field) field overflows")
+                }
                 value = value << 3 | Int64(byte - UInt8(ascii: "0"))
                 seenDigit = true
             case 0, UInt8(ascii: " "):
@@ -285,9 +294,9 @@ public struct TarReader<Source: TarByteSource>: ~Copyable {
         var index = 0
         while index < payload.count {
             guard let space = payload[index...].firstIndex(of: UInt8(ascii: " ")),
-                  let length = Int(String(decoding: payload[index..<space], as: UTF8.self)),
-                  length > space - index, index + length <= payload.count,
-                  payload[index + length - 1] == UInt8(ascii: "\n")
+                let length = Int(String(decoding: payload[index..<space], as: UTF8.self)),
+                length > space - index, index + length <= payload.count,
+                payload[index + length - 1] == UInt8(ascii: "\n")
             else { throw ImageError.malformedArchive(path: path, reason: "malformed PAX header") }
             let record = payload[(space + 1)..<(index + length - 1)]
             guard let equals = record.firstIndex(of: UInt8(ascii: "=")) else {

@@ -25,7 +25,9 @@ public struct TarWriter: Sendable {
         addEntry(name, type: UInt8(ascii: "5"), metadata: .init(mode: mode, uid: uid, gid: gid), data: [])
     }
 
-    public mutating func addFile(_ path: String, contents: some Collection<UInt8>, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0) {
+    public mutating func addFile(
+        _ path: String, contents: some Collection<UInt8>, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0
+    ) {
         addEntry(path, type: UInt8(ascii: "0"), metadata: .init(mode: mode, uid: uid, gid: gid), data: Array(contents))
     }
 
@@ -48,8 +50,10 @@ public struct TarWriter: Sendable {
     }
 
     /// Appends a raw entry; the type is a ustar type flag. Exposed for tests that need unusual entries.
-    public mutating func addEntry(_ path: String, type: UInt8, metadata: Metadata, data: [UInt8],
-                           linkTarget: String = "", device: (UInt32, UInt32) = (0, 0)) {
+    public mutating func addEntry(
+        _ path: String, type: UInt8, metadata: Metadata, data: [UInt8],
+        linkTarget: String = "", device: (UInt32, UInt32) = (0, 0)
+    ) {
         var pax: [(String, String)] = []
         if path.utf8.count > 100 { pax.append(("path", path)) }
         if linkTarget.utf8.count > 100 { pax.append(("linkpath", linkTarget)) }
@@ -61,8 +65,9 @@ public struct TarWriter: Sendable {
                 while String(length).utf8.count + body.utf8.count > length { length += 1 }
                 records.append(contentsOf: Array((String(length) + body).utf8))
             }
-            appendHeader("PaxHeader", type: UInt8(ascii: "x"), metadata: .init(mode: 0o644), size: records.count,
-                         linkTarget: "", device: (0, 0))
+            appendHeader(
+                "PaxHeader", type: UInt8(ascii: "x"), metadata: .init(mode: 0o644), size: records.count,
+                linkTarget: "", device: (0, 0))
             appendData(records)
         }
         appendHeader(path, type: type, metadata: metadata, size: data.count, linkTarget: linkTarget, device: device)
@@ -74,8 +79,10 @@ public struct TarWriter: Sendable {
         bytes.append(contentsOf: [UInt8](repeating: 0, count: (512 - data.count % 512) % 512))
     }
 
-    private mutating func appendHeader(_ path: String, type: UInt8, metadata: Metadata, size: Int,
-                                       linkTarget: String, device: (UInt32, UInt32)) {
+    private mutating func appendHeader(
+        _ path: String, type: UInt8, metadata: Metadata, size: Int,
+        linkTarget: String, device: (UInt32, UInt32)
+    ) {
         var header = [UInt8](repeating: 0, count: 512)
         func put(_ value: some Collection<UInt8>, at offset: Int, length: Int) {
             for (index, byte) in value.prefix(length).enumerated() { header[offset + index] = byte }

@@ -35,8 +35,10 @@ public struct TaskPlacement: Hashable, Sendable {
     /// The static host ports the task reserved on the instance.
     public var hostPorts: [HostPort]
 
-    public init(containerInstanceArn: String, group: String, taskDefinitionArn: String, serviceName: String?,
-                deploymentId: String?, hostPorts: [HostPort]) {
+    public init(
+        containerInstanceArn: String, group: String, taskDefinitionArn: String, serviceName: String?,
+        deploymentId: String?, hostPorts: [HostPort]
+    ) {
         self.containerInstanceArn = containerInstanceArn
         self.group = group
         self.taskDefinitionArn = taskDefinitionArn
@@ -64,7 +66,8 @@ public enum StopReason: Hashable, Sendable {
     public var stoppedReason: String {
         switch self {
         case .scaledIn: "Scaling activity initiated by (deployment)"
-        case .instanceDraining: "Service tasks on the container instance are being replaced because the instance is DRAINING"
+        case .instanceDraining:
+            "Service tasks on the container instance are being replaced because the instance is DRAINING"
         case .agentDisconnected: "Task stopped because the container instance agent is disconnected"
         case .unhealthy: "Task failed container health checks"
         case .failedLoadBalancerHealthChecks(let name): "Task failed ELB health checks in (load-balancer \(name))"
@@ -114,9 +117,11 @@ public struct DeploymentUpdate: Hashable, Sendable {
     /// Kubernetes scales an earlier ReplicaSet back up; only the tasks it lacks are started.
     public var rollbackToDeploymentId: String?
 
-    public init(serviceName: String, deploymentId: String, status: DeploymentStatus? = nil, rolloutState: RolloutState? = nil,
-                rolloutStateReason: String? = nil, rollbackToTaskDefinitionArn: String? = nil,
-                rollbackToDeploymentId: String? = nil) {
+    public init(
+        serviceName: String, deploymentId: String, status: DeploymentStatus? = nil, rolloutState: RolloutState? = nil,
+        rolloutStateReason: String? = nil, rollbackToTaskDefinitionArn: String? = nil,
+        rollbackToDeploymentId: String? = nil
+    ) {
         self.serviceName = serviceName
         self.deploymentId = deploymentId
         self.status = status

@@ -9,8 +9,10 @@ public enum Scheduler {
     ///
     /// Services are planned in name order against one ``PlacementEngine``, so later services see the capacity
     /// earlier ones took.
-    public static func plan(_ snapshot: ClusterSnapshot, now: Date,
-                            using generator: inout some RandomNumberGenerator) -> Plan {
+    public static func plan(
+        _ snapshot: ClusterSnapshot, now: Date,
+        using generator: inout some RandomNumberGenerator
+    ) -> Plan {
         var plan = Plan(baseIndex: snapshot.baseIndex)
         var engine = PlacementEngine(snapshot)
         var tasksByGroup: [String: [TaskSnapshot]] = [:]
@@ -24,8 +26,10 @@ public enum Scheduler {
 
     /// Places `count` standalone tasks (RunTask / StartTask) on `snapshot`; unplaceable ones come back in
     /// ``Plan/unplaced`` with every instance's reasons (ECS's RunTask `failures`).
-    public static func place(_ request: PlacementRequest, count: Int, in snapshot: ClusterSnapshot,
-                             using generator: inout some RandomNumberGenerator) -> Plan {
+    public static func place(
+        _ request: PlacementRequest, count: Int, in snapshot: ClusterSnapshot,
+        using generator: inout some RandomNumberGenerator
+    ) -> Plan {
         var plan = Plan(baseIndex: snapshot.baseIndex)
         var engine = PlacementEngine(snapshot)
         let result = engine.place(request, count: count, using: &generator)

@@ -16,8 +16,10 @@ public struct ClusterSnapshot: Hashable, Sendable {
     /// Services of the cluster, each reconciled by `Scheduler.plan`.
     public var services: [ServiceSnapshot]
 
-    public init(baseIndex: UInt64, clusterName: String, instances: [InstanceSnapshot], tasks: [TaskSnapshot] = [],
-                services: [ServiceSnapshot] = []) {
+    public init(
+        baseIndex: UInt64, clusterName: String, instances: [InstanceSnapshot], tasks: [TaskSnapshot] = [],
+        services: [ServiceSnapshot] = []
+    ) {
         self.baseIndex = baseIndex
         self.clusterName = clusterName
         self.instances = instances
@@ -70,10 +72,12 @@ public struct InstanceSnapshot: Hashable, Sendable {
     /// Tasks on the instance in RUNNING or PENDING (ECS's `runningTasksCount` plus pending ones).
     public var runningTasksCount: Int
 
-    public init(containerInstanceArn: String, ec2InstanceId: String? = nil, status: ContainerInstanceStatus = .active,
-                agentConnected: Bool = true, agentVersion: String? = nil, registeredAt: Date? = nil,
-                registeredCPU: Int, registeredMemoryMiB: Int, remainingCPU: Int? = nil, remainingMemoryMiB: Int? = nil,
-                portsInUse: Set<HostPort> = [], attributes: [String: String?] = [:], runningTasksCount: Int = 0) {
+    public init(
+        containerInstanceArn: String, ec2InstanceId: String? = nil, status: ContainerInstanceStatus = .active,
+        agentConnected: Bool = true, agentVersion: String? = nil, registeredAt: Date? = nil,
+        registeredCPU: Int, registeredMemoryMiB: Int, remainingCPU: Int? = nil, remainingMemoryMiB: Int? = nil,
+        portsInUse: Set<HostPort> = [], attributes: [String: String?] = [:], runningTasksCount: Int = 0
+    ) {
         self.containerInstanceArn = containerInstanceArn
         self.ec2InstanceId = ec2InstanceId ?? containerInstanceArn
         self.status = status
@@ -141,11 +145,13 @@ public struct TaskSnapshot: Hashable, Sendable {
     /// Why a stopped task stopped; failures count against the circuit breaker.
     public var stopCode: StopCode?
 
-    public init(taskArn: String, containerInstanceArn: String, group: String, taskDefinitionArn: String,
-                deploymentId: String? = nil, lastStatus: TaskStatus = .running, desiredStatus: TaskStatus = .running,
-                healthStatus: HealthStatus = .unknown, isHealthChecked: Bool = false,
-                loadBalancerHealth: LoadBalancerHealth? = nil, startedAt: Date? = nil, createdAt: Date? = nil,
-                stopCode: StopCode? = nil) {
+    public init(
+        taskArn: String, containerInstanceArn: String, group: String, taskDefinitionArn: String,
+        deploymentId: String? = nil, lastStatus: TaskStatus = .running, desiredStatus: TaskStatus = .running,
+        healthStatus: HealthStatus = .unknown, isHealthChecked: Bool = false,
+        loadBalancerHealth: LoadBalancerHealth? = nil, startedAt: Date? = nil, createdAt: Date? = nil,
+        stopCode: StopCode? = nil
+    ) {
         self.taskArn = taskArn
         self.containerInstanceArn = containerInstanceArn
         self.group = group
@@ -221,8 +227,10 @@ public struct DeploymentSnapshot: Hashable, Sendable {
     /// When the deployment was created; the newest COMPLETED one is the rollback target.
     public var createdAt: Date
 
-    public init(id: String, status: DeploymentStatus, taskDefinitionArn: String, requirements: TaskRequirements,
-                rolloutState: RolloutState = .inProgress, createdAt: Date) {
+    public init(
+        id: String, status: DeploymentStatus, taskDefinitionArn: String, requirements: TaskRequirements,
+        rolloutState: RolloutState = .inProgress, createdAt: Date
+    ) {
         self.id = id
         self.status = status
         self.taskDefinitionArn = taskDefinitionArn
@@ -254,8 +262,10 @@ public struct DeploymentConfiguration: Hashable, Sendable {
     public var deploymentCircuitBreaker: DeploymentCircuitBreaker?
 
     /// ECS defaults: 100 % / 200 %, no circuit breaker.
-    public init(minimumHealthyPercent: Int = 100, maximumPercent: Int = 200,
-                deploymentCircuitBreaker: DeploymentCircuitBreaker? = nil) {
+    public init(
+        minimumHealthyPercent: Int = 100, maximumPercent: Int = 200,
+        deploymentCircuitBreaker: DeploymentCircuitBreaker? = nil
+    ) {
         self.minimumHealthyPercent = minimumHealthyPercent
         self.maximumPercent = maximumPercent
         self.deploymentCircuitBreaker = deploymentCircuitBreaker
@@ -279,10 +289,12 @@ public struct ServiceSnapshot: Hashable, Sendable {
     /// Unhealthy tasks younger than this are left alone.
     public var healthCheckGracePeriodSeconds: Int
 
-    public init(serviceName: String, desiredCount: Int, deployments: [DeploymentSnapshot],
-                deploymentConfiguration: DeploymentConfiguration = DeploymentConfiguration(),
-                placementConstraints: [PlacementConstraint] = [], placementStrategy: [PlacementStrategy] = [],
-                healthCheckGracePeriodSeconds: Int = 0) {
+    public init(
+        serviceName: String, desiredCount: Int, deployments: [DeploymentSnapshot],
+        deploymentConfiguration: DeploymentConfiguration = DeploymentConfiguration(),
+        placementConstraints: [PlacementConstraint] = [], placementStrategy: [PlacementStrategy] = [],
+        healthCheckGracePeriodSeconds: Int = 0
+    ) {
         self.serviceName = serviceName
         self.desiredCount = desiredCount
         self.deployments = deployments

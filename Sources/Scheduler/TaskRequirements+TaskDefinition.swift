@@ -15,11 +15,12 @@ extension TaskRequirements {
         for container in containers {
             for mapping in container.portMappings ?? [] {
                 let transport: TransportProtocol = mapping.protocol?.lowercased() == "udp" ? .udp : .tcp
-                let port: Int? = switch mode {
-                case .host: mapping.hostPort.flatMap { $0 > 0 ? $0 : nil } ?? mapping.containerPort
-                case .bridge: mapping.hostPort.flatMap { $0 > 0 ? $0 : nil }
-                case .awsvpc, .none: nil
-                }
+                let port: Int? =
+                    switch mode {
+                    case .host: mapping.hostPort.flatMap { $0 > 0 ? $0 : nil } ?? mapping.containerPort
+                    case .bridge: mapping.hostPort.flatMap { $0 > 0 ? $0 : nil }
+                    case .awsvpc, .none: nil
+                    }
                 if let port, !ports.contains(HostPort(port, transport)) { ports.append(HostPort(port, transport)) }
             }
         }

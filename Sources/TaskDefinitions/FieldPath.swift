@@ -22,13 +22,14 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
 
     /// The path a `DecodingError` reports, with array positions as indexes.
     public init(codingPath: [any CodingKey]) {
-        self.init(codingPath.map { key in
-            // JSONDecoder names array positions "Index N"; an object member named "5" stays a key.
-            if let index = key.intValue, key.stringValue == "Index \(index)" {
-                return .index(index)
-            }
-            return .key(key.stringValue)
-        })
+        self.init(
+            codingPath.map { key in
+                // JSONDecoder names array positions "Index N"; an object member named "5" stays a key.
+                if let index = key.intValue, key.stringValue == "Index \(index)" {
+                    return .index(index)
+                }
+                return .key(key.stringValue)
+            })
     }
 
     /// `containerDefinitions[1].portMappings[0].hostPort`; empty for the root.

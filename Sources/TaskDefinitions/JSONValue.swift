@@ -16,8 +16,9 @@ public enum JSONValue: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         guard decoder.codingPath.count <= Self.maxDepth else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath, debugDescription: "nested deeper than \(Self.maxDepth) levels"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath, debugDescription: "nested deeper than \(Self.maxDepth) levels"))
         }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -46,7 +47,11 @@ public enum JSONValue: Codable, Hashable, Sendable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value.rounded() == value, abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if value.rounded() == value, abs(value) < 1e15 {
+                try container.encode(Int64(value))
+            } else {
+                try container.encode(value)
+            }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -60,13 +65,28 @@ public enum JSONValue: Codable, Hashable, Sendable {
     }
 
     /// The string, when this is one.
-    public var stringValue: String? { if case .string(let value) = self { return value }; return nil }
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
     /// The number, when this is a whole one.
-    public var intValue: Int? { if case .number(let value) = self, value.rounded() == value { return Int(value) }; return nil }
+    public var intValue: Int? {
+        if case .number(let value) = self, value.rounded() == value { return Int(value) }
+        return nil
+    }
     /// The boolean, when this is one.
-    public var boolValue: Bool? { if case .bool(let value) = self { return value }; return nil }
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
     /// The elements, when this is an array.
-    public var arrayValue: [JSONValue]? { if case .array(let value) = self { return value }; return nil }
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
     /// The members, when this is an object.
-    public var objectValue: [String: JSONValue]? { if case .object(let value) = self { return value }; return nil }
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
 }

@@ -27,9 +27,12 @@ extension TaskDefinition {
             throw .malformed(ValidationIssue(path: FieldPath(), message: "malformed JSON: \(error)"))
         }
         guard case .object = document else {
-            throw .malformed(ValidationIssue(
-                path: FieldPath(),
-                message: "expected a task definition object, got \(ValidationIssue.found(at: FieldPath(), in: document))"))
+            throw .malformed(
+                ValidationIssue(
+                    path: FieldPath(),
+                    message:
+                        "expected a task definition object, got \(ValidationIssue.found(at: FieldPath(), in: document))"
+                ))
         }
         do {
             return try JSONDecoder().decode(TaskDefinition.self, from: json)

@@ -32,7 +32,8 @@ extension TaskDefinition {
         for container in containerDefinitions {
             for mapping in container.portMappings ?? [] {
                 guard let transport = mapping.transportProtocol,
-                      let port = staticHostPort(of: mapping) else { continue }
+                    let port = staticHostPort(of: mapping)
+                else { continue }
                 ports.insert(HostPort(port: port, transportProtocol: transport))
             }
         }
@@ -105,7 +106,8 @@ extension TaskDefinition {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let digits = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         guard digits.contains(where: \.isNumber), digits.filter({ $0 == "." }).count <= 1,
-              digits.count <= 20, let number = Double(digits) else { return nil }
+            digits.count <= 20, let number = Double(digits)
+        else { return nil }
         let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
         return (number, unit)
     }

@@ -6,7 +6,10 @@ public struct ValidationIssue: Hashable, Sendable, CustomStringConvertible {
     public var message: String
 
     /// An issue at `path`.
-    public init(path: FieldPath, message: String) { self.path = path; self.message = message }
+    public init(path: FieldPath, message: String) {
+        self.path = path
+        self.message = message
+    }
 
     /// `containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000`.
     public var description: String { path.components.isEmpty ? message : "\(path): \(message)" }

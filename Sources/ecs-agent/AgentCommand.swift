@@ -25,7 +25,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The cluster's join token, from `ecsctl get-join-token` (env FLOTILLA_JOIN_TOKEN).")
     var joinToken: String = environment["FLOTILLA_JOIN_TOKEN"] ?? ""
 
-    @Option(help: "State directory: images, containers, network, the agent's identity and tasks (env FLOTILLA_DATA_DIR).")
+    @Option(
+        help: "State directory: images, containers, network, the agent's identity and tasks (env FLOTILLA_DATA_DIR).")
     var dataDir: String = environment["FLOTILLA_DATA_DIR"] ?? "/var/lib/flotilla"
 
     @Option(help: "The ecs.availability-zone attribute (env FLOTILLA_AVAILABILITY_ZONE).")
@@ -37,7 +38,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "HOST:PORT of the agent endpoint (logs, exec, /metrics) (env FLOTILLA_AGENT_LISTEN).")
     var listen: String = environment["FLOTILLA_AGENT_LISTEN"] ?? "0.0.0.0:51678"
 
-    @Option(help: "This host's address for network bindings and the agent endpoint; default: the local address of the route to the control plane (env FLOTILLA_ADVERTISE_ADDRESS).")
+    @Option(
+        help:
+            "This host's address for network bindings and the agent endpoint; default: the local address of the route to the control plane (env FLOTILLA_ADVERTISE_ADDRESS)."
+    )
     var advertiseAddress: String = environment["FLOTILLA_ADVERTISE_ADDRESS"] ?? ""
 
     @Option(help: "The cgroup containers are created under (env FLOTILLA_CGROUP_PARENT).")
@@ -60,8 +64,12 @@ struct AgentCommand: AsyncParsableCommand {
 
     @OptionGroup var listener: ListenerLimitOptions
 
-    @Option(help: "Bytes one image import's layers may expand to, uncompressed (env FLOTILLA_MAX_IMAGE_BYTES; default 8 GiB).")
-    var maxImageBytes: Int64 = Int64(environment["FLOTILLA_MAX_IMAGE_BYTES"] ?? "") ?? ImageStore.defaultMaxExpandedBytes
+    @Option(
+        help:
+            "Bytes one image import's layers may expand to, uncompressed (env FLOTILLA_MAX_IMAGE_BYTES; default 8 GiB)."
+    )
+    var maxImageBytes: Int64 =
+        Int64(environment["FLOTILLA_MAX_IMAGE_BYTES"] ?? "") ?? ImageStore.defaultMaxExpandedBytes
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env FLOTILLA_LOG_LEVEL).")
     var logLevel: String = environment["FLOTILLA_LOG_LEVEL"] ?? "info"
@@ -79,20 +87,33 @@ struct AgentCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme), url.host?.isEmpty == false else {
-            throw ValidationError("--endpoint: expected the control plane's http(s) URL (or FLOTILLA_ENDPOINT), got \(endpoint.isEmpty ? "nothing" : endpoint)")
+            throw ValidationError(
+                "--endpoint: expected the control plane's http(s) URL (or FLOTILLA_ENDPOINT), got \(endpoint.isEmpty ? "nothing" : endpoint)"
+            )
         }
         guard !joinToken.isEmpty else {
-            throw ValidationError("--join-token: required (or FLOTILLA_JOIN_TOKEN); print it with `ecsctl get-join-token --cluster \(cluster)`")
+            throw ValidationError(
+                "--join-token: required (or FLOTILLA_JOIN_TOKEN); print it with `ecsctl get-join-token --cluster \(cluster)`"
+            )
         }
         guard !cluster.isEmpty else { throw ValidationError("--cluster: must not be empty") }
-        guard parsedListen != nil else { throw ValidationError("--listen: expected HOST:PORT with a port 1-65535, got \(listen)") }
-        guard parsedEphemeralPorts != nil else {
-            throw ValidationError("--ephemeral-ports: expected LOW-HIGH within 1-65535 with LOW <= HIGH, got \(ephemeralPorts)")
+        guard parsedListen != nil else {
+            throw ValidationError("--listen: expected HOST:PORT with a port 1-65535, got \(listen)")
         }
-        guard (1...60).contains(pollWait) else { throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        guard parsedEphemeralPorts != nil else {
+            throw ValidationError(
+                "--ephemeral-ports: expected LOW-HIGH within 1-65535 with LOW <= HIGH, got \(ephemeralPorts)")
+        }
+        guard (1...60).contains(pollWait) else {
+            throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: unknown level \(logLevel)")
+        }
         if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
-        guard maxImageBytes >= 1 << 20 else { throw ValidationError("--max-image-bytes: must be at least 1048576, got \(maxImageBytes)") }
+        guard maxImageBytes >= 1 << 20 else {
+            throw ValidationError("--max-image-bytes: must be at least 1048576, got \(maxImageBytes)")
+        }
         for text in attributeTexts {
             do {
                 _ = try AgentAttributePair(parsing: text)
@@ -124,22 +145,29 @@ struct AgentCommand: AsyncParsableCommand {
         network.ephemeralPorts = parsedEphemeralPorts!
         let configuration = AgentConfiguration(
             endpoint: URL(string: endpoint)!, cluster: cluster, joinToken: joinToken, dataDirectory: dataDir,
-            availabilityZone: availabilityZone.isEmpty ? nil : availabilityZone, attributes: try attributeTexts.map { try AgentAttributePair(parsing: $0) },
-            listenHost: host, listenPort: port, advertiseAddress: advertiseAddress.isEmpty ? nil : advertiseAddress, cgroupParent: cgroupParent,
+            availabilityZone: availabilityZone.isEmpty ? nil : availabilityZone,
+            attributes: try attributeTexts.map { try AgentAttributePair(parsing: $0) },
+            listenHost: host, listenPort: port, advertiseAddress: advertiseAddress.isEmpty ? nil : advertiseAddress,
+            cgroupParent: cgroupParent,
             network: network, pollWaitSeconds: pollWait)
 
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: network, logger: logger)
-        let runtime = try ContainerRuntime(dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger)
+        let runtime = try ContainerRuntime(
+            dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger)
         let images = try ImageStore(root: dataDir + "/images", maxExpandedBytes: maxImageBytes, logger: logger)
-        let daemon = try await AgentDaemon(configuration: configuration, runtime: runtime, images: images, logger: logger)
-        logger.info("agent starting", metadata: [
-            "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
-            "agent.listen": "\(listen)",
-        ])
-        let endpoint = AgentEndpoint(host: host, port: port, token: await daemon.agentToken,
-                                     directory: daemon.containerDirectory, runtime: runtime, logger: logger,
-                                     metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
+        let daemon = try await AgentDaemon(
+            configuration: configuration, runtime: runtime, images: images, logger: logger)
+        logger.info(
+            "agent starting",
+            metadata: [
+                "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
+                "agent.listen": "\(listen)",
+            ])
+        let endpoint = AgentEndpoint(
+            host: host, port: port, token: await daemon.agentToken,
+            directory: daemon.containerDirectory, runtime: runtime, logger: logger,
+            metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
         do {
             try await Daemon.run([endpoint, daemon], logger: logger)
         } catch let error as AgentError {

@@ -42,14 +42,17 @@ struct RunContainer: AsyncParsableCommand {
         for mapping in publish {
             let parts = mapping.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2, let host = Int(parts[0]), let port = Int(parts[1]), (0...65535).contains(host),
-                  (1...65535).contains(port) else {
+                (1...65535).contains(port)
+            else {
                 throw RuntimeCLIError("-p must be HOSTPORT:CONTAINERPORT with ports in range, got \(mapping)")
             }
         }
         if !publish.isEmpty && network != "bridge" { throw RuntimeCLIError("-p needs --network bridge") }
         if detach && rm { throw RuntimeCLIError("--rm only applies in the foreground") }
-        for (flag, value) in [("--memory", memory), ("--memory-reservation", memoryReservation), ("--cpu", cpu),
-                              ("--pids", pids)] {
+        for (flag, value) in [
+            ("--memory", memory), ("--memory-reservation", memoryReservation), ("--cpu", cpu),
+            ("--pids", pids),
+        ] {
             if let value, value <= 0 { throw RuntimeCLIError("\(flag) must be a positive number, got \(value)") }
         }
         if stopTimeout < 0 { throw RuntimeCLIError("--stop-timeout must not be negative, got \(stopTimeout)") }
@@ -65,17 +68,20 @@ struct RunContainer: AsyncParsableCommand {
             let key = String(entry.prefix { $0 != "=" })
             environment[key] = String(entry.dropFirst(key.count + 1))
         }
-        let settings = record.config.merged(entryPoint: nil, command: command.isEmpty ? nil : command,
-                                            environment: environment, workingDirectory: workdir, user: user)
+        let settings = record.config.merged(
+            entryPoint: nil, command: command.isEmpty ? nil : command,
+            environment: environment, workingDirectory: workdir, user: user)
         let containerName = name ?? "flotilla-" + String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
         let spec = ContainerSpec(
             name: containerName, image: image, layerDirectories: record.layerDirectories,
             arguments: settings.arguments, environment: settings.environment,
             workingDirectory: settings.workingDirectory, user: settings.user,
             readonlyRootFilesystem: readOnly, capabilityAdd: capAdd, capabilityDrop: capDrop,
-            limits: CgroupLimits(memoryLimitMiB: memory, memoryReservationMiB: memoryReservation, cpuShares: cpu,
-                                 pidsLimit: pids),
-            networkMode: ContainerNetworkMode(rawValue: network)!, portMappings: publish.map { mapping in
+            limits: CgroupLimits(
+                memoryLimitMiB: memory, memoryReservationMiB: memoryReservation, cpuShares: cpu,
+                pidsLimit: pids),
+            networkMode: ContainerNetworkMode(rawValue: network)!,
+            portMappings: publish.map { mapping in
                 let parts = mapping.split(separator: ":")
                 return PortRequest(containerPort: Int(parts[1])!, hostPort: Int(parts[0])!)
             },
@@ -95,8 +101,9 @@ struct RunContainer: AsyncParsableCommand {
         }
         if let pid = started.pid { forwarder?.forward(to: pid) }
         for binding in info.network?.bindings ?? [] {
-            FileHandle.standardError.write(Data(
-                "\(binding.bindIP):\(binding.hostPort) -> \(binding.containerPort)/\(binding.protocol)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\(binding.bindIP):\(binding.hostPort) -> \(binding.containerPort)/\(binding.protocol)\n".utf8))
         }
         if detach {
             print(info.id)
@@ -118,8 +125,10 @@ struct RunContainer: AsyncParsableCommand {
                 return exit
             }
             group.addTask {
-                var tails = [LogTail(path: info.stdoutLogPath, output: .standardOutput),
-                             LogTail(path: info.stderrLogPath, output: .standardError)]
+                var tails = [
+                    LogTail(path: info.stdoutLogPath, output: .standardOutput),
+                    LogTail(path: info.stderrLogPath, output: .standardError),
+                ]
                 while !exited.value.load(ordering: .acquiring) {
                     for index in tails.indices { tails[index].pump() }
                     try await Task.sleep(for: .milliseconds(20))
@@ -193,7 +202,7 @@ struct LogTail {
     mutating func pump() {
         let currentInode = (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64) ?? 0
         if handle == nil || (currentInode != 0 && currentInode != inode) {
-            if let handle { drain(handle) }   // the rest of the rotated file
+            if let handle { drain(handle) }  // the rest of the rotated file
             handle = FileHandle(forReadingAtPath: path)
             inode = currentInode
         }

@@ -8,8 +8,10 @@ struct RuntimeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runtime",
         abstract: "Drive the namespace runtime directly (debugging).",
-        subcommands: [ImportImage.self, ListImages.self, RunContainer.self, ListContainers.self, ExecInContainer.self,
-                      StopContainer.self, RemoveContainer.self, MakeBusyboxImage.self]
+        subcommands: [
+            ImportImage.self, ListImages.self, RunContainer.self, ListContainers.self, ExecInContainer.self,
+            StopContainer.self, RemoveContainer.self, MakeBusyboxImage.self,
+        ]
     )
 }
 
@@ -30,7 +32,8 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Names the nftables table holding the port mappings (distinct per agent on one machine).")
     var nftTablePrefix = NetworkConfiguration().tablePrefix
 
-    @Option(help: "The cgroup containers' cgroups are created under, in every hierarchy (as the agent's --cgroup-parent).")
+    @Option(
+        help: "The cgroup containers' cgroups are created under, in every hierarchy (as the agent's --cgroup-parent).")
     var cgroupParent = "flotilla"
 
     func logger() -> Logger {
@@ -45,9 +48,11 @@ struct RuntimeOptions: ParsableArguments {
         configuration.bridgeName = bridgeName
         configuration.subnet = subnet
         configuration.tablePrefix = nftTablePrefix
-        let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: configuration,
-                                          logger: logger())
-        return try ContainerRuntime(dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger())
+        let networks = try NetworkManager(
+            stateDirectory: dataDir + "/network", configuration: configuration,
+            logger: logger())
+        return try ContainerRuntime(
+            dataDirectory: dataDir, networks: networks, cgroupParent: cgroupParent, logger: logger())
     }
 
     func images() throws -> ImageStore {
@@ -76,8 +81,9 @@ struct ListImages: AsyncParsableCommand {
     func run() async throws {
         print(pad("REFERENCE", 32) + " " + pad("DIGEST", 19) + " LAYERS")
         for record in try options.images().images() {
-            print(pad(record.references.first ?? "<none>", 32) + " " + String(record.digest.prefix(19))
-                  + " \(record.layerDirectories.count)")
+            print(
+                pad(record.references.first ?? "<none>", 32) + " " + String(record.digest.prefix(19))
+                    + " \(record.layerDirectories.count)")
         }
     }
 }
@@ -88,14 +94,19 @@ struct ListContainers: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try options.runtime()
-        print([pad("ID", 12), pad("NAME", 20), pad("IMAGE", 20), pad("STATUS", 8), pad("PID", 8), "EXIT"]
-            .joined(separator: " "))
+        print(
+            [pad("ID", 12), pad("NAME", 20), pad("IMAGE", 20), pad("STATUS", 8), pad("PID", 8), "EXIT"]
+                .joined(separator: " "))
         for info in await runtime.list() {
-            let exit = info.exit.map { exit in
-                (exit.exitCode.map(String.init) ?? "?") + (exit.oomKilled ? " (OOM)" : "")
-            } ?? ""
-            print([String(info.id.prefix(12)), pad(info.spec.name, 20), pad(info.spec.image ?? "-", 20),
-                   pad(info.status.rawValue, 8), pad(info.pid.map(String.init) ?? "-", 8), exit]
+            let exit =
+                info.exit.map { exit in
+                    (exit.exitCode.map(String.init) ?? "?") + (exit.oomKilled ? " (OOM)" : "")
+                } ?? ""
+            print(
+                [
+                    String(info.id.prefix(12)), pad(info.spec.name, 20), pad(info.spec.image ?? "-", 20),
+                    pad(info.status.rawValue, 8), pad(info.pid.map(String.init) ?? "-", 8), exit,
+                ]
                 .joined(separator: " "))
         }
     }
@@ -132,8 +143,9 @@ struct StopContainer: AsyncParsableCommand {
 
     func run() async throws {
         let exit = try await options.runtime().stop(container, timeout: seconds.map { .seconds($0) })
-        print("\(container) exited: \(exit.exitCode.map(String.init) ?? "unknown")"
-              + (exit.oomKilled ? " (OOM killed)" : ""))
+        print(
+            "\(container) exited: \(exit.exitCode.map(String.init) ?? "unknown")"
+                + (exit.oomKilled ? " (OOM killed)" : ""))
     }
 }
 

@@ -37,31 +37,46 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "URL agents are told to use, when not the address they reached (env FLOTILLA_ADVERTISE_URL).")
     var advertiseUrl: String = ProcessInfo.processInfo.environment["FLOTILLA_ADVERTISE_URL"] ?? ""
 
-    @Option(help: "Longest time between reconciler passes when nothing changes, e.g. 1s or 500ms (env FLOTILLA_RECONCILE_INTERVAL).")
+    @Option(
+        help:
+            "Longest time between reconciler passes when nothing changes, e.g. 1s or 500ms (env FLOTILLA_RECONCILE_INTERVAL)."
+    )
     var reconcileInterval: String = ProcessInfo.processInfo.environment["FLOTILLA_RECONCILE_INTERVAL"] ?? "1s"
 
     @OptionGroup var listener: ListenerLimitOptions
 
-    @Flag(help: "Do not run the load balancers in this process (run ecs-lb --control-plane URL --load-balancer-name NAME).")
+    @Flag(
+        help:
+            "Do not run the load balancers in this process (run ecs-lb --control-plane URL --load-balancer-name NAME).")
     var noEmbeddedLoadBalancer = false
 
-    @Option(help: "Client connections each embedded balancer holds at once; more are closed before any byte, as ecs-lb --max-connections (env FLOTILLA_BALANCER_MAX_CONNECTIONS).")
-    var balancerMaxConnections: Int = ProcessInfo.processInfo.environment["FLOTILLA_BALANCER_MAX_CONNECTIONS"].flatMap { Int($0) }
+    @Option(
+        help:
+            "Client connections each embedded balancer holds at once; more are closed before any byte, as ecs-lb --max-connections (env FLOTILLA_BALANCER_MAX_CONNECTIONS)."
+    )
+    var balancerMaxConnections: Int =
+        ProcessInfo.processInfo.environment["FLOTILLA_BALANCER_MAX_CONNECTIONS"].flatMap { Int($0) }
         ?? LoadBalancerConfiguration.defaultMaxConnections
 
-    @Option(help: "Seconds an embedded balancer's connection may move no byte either way before it is closed, as ecs-lb --idle-timeout (env FLOTILLA_BALANCER_IDLE_TIMEOUT).")
-    var balancerIdleTimeout: Double = ProcessInfo.processInfo.environment["FLOTILLA_BALANCER_IDLE_TIMEOUT"].flatMap { Double($0) }
+    @Option(
+        help:
+            "Seconds an embedded balancer's connection may move no byte either way before it is closed, as ecs-lb --idle-timeout (env FLOTILLA_BALANCER_IDLE_TIMEOUT)."
+    )
+    var balancerIdleTimeout: Double =
+        ProcessInfo.processInfo.environment["FLOTILLA_BALANCER_IDLE_TIMEOUT"].flatMap { Double($0) }
         ?? Double(LoadBalancerConfiguration.defaultIdleTimeout.components.seconds)
 
     mutating func validate() throws {
         guard let grace = parsedGracePeriod, grace >= .seconds(2) else {
-            throw ValidationError("--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
+            throw ValidationError(
+                "--agent-grace-period: expected a duration of at least 2s like 30s or 2m, got \(agentGracePeriod)")
         }
         if !advertiseUrl.isEmpty, !(advertiseUrl.hasPrefix("http://") || advertiseUrl.hasPrefix("https://")) {
             throw ValidationError("--advertise-url: expected an http:// or https:// URL, got \(advertiseUrl)")
         }
         guard let interval = parsedReconcileInterval, interval >= .milliseconds(10), interval <= .seconds(60) else {
-            throw ValidationError("--reconcile-interval: expected a duration from 10ms to 60s like 1s or 500ms, got \(reconcileInterval)")
+            throw ValidationError(
+                "--reconcile-interval: expected a duration from 10ms to 60s like 1s or 500ms, got \(reconcileInterval)")
         }
         guard ListenAddress(argument: listen) != nil else {
             throw ValidationError("--listen: expected HOST:PORT with a port 0-65535, got \(listen)")
@@ -72,13 +87,16 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         guard !region.isEmpty, region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
             throw ValidationError("--region: expected a region name like us-east-1, got \(region)")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: unknown level \(logLevel)")
+        }
         if case .failure(let error) = parsedLimits { throw ValidationError(error.message) }
         if balancerMaxConnections < 1 {
             throw ValidationError("--balancer-max-connections: must be at least 1, got \(balancerMaxConnections)")
         }
         if !(balancerIdleTimeout > 0) {
-            throw ValidationError("--balancer-idle-timeout: must be a positive number of seconds, got \(balancerIdleTimeout)")
+            throw ValidationError(
+                "--balancer-idle-timeout: must be a positive number of seconds, got \(balancerIdleTimeout)")
         }
     }
 
@@ -107,9 +125,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ecs-control-plane: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        logger.info("control plane starting", metadata: [
-            "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
-        ])
+        logger.info(
+            "control plane starting",
+            metadata: [
+                "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
+            ])
         let loadBalancers = LoadBalancerStatusBoard()
         let application = ControlPlaneApplication.make(
             api: ECSAPI(store: store, configuration: configuration, loadBalancers: loadBalancers),
@@ -123,16 +143,20 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, logger: logger),
         ]
         if !noEmbeddedLoadBalancer {
-            services.append(EmbeddedLoadBalancers(store: store, board: loadBalancers, maxConnections: balancerMaxConnections,
-                                                  idleTimeout: .seconds(balancerIdleTimeout), logger: logger))
+            services.append(
+                EmbeddedLoadBalancers(
+                    store: store, board: loadBalancers, maxConnections: balancerMaxConnections,
+                    idleTimeout: .seconds(balancerIdleTimeout), logger: logger))
         }
         try await Daemon.run(services, logger: logger)
         do {
             try store.close()
         } catch {
-            logger.error("store not closed cleanly; it recovers from its write-ahead log on the next start", metadata: [
-                "error": "\(error)",
-            ])
+            logger.error(
+                "store not closed cleanly; it recovers from its write-ahead log on the next start",
+                metadata: [
+                    "error": "\(error)"
+                ])
         }
         logger.info("control plane stopped")
     }

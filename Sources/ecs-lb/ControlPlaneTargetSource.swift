@@ -16,7 +16,8 @@ struct ControlPlaneTargetSource: TargetSource {
     var listenerOverride: ListenAddress?
 
     func load() async throws -> TargetSettings {
-        let answer = try await client.call(.describeLoadBalancers, .object(["names": .array([.string(loadBalancerName)])]))
+        let answer = try await client.call(
+            .describeLoadBalancers, .object(["names": .array([.string(loadBalancerName)])]))
         guard let balancer = answer["loadBalancers"]?.arrayValue?.first else {
             throw ControlPlaneSourceError.noSuchBalancer(name: loadBalancerName, endpoint: "\(client.endpoint)")
         }
@@ -28,9 +29,11 @@ struct ControlPlaneTargetSource: TargetSource {
         let targets = health.keys.sorted().map { id in
             JSONValue.object(["id": .string(id), "state": .string(health[id]!.rawValue)])
         }
-        _ = try await client.call(.reportTargetHealth, .object([
-            "loadBalancerName": .string(loadBalancerName), "targets": .array(targets),
-        ]))
+        _ = try await client.call(
+            .reportTargetHealth,
+            .object([
+                "loadBalancerName": .string(loadBalancerName), "targets": .array(targets),
+            ]))
     }
 
     /// The settings a DescribeLoadBalancers entry describes.
@@ -39,13 +42,15 @@ struct ControlPlaneTargetSource: TargetSource {
             throw ValidationError("DescribeLoadBalancers answered a balancer without loadBalancerName or listenerPort")
         }
         let check = balancer["healthCheck"]
-        let kind: BalancerHealthCheck.Kind = check?["protocol"]?.stringValue == "HTTP"
+        let kind: BalancerHealthCheck.Kind =
+            check?["protocol"]?.stringValue == "HTTP"
             ? .http(path: check?["path"]?.stringValue ?? "/") : .tcp
         let configuration = LoadBalancerConfiguration(
             name: name,
             listenerHost: listenerOverride?.host ?? balancer["listenerAddress"]?.stringValue ?? "0.0.0.0",
             listenerPort: listenerOverride?.port ?? port,
-            algorithm: balancer["algorithm"]?.stringValue == "least-connections" ? .leastOutstandingConnections : .roundRobin,
+            algorithm: balancer["algorithm"]?.stringValue == "least-connections"
+                ? .leastOutstandingConnections : .roundRobin,
             healthCheck: BalancerHealthCheck(
                 kind: kind,
                 interval: .seconds(Self.number(check?["intervalSeconds"]) ?? 10),
@@ -54,8 +59,10 @@ struct ControlPlaneTargetSource: TargetSource {
                 unhealthyThreshold: check?["unhealthyThreshold"]?.intValue ?? 2),
             deregistrationDelay: .seconds(Self.number(balancer["deregistrationDelaySeconds"]) ?? 300))
         let targets = (balancer["targets"]?.arrayValue ?? []).compactMap { target -> Target? in
-            guard target["targetHealth"]?["state"]?.stringValue != TargetHealthState.draining.rawValue, let id = target["id"]?.stringValue,
-                  let host = target["host"]?.stringValue, let port = target["port"]?.intValue else { return nil }
+            guard target["targetHealth"]?["state"]?.stringValue != TargetHealthState.draining.rawValue,
+                let id = target["id"]?.stringValue,
+                let host = target["host"]?.stringValue, let port = target["port"]?.intValue
+            else { return nil }
             return Target(id: id, host: host, port: port)
         }
         return TargetSettings(configuration: configuration, targets: targets)

@@ -49,10 +49,13 @@ struct ECSLoadBalancer: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        var services: [any Service] = [balancer, TargetReloadService(source: source, balancer: balancer, logger: logger)]
+        var services: [any Service] = [
+            balancer, TargetReloadService(source: source, balancer: balancer, logger: logger),
+        ]
         if self.options.controlPlane != nil {
-            services.append(TargetPollService(
-                source: source, balancer: balancer, interval: .seconds(self.options.pollInterval), logger: logger))
+            services.append(
+                TargetPollService(
+                    source: source, balancer: balancer, interval: .seconds(self.options.pollInterval), logger: logger))
         }
         if let metricsAddress = self.options.metricsListen {
             let router = Router()

@@ -37,22 +37,26 @@ struct LoadBalancerOptions: ParsableArguments {
     @Option(name: .customLong("deregistration-delay"), help: "Seconds a removed target's connections may go on.")
     var deregistrationDelay: Double = 30
 
-    @Option(name: .customLong("max-connections"),
-            help: "Client connections open at once; more are closed at once, before any byte.")
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Client connections open at once; more are closed at once, before any byte.")
     var maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections
 
-    @Option(name: .customLong("idle-timeout"),
-            help: "Seconds a connection may move no byte either way before it is closed (NLB's 350).")
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Seconds a connection may move no byte either way before it is closed (NLB's 350).")
     var idleTimeout: Double = 350
 
     @Option(help: "JSON file with the settings and targets; SIGHUP reloads its targets.")
     var config: String?
 
-    @Option(name: .customLong("control-plane"),
-            help: "The control plane's URL: serve --load-balancer-name as it defines it, polling its targets.")
+    @Option(
+        name: .customLong("control-plane"),
+        help: "The control plane's URL: serve --load-balancer-name as it defines it, polling its targets.")
     var controlPlane: String?
 
-    @Option(name: .customLong("load-balancer-name"), help: "The control plane's balancer to serve (with --control-plane).")
+    @Option(
+        name: .customLong("load-balancer-name"), help: "The control plane's balancer to serve (with --control-plane).")
     var loadBalancerName: String?
 
     @Option(name: .customLong("poll-interval"), help: "Seconds between two reads of the control plane's targets.")
@@ -65,13 +69,19 @@ struct LoadBalancerOptions: ParsableArguments {
     var logLevel: LogLevelFlag = LogLevelFlag(level: .info)
 
     func validate() throws {
-        if self.maxConnections < 1 { throw ValidationError("--max-connections: must be at least 1, got \(self.maxConnections)") }
-        if !(self.idleTimeout > 0) { throw ValidationError("--idle-timeout: must be positive, got \(self.idleTimeout)") }
+        if self.maxConnections < 1 {
+            throw ValidationError("--max-connections: must be at least 1, got \(self.maxConnections)")
+        }
+        if !(self.idleTimeout > 0) {
+            throw ValidationError("--idle-timeout: must be positive, got \(self.idleTimeout)")
+        }
         if let controlPlane {
             guard let url = URL(string: controlPlane), ["http", "https"].contains(url.scheme ?? "") else {
                 throw ValidationError("--control-plane: expected an http:// or https:// URL, got \(controlPlane)")
             }
-            if self.loadBalancerName == nil { throw ValidationError("--load-balancer-name: required with --control-plane") }
+            if self.loadBalancerName == nil {
+                throw ValidationError("--load-balancer-name: required with --control-plane")
+            }
             if self.config != nil { throw ValidationError("--config: not with --control-plane") }
             if !(self.pollInterval > 0) { throw ValidationError("--poll-interval: must be positive") }
         } else if self.loadBalancerName != nil {
@@ -85,7 +95,8 @@ struct LoadBalancerOptions: ParsableArguments {
     func targetSource() throws -> any TargetSource {
         if let controlPlane, let url = URL(string: controlPlane), let loadBalancerName {
             return ControlPlaneTargetSource(
-                client: ECSClient(endpoint: url, timeout: 5), loadBalancerName: loadBalancerName, listenerOverride: self.listen)
+                client: ECSClient(endpoint: url, timeout: 5), loadBalancerName: loadBalancerName,
+                listenerOverride: self.listen)
         }
         if let config { return FileTargetSource(path: config, defaults: self) }
         return FixedTargetSource(settings: try self.settings(targets: self.targets))
@@ -162,7 +173,9 @@ struct AlgorithmFlag: ExpressibleByArgument, Codable, Hashable, Sendable {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let algorithm = BalancingAlgorithm(rawValue: text) else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "must be round-robin or least-outstanding, got '\(text)'"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "must be round-robin or least-outstanding, got '\(text)'"))
         }
         self.algorithm = algorithm
     }

@@ -26,12 +26,14 @@ struct TargetPollService: Service {
                         reported = health
                     }
                     if isFailing {
-                        self.logger.info("Control plane reachable again", metadata: ["lb.targets": "\(settings.targets.count)"])
+                        self.logger.info(
+                            "Control plane reachable again", metadata: ["lb.targets": "\(settings.targets.count)"])
                         isFailing = false
                     }
                 } catch {
                     if !isFailing {
-                        self.logger.warning("Targets not refreshed, serving the last known ones", metadata: ["error": "\(error)"])
+                        self.logger.warning(
+                            "Targets not refreshed, serving the last known ones", metadata: ["error": "\(error)"])
                         isFailing = true
                     }
                 }
@@ -41,7 +43,8 @@ struct TargetPollService: Service {
 
     /// The balancer's verdict on each target it serves (draining ones are leaving and have no say).
     static func health(of snapshot: LoadBalancerSnapshot) -> [String: TargetHealth] {
-        Dictionary(snapshot.targets.filter { !$0.isDraining }.map { ($0.target.id, $0.health) },
-                   uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            snapshot.targets.filter { !$0.isDraining }.map { ($0.target.id, $0.health) },
+            uniquingKeysWith: { first, _ in first })
     }
 }

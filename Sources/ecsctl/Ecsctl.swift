@@ -76,7 +76,8 @@ struct Ecsctl: AsyncParsableCommand {
         guard index < arguments.count, !leading.isEmpty else { return arguments }
         var verbEnd = index + 1
         if let group = configuration.subcommands.first(where: { $0.configuration.commandName == arguments[index] }),
-           !group.configuration.subcommands.isEmpty, verbEnd < arguments.count {
+            !group.configuration.subcommands.isEmpty, verbEnd < arguments.count
+        {
             verbEnd += 1
         }
         return Array(arguments[index..<verbEnd]) + leading + arguments[verbEnd...]

@@ -10,8 +10,9 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Options every verb takes: where the API is, the region, and the output format.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: [.customLong("endpoint-url"), .customLong("endpoint")],
-            help: "The control plane's URL (default: FLOTILLA_ENDPOINT, the config file, http://127.0.0.1:8080).")
+    @Option(
+        name: [.customLong("endpoint-url"), .customLong("endpoint")],
+        help: "The control plane's URL (default: FLOTILLA_ENDPOINT, the config file, http://127.0.0.1:8080).")
     var endpoint: String?
 
     @Option(help: "The region to put in requests (default: AWS_REGION, else the control plane's own).")
@@ -51,8 +52,9 @@ struct PaginationOptions: ParsableArguments {
     @Option(help: "Print at most this many items in all, and a NextToken to resume from.")
     var maxItems: Int?
 
-    @Option(name: [.customLong("starting-token"), .customLong("next-token")],
-            help: "Resume from the NextToken a previous call printed.")
+    @Option(
+        name: [.customLong("starting-token"), .customLong("next-token")],
+        help: "Resume from the NextToken a previous call printed.")
     var startingToken: String?
 
     @Option(help: "Items per API call (1-100).")
@@ -92,14 +94,18 @@ extension Dictionary where Key == String, Value == JSONValue {
     }
 
     /// Sets `key` to the JSON, file:// or shorthand document `argument`, when given.
-    mutating func setDocument(_ key: String, _ argument: String?, option: String,
-                              shorthand: ArgumentDocument.ShorthandValues = .inferred) throws {
+    mutating func setDocument(
+        _ key: String, _ argument: String?, option: String,
+        shorthand: ArgumentDocument.ShorthandValues = .inferred
+    ) throws {
         if let argument { self[key] = try ArgumentDocument.parse(argument, option: option, shorthand: shorthand) }
     }
 
     /// Sets `key` to the list built from the JSON, file:// or shorthand arguments, when there are any.
-    mutating func setList(_ key: String, _ arguments: [String], option: String,
-                          shorthand: ArgumentDocument.ShorthandValues = .inferred) throws {
+    mutating func setList(
+        _ key: String, _ arguments: [String], option: String,
+        shorthand: ArgumentDocument.ShorthandValues = .inferred
+    ) throws {
         if !arguments.isEmpty {
             self[key] = .array(try ArgumentDocument.parseList(arguments, option: option, shorthand: shorthand))
         }
@@ -108,8 +114,10 @@ extension Dictionary where Key == String, Value == JSONValue {
 
 /// Checks, in `validate()`, that a document argument parses, so a bad file fails before any call.
 @discardableResult
-func validateDocument(_ argument: String?, option: String,
-                      shorthand: ArgumentDocument.ShorthandValues = .inferred) throws -> JSONValue? {
+func validateDocument(
+    _ argument: String?, option: String,
+    shorthand: ArgumentDocument.ShorthandValues = .inferred
+) throws -> JSONValue? {
     guard let argument else { return nil }
     do {
         return try ArgumentDocument.parse(argument, option: option, shorthand: shorthand)
@@ -118,7 +126,8 @@ func validateDocument(_ argument: String?, option: String,
     }
 }
 
-func validateList(_ arguments: [String], option: String, shorthand: ArgumentDocument.ShorthandValues = .inferred) throws {
+func validateList(_ arguments: [String], option: String, shorthand: ArgumentDocument.ShorthandValues = .inferred) throws
+{
     do {
         _ = try ArgumentDocument.parseList(arguments, option: option, shorthand: shorthand)
     } catch {

@@ -17,22 +17,30 @@ extension TestClientProtocol {
     func agentOK(_ operation: String, _ json: String) async throws -> JSONValue {
         let reply = try await agent(operation, json)
         guard reply.status == 200 else {
-            throw HarnessError.unexpected("\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
+            throw HarnessError.unexpected(
+                "\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
         }
         return reply.body
     }
 
     /// Registers an agent with the cluster's current join token; answers the instance ARN and credential.
-    func registerAgent(cluster: String = "default", token: String? = nil, previous: String? = nil,
-                       hostname: String = "host-a") async throws -> (arn: String, credential: String, index: Int) {
+    func registerAgent(
+        cluster: String = "default", token: String? = nil, previous: String? = nil,
+        hostname: String = "host-a"
+    ) async throws -> (arn: String, credential: String, index: Int) {
         let joinToken: String
         if let token {
             joinToken = token
         } else {
-            joinToken = try await agentOK("GetJoinToken", #"{"cluster": "\#(cluster)"}"#)["joinToken"]?.stringValue ?? ""
+            joinToken =
+                try await agentOK("GetJoinToken", #"{"cluster": "\#(cluster)"}"#)["joinToken"]?.stringValue ?? ""
         }
-        let reply = try await agentOK("Register", registerBody(cluster: cluster, token: joinToken, previous: previous, hostname: hostname))
-        return (reply["containerInstanceArn"]?.stringValue ?? "", reply["credential"]?.stringValue ?? "", reply["index"]?.intValue ?? -1)
+        let reply = try await agentOK(
+            "Register", registerBody(cluster: cluster, token: joinToken, previous: previous, hostname: hostname))
+        return (
+            reply["containerInstanceArn"]?.stringValue ?? "", reply["credential"]?.stringValue ?? "",
+            reply["index"]?.intValue ?? -1
+        )
     }
 }
 
@@ -43,7 +51,9 @@ func agentHeaders(_ operation: String) -> HTTPFields {
     ]
 }
 
-func registerBody(cluster: String = "default", token: String, previous: String? = nil, hostname: String = "host-a") -> String {
+func registerBody(
+    cluster: String = "default", token: String, previous: String? = nil, hostname: String = "host-a"
+) -> String {
     """
     {"cluster": "\(cluster)", "joinToken": "\(token)", "hostname": "\(hostname)", "address": "127.0.0.2",
      \(previous.map { #""containerInstanceArn": "\#($0)","# } ?? "")

@@ -37,9 +37,10 @@ struct AgentAPITests {
             #expect(registered.first { $0["name"]?.stringValue == "CPU" }?["integerValue"]?.intValue == 2048)
             #expect(registered.first { $0["name"]?.stringValue == "MEMORY" }?["integerValue"]?.intValue == 4096)
             #expect(registered.first { $0["name"]?.stringValue == "PORTS" }?["stringSetValue"]?[0]?.stringValue == "22")
-            let attributes = Dictionary(uniqueKeysWithValues: (instance["attributes"]?.arrayValue ?? []).compactMap { attribute in
-                attribute["name"]?.stringValue.map { ($0, attribute["value"]?.stringValue ?? "") }
-            })
+            let attributes = Dictionary(
+                uniqueKeysWithValues: (instance["attributes"]?.arrayValue ?? []).compactMap { attribute in
+                    attribute["name"]?.stringValue.map { ($0, attribute["value"]?.stringValue ?? "") }
+                })
             #expect(attributes["ecs.availability-zone"] == "zone-a")
             #expect(attributes["rack"] == "r1")
         }
@@ -93,23 +94,31 @@ struct AgentAPITests {
             #expect(second.index == 1)
             let list = try await client.ok("ListContainerInstances")
             #expect(list["containerInstanceArns"]?.arrayValue?.count == 1)
-            let stale = try await client.agent("PollDesiredTasks", pollBody(first.arn, first.credential, index: 0, wait: 0))
+            let stale = try await client.agent(
+                "PollDesiredTasks", pollBody(first.arn, first.credential, index: 0, wait: 0))
             #expect(stale.errorType == "AccessDeniedException")
-            let poll = try await client.agentOK("PollDesiredTasks", pollBody(second.arn, second.credential, index: 0, wait: 0))
+            let poll = try await client.agentOK(
+                "PollDesiredTasks", pollBody(second.arn, second.credential, index: 0, wait: 0))
             #expect(poll["tasks"]?.arrayValue?.count == 1)
         }
     }
 
-    @Test("Register names the bad field", arguments: [
-        (#""resources": {"cpu": 0, "memory": 10}"#, "resources.cpu"),
-        (#""resources": {"cpu": 1024, "memory": -1}"#, "resources.memory"),
-        (#""resources": {"cpu": 1024, "memory": 10, "ports": [70000]}"#, "resources.ports[0]"),
-        (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "ftp://10.0.0.2:51678", "agentToken": "0123456789abcdef""#,
-         "agentEndpoint"),
-        (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "http://10.0.0.2:51678", "agentToken": "short""#,
-         "agentToken"),
-        (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "http://10.0.0.2:51678""#, "agentToken"),
-    ])
+    @Test(
+        "Register names the bad field",
+        arguments: [
+            (#""resources": {"cpu": 0, "memory": 10}"#, "resources.cpu"),
+            (#""resources": {"cpu": 1024, "memory": -1}"#, "resources.memory"),
+            (#""resources": {"cpu": 1024, "memory": 10, "ports": [70000]}"#, "resources.ports[0]"),
+            (
+                #""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "ftp://10.0.0.2:51678", "agentToken": "0123456789abcdef""#,
+                "agentEndpoint"
+            ),
+            (
+                #""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "http://10.0.0.2:51678", "agentToken": "short""#,
+                "agentToken"
+            ),
+            (#""resources": {"cpu": 1024, "memory": 10}, "agentEndpoint": "http://10.0.0.2:51678""#, "agentToken"),
+        ])
     func registerValidation(resources: String, field: String) async throws {
         try await withControlPlane { client in
             try await client.createCluster()
@@ -127,10 +136,14 @@ struct AgentAPITests {
             try await client.createCluster()
             _ = try await client.registerWeb()
             let agent = try await client.registerAgent()
-            let run = try await client.ok("RunTask", #"{"taskDefinition": "web", "overrides": {"containerOverrides": [{"name": "web", "environment": [{"name": "A", "value": "1"}]}]}}"#)
+            let run = try await client.ok(
+                "RunTask",
+                #"{"taskDefinition": "web", "overrides": {"containerOverrides": [{"name": "web", "environment": [{"name": "A", "value": "1"}]}]}}"#
+            )
             let taskArn = try #require(run["tasks"]?[0]?["taskArn"]?.stringValue)
             // When: the agent still holds index 0 (asks to wait up to 60 s)
-            let poll = try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60))
+            let poll = try await client.agentOK(
+                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60))
             // Then
             #expect(poll["index"]?.intValue == 1)
             #expect(poll["containerInstanceStatus"]?.stringValue == "ACTIVE")
@@ -141,7 +154,8 @@ struct AgentAPITests {
             #expect(task["taskDefinition"]?["containerDefinitions"]?[0]?["image"]?.stringValue == "flotilla/busybox:1")
             #expect(task["overrides"]?["containerOverrides"]?[0]?["environment"]?[0]?["value"]?.stringValue == "1")
             // When: the agent holds an index from a store that was since replaced (ahead of this one)
-            let ahead = try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 99, wait: 60))
+            let ahead = try await client.agentOK(
+                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 99, wait: 60))
             // Then: it answers at once with the store's index, so the agent resynchronises
             #expect(ahead["index"]?.intValue == 1)
             #expect(ahead["tasks"]?.arrayValue?.count == 1)
@@ -153,7 +167,8 @@ struct AgentAPITests {
         try await withControlPlane { client in
             try await client.createCluster()
             let agent = try await client.registerAgent()
-            let poll = try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 1))
+            let poll = try await client.agentOK(
+                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 1))
             #expect(poll["index"]?.intValue == 0)
             #expect(poll["tasks"]?.arrayValue?.isEmpty == true)
         }
@@ -164,19 +179,23 @@ struct AgentAPITests {
         try await withControlPlane { client in
             try await client.createCluster()
             let agent = try await client.registerAgent()
-            let wrong = try await client.agent("PollDesiredTasks", pollBody(agent.arn, String(repeating: "f", count: 64), index: 0, wait: 0))
+            let wrong = try await client.agent(
+                "PollDesiredTasks", pollBody(agent.arn, String(repeating: "f", count: 64), index: 0, wait: 0))
             #expect(wrong.status == 403)
             #expect(wrong.errorType == "AccessDeniedException")
-            let long = try await client.agent("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 61))
+            let long = try await client.agent(
+                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 61))
             #expect(long.errorType == "InvalidParameterException")
             #expect(long.message.hasPrefix("waitSeconds"))
         }
     }
 
-    @Test("On the wire, a blocked poll is woken by RunTask and then by StopTask (memory and file store)",
-          arguments: [false, true])
+    @Test(
+        "On the wire, a blocked poll is woken by RunTask and then by StopTask (memory and file store)",
+        arguments: [false, true])
     func pollWokenOnTheWire(onFile: Bool) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-agentapi-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-agentapi-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = onFile ? try ControlPlaneStore.open(directory: directory) : try ControlPlaneStore.inMemory()
         try await withLiveControlPlane(store: store) { client, port in
@@ -205,14 +224,20 @@ struct AgentAPITests {
 
     /// Starts a poll at `index` on its own connection, checks it is still blocked once it waits on `store`'s notifier,
     /// runs `write`, and answers what `write` returned and the poll's answer.
-    func pollAcross(port: Int, store: ControlPlaneStore, agent: (arn: String, credential: String, index: Int), index: Int,
-                    write: @escaping @Sendable () async throws -> String?) async throws -> (String?, JSONValue) {
+    func pollAcross(
+        port: Int, store: ControlPlaneStore, agent: (arn: String, credential: String, index: Int), index: Int,
+        write: @escaping @Sendable () async throws -> String?
+    ) async throws -> (String?, JSONValue) {
         let answered = Flag()
         return try await withThrowingTaskGroup(of: JSONValue?.self) { group in
             group.addTask {
-                let body = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(45))) { poller in
-                    try await poller.post("/", headers: agentHeaders("PollDesiredTasks"),
-                                          body: ByteBuffer(string: pollBody(agent.arn, agent.credential, index: index, wait: 60))).body
+                let body = try await TestClient.withClient(
+                    host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(45))
+                ) { poller in
+                    try await poller.post(
+                        "/", headers: agentHeaders("PollDesiredTasks"),
+                        body: ByteBuffer(string: pollBody(agent.arn, agent.credential, index: index, wait: 60))
+                    ).body
                 }
                 answered.set()
                 return try JSONDecoder().decode(JSONValue.self, from: Data((body ?? ByteBuffer()).readableBytesView))
@@ -272,7 +297,8 @@ struct AgentAPITests {
             try await client.createCluster()
             _ = try await client.registerWeb()
             let agent = try await client.registerAgent()
-            let task = try #require(try await client.ok("RunTask", #"{"taskDefinition": "web"}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
+            let task = try #require(
+                try await client.ok("RunTask", #"{"taskDefinition": "web"}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
             let running = """
                 {"containerInstanceArn": "\(agent.arn)", "credential": "\(agent.credential)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING", "healthStatus": "HEALTHY",
@@ -296,7 +322,9 @@ struct AgentAPITests {
             #expect(shown["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue == 32768)
             #expect(again["unchanged"]?.arrayValue?.compactMap(\.stringValue) == [task])
             #expect(describedAgain == described)
-            let metrics = try await store.read { db in try String.fetchOne(db, sql: "SELECT metrics FROM containerInstance") }
+            let metrics = try await store.read { db in
+                try String.fetchOne(db, sql: "SELECT metrics FROM containerInstance")
+            }
             #expect(metrics?.contains("cpuUtilizationPercent") == true)
             let cluster = try await client.ok("DescribeClusters")
             #expect(cluster["clusters"]?[0]?["runningTasksCount"]?.intValue == 1)
@@ -332,7 +360,8 @@ struct AgentAPITests {
             try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": 0}"#)
             let placed = try await client.ok("RunTask", #"{"taskDefinition": "web", "group": "service:web"}"#)
             let task = try #require(placed["tasks"]?[0]?["taskArn"]?.stringValue)
-            let reason = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref flotilla/nope:1"
+            let reason =
+                "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref flotilla/nope:1"
             // When the agent reports it STOPPED before it ran, twice (a retried batch)
             let failed = """
                 {"containerInstanceArn": "\(agent.arn)", "credential": "\(agent.credential)",
@@ -342,7 +371,9 @@ struct AgentAPITests {
             try await client.agentOK("SubmitStateChanges", failed)
             try await client.agentOK("SubmitStateChanges", failed)
             // Then the service's newest event names the task and the reason, once
-            let events = try await client.ok("DescribeServices", #"{"services": ["web"]}"#)["services"]?[0]?["events"]?.arrayValue ?? []
+            let events =
+                try await client.ok("DescribeServices", #"{"services": ["web"]}"#)["services"]?[0]?["events"]?
+                .arrayValue ?? []
             let taskID = try #require(task.split(separator: "/").last)
             let expected = "(service web) (task \(taskID)) failed to start: \(reason)"
             #expect(events.first?["message"]?.stringValue == expected)
@@ -357,8 +388,12 @@ struct AgentAPITests {
             _ = try await client.registerWeb()
             let a = try await client.registerAgent(hostname: "a")
             let b = try await client.registerAgent(hostname: "b")
-            let task = try #require(try await client.ok("StartTask", #"{"taskDefinition": "web", "containerInstances": ["\#(a.arn)"]}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
-            let bad = try await client.agent("SubmitStateChanges", """
+            let task = try #require(
+                try await client.ok("StartTask", #"{"taskDefinition": "web", "containerInstances": ["\#(a.arn)"]}"#)[
+                    "tasks"]?[0]?["taskArn"]?.stringValue)
+            let bad = try await client.agent(
+                "SubmitStateChanges",
+                """
                 {"containerInstanceArn": "\(a.arn)", "credential": "\(a.credential)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING"}, {"taskArn": "\(task)", "lastStatus": "DANCING"}]}
                 """)
@@ -366,7 +401,9 @@ struct AgentAPITests {
             #expect(bad.message.hasPrefix("tasks[1].lastStatus"))
             let unchanged = try await client.ok("DescribeTasks", #"{"tasks": ["\#(task)"]}"#)
             #expect(unchanged["tasks"]?[0]?["lastStatus"]?.stringValue == "PENDING")
-            let foreign = try await client.agentOK("SubmitStateChanges", """
+            let foreign = try await client.agentOK(
+                "SubmitStateChanges",
+                """
                 {"containerInstanceArn": "\(b.arn)", "credential": "\(b.credential)", "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING"}]}
                 """)
             #expect(foreign["ignored"]?[0]?["taskArn"]?.stringValue == task)
@@ -385,14 +422,19 @@ struct AgentAPITests {
             // An instance registered through the ECS API (no agent protocol) has no contact to lose
             _ = try await client.registerInstance()
             // Given: the agent was last heard at testNow
-            let early = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(29) }, logger: Logger(label: "test") { _ in logs })
-            let late = ContactMonitor(store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(31) }, logger: Logger(label: "test") { _ in logs })
+            let early = ContactMonitor(
+                store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(29) },
+                logger: Logger(label: "test") { _ in logs })
+            let late = ContactMonitor(
+                store: store, gracePeriod: .seconds(30), now: { testNow.addingTimeInterval(31) },
+                logger: Logger(label: "test") { _ in logs })
             // When / Then: within the grace period nothing happens
             #expect(await early.checkOnce().isEmpty)
             // When / Then: past it the instance is disconnected, once
             #expect(await late.checkOnce() == [agent.arn])
             #expect(await late.checkOnce().isEmpty)
-            let described = try await client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(agent.arn)"]}"#)
+            let described = try await client.ok(
+                "DescribeContainerInstances", #"{"containerInstances": ["\#(agent.arn)"]}"#)
             #expect(described["containerInstances"]?[0]?["agentConnected"]?.boolValue == false)
             let logged = logs.entries.first { $0.message == "container instance disconnected" }
             #expect(logged?.level == .info)
@@ -421,7 +463,10 @@ struct AgentAPITests {
                     try await group.run()
                     return nil
                 }
-                tasks.addTask { try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60)) }
+                tasks.addTask {
+                    try await client.agentOK(
+                        "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60))
+                }
                 // Given: the poll is waiting
                 #expect(await eventually { store.desiredStateChanges.waiterCount == 1 })
                 // When
@@ -451,14 +496,17 @@ struct AgentAPITests {
 }
 
 /// Runs `body` against a control plane listening on a loopback port (the blocking query measured on the wire).
-func withLiveControlPlane(store: ControlPlaneStore,
-                          _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
+func withLiveControlPlane(
+    store: ControlPlaneStore,
+    _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
+) async throws {
     // A long grace period lets polls wait the full 60 s: a poll nothing wakes outlives the poller's 45 s read timeout
     // and fails the test instead of passing late.
     let configuration = ControlPlaneConfiguration(agentGracePeriod: .seconds(600))
     let api = ECSAPI(store: store, configuration: configuration, clock: { testNow })
-    let application = Application(router: ControlPlaneApplication.router(api: api),
-                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    let application = Application(
+        router: ControlPlaneApplication.router(api: api),
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     try await application.test(.live) { client in
         try await body(client, try #require(client.port))
     }
@@ -470,4 +518,3 @@ final class Flag: Sendable {
     var isSet: Bool { state.withLock { $0 } }
     func set() { state.withLock { $0 = true } }
 }
-

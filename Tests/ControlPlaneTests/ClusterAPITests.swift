@@ -10,7 +10,8 @@ struct ClusterAPITests {
     func createCluster() async throws {
         try await withControlPlane { client in
             // When
-            let first = try await client.ok("CreateCluster", #"{"clusterName": "prod", "tags": [{"key": "team", "value": "a"}]}"#)
+            let first = try await client.ok(
+                "CreateCluster", #"{"clusterName": "prod", "tags": [{"key": "team", "value": "a"}]}"#)
             let again = try await client.ok("CreateCluster", #"{"clusterName": "prod"}"#)
             // Then
             #expect(first["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:cluster/prod")
@@ -28,10 +29,12 @@ struct ClusterAPITests {
         }
     }
 
-    @Test("CreateCluster refuses bad names and settings", arguments: [
-        #"{"clusterName": "has space"}"#, #"{"clusterName": ""}"#,
-        #"{"clusterName": "ok", "settings": [{"name": "nope", "value": "enabled"}]}"#,
-    ])
+    @Test(
+        "CreateCluster refuses bad names and settings",
+        arguments: [
+            #"{"clusterName": "has space"}"#, #"{"clusterName": ""}"#,
+            #"{"clusterName": "ok", "settings": [{"name": "nope", "value": "enabled"}]}"#,
+        ])
     func badCluster(_ body: String) async throws {
         try await withControlPlane { client in
             let reply = try await client.ecs("CreateCluster", body)
@@ -76,22 +79,34 @@ struct ClusterAPITests {
     func describeClustersInclude() async throws {
         try await withControlPlane { client in
             // Given a cluster with a setting, a configuration and one service
-            try await client.ok("CreateCluster", #"{"clusterName": "default", "settings": [{"name": "containerInsights", "value": "enabled"}], "configuration": {"executeCommandConfiguration": {"logging": "DEFAULT"}}}"#)
+            try await client.ok(
+                "CreateCluster",
+                #"{"clusterName": "default", "settings": [{"name": "containerInsights", "value": "enabled"}], "configuration": {"executeCommandConfiguration": {"logging": "DEFAULT"}}}"#
+            )
             _ = try await client.registerWeb()
             try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": 1}"#)
             // When described without include
-            let plain = try #require(try await client.ok("DescribeClusters", #"{"clusters": ["default"]}"#)["clusters"]?[0])
+            let plain = try #require(
+                try await client.ok("DescribeClusters", #"{"clusters": ["default"]}"#)["clusters"]?[0])
             // Then none of the optional parts is there
-            for key in ["settings", "configuration", "statistics", "attachments", "tags"] { #expect(plain[key] == nil, "\(key)") }
+            for key in ["settings", "configuration", "statistics", "attachments", "tags"] {
+                #expect(plain[key] == nil, "\(key)")
+            }
             // When described with every include
-            let full = try #require(try await client.ok("DescribeClusters", #"{"clusters": ["default"], "include": ["SETTINGS", "CONFIGURATIONS", "STATISTICS", "ATTACHMENTS", "TAGS"]}"#)["clusters"]?[0])
+            let full = try #require(
+                try await client.ok(
+                    "DescribeClusters",
+                    #"{"clusters": ["default"], "include": ["SETTINGS", "CONFIGURATIONS", "STATISTICS", "ATTACHMENTS", "TAGS"]}"#
+                )["clusters"]?[0])
             // Then each is there, statistics in ECS's name/value form
             #expect(full["settings"]?[0]?["value"]?.stringValue == "enabled")
             #expect(full["configuration"]?["executeCommandConfiguration"]?["logging"]?.stringValue == "DEFAULT")
             #expect(full["attachments"]?.arrayValue?.isEmpty == true)
             #expect(full["tags"]?.arrayValue?.isEmpty == true)
-            let statistics = Dictionary(uniqueKeysWithValues: (full["statistics"]?.arrayValue ?? []).compactMap { entry in
-                entry["name"]?.stringValue.map { ($0, entry["value"]?.stringValue ?? "") } })
+            let statistics = Dictionary(
+                uniqueKeysWithValues: (full["statistics"]?.arrayValue ?? []).compactMap { entry in
+                    entry["name"]?.stringValue.map { ($0, entry["value"]?.stringValue ?? "") }
+                })
             #expect(statistics["activeEC2ServiceCount"] == "1")
             #expect(statistics["runningEC2TasksCount"] == "0")
             #expect(statistics["drainingEC2ServiceCount"] == "0")
@@ -106,10 +121,12 @@ struct ClusterAPITests {
             let first = try await client.ok("ListClusters", #"{"maxResults": 2}"#)
             let token = try #require(first["nextToken"]?.stringValue)
             let second = try await client.ok("ListClusters", #"{"maxResults": 2, "nextToken": "\#(token)"}"#)
-            let third = try await client.ok("ListClusters", #"{"maxResults": 2, "nextToken": "\#(second["nextToken"]?.stringValue ?? "")"}"#)
+            let third = try await client.ok(
+                "ListClusters", #"{"maxResults": 2, "nextToken": "\#(second["nextToken"]?.stringValue ?? "")"}"#)
             // Then
             let names = [first, second, third].flatMap { $0["clusterArns"]?.arrayValue ?? [] }.compactMap(\.stringValue)
-            #expect(names.map { $0.split(separator: "/").last.map(String.init) ?? "" } == ["c0", "c1", "c2", "c3", "c4"])
+            #expect(
+                names.map { $0.split(separator: "/").last.map(String.init) ?? "" } == ["c0", "c1", "c2", "c3", "c4"])
             #expect(third["nextToken"] == nil)
             for bad in [0, 101, -1] {
                 let reply = try await client.ecs("ListClusters", #"{"maxResults": \#(bad)}"#)
@@ -125,7 +142,9 @@ struct ClusterAPITests {
         try await withControlPlane { client in
             try await client.createCluster("busy")
             _ = try await client.registerWeb()
-            try await client.ok("CreateService", #"{"cluster": "busy", "serviceName": "s", "taskDefinition": "web", "desiredCount": 0}"#)
+            try await client.ok(
+                "CreateService", #"{"cluster": "busy", "serviceName": "s", "taskDefinition": "web", "desiredCount": 0}"#
+            )
             // When / Then: a service blocks deletion
             let blocked = try await client.ecs("DeleteCluster", #"{"cluster": "busy"}"#)
             #expect(blocked.errorType == "ClusterContainsServicesException")
@@ -134,9 +153,11 @@ struct ClusterAPITests {
             let instance = try await client.registerInstance(cluster: "busy")
             let blockedByInstance = try await client.ecs("DeleteCluster", #"{"cluster": "busy"}"#)
             #expect(blockedByInstance.errorType == "ClusterContainsContainerInstancesException")
-            try await client.ok("DeregisterContainerInstance", #"{"cluster": "busy", "containerInstance": "\#(instance)"}"#)
+            try await client.ok(
+                "DeregisterContainerInstance", #"{"cluster": "busy", "containerInstance": "\#(instance)"}"#)
             // Then it goes
-            let deleted = try await client.ok("DeleteCluster", #"{"cluster": "arn:aws:ecs:us-east-1:000000000000:cluster/busy"}"#)
+            let deleted = try await client.ok(
+                "DeleteCluster", #"{"cluster": "arn:aws:ecs:us-east-1:000000000000:cluster/busy"}"#)
             #expect(deleted["cluster"]?["status"]?.stringValue == "INACTIVE")
             let again = try await client.ecs("DeleteCluster", #"{"cluster": "busy"}"#)
             #expect(again.errorType == "ClusterNotFoundException")
@@ -164,14 +185,22 @@ struct ClusterAPITests {
     func updateCluster() async throws {
         try await withControlPlane { client in
             try await client.createCluster("u")
-            let updated = try await client.ok("UpdateClusterSettings", #"{"cluster": "u", "settings": [{"name": "containerInsights", "value": "enabled"}]}"#)
+            let updated = try await client.ok(
+                "UpdateClusterSettings",
+                #"{"cluster": "u", "settings": [{"name": "containerInsights", "value": "enabled"}]}"#)
             #expect(updated["cluster"]?["settings"]?[0]?["value"]?.stringValue == "enabled")
-            let configured = try await client.ok("UpdateCluster", #"{"cluster": "u", "configuration": {"executeCommandConfiguration": {"logging": "DEFAULT"}}}"#)
-            #expect(configured["cluster"]?["configuration"]?["executeCommandConfiguration"]?["logging"]?.stringValue == "DEFAULT")
+            let configured = try await client.ok(
+                "UpdateCluster",
+                #"{"cluster": "u", "configuration": {"executeCommandConfiguration": {"logging": "DEFAULT"}}}"#)
+            #expect(
+                configured["cluster"]?["configuration"]?["executeCommandConfiguration"]?["logging"]?.stringValue
+                    == "DEFAULT")
             #expect(configured["cluster"]?["settings"]?[0]?["value"]?.stringValue == "enabled")
             let missing = try await client.ecs("UpdateCluster", #"{"cluster": "nope"}"#)
             #expect(missing.errorType == "ClusterNotFoundException")
-            let badValue = try await client.ecs("UpdateClusterSettings", #"{"cluster": "u", "settings": [{"name": "containerInsights", "value": "maybe"}]}"#)
+            let badValue = try await client.ecs(
+                "UpdateClusterSettings",
+                #"{"cluster": "u", "settings": [{"name": "containerInsights", "value": "maybe"}]}"#)
             #expect(badValue.errorType == "InvalidParameterException")
         }
     }

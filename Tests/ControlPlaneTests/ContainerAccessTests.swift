@@ -6,8 +6,9 @@ import HummingbirdTesting
 import TaskDefinitions
 import Testing
 
-@Suite("Container access: ExecuteCommand and GetContainerLogStream hand out the agent's endpoint",
-       .timeLimit(.minutes(2)))
+@Suite(
+    "Container access: ExecuteCommand and GetContainerLogStream hand out the agent's endpoint",
+    .timeLimit(.minutes(2)))
 struct ContainerAccessTests {
     static let agentToken = "feedfacefeedfacefeedfacefeedface"
 
@@ -19,25 +20,32 @@ struct ContainerAccessTests {
         var task: String
     }
 
-    func place(_ client: any TestClientProtocol, definition: String = webTaskDefinition(), running: Bool = true,
-               endpoint: String? = "http://10.213.0.2:51678/") async throws -> Placed {
+    func place(
+        _ client: any TestClientProtocol, definition: String = webTaskDefinition(), running: Bool = true,
+        endpoint: String? = "http://10.213.0.2:51678/"
+    ) async throws -> Placed {
         try await client.createCluster()
         try await client.ok("RegisterTaskDefinition", definition)
         let joinToken = try await client.agentOK("GetJoinToken", "{}")["joinToken"]?.stringValue ?? ""
         let endpointFields = endpoint.map { #""agentEndpoint": "\#($0)", "agentToken": "\#(Self.agentToken)","# } ?? ""
-        let registered = try await client.agentOK("Register", """
+        let registered = try await client.agentOK(
+            "Register",
+            """
             {"joinToken": "\(joinToken)", "hostname": "host-a", "address": "10.213.0.2", \(endpointFields)
              "resources": {"cpu": 2048, "memory": 4096}}
             """)
         let instance = registered["containerInstanceArn"]?.stringValue ?? ""
         let credential = registered["credential"]?.stringValue ?? ""
         let family = JSONValue.parse(definition)["family"]?.stringValue ?? ""
-        let task = try #require(try await client.ok("RunTask", #"{"taskDefinition": "\#(family)"}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
+        let task = try #require(
+            try await client.ok("RunTask", #"{"taskDefinition": "\#(family)"}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
         if running {
             let containers = (JSONValue.parse(definition)["containerDefinitions"]?.arrayValue ?? [])
                 .compactMap { $0["name"]?.stringValue }
                 .map { #"{"name": "\#($0)", "lastStatus": "RUNNING"}"# }.joined(separator: ",")
-            try await client.agentOK("SubmitStateChanges", """
+            try await client.agentOK(
+                "SubmitStateChanges",
+                """
                 {"containerInstanceArn": "\(instance)", "credential": "\(credential)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING", "containers": [\(containers)]}]}
                 """)
@@ -51,11 +59,15 @@ struct ContainerAccessTests {
             let placed = try await place(client)
             let taskID = String(placed.task.split(separator: "/").last ?? "")
             // When ExecuteCommand is called as the awscli calls it
-            let answer = try await client.ok("ExecuteCommand", """
+            let answer = try await client.ok(
+                "ExecuteCommand",
+                """
                 {"cluster": "default", "task": "\(taskID)", "command": "sh -c 'echo hi'", "interactive": true}
                 """)
             // Then the session points at the agent's exec URL with its token, in ECS's response shape
-            #expect(answer["session"]?["streamUrl"]?.stringValue == "http://10.213.0.2:51678/v1/tasks/\(taskID)/containers/web/exec")
+            #expect(
+                answer["session"]?["streamUrl"]?.stringValue
+                    == "http://10.213.0.2:51678/v1/tasks/\(taskID)/containers/web/exec")
             #expect(answer["session"]?["tokenValue"]?.stringValue == Self.agentToken)
             #expect(answer["session"]?["sessionId"]?.stringValue?.hasPrefix("ecs-execute-command-") == true)
             #expect(answer["taskArn"]?.stringValue == placed.task)
@@ -72,11 +84,14 @@ struct ContainerAccessTests {
             let placed = try await place(client, running: false)
             let taskID = String(placed.task.split(separator: "/").last ?? "")
             // When its log stream is asked for by ARN
-            let reply = try await client.raw(headers: flotillaHeaders("GetContainerLogStream"),
-                                             body: #"{"task": "\#(placed.task)", "container": "web"}"#)
+            let reply = try await client.raw(
+                headers: flotillaHeaders("GetContainerLogStream"),
+                body: #"{"task": "\#(placed.task)", "container": "web"}"#)
             // Then it points at the agent's logs URL
             #expect(reply.status == 200)
-            #expect(reply.body["streamUrl"]?.stringValue == "http://10.213.0.2:51678/v1/tasks/\(taskID)/containers/web/logs")
+            #expect(
+                reply.body["streamUrl"]?.stringValue == "http://10.213.0.2:51678/v1/tasks/\(taskID)/containers/web/logs"
+            )
             #expect(reply.body["tokenValue"]?.stringValue == Self.agentToken)
         }
     }
@@ -90,7 +105,8 @@ struct ContainerAccessTests {
             #expect(pending.errorType == "InvalidParameterException")
             #expect(pending.message.contains("not RUNNING"))
             // A cluster that does not exist
-            let noCluster = try await exec(#"{"cluster": "nope", "task": "\#(placed.task)", "command": "ls", "interactive": true}"#)
+            let noCluster = try await exec(
+                #"{"cluster": "nope", "task": "\#(placed.task)", "command": "ls", "interactive": true}"#)
             #expect(noCluster.errorType == "ClusterNotFoundException")
             // A task that does not exist
             let noTask = try await exec(#"{"task": "0123456789abcdef", "command": "ls", "interactive": true}"#)
@@ -98,13 +114,15 @@ struct ContainerAccessTests {
             #expect(noTask.message.hasPrefix("task:"))
             // A missing or empty command
             let noCommand = try await exec(#"{"task": "\#(placed.task)", "interactive": true}"#)
-            #expect(noCommand.errorType == "InvalidParameterException" || noCommand.errorType == "SerializationException")
+            #expect(
+                noCommand.errorType == "InvalidParameterException" || noCommand.errorType == "SerializationException")
             #expect(noCommand.message.contains("command"))
             let emptyCommand = try await exec(#"{"task": "\#(placed.task)", "command": " ", "interactive": true}"#)
             #expect(emptyCommand.message.hasPrefix("command:"))
             // A container the task does not have
-            let logs = try await client.raw(headers: flotillaHeaders("GetContainerLogStream"),
-                                            body: #"{"task": "\#(placed.task)", "container": "db"}"#)
+            let logs = try await client.raw(
+                headers: flotillaHeaders("GetContainerLogStream"),
+                body: #"{"task": "\#(placed.task)", "container": "db"}"#)
             #expect(logs.body["__type"]?.stringValue == "InvalidParameterException")
             #expect(logs.body["message"]?.stringValue?.hasPrefix("container:") == true)
         }
@@ -119,12 +137,15 @@ struct ContainerAccessTests {
         try await withControlPlane { client in
             let placed = try await place(client, definition: definition)
             // When no container is named
-            let unnamed = try await client.ecs("ExecuteCommand", #"{"task": "\#(placed.task)", "command": "ls", "interactive": true}"#)
+            let unnamed = try await client.ecs(
+                "ExecuteCommand", #"{"task": "\#(placed.task)", "command": "ls", "interactive": true}"#)
             // Then the error lists them
             #expect(unnamed.errorType == "InvalidParameterException")
             #expect(unnamed.message.contains("app, sidecar"))
             // When one is named, its URL comes back
-            let named = try await client.ok("ExecuteCommand", #"{"task": "\#(placed.task)", "container": "sidecar", "command": "ls", "interactive": true}"#)
+            let named = try await client.ok(
+                "ExecuteCommand",
+                #"{"task": "\#(placed.task)", "container": "sidecar", "command": "ls", "interactive": true}"#)
             #expect(named["session"]?["streamUrl"]?.stringValue?.hasSuffix("/containers/sidecar/exec") == true)
         }
     }
@@ -141,7 +162,9 @@ struct ContainerAccessTests {
             #expect(noEndpoint.message.contains("no endpoint"))
             // Given the agent re-registers with an endpoint but then goes silent
             let joinToken = try await client.agentOK("GetJoinToken", "{}")["joinToken"]?.stringValue ?? ""
-            try await client.agentOK("Register", """
+            try await client.agentOK(
+                "Register",
+                """
                 {"joinToken": "\(joinToken)", "containerInstanceArn": "\(placed.instance)", "hostname": "host-a",
                  "agentEndpoint": "http://10.213.0.2:51678", "agentToken": "\(Self.agentToken)", "resources": {"cpu": 2048, "memory": 4096}}
                 """)

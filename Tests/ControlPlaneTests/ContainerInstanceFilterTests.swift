@@ -6,8 +6,9 @@ import Testing
 
 @Suite("ECS API: ListContainerInstances filter in the cluster query language", .timeLimit(.minutes(2)))
 struct ContainerInstanceFilterTests {
-    @Test("The filter selects instances by custom and built-in attributes, combined with status",
-          arguments: [
+    @Test(
+        "The filter selects instances by custom and built-in attributes, combined with status",
+        arguments: [
             ("attribute:stack == prod", [0, 1]),
             ("attribute:stack == prod and attribute:zone == b", [1]),
             ("attribute:zone in [a, c]", [0, 2]),
@@ -16,7 +17,7 @@ struct ContainerInstanceFilterTests {
             ("attribute:ecs.os-type == linux", [0, 1, 2]),
             ("attribute:zone =~ [bc]", [1, 2]),
             ("runningTasksCount == 0", [0, 1, 2]),
-          ])
+        ])
     func filter(_ expression: String, _ expected: [Int]) async throws {
         try await withControlPlane { client in
             // Given three instances with custom attributes
@@ -44,18 +45,22 @@ struct ContainerInstanceFilterTests {
             try await client.createCluster()
             let first = try await client.registerInstance()
             let second = try await client.registerInstance()
-            try await client.ok("UpdateContainerInstancesState", #"{"containerInstances": ["\#(second)"], "status": "DRAINING"}"#)
+            try await client.ok(
+                "UpdateContainerInstancesState", #"{"containerInstances": ["\#(second)"], "status": "DRAINING"}"#)
             // When
-            let active = try await client.ok("ListContainerInstances", #"{"filter": "attribute:ecs.os-type == linux", "status": "ACTIVE"}"#)
-            let draining = try await client.ok("ListContainerInstances", #"{"filter": "attribute:ecs.os-type == linux", "status": "DRAINING"}"#)
+            let active = try await client.ok(
+                "ListContainerInstances", #"{"filter": "attribute:ecs.os-type == linux", "status": "ACTIVE"}"#)
+            let draining = try await client.ok(
+                "ListContainerInstances", #"{"filter": "attribute:ecs.os-type == linux", "status": "DRAINING"}"#)
             // Then
             #expect(active["containerInstanceArns"]?.arrayValue?.compactMap(\.stringValue) == [first])
             #expect(draining["containerInstanceArns"]?.arrayValue?.compactMap(\.stringValue) == [second])
         }
     }
 
-    @Test("A malformed filter is InvalidParameterException naming the problem",
-          arguments: ["attribute:zone ==", "attribute:zone in [a, b", "(attribute:zone == a", "zone === a"])
+    @Test(
+        "A malformed filter is InvalidParameterException naming the problem",
+        arguments: ["attribute:zone ==", "attribute:zone in [a, b", "(attribute:zone == a", "zone === a"])
     func malformed(_ expression: String) async throws {
         try await withControlPlane { client in
             try await client.createCluster()

@@ -29,8 +29,9 @@ func withControlPlane(
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     let api = ECSAPI(store: try store ?? ControlPlaneStore.inMemory(), configuration: configuration, clock: { testNow })
-    let application = Application(router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }),
-                                  logger: logger)
+    let application = Application(
+        router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }),
+        logger: logger)
     try await application.test(.router, body)
 }
 
@@ -59,7 +60,8 @@ extension TestClientProtocol {
     func ok(_ operation: String, _ json: String = "{}") async throws -> JSONValue {
         let reply = try await ecs(operation, json)
         guard reply.status == 200 else {
-            throw HarnessError.unexpected("\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
+            throw HarnessError.unexpected(
+                "\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
         }
         return reply.body
     }
@@ -75,7 +77,9 @@ extension TestClientProtocol {
     }
 
     func registerInstance(cluster: String = "default", cpu: Int = 2048, memory: Int = 4096) async throws -> String {
-        let body = try await ok("RegisterContainerInstance", """
+        let body = try await ok(
+            "RegisterContainerInstance",
+            """
             {"cluster": "\(cluster)", "totalResources": [
                 {"name": "CPU", "type": "INTEGER", "integerValue": \(cpu)},
                 {"name": "MEMORY", "type": "INTEGER", "integerValue": \(memory)},

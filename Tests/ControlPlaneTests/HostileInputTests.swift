@@ -34,19 +34,23 @@ struct HostileInputTests {
         }
     }
 
-    @Test("CreateService and RunTask refuse a deep memberOf naming placementConstraints[i].expression",
-          arguments: ["CreateService", "RunTask"])
+    @Test(
+        "CreateService and RunTask refuse a deep memberOf naming placementConstraints[i].expression",
+        arguments: ["CreateService", "RunTask"])
     func deepMemberOf(_ operation: String) async throws {
         try await withControlPlane { client in
             try await client.createCluster()
             _ = try await client.registerWeb()
-            let constraints = #""placementConstraints": [{"type": "distinctInstance"}, {"type": "memberOf", "expression": "\#(Self.nested(2_950))"}]"#
-            let body = operation == "CreateService"
+            let constraints =
+                #""placementConstraints": [{"type": "distinctInstance"}, {"type": "memberOf", "expression": "\#(Self.nested(2_950))"}]"#
+            let body =
+                operation == "CreateService"
                 ? #"{"serviceName": "web", "taskDefinition": "web", \#(constraints)}"#
                 : #"{"taskDefinition": "web", \#(constraints)}"#
             // When
             let reply = try await client.ecs(operation, body)
-            let notDeep = try await client.ecs(operation, body.replacingOccurrences(of: Self.nested(2_950), with: Self.nested(40)))
+            let notDeep = try await client.ecs(
+                operation, body.replacingOccurrences(of: Self.nested(2_950), with: Self.nested(40)))
             // Then
             #expect(reply.errorType == "InvalidParameterException")
             #expect(reply.message.hasPrefix("placementConstraints[1].expression:"))
@@ -65,13 +69,17 @@ struct HostileInputTests {
             let top = try await client.ecs("ListClusters", deep)
             let field = try await client.ecs("ListContainerInstances", #"{"filter": \#(deep)}"#)
             let unknown = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
-            let definition = try await client.ecs("RegisterTaskDefinition",
-                #"{"family": "deep", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32, "x": \#(unknown)}]}"#)
+            let definition = try await client.ecs(
+                "RegisterTaskDefinition",
+                #"{"family": "deep", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32, "x": \#(unknown)}]}"#
+            )
             // Then
             #expect(top.errorType == "SerializationException")
             #expect(field.errorType == "SerializationException")
             #expect(definition.status == 400)
-            #expect(definition.message.contains("nested deeper than \(JSONValue.maxDepth)") || definition.message.contains("not valid JSON"))
+            #expect(
+                definition.message.contains("nested deeper than \(JSONValue.maxDepth)")
+                    || definition.message.contains("not valid JSON"))
             try await client.ok("CreateCluster", #"{"clusterName": "still-here"}"#)
         }
     }
@@ -79,7 +87,9 @@ struct HostileInputTests {
     @Test("JSONValue refuses nesting past maxDepth with an error, not a crash")
     func jsonValueDepth() throws {
         let ok = String(repeating: "[", count: JSONValue.maxDepth) + String(repeating: "]", count: JSONValue.maxDepth)
-        let deep = String(repeating: "[", count: JSONValue.maxDepth + 2) + String(repeating: "]", count: JSONValue.maxDepth + 2)
+        let deep =
+            String(repeating: "[", count: JSONValue.maxDepth + 2)
+            + String(repeating: "]", count: JSONValue.maxDepth + 2)
         #expect((try? JSONDecoder().decode(JSONValue.self, from: Data(ok.utf8))) != nil)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(JSONValue.self, from: Data(deep.utf8)) }
     }

@@ -16,25 +16,37 @@ struct LoadBalancerAPITests {
         try await BalancingControlPlane.run(embedded: false) { client, harness in
             try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
             // When ecs-lb reports two verdicts
-            try await client.flotillaOK("ReportTargetHealth", """
+            try await client.flotillaOK(
+                "ReportTargetHealth",
+                """
                 {"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "healthy"}, {"id": "arn:task/b", "state": "initial"}]}
                 """)
             // Then the store holds them
-            #expect(try await harness.store.read { db in try db.targetHealth(reportedBy: "web") }
+            #expect(
+                try await harness.store.read { db in try db.targetHealth(reportedBy: "web") }
                     == ["arn:task/a": .healthy, "arn:task/b": .initial])
             // When a report has a state ELB does not know, then it is refused naming the entry, and nothing changes
-            let bad = try await client.flotilla("ReportTargetHealth", """
+            let bad = try await client.flotilla(
+                "ReportTargetHealth",
+                """
                 {"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "unhealthy"}, {"id": "arn:task/b", "state": "sick"}]}
                 """)
             #expect(bad.errorType == "InvalidParameterException")
             #expect(bad.message.hasPrefix("targets[1].state:"))
-            #expect(try await harness.store.read { db in try db.targetHealth(reportedBy: "web") }
+            #expect(
+                try await harness.store.read { db in try db.targetHealth(reportedBy: "web") }
                     == ["arn:task/a": .healthy, "arn:task/b": .initial])
             // When the next report leaves a target out, then its verdict is forgotten
-            try await client.flotillaOK("ReportTargetHealth", #"{"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "unhealthy"}]}"#)
-            #expect(try await harness.store.read { db in try db.targetHealth(reportedBy: "web") } == ["arn:task/a": .unhealthy])
+            try await client.flotillaOK(
+                "ReportTargetHealth",
+                #"{"loadBalancerName": "web", "targets": [{"id": "arn:task/a", "state": "unhealthy"}]}"#)
+            #expect(
+                try await harness.store.read { db in try db.targetHealth(reportedBy: "web") } == [
+                    "arn:task/a": .unhealthy
+                ])
             // And a report for a balancer that does not exist is refused as ECS refuses a missing resource
-            let missing = try await client.flotilla("ReportTargetHealth", #"{"loadBalancerName": "nope", "targets": []}"#)
+            let missing = try await client.flotilla(
+                "ReportTargetHealth", #"{"loadBalancerName": "nope", "targets": []}"#)
             #expect(missing.errorType == "LoadBalancerNotFoundException")
         }
     }
@@ -43,7 +55,8 @@ struct LoadBalancerAPITests {
     func createDescribeDelete() async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
             // When a balancer is created with only a name and a port
-            let created = try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
+            let created = try await client.flotillaOK(
+                "CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
             // Then it answers the definition with the defaults filled in
             let balancer = try #require(created["loadBalancer"])
             #expect(balancer["loadBalancerName"]?.stringValue == "web")
@@ -58,7 +71,9 @@ struct LoadBalancerAPITests {
             #expect(balancer["deregistrationDelaySeconds"]?.intValue == 300)
 
             // When a second one with an HTTP check is created and both are described
-            try await client.flotillaOK("CreateLoadBalancer", """
+            try await client.flotillaOK(
+                "CreateLoadBalancer",
+                """
                 {"loadBalancerName": "api", "listenerPort": 8001, "algorithm": "least-connections",
                  "healthCheck": {"path": "/healthz", "intervalSeconds": 5, "timeoutSeconds": 2}}
                 """)
@@ -92,8 +107,9 @@ struct LoadBalancerAPITests {
         // Given a least-connections balancer with an HTTP check
         let request = CreateLoadBalancerRequest(
             loadBalancerName: "api", listenerPort: 8001, listenerAddress: "::1", algorithm: "least-connections",
-            healthCheck: LoadBalancerHealthCheck(protocol: nil, path: "/healthz", intervalSeconds: 0.5, timeoutSeconds: nil,
-                                                 healthyThreshold: 2, unhealthyThreshold: 4),
+            healthCheck: LoadBalancerHealthCheck(
+                protocol: nil, path: "/healthz", intervalSeconds: 0.5, timeoutSeconds: nil,
+                healthyThreshold: 2, unhealthyThreshold: 4),
             deregistrationDelaySeconds: 7)
         // When it becomes a definition and a configuration
         let definition = try LoadBalancerRules.definition(from: request, arn: "arn", now: testNow)
@@ -112,23 +128,58 @@ struct LoadBalancerAPITests {
         #expect(throws: Never.self) { try configuration.validate() }
     }
 
-    @Test("Bad CreateLoadBalancer requests are refused with an error naming the field", arguments: [
-        (#"{"loadBalancerName": "web", "listenerPort": 0}"#, "listenerPort: must be between 1 and 65535, got 0"),
-        (#"{"loadBalancerName": "web", "listenerPort": 70000}"#, "listenerPort: must be between 1 and 65535, got 70000"),
-        (#"{"loadBalancerName": "-web", "listenerPort": 8000}"#, "loadBalancerName: must be 1 to 32"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "listenerAddress": "example.com"}"#, "listenerAddress: must be an IPv4 or IPv6 address"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "algorithm": "fastest"}"#, "algorithm: must be round-robin or least-connections"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"protocol": "UDP"}}"#, "healthCheck.protocol: must be TCP or HTTP"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"path": "health"}}"#, "healthCheck.path: must start with '/'"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"protocol": "TCP", "path": "/"}}"#, "healthCheck.path: only an HTTP health check takes a path"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"intervalSeconds": 5, "timeoutSeconds": 6}}"#, "healthCheck.timeoutSeconds: must not exceed intervalSeconds"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"intervalSeconds": 0}}"#, "healthCheck.intervalSeconds: must be between 0.1 and 300"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"healthyThreshold": 0}}"#, "healthCheck.healthyThreshold: must be between 1 and 10, got 0"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"unhealthyThreshold": 11}}"#, "healthCheck.unhealthyThreshold: must be between 1 and 10, got 11"),
-        (#"{"loadBalancerName": "web", "listenerPort": 8000, "deregistrationDelaySeconds": -1}"#, "deregistrationDelaySeconds: must be between 0 and 3600"),
-        (#"{"loadBalancerName": "web"}"#, "listenerPort: is required"),
-        (#"{"loadBalancerName": "web", "listenerPort": "80"}"#, "listenerPort: expected an integer"),
-    ])
+    @Test(
+        "Bad CreateLoadBalancer requests are refused with an error naming the field",
+        arguments: [
+            (#"{"loadBalancerName": "web", "listenerPort": 0}"#, "listenerPort: must be between 1 and 65535, got 0"),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 70000}"#,
+                "listenerPort: must be between 1 and 65535, got 70000"
+            ),
+            (#"{"loadBalancerName": "-web", "listenerPort": 8000}"#, "loadBalancerName: must be 1 to 32"),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "listenerAddress": "example.com"}"#,
+                "listenerAddress: must be an IPv4 or IPv6 address"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "algorithm": "fastest"}"#,
+                "algorithm: must be round-robin or least-connections"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"protocol": "UDP"}}"#,
+                "healthCheck.protocol: must be TCP or HTTP"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"path": "health"}}"#,
+                "healthCheck.path: must start with '/'"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"protocol": "TCP", "path": "/"}}"#,
+                "healthCheck.path: only an HTTP health check takes a path"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"intervalSeconds": 5, "timeoutSeconds": 6}}"#,
+                "healthCheck.timeoutSeconds: must not exceed intervalSeconds"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"intervalSeconds": 0}}"#,
+                "healthCheck.intervalSeconds: must be between 0.1 and 300"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"healthyThreshold": 0}}"#,
+                "healthCheck.healthyThreshold: must be between 1 and 10, got 0"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "healthCheck": {"unhealthyThreshold": 11}}"#,
+                "healthCheck.unhealthyThreshold: must be between 1 and 10, got 11"
+            ),
+            (
+                #"{"loadBalancerName": "web", "listenerPort": 8000, "deregistrationDelaySeconds": -1}"#,
+                "deregistrationDelaySeconds: must be between 0 and 3600"
+            ),
+            (#"{"loadBalancerName": "web"}"#, "listenerPort: is required"),
+            (#"{"loadBalancerName": "web", "listenerPort": "80"}"#, "listenerPort: expected an integer"),
+        ])
     func badCreate(_ body: String, _ message: String) async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
             // When
@@ -144,7 +195,9 @@ struct LoadBalancerAPITests {
     @Test("Every bad field is reported in one error")
     func everyIssueReported() async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
-            let reply = try await client.flotilla("CreateLoadBalancer", """
+            let reply = try await client.flotilla(
+                "CreateLoadBalancer",
+                """
                 {"loadBalancerName": "web", "listenerPort": 0, "algorithm": "x", "healthCheck": {"healthyThreshold": 20}}
                 """)
             #expect(reply.errorType == "InvalidParameterException")
@@ -159,31 +212,52 @@ struct LoadBalancerAPITests {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
             try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
             // When the same name comes again
-            let sameName = try await client.flotilla("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8001}"#)
+            let sameName = try await client.flotilla(
+                "CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8001}"#)
             #expect(sameName.errorType == "DuplicateLoadBalancerNameException")
             #expect(sameName.message.contains("loadBalancerName: a load balancer named web already exists"))
             // When another name asks for the same port
-            let samePort = try await client.flotilla("CreateLoadBalancer", #"{"loadBalancerName": "api", "listenerPort": 8000}"#)
+            let samePort = try await client.flotilla(
+                "CreateLoadBalancer", #"{"loadBalancerName": "api", "listenerPort": 8000}"#)
             #expect(samePort.errorType == "InvalidParameterException")
             #expect(samePort.message.contains("listenerPort: 8000 is already the listener port of load balancer web"))
         }
     }
 
-    @Test("CreateService checks its loadBalancers against the store and the task definition", arguments: [
-        (#"{"loadBalancerName": "nope", "containerName": "web", "containerPort": 80}"#, "loadBalancers[0].loadBalancerName: load balancer nope does not exist"),
-        (#"{"loadBalancerName": "web", "containerName": "db", "containerPort": 80}"#, "loadBalancers[0].containerName: the container db does not exist in the task definition"),
-        (#"{"loadBalancerName": "web", "containerName": "web", "containerPort": 8080}"#, "loadBalancers[0].containerPort: the container web did not have a tcp container port 8080 defined"),
-        (#"{"loadBalancerName": "web", "containerName": "web"}"#, "loadBalancers[0].containerPort: must be an integer"),
-        (#"{"containerName": "web", "containerPort": 80}"#, "loadBalancers[0].loadBalancerName: is required"),
-        (#"{"targetGroupArn": "arn:aws:elasticloadbalancing:x", "containerName": "web", "containerPort": 80}"#, "loadBalancers[0].targetGroupArn:"),
-    ])
+    @Test(
+        "CreateService checks its loadBalancers against the store and the task definition",
+        arguments: [
+            (
+                #"{"loadBalancerName": "nope", "containerName": "web", "containerPort": 80}"#,
+                "loadBalancers[0].loadBalancerName: load balancer nope does not exist"
+            ),
+            (
+                #"{"loadBalancerName": "web", "containerName": "db", "containerPort": 80}"#,
+                "loadBalancers[0].containerName: the container db does not exist in the task definition"
+            ),
+            (
+                #"{"loadBalancerName": "web", "containerName": "web", "containerPort": 8080}"#,
+                "loadBalancers[0].containerPort: the container web did not have a tcp container port 8080 defined"
+            ),
+            (
+                #"{"loadBalancerName": "web", "containerName": "web"}"#,
+                "loadBalancers[0].containerPort: must be an integer"
+            ),
+            (#"{"containerName": "web", "containerPort": 80}"#, "loadBalancers[0].loadBalancerName: is required"),
+            (
+                #"{"targetGroupArn": "arn:aws:elasticloadbalancing:x", "containerName": "web", "containerPort": 80}"#,
+                "loadBalancers[0].targetGroupArn:"
+            ),
+        ])
     func serviceAttachmentErrors(_ entry: String, _ message: String) async throws {
         try await BalancingControlPlane.run(embedded: false) { client, _ in
             try await client.createCluster()
             _ = try await client.registerWeb()
             try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "web", "listenerPort": 8000}"#)
             // When
-            let reply = try await client.ecs("CreateService", """
+            let reply = try await client.ecs(
+                "CreateService",
+                """
                 {"serviceName": "web", "taskDefinition": "web", "desiredCount": 1, "loadBalancers": [\(entry)]}
                 """)
             // Then
@@ -208,7 +282,9 @@ struct LoadBalancerAPITests {
             #expect(refused.errorType == "ResourceInUseException")
             #expect(refused.message.contains("service web of cluster default"))
             // When UpdateService names a container port the task definition lacks
-            let badUpdate = try await client.ecs("UpdateService", """
+            let badUpdate = try await client.ecs(
+                "UpdateService",
+                """
                 {"service": "web", "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 81}]}
                 """)
             #expect(badUpdate.errorType == "InvalidParameterException")

@@ -14,7 +14,8 @@ import Testing
 /// service's RUNNING tasks, health failures stop tasks after the grace period, draining, port conflicts.
 @Suite("Load balancers: embedded in the control plane", .serialized, .timeLimit(.minutes(3)))
 struct LoadBalancingServiceTests {
-    @Test("Connections spread over the service's RUNNING tasks; a stopped task leaves and a new one joins, unconfigured")
+    @Test(
+        "Connections spread over the service's RUNNING tasks; a stopped task leaves and a new one joins, unconfigured")
     func targetsFollowTasks() async throws {
         let backends = try (0..<3).map { try TestHTTPBackend(name: "task-\($0)", host: "127.0.0.2") }
         defer { for backend in backends { backend.kill() } }
@@ -22,10 +23,13 @@ struct LoadBalancingServiceTests {
         try await BalancingControlPlane.run { client, harness in
             // Given service web behind balancer web, tasks 0 and 1 RUNNING, task 2 still PENDING
             let (instance, definition) = try await client.balancedService(port: port)
-            let task0 = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
-            try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
-            let task2 = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition,
-                                                         hostPort: backends[2].port, lastStatus: .pending)
+            let task0 = try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+            try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
+            let task2 = try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition,
+                hostPort: backends[2].port, lastStatus: .pending)
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
 
             // When ten clients connect
@@ -70,24 +74,32 @@ struct LoadBalancingServiceTests {
         try await BalancingControlPlane.run { client, harness in
             // Given a task definition whose container has a health check, and its task RUNNING but UNKNOWN health
             try await client.createCluster()
-            try await client.ok("RegisterTaskDefinition", """
+            try await client.ok(
+                "RegisterTaskDefinition",
+                """
                 {"family": "web", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1",
                   "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 0}],
                   "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5, "timeout": 2, "retries": 1}}]}
                 """)
             let instance = try await client.registerAgent().arn
-            try await client.flotillaOK("CreateLoadBalancer", """
+            try await client.flotillaOK(
+                "CreateLoadBalancer",
+                """
                 {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
                  "healthCheck": {"intervalSeconds": 0.5, "timeoutSeconds": 0.5, "healthyThreshold": 1}}
                 """)
-            try await client.ok("CreateService", """
+            try await client.ok(
+                "CreateService",
+                """
                 {"serviceName": "web", "taskDefinition": "web", "desiredCount": 0,
                  "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]}
                 """)
-            let task = try await harness.putServiceTask(instance: instance, taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
-                                                        hostPort: backend.port, healthStatus: .unknown)
+            let task = try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
+                hostPort: backend.port, healthStatus: .unknown)
             // Then the balancer has no target while the container's health is UNKNOWN
-            #expect(try await eventually { try await client.describeBalancer("web")["status"]?.stringValue == "ACTIVE" })
+            #expect(
+                try await eventually { try await client.describeBalancer("web")["status"]?.stringValue == "ACTIVE" })
             #expect(try await client.describeBalancer("web")["targets"]?.arrayValue?.isEmpty == true)
             // When the agent reports it HEALTHY
             try await harness.setContainerHealth(task, .healthy)
@@ -104,8 +116,10 @@ struct LoadBalancingServiceTests {
         try await BalancingControlPlane.run { client, harness in
             // Given two healthy targets of a service
             let (instance, definition) = try await client.balancedService(port: port)
-            let living = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
-            let dying = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
+            let living = try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+            let dying = try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
             #expect(try await eventually { try await client.healthyTargets("web") == 2 })
             // Then the store holds both verdicts, for the reconciler to count the tasks as healthy
             #expect(try await eventually { try await harness.targetHealth(living) == ["web": .healthy] })
@@ -133,7 +147,8 @@ struct LoadBalancingServiceTests {
         try await BalancingControlPlane.run { client, harness in
             // Given one task behind the balancer, deregistration delay 10 s
             let (instance, definition) = try await client.balancedService(port: port, deregistrationDelay: 10)
-            let old = try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
+            let old = try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition, hostPort: backends[0].port)
             #expect(try await eventually { try await client.healthyTargets("web") == 1 })
             // And a slow download from it under way
             var download: BlockingClient? = try BlockingClient(port: port)
@@ -141,11 +156,14 @@ struct LoadBalancingServiceTests {
             #expect(download?.read(atLeast: "HTTP/1.0 200 OK\r\n\r\nslow".utf8.count).hasSuffix("slow") == true)
 
             // When its replacement runs and the old task is stopped
-            try await harness.putServiceTask(instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
+            try await harness.putServiceTask(
+                instance: instance, taskDefinitionArn: definition, hostPort: backends[1].port)
             try await client.ok("StopTask", #"{"task": "\#(old)"}"#)
             // Then the old target drains with its download open, and new connections go to the replacement only
             #expect(try await eventually { try await client.targetState("web", id: old) == "draining" })
-            let draining = try await client.describeBalancer("web")["targets"]?.arrayValue?.first { $0["id"]?.stringValue == old }
+            let draining = try await client.describeBalancer("web")["targets"]?.arrayValue?.first {
+                $0["id"]?.stringValue == old
+            }
             #expect(draining?["activeConnections"]?.intValue == 1)
             #expect(await eventually { (try? BlockingClient.get("/name", port: port)) == "task-1" })
             let names = try (0..<4).map { _ in try BlockingClient.get("/name", port: port) }
@@ -160,7 +178,9 @@ struct LoadBalancingServiceTests {
         }
     }
 
-    @Test("The control plane's balancer limits (--balancer-max-connections, --balancer-idle-timeout) reach every balancer it starts")
+    @Test(
+        "The control plane's balancer limits (--balancer-max-connections, --balancer-idle-timeout) reach every balancer it starts"
+    )
     func limitsReachTheBalancers() async throws {
         let port = try freePort()
         try await BalancingControlPlane.run(maxConnections: 3, idleTimeout: .seconds(42)) { client, harness in
@@ -168,9 +188,10 @@ struct LoadBalancingServiceTests {
             // When a balancer is created
             _ = try await client.balancedService(port: port)
             // Then the balancer it starts runs with those limits (LimitTests shows a balancer keeping them)
-            #expect(try await eventually {
-                if case .running = harness.board.entry(for: "web") { true } else { false }
-            })
+            #expect(
+                await eventually {
+                    if case .running = harness.board.entry(for: "web") { true } else { false }
+                })
             guard case .running(let balancer) = harness.board.entry(for: "web") else { return }
             #expect(balancer.configuration.maxConnections == 3)
             #expect(balancer.configuration.idleTimeout == .seconds(42))
@@ -187,14 +208,20 @@ struct LoadBalancingServiceTests {
         let logs = InMemoryLogHandler()
         try await BalancingControlPlane.run(logger: Logger(label: "test") { _ in logs }) { client, harness in
             // Given a balancer whose port another socket holds, and one on a free port
-            try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "taken", "listenerPort": \#(port), "listenerAddress": "127.0.0.1"}"#)
+            try await client.flotillaOK(
+                "CreateLoadBalancer",
+                #"{"loadBalancerName": "taken", "listenerPort": \#(port), "listenerAddress": "127.0.0.1"}"#)
             let freeOne = try freePort()
-            try await client.flotillaOK("CreateLoadBalancer", #"{"loadBalancerName": "free", "listenerPort": \#(freeOne), "listenerAddress": "127.0.0.1"}"#)
+            try await client.flotillaOK(
+                "CreateLoadBalancer",
+                #"{"loadBalancerName": "free", "listenerPort": \#(freeOne), "listenerAddress": "127.0.0.1"}"#)
             // Then the first is FAILED with a reason naming the port, and logged as an error once
-            #expect(try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "FAILED" })
+            #expect(
+                try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "FAILED" })
             let taken = try await client.describeBalancer("taken")
             #expect(taken["statusReason"]?.stringValue == "listener port \(port) on 127.0.0.1 is already in use")
-            #expect(try await eventually { try await client.describeBalancer("free")["status"]?.stringValue == "ACTIVE" })
+            #expect(
+                try await eventually { try await client.describeBalancer("free")["status"]?.stringValue == "ACTIVE" })
             // And a few retries later (every pass retries the taken port), still logged once
             await harness.passes(3)
             let errors = logs.entries.filter { $0.message == "load balancer failed to start" }
@@ -207,7 +234,8 @@ struct LoadBalancingServiceTests {
             // When the port is freed
             squatter.close()
             // Then the balancer starts on a later pass
-            #expect(try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "ACTIVE" })
+            #expect(
+                try await eventually { try await client.describeBalancer("taken")["status"]?.stringValue == "ACTIVE" })
             #expect((try? BlockingClient(port: port)) != nil)
 
             // When it is deleted

@@ -31,16 +31,19 @@ struct BalancingControlPlane: Sendable {
         logger: Logger = Logger(label: "flotilla.test"),
         _ body: @escaping @Sendable (any TestClientProtocol, BalancingControlPlane) async throws -> Void
     ) async throws {
-        let harness = BalancingControlPlane(store: try store ?? ControlPlaneStore.inMemory(), board: LoadBalancerStatusBoard(),
-                                            clock: clock)
-        let api = ECSAPI(store: harness.store, configuration: ControlPlaneConfiguration(), loadBalancers: harness.board,
-                         clock: { clock.date })
+        let harness = BalancingControlPlane(
+            store: try store ?? ControlPlaneStore.inMemory(), board: LoadBalancerStatusBoard(),
+            clock: clock)
+        let api = ECSAPI(
+            store: harness.store, configuration: ControlPlaneConfiguration(), loadBalancers: harness.board,
+            clock: { clock.date })
         let application = Application(router: ControlPlaneApplication.router(api: api), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             if embedded {
-                let service = EmbeddedLoadBalancers(store: harness.store, board: harness.board, interval: .milliseconds(50),
-                                                    maxConnections: maxConnections, idleTimeout: idleTimeout,
-                                                    now: { clock.date }, logger: logger)
+                let service = EmbeddedLoadBalancers(
+                    store: harness.store, board: harness.board, interval: .milliseconds(50),
+                    maxConnections: maxConnections, idleTimeout: idleTimeout,
+                    now: { clock.date }, logger: logger)
                 group.addTask { try await service.run() }
             }
             try await application.test(.router) { client in try await body(client, harness) }
@@ -51,23 +54,30 @@ struct BalancingControlPlane: Sendable {
     /// Writes a task of service `service` straight into the store (the reconciler's job once it exists), on
     /// `instance`, with container `web`'s port 80 bound to `hostPort`.
     @discardableResult
-    func putServiceTask(service: String = "web", instance: String, taskDefinitionArn: String, hostPort: Int,
-                        lastStatus: TaskStatus = .running, healthStatus: HealthStatus? = nil) async throws -> String {
+    func putServiceTask(
+        service: String = "web", instance: String, taskDefinitionArn: String, hostPort: Int,
+        lastStatus: TaskStatus = .running, healthStatus: HealthStatus? = nil
+    ) async throws -> String {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let now = clock.date
         return try await store.write { db in
             let cluster = try db.defaultCluster()
             let arn = "arn:aws:ecs:us-east-1:000000000000:task/default/\(id)"
-            let binding: JSONValue = .object(["bindIP": .string("0.0.0.0"), "containerPort": .number(80),
-                                              "hostPort": .number(Double(hostPort)), "protocol": .string("tcp")])
+            let binding: JSONValue = .object([
+                "bindIP": .string("0.0.0.0"), "containerPort": .number(80),
+                "hostPort": .number(Double(hostPort)), "protocol": .string("tcp"),
+            ])
             let task = ECSTask(
                 taskArn: arn, clusterArn: cluster.clusterArn, taskDefinitionArn: taskDefinitionArn,
                 containerInstanceArn: instance, overrides: nil, lastStatus: lastStatus, desiredStatus: .running,
                 cpu: "128", memory: "64",
-                containers: [TaskContainer(containerArn: nil, taskArn: arn, name: "web", image: "flotilla/busybox:1",
-                                           lastStatus: WireValue(lastStatus == .running ? .running : .pending), exitCode: nil,
-                                           reason: nil, healthStatus: healthStatus.map(WireValue.init), networkBindings: [binding],
-                                           cpu: nil, memory: nil)],
+                containers: [
+                    TaskContainer(
+                        containerArn: nil, taskArn: arn, name: "web", image: "flotilla/busybox:1",
+                        lastStatus: WireValue(lastStatus == .running ? .running : .pending), exitCode: nil,
+                        reason: nil, healthStatus: healthStatus.map(WireValue.init), networkBindings: [binding],
+                        cpu: nil, memory: nil)
+                ],
                 startedBy: "ecs-svc/test", group: "service:\(service)", launchType: "EC2", version: 1,
                 stoppedReason: nil, stopCode: nil, createdAt: now, startedAt: now, healthStatus: healthStatus)
             try db.saveTask(task, cluster: cluster)
@@ -85,7 +95,9 @@ struct BalancingControlPlane: Sendable {
     func setContainerHealth(_ taskArn: String, _ health: HealthStatus) async throws {
         try await store.write { db in
             let cluster = try db.defaultCluster()
-            guard var task = try db.task(taskArn, in: cluster) else { throw HarnessError.unexpected("no task \(taskArn)") }
+            guard var task = try db.task(taskArn, in: cluster) else {
+                throw HarnessError.unexpected("no task \(taskArn)")
+            }
             task.containers[0].healthStatus = WireValue(health)
             task.version += 1
             try db.saveTask(task, cluster: cluster)
@@ -116,7 +128,9 @@ struct BalancingControlPlane: Sendable {
     func task(_ taskArn: String) async throws -> ECSTask {
         try await store.read { db in
             let cluster = try db.defaultCluster()
-            guard let task = try db.task(taskArn, in: cluster) else { throw HarnessError.unexpected("no task \(taskArn)") }
+            guard let task = try db.task(taskArn, in: cluster) else {
+                throw HarnessError.unexpected("no task \(taskArn)")
+            }
             return task
         }
     }
@@ -132,15 +146,19 @@ extension Database {
 extension TestClientProtocol {
     /// Calls one `FlotillaV1` operation.
     func flotilla(_ operation: String, _ json: String = "{}") async throws -> ECSReply {
-        try await raw(headers: [HTTPField.Name("X-Amz-Target")!: "FlotillaV1.\(operation)",
-                                .contentType: "application/x-amz-json-1.1"], body: json)
+        try await raw(
+            headers: [
+                HTTPField.Name("X-Amz-Target")!: "FlotillaV1.\(operation)",
+                .contentType: "application/x-amz-json-1.1",
+            ], body: json)
     }
 
     @discardableResult
     func flotillaOK(_ operation: String, _ json: String = "{}") async throws -> JSONValue {
         let reply = try await flotilla(operation, json)
         guard reply.status == 200 else {
-            throw HarnessError.unexpected("\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
+            throw HarnessError.unexpected(
+                "\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
         }
         return reply.body
     }
@@ -155,27 +173,36 @@ extension TestClientProtocol {
     /// A cluster, the `web` task definition (container `web`, port 80), an agent instance at 127.0.0.2, a balancer
     /// `name` on `port` with fast health checks, and service `web` attached to it. Answers the instance and the
     /// task definition ARNs.
-    func balancedService(balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
-                         healthyThreshold: Int = 1) async throws -> (instance: String, taskDefinition: String) {
+    func balancedService(
+        balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
+        healthyThreshold: Int = 1
+    ) async throws -> (instance: String, taskDefinition: String) {
         let (instance, _, taskDefinition) = try await balancedServiceWithAgent(
-            balancer: name, port: port, grace: grace, deregistrationDelay: deregistrationDelay, healthyThreshold: healthyThreshold)
+            balancer: name, port: port, grace: grace, deregistrationDelay: deregistrationDelay,
+            healthyThreshold: healthyThreshold)
         return (instance, taskDefinition)
     }
 
     /// `balancedService`, also answering the agent credential of the instance (to poll as its agent).
-    func balancedServiceWithAgent(balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
-                                  healthyThreshold: Int = 1) async throws -> (instance: String, credential: String, taskDefinition: String) {
+    func balancedServiceWithAgent(
+        balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
+        healthyThreshold: Int = 1
+    ) async throws -> (instance: String, credential: String, taskDefinition: String) {
         try await createCluster()
         let definition = try await registerWeb()
         let taskDefinition = definition["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? ""
         let (instance, credential, _) = try await registerAgent()
-        try await flotillaOK("CreateLoadBalancer", """
+        try await flotillaOK(
+            "CreateLoadBalancer",
+            """
             {"loadBalancerName": "\(name)", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
              "healthCheck": {"protocol": "TCP", "intervalSeconds": 0.5, "timeoutSeconds": 0.5,
                              "healthyThreshold": \(healthyThreshold), "unhealthyThreshold": 1},
              "deregistrationDelaySeconds": \(deregistrationDelay)}
             """)
-        try await ok("CreateService", """
+        try await ok(
+            "CreateService",
+            """
             {"serviceName": "web", "taskDefinition": "web", "desiredCount": 0, "healthCheckGracePeriodSeconds": \(grace),
              "loadBalancers": [{"loadBalancerName": "\(name)", "containerName": "web", "containerPort": 80}]}
             """)
@@ -185,9 +212,12 @@ extension TestClientProtocol {
     /// The desiredStatus the agent of `instance` is told for `taskArn` (PollDesiredTasks without waiting), nil when
     /// the poll does not list the task.
     func agentDesiredStatus(of taskArn: String, instance: String, credential: String) async throws -> String? {
-        let answer = try await agentOK("PollDesiredTasks", """
+        let answer = try await agentOK(
+            "PollDesiredTasks",
+            """
             {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)", "waitSeconds": 0}
             """)
-        return answer["tasks"]?.arrayValue?.first { $0["taskArn"]?.stringValue == taskArn }?["desiredStatus"]?.stringValue
+        return answer["tasks"]?.arrayValue?.first { $0["taskArn"]?.stringValue == taskArn }?["desiredStatus"]?
+            .stringValue
     }
 }

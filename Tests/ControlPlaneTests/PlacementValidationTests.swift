@@ -8,8 +8,14 @@ import Testing
 struct PlacementValidationTests {
     /// Bad placement JSON and the words the InvalidParameterException must contain.
     static let badPlacements: [(placement: String, expected: String)] = [
-        (#""placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =="}]"#, "attribute:ecs.instance-type =="),
-        (#""placementConstraints": [{"type": "memberOf", "expression": "attribute:zone in [a, b"}]"#, "attribute:zone in [a, b"),
+        (
+            #""placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =="}]"#,
+            "attribute:ecs.instance-type =="
+        ),
+        (
+            #""placementConstraints": [{"type": "memberOf", "expression": "attribute:zone in [a, b"}]"#,
+            "attribute:zone in [a, b"
+        ),
         (#""placementConstraints": [{"type": "memberOf"}]"#, "Invalid placement constraint"),
         (#""placementConstraints": [{"type": "sameInstance"}]"#, "Invalid placement constraint"),
         (#""placementConstraints": [{"expression": "attribute:a exists"}]"#, "placementConstraints[0].type"),
@@ -17,18 +23,27 @@ struct PlacementValidationTests {
         (#""placementConstraints": [{"type": "memberOf", "expression": 7}]"#, "placementConstraints[0].expression"),
         (#""placementStrategy": [{"type": "binpack", "field": "disk"}]"#, "Invalid placement strategy"),
         (#""placementStrategy": [{"type": "roundrobin"}]"#, "Invalid placement strategy"),
-        (#""placementStrategy": [{"type": "spread"}, {"type": "spread"}, {"type": "spread"}, {"type": "spread"}, {"type": "spread"}, {"type": "random"}]"#, "At most 5 placement strategies"),
-        (#""placementConstraints": [\#(Array(repeating: #"{"type": "distinctInstance"}"#, count: 11).joined(separator: ", "))]"#, "At most 10 placement constraints"),
+        (
+            #""placementStrategy": [{"type": "spread"}, {"type": "spread"}, {"type": "spread"}, {"type": "spread"}, {"type": "spread"}, {"type": "random"}]"#,
+            "At most 5 placement strategies"
+        ),
+        (
+            #""placementConstraints": [\#(Array(repeating: #"{"type": "distinctInstance"}"#, count: 11).joined(separator: ", "))]"#,
+            "At most 10 placement constraints"
+        ),
     ]
 
-    @Test("CreateService refuses a bad placement with InvalidParameterException and creates nothing", arguments: badPlacements)
+    @Test(
+        "CreateService refuses a bad placement with InvalidParameterException and creates nothing",
+        arguments: badPlacements)
     func createService(_ placement: String, _ expected: String) async throws {
         try await withControlPlane { client in
             // Given a cluster and a task definition
             try await client.createCluster()
             _ = try await client.registerWeb()
             // When a service is created with a bad placement
-            let reply = try await client.ecs("CreateService", #"{"serviceName": "web", "taskDefinition": "web", \#(placement)}"#)
+            let reply = try await client.ecs(
+                "CreateService", #"{"serviceName": "web", "taskDefinition": "web", \#(placement)}"#)
             // Then it is refused, naming the problem, and no service exists
             #expect(reply.status == 400)
             #expect(reply.errorType == "InvalidParameterException")
@@ -43,7 +58,10 @@ struct PlacementValidationTests {
         try await withControlPlane { client in
             try await client.createCluster()
             _ = try await client.registerWeb()
-            try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "placementConstraints": [{"type": "distinctInstance"}]}"#)
+            try await client.ok(
+                "CreateService",
+                #"{"serviceName": "web", "taskDefinition": "web", "placementConstraints": [{"type": "distinctInstance"}]}"#
+            )
             // When
             let reply = try await client.ecs("UpdateService", #"{"service": "web", \#(placement)}"#)
             // Then
@@ -71,7 +89,9 @@ struct PlacementValidationTests {
             try await client.createCluster()
             _ = try await client.registerWeb()
             // When
-            let reply = try await client.ok("CreateService", #"""
+            let reply = try await client.ok(
+                "CreateService",
+                #"""
                 {"serviceName": "web", "taskDefinition": "web",
                  "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t2.* and not(attribute:zone == c)"}, {"type": "distinctInstance"}],
                  "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "binpack", "field": "memory"}]}

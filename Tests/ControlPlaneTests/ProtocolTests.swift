@@ -15,34 +15,43 @@ struct ProtocolTests {
     @Test("The region comes from the SigV4 credential scope when the request is signed")
     func regionFromSignature() async throws {
         try await withControlPlane { client in
-            let signed = try await client.ecs("CreateCluster", #"{"clusterName": "eu"}"#, headers: [
-                .authorization: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/eu-west-3/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc",
-            ])
-            #expect(signed.body["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:eu-west-3:000000000000:cluster/eu")
+            let signed = try await client.ecs(
+                "CreateCluster", #"{"clusterName": "eu"}"#,
+                headers: [
+                    .authorization:
+                        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/eu-west-3/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc"
+                ])
+            #expect(
+                signed.body["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:eu-west-3:000000000000:cluster/eu")
             let unsigned = try await client.ok("CreateCluster", #"{"clusterName": "home"}"#)
-            #expect(unsigned["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:cluster/home")
+            #expect(
+                unsigned["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:cluster/home")
         }
     }
 
     @Test("The configured account id and default region go into ARNs")
     func configuredAccount() async throws {
-        try await withControlPlane(configuration: ControlPlaneConfiguration(accountID: "123456789012", region: "ap-south-1")) { client in
+        try await withControlPlane(
+            configuration: ControlPlaneConfiguration(accountID: "123456789012", region: "ap-south-1")
+        ) { client in
             let reply = try await client.ok("CreateCluster", #"{"clusterName": "x"}"#)
             #expect(reply["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:ap-south-1:123456789012:cluster/x")
         }
     }
 
-    @Test("Bad requests get ECS errors and the server keeps serving", arguments: [
-        ("CreateCluster", "{not json", "SerializationException"),
-        ("CreateCluster", "[1, 2]", "SerializationException"),
-        ("CreateCluster", #"{"clusterName": 42}"#, "SerializationException"),
-        ("CreateCluster", #"{"clusterName": "x", "tags": "nope"}"#, "SerializationException"),
-        ("RegisterTaskDefinition", "{not json", "ClientException"),
-        ("DescribeServices", #"{"services": null}"#, "InvalidParameterException"),
-        ("NoSuchOperation", "{}", "UnknownOperationException"),
-        ("ListClusters", #"{"maxResults": 0}"#, "InvalidParameterException"),
-        ("ListClusters", #"{"maxResults": 1000}"#, "InvalidParameterException"),
-    ])
+    @Test(
+        "Bad requests get ECS errors and the server keeps serving",
+        arguments: [
+            ("CreateCluster", "{not json", "SerializationException"),
+            ("CreateCluster", "[1, 2]", "SerializationException"),
+            ("CreateCluster", #"{"clusterName": 42}"#, "SerializationException"),
+            ("CreateCluster", #"{"clusterName": "x", "tags": "nope"}"#, "SerializationException"),
+            ("RegisterTaskDefinition", "{not json", "ClientException"),
+            ("DescribeServices", #"{"services": null}"#, "InvalidParameterException"),
+            ("NoSuchOperation", "{}", "UnknownOperationException"),
+            ("ListClusters", #"{"maxResults": 0}"#, "InvalidParameterException"),
+            ("ListClusters", #"{"maxResults": 1000}"#, "InvalidParameterException"),
+        ])
     func badRequests(_ operation: String, _ body: String, _ type: String) async throws {
         try await withControlPlane { client in
             let reply = try await client.ecs(operation, body)
@@ -73,7 +82,9 @@ struct ProtocolTests {
     @Test("A foreign service's target is UnknownOperationException")
     func foreignTarget() async throws {
         try await withControlPlane { client in
-            let reply = try await client.raw(headers: [Self.target: "DynamoDB_20120810.ListTables", .contentType: "application/x-amz-json-1.1"], body: "{}")
+            let reply = try await client.raw(
+                headers: [Self.target: "DynamoDB_20120810.ListTables", .contentType: "application/x-amz-json-1.1"],
+                body: "{}")
             #expect(reply.errorType == "UnknownOperationException")
         }
     }
@@ -82,7 +93,8 @@ struct ProtocolTests {
     func wrongContentType(_ contentType: String) async throws {
         try await withControlPlane { client in
             let reply = try await client.raw(
-                headers: [Self.target: "AmazonEC2ContainerServiceV20141113.ListClusters", .contentType: contentType], body: "{}")
+                headers: [Self.target: "AmazonEC2ContainerServiceV20141113.ListClusters", .contentType: contentType],
+                body: "{}")
             #expect(reply.status == 400)
             #expect(reply.errorType == "SerializationException")
         }
@@ -92,7 +104,8 @@ struct ProtocolTests {
     func oversizedBody() async throws {
         try await withControlPlane { client in
             let padding = String(repeating: "x", count: 1 << 20)
-            let reply = try await client.ecs("CreateCluster", #"{"clusterName": "big", "configuration": {"pad": "\#(padding)"}}"#)
+            let reply = try await client.ecs(
+                "CreateCluster", #"{"clusterName": "big", "configuration": {"pad": "\#(padding)"}}"#)
             #expect(reply.status == 413)
             #expect(reply.errorType == "RequestEntityTooLargeException")
             let list = try await client.ok("ListClusters")
@@ -125,15 +138,17 @@ struct ProtocolTests {
     @Test("Every operation of issue 2 is answered")
     func everyOperation() {
         let expected: Set<String> = [
-            "CreateCluster", "DescribeClusters", "ListClusters", "DeleteCluster", "UpdateCluster", "UpdateClusterSettings",
+            "CreateCluster", "DescribeClusters", "ListClusters", "DeleteCluster", "UpdateCluster",
+            "UpdateClusterSettings",
             "RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
             "DeregisterTaskDefinition", "DeleteTaskDefinitions", "CreateService", "DescribeServices", "ListServices",
             "UpdateService", "DeleteService", "RunTask", "StartTask", "StopTask", "DescribeTasks", "ListTasks",
             "RegisterContainerInstance", "DeregisterContainerInstance", "ListContainerInstances",
             "DescribeContainerInstances", "UpdateContainerInstancesState", "PutAttributes", "DeleteAttributes",
-            "ListAttributes", "PutAccountSetting", "ListAccountSettings", "DeleteAccountSetting", "DiscoverPollEndpoint",
+            "ListAttributes", "PutAccountSetting", "ListAccountSettings", "DeleteAccountSetting",
+            "DiscoverPollEndpoint",
             "TagResource", "UntagResource", "ListTagsForResource",
         ]
-        #expect(Set(ECSAPI.operationNames) == expected.union(["ExecuteCommand"]))   // issue 5 adds ExecuteCommand
+        #expect(Set(ECSAPI.operationNames) == expected.union(["ExecuteCommand"]))  // issue 5 adds ExecuteCommand
     }
 }

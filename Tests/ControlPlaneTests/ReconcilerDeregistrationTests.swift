@@ -13,16 +13,22 @@ struct ReconcilerDeregistrationTests {
     /// web with `desiredCount` tasks behind it, on two hosts; answers once the service is steady.
     func balancedWeb(_ cp: ReconcilerHarness, desiredCount: Int) async throws {
         _ = try await cp.registerHosts(2)
-        try await cp.client.flotillaOK("CreateLoadBalancer", """
+        try await cp.client.flotillaOK(
+            "CreateLoadBalancer",
+            """
             {"loadBalancerName": "web", "listenerPort": 18080, "listenerAddress": "127.0.0.1", "deregistrationDelaySeconds": 20}
             """)
-        try await cp.createWebService(desiredCount: desiredCount, extra: """
-            , "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]
-            """)
+        try await cp.createWebService(
+            desiredCount: desiredCount,
+            extra: """
+                , "loadBalancers": [{"loadBalancerName": "web", "containerName": "web", "containerPort": 80}]
+                """)
         try #require(try await cp.converge { try await cp.isSteady(running: desiredCount) })
     }
 
-    @Test("A forced new deployment: old tasks DEACTIVATING and still run on their agents while the new ones start; released after the delay")
+    @Test(
+        "A forced new deployment: old tasks DEACTIVATING and still run on their agents while the new ones start; released after the delay"
+    )
     func rollingReplacementWaitsForTheDelay() async throws {
         try await withReconciler { cp in
             // Given web with 2 tasks behind balancer web
@@ -33,7 +39,9 @@ struct ReconcilerDeregistrationTests {
             try await cp.client.ok("UpdateService", #"{"service": "web", "forceNewDeployment": true}"#)
             let replaced = try await cp.converge {
                 let tasks = try await cp.tasks()
-                let oldStates = tasks.filter { old.contains($0["taskArn"]?.stringValue ?? "") }.map { $0["lastStatus"]?.stringValue }
+                let oldStates = tasks.filter { old.contains($0["taskArn"]?.stringValue ?? "") }.map {
+                    $0["lastStatus"]?.stringValue
+                }
                 let newRunning = try await cp.runningTasks().filter { !old.contains($0["taskArn"]?.stringValue ?? "") }
                 return newRunning.count == 2 && oldStates == ["DEACTIVATING", "DEACTIVATING"]
             }
@@ -46,10 +54,13 @@ struct ReconcilerDeregistrationTests {
             for _ in 0..<3 { try await cp.round() }
             let onAgents = Set(await cp.fleet.runningTasks().values.flatMap { $0 })
             #expect(old.isSubset(of: onAgents))
-            #expect(try await cp.tasks().filter { old.contains($0["taskArn"]?.stringValue ?? "") }
-                .allSatisfy { $0["lastStatus"]?.stringValue == "DEACTIVATING" })
+            #expect(
+                try await cp.tasks().filter { old.contains($0["taskArn"]?.stringValue ?? "") }
+                    .allSatisfy { $0["lastStatus"]?.stringValue == "DEACTIVATING" })
             // And the deployment is not COMPLETED while the replaced tasks are still draining (ECS: the old are gone)
-            #expect(try await !cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2))
+            #expect(
+                try await !cp.hasOnlyCompletedDeployment(
+                    of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2))
 
             // When the 20 s delay has passed
             cp.clock.advance(seconds: 20)
@@ -62,9 +73,11 @@ struct ReconcilerDeregistrationTests {
             let stillOnAgents = Set(await cp.fleet.runningTasks().values.flatMap { $0 })
             #expect(old.isDisjoint(with: stillOnAgents))
             // And once they are STOPPED, the deployment completes
-            #expect(try await cp.converge {
-                try await cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2)
-            })
+            #expect(
+                try await cp.converge {
+                    try await cp.hasOnlyCompletedDeployment(
+                        of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1", running: 2)
+                })
         }
     }
 
@@ -89,7 +102,9 @@ struct ReconcilerDeregistrationTests {
             try await cp.client.ok("UpdateService", #"{"service": "web", "loadBalancers": []}"#)
             await cp.reconciler.reconcileOnce()
             try await cp.fleet.sync()
-            #expect(try await cp.tasks().first { $0["taskArn"]?.stringValue == arn }?["lastStatus"]?.stringValue == "STOPPED")
+            #expect(
+                try await cp.tasks().first { $0["taskArn"]?.stringValue == arn }?["lastStatus"]?.stringValue
+                    == "STOPPED")
 
             // When the service, now without balancers, scales in again
             try await cp.client.ok("UpdateService", #"{"service": "web", "desiredCount": 0}"#)

@@ -10,14 +10,19 @@ import Testing
 
 @Suite("Reconciler: restarts, the service loop, RunTask and StartTask placement", .timeLimit(.minutes(3)))
 struct ReconcilerRecoveryTests {
-    @Test("A control plane restarted on its SQLite file in the middle of a scale-up ends with exactly the desired count")
+    @Test(
+        "A control plane restarted on its SQLite file in the middle of a scale-up ends with exactly the desired count")
     func restartDuringScaleUp() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-recon-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-recon-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let clock = ManualClock()
-        let fleet = FakeAgentHosts(clock: { clock.date }, call: { operation, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
+        let fleet = FakeAgentHosts(
+            clock: { clock.date },
+            call: { operation, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
         // Given: 6 running, then a scale-up to 12 whose pass placed tasks the agents have not seen yet
-        try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet) { cp in
+        try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet) {
+            cp in
             _ = try await cp.registerHosts(3)
             try await cp.createWebService(desiredCount: 6)
             try #require(try await cp.converge { try await cp.runningTasks().count == 6 })
@@ -26,8 +31,10 @@ struct ReconcilerRecoveryTests {
             #expect(summary.placements == 6)
         }
         // When: a new control plane (new store, new reconciler) on the same file; the same agents come back
-        try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet, seed: 7,
-                                 createCluster: false) { cp in
+        try await withReconciler(
+            store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet, seed: 7,
+            createCluster: false
+        ) { cp in
             let settled = try await cp.converge {
                 try await cp.isSteady(running: 12)
             }
@@ -49,8 +56,9 @@ struct ReconcilerRecoveryTests {
         try await withReconciler { cp in
             _ = try await cp.registerHosts(2)
             // A tick far away: only commits can wake it within this test.
-            let service = ReconcilerService(store: cp.store, interval: .seconds(3600), now: { cp.clock.date }, seed: 1,
-                                            logger: Logger(label: "flotilla.test"))
+            let service = ReconcilerService(
+                store: cp.store, interval: .seconds(3600), now: { cp.clock.date }, seed: 1,
+                logger: Logger(label: "flotilla.test"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 // Given: the first pass (at start) is done
@@ -71,7 +79,8 @@ struct ReconcilerRecoveryTests {
             try await cp.client.ok("RegisterTaskDefinition", webDefinition(family: "huge", memory: 8192))
             // No instance at all
             let none = try await cp.client.ok("RunTask", #"{"taskDefinition": "web"}"#)
-            #expect(none["failures"]?[0]?["reason"]?.stringValue == "No Container Instances were found in your cluster.")
+            #expect(
+                none["failures"]?[0]?["reason"]?.stringValue == "No Container Instances were found in your cluster.")
             // Given
             let instances = try await cp.registerHosts(2)
             // When: too big for either
@@ -82,17 +91,31 @@ struct ReconcilerRecoveryTests {
             #expect(Set(failures.compactMap { $0["arn"]?.stringValue }) == Set(instances))
             #expect(failures.allSatisfy { $0["reason"]?.stringValue == "RESOURCE:MEMORY" })
             // When: one instance drains, a memberOf constraint names the other
-            try await cp.client.ok("UpdateContainerInstancesState", #"{"containerInstances": ["\#(instances[0])"], "status": "DRAINING"}"#)
-            let placed = try await cp.client.ok("RunTask", #"{"taskDefinition": "web", "count": 3, "placementStrategy": [{"type": "binpack", "field": "memory"}]}"#)
+            try await cp.client.ok(
+                "UpdateContainerInstancesState", #"{"containerInstances": ["\#(instances[0])"], "status": "DRAINING"}"#)
+            let placed = try await cp.client.ok(
+                "RunTask",
+                #"{"taskDefinition": "web", "count": 3, "placementStrategy": [{"type": "binpack", "field": "memory"}]}"#
+            )
             #expect(placed["tasks"]?.arrayValue?.count == 3)
-            #expect(placed["tasks"]?.arrayValue?.allSatisfy { $0["containerInstanceArn"]?.stringValue == instances[1] } == true)
-            let started = try await cp.client.ok("StartTask", #"{"taskDefinition": "web", "containerInstances": ["\#(instances[0])", "\#(instances[1])"]}"#)
+            #expect(
+                placed["tasks"]?.arrayValue?.allSatisfy { $0["containerInstanceArn"]?.stringValue == instances[1] }
+                    == true)
+            let started = try await cp.client.ok(
+                "StartTask",
+                #"{"taskDefinition": "web", "containerInstances": ["\#(instances[0])", "\#(instances[1])"]}"#)
             #expect(started["tasks"]?.arrayValue?.count == 1)
             #expect(started["failures"]?[0]?["arn"]?.stringValue == instances[0])
             #expect(started["failures"]?[0]?["reason"]?.stringValue == "DRAINING")
-            let constrained = try await cp.client.ok("RunTask", #"{"taskDefinition": "web", "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.availability-zone == zone-9"}]}"#)
+            let constrained = try await cp.client.ok(
+                "RunTask",
+                #"{"taskDefinition": "web", "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.availability-zone == zone-9"}]}"#
+            )
             #expect(constrained["tasks"]?.arrayValue?.isEmpty == true)
-            #expect(constrained["failures"]?.arrayValue?.contains { $0["reason"]?.stringValue == "MemberOf placement constraint unsatisfied." } == true)
+            #expect(
+                constrained["failures"]?.arrayValue?.contains {
+                    $0["reason"]?.stringValue == "MemberOf placement constraint unsatisfied."
+                } == true)
         }
     }
 }
@@ -102,7 +125,12 @@ struct ReconcilerPlanTests {
     /// True the first time it is asked, false after.
     final class FirstTime: Sendable {
         private let asked = Mutex(false)
-        func take() -> Bool { asked.withLock { asked in defer { asked = true }; return !asked } }
+        func take() -> Bool {
+            asked.withLock { asked in
+                defer { asked = true }
+                return !asked
+            }
+        }
     }
 
     @Test("A plan whose cluster changed between snapshot and write is discarded and made again on the new state")
@@ -114,15 +142,20 @@ struct ReconcilerPlanTests {
             let store = cp.store
             let first = FirstTime()
             let clock = cp.clock
-            let reconciler = Reconciler(store: store, now: {
-                // The scheduler reads the clock after the snapshot: the write lands between the two.
-                if first.take() {
-                    try? store.writer.write { db in
-                        try db.execute(sql: "UPDATE service SET document = json_set(document, '$.desiredCount', 2) WHERE name = 'web'")
+            let reconciler = Reconciler(
+                store: store,
+                now: {
+                    // The scheduler reads the clock after the snapshot: the write lands between the two.
+                    if first.take() {
+                        try? store.writer.write { db in
+                            try db.execute(
+                                sql:
+                                    "UPDATE service SET document = json_set(document, '$.desiredCount', 2) WHERE name = 'web'"
+                            )
+                        }
                     }
-                }
-                return clock.date
-            }, seed: 3, logger: Logger(label: "flotilla.test"))
+                    return clock.date
+                }, seed: 3, logger: Logger(label: "flotilla.test"))
             // When
             let summary = await reconciler.reconcileOnce()
             // Then: the plan for 6 was refused, the plan for 2 applied
@@ -137,7 +170,10 @@ struct ReconcilerPlanTests {
         try await withReconciler { cp in
             // Given
             _ = try await cp.registerHosts(3)
-            try await cp.createWebService(desiredCount: 3, extra: #", "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}"#)
+            try await cp.createWebService(
+                desiredCount: 3,
+                extra: #", "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}"#
+            )
             try #require(try await cp.converge { try await cp.isSteady(running: 3) })
             let good = "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1"
             #expect(try await cp.service()["taskDefinition"]?.stringValue == good)
@@ -169,7 +205,8 @@ struct ReconcilerPlanTests {
         try await withReconciler { cp in
             // Given
             let logs = InMemoryLogHandler()
-            let reconciler = Reconciler(store: cp.store, now: { cp.clock.date }, seed: 5, logger: Logger(label: "test") { _ in logs })
+            let reconciler = Reconciler(
+                store: cp.store, now: { cp.clock.date }, seed: 5, logger: Logger(label: "test") { _ in logs })
             _ = try await cp.registerHosts(1)
             try await cp.createWebService(desiredCount: 1)
             // When

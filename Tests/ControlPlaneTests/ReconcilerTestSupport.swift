@@ -43,7 +43,9 @@ struct ReconcilerHarness: Sendable {
     func tasks() async throws -> [JSONValue] {
         var arns: [String] = []
         for status in ["RUNNING", "STOPPED"] {
-            arns += try await client.ok("ListTasks", #"{"desiredStatus": "\#(status)"}"#)["taskArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            arns +=
+                try await client.ok("ListTasks", #"{"desiredStatus": "\#(status)"}"#)["taskArns"]?.arrayValue?
+                .compactMap(\.stringValue) ?? []
         }
         var described: [JSONValue] = []
         for chunk in stride(from: 0, to: arns.count, by: 100) {
@@ -55,7 +57,9 @@ struct ReconcilerHarness: Sendable {
 
     /// Tasks desired RUNNING and reported RUNNING.
     func runningTasks() async throws -> [JSONValue] {
-        try await tasks().filter { $0["desiredStatus"]?.stringValue == "RUNNING" && $0["lastStatus"]?.stringValue == "RUNNING" }
+        try await tasks().filter {
+            $0["desiredStatus"]?.stringValue == "RUNNING" && $0["lastStatus"]?.stringValue == "RUNNING"
+        }
     }
 
     /// Whether `count` tasks run and the newest event of the service says it reached a steady state.
@@ -66,12 +70,16 @@ struct ReconcilerHarness: Sendable {
     }
 
     /// Whether the service shows one deployment, COMPLETED, of `taskDefinition`, with `running` tasks RUNNING.
-    func hasOnlyCompletedDeployment(of taskDefinition: String, running: Int, service name: String = "web") async throws -> Bool {
+    func hasOnlyCompletedDeployment(
+        of taskDefinition: String, running: Int, service name: String = "web"
+    ) async throws -> Bool {
         let described = try await service(name)
         let deployments = described["deployments"]?.arrayValue ?? []
         guard deployments.count == 1 else { return false }
         let deployment = deployments[0]
-        let matches = deployment["taskDefinition"]?.stringValue == taskDefinition && deployment["rolloutState"]?.stringValue == "COMPLETED"
+        let matches =
+            deployment["taskDefinition"]?.stringValue == taskDefinition
+            && deployment["rolloutState"]?.stringValue == "COMPLETED"
         return matches && described["runningCount"]?.intValue == running
     }
 
@@ -95,7 +103,9 @@ struct ReconcilerHarness: Sendable {
     /// creates service `web` with `desiredCount`.
     func createWebService(desiredCount: Int, healthCheck: Bool = false, extra: String = "") async throws {
         try await client.ok("RegisterTaskDefinition", webDefinition(healthCheck: healthCheck))
-        try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": \#(desiredCount)\#(extra)}"#)
+        try await client.ok(
+            "CreateService",
+            #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": \#(desiredCount)\#(extra)}"#)
     }
 }
 
@@ -133,7 +143,8 @@ func withReconciler(
         let harness = ReconcilerHarness(
             client: client, store: store,
             reconciler: Reconciler(store: store, now: { clock.date }, seed: seed, logger: logger),
-            monitor: ContactMonitor(store: store, gracePeriod: configuration.agentGracePeriod, now: { clock.date }, logger: logger),
+            monitor: ContactMonitor(
+                store: store, gracePeriod: configuration.agentGracePeriod, now: { clock.date }, logger: logger),
             fleet: agents, clock: clock)
         if createCluster { try await client.ok("CreateCluster", #"{"clusterName": "default"}"#) }
         try await body(harness)

@@ -35,7 +35,8 @@ struct ReconcilerTests {
             // Then
             #expect(settled)
             let running = try await cp.runningTasks()
-            let perInstance = Dictionary(grouping: running) { $0["containerInstanceArn"]?.stringValue ?? "" }.mapValues(\.count)
+            let perInstance = Dictionary(grouping: running) { $0["containerInstanceArn"]?.stringValue ?? "" }.mapValues(
+                \.count)
             #expect(perInstance == Dictionary(uniqueKeysWithValues: instances.map { ($0, 2) }))
             let described = try await cp.service()
             #expect(described["runningCount"]?.intValue == 6)
@@ -52,7 +53,9 @@ struct ReconcilerTests {
             #expect(try await cp.events() == events)
             #expect(try await cp.tasks().count == 6)
             // And: instances show what the tasks use
-            let instance = try await cp.client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(instances[0])"]}"#)["containerInstances"]?[0]
+            let instance = try await cp.client.ok(
+                "DescribeContainerInstances", #"{"containerInstances": ["\#(instances[0])"]}"#)["containerInstances"]?[
+                    0]
             #expect(instance?["runningTasksCount"]?.intValue == 2)
             #expect(instance?["pendingTasksCount"]?.intValue == 0)
             let remaining = instance?["remainingResources"]?.arrayValue ?? []
@@ -91,7 +94,8 @@ struct ReconcilerTests {
         try await withReconciler { cp in
             // Given: a 60 s grace period
             _ = try await cp.registerHosts(3)
-            try await cp.createWebService(desiredCount: 3, healthCheck: true, extra: #", "healthCheckGracePeriodSeconds": 60"#)
+            try await cp.createWebService(
+                desiredCount: 3, healthCheck: true, extra: #", "healthCheckGracePeriodSeconds": 60"#)
             try #require(try await cp.converge { try await cp.runningTasks().count == 3 })
             #expect(try await cp.runningTasks().allSatisfy { $0["healthStatus"]?.stringValue == "HEALTHY" })
             let sick = try #require(try await cp.runningTasks().first?["taskArn"]?.stringValue)
@@ -107,16 +111,20 @@ struct ReconcilerTests {
             #expect(try await cp.tasks().count == 3)
             // When: the grace period ends
             cp.clock.advance(seconds: 31)
-            try #require(try await cp.converge {
-                try await cp.runningTasks().filter { $0["healthStatus"]?.stringValue == "HEALTHY" }.count == 3
-            })
+            try #require(
+                try await cp.converge {
+                    try await cp.runningTasks().filter { $0["healthStatus"]?.stringValue == "HEALTHY" }.count == 3
+                })
             // Then
             let after = try #require(try await cp.tasks().first { $0["taskArn"]?.stringValue == sick })
             #expect(after["desiredStatus"]?.stringValue == "STOPPED")
             #expect(after["stoppedReason"]?.stringValue == "Task failed container health checks")
             #expect(after["stopCode"]?.stringValue == "ServiceSchedulerInitiated")
             #expect(try await cp.tasks().count == 4)
-            #expect(try await cp.events().contains { $0.hasPrefix("(service web) has stopped 1 running tasks: (task \(after.taskID))") })
+            #expect(
+                try await cp.events().contains {
+                    $0.hasPrefix("(service web) has stopped 1 running tasks: (task \(after.taskID))")
+                })
         }
     }
 
@@ -131,7 +139,9 @@ struct ReconcilerTests {
             try await cp.client.ok("UpdateService", #"{"service": "web", "desiredCount": 12}"#)
             try #require(try await cp.converge { try await cp.runningTasks().count == 12 })
             // Then
-            var perInstance = Dictionary(grouping: try await cp.runningTasks()) { $0["containerInstanceArn"]?.stringValue ?? "" }.mapValues(\.count)
+            var perInstance = Dictionary(grouping: try await cp.runningTasks()) {
+                $0["containerInstanceArn"]?.stringValue ?? ""
+            }.mapValues(\.count)
             #expect(perInstance == Dictionary(uniqueKeysWithValues: instances.map { ($0, 4) }))
             #expect(try await cp.tasks().count == 12)
             // When
@@ -141,13 +151,22 @@ struct ReconcilerTests {
             }
             // Then
             #expect(settled)
-            perInstance = Dictionary(grouping: try await cp.runningTasks()) { $0["containerInstanceArn"]?.stringValue ?? "" }.mapValues(\.count)
+            perInstance = Dictionary(grouping: try await cp.runningTasks()) {
+                $0["containerInstanceArn"]?.stringValue ?? ""
+            }.mapValues(\.count)
             #expect(perInstance == Dictionary(uniqueKeysWithValues: instances.map { ($0, 1) }))
             let stopped = try await cp.tasks().filter { $0["desiredStatus"]?.stringValue == "STOPPED" }
             #expect(stopped.count == 9)
-            #expect(stopped.allSatisfy { $0["lastStatus"]?.stringValue == "STOPPED" && $0["stopCode"]?.stringValue == "ServiceSchedulerInitiated" })
+            #expect(
+                stopped.allSatisfy {
+                    $0["lastStatus"]?.stringValue == "STOPPED"
+                        && $0["stopCode"]?.stringValue == "ServiceSchedulerInitiated"
+                })
             let deploymentID = try #require(try await cp.service()["deployments"]?[0]?["id"]?.stringValue)
-            #expect(stopped.allSatisfy { $0["stoppedReason"]?.stringValue == "Scaling activity initiated by (deployment \(deploymentID))" })
+            #expect(
+                stopped.allSatisfy {
+                    $0["stoppedReason"]?.stringValue == "Scaling activity initiated by (deployment \(deploymentID))"
+                })
             #expect(await cp.fleet.runningTasks().values.map(\.count).reduce(0, +) == 3)
             #expect(try await cp.events().contains { $0.hasPrefix("(service web) has stopped 9 running tasks:") })
         }
@@ -160,22 +179,26 @@ struct ReconcilerTests {
             let instances = try await cp.registerHosts(3)
             try await cp.createWebService(desiredCount: 6)
             try #require(try await cp.converge { try await cp.runningTasks().count == 6 })
-            let lost = try await cp.runningTasks().filter { $0["containerInstanceArn"]?.stringValue == instances[2] }.compactMap { $0["taskArn"]?.stringValue }
+            let lost = try await cp.runningTasks().filter { $0["containerInstanceArn"]?.stringValue == instances[2] }
+                .compactMap { $0["taskArn"]?.stringValue }
             #expect(lost.count == 2)
             // When: host-c goes silent past the 30 s grace period while the others keep talking
             await cp.fleet.setSilent("host-c", true)
             cp.clock.advance(seconds: 31)
             try await cp.fleet.sync()
             #expect(await cp.monitor.checkOnce() == [instances[2]])
-            try #require(try await cp.converge {
-                try await cp.runningTasks().filter { !lost.contains($0["taskArn"]?.stringValue ?? "") }.count == 6
-            })
+            try #require(
+                try await cp.converge {
+                    try await cp.runningTasks().filter { !lost.contains($0["taskArn"]?.stringValue ?? "") }.count == 6
+                })
             // Then: 6 run on a and b, the lost ones are desired STOPPED with ECS's reason
             let all = try await cp.tasks()
             for arn in lost {
                 let task = try #require(all.first { $0["taskArn"]?.stringValue == arn })
                 #expect(task["desiredStatus"]?.stringValue == "STOPPED")
-                #expect(task["stoppedReason"]?.stringValue == "Task stopped because the container instance agent is disconnected")
+                #expect(
+                    task["stoppedReason"]?.stringValue
+                        == "Task stopped because the container instance agent is disconnected")
             }
             let live = all.filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
             #expect(live.count == 6)
@@ -187,22 +210,31 @@ struct ReconcilerTests {
             // Then: it stopped its old tasks; nothing is duplicated
             #expect(await cp.fleet.runningTasks()["host-c"] == [])
             let final = try await cp.tasks()
-            #expect(final.filter { lost.contains($0["taskArn"]?.stringValue ?? "") }.allSatisfy { $0["lastStatus"]?.stringValue == "STOPPED" })
+            #expect(
+                final.filter { lost.contains($0["taskArn"]?.stringValue ?? "") }.allSatisfy {
+                    $0["lastStatus"]?.stringValue == "STOPPED"
+                })
             #expect(try await cp.runningTasks().count == 6)
             #expect(final.count == 8)
         }
     }
 
-    @Test("Draining an instance moves its tasks without going below minimumHealthyPercent at any applied plan",
-          arguments: [(100, 200), (50, 100)])
+    @Test(
+        "Draining an instance moves its tasks without going below minimumHealthyPercent at any applied plan",
+        arguments: [(100, 200), (50, 100)])
     func draining(minimumHealthyPercent: Int, maximumPercent: Int) async throws {
         try await withReconciler { cp in
             // Given
             let instances = try await cp.registerHosts(3)
-            try await cp.createWebService(desiredCount: 6, extra: #", "deploymentConfiguration": {"minimumHealthyPercent": \#(minimumHealthyPercent), "maximumPercent": \#(maximumPercent)}"#)
+            try await cp.createWebService(
+                desiredCount: 6,
+                extra:
+                    #", "deploymentConfiguration": {"minimumHealthyPercent": \#(minimumHealthyPercent), "maximumPercent": \#(maximumPercent)}"#
+            )
             try #require(try await cp.converge { try await cp.runningTasks().count == 6 })
             // When
-            try await cp.client.ok("UpdateContainerInstancesState", #"{"containerInstances": ["\#(instances[0])"], "status": "DRAINING"}"#)
+            try await cp.client.ok(
+                "UpdateContainerInstancesState", #"{"containerInstances": ["\#(instances[0])"], "status": "DRAINING"}"#)
             // Then: after every pass, the healthy tasks still wanted stay at or above the minimum, live ones within the maximum
             let minimum = (6 * minimumHealthyPercent + 99) / 100
             var moved = false
@@ -214,14 +246,19 @@ struct ReconcilerTests {
                 #expect(wanted.count <= 6 * maximumPercent / 100)
                 try await cp.fleet.sync()
                 let running = try await cp.runningTasks()
-                if running.count == 6, running.allSatisfy({ $0["containerInstanceArn"]?.stringValue != instances[0] }) { moved = true; break }
+                if running.count == 6, running.allSatisfy({ $0["containerInstanceArn"]?.stringValue != instances[0] }) {
+                    moved = true
+                    break
+                }
             }
             #expect(moved)
             let stopped = try await cp.tasks().filter { $0["desiredStatus"]?.stringValue == "STOPPED" }
             #expect(stopped.count == 2)
-            #expect(stopped.allSatisfy {
-                $0["stoppedReason"]?.stringValue == "Service tasks on the container instance are being replaced because the instance is DRAINING"
-            })
+            #expect(
+                stopped.allSatisfy {
+                    $0["stoppedReason"]?.stringValue
+                        == "Service tasks on the container instance are being replaced because the instance is DRAINING"
+                })
         }
     }
 
@@ -231,15 +268,20 @@ struct ReconcilerTests {
             // Given
             let instances = try await cp.registerHosts(2)
             try await cp.client.ok("RegisterTaskDefinition", webDefinition(family: "huge", memory: 100_000))
-            try await cp.client.ok("CreateService", #"{"serviceName": "huge", "taskDefinition": "huge", "desiredCount": 1}"#)
+            try await cp.client.ok(
+                "CreateService", #"{"serviceName": "huge", "taskDefinition": "huge", "desiredCount": 1}"#)
             // When
             for _ in 0..<3 { try await cp.round() }
             // Then
             let events = try await cp.events("huge")
-            let unable = events.filter { $0.contains("was unable to place a task because no container instance met all of its requirements.") }
+            let unable = events.filter {
+                $0.contains("was unable to place a task because no container instance met all of its requirements.")
+            }
             #expect(unable.count == 1)
             #expect(unable.first?.hasPrefix("(service huge) was unable to place a task") == true)
-            let quoted = instances.map { "The closest matching (container-instance \($0.split(separator: "/").last ?? "")) has insufficient memory available." }
+            let quoted = instances.map {
+                "The closest matching (container-instance \($0.split(separator: "/").last ?? "")) has insufficient memory available."
+            }
             #expect(quoted.contains { unable.first?.contains($0) == true })
             #expect(unable.first?.contains("For more information, see the Troubleshooting section") == true)
             #expect(try await cp.tasks().isEmpty)
@@ -273,7 +315,8 @@ struct ReconcilerTests {
             // Given
             let instances = try await cp.registerHosts(3)
             try await cp.client.ok("RegisterTaskDefinition", webDefinition())
-            try await cp.client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "schedulingStrategy": "DAEMON"}"#)
+            try await cp.client.ok(
+                "CreateService", #"{"serviceName": "web", "taskDefinition": "web", "schedulingStrategy": "DAEMON"}"#)
             // When
             try #require(try await cp.converge { try await cp.runningTasks().count == 3 })
             // Then
@@ -309,7 +352,8 @@ struct ReconcilerTests {
                 #expect(wanted.filter { $0["lastStatus"]?.stringValue == "RUNNING" }.count >= 4)
                 #expect(wanted.count <= 8)
                 try await cp.fleet.sync()
-                done = try await cp.hasOnlyCompletedDeployment(of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", running: 4)
+                done = try await cp.hasOnlyCompletedDeployment(
+                    of: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2", running: 4)
             }
             #expect(done)
             let running = try await cp.runningTasks().compactMap { $0["taskDefinitionArn"]?.stringValue }

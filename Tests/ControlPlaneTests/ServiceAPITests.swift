@@ -12,7 +12,10 @@ struct ServiceAPITests {
             try await client.createCluster()
             _ = try await client.registerWeb()
             // When
-            let reply = try await client.ok("CreateService", #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": 3, "tags": [{"key": "a", "value": "b"}]}"#)
+            let reply = try await client.ok(
+                "CreateService",
+                #"{"serviceName": "web", "taskDefinition": "web", "desiredCount": 3, "tags": [{"key": "a", "value": "b"}]}"#
+            )
             // Then
             let service = try #require(reply["service"])
             #expect(service["serviceArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:service/default/web")
@@ -20,7 +23,8 @@ struct ServiceAPITests {
             #expect(service["desiredCount"]?.intValue == 3)
             #expect(service["runningCount"]?.intValue == 0)
             #expect(service["pendingCount"]?.intValue == 0)
-            #expect(service["taskDefinition"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1")
+            #expect(
+                service["taskDefinition"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1")
             #expect(service["deployments"]?.arrayValue?.count == 1)
             #expect(service["deployments"]?[0]?["status"]?.stringValue == "PRIMARY")
             #expect(service["deployments"]?[0]?["id"]?.stringValue?.hasPrefix("ecs-svc/") == true)
@@ -30,19 +34,27 @@ struct ServiceAPITests {
         }
     }
 
-    @Test("CreateService refuses what ECS refuses", arguments: [
-        (#"{"serviceName": "s", "taskDefinition": "nope", "desiredCount": 1}"#, "ClientException"),
-        (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": 1000000}"#, "InvalidParameterException"),
-        (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": -1}"#, "InvalidParameterException"),
-        (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": 99999999999999999999}"#, "SerializationException"),
-        (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": "two"}"#, "SerializationException"),
-        (#"{"serviceName": "bad name", "taskDefinition": "web"}"#, "InvalidParameterException"),
-        (#"{"serviceName": "s"}"#, "InvalidParameterException"),
-        (#"{"taskDefinition": "web"}"#, "InvalidParameterException"),
-        (#"{"serviceName": "s", "taskDefinition": "web", "launchType": "FARGATE"}"#, "InvalidParameterException"),
-        (#"{"serviceName": "s", "taskDefinition": "web", "deploymentConfiguration": {"maximumPercent": 50}}"#, "InvalidParameterException"),
-        (#"{"cluster": "nope", "serviceName": "s", "taskDefinition": "web"}"#, "ClusterNotFoundException"),
-    ])
+    @Test(
+        "CreateService refuses what ECS refuses",
+        arguments: [
+            (#"{"serviceName": "s", "taskDefinition": "nope", "desiredCount": 1}"#, "ClientException"),
+            (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": 1000000}"#, "InvalidParameterException"),
+            (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": -1}"#, "InvalidParameterException"),
+            (
+                #"{"serviceName": "s", "taskDefinition": "web", "desiredCount": 99999999999999999999}"#,
+                "SerializationException"
+            ),
+            (#"{"serviceName": "s", "taskDefinition": "web", "desiredCount": "two"}"#, "SerializationException"),
+            (#"{"serviceName": "bad name", "taskDefinition": "web"}"#, "InvalidParameterException"),
+            (#"{"serviceName": "s"}"#, "InvalidParameterException"),
+            (#"{"taskDefinition": "web"}"#, "InvalidParameterException"),
+            (#"{"serviceName": "s", "taskDefinition": "web", "launchType": "FARGATE"}"#, "InvalidParameterException"),
+            (
+                #"{"serviceName": "s", "taskDefinition": "web", "deploymentConfiguration": {"maximumPercent": 50}}"#,
+                "InvalidParameterException"
+            ),
+            (#"{"cluster": "nope", "serviceName": "s", "taskDefinition": "web"}"#, "ClusterNotFoundException"),
+        ])
     func badCreate(_ body: String, _ type: String) async throws {
         try await withControlPlane { client in
             try await client.createCluster()
@@ -76,16 +88,22 @@ struct ServiceAPITests {
             for name in ["c", "a", "b"] {
                 try await client.ok("CreateService", #"{"serviceName": "\#(name)", "taskDefinition": "web"}"#)
             }
-            let described = try await client.ok("DescribeServices", #"{"services": ["a", "arn:aws:ecs:us-east-1:000000000000:service/default/b", "zzz"], "include": ["TAGS"]}"#)
+            let described = try await client.ok(
+                "DescribeServices",
+                #"{"services": ["a", "arn:aws:ecs:us-east-1:000000000000:service/default/b", "zzz"], "include": ["TAGS"]}"#
+            )
             #expect(described["services"]?.arrayValue?.compactMap { $0["serviceName"]?.stringValue } == ["a", "b"])
             #expect(described["failures"]?[0]?["reason"]?.stringValue == "MISSING")
             let page1 = try await client.ok("ListServices", #"{"maxResults": 2}"#)
-            let page2 = try await client.ok("ListServices", #"{"maxResults": 2, "nextToken": "\#(page1["nextToken"]?.stringValue ?? "")"}"#)
+            let page2 = try await client.ok(
+                "ListServices", #"{"maxResults": 2, "nextToken": "\#(page1["nextToken"]?.stringValue ?? "")"}"#)
             let names = (page1["serviceArns"]?.arrayValue ?? []) + (page2["serviceArns"]?.arrayValue ?? [])
-            #expect(names.compactMap { $0.stringValue?.split(separator: "/").last.map(String.init) } == ["a", "b", "c"])
+            #expect(
+                names.compactMap { $0.stringValue?.split(separator: "/").last.map(String.init) } == ["a", "b", "c"])
             let none = try await client.ecs("DescribeServices", #"{"services": []}"#)
             #expect(none.errorType == "InvalidParameterException")
-            let eleven = try await client.ecs("DescribeServices", #"{"services": [\#((0..<11).map { "\"s\($0)\"" }.joined(separator: ","))]}"#)
+            let eleven = try await client.ecs(
+                "DescribeServices", #"{"services": [\#((0..<11).map { "\"s\($0)\"" }.joined(separator: ","))]}"#)
             #expect(eleven.errorType == "InvalidParameterException")
             let tooMany = try await client.ecs("ListServices", #"{"maxResults": 1000}"#)
             #expect(tooMany.errorType == "InvalidParameterException")
@@ -101,7 +119,10 @@ struct ServiceAPITests {
             try await client.ok("CreateService", #"{"serviceName": "s", "taskDefinition": "web:1", "desiredCount": 1}"#)
             // When
             let scaled = try await client.ok("UpdateService", #"{"service": "s", "desiredCount": 4}"#)
-            let rolled = try await client.ok("UpdateService", #"{"service": "s", "taskDefinition": "web:2", "deploymentConfiguration": {"minimumHealthyPercent": 50}}"#)
+            let rolled = try await client.ok(
+                "UpdateService",
+                #"{"service": "s", "taskDefinition": "web:2", "deploymentConfiguration": {"minimumHealthyPercent": 50}}"#
+            )
             // Then
             #expect(scaled["service"]?["desiredCount"]?.intValue == 4)
             #expect(scaled["service"]?["deployments"]?[0]?["desiredCount"]?.intValue == 4)

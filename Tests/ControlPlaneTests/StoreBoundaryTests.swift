@@ -8,7 +8,8 @@ import Testing
 @Suite struct StoreBoundaryTests {
     @Test func noSQLAndNoStatementsOutsideTheStore() throws {
         // Given SQL text and GRDB's statement calls
-        let sql = try Regex(#"\b(SELECT|INSERT INTO|DELETE FROM|PRAGMA|CREATE (TABLE|INDEX|TRIGGER)|ALTER TABLE)\b|\bUPDATE \w+ SET\b"#)
+        let sql = try Regex(
+            #"\b(SELECT|INSERT INTO|DELETE FROM|PRAGMA|CREATE (TABLE|INDEX|TRIGGER)|ALTER TABLE)\b|\bUPDATE \w+ SET\b"#)
         let statements = try Regex(#"\.fetch(All|One|Set|Cursor|Count)\(|\bexecute\((sql|literal):"#)
         // When every line of code of the control plane outside Store/ is searched for them
         let found = try SourceTree.codeLines(under: "Sources/ControlPlane", skipping: ["Store"])

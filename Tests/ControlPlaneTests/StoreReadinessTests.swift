@@ -11,12 +11,15 @@ import NIOCore
 import Testing
 
 /// `/readyz` and the API's answers on a data directory that fills up: a real tmpfs, really full.
-@Suite("Store readiness: a full data dir is not ready and says so, then recovers", .enabled(if: getuid() == 0, "mounts a tmpfs"),
-       .serialized, .timeLimit(.minutes(2)))
+@Suite(
+    "Store readiness: a full data dir is not ready and says so, then recovers",
+    .enabled(if: getuid() == 0, "mounts a tmpfs"),
+    .serialized, .timeLimit(.minutes(2)))
 struct StoreReadinessTests {
     /// A fresh 8 MiB tmpfs for `body`, unmounted after.
     static func withTmpfs(_ body: (URL) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-readyz-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-readyz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         guard mount("tmpfs", directory.path, "tmpfs", 0, "size=8m") == 0 else {
             throw HarnessError.unexpected("mount tmpfs: errno \(errno)")
@@ -39,7 +42,7 @@ struct StoreReadinessTests {
             let written = block.withUnsafeBytes { write(fd, $0.baseAddress, chunk) }
             if written < 0 {
                 guard errno == ENOSPC else { throw HarnessError.unexpected("write filler: errno \(errno)") }
-                chunk /= 2   // fill the last partial blocks too
+                chunk /= 2  // fill the last partial blocks too
             }
         }
     }
@@ -66,7 +69,8 @@ struct StoreReadinessTests {
                 #expect(notReady.body.contains("SQLITE_FULL"))
                 let healthz = try await client.execute(uri: "/healthz", method: .get) { Int($0.status.code) }
                 #expect(healthz == 200)
-                let write = try await client.ecs("CreateCluster", #"{"clusterName": "\#(String(repeating: "x", count: 200))"}"#)
+                let write = try await client.ecs(
+                    "CreateCluster", #"{"clusterName": "\#(String(repeating: "x", count: 200))"}"#)
                 #expect(write.status == 500)
                 #expect(write.errorType == "ServerException")
                 #expect(write.message.contains("out of space (SQLITE_FULL)"))
@@ -90,16 +94,18 @@ struct StoreFailureLogTests {
         #expect(await store.health.problem(of: store) == nil)
         // When a full disk fails call after call
         for _ in 0..<50 {
-            store.health.logFailure(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
-                                    "ECS request failed", metadata: ["ecs.operation": "CreateCluster"], logger: logger)
+            store.health.logFailure(
+                DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
+                "ECS request failed", metadata: ["ecs.operation": "CreateCluster"], logger: logger)
         }
         // Then one error line says so
         #expect(logs.entries.count == 1)
         #expect(logs.entries.first?.level == .error)
         #expect(logs.entries.first?.metadata["store.failure"] == "full")
         // When corruption shows up in a call
-        store.health.logFailure(DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
-                                "cluster reconciliation failed", metadata: [:], logger: logger)
+        store.health.logFailure(
+            DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
+            "cluster reconciliation failed", metadata: [:], logger: logger)
         // Then it is logged (a new kind) and the store is not ready from now on, though this one still writes
         #expect(logs.entries.count == 2)
         #expect(logs.entries.last?.metadata["store.failure"] == "corrupt")

@@ -11,20 +11,31 @@ struct StoreTests {
     func migrations() async throws {
         let store = try ControlPlaneStore.inMemory()
         let tables = try await store.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' ORDER BY name")
+            try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer", "readinessProbe", "service", "tag", "targetHealth", "task", "taskDefinition"])
+        #expect(
+            tables == [
+                "accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer",
+                "readinessProbe", "service", "tag", "targetHealth", "task", "taskDefinition",
+            ])
     }
 
     @Test("(family, revision) is unique: a racing duplicate insert fails instead of overwriting")
     func uniqueRevision() async throws {
         let store = try ControlPlaneStore.inMemory()
         try await store.write { db in
-            try db.execute(sql: "INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES ('web', 1, 'a1', 'ACTIVE', '{}')")
+            try db.execute(
+                sql:
+                    "INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES ('web', 1, 'a1', 'ACTIVE', '{}')"
+            )
         }
         await #expect(throws: DatabaseError.self) {
             try await store.write { db in
-                try db.execute(sql: "INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES ('web', 1, 'a2', 'ACTIVE', '{}')")
+                try db.execute(
+                    sql:
+                        "INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES ('web', 1, 'a2', 'ACTIVE', '{}')"
+                )
             }
         }
     }
@@ -35,10 +46,14 @@ struct StoreTests {
         try await withControlPlane(store: store) { client in
             try await client.createCluster()
             let tags = (0..<40).map { #"{"key": "k\#($0)", "value": "v"}"# }.joined(separator: ",")
-            _ = try await client.ok("TagResource", #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/default", "tags": [\#(tags)]}"#)
+            _ = try await client.ok(
+                "TagResource",
+                #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/default", "tags": [\#(tags)]}"#)
             // When: a service whose tags push nothing over, but a second batch over the limit
             let more = (0..<20).map { #"{"key": "m\#($0)", "value": "v"}"# }.joined(separator: ",")
-            _ = try await client.ecs("TagResource", #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/default", "tags": [\#(more)]}"#)
+            _ = try await client.ecs(
+                "TagResource",
+                #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/default", "tags": [\#(more)]}"#)
         }
         // Then
         let count = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tag") }
@@ -47,7 +62,8 @@ struct StoreTests {
 
     @Test("A file store is WAL with synchronous FULL, and keeps what was written across reopening")
     func fileStore() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-store-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-store-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         do {
             let store = try ControlPlaneStore.open(directory: directory)

@@ -13,7 +13,8 @@ struct TaskAndInstanceAPITests {
             _ = try await client.registerWeb()
             let reply = try await client.ok("RunTask", #"{"taskDefinition": "web", "count": 2}"#)
             #expect(reply["tasks"]?.arrayValue?.isEmpty == true)
-            #expect(reply["failures"]?[0]?["reason"]?.stringValue == "No Container Instances were found in your cluster.")
+            #expect(
+                reply["failures"]?[0]?["reason"]?.stringValue == "No Container Instances were found in your cluster.")
             let list = try await client.ok("ListTasks")
             #expect(list["taskArns"]?.arrayValue?.isEmpty == true)
         }
@@ -30,11 +31,16 @@ struct TaskAndInstanceAPITests {
             // Then
             let tasks = try #require(reply["tasks"]?.arrayValue)
             #expect(tasks.count == 2)
-            #expect(tasks.allSatisfy { $0["lastStatus"]?.stringValue == "PENDING" && $0["desiredStatus"]?.stringValue == "RUNNING" })
+            #expect(
+                tasks.allSatisfy {
+                    $0["lastStatus"]?.stringValue == "PENDING" && $0["desiredStatus"]?.stringValue == "RUNNING"
+                })
             #expect(tasks[0]["containerInstanceArn"]?.stringValue == instance)
-            #expect(tasks[0]["taskArn"]?.stringValue?.hasPrefix("arn:aws:ecs:us-east-1:000000000000:task/default/") == true)
+            #expect(
+                tasks[0]["taskArn"]?.stringValue?.hasPrefix("arn:aws:ecs:us-east-1:000000000000:task/default/") == true)
             #expect(reply["failures"]?[0]?["reason"]?.stringValue == "RESOURCE:CPU")
-            let described = try await client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(instance)"]}"#)
+            let described = try await client.ok(
+                "DescribeContainerInstances", #"{"containerInstances": ["\#(instance)"]}"#)
             let remaining = described["containerInstances"]?[0]?["remainingResources"]?.arrayValue ?? []
             #expect(remaining.first { $0["name"]?.stringValue == "CPU" }?["integerValue"]?.intValue == 0)
             #expect(remaining.first { $0["name"]?.stringValue == "MEMORY" }?["integerValue"]?.intValue == 4096 - 128)
@@ -67,7 +73,9 @@ struct TaskAndInstanceAPITests {
             _ = try await client.registerWeb()
             _ = try await client.registerWeb(family: "api")
             let instance = try await client.registerInstance()
-            let started = try await client.ok("StartTask", #"{"taskDefinition": "web", "containerInstances": ["\#(instance)", "missing"], "startedBy": "ops"}"#)
+            let started = try await client.ok(
+                "StartTask",
+                #"{"taskDefinition": "web", "containerInstances": ["\#(instance)", "missing"], "startedBy": "ops"}"#)
             let task = try #require(started["tasks"]?[0]?["taskArn"]?.stringValue)
             #expect(started["failures"]?[0]?["reason"]?.stringValue == "MISSING")
             try await client.ok("RunTask", #"{"taskDefinition": "api", "startedBy": "cron"}"#)
@@ -109,7 +117,8 @@ struct TaskAndInstanceAPITests {
             try await client.createCluster()
             let instance = try await client.registerInstance()
             #expect(instance.hasPrefix("arn:aws:ecs:us-east-1:000000000000:container-instance/default/"))
-            let described = try await client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(instance)", "ghost"]}"#)
+            let described = try await client.ok(
+                "DescribeContainerInstances", #"{"containerInstances": ["\#(instance)", "ghost"]}"#)
             let found = try #require(described["containerInstances"]?[0])
             #expect(found["status"]?.stringValue == "ACTIVE")
             #expect(found["agentConnected"]?.boolValue == true)
@@ -117,11 +126,13 @@ struct TaskAndInstanceAPITests {
             #expect(found["registeredResources"]?[0]?["integerValue"]?.intValue == 2048)
             #expect(described["failures"]?[0]?["reason"]?.stringValue == "MISSING")
             // drain
-            let drained = try await client.ok("UpdateContainerInstancesState", #"{"containerInstances": ["\#(instance)"], "status": "DRAINING"}"#)
+            let drained = try await client.ok(
+                "UpdateContainerInstancesState", #"{"containerInstances": ["\#(instance)"], "status": "DRAINING"}"#)
             #expect(drained["containerInstances"]?[0]?["status"]?.stringValue == "DRAINING")
             let draining = try await client.ok("ListContainerInstances", #"{"status": "DRAINING"}"#)
             #expect(draining["containerInstanceArns"]?.arrayValue?.compactMap(\.stringValue) == [instance])
-            let badState = try await client.ecs("UpdateContainerInstancesState", #"{"containerInstances": ["\#(instance)"], "status": "ASLEEP"}"#)
+            let badState = try await client.ecs(
+                "UpdateContainerInstancesState", #"{"containerInstances": ["\#(instance)"], "status": "ASLEEP"}"#)
             #expect(badState.errorType == "InvalidParameterException")
             // deregister
             let gone = try await client.ok("DeregisterContainerInstance", #"{"containerInstance": "\#(instance)"}"#)

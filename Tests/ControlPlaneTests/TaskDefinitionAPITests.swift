@@ -17,7 +17,9 @@ struct TaskDefinitionAPITests {
             #expect(first["taskDefinition"]?["revision"]?.intValue == 1)
             #expect(second["taskDefinition"]?["revision"]?.intValue == 2)
             #expect(other["taskDefinition"]?["revision"]?.intValue == 1)
-            #expect(second["taskDefinition"]?["taskDefinitionArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2")
+            #expect(
+                second["taskDefinition"]?["taskDefinitionArn"]?.stringValue
+                    == "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2")
             #expect(first["taskDefinition"]?["status"]?.stringValue == "ACTIVE")
             #expect(first["taskDefinition"]?["registeredAt"]?.intValue == 1_700_000_000)
             #expect(first["tags"]?[0]?["key"]?.stringValue == "app")
@@ -38,14 +40,23 @@ struct TaskDefinitionAPITests {
         }
     }
 
-    @Test("A bad task definition is a ClientException naming the JSON path; nothing is registered", arguments: [
-        (#"{"family": "web", "containerDefinitions": [{"name": "a", "image": "x", "memory": 64, "portMappings": [{"containerPort": 0}]}]}"#,
-         "containerDefinitions[0].portMappings[0].containerPort"),
-        (#"{"family": "web", "containerDefinitions": [{"name": "a", "image": "x", "memory": "lots"}]}"#,
-         "containerDefinitions[0].memory"),
-        (#"{"family": "bad family!", "containerDefinitions": [{"name": "a", "image": "x", "memory": 64}]}"#, "family"),
-        (#"{"family": "web"}"#, "containerDefinitions"),
-    ])
+    @Test(
+        "A bad task definition is a ClientException naming the JSON path; nothing is registered",
+        arguments: [
+            (
+                #"{"family": "web", "containerDefinitions": [{"name": "a", "image": "x", "memory": 64, "portMappings": [{"containerPort": 0}]}]}"#,
+                "containerDefinitions[0].portMappings[0].containerPort"
+            ),
+            (
+                #"{"family": "web", "containerDefinitions": [{"name": "a", "image": "x", "memory": "lots"}]}"#,
+                "containerDefinitions[0].memory"
+            ),
+            (
+                #"{"family": "bad family!", "containerDefinitions": [{"name": "a", "image": "x", "memory": 64}]}"#,
+                "family"
+            ),
+            (#"{"family": "web"}"#, "containerDefinitions"),
+        ])
     func invalid(_ body: String, _ path: String) async throws {
         try await withControlPlane { client in
             let reply = try await client.ecs("RegisterTaskDefinition", body)
@@ -65,11 +76,16 @@ struct TaskDefinitionAPITests {
             let latest = try await client.ok("DescribeTaskDefinition", #"{"taskDefinition": "web"}"#)
             #expect(latest["taskDefinition"]?["revision"]?.intValue == 2)
             #expect(latest["tags"] == nil)
-            let pinned = try await client.ok("DescribeTaskDefinition", #"{"taskDefinition": "web:1", "include": ["TAGS"]}"#)
+            let pinned = try await client.ok(
+                "DescribeTaskDefinition", #"{"taskDefinition": "web:1", "include": ["TAGS"]}"#)
             #expect(pinned["taskDefinition"]?["revision"]?.intValue == 1)
             #expect(pinned["tags"]?[0]?["value"]?.stringValue == "web")
-            #expect(pinned["taskDefinition"]?["containerDefinitions"]?[0]?["portMappings"]?[0]?["containerPort"]?.intValue == 80)
-            let byARN = try await client.ok("DescribeTaskDefinition", #"{"taskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2"}"#)
+            #expect(
+                pinned["taskDefinition"]?["containerDefinitions"]?[0]?["portMappings"]?[0]?["containerPort"]?.intValue
+                    == 80)
+            let byARN = try await client.ok(
+                "DescribeTaskDefinition",
+                #"{"taskDefinition": "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2"}"#)
             #expect(byARN["taskDefinition"]?["revision"]?.intValue == 2)
             for missing in ["web:9", "nope", "arn:aws:ecs:us-east-1:000000000000:cluster/x"] {
                 let reply = try await client.ecs("DescribeTaskDefinition", #"{"taskDefinition": "\#(missing)"}"#)
@@ -89,10 +105,14 @@ struct TaskDefinitionAPITests {
             let web = try await client.ok("ListTaskDefinitions", #"{"familyPrefix": "web", "sort": "DESC"}"#)
             let inactive = try await client.ok("ListTaskDefinitions", #"{"status": "INACTIVE"}"#)
             let page1 = try await client.ok("ListTaskDefinitions", #"{"maxResults": 2, "sort": "DESC"}"#)
-            let page2 = try await client.ok("ListTaskDefinitions", #"{"maxResults": 2, "sort": "DESC", "nextToken": "\#(page1["nextToken"]?.stringValue ?? "")"}"#)
+            let page2 = try await client.ok(
+                "ListTaskDefinitions",
+                #"{"maxResults": 2, "sort": "DESC", "nextToken": "\#(page1["nextToken"]?.stringValue ?? "")"}"#)
             // Then
             func tails(_ value: JSONValue) -> [String] {
-                (value["taskDefinitionArns"]?.arrayValue ?? []).compactMap { $0.stringValue?.split(separator: "/").last.map(String.init) }
+                (value["taskDefinitionArns"]?.arrayValue ?? []).compactMap {
+                    $0.stringValue?.split(separator: "/").last.map(String.init)
+                }
             }
             #expect(tails(active) == ["api:1", "web:1", "web:3"])
             #expect(tails(web) == ["web:3", "web:1"])
@@ -115,7 +135,8 @@ struct TaskDefinitionAPITests {
             try await client.ok("DeregisterTaskDefinition", #"{"taskDefinition": "api:1"}"#)
             let active = try await client.ok("ListTaskDefinitionFamilies")
             #expect(active["families"]?.arrayValue?.compactMap(\.stringValue) == ["web", "worker"])
-            let prefixed = try await client.ok("ListTaskDefinitionFamilies", #"{"familyPrefix": "wo", "status": "ALL"}"#)
+            let prefixed = try await client.ok(
+                "ListTaskDefinitionFamilies", #"{"familyPrefix": "wo", "status": "ALL"}"#)
             #expect(prefixed["families"]?.arrayValue?.compactMap(\.stringValue) == ["worker"])
             let inactive = try await client.ok("ListTaskDefinitionFamilies", #"{"status": "INACTIVE"}"#)
             #expect(inactive["families"]?.arrayValue?.compactMap(\.stringValue) == ["api"])
@@ -151,11 +172,14 @@ struct TaskDefinitionAPITests {
             _ = try await client.registerWeb()
             _ = try await client.registerWeb()
             try await client.ok("DeregisterTaskDefinition", #"{"taskDefinition": "web:1"}"#)
-            let reply = try await client.ok("DeleteTaskDefinitions", #"{"taskDefinitions": ["web:1", "web:2", "web:9"]}"#)
+            let reply = try await client.ok(
+                "DeleteTaskDefinitions", #"{"taskDefinitions": ["web:1", "web:2", "web:9"]}"#)
             #expect(reply["taskDefinitions"]?[0]?["status"]?.stringValue == "DELETE_IN_PROGRESS")
             #expect(reply["failures"]?.arrayValue?.count == 2)
             #expect(reply["failures"]?[0]?["reason"]?.stringValue?.contains("ACTIVE") == true)
-            let tooMany = try await client.ecs("DeleteTaskDefinitions", #"{"taskDefinitions": [\#((0..<11).map { "\"web:\($0 + 1)\"" }.joined(separator: ","))]}"#)
+            let tooMany = try await client.ecs(
+                "DeleteTaskDefinitions",
+                #"{"taskDefinitions": [\#((0..<11).map { "\"web:\($0 + 1)\"" }.joined(separator: ","))]}"#)
             #expect(tooMany.errorType == "InvalidParameterException")
             let bare = try await client.ecs("DeleteTaskDefinitions", #"{"taskDefinitions": ["web"]}"#)
             #expect(bare.errorType == "ClientException")

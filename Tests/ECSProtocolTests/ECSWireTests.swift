@@ -26,31 +26,45 @@ struct ECSWireTests {
         }
     }
 
-    @Test(arguments: [
-        (nil, "UnknownOperationException", "Missing X-Amz-Target header."),
-        ("AmazonEC2ContainerServiceV20141113.LaunchRockets", "UnknownOperationException", "Unknown operation LaunchRockets."),
-        ("DynamoDB_20120810.ListTables", "UnknownOperationException", "Unknown operation DynamoDB_20120810.ListTables."),
-    ] as [(String?, String, String)])
+    @Test(
+        arguments: [
+            (nil, "UnknownOperationException", "Missing X-Amz-Target header."),
+            (
+                "AmazonEC2ContainerServiceV20141113.LaunchRockets", "UnknownOperationException",
+                "Unknown operation LaunchRockets."
+            ),
+            (
+                "DynamoDB_20120810.ListTables", "UnknownOperationException",
+                "Unknown operation DynamoDB_20120810.ListTables."
+            ),
+        ] as [(String?, String, String)])
     func unknownTargetsAreRefused(target: String?, type: String, message: String) {
         #expect(Self.refusal(target, body: "{}") == ECSError(type, message))
     }
 
     @Test func otherContentTypesAreRefusedAndParametersIgnored() {
-        #expect(Self.refusal("AmazonEC2ContainerServiceV20141113.ListClusters", body: "{}", contentType: "text/plain")
+        #expect(
+            Self.refusal("AmazonEC2ContainerServiceV20141113.ListClusters", body: "{}", contentType: "text/plain")
                 == .serialization("Content-Type must be application/x-amz-json-1.1, got \"text/plain\"."))
-        #expect(Self.refusal("AmazonEC2ContainerServiceV20141113.ListClusters", body: "{}", contentType: "Application/JSON; charset=utf-8") == nil)
+        #expect(
+            Self.refusal(
+                "AmazonEC2ContainerServiceV20141113.ListClusters", body: "{}",
+                contentType: "Application/JSON; charset=utf-8") == nil)
     }
 
     @Test func aBodyOfWhitespaceIsAnEmptyObject() {
         #expect(Self.refusal("AmazonEC2ContainerServiceV20141113.ListClusters", body: " \r\n\t") == nil)
-        #expect(Self.refusal("AmazonEC2ContainerServiceV20141113.ListClusters", body: "[]")
+        #expect(
+            Self.refusal("AmazonEC2ContainerServiceV20141113.ListClusters", body: "[]")
                 == .serialization("The request body is not a JSON object."))
     }
 
     @Test func decodingErrorsAndChecksNameTheField() {
-        #expect(Self.refusal("AmazonEC2ContainerServiceV20141113.DescribeServices", body: #"{"cluster": "prod"}"#)
+        #expect(
+            Self.refusal("AmazonEC2ContainerServiceV20141113.DescribeServices", body: #"{"cluster": "prod"}"#)
                 == .invalidParameter("services: is required."))
-        #expect(Self.refusal("AmazonEC2ContainerServiceV20141113.RunTask", body: #"{"taskDefinition": "web", "count": 11}"#)
+        #expect(
+            Self.refusal("AmazonEC2ContainerServiceV20141113.RunTask", body: #"{"taskDefinition": "web", "count": 11}"#)
                 == .invalidParameter("count: must be between 1 and 10, got 11."))
     }
 

@@ -6,8 +6,10 @@ import Testing
 @Suite struct VocabularyTests {
     @Test func taskStatusesFollowECSLifecycle() {
         // Given ECS's task lifecycle
-        let lifecycle = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
-                         "DEPROVISIONING", "STOPPED", "DELETED"]
+        let lifecycle = [
+            "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
+            "DEPROVISIONING", "STOPPED", "DELETED",
+        ]
         // Then allCases is that order, `<` follows it, and agents report every status but DELETED
         #expect(TaskStatus.allCases.map(\.rawValue) == lifecycle)
         #expect(zip(TaskStatus.allCases, TaskStatus.allCases.dropFirst()).allSatisfy { $0 < $1 })
@@ -17,7 +19,8 @@ import Testing
 
     @Test func wireValueKeepsUnknownWordsAndEncodesAsTheWord() throws {
         // Given a word this version knows and one it does not
-        let known = try JSONDecoder().decode([WireValue<TaskStatus>].self, from: Data(#"["RUNNING","HIBERNATING"]"#.utf8))
+        let known = try JSONDecoder().decode(
+            [WireValue<TaskStatus>].self, from: Data(#"["RUNNING","HIBERNATING"]"#.utf8))
         // Then both decode, only the first is a known word, and both encode back as they came
         #expect(known[0] == TaskStatus.running && known[0].word == .running)
         #expect(known[1].word == nil && known[1].rawValue == "HIBERNATING")
@@ -45,7 +48,9 @@ import Testing
             }
         }
         // Then none is found
-        #expect(found.isEmpty, "raw ECS status literals outside Sources/ECSVocabulary:\n\(found.sorted().joined(separator: "\n"))")
+        #expect(
+            found.isEmpty,
+            "raw ECS status literals outside Sources/ECSVocabulary:\n\(found.sorted().joined(separator: "\n"))")
     }
 
     static var allWords: [String] {

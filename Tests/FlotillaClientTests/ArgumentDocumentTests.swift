@@ -13,8 +13,9 @@ struct ArgumentDocumentTests {
     @Test func fileURLReadsTheFile() throws {
         // Given a file reader that knows one path
         let files = ["/tmp/web.json": #"{"family": "web"}"#]
-        let value = try ArgumentDocument.parse("file:///tmp/web.json", option: "--cli-input-json",
-                                               readFile: { files[$0].map { Data($0.utf8) } })
+        let value = try ArgumentDocument.parse(
+            "file:///tmp/web.json", option: "--cli-input-json",
+            readFile: { files[$0].map { Data($0.utf8) } })
         #expect(value["family"] == .string("web"))
     }
 
@@ -33,10 +34,15 @@ struct ArgumentDocumentTests {
     }
 
     @Test func shorthandInfersNumbersAndBooleans() throws {
-        let value = try ArgumentDocument.parse("maximumPercent=200,minimumHealthyPercent=50,enable=true",
-                                               option: "--deployment-configuration")
-        #expect(value == .object(["maximumPercent": .number(200), "minimumHealthyPercent": .number(50),
-                                  "enable": .bool(true)]))
+        let value = try ArgumentDocument.parse(
+            "maximumPercent=200,minimumHealthyPercent=50,enable=true",
+            option: "--deployment-configuration")
+        #expect(
+            value
+                == .object([
+                    "maximumPercent": .number(200), "minimumHealthyPercent": .number(50),
+                    "enable": .bool(true),
+                ]))
     }
 
     @Test func shorthandStringsStayStrings() throws {
@@ -48,8 +54,11 @@ struct ArgumentDocumentTests {
         let items = try ArgumentDocument.parseList(
             [#"[{"type":"spread","field":"instanceId"}]"#, "type=binpack,field=memory"],
             option: "--placement-strategy", shorthand: .strings)
-        #expect(items == [.object(["type": .string("spread"), "field": .string("instanceId")]),
-                          .object(["type": .string("binpack"), "field": .string("memory")])])
+        #expect(
+            items == [
+                .object(["type": .string("spread"), "field": .string("instanceId")]),
+                .object(["type": .string("binpack"), "field": .string("memory")]),
+            ])
     }
 
     @Test(arguments: ["spread", "=x", "a=1,a=2"])

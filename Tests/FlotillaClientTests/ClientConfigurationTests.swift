@@ -7,11 +7,14 @@ struct ClientConfigurationTests {
     let userFile = "/home/ada/.config/flotilla/config.json"
     let systemFile = "/etc/flotilla/ecsctl.json"
 
-    func resolve(flag: String? = nil, cluster: String? = nil, region: String? = nil,
-                 environment: [String: String] = ["HOME": "/home/ada"],
-                 files: [String: String] = [:]) throws -> ClientConfiguration {
-        try ClientConfiguration.resolve(endpoint: flag, cluster: cluster, region: region, environment: environment,
-                                        readFile: { files[$0].map { Data($0.utf8) } })
+    func resolve(
+        flag: String? = nil, cluster: String? = nil, region: String? = nil,
+        environment: [String: String] = ["HOME": "/home/ada"],
+        files: [String: String] = [:]
+    ) throws -> ClientConfiguration {
+        try ClientConfiguration.resolve(
+            endpoint: flag, cluster: cluster, region: region, environment: environment,
+            readFile: { files[$0].map { Data($0.utf8) } })
     }
 
     @Test func defaultsWithNothingConfigured() throws {
@@ -24,12 +27,15 @@ struct ClientConfigurationTests {
     @Test func flagBeatsEnvironmentBeatsUserFileBeatsSystemFile() throws {
         // Given every source set, each to a different endpoint
         let environment = ["HOME": "/home/ada", "FLOTILLA_ENDPOINT": "http://127.0.0.2:8080"]
-        let files = [userFile: #"{"endpoint": "http://127.0.0.3:8080"}"#,
-                     systemFile: #"{"endpoint": "http://127.0.0.4:8080", "cluster": "sys"}"#]
+        let files = [
+            userFile: #"{"endpoint": "http://127.0.0.3:8080"}"#,
+            systemFile: #"{"endpoint": "http://127.0.0.4:8080", "cluster": "sys"}"#,
+        ]
 
         // Then each source wins over the ones after it
-        #expect(try resolve(flag: "http://127.0.0.1:9999", environment: environment, files: files)
-            .endpoint.absoluteString == "http://127.0.0.1:9999")
+        #expect(
+            try resolve(flag: "http://127.0.0.1:9999", environment: environment, files: files)
+                .endpoint.absoluteString == "http://127.0.0.1:9999")
         #expect(try resolve(environment: environment, files: files).endpoint.absoluteString == "http://127.0.0.2:8080")
         #expect(try resolve(files: files).endpoint.absoluteString == "http://127.0.0.3:8080")
         #expect(try resolve(files: [systemFile: files[systemFile]!]).endpoint.absoluteString == "http://127.0.0.4:8080")
@@ -37,13 +43,16 @@ struct ClientConfigurationTests {
 
     @Test func clusterFromFlagEnvironmentOrFile() throws {
         let files = [userFile: #"{"cluster": "from-user"}"#, systemFile: #"{"cluster": "from-system"}"#]
-        #expect(try resolve(cluster: "flag", environment: ["HOME": "/home/ada", "FLOTILLA_CLUSTER": "env"], files: files)
-            .cluster == "flag")
-        #expect(try resolve(environment: ["HOME": "/home/ada", "FLOTILLA_CLUSTER": "env"], files: files).cluster == "env")
+        #expect(
+            try resolve(cluster: "flag", environment: ["HOME": "/home/ada", "FLOTILLA_CLUSTER": "env"], files: files)
+                .cluster == "flag")
+        #expect(
+            try resolve(environment: ["HOME": "/home/ada", "FLOTILLA_CLUSTER": "env"], files: files).cluster == "env")
         #expect(try resolve(files: files).cluster == "from-user")
         // A user file without a cluster falls through to the system file's
-        #expect(try resolve(files: [userFile: #"{"endpoint": "http://127.0.0.1:1"}"#, systemFile: files[systemFile]!])
-            .cluster == "from-system")
+        #expect(
+            try resolve(files: [userFile: #"{"endpoint": "http://127.0.0.1:1"}"#, systemFile: files[systemFile]!])
+                .cluster == "from-system")
     }
 
     @Test func xdgConfigHomeReplacesDotConfig() {

@@ -28,8 +28,9 @@ struct ECSWireTests {
     }
 
     @Test func endpointWithAPathKeepsIt() {
-        let request = ECSWire.request(endpoint: URL(string: "http://127.0.0.1:9000/ecs")!, operation: .listClusters,
-                                      body: .object([:]))
+        let request = ECSWire.request(
+            endpoint: URL(string: "http://127.0.0.1:9000/ecs")!, operation: .listClusters,
+            body: .object([:]))
         #expect(request.url?.absoluteString == "http://127.0.0.1:9000/ecs/")
     }
 
@@ -38,8 +39,9 @@ struct ECSWireTests {
         let date = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18 UTC
 
         // When the request is built
-        let request = ECSWire.request(endpoint: endpoint, operation: .describeServices, body: .object([:]),
-                                      region: "eu-west-3", date: date)
+        let request = ECSWire.request(
+            endpoint: endpoint, operation: .describeServices, body: .object([:]),
+            region: "eu-west-3", date: date)
 
         // Then the Authorization header carries the SigV4 scope with that region
         let authorization = try #require(request.value(forHTTPHeaderField: "Authorization"))
@@ -48,7 +50,8 @@ struct ECSWireTests {
 
     @Test func everyOperationTargetsItsService() {
         let flotilla: [ECSOperation: String] = [
-            .getContainerLogStream: "FlotillaV1", .createLoadBalancer: "FlotillaV1", .describeLoadBalancers: "FlotillaV1",
+            .getContainerLogStream: "FlotillaV1", .createLoadBalancer: "FlotillaV1",
+            .describeLoadBalancers: "FlotillaV1",
             .deleteLoadBalancer: "FlotillaV1", .reportTargetHealth: "FlotillaV1", .getJoinToken: "FlotillaAgentV1",
             .rotateJoinToken: "FlotillaAgentV1",
         ]
@@ -71,12 +74,19 @@ struct ECSWireTests {
     }
 
     @Test(arguments: [
-        (#"{"__type":"ClusterNotFoundException","message":"Cluster not found."}"#, 400,
-         "ClusterNotFoundException", "Cluster not found."),
-        (#"{"__type":"com.amazonaws.ecs#ServiceNotActiveException","message":"Service was not ACTIVE."}"#, 400,
-         "ServiceNotActiveException", "Service was not ACTIVE."),
-        (#"{"__type":"com.amazon.coral.service#UnknownOperationException:http://internal.amazon.com/","message":"x"}"#, 400,
-         "UnknownOperationException", "x"),
+        (
+            #"{"__type":"ClusterNotFoundException","message":"Cluster not found."}"#, 400,
+            "ClusterNotFoundException", "Cluster not found."
+        ),
+        (
+            #"{"__type":"com.amazonaws.ecs#ServiceNotActiveException","message":"Service was not ACTIVE."}"#, 400,
+            "ServiceNotActiveException", "Service was not ACTIVE."
+        ),
+        (
+            #"{"__type":"com.amazon.coral.service#UnknownOperationException:http://internal.amazon.com/","message":"x"}"#,
+            400,
+            "UnknownOperationException", "x"
+        ),
         (#"{"__type":"ServerException","message":"database is locked"}"#, 500, "ServerException", "database is locked"),
         (#"{"__type":"ClientException"}"#, 400, "ClientException", ""),
     ])
@@ -91,7 +101,8 @@ struct ECSWireTests {
     }
 
     @Test func serviceErrorReadsAsOneLine() {
-        let error = ECSClientError.service(type: "ClusterNotFoundException", message: "Cluster\nnot found.", statusCode: 400)
+        let error = ECSClientError.service(
+            type: "ClusterNotFoundException", message: "Cluster\nnot found.", statusCode: 400)
         #expect(error.description == "ClusterNotFoundException: Cluster not found.")
     }
 

@@ -7,16 +7,18 @@ import Testing
 struct PresentationTests {
     @Test func tableAlignsColumnsWithoutTrailingBlanks() {
         // Given rows of different widths
-        let table = TextTable(headers: ["NAME", "STATUS", "DESIRED"],
-                              rows: [["web", "ACTIVE", "2"], ["background-worker", "DRAINING", "10"]])
+        let table = TextTable(
+            headers: ["NAME", "STATUS", "DESIRED"],
+            rows: [["web", "ACTIVE", "2"], ["background-worker", "DRAINING", "10"]])
 
         // Then every column starts at the same offset on every line
-        #expect(table.render() == """
-            NAME               STATUS    DESIRED
-            web                ACTIVE    2
-            background-worker  DRAINING  10
+        #expect(
+            table.render() == """
+                NAME               STATUS    DESIRED
+                web                ACTIVE    2
+                background-worker  DRAINING  10
 
-            """)
+                """)
     }
 
     @Test func cellsAreOneLineAndShortRowsArePadded() {
@@ -31,7 +33,10 @@ struct PresentationTests {
             "runningCount": .number(1), "pendingCount": .number(1),
             "taskDefinition": .string("arn:aws:ecs:us-east-1:000000000000:task-definition/web:3"),
             "events": .array([
-                .object(["createdAt": .number(1_795_000_000), "message": .string("(service web) has reached a steady state.")]),
+                .object([
+                    "createdAt": .number(1_795_000_000),
+                    "message": .string("(service web) has reached a steady state."),
+                ])
             ]),
         ])
 
@@ -39,29 +44,35 @@ struct PresentationTests {
         let text = ECSTables.serviceDetails([service])
 
         // Then the table and the recent events read as ecsctl prints them
-        #expect(text == """
-            NAME  STATUS  DESIRED  RUNNING  PENDING  TASK DEFINITION
-            web   ACTIVE  2        1        1        web:3
+        #expect(
+            text == """
+                NAME  STATUS  DESIRED  RUNNING  PENDING  TASK DEFINITION
+                web   ACTIVE  2        1        1        web:3
 
-            Recent events of web:
-            TIME                  MESSAGE
-            2026-11-18 11:06:40Z  (service web) has reached a steady state.
+                Recent events of web:
+                TIME                  MESSAGE
+                2026-11-18 11:06:40Z  (service web) has reached a steady state.
 
-            """)
+                """)
     }
 
     @Test func missingMembersShowAsDash() {
-        #expect(ECSTables.clusters([.object(["clusterName": .string("prod")])]) == """
-            NAME  STATUS  INSTANCES  SERVICES  RUNNING  PENDING
-            prod  -       -          -         -        -
+        #expect(
+            ECSTables.clusters([.object(["clusterName": .string("prod")])]) == """
+                NAME  STATUS  INSTANCES  SERVICES  RUNNING  PENDING
+                prod  -       -          -         -        -
 
-            """)
+                """)
     }
 
     @Test func failuresAreListedOnlyWhenThereAreAny() {
         #expect(ECSTables.failures([]) == "")
-        let text = ECSTables.failures([.object(["arn": .string("arn:aws:ecs:us-east-1:0:service/default/api"),
-                                                "reason": .string("MISSING")])])
+        let text = ECSTables.failures([
+            .object([
+                "arn": .string("arn:aws:ecs:us-east-1:0:service/default/api"),
+                "reason": .string("MISSING"),
+            ])
+        ])
         #expect(text.contains("FAILED"))
         #expect(text.contains("arn:aws:ecs:us-east-1:0:service/default/api  MISSING  -"))
     }
@@ -70,10 +81,12 @@ struct PresentationTests {
         let definition: JSONValue = .object([
             "family": .string("web"), "revision": .number(1), "status": .string("ACTIVE"),
             "networkMode": .string("bridge"),
-            "containerDefinitions": .array([.object([
-                "name": .string("httpd"), "image": .string("busybox"), "memoryReservation": .number(64),
-                "portMappings": .array([.object(["containerPort": .number(80), "hostPort": .number(0)])]),
-            ])]),
+            "containerDefinitions": .array([
+                .object([
+                    "name": .string("httpd"), "image": .string("busybox"), "memoryReservation": .number(64),
+                    "portMappings": .array([.object(["containerPort": .number(80), "hostPort": .number(0)])]),
+                ])
+            ]),
         ])
         let text = ECSTables.taskDefinition(definition)
         #expect(text.contains("web:1            ACTIVE  bridge"))
@@ -103,26 +116,31 @@ struct JSONTextTests {
     @Test func printsLikeTheAWSCLI() {
         // Given an answer with nesting, empty containers, integers, fractions, escapes and ARNs
         let value: JSONValue = .object([
-            "services": .array([.object(["serviceName": .string("web \"a\""), "desiredCount": .number(2),
-                                         "createdAt": .number(1.5), "events": .array([]), "tags": .object([:])])]),
+            "services": .array([
+                .object([
+                    "serviceName": .string("web \"a\""), "desiredCount": .number(2),
+                    "createdAt": .number(1.5), "events": .array([]), "tags": .object([:]),
+                ])
+            ]),
             "arn": .string("arn:aws:ecs:us-east-1:0:cluster/default"),
         ])
 
         // Then it reads as the awscli's JSON output
-        #expect(JSONText.pretty(value) == """
-            {
-                "arn": "arn:aws:ecs:us-east-1:0:cluster/default",
-                "services": [
-                    {
-                        "createdAt": 1.5,
-                        "desiredCount": 2,
-                        "events": [],
-                        "serviceName": "web \\"a\\"",
-                        "tags": {}
-                    }
-                ]
-            }
-            """)
+        #expect(
+            JSONText.pretty(value) == """
+                {
+                    "arn": "arn:aws:ecs:us-east-1:0:cluster/default",
+                    "services": [
+                        {
+                            "createdAt": 1.5,
+                            "desiredCount": 2,
+                            "events": [],
+                            "serviceName": "web \\"a\\"",
+                            "tags": {}
+                        }
+                    ]
+                }
+                """)
     }
 
     @Test func prettyTextParsesBackToTheSameValue() throws {

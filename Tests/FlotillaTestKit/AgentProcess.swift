@@ -16,20 +16,23 @@ public final class AgentProcess: Sendable {
     public static let endpointPort = 51678
 
     /// Prepares (does not start) `ecs-agent --endpoint … --cluster … --join-token …` inside `host`.
-    public init(host: NetnsHost, endpoint: String, cluster: String, joinToken: String, dataDirectory: String,
-                extraArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries) throws {
+    public init(
+        host: NetnsHost, endpoint: String, cluster: String, joinToken: String, dataDirectory: String,
+        extraArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries
+    ) throws {
         self.host = host
         self.dataDirectory = dataDirectory
         self.binaryDirectory = binaryDirectory
         cgroupParent = host.name
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         daemon = DaemonProcess(
-            arguments: host.command([
-                "\(binaryDirectory)/ecs-agent", "--endpoint", endpoint, "--cluster", cluster,
-                "--join-token", joinToken, "--data-dir", dataDirectory, "--cgroup-parent", cgroupParent,
-                "--advertise-address", host.address, "--listen", "\(host.address):\(Self.endpointPort)",
-                "--availability-zone", "zone-\(host.index)",
-            ] + extraArguments),
+            arguments: host.command(
+                [
+                    "\(binaryDirectory)/ecs-agent", "--endpoint", endpoint, "--cluster", cluster,
+                    "--join-token", joinToken, "--data-dir", dataDirectory, "--cgroup-parent", cgroupParent,
+                    "--advertise-address", host.address, "--listen", "\(host.address):\(Self.endpointPort)",
+                    "--availability-zone", "zone-\(host.index)",
+                ] + extraArguments),
             environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "FLOTILLA_LOG_LEVEL": "debug"],
             logFile: dataDirectory + "/agent.log")
     }
@@ -76,7 +79,8 @@ public final class AgentProcess: Sendable {
     /// The agent's resident set size in KiB (VmRSS), nil when it does not run.
     public func residentKiB() -> Int? {
         guard let pid = daemon.pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
         return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
     }
 
@@ -86,15 +90,19 @@ public final class AgentProcess: Sendable {
         removeAllContainers()
         for parent in Self.cgroupRoots.map({ "\($0)/\(cgroupParent)" }) {
             // Empty container cgroups a killed agent left (their processes are gone with `rm --force`).
-            for child in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] { rmdir("\(parent)/\(child)") }
+            for child in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] {
+                rmdir("\(parent)/\(child)")
+            }
             rmdir(parent)
         }
         if !keepingLogs { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
 
     /// The directories a container cgroup of this host's parent may be in (v1 controllers or the unified tree).
-    static let cgroupRoots = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct",
-                              "/sys/fs/cgroup/devices", "/sys/fs/cgroup"]
+    static let cgroupRoots = [
+        "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct",
+        "/sys/fs/cgroup/devices", "/sys/fs/cgroup",
+    ]
 
     /// Container cgroups under this agent's `--cgroup-parent`, by name (runtime container ids).
     public func containerCgroups() -> Set<String> {
@@ -126,10 +134,13 @@ public struct RuntimeContainer: Decodable, Sendable, Hashable {
 
     /// The container's command: the first child of its init (`/proc/<pid>/task/<pid>/children`), nil when none.
     public var commandPID: Int32? {
-        guard let pid, let children = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else {
+        guard let pid, let children = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)
+        else {
             return nil
         }
-        return children.split(separator: " ").first.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return children.split(separator: " ").first.flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 
     /// Whether this container belongs to the ECS task `taskArn` (the agent names containers after the task id).

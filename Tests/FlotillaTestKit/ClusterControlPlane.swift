@@ -19,16 +19,20 @@ public final class ClusterControlPlane: Sendable {
     /// - Parameters:
     ///   - agentGracePeriod: `--agent-grace-period` (an agent silent this long is disconnected).
     ///   - extraArguments: more flags, e.g. `--no-embedded-load-balancer`.
-    public init(address: String, dataDirectory: String, agentGracePeriod: String = "30s",
-                extraArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries) throws {
+    public init(
+        address: String, dataDirectory: String, agentGracePeriod: String = "30s",
+        extraArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries
+    ) throws {
         self.address = address
         self.dataDirectory = dataDirectory
         port = try freePort(on: address)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         daemon = DaemonProcess(
-            arguments: ["\(binaryDirectory)/ecs-control-plane", "--listen", "\(address):\(port)",
-                        "--data-dir", dataDirectory, "--agent-grace-period", agentGracePeriod,
-                        "--log-level", "info"] + extraArguments,
+            arguments: [
+                "\(binaryDirectory)/ecs-control-plane", "--listen", "\(address):\(port)",
+                "--data-dir", dataDirectory, "--agent-grace-period", agentGracePeriod,
+                "--log-level", "info",
+            ] + extraArguments,
             logFile: dataDirectory + "/control-plane.log")
     }
 
@@ -85,8 +89,9 @@ public final class ClusterControlPlane: Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
         guard status == 200 else {
-            throw APIError(target: target, status: status, type: json["__type"]?.stringValue ?? "",
-                           message: json["message"]?.stringValue ?? String(decoding: data, as: UTF8.self))
+            throw APIError(
+                target: target, status: status, type: json["__type"]?.stringValue ?? "",
+                message: json["message"]?.stringValue ?? String(decoding: data, as: UTF8.self))
         }
         return json
     }

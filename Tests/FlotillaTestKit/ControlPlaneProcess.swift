@@ -24,9 +24,13 @@ public final class ControlPlaneProcess: Sendable {
     /// Starts the control plane on `dataDirectory` (a fresh temp dir when nil) and waits until `/healthz` answers.
     /// - Parameter viaEnvironment: pass the configuration as `FLOTILLA_*` variables instead of flags.
     /// - Parameter arguments: more flags (e.g. `--idle-timeout 1s`).
-    public init(dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false, arguments: [String] = []) async throws {
+    public init(
+        dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false, arguments: [String] = []
+    ) async throws {
         self.port = try port ?? freePort()
-        let dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
+        let dataDirectory =
+            dataDirectory
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
         self.dataDirectory = dataDirectory
         if viaEnvironment {
@@ -36,11 +40,14 @@ public final class ControlPlaneProcess: Sendable {
             environment["FLOTILLA_ACCOUNT_ID"] = "111122223333"
             environment["FLOTILLA_REGION"] = "eu-north-1"
             environment["FLOTILLA_LOG_LEVEL"] = "warning"
-            daemon = DaemonProcess(arguments: [Self.binary.path], environment: environment, logFile: dataDirectory.path + ".log")
+            daemon = DaemonProcess(
+                arguments: [Self.binary.path], environment: environment, logFile: dataDirectory.path + ".log")
         } else {
             daemon = DaemonProcess(
-                arguments: [Self.binary.path, "--listen", "127.0.0.1:\(self.port)", "--data-dir", dataDirectory.path,
-                            "--log-level", "warning"] + arguments,
+                arguments: [
+                    Self.binary.path, "--listen", "127.0.0.1:\(self.port)", "--data-dir", dataDirectory.path,
+                    "--log-level", "warning",
+                ] + arguments,
                 logFile: dataDirectory.path + ".log")
         }
         try daemon.start()
@@ -51,7 +58,8 @@ public final class ControlPlaneProcess: Sendable {
     func waitUntilHealthy() async throws {
         let healthy = await eventually(within: .seconds(15), every: .milliseconds(50)) { () async -> Bool in
             guard daemon.isRunning else { return true }
-            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!) else {
+            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!)
+            else {
                 return false
             }
             return (response as? HTTPURLResponse)?.statusCode == 200
@@ -110,7 +118,6 @@ public enum ControlPlaneProcessError: Error, CustomStringConvertible {
         }
     }
 }
-
 
 extension JSONValue {
     /// The element at `index` of a JSON array, nil when out of range or not an array (tests read ECS answers with it).

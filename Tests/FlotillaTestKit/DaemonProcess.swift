@@ -29,14 +29,19 @@ public final class DaemonProcess: @unchecked Sendable {
     /// Starts the process (again).
     public func start() throws {
         func appending(to path: String) throws -> FileHandle {
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+            }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             handle.seekToEndOfFile()
             return handle
         }
         let log = try appending(to: logFile)
         let errors = try errorFile.map(appending(to:)) ?? log
-        defer { try? log.close(); try? errors.close() }
+        defer {
+            try? log.close()
+            try? errors.close()
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: HostCommand.resolve(arguments[0]))
         process.arguments = Array(arguments.dropFirst())

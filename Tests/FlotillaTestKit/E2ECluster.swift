@@ -16,18 +16,24 @@ public final class E2ECluster: Sendable {
     public let directory: String
 
     /// Builds everything; on failure removes what it built and rethrows.
-    public init(hosts: Int, cluster: String = "e2e", agentGracePeriod: String = "30s",
-                controlPlaneArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries) async throws {
+    public init(
+        hosts: Int, cluster: String = "e2e", agentGracePeriod: String = "30s",
+        controlPlaneArguments: [String] = [], binaryDirectory: String = HostCommand.debugBinaries
+    ) async throws {
         lab = try NetnsLab()
         self.cluster = cluster
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-e2e-\(lab.run)-\(UUID().uuidString.prefix(8))").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fl-e2e-\(lab.run)-\(UUID().uuidString.prefix(8))"
+            ).path
         var built: [AgentProcess] = []
         var plane: ClusterControlPlane?
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let controlPlane = try ClusterControlPlane(address: lab.gatewayAddress, dataDirectory: directory + "/control-plane",
-                                                       agentGracePeriod: agentGracePeriod, extraArguments: controlPlaneArguments,
-                                                       binaryDirectory: binaryDirectory)
+            let controlPlane = try ClusterControlPlane(
+                address: lab.gatewayAddress, dataDirectory: directory + "/control-plane",
+                agentGracePeriod: agentGracePeriod, extraArguments: controlPlaneArguments,
+                binaryDirectory: binaryDirectory)
             plane = controlPlane
             try await controlPlane.start()
             try await controlPlane.ecs("CreateCluster", ["clusterName": cluster])
@@ -36,8 +42,9 @@ public final class E2ECluster: Sendable {
             try HostCommand.check(["\(binaryDirectory)/ecs-agent", "runtime", "make-busybox-image", archive])
             for index in 1...hosts {
                 let host = try lab.addHost(index)
-                let agent = try AgentProcess(host: host, endpoint: controlPlane.endpoint, cluster: cluster, joinToken: token,
-                                             dataDirectory: "\(directory)/agent-\(index)", binaryDirectory: binaryDirectory)
+                let agent = try AgentProcess(
+                    host: host, endpoint: controlPlane.endpoint, cluster: cluster, joinToken: token,
+                    dataDirectory: "\(directory)/agent-\(index)", binaryDirectory: binaryDirectory)
                 built.append(agent)
                 try agent.importImage(archive)
                 try agent.start()
@@ -54,10 +61,13 @@ public final class E2ECluster: Sendable {
     }
 
     /// Runs `body` on a fresh cluster and tears it down afterwards, also when `body` throws.
-    public static func with<Result>(hosts: Int, agentGracePeriod: String = "30s", controlPlaneArguments: [String] = [],
-                                    _ body: (E2ECluster) async throws -> Result) async throws -> Result {
-        let cluster = try await E2ECluster(hosts: hosts, agentGracePeriod: agentGracePeriod,
-                                           controlPlaneArguments: controlPlaneArguments)
+    public static func with<Result>(
+        hosts: Int, agentGracePeriod: String = "30s", controlPlaneArguments: [String] = [],
+        _ body: (E2ECluster) async throws -> Result
+    ) async throws -> Result {
+        let cluster = try await E2ECluster(
+            hosts: hosts, agentGracePeriod: agentGracePeriod,
+            controlPlaneArguments: controlPlaneArguments)
         do {
             let result = try await body(cluster)
             cluster.tearDown()
@@ -130,23 +140,30 @@ public final class E2ECluster: Sendable {
     /// The service as DescribeServices shows it.
     public func service(_ name: String) async throws -> JSONValue {
         let answer = try await ecs("DescribeServices", ["services": [name]])
-        guard let service = answer["services"]?[0] else { throw ClusterHarnessError.unexpected("no service \(name): \(answer)") }
+        guard let service = answer["services"]?[0] else {
+            throw ClusterHarnessError.unexpected("no service \(name): \(answer)")
+        }
         return service
     }
 
     /// The container instances of the cluster (DescribeContainerInstances of every ListContainerInstances ARN).
     public func containerInstances() async throws -> [JSONValue] {
-        let arns = try await ecs("ListContainerInstances")["containerInstanceArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let arns =
+            try await ecs("ListContainerInstances")["containerInstanceArns"]?.arrayValue?.compactMap(\.stringValue)
+            ?? []
         guard !arns.isEmpty else { return [] }
-        return try await ecs("DescribeContainerInstances", ["containerInstances": arns])["containerInstances"]?.arrayValue ?? []
+        return try await ecs("DescribeContainerInstances", ["containerInstances": arns])["containerInstances"]?
+            .arrayValue ?? []
     }
 
     /// The agent whose container instance is `containerInstanceArn`: agents register with availability zone
     /// `zone-<host index>`, shown in the instance's `ecs.availability-zone` attribute.
     public func agent(ofInstance containerInstanceArn: String, in instances: [JSONValue]) -> AgentProcess? {
-        guard let instance = instances.first(where: { $0["containerInstanceArn"]?.stringValue == containerInstanceArn }),
-              let zone = instance["attributes"]?.arrayValue?
-                .first(where: { $0["name"]?.stringValue == "ecs.availability-zone" })?["value"]?.stringValue else {
+        guard
+            let instance = instances.first(where: { $0["containerInstanceArn"]?.stringValue == containerInstanceArn }),
+            let zone = instance["attributes"]?.arrayValue?
+                .first(where: { $0["name"]?.stringValue == "ecs.availability-zone" })?["value"]?.stringValue
+        else {
             return nil
         }
         return agents.first { "zone-\($0.host.index)" == zone }
@@ -187,6 +204,7 @@ public func httpGet(_ url: String, timeout: TimeInterval = 2) async -> String? {
     var request = URLRequest(url: URL(string: url)!)
     request.timeoutInterval = timeout
     guard let (data, response) = try? await URLSession.shared.data(for: request),
-          (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
+        (response as? HTTPURLResponse)?.statusCode == 200
+    else { return nil }
     return String(decoding: data, as: UTF8.self)
 }

@@ -21,7 +21,8 @@ public struct FakeAgentFleet: Sendable {
         self.snapshot = snapshot
         for task in snapshot.tasks where task.isLive {
             if let service = snapshot.services.first(where: { $0.group == task.group }),
-               let deployment = service.deployments.first(where: { $0.id == task.deploymentId }) {
+                let deployment = service.deployments.first(where: { $0.id == task.deploymentId })
+            {
                 reserved[task.taskArn] = deployment.requirements
             }
         }
@@ -35,16 +36,22 @@ public struct FakeAgentFleet: Sendable {
             nextTask += 1
             let arn = "arn:aws:ecs:local:000000000000:task/\(snapshot.clusterName)/\(nextTask)"
             let requirements = requirements(of: placement)
-            guard let slot = snapshot.instances.firstIndex(where: { $0.containerInstanceArn == placement.containerInstanceArn }) else { continue }
+            guard
+                let slot = snapshot.instances.firstIndex(where: {
+                    $0.containerInstanceArn == placement.containerInstanceArn
+                })
+            else { continue }
             snapshot.instances[slot].remainingCPU -= requirements.cpu
             snapshot.instances[slot].remainingMemoryMiB -= requirements.memoryMiB
             for port in requirements.hostPorts { snapshot.instances[slot].portsInUse.insert(port) }
             snapshot.instances[slot].runningTasksCount += 1
             reserved[arn] = requirements
-            snapshot.tasks.append(TaskSnapshot(taskArn: arn, containerInstanceArn: placement.containerInstanceArn,
-                                               group: placement.group, taskDefinitionArn: placement.taskDefinitionArn,
-                                               deploymentId: placement.deploymentId, lastStatus: .pending,
-                                               healthStatus: .unknown, createdAt: now))
+            snapshot.tasks.append(
+                TaskSnapshot(
+                    taskArn: arn, containerInstanceArn: placement.containerInstanceArn,
+                    group: placement.group, taskDefinitionArn: placement.taskDefinitionArn,
+                    deploymentId: placement.deploymentId, lastStatus: .pending,
+                    healthStatus: .unknown, createdAt: now))
         }
         for update in plan.deploymentUpdates { applyDeploymentUpdate(update, now: now) }
         snapshot.baseIndex += 1
@@ -53,7 +60,8 @@ public struct FakeAgentFleet: Sendable {
     /// Agents report: pending tasks start (healthy, unless `reportsHealthLater`), or exit at once if their task
     /// definition is failing.
     public mutating func advance(now: Date) {
-        for index in snapshot.tasks.indices where snapshot.tasks[index].isLive && snapshot.tasks[index].lastStatus == .pending {
+        for index in snapshot.tasks.indices
+        where snapshot.tasks[index].isLive && snapshot.tasks[index].lastStatus == .pending {
             if failingTaskDefinitions.contains(snapshot.tasks[index].taskDefinitionArn) {
                 stopTask(snapshot.tasks[index].taskArn, code: .essentialContainerExited)
             } else {
@@ -77,16 +85,22 @@ public struct FakeAgentFleet: Sendable {
 
     private func requirements(of placement: TaskPlacement) -> TaskRequirements {
         let service = snapshot.services.first { $0.serviceName == placement.serviceName }
-        return service?.deployments.first { $0.id == placement.deploymentId }?.requirements ?? TaskRequirements(cpu: 0, memoryMiB: 0)
+        return service?.deployments.first { $0.id == placement.deploymentId }?.requirements
+            ?? TaskRequirements(cpu: 0, memoryMiB: 0)
     }
 
     private mutating func stopTask(_ arn: String, code: StopCode) {
-        guard let index = snapshot.tasks.firstIndex(where: { $0.taskArn == arn }), snapshot.tasks[index].lastStatus != .stopped else { return }
+        guard let index = snapshot.tasks.firstIndex(where: { $0.taskArn == arn }),
+            snapshot.tasks[index].lastStatus != .stopped
+        else { return }
         snapshot.tasks[index].desiredStatus = .stopped
         snapshot.tasks[index].lastStatus = .stopped
         snapshot.tasks[index].stopCode = code
         if let requirements = reserved.removeValue(forKey: arn),
-           let slot = snapshot.instances.firstIndex(where: { $0.containerInstanceArn == snapshot.tasks[index].containerInstanceArn }) {
+            let slot = snapshot.instances.firstIndex(where: {
+                $0.containerInstanceArn == snapshot.tasks[index].containerInstanceArn
+            })
+        {
             snapshot.instances[slot].remainingCPU += requirements.cpu
             snapshot.instances[slot].remainingMemoryMiB += requirements.memoryMiB
             for port in requirements.hostPorts { snapshot.instances[slot].portsInUse.remove(port) }
@@ -96,20 +110,25 @@ public struct FakeAgentFleet: Sendable {
 
     private mutating func applyDeploymentUpdate(_ update: DeploymentUpdate, now: Date) {
         guard let serviceIndex = snapshot.services.firstIndex(where: { $0.serviceName == update.serviceName }),
-              let index = snapshot.services[serviceIndex].deployments.firstIndex(where: { $0.id == update.deploymentId }) else { return }
+            let index = snapshot.services[serviceIndex].deployments.firstIndex(where: { $0.id == update.deploymentId })
+        else { return }
         if let status = update.status { snapshot.services[serviceIndex].deployments[index].status = status }
         if let state = update.rolloutState { snapshot.services[serviceIndex].deployments[index].rolloutState = state }
         if let arn = update.rollbackToTaskDefinitionArn,
-           let target = snapshot.services[serviceIndex].deployments.first(where: { $0.taskDefinitionArn == arn }) {
+            let target = snapshot.services[serviceIndex].deployments.first(where: { $0.taskDefinitionArn == arn })
+        {
             nextDeployment += 1
             snapshot.services[serviceIndex].deployments[index].status = .active
             let id = "ecs-svc/rollback-\(nextDeployment)"
-            snapshot.services[serviceIndex].deployments.append(DeploymentSnapshot(
-                id: id, status: .primary, taskDefinitionArn: arn,
-                requirements: target.requirements, rolloutState: .inProgress, createdAt: now))
+            snapshot.services[serviceIndex].deployments.append(
+                DeploymentSnapshot(
+                    id: id, status: .primary, taskDefinitionArn: arn,
+                    requirements: target.requirements, rolloutState: .inProgress, createdAt: now))
             // As the control plane does: the rollback takes over the live tasks of the deployment it returns to.
-            for task in snapshot.tasks.indices where snapshot.tasks[task].deploymentId == update.rollbackToDeploymentId
-                && snapshot.tasks[task].isLive {
+            for task in snapshot.tasks.indices
+            where snapshot.tasks[task].deploymentId == update.rollbackToDeploymentId
+                && snapshot.tasks[task].isLive
+            {
                 snapshot.tasks[task].deploymentId = id
             }
         }
@@ -174,9 +193,12 @@ public actor FakeAgentHosts {
 
     /// Registers a host with the cluster's join token; answers its container-instance ARN.
     @discardableResult
-    public func register(_ name: String, cpu: Int = 2048, memory: Int = 4096, zone: String = "zone-a",
-                         attributes: [String: String] = [:]) async throws -> String {
-        let token = try await call("GetJoinToken", .object(["cluster": .string(cluster)]))["joinToken"]?.stringValue ?? ""
+    public func register(
+        _ name: String, cpu: Int = 2048, memory: Int = 4096, zone: String = "zone-a",
+        attributes: [String: String] = [:]
+    ) async throws -> String {
+        let token =
+            try await call("GetJoinToken", .object(["cluster": .string(cluster)]))["joinToken"]?.stringValue ?? ""
         var attributeList: [JSONValue] = [
             .object(["name": .string("ecs.os-type"), "value": .string("linux")]),
             .object(["name": .string("ecs.availability-zone"), "value": .string(zone)]),
@@ -184,14 +206,17 @@ public actor FakeAgentHosts {
         for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
             attributeList.append(.object(["name": .string(key), "value": .string(value)]))
         }
-        let reply = try await call("Register", .object([
-            "cluster": .string(cluster), "joinToken": .string(token), "hostname": .string(name),
-            "address": .string("127.0.0.\(hosts.count + 2)"),
-            "resources": .object(["cpu": .number(Double(cpu)), "memory": .number(Double(memory))]),
-            "attributes": .array(attributeList),
-            "versionInfo": .object(["agentVersion": .string("fake-0.1")]),
-        ]))
-        guard let arn = reply["containerInstanceArn"]?.stringValue, let credential = reply["credential"]?.stringValue else {
+        let reply = try await call(
+            "Register",
+            .object([
+                "cluster": .string(cluster), "joinToken": .string(token), "hostname": .string(name),
+                "address": .string("127.0.0.\(hosts.count + 2)"),
+                "resources": .object(["cpu": .number(Double(cpu)), "memory": .number(Double(memory))]),
+                "attributes": .array(attributeList),
+                "versionInfo": .object(["agentVersion": .string("fake-0.1")]),
+            ]))
+        guard let arn = reply["containerInstanceArn"]?.stringValue, let credential = reply["credential"]?.stringValue
+        else {
             throw FakeAgentError.unexpectedReply("Register", "\(reply)")
         }
         hosts.append(Host(name: name, containerInstanceArn: arn, credential: credential, index: 0))
@@ -214,10 +239,14 @@ public actor FakeAgentHosts {
         guard let (slot, task) = find(taskArn) else { return }
         hosts[slot].tasks[taskArn]?.lastStatus = "STOPPED"
         let containers: [JSONValue] = task.containerNames.enumerated().map { index, name in
-            .object(["name": .string(name), "lastStatus": .string("STOPPED"), "exitCode": .number(Double(index == 0 ? exitCode : 137))])
+            .object([
+                "name": .string(name), "lastStatus": .string("STOPPED"),
+                "exitCode": .number(Double(index == 0 ? exitCode : 137)),
+            ])
         }
         pending[hosts[slot].name, default: [:]][taskArn] = .object([
-            "taskArn": .string(taskArn), "lastStatus": .string("STOPPED"), "stopCode": .string("EssentialContainerExited"),
+            "taskArn": .string(taskArn), "lastStatus": .string("STOPPED"),
+            "stopCode": .string("EssentialContainerExited"),
             "stoppedReason": .string("Essential container in task exited"),
             "stoppedAt": .number(clock().timeIntervalSince1970),
             "containers": .array(containers),
@@ -254,22 +283,28 @@ public actor FakeAgentHosts {
 
     private func sync(host slot: Int) async throws {
         let host = hosts[slot]
-        let reply = try await call("PollDesiredTasks", .object([
-            "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
-            "credential": .string(host.credential), "index": .number(Double(host.index)), "waitSeconds": .number(0),
-        ]))
+        let reply = try await call(
+            "PollDesiredTasks",
+            .object([
+                "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
+                "credential": .string(host.credential), "index": .number(Double(host.index)), "waitSeconds": .number(0),
+            ]))
         hosts[slot].index = reply["index"]?.intValue ?? host.index
         var changes = pending.removeValue(forKey: host.name) ?? [:]
         let now = clock()
         for desired in reply["tasks"]?.arrayValue ?? [] {
             guard let arn = desired["taskArn"]?.stringValue, let desiredStatus = desired["desiredStatus"]?.stringValue,
-                  changes[arn] == nil else { continue }
+                changes[arn] == nil
+            else { continue }
             let definition = desired["taskDefinition"]
             let containers = definition?["containerDefinitions"]?.arrayValue ?? []
-            var task = hosts[slot].tasks[arn] ?? FakeTask(
-                taskArn: arn, taskDefinitionArn: desired["taskDefinitionArn"]?.stringValue ?? "", desiredStatus: desiredStatus,
-                lastStatus: "PROVISIONING", healthStatus: "UNKNOWN",
-                containerNames: containers.compactMap { $0["name"]?.stringValue })
+            var task =
+                hosts[slot].tasks[arn]
+                ?? FakeTask(
+                    taskArn: arn, taskDefinitionArn: desired["taskDefinitionArn"]?.stringValue ?? "",
+                    desiredStatus: desiredStatus,
+                    lastStatus: "PROVISIONING", healthStatus: "UNKNOWN",
+                    containerNames: containers.compactMap { $0["name"]?.stringValue })
             task.desiredStatus = desiredStatus
             var change: [String: JSONValue] = ["taskArn": .string(arn)]
             if desiredStatus == "STOPPED" {
@@ -277,9 +312,12 @@ public actor FakeAgentHosts {
                 task.lastStatus = "STOPPED"
                 change["lastStatus"] = .string("STOPPED")
                 change["stoppedAt"] = .number(now.timeIntervalSince1970)
-                change["containers"] = .array(containers.map {
-                    .object(["name": $0["name"] ?? .null, "lastStatus": .string("STOPPED"), "exitCode": .number(143)])
-                })
+                change["containers"] = .array(
+                    containers.map {
+                        .object([
+                            "name": $0["name"] ?? .null, "lastStatus": .string("STOPPED"), "exitCode": .number(143),
+                        ])
+                    })
             } else if task.lastStatus == "PROVISIONING" {
                 task.lastStatus = "PENDING"
                 change["lastStatus"] = .string("PENDING")
@@ -290,9 +328,12 @@ public actor FakeAgentHosts {
                     change["lastStatus"] = .string("STOPPED")
                     change["stopCode"] = .string("EssentialContainerExited")
                     change["stoppedReason"] = .string("Essential container in task exited")
-                    change["containers"] = .array(containers.map {
-                        .object(["name": $0["name"] ?? .null, "lastStatus": .string("STOPPED"), "exitCode": .number(1)])
-                    })
+                    change["containers"] = .array(
+                        containers.map {
+                            .object([
+                                "name": $0["name"] ?? .null, "lastStatus": .string("STOPPED"), "exitCode": .number(1),
+                            ])
+                        })
                 } else {
                     let checked = containers.contains { $0["healthCheck"] != nil && $0["healthCheck"] != .null }
                     task.lastStatus = "RUNNING"
@@ -302,27 +343,33 @@ public actor FakeAgentHosts {
                     change["startedAt"] = .number(now.timeIntervalSince1970)
                     if checked { change["healthStatus"] = .string("HEALTHY") }
                     let mode = definition?["networkMode"]?.stringValue ?? "bridge"
-                    change["containers"] = .array(containers.map { container in
-                        var bindings: [JSONValue] = []
-                        for mapping in container["portMappings"]?.arrayValue ?? [] {
-                            let containerPort = mapping["containerPort"]?.intValue ?? 0
-                            var hostPort = mapping["hostPort"]?.intValue ?? 0
-                            if mode == "host" { hostPort = containerPort }
-                            if hostPort == 0 {
-                                hostPort = hosts[slot].nextHostPort
-                                hosts[slot].nextHostPort += 1
+                    change["containers"] = .array(
+                        containers.map { container in
+                            var bindings: [JSONValue] = []
+                            for mapping in container["portMappings"]?.arrayValue ?? [] {
+                                let containerPort = mapping["containerPort"]?.intValue ?? 0
+                                var hostPort = mapping["hostPort"]?.intValue ?? 0
+                                if mode == "host" { hostPort = containerPort }
+                                if hostPort == 0 {
+                                    hostPort = hosts[slot].nextHostPort
+                                    hosts[slot].nextHostPort += 1
+                                }
+                                bindings.append(
+                                    .object([
+                                        "bindIP": .string("0.0.0.0"), "containerPort": .number(Double(containerPort)),
+                                        "hostPort": .number(Double(hostPort)),
+                                        "protocol": mapping["protocol"] ?? .string("tcp"),
+                                    ]))
                             }
-                            bindings.append(.object([
-                                "bindIP": .string("0.0.0.0"), "containerPort": .number(Double(containerPort)),
-                                "hostPort": .number(Double(hostPort)), "protocol": mapping["protocol"] ?? .string("tcp"),
-                            ]))
-                        }
-                        var report: [String: JSONValue] = [
-                            "name": container["name"] ?? .null, "lastStatus": .string("RUNNING"), "networkBindings": .array(bindings),
-                        ]
-                        if container["healthCheck"] != nil, container["healthCheck"] != .null { report["healthStatus"] = .string("HEALTHY") }
-                        return .object(report)
-                    })
+                            var report: [String: JSONValue] = [
+                                "name": container["name"] ?? .null, "lastStatus": .string("RUNNING"),
+                                "networkBindings": .array(bindings),
+                            ]
+                            if container["healthCheck"] != nil, container["healthCheck"] != .null {
+                                report["healthStatus"] = .string("HEALTHY")
+                            }
+                            return .object(report)
+                        })
                 }
             } else {
                 hosts[slot].tasks[arn] = task
@@ -334,10 +381,13 @@ public actor FakeAgentHosts {
         guard !changes.isEmpty else { return }
         let ordered = changes.keys.sorted().compactMap { changes[$0] }
         for batch in stride(from: 0, to: ordered.count, by: 100) {
-            _ = try await call("SubmitStateChanges", .object([
-                "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
-                "credential": .string(host.credential), "tasks": .array(Array(ordered[batch..<min(batch + 100, ordered.count)])),
-            ]))
+            _ = try await call(
+                "SubmitStateChanges",
+                .object([
+                    "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
+                    "credential": .string(host.credential),
+                    "tasks": .array(Array(ordered[batch..<min(batch + 100, ordered.count)])),
+                ]))
         }
     }
 }

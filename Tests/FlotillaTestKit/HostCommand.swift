@@ -43,8 +43,10 @@ public enum HostCommand {
     /// the calling thread; stdout and stderr go through files so neither can block it. Never throws for a non-zero
     /// status: see `check`. From async code prefer `runToCompletion`, which does not hold a thread of the shared
     /// cooperative pool while it waits.
-    public static func run(_ arguments: [String], environment: [String: String]? = nil,
-                           input: String? = nil) throws -> HostCommandResult {
+    public static func run(
+        _ arguments: [String], environment: [String: String]? = nil,
+        input: String? = nil
+    ) throws -> HostCommandResult {
         let launch = try Launch(arguments, environment: environment, currentDirectory: nil, input: input)
         try launch.process.run()
         launch.sendInput()
@@ -55,9 +57,11 @@ public enum HostCommand {
     /// `run`, waiting through a termination handler instead of on a thread: the test process shares a few cooperative
     /// threads (one per core) among every test running at once, and a test blocked in a wait would stall the others.
     /// - Parameter killAfter: SIGKILL the command when it runs longer (a bound against hangs).
-    public static func runToCompletion(_ arguments: [String], environment: [String: String]? = nil,
-                                       currentDirectory: String? = nil, input: String? = nil,
-                                       killAfter: Duration = .seconds(300)) async throws -> HostCommandResult {
+    public static func runToCompletion(
+        _ arguments: [String], environment: [String: String]? = nil,
+        currentDirectory: String? = nil, input: String? = nil,
+        killAfter: Duration = .seconds(300)
+    ) async throws -> HostCommandResult {
         let launch = try Launch(arguments, environment: environment, currentDirectory: currentDirectory, input: input)
         let status: Int32 = try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask {
@@ -131,9 +135,10 @@ public enum HostCommand {
         func result(status: Int32) -> HostCommandResult {
             for handle in handles { try? handle.close() }
             defer { try? FileManager.default.removeItem(at: directory) }
-            return HostCommandResult(status: status,
-                                     stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
-                                     stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self))
+            return HostCommandResult(
+                status: status,
+                stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
+                stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self))
         }
     }
 
@@ -152,8 +157,10 @@ public enum HostCommand {
 
     static func resolve(_ name: String) -> String {
         if name.hasPrefix("/") { return name }
-        for directory in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"] where
-            FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+        for directory in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"]
+        where
+            FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)")
+        {
             return "\(directory)/\(name)"
         }
         return "/usr/bin/\(name)"

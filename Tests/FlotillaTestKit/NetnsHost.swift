@@ -29,8 +29,11 @@ public final class NetnsLab: Sendable {
             chosen = candidate
             break
         }
-        guard let run = chosen else { throw HostCommandError(arguments: ["lock", Self.lockDirectory],
-                                                             result: HostCommandResult(status: 1, stdout: "", stderr: "no free run number")) }
+        guard let run = chosen else {
+            throw HostCommandError(
+                arguments: ["lock", Self.lockDirectory],
+                result: HostCommandResult(status: 1, stdout: "", stderr: "no free run number"))
+        }
         self.run = run
         name = "fl-e2e-\(run)"
         Self.removeLeftovers(of: run)
@@ -76,9 +79,11 @@ public final class NetnsLab: Sendable {
                 close(fd)
                 return true
             }
-            guard errno == EEXIST, let owner = (try? String(contentsOfFile: path, encoding: .utf8))
-                    .flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return false }
-            if kill(owner, 0) == 0 || errno == EPERM { return false }   // its owner still runs
+            guard errno == EEXIST,
+                let owner = (try? String(contentsOfFile: path, encoding: .utf8))
+                    .flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+            else { return false }
+            if kill(owner, 0) == 0 || errno == EPERM { return false }  // its owner still runs
             unlink(path)
         }
         return false
@@ -130,16 +135,20 @@ public struct NetnsHost: Sendable, Hashable {
 
     func create() throws {
         try HostCommand.check(["ip", "netns", "add", name])
-        try HostCommand.check(["ip", "link", "add", "name", hostInterface, "type", "veth", "peer", "name", "eth0",
-                               "netns", name])
+        try HostCommand.check([
+            "ip", "link", "add", "name", hostInterface, "type", "veth", "peer", "name", "eth0",
+            "netns", name,
+        ])
         try HostCommand.check(["ip", "link", "set", "dev", hostInterface, "master", bridge, "up"])
-        try HostCommand.check(command(["ip", "-batch", "-"]), input: """
-            link set dev lo up
-            address add \(address)/24 dev eth0
-            link set dev eth0 up
-            route add default via \(gateway)
+        try HostCommand.check(
+            command(["ip", "-batch", "-"]),
+            input: """
+                link set dev lo up
+                address add \(address)/24 dev eth0
+                link set dev eth0 up
+                route add default via \(gateway)
 
-            """)
+                """)
     }
 
     /// `arguments` run inside this host's network namespace (and only that namespace).

@@ -4,14 +4,18 @@
 /// pass or the clock that would make it happen instead of waiting.
 
 /// Polls `condition` every `interval` until it holds, for at most `bound`; answers whether it held.
-public func eventually(within bound: Duration = .seconds(30), every interval: Duration = .milliseconds(20),
-                       _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(
+    within bound: Duration = .seconds(30), every interval: Duration = .milliseconds(20),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
     try await eventually(within: bound, every: interval) { try await condition() ? true : nil } ?? false
 }
 
 /// Polls `condition` every `interval` until it returns a value, for at most `bound`; nil when it never did.
-public func eventually<Value>(within bound: Duration, every interval: Duration = .milliseconds(200),
-                             _ condition: () async throws -> Value?) async rethrows -> Value? {
+public func eventually<Value>(
+    within bound: Duration, every interval: Duration = .milliseconds(200),
+    _ condition: () async throws -> Value?
+) async rethrows -> Value? {
     let deadline = ContinuousClock.now + bound
     repeat {
         if let value = try await condition() { return value }

@@ -10,7 +10,9 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Connects to `127.0.0.1:port`.
     public init(port: Int) throws {
-        guard let fd = connectToLoopback(port: port, timeoutSeconds: 10) else { throw RawConnectionError.failed("connect", errno) }
+        guard let fd = connectToLoopback(port: port, timeoutSeconds: 10) else {
+            throw RawConnectionError.failed("connect", errno)
+        }
         self.fd = fd
     }
 
@@ -29,7 +31,9 @@ public final class RawConnection: @unchecked Sendable {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let written = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else { return false }
             offset += written
         }
@@ -41,7 +45,10 @@ public final class RawConnection: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count > 0 { received.append(contentsOf: buffer[0..<count]); continue }
+            if count > 0 {
+                received.append(contentsOf: buffer[0..<count])
+                continue
+            }
             if count == 0 { return true }
             return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
         }
@@ -77,6 +84,8 @@ public final class RawConnection: @unchecked Sendable {
 public enum RawConnectionError: Error, CustomStringConvertible {
     case failed(String, Int32)
     public var description: String {
-        switch self { case .failed(let call, let error): "\(call) failed: errno \(error)" }
+        switch self {
+        case .failed(let call, let error): "\(call) failed: errno \(error)"
+        }
     }
 }

@@ -12,8 +12,10 @@ public enum SchedulerClusterGenerator {
 
     /// `count` instances with mixed shapes, three zones, an OS type (a tenth are windows) and a custom `rack` attribute.
     /// With `unhealthyFraction`, that share of instances is DRAINING or has a disconnected agent.
-    public static func instances(count: Int, unhealthyFraction: Double = 0,
-                                 using generator: inout some RandomNumberGenerator) -> [InstanceSnapshot] {
+    public static func instances(
+        count: Int, unhealthyFraction: Double = 0,
+        using generator: inout some RandomNumberGenerator
+    ) -> [InstanceSnapshot] {
         (0..<count).map { index in
             let shape = shapes[Int(generator.next(upperBound: UInt64(shapes.count)))]
             let roll = Double(generator.next(upperBound: UInt64(1_000))) / 1_000

@@ -21,10 +21,13 @@ public enum SlowClients {
 
     /// A complete head announcing 1,000 bytes of body, then one byte at a time. True when the server closed the
     /// connection before the body was complete (it would take far longer than `bound`).
-    public static func slowBodyIsCut(port: Int, path: String = "/", within bound: Duration = .seconds(15)) async throws -> Bool {
+    public static func slowBodyIsCut(
+        port: Int, path: String = "/", within bound: Duration = .seconds(15)
+    ) async throws -> Bool {
         let connection = try RawConnection(port: port)
-        connection.send("POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                        + "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListClusters\r\nContent-Length: 1000\r\n\r\n{")
+        connection.send(
+            "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                + "X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListClusters\r\nContent-Length: 1000\r\n\r\n{")
         let deadline = ContinuousClock.now + bound
         var sent = 1
         while ContinuousClock.now < deadline, sent < 1000 {
@@ -37,7 +40,9 @@ public enum SlowClients {
 
     /// One complete request answered, then nothing. True when the answer came and the server then closed the idle
     /// keep-alive connection.
-    public static func idleIsClosed(port: Int, path: String = "/healthz", within bound: Duration = .seconds(15)) async throws -> Bool {
+    public static func idleIsClosed(
+        port: Int, path: String = "/healthz", within bound: Duration = .seconds(15)
+    ) async throws -> Bool {
         let connection = try RawConnection(port: port)
         connection.send("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
         guard await connection.waitFor("\r\n\r\n", within: bound) else { return false }
@@ -45,7 +50,9 @@ public enum SlowClients {
     }
 
     /// A plain GET over a fresh connection; answers the status line, or nil when the server closed without one.
-    public static func get(port: Int, path: String = "/healthz", within bound: Duration = .seconds(15)) async throws -> String? {
+    public static func get(
+        port: Int, path: String = "/healthz", within bound: Duration = .seconds(15)
+    ) async throws -> String? {
         let connection = try RawConnection(port: port)
         connection.send("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
         guard await connection.waitFor("\r\n", within: bound) else { return nil }
@@ -56,9 +63,12 @@ public enum SlowClients {
     /// set up on several event loops, in no guaranteed order) until one is refused; connections the test process
     /// already holds (URLSession's pool) count too. Answers what the refused one read, how many were admitted, and
     /// whether an admitted one is still served after the refusal.
-    public static func beyondCap(port: Int, maxConnections: Int, path: String = "/healthz",
-                                 within bound: Duration = .seconds(15)) async throws
-        -> (refusal: String, admitted: Int, openOneServed: Bool) {
+    public static func beyondCap(
+        port: Int, maxConnections: Int, path: String = "/healthz",
+        within bound: Duration = .seconds(15)
+    ) async throws
+        -> (refusal: String, admitted: Int, openOneServed: Bool)
+    {
         var held: [RawConnection] = []
         var refusal = ""
         for _ in 0...maxConnections {
@@ -76,10 +86,12 @@ public enum SlowClients {
         guard let last = held.last else { return (refusal, 0, false) }
         let answered = String(decoding: last.received, as: UTF8.self).components(separatedBy: "200 OK").count - 1
         last.send("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        let served = await eventually(within: bound, every: .milliseconds(20)) {
-            _ = last.isClosed
-            return String(decoding: last.received, as: UTF8.self).components(separatedBy: "200 OK").count - 1 > answered ? true : nil
-        } ?? false
+        let served =
+            await eventually(within: bound, every: .milliseconds(20)) {
+                _ = last.isClosed
+                return String(decoding: last.received, as: UTF8.self).components(separatedBy: "200 OK").count - 1
+                    > answered ? true : nil
+            } ?? false
         return (refusal, held.count, served)
     }
 }

@@ -9,7 +9,11 @@ import Glibc
 
 public enum TestSocketError: Error, CustomStringConvertible {
     case failed(String)
-    public var description: String { switch self { case .failed(let what): what } }
+    public var description: String {
+        switch self {
+        case .failed(let what): what
+        }
+    }
 }
 
 /// The IPv4 socket address `host:port`.
@@ -28,8 +32,10 @@ public func freePort(on address: String = "127.0.0.1") throws -> Int {
 
 /// A blocking TCP socket connected to `host:port`, with send and receive timeouts (`SO_SNDTIMEO`, `SO_RCVTIMEO`)
 /// and, when given, a receive buffer size; nil when it cannot connect. The caller closes it.
-public func connectToLoopback(port: Int, timeoutSeconds: Int, receiveBuffer: Int32? = nil,
-                              host: String = "127.0.0.1") -> Int32? {
+public func connectToLoopback(
+    port: Int, timeoutSeconds: Int, receiveBuffer: Int32? = nil,
+    host: String = "127.0.0.1"
+) -> Int32? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
@@ -38,7 +44,9 @@ public func connectToLoopback(port: Int, timeoutSeconds: Int, receiveBuffer: Int
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = ipv4Address(host, port)
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard connected == 0 else {
         close(fd)
@@ -114,7 +122,9 @@ public final class BlockingClient {
 
     public func send(_ text: String) throws {
         let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else { throw TestSocketError.failed("write: errno \(errno)") }
+        guard write(fd, bytes, bytes.count) == bytes.count else {
+            throw TestSocketError.failed("write: errno \(errno)")
+        }
     }
 
     /// At least `count` bytes (or fewer when the peer closes first, or 10 s pass without a byte).
@@ -137,7 +147,9 @@ public final class BlockingClient {
         let client = try BlockingClient(port: port, host: host)
         try client.send("GET \(path) HTTP/1.0\r\n\r\n")
         let response = client.readToEnd()
-        guard let split = response.range(of: "\r\n\r\n") else { throw TestSocketError.failed("no response from \(host):\(port)") }
+        guard let split = response.range(of: "\r\n\r\n") else {
+            throw TestSocketError.failed("no response from \(host):\(port)")
+        }
         return String(response[split.upperBound...])
     }
 
@@ -194,7 +206,9 @@ public final class TestHTTPBackend: Sendable {
         }
         let path = String(decoding: request, as: UTF8.self).split(separator: " ").dropFirst().first ?? ""
         state.withLock { $0.requests += 1 }
-        func send(_ text: String) { _ = Array(text.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) } }
+        func send(_ text: String) {
+            _ = Array(text.utf8).withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+        }
         if path == "/slow" {
             state.withLock { $0.slowInFlight += 1 }
             send("HTTP/1.0 200 OK\r\n\r\nslow")

@@ -24,7 +24,9 @@ public enum SourceTree {
 
     /// Every line of code of the Swift files below `folder` (e.g. `Sources/ControlPlane`), except those below the
     /// subfolders `skipping` (relative to `folder`).
-    public static func codeLines(under folder: String, skipping: [String] = [], filePath: String = #filePath) throws -> [Line] {
+    public static func codeLines(
+        under folder: String, skipping: [String] = [], filePath: String = #filePath
+    ) throws -> [Line] {
         let base = root(from: filePath).appending(path: folder)
         var lines: [Line] = []
         let files = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil)

@@ -18,7 +18,9 @@ public struct TrafficCount: Sendable, CustomStringConvertible {
 /// HTTP/1.0, 5 s timeouts), counting answers with status 200 and everything else as failed: what a user behind a
 /// balancer sees. Its own thread, not the cooperative pool, so tests that block that pool elsewhere never slow it.
 public final class TrafficLoop: Sendable {
-    private let state = Mutex<(stopping: Bool, count: TrafficCount, finished: CheckedContinuation<Void, Never>?, done: Bool)>(
+    private let state = Mutex<
+        (stopping: Bool, count: TrafficCount, finished: CheckedContinuation<Void, Never>?, done: Bool)
+    >(
         (false, TrafficCount(), nil, false))
 
     /// Starts sending at once.
@@ -33,7 +35,10 @@ public final class TrafficLoop: Sendable {
                     state.count.slowest = max(state.count.slowest, took)
                 }
                 let rest = interval - took
-                if rest > .zero { Thread.sleep(forTimeInterval: Double(rest.components.attoseconds) / 1e18 + Double(rest.components.seconds)) }
+                if rest > .zero {
+                    Thread.sleep(
+                        forTimeInterval: Double(rest.components.attoseconds) / 1e18 + Double(rest.components.seconds))
+                }
             }
             let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 state.done = true

@@ -7,7 +7,9 @@ import Testing
 @Suite("awscli compatibility", .serialized, .timeLimit(.minutes(5)))
 struct AWSCLICompatibilityTests {
     /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json` with dummy credentials.
-    static func aws(_ arguments: [String], endpoint: String) async throws -> (status: Int32, json: JSONValue, stderr: String) {
+    static func aws(
+        _ arguments: [String], endpoint: String
+    ) async throws -> (status: Int32, json: JSONValue, stderr: String) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-aws-home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
@@ -19,9 +21,13 @@ struct AWSCLICompatibilityTests {
         environment["AWS_SHARED_CREDENTIALS_FILE"] = home.appendingPathComponent("credentials").path
         environment["HOME"] = home.path
         let output = try await HostCommand.runToCompletion(
-            ["/usr/bin/env", "aws", "ecs"] + arguments + ["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"],
+            ["/usr/bin/env", "aws", "ecs"] + arguments + [
+                "--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json",
+            ],
             environment: environment, currentDirectory: ControlPlaneProcess.repositoryRoot.path)
-        let json = output.stdout.isEmpty ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
+        let json =
+            output.stdout.isEmpty
+            ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
         return (output.status, json, output.stderr)
     }
 
@@ -33,8 +39,10 @@ struct AWSCLICompatibilityTests {
         func aws(_ arguments: String...) async throws -> JSONValue {
             let result = try await Self.aws(arguments, endpoint: server.endpoint)
             guard result.status == 0 else {
-                throw HostCommandError(arguments: ["aws", "ecs"] + arguments, result: HostCommandResult(
-                    status: result.status, stdout: "", stderr: result.stderr))
+                throw HostCommandError(
+                    arguments: ["aws", "ecs"] + arguments,
+                    result: HostCommandResult(
+                        status: result.status, stdout: "", stderr: result.stderr))
             }
             return result.json
         }
@@ -45,7 +53,8 @@ struct AWSCLICompatibilityTests {
         #expect(cluster["cluster"]?["status"]?.stringValue == "ACTIVE")
         #expect(cluster["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:cluster/itest")
 
-        let registered = try await aws("register-task-definition", "--cli-input-json", "file://examples/taskdefs/web.json")
+        let registered = try await aws(
+            "register-task-definition", "--cli-input-json", "file://examples/taskdefs/web.json")
         #expect(registered["taskDefinition"]?["family"]?.stringValue == "web")
         #expect(registered["taskDefinition"]?["revision"]?.intValue == 1)
         #expect(registered["taskDefinition"]?["containerDefinitions"]?[0]?["healthCheck"]?["interval"]?.intValue == 5)
@@ -61,9 +70,11 @@ struct AWSCLICompatibilityTests {
         #expect(described["taskDefinition"]?["taskDefinitionArn"]?.stringValue == arn)
         #expect(described["tags"]?[0]?["key"]?.stringValue == "app")
 
-        let created = try await aws("create-service", "--cluster", "itest", "--service-name", "web",
-                              "--task-definition", "web", "--desired-count", "2")
-        #expect(created["service"]?["serviceArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:service/itest/web")
+        let created = try await aws(
+            "create-service", "--cluster", "itest", "--service-name", "web",
+            "--task-definition", "web", "--desired-count", "2")
+        #expect(
+            created["service"]?["serviceArn"]?.stringValue == "arn:aws:ecs:us-east-1:000000000000:service/itest/web")
         #expect(created["service"]?["desiredCount"]?.intValue == 2)
         #expect(created["service"]?["runningCount"]?.intValue == 0)
 
@@ -77,7 +88,10 @@ struct AWSCLICompatibilityTests {
         #expect(updated["service"]?["desiredCount"]?.intValue == 3)
 
         let list = try await aws("list-services", "--cluster", "itest")
-        #expect(list["serviceArns"]?.arrayValue?.compactMap(\.stringValue) == ["arn:aws:ecs:us-east-1:000000000000:service/itest/web"])
+        #expect(
+            list["serviceArns"]?.arrayValue?.compactMap(\.stringValue) == [
+                "arn:aws:ecs:us-east-1:000000000000:service/itest/web"
+            ])
 
         let deleted = try await aws("delete-service", "--cluster", "itest", "--service", "web", "--force")
         #expect(deleted["service"]?["status"]?.stringValue == "DRAINING")
@@ -94,14 +108,20 @@ struct AWSCLICompatibilityTests {
     func errors() async throws {
         let server = try await ControlPlaneProcess()
         defer { server.terminate() }
-        let missing = try await Self.aws(["describe-task-definition", "--task-definition", "nope"], endpoint: server.endpoint)
+        let missing = try await Self.aws(
+            ["describe-task-definition", "--task-definition", "nope"], endpoint: server.endpoint)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("(ClientException)"))
         #expect(missing.stderr.contains("Unable to describe task definition."))
-        let noCluster = try await Self.aws(["describe-services", "--cluster", "ghost", "--services", "web"], endpoint: server.endpoint)
+        let noCluster = try await Self.aws(
+            ["describe-services", "--cluster", "ghost", "--services", "web"], endpoint: server.endpoint)
         #expect(noCluster.stderr.contains("(ClusterNotFoundException)"))
-        let invalid = try await Self.aws(["register-task-definition", "--cli-input-json", "file://examples/taskdefs/invalid/duplicate-container-names.json"],
-                                   endpoint: server.endpoint)
+        let invalid = try await Self.aws(
+            [
+                "register-task-definition", "--cli-input-json",
+                "file://examples/taskdefs/invalid/duplicate-container-names.json",
+            ],
+            endpoint: server.endpoint)
         #expect(invalid.stderr.contains("(ClientException)"))
     }
 }

@@ -25,15 +25,20 @@ final class AgentDaemonProcess: Sendable {
     static let table = "fldmn"
 
     init(endpoint: String, joinToken: String) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-agentd-\(UUID().uuidString.prefix(8))").path
+        root =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "flotilla-agentd-\(UUID().uuidString.prefix(8))"
+            ).path
         try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
         self.endpoint = endpoint
         self.joinToken = joinToken
         let listenPort = try freePort()
         self.listenPort = listenPort
         daemon = DaemonProcess(
-            arguments: [ecsAgentBinary.path] + Self.arguments(endpoint: endpoint, joinToken: joinToken, listenPort: listenPort,
-                                                              dataDirectory: root + "/data"),
+            arguments: [ecsAgentBinary.path]
+                + Self.arguments(
+                    endpoint: endpoint, joinToken: joinToken, listenPort: listenPort,
+                    dataDirectory: root + "/data"),
             logFile: root + "/agent.log")
     }
 
@@ -48,19 +53,25 @@ final class AgentDaemonProcess: Sendable {
     static let ephemeralPorts = "23500-23599"
 
     static func arguments(endpoint: String, joinToken: String, listenPort: Int, dataDirectory: String) -> [String] {
-        ["--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,
-         "--availability-zone", "az-test-1", "--attribute", "rack=r7", "--attribute", "disk=ssd",
-         "--listen", "127.0.0.1:\(listenPort)", "--advertise-address", "127.0.0.1", "--cgroup-parent", "flotilla",
-         "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", ephemeralPorts]
+        [
+            "--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,
+            "--availability-zone", "az-test-1", "--attribute", "rack=r7", "--attribute", "disk=ssd",
+            "--listen", "127.0.0.1:\(listenPort)", "--advertise-address", "127.0.0.1", "--cgroup-parent", "flotilla",
+            "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", ephemeralPorts,
+        ]
             + runtimeOptions(dataDirectory: dataDirectory)
     }
 
     /// Imports flotilla/busybox:1 into the data directory with `ecs-agent runtime`.
     func importBusybox() async throws {
         let tarball = root + "/busybox.tar"
-        let made = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "make-busybox-image", tarball])
+        let made = try await HostCommand.runToCompletion([
+            ecsAgentBinary.path, "runtime", "make-busybox-image", tarball,
+        ])
         #expect(made.status == 0, "\(made.stderr)")
-        let imported = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "import", tarball, "--data-dir", dataDirectory])
+        let imported = try await HostCommand.runToCompletion([
+            ecsAgentBinary.path, "runtime", "import", tarball, "--data-dir", dataDirectory,
+        ])
         #expect(imported.status == 0, "\(imported.stderr)")
     }
 
@@ -81,12 +92,15 @@ final class AgentDaemonProcess: Sendable {
     }
 
     /// A request to the agent endpoint on loopback; `authorized` sends the token the agent keeps in its identity.
-    func endpoint(_ method: String, _ path: String, authorized: Bool = false,
-                  body: String? = nil) async throws -> (status: Int, body: String) {
+    func endpoint(
+        _ method: String, _ path: String, authorized: Bool = false,
+        body: String? = nil
+    ) async throws -> (status: Int, body: String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(listenPort)\(path)")!, timeoutInterval: 20)
         request.httpMethod = method
         if authorized {
-            let identity = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/agent/identity.json")))
+            let identity = try JSONDecoder().decode(
+                JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/agent/identity.json")))
             request.setValue("Bearer \(identity["agentToken"]?.stringValue ?? "")", forHTTPHeaderField: "Authorization")
         }
         if let body {
@@ -103,9 +117,12 @@ final class AgentDaemonProcess: Sendable {
         let ids = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return ids.compactMap { id in
             guard let data = FileManager.default.contents(atPath: "\(directory)/\(id)/state.json"),
-                  let state = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
-            return (state["spec"]?["name"]?.stringValue ?? "", state["status"]?.stringValue ?? "",
-                    state["pid"]?.intValue.map(Int32.init))
+                let state = try? JSONDecoder().decode(JSONValue.self, from: data)
+            else { return nil }
+            return (
+                state["spec"]?["name"]?.stringValue ?? "", state["status"]?.stringValue ?? "",
+                state["pid"]?.intValue.map(Int32.init)
+            )
         }
     }
 
@@ -115,7 +132,8 @@ final class AgentDaemonProcess: Sendable {
         if let ps = try? await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "ps"] + runtimeOptions) {
             for line in ps.stdout.split(separator: "\n").dropFirst() {
                 if let id = line.split(separator: " ").first {
-                    _ = try? await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "rm", "--force", String(id)] + runtimeOptions)
+                    _ = try? await HostCommand.runToCompletion(
+                        [ecsAgentBinary.path, "runtime", "rm", "--force", String(id)] + runtimeOptions)
                 }
             }
         }
@@ -179,12 +197,14 @@ struct AgentDaemonControlPlane {
 
 /// GET http://127.0.0.1:port/ (bounded: 10 s of tries); the body, or "".
 func loopbackGet(port: Int) async -> String {
-    await eventually(within: .seconds(10), every: .milliseconds(200)) { await httpGet("http://127.0.0.1:\(port)/") } ?? ""
+    await eventually(within: .seconds(10), every: .milliseconds(200)) { await httpGet("http://127.0.0.1:\(port)/") }
+        ?? ""
 }
 
 /// Whether the process `pid` exists (and is not a zombie).
 func processIsAlive(_ pid: Int32) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return false }
+        let close = stat.lastIndex(of: ")")
+    else { return false }
     return !stat[stat.index(after: close)...].hasPrefix(" Z")
 }

@@ -14,7 +14,8 @@ struct AgentDaemonTests {
 
     @Test func aWrongJoinTokenIsRefusedAndTheAgentExitsNonZero() async throws {
         let plane = try await AgentDaemonControlPlane.start()
-        let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: String(repeating: "0", count: 64))
+        let agent = try AgentDaemonProcess(
+            endpoint: plane.process.endpoint, joinToken: String(repeating: "0", count: 64))
         do {
             // Given a control plane whose join token is not the agent's
             // When the agent starts
@@ -46,8 +47,9 @@ struct AgentDaemonTests {
             // Then DescribeContainerInstances shows it with its resources and attributes
             let arns = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
             let instanceArn = try #require(arns["containerInstanceArns"]?[0]?.stringValue)
-            let described = try await plane.ecs("DescribeContainerInstances",
-                                                #"{"cluster": "default", "containerInstances": ["\#(instanceArn)"]}"#)
+            let described = try await plane.ecs(
+                "DescribeContainerInstances",
+                #"{"cluster": "default", "containerInstances": ["\#(instanceArn)"]}"#)
             let instance = try #require(described["containerInstances"]?[0])
             #expect(instance["agentConnected"]?.boolValue == true)
             let resources = instance["registeredResources"]?.arrayValue ?? []
@@ -55,9 +57,10 @@ struct AgentDaemonTests {
             #expect(cpu == 1024 * ProcessInfo.processInfo.activeProcessorCount)
             let memory = resources.first { $0["name"]?.stringValue == "MEMORY" }?["integerValue"]?.intValue ?? 0
             #expect(memory > 0)
-            let attributes = Dictionary((instance["attributes"]?.arrayValue ?? []).compactMap { attribute in
-                attribute["name"]?.stringValue.map { ($0, attribute["value"]?.stringValue ?? "") }
-            }, uniquingKeysWith: { first, _ in first })
+            let attributes = Dictionary(
+                (instance["attributes"]?.arrayValue ?? []).compactMap { attribute in
+                    attribute["name"]?.stringValue.map { ($0, attribute["value"]?.stringValue ?? "") }
+                }, uniquingKeysWith: { first, _ in first })
             #expect(attributes["ecs.os-type"] == "linux")
             #expect(attributes["ecs.availability-zone"] == "az-test-1")
             #expect(attributes["rack"] == "r7" && attributes["disk"] == "ssd")
@@ -75,13 +78,16 @@ struct AgentDaemonTests {
             // And the agent endpoint serves its identity, exec into the task's container (with the token), metrics
             let metadata = try await agent.endpoint("GET", "/v1/metadata")
             let identity = try JSONDecoder().decode(JSONValue.self, from: Data(metadata.body.utf8))
-            #expect(metadata.status == 200 && identity["containerInstanceArn"]?.stringValue == instanceArn, "\(metadata)")
+            #expect(
+                metadata.status == 200 && identity["containerInstanceArn"]?.stringValue == instanceArn, "\(metadata)")
             let taskID = try #require(taskArn.split(separator: "/").last)
-            let exec = try await agent.endpoint("POST", "/v1/tasks/\(taskID)/containers/web/exec", authorized: true,
-                                                body: #"{"command": ["cat", "/www/index.html"], "timeoutSeconds": 10}"#)
+            let exec = try await agent.endpoint(
+                "POST", "/v1/tasks/\(taskID)/containers/web/exec", authorized: true,
+                body: #"{"command": ["cat", "/www/index.html"], "timeoutSeconds": 10}"#)
             #expect(exec.status == 200 && exec.body.contains(#""stdout":"hello from flotilla\n""#), "\(exec)")
-            let refused = try await agent.endpoint("POST", "/v1/tasks/\(taskID)/containers/web/exec",
-                                                   body: #"{"command": ["true"]}"#)
+            let refused = try await agent.endpoint(
+                "POST", "/v1/tasks/\(taskID)/containers/web/exec",
+                body: #"{"command": ["true"]}"#)
             #expect(refused.status == 401)
             let metrics = try await agent.endpoint("GET", "/metrics")
             #expect(metrics.body.contains("flotilla_agent_tasks"), "\(metrics.body.prefix(300))")
@@ -91,8 +97,9 @@ struct AgentDaemonTests {
             // When the agent is killed -9, a container no task owns appears meanwhile, and the agent starts again
             agent.send(SIGKILL)
             _ = await agent.waitForExit()
-            let orphan = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "run", "--detach", "--name", "orphan-1"]
-                                              + agent.runtimeOptions + ["flotilla/busybox:1", "sleep", "1000"])
+            let orphan = try await HostCommand.runToCompletion(
+                [ecsAgentBinary.path, "runtime", "run", "--detach", "--name", "orphan-1"]
+                    + agent.runtimeOptions + ["flotilla/busybox:1", "sleep", "1000"])
             #expect(orphan.status == 0, "\(orphan.stderr)")
             #expect(agent.containers.count == 2)
             try agent.start()

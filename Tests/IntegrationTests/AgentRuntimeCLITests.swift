@@ -27,8 +27,10 @@ struct AgentRuntimeCLI {
     }
 
     var sharedOptions: [String] {
-        ["--data-dir", dataDirectory, "--bridge-name", "flotcli0", "--subnet", "172.31.231.0/24",
-         "--nft-table-prefix", "flotilla_clitest", "--cgroup-parent", cgroupParent]
+        [
+            "--data-dir", dataDirectory, "--bridge-name", "flotcli0", "--subnet", "172.31.231.0/24",
+            "--nft-table-prefix", "flotilla_clitest", "--cgroup-parent", cgroupParent,
+        ]
     }
 
     /// `ecs-agent runtime SUBCOMMAND <shared options> ARGS…` to completion.
@@ -39,7 +41,9 @@ struct AgentRuntimeCLI {
     /// make-busybox-image, then import.
     func importBusybox() async throws {
         let tarball = root + "/busybox.tar"
-        let made = try await HostCommand.runToCompletion([ecsAgentBinary.path, "runtime", "make-busybox-image", tarball])
+        let made = try await HostCommand.runToCompletion([
+            ecsAgentBinary.path, "runtime", "make-busybox-image", tarball,
+        ])
         #expect(made.status == 0, "\(made.stderr)")
         let imported = try await self("import", [tarball])
         #expect(imported.status == 0, "\(imported.stderr)")
@@ -107,7 +111,8 @@ struct AgentRuntimeCLITests {
     @Test func foregroundRunForwardsOutputAndExitsWithTheContainersStatus() async throws {
         try await AgentRuntimeCLI.with { cli in
             // When a foreground container prints and exits 3
-            let run = try await cli("run", ["--rm", AgentRuntimeCLI.image, "sh", "-c", "echo hi; echo oops >&2; exit 3"])
+            let run = try await cli(
+                "run", ["--rm", AgentRuntimeCLI.image, "sh", "-c", "echo hi; echo oops >&2; exit 3"])
             // Then the CLI forwards both streams and exits 3, and --rm left no container behind
             #expect(run.stdout == "hi\n")
             #expect(run.stderr == "oops\n")
@@ -119,8 +124,12 @@ struct AgentRuntimeCLITests {
     @Test func detachedContainerLifecycle() async throws {
         try await AgentRuntimeCLI.with { cli in
             // Given a detached long runner named web
-            let run = try await cli("run", ["--detach", "--name", "web", AgentRuntimeCLI.image,
-                                            "httpd", "-f", "-p", "8080", "-h", "/var/www"])
+            let run = try await cli(
+                "run",
+                [
+                    "--detach", "--name", "web", AgentRuntimeCLI.image,
+                    "httpd", "-f", "-p", "8080", "-h", "/var/www",
+                ])
             #expect(run.status == 0, "\(run.stderr)")
             let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(id.count == 64)
@@ -148,8 +157,12 @@ struct AgentRuntimeCLITests {
     @Test func readOnlyRootCannotBeWritten() async throws {
         try await AgentRuntimeCLI.with { cli in
             // When a --read-only container writes to /
-            let run = try await cli("run", ["--rm", "--read-only", AgentRuntimeCLI.image, "sh", "-c",
-                                            "touch /probe && echo wrote"])
+            let run = try await cli(
+                "run",
+                [
+                    "--rm", "--read-only", AgentRuntimeCLI.image, "sh", "-c",
+                    "touch /probe && echo wrote",
+                ])
             // Then the write fails with EROFS and the CLI reports the failure status
             #expect(run.status != 0)
             #expect(!run.stdout.contains("wrote"))
@@ -170,8 +183,12 @@ struct AgentRuntimeCLITests {
     @Test func memoryLimitKillIsReportedAsOOM() async throws {
         try await AgentRuntimeCLI.with { cli in
             // When a 16 MiB container allocates 64 MiB at once
-            let run = try await cli("run", ["--rm", "--memory", "16", AgentRuntimeCLI.image,
-                                            "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"])
+            let run = try await cli(
+                "run",
+                [
+                    "--rm", "--memory", "16", AgentRuntimeCLI.image,
+                    "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1",
+                ])
             // Then the CLI exits 137 and says the container was OOM killed
             #expect(run.status == 137)
             #expect(run.stderr.contains("was OOM killed"))
@@ -183,15 +200,21 @@ struct AgentRuntimeCLITests {
         try await AgentRuntimeCLI.with { cli in
             // Given busybox httpd on port 80 of a bridge container published on a high host port
             let hostPort = 47_381
-            let run = try await cli("run", ["--detach", "--name", "www", "--network", "bridge", "-p", "\(hostPort):80",
-                                            AgentRuntimeCLI.image, "sh", "-c",
-                                            "echo served-by-flotilla > /var/www/index.html; exec httpd -f -p 80 -h /var/www"])
+            let run = try await cli(
+                "run",
+                [
+                    "--detach", "--name", "www", "--network", "bridge", "-p", "\(hostPort):80",
+                    AgentRuntimeCLI.image, "sh", "-c",
+                    "echo served-by-flotilla > /var/www/index.html; exec httpd -f -p 80 -h /var/www",
+                ])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stderr.contains(":\(hostPort) -> 80/tcp"))
             // When curl asks 127.0.0.1:HOSTPORT (bounded: 20 attempts, 2 s each)
             var body = ""
             for _ in 0..<20 {
-                let curl = try await HostCommand.runToCompletion(["/usr/bin/curl", "-s", "--max-time", "2", "http://127.0.0.1:\(hostPort)/index.html"])
+                let curl = try await HostCommand.runToCompletion([
+                    "/usr/bin/curl", "-s", "--max-time", "2", "http://127.0.0.1:\(hostPort)/index.html",
+                ])
                 body = curl.stdout
                 if curl.status == 0 { break }
                 try await Task.sleep(for: .milliseconds(200))
@@ -238,9 +261,11 @@ struct AgentRuntimeCLITests {
             let out = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             let process = Process()
             process.executableURL = ecsAgentBinary
-            process.arguments = ["runtime", "run"] + cli.sharedOptions + [
-                "--rm", AgentRuntimeCLI.image, "sh", "-c",
-                "trap 'echo got-signal; exit 7' INT TERM; echo ready; while true; do sleep 1; done"]
+            process.arguments =
+                ["runtime", "run"] + cli.sharedOptions + [
+                    "--rm", AgentRuntimeCLI.image, "sh", "-c",
+                    "trap 'echo got-signal; exit 7' INT TERM; echo ready; while true; do sleep 1; done",
+                ]
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             process.standardInput = FileHandle.nullDevice

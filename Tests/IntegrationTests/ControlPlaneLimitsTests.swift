@@ -9,7 +9,9 @@ extension ControlPlaneProcessTests {
     @Test("Slowloris, slow-body and idle connections are closed at their 1 s deadlines while requests are served")
     func slowClients() async throws {
         // Given a control plane with 1 s deadlines
-        let server = try await ControlPlaneProcess(arguments: ["--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "1s"])
+        let server = try await ControlPlaneProcess(arguments: [
+            "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "1s",
+        ])
         defer { server.terminate() }
         // When the three attackers play at once
         async let slowloris = SlowClients.slowlorisIsCut(port: server.port)
@@ -26,7 +28,9 @@ extension ControlPlaneProcessTests {
 
     @Test("A connection beyond --max-connections is answered 503 and closed; open ones are still served")
     func connectionCap() async throws {
-        let server = try await ControlPlaneProcess(arguments: ["--max-connections", "3", "--header-timeout", "60s", "--idle-timeout", "60s"])
+        let server = try await ControlPlaneProcess(arguments: [
+            "--max-connections", "3", "--header-timeout", "60s", "--idle-timeout", "60s",
+        ])
         defer { server.terminate() }
         // When 3 connections are open and a 4th comes
         let (refusal, admitted, served) = try await SlowClients.beyondCap(port: server.port, maxConnections: 3)
@@ -43,7 +47,8 @@ extension ControlPlaneProcessTests {
         // Given a store with data, stopped cleanly (its WAL checkpointed into the file)
         let first = try await ControlPlaneProcess()
         for index in 0..<40 {
-            let body = #"{"family": "fam\#(index)", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32, "environment": [{"name": "PAD", "value": "\#(String(repeating: "p", count: 2000))"}]}]}"#
+            let body =
+                #"{"family": "fam\#(index)", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32, "environment": [{"name": "PAD", "value": "\#(String(repeating: "p", count: 2000))"}]}]}"#
             #expect(try await first.call("RegisterTaskDefinition", body).status == 200)
         }
         first.send(SIGTERM)
@@ -62,7 +67,10 @@ extension ControlPlaneProcessTests {
         // Then the control plane refuses to start, in one line
         // (A control plane that starts anyway must not hang the test: killed after 30 s.)
         let run = try await HostCommand.runToCompletion(
-            [ControlPlaneProcess.binary.path, "--listen", "127.0.0.1:\(try freePort())", "--data-dir", first.dataDirectory.path],
+            [
+                ControlPlaneProcess.binary.path, "--listen", "127.0.0.1:\(try freePort())", "--data-dir",
+                first.dataDirectory.path,
+            ],
             killAfter: .seconds(30))
         #expect(run.status == 1)
         let text = run.stderr

@@ -20,14 +20,27 @@ struct ControlPlaneProcessTests {
         var acknowledged: [String] = []
         #expect(try await first.call("CreateCluster", #"{"clusterName": "durable"}"#).status == 200)
         for index in 0..<25 {
-            let body = #"{"family": "fam\#(index % 5)", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32}]}"#
+            let body =
+                #"{"family": "fam\#(index % 5)", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32}]}"#
             let reply = try await first.call("RegisterTaskDefinition", body)
             #expect(reply.status == 200)
-            if let arn = try Self.json(reply.body)["taskDefinition"]?["taskDefinitionArn"]?.stringValue { acknowledged.append(arn) }
+            if let arn = try Self.json(reply.body)["taskDefinition"]?["taskDefinitionArn"]?.stringValue {
+                acknowledged.append(arn)
+            }
         }
-        #expect(try await first.call("CreateService", #"{"cluster": "durable", "serviceName": "api", "taskDefinition": "fam0", "desiredCount": 2}"#).status == 200)
-        #expect(try await first.call("UpdateService", #"{"cluster": "durable", "service": "api", "desiredCount": 7}"#).status == 200)
-        #expect(try await first.call("TagResource", #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/durable", "tags": [{"key": "k", "value": "v"}]}"#).status == 200)
+        #expect(
+            try await first.call(
+                "CreateService",
+                #"{"cluster": "durable", "serviceName": "api", "taskDefinition": "fam0", "desiredCount": 2}"#
+            ).status == 200)
+        #expect(
+            try await first.call("UpdateService", #"{"cluster": "durable", "service": "api", "desiredCount": 7}"#)
+                .status == 200)
+        #expect(
+            try await first.call(
+                "TagResource",
+                #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/durable", "tags": [{"key": "k", "value": "v"}]}"#
+            ).status == 200)
 
         // When: SIGKILL with no chance to flush, then a restart on the same data dir
         first.send(SIGKILL)
@@ -41,18 +54,30 @@ struct ControlPlaneProcessTests {
         var listed: [String] = []
         var token: String?
         for _ in 0..<10 {
-            let page = try Self.json(try await second.call("ListTaskDefinitions", token.map { #"{"maxResults": 10, "nextToken": "\#($0)"}"# } ?? #"{"maxResults": 10}"#).body)
+            let page = try Self.json(
+                try await second.call(
+                    "ListTaskDefinitions",
+                    token.map { #"{"maxResults": 10, "nextToken": "\#($0)"}"# } ?? #"{"maxResults": 10}"#
+                ).body)
             listed += page["taskDefinitionArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
             token = page["nextToken"]?.stringValue
             if token == nil { break }
         }
         #expect(Set(listed) == Set(acknowledged))
-        let service = try Self.json(try await second.call("DescribeServices", #"{"cluster": "durable", "services": ["api"]}"#).body)
+        let service = try Self.json(
+            try await second.call("DescribeServices", #"{"cluster": "durable", "services": ["api"]}"#).body)
         #expect(service["services"]?[0]?["desiredCount"]?.intValue == 7)
-        let tags = try Self.json(try await second.call("ListTagsForResource", #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/durable"}"#).body)
+        let tags = try Self.json(
+            try await second.call(
+                "ListTagsForResource", #"{"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/durable"}"#
+            ).body)
         #expect(tags["tags"]?[0]?["key"]?.stringValue == "k")
         // and revisions continue after the crash instead of colliding
-        let next = try Self.json(try await second.call("RegisterTaskDefinition", #"{"family": "fam0", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32}]}"#).body)
+        let next = try Self.json(
+            try await second.call(
+                "RegisterTaskDefinition",
+                #"{"family": "fam0", "containerDefinitions": [{"name": "c", "image": "busybox", "memory": 32}]}"#
+            ).body)
         #expect(next["taskDefinition"]?["revision"]?.intValue == 6)
     }
 
@@ -73,9 +98,15 @@ struct ControlPlaneProcessTests {
         let cases: [(String, String, String)] = [
             ("CreateCluster", "{nope", "SerializationException"),
             ("Explode", "{}", "UnknownOperationException"),
-            ("CreateService", #"{"serviceName": "s", "taskDefinition": "x", "desiredCount": 1e30}"#, "SerializationException"),
+            (
+                "CreateService", #"{"serviceName": "s", "taskDefinition": "x", "desiredCount": 1e30}"#,
+                "SerializationException"
+            ),
             ("ListServices", #"{"maxResults": 0}"#, "InvalidParameterException"),
-            ("CreateCluster", #"{"clusterName": "\#(String(repeating: "a", count: 2 << 20))"}"#, "RequestEntityTooLargeException"),
+            (
+                "CreateCluster", #"{"clusterName": "\#(String(repeating: "a", count: 2 << 20))"}"#,
+                "RequestEntityTooLargeException"
+            ),
         ]
         for (operation, body, type) in cases {
             let reply = try await server.call(operation, body)
@@ -97,18 +128,26 @@ struct ControlPlaneProcessTests {
         // When
         let reply = try await server.call("CreateCluster", #"{"clusterName": "env"}"#)
         // Then: it listens where FLOTILLA_LISTEN says, stores where FLOTILLA_DATA_DIR says, names ARNs as configured
-        #expect(try Self.json(reply.body)["cluster"]?["clusterArn"]?.stringValue == "arn:aws:ecs:eu-north-1:111122223333:cluster/env")
-        #expect(FileManager.default.fileExists(atPath: server.dataDirectory.appendingPathComponent("flotilla.sqlite").path))
+        #expect(
+            try Self.json(reply.body)["cluster"]?["clusterArn"]?.stringValue
+                == "arn:aws:ecs:eu-north-1:111122223333:cluster/env")
+        #expect(
+            FileManager.default.fileExists(atPath: server.dataDirectory.appendingPathComponent("flotilla.sqlite").path))
     }
 
-    @Test("Bad flags end the daemon with a message naming the flag", arguments: [
-        ["--listen", "nowhere"], ["--listen", "127.0.0.1:70000"], ["--account-id", "12"], ["--region", "us east"],
-        ["--balancer-max-connections", "0"], ["--balancer-idle-timeout", "0"],
-    ])
+    @Test(
+        "Bad flags end the daemon with a message naming the flag",
+        arguments: [
+            ["--listen", "nowhere"], ["--listen", "127.0.0.1:70000"], ["--account-id", "12"], ["--region", "us east"],
+            ["--balancer-max-connections", "0"], ["--balancer-idle-timeout", "0"],
+        ])
     func badFlags(_ arguments: [String]) async throws {
         let run = try await HostCommand.runToCompletion(
             [ControlPlaneProcess.binary.path] + arguments
-                + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cp-never").path],
+                + [
+                    "--data-dir",
+                    FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cp-never").path,
+                ],
             killAfter: .seconds(30))
         #expect(run.status != 0)
         #expect(run.stderr.contains(arguments[0]))

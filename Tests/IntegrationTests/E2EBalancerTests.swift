@@ -9,18 +9,26 @@ import Glibc
 
 /// Issue 6 on real tasks: the control plane's embedded balancer in front of service web, whose replicas run on
 /// three agents in their own network namespaces.
-@Suite("E2E: the embedded balancer in front of a service", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(8)))
+@Suite(
+    "E2E: the embedded balancer in front of a service", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(8)))
 struct E2EBalancerTests {
     /// Creates load balancer `web`, round robin, on a free loopback port with an HTTP health check of `/` every
     /// second; returns the port.
-    func createWebBalancer(_ cluster: E2ECluster, unhealthyThreshold: Int, deregistrationDelay: Int) async throws -> Int {
+    func createWebBalancer(_ cluster: E2ECluster, unhealthyThreshold: Int, deregistrationDelay: Int) async throws -> Int
+    {
         let port = try freePort(on: "127.0.0.1")
-        try await cluster.controlPlane.call("FlotillaV1.CreateLoadBalancer", [
-            "loadBalancerName": "web", "listenerPort": port, "listenerAddress": "127.0.0.1", "algorithm": "round-robin",
-            "healthCheck": ["protocol": "HTTP", "path": "/", "intervalSeconds": 1, "timeoutSeconds": 1,
-                            "healthyThreshold": 1, "unhealthyThreshold": unhealthyThreshold],
-            "deregistrationDelaySeconds": deregistrationDelay,
-        ])
+        try await cluster.controlPlane.call(
+            "FlotillaV1.CreateLoadBalancer",
+            [
+                "loadBalancerName": "web", "listenerPort": port, "listenerAddress": "127.0.0.1",
+                "algorithm": "round-robin",
+                "healthCheck": [
+                    "protocol": "HTTP", "path": "/", "intervalSeconds": 1, "timeoutSeconds": 1,
+                    "healthyThreshold": 1, "unhealthyThreshold": unhealthyThreshold,
+                ],
+                "deregistrationDelaySeconds": deregistrationDelay,
+            ])
         return port
     }
 
@@ -32,9 +40,12 @@ struct E2EBalancerTests {
         let port = try await createWebBalancer(cluster, unhealthyThreshold: 2, deregistrationDelay: 1)
         try await cluster.createWebService(desiredCount: replicas, loadBalancer: "web")
         let tasks = try await cluster.waitForSteadyService(count: replicas)
-        let bindings = Set(tasks.compactMap { task in
-            task.hostPort(containerPort: 80).flatMap { port in cluster.container(of: task).map { "\($0.agent.host.address):\(port)" } }
-        })
+        let bindings = Set(
+            tasks.compactMap { task in
+                task.hostPort(containerPort: 80).flatMap { port in
+                    cluster.container(of: task).map { "\($0.agent.host.address):\(port)" }
+                }
+            })
         #expect(bindings.count == replicas)
         let targeted = try await eventually(within: .seconds(30)) {
             try await cluster.healthyTargets("web").isSuperset(of: bindings) ? true : nil
@@ -99,20 +110,24 @@ extension E2EBalancerTests {
                 var containers = definition["containerDefinitions"] as! [[String: Any]]
                 containers[0]["memory"] = 128
                 containers[0]["command"] = [
-                    "mkdir -p /www && seq 1 3000000 > /www/big && echo $(hostname)-$RANDOM$RANDOM > /www/index.html && exec httpd -f -p 80 -h /www",
+                    "mkdir -p /www && seq 1 3000000 > /www/big && echo $(hostname)-$RANDOM$RANDOM > /www/index.html && exec httpd -f -p 80 -h /www"
                 ]
                 definition["containerDefinitions"] = containers
             }
-            try await cluster.ecs("CreateService", [
-                "serviceName": "web", "taskDefinition": "web", "desiredCount": 2,
-                "deploymentConfiguration": ["minimumHealthyPercent": 100, "maximumPercent": 200],
-                "loadBalancers": [["loadBalancerName": "web", "containerName": "web", "containerPort": 80]],
-            ])
+            try await cluster.ecs(
+                "CreateService",
+                [
+                    "serviceName": "web", "taskDefinition": "web", "desiredCount": 2,
+                    "deploymentConfiguration": ["minimumHealthyPercent": 100, "maximumPercent": 200],
+                    "loadBalancers": [["loadBalancerName": "web", "containerName": "web", "containerPort": 80]],
+                ])
             let old = try await cluster.waitForSteadyService(count: 2)
             var oldPages: Set<String> = []
             for task in old { if let page = await cluster.page(of: task) { oldPages.insert(page) } }
             let url = "http://127.0.0.1:\(port)/"
-            let targeted = try await eventually(within: .seconds(30)) { try await cluster.healthyTargets("web").count == 2 ? true : nil }
+            let targeted = try await eventually(within: .seconds(30)) {
+                try await cluster.healthyTargets("web").count == 2 ? true : nil
+            }
             try #require(targeted == true, "the balancer never had both replicas:\n\(cluster.logTails())")
 
             // And a slow download of /big through the balancer (256 KiB/s until the test lets it go faster)
@@ -127,7 +142,8 @@ extension E2EBalancerTests {
             // When the service is redeployed (update-service --force-new-deployment)
             try await cluster.ecs("UpdateService", ["service": "web", "forceNewDeployment": true])
             // Then the serving task goes DEACTIVATING (desired STOPPED) while its download is still under way
-            let stopping = try await eventually(within: .seconds(90), every: .milliseconds(250)) { () async throws -> JSONValue? in
+            let stopping = try await eventually(within: .seconds(90), every: .milliseconds(250)) {
+                () async throws -> JSONValue? in
                 try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first { $0.taskArn == servingTask }
             }
             try #require(stopping != nil, "the serving task was never stopped:\n\(cluster.logTails())")
@@ -135,15 +151,20 @@ extension E2EBalancerTests {
             #expect(!download.isDone)
             // And meanwhile new connections go to the new tasks only
             let new = try await eventually(within: .seconds(30)) { () async throws -> [JSONValue]? in
-                let running = try await cluster.healthyTasks().filter { task in !old.contains { $0.taskArn == task.taskArn } }
+                let running = try await cluster.healthyTasks().filter { task in
+                    !old.contains { $0.taskArn == task.taskArn }
+                }
                 return running.count == 2 ? running : nil
             }
             var newPages: Set<String> = []
             for task in new ?? [] { if let page = await cluster.page(of: task) { newPages.insert(page) } }
             #expect(newPages.count == 2)
-            let newTargets = Set((new ?? []).compactMap { task in
-                task.hostPort(containerPort: 80).flatMap { port in cluster.container(of: task).map { "\($0.agent.host.address):\(port)" } }
-            })
+            let newTargets = Set(
+                (new ?? []).compactMap { task in
+                    task.hostPort(containerPort: 80).flatMap { port in
+                        cluster.container(of: task).map { "\($0.agent.host.address):\(port)" }
+                    }
+                })
             let switched = try await eventually(within: .seconds(30)) {
                 try await cluster.healthyTargets("web") == newTargets ? true : nil
             }
@@ -151,9 +172,11 @@ extension E2EBalancerTests {
             var pagesServed: [String] = []
             for _ in 0..<8 { if let page = await httpGet(url, timeout: 5) { pagesServed.append(page) } }
             #expect(pagesServed.count == 8)
-            #expect(pagesServed.allSatisfy { newPages.contains($0) && !oldPages.contains($0) }, "served: \(pagesServed)")
-            #expect(try await cluster.tasks(service: "web", desiredStatus: "STOPPED")
-                .first { $0.taskArn == servingTask }?.lastStatus == "DEACTIVATING")
+            #expect(
+                pagesServed.allSatisfy { newPages.contains($0) && !oldPages.contains($0) }, "served: \(pagesServed)")
+            #expect(
+                try await cluster.tasks(service: "web", desiredStatus: "STOPPED")
+                    .first { $0.taskArn == servingTask }?.lastStatus == "DEACTIVATING")
 
             // When the client reads the rest at 8 MiB/s
             download.speedUp()
@@ -165,14 +188,18 @@ extension E2EBalancerTests {
             #expect(isExact, "the download differs from /big (\(body.count) of \(Self.bigFile.count) bytes)")
             // And the serving task ends STOPPED after the download finished, well before the 20 s delay: it drained
             let stopped = try await eventually(within: .seconds(60)) { () async throws -> JSONValue? in
-                try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first { $0.taskArn == servingTask && $0.lastStatus == "STOPPED" }
+                try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first {
+                    $0.taskArn == servingTask && $0.lastStatus == "STOPPED"
+                }
             }
             let task = try #require(stopped, "the serving task never stopped:\n\(cluster.logTails())")
             let stoppingAt = try #require(task["stoppingAt"]?.seconds)
             let stoppedAt = try #require(task["stoppedAt"]?.seconds)
             #expect(stoppedAt >= finishedAt.timeIntervalSince1970 - 1, "stopped before the download finished")
             #expect(stoppedAt - stoppingAt < 20, "the stop waited out the whole delay instead of draining")
-            print("e2e drain: stop requested → download done \(String(format: "%.1f", finishedAt.timeIntervalSince1970 - stoppingAt)) s, → task STOPPED \(String(format: "%.1f", stoppedAt - stoppingAt)) s (delay 20 s)")
+            print(
+                "e2e drain: stop requested → download done \(String(format: "%.1f", finishedAt.timeIntervalSince1970 - stoppingAt)) s, → task STOPPED \(String(format: "%.1f", stoppedAt - stoppingAt)) s (delay 20 s)"
+            )
             // And the service settles on its new tasks
             try await cluster.waitForSteadyService(count: 2)
         }
@@ -224,10 +251,14 @@ final class SlowDownload: Sendable {
             let rate = Double(fast ? 8 << 20 : 256 << 10)
             let due = phase.start + .seconds(Double(phase.bytes) / rate)
             let wait = (due - ContinuousClock.now).components
-            if due > ContinuousClock.now { Thread.sleep(forTimeInterval: Double(wait.seconds) + Double(wait.attoseconds) / 1e18) }
+            if due > ContinuousClock.now {
+                Thread.sleep(forTimeInterval: Double(wait.seconds) + Double(wait.attoseconds) / 1e18)
+            }
         }
         let separator = Array("\r\n\r\n".utf8)
-        let split = response.count < separator.count ? nil
+        let split =
+            response.count < separator.count
+            ? nil
             : (0...(response.count - separator.count)).first { Array(response[$0..<$0 + separator.count]) == separator }
         let body = split.map { Array(response[($0 + separator.count)...]) } ?? []
         state.withLock { $0.body = body }
@@ -236,7 +267,10 @@ final class SlowDownload: Sendable {
 
 private extension JSONValue {
     /// An ECS timestamp (seconds since 1970), when this is a number.
-    var seconds: Double? { if case .number(let value) = self { return value }; return nil }
+    var seconds: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
 }
 
 extension E2ECluster {
@@ -252,10 +286,13 @@ extension E2ECluster {
     func healthyTargets(_ name: String) async throws -> Set<String> {
         let answer = try await controlPlane.call("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
         let targets = answer["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []
-        return Set(targets.compactMap { target -> String? in
-            guard target["targetHealth"]?["state"]?.stringValue == "healthy", let host = target["host"]?.stringValue,
-                  let port = target["port"]?.intValue else { return nil }
-            return "\(host):\(port)"
-        })
+        return Set(
+            targets.compactMap { target -> String? in
+                guard target["targetHealth"]?["state"]?.stringValue == "healthy",
+                    let host = target["host"]?.stringValue,
+                    let port = target["port"]?.intValue
+                else { return nil }
+                return "\(host):\(port)"
+            })
     }
 }

@@ -17,14 +17,20 @@ struct E2EContainerAccessTests {
             let task = try #require(try await cluster.waitForSteadyService(count: 1).first)
             let page = try #require(await cluster.page(of: task))
             // When ecsctl exec reads the page inside the container
-            let cat = try await ecsctl(["exec", "--cluster", cluster.cluster, "--task", task.taskArn, "--container", "web",
-                                        "--", "cat", "/www/index.html"], endpoint: cluster.controlPlane.endpoint)
+            let cat = try await ecsctl(
+                [
+                    "exec", "--cluster", cluster.cluster, "--task", task.taskArn, "--container", "web",
+                    "--", "cat", "/www/index.html",
+                ], endpoint: cluster.controlPlane.endpoint)
             // Then it prints what the replica serves, and exits 0
             #expect(cat.status == 0, "\(cat.stderr)")
             #expect(cat.stdout == page)
             // And a failing command's exit code and stderr come back
-            let failing = try await ecsctl(["exec", "--cluster", cluster.cluster, "--task", task.taskArn, "--",
-                                            "sh", "-c", "echo broken >&2; exit 3"], endpoint: cluster.controlPlane.endpoint)
+            let failing = try await ecsctl(
+                [
+                    "exec", "--cluster", cluster.cluster, "--task", task.taskArn, "--",
+                    "sh", "-c", "echo broken >&2; exit 3",
+                ], endpoint: cluster.controlPlane.endpoint)
             #expect(failing.status == 3)
             #expect(failing.stderr.contains("broken"))
         }
@@ -42,8 +48,9 @@ struct E2EContainerAccessTests {
             #expect(running != nil, "worker never ran:\n\(cluster.logTails())")
             // When ecsctl logs asks for its output
             let printed = try await eventually(within: .seconds(30)) { () async throws -> String? in
-                let logs = try await ecsctl(["logs", "--cluster", cluster.cluster, "--task", taskArn],
-                                            endpoint: cluster.controlPlane.endpoint)
+                let logs = try await ecsctl(
+                    ["logs", "--cluster", cluster.cluster, "--task", taskArn],
+                    endpoint: cluster.controlPlane.endpoint)
                 return logs.status == 0 && logs.stdout.contains("worker tick 2\n") ? logs.stdout : nil
             }
             // Then it prints the container's lines in order
@@ -52,7 +59,10 @@ struct E2EContainerAccessTests {
 
             // When ecsctl logs --follow runs while the task runs
             let follow = DaemonProcess(
-                arguments: [HostCommand.debugBinaries + "/ecsctl", "logs", "--cluster", cluster.cluster, "--task", taskArn, "--follow"],
+                arguments: [
+                    HostCommand.debugBinaries + "/ecsctl", "logs", "--cluster", cluster.cluster, "--task", taskArn,
+                    "--follow",
+                ],
                 environment: ["FLOTILLA_ENDPOINT": cluster.controlPlane.endpoint, "HOME": cluster.directory],
                 logFile: cluster.directory + "/follow.log")
             try follow.start()
@@ -66,7 +76,9 @@ struct E2EContainerAccessTests {
             #expect(grew == true, "follow printed: \(follow.logTail())")
             // And it ends once the task is stopped
             try await cluster.ecs("StopTask", ["task": taskArn])
-            #expect(await follow.waitForExit(within: .seconds(30)) != nil, "ecsctl logs --follow kept running after the task stopped")
+            #expect(
+                await follow.waitForExit(within: .seconds(30)) != nil,
+                "ecsctl logs --follow kept running after the task stopped")
         }
     }
 }

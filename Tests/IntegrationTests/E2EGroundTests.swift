@@ -17,15 +17,22 @@ struct E2EGroundTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Given host 1 of a lab with busybox imported in an agent data directory
         let host = try lab.addHost(1)
-        let agent = try AgentProcess(host: host, endpoint: "http://\(lab.gatewayAddress):1", cluster: "ground",
-                                     joinToken: "unused", dataDirectory: directory + "/agent")
+        let agent = try AgentProcess(
+            host: host, endpoint: "http://\(lab.gatewayAddress):1", cluster: "ground",
+            joinToken: "unused", dataDirectory: directory + "/agent")
         defer { agent.destroy() }
-        try HostCommand.check([HostCommand.debugBinaries + "/ecs-agent", "runtime", "make-busybox-image", directory + "/busybox.tar"])
+        try HostCommand.check([
+            HostCommand.debugBinaries + "/ecs-agent", "runtime", "make-busybox-image", directory + "/busybox.tar",
+        ])
         try agent.importImage(directory + "/busybox.tar")
 
         // When the runtime CLI runs busybox httpd in bridge mode inside the host, port 80 published on a dynamic port
-        let run = try agent.runtime("run", ["--detach", "--network", "bridge", "-p", "0:80", "flotilla/busybox:1",
-                                            "sh", "-c", "echo ground > /var/www/index.html; exec httpd -f -p 80 -h /var/www"])
+        let run = try agent.runtime(
+            "run",
+            [
+                "--detach", "--network", "bridge", "-p", "0:80", "flotilla/busybox:1",
+                "sh", "-c", "echo ground > /var/www/index.html; exec httpd -f -p 80 -h /var/www",
+            ])
         #expect(run.succeeded, "\(run.stderr)")
         let binding = try #require(run.stderr.split(separator: "\n").first { $0.hasSuffix("-> 80/tcp") })
         let hostPort = try #require(Int(binding.split(separator: " ")[0].split(separator: ":").last ?? ""))
@@ -40,7 +47,8 @@ struct E2EGroundTests {
     @Test func controlPlaneOnTheBridgeAnswersFromInsideAHost() async throws {
         let lab = try NetnsLab()
         defer { lab.tearDown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-e2e-ground-cp-\(lab.run)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fl-e2e-ground-cp-\(lab.run)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Given the control plane listening on the lab's bridge address, and host 1
         let controlPlane = try ClusterControlPlane(address: lab.gatewayAddress, dataDirectory: directory)

@@ -23,7 +23,8 @@ struct E2EServiceTests {
             #expect(cluster.orphanContainers(besides: tasks).isEmpty)
             // And the service says so, in ECS's words
             let steady = try await eventually(within: .seconds(30)) {
-                try await cluster.events("web").contains { $0.contains("(service web) has reached a steady state.") } ? true : nil
+                try await cluster.events("web").contains { $0.contains("(service web) has reached a steady state.") }
+                    ? true : nil
             }
             #expect(steady == true)
             #expect(try await cluster.service("web")["runningCount"]?.intValue == 6)
@@ -40,7 +41,9 @@ struct E2EServiceTests {
             kill(try #require(victim.container.commandPID), SIGKILL)
             // Then that task stops, and a replacement runs healthy and answers, 3 in all
             let stopped = try await eventually(within: .seconds(60)) {
-                try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first { $0.taskArn == before[0].taskArn }
+                try await cluster.tasks(service: "web", desiredStatus: "STOPPED").first {
+                    $0.taskArn == before[0].taskArn
+                }
             }
             #expect(stopped != nil, "the killed task is not STOPPED:\n\(cluster.logTails())")
             let after = try await cluster.waitForSteadyService(count: 3)
@@ -56,12 +59,15 @@ struct E2EServiceTests {
             let before = try await cluster.waitForSteadyService(count: 3)
             let victim = try #require(cluster.container(of: before[0]))
             // When its page disappears (httpd answers 404, so `wget http://127.0.0.1/` fails; the process lives on)
-            try HostCommand.check(["nsenter", "--target", "\(try #require(victim.container.pid))", "--mount",
-                                   "/bin/rm", "-f", "/www/index.html"])
+            try HostCommand.check([
+                "nsenter", "--target", "\(try #require(victim.container.pid))", "--mount",
+                "/bin/rm", "-f", "/www/index.html",
+            ])
             // Then the task turns UNHEALTHY, is stopped, and a healthy replacement takes its place
             let unhealthy = try await eventually(within: .seconds(90)) { () async throws -> JSONValue? in
                 if let stopped = try await cluster.tasks(service: "web", desiredStatus: "STOPPED")
-                    .first(where: { $0.taskArn == before[0].taskArn }) {
+                    .first(where: { $0.taskArn == before[0].taskArn })
+                {
                     return stopped
                 }
                 return try await cluster.tasks(service: "web")
@@ -90,7 +96,8 @@ struct E2EServiceTests {
             let after = try await cluster.waitForSteadyService(count: 6)
             #expect(Set(after.map(\.taskArn)) == Set(tasks.map(\.taskArn)))
             // And the agent supervises them again: StopTask on one removes its container
-            let adopted = try #require(tasks.first { task in containersBefore.contains { $0.belongs(toTask: task.taskArn) } })
+            let adopted = try #require(
+                tasks.first { task in containersBefore.contains { $0.belongs(toTask: task.taskArn) } })
             try await cluster.ecs("StopTask", ["task": adopted.taskArn, "reason": "e2e: re-adoption"])
             let gone = await eventually(within: .seconds(60)) {
                 agent.runningContainers().contains { $0.belongs(toTask: adopted.taskArn) } ? nil : true
@@ -109,12 +116,16 @@ struct E2EServiceTests {
             try lost.host.cutOff()
             // Then its instance is disconnected and 6 healthy tasks answer from the other hosts
             let disconnected = try await eventually(within: .seconds(60)) {
-                try await cluster.containerInstances().contains { $0["agentConnected"]?.boolValue == false } ? true : nil
+                try await cluster.containerInstances().contains { $0["agentConnected"]?.boolValue == false }
+                    ? true : nil
             }
             #expect(disconnected == true, "the cut-off instance stayed connected:\n\(cluster.logTails())")
-            let moved = try await eventually(within: .seconds(120), every: .milliseconds(500)) { () async throws -> [JSONValue]? in
+            let moved = try await eventually(within: .seconds(120), every: .milliseconds(500)) {
+                () async throws -> [JSONValue]? in
                 let healthy = try await cluster.healthyTasks()
-                let elsewhere = healthy.filter { task in !lost.runningContainers().contains { $0.belongs(toTask: task.taskArn) } }
+                let elsewhere = healthy.filter { task in
+                    !lost.runningContainers().contains { $0.belongs(toTask: task.taskArn) }
+                }
                 return elsewhere.count >= 6 ? elsewhere : nil
             }
             #expect(moved != nil, "the lost host's tasks were not replaced elsewhere:\n\(cluster.logTails())")
@@ -122,7 +133,8 @@ struct E2EServiceTests {
             try lost.host.reconnect()
             try await cluster.waitForInstances()
             // Then its surplus containers are stopped: exactly 6 run in the whole cluster, none orphaned
-            let settled = try await eventually(within: .seconds(90), every: .milliseconds(500)) { () async throws -> [JSONValue]? in
+            let settled = try await eventually(within: .seconds(90), every: .milliseconds(500)) {
+                () async throws -> [JSONValue]? in
                 let running = try await cluster.tasks(service: "web").filter { $0.lastStatus == "RUNNING" }
                 return running.count == 6 && cluster.runningContainers().count == 6
                     && cluster.orphanContainers(besides: running).isEmpty ? running : nil
@@ -151,7 +163,9 @@ struct E2EServiceTests {
             let settled = await eventually(within: .seconds(60)) {
                 cluster.runningContainers().count == 12 && cluster.orphanContainers(besides: tasks).isEmpty ? true : nil
             }
-            #expect(settled == true, "containers besides the 12 tasks: \(cluster.orphanContainers(besides: tasks).map(\.spec.name))")
+            #expect(
+                settled == true,
+                "containers besides the 12 tasks: \(cluster.orphanContainers(besides: tasks).map(\.spec.name))")
             // And it stays at 12 over the next reconciler passes (counted on /metrics, not timed)
             for _ in 0..<3 {
                 #expect(await cluster.controlPlane.reconcilerPasses(1))
@@ -167,19 +181,24 @@ struct E2EServiceTests {
             try await cluster.createWebService(desiredCount: 6, minimumHealthyPercent: 50)
             try await cluster.waitForSteadyService(count: 6)
             let instances = try await cluster.containerInstances()
-            let drained = try #require(instances.first { instance in
-                let arn = instance["containerInstanceArn"]?.stringValue ?? ""
-                return !(cluster.agent(ofInstance: arn, in: instances)?.runningContainers().isEmpty ?? true)
-            })
+            let drained = try #require(
+                instances.first { instance in
+                    let arn = instance["containerInstanceArn"]?.stringValue ?? ""
+                    return !(cluster.agent(ofInstance: arn, in: instances)?.runningContainers().isEmpty ?? true)
+                })
             let drainedArn = try #require(drained["containerInstanceArn"]?.stringValue)
             // When that instance is set to DRAINING
-            try await cluster.ecs("UpdateContainerInstancesState", ["containerInstances": [drainedArn], "status": "DRAINING"])
+            try await cluster.ecs(
+                "UpdateContainerInstancesState", ["containerInstances": [drainedArn], "status": "DRAINING"])
             // Then, sampled while the tasks move, at least 3 (50 % of 6) stay healthy, until none runs on it
             var lowest = 6
-            let moved = try await eventually(within: .seconds(150), every: .milliseconds(250)) { () async throws -> Bool? in
+            let moved = try await eventually(within: .seconds(150), every: .milliseconds(250)) {
+                () async throws -> Bool? in
                 let healthy = try await cluster.healthyTasks()
                 lowest = min(lowest, healthy.count)
-                let onDrained = try await cluster.tasks(service: "web").filter { $0["containerInstanceArn"]?.stringValue == drainedArn }
+                let onDrained = try await cluster.tasks(service: "web").filter {
+                    $0["containerInstanceArn"]?.stringValue == drainedArn
+                }
                 return onDrained.isEmpty && healthy.count == 6 ? true : nil
             }
             #expect(moved == true, "tasks stayed on the draining instance:\n\(cluster.logTails())")
@@ -200,11 +219,14 @@ struct E2EServiceTests {
                 definition["containerDefinitions"] = containers
             }
             // When a service of it is created
-            try await cluster.ecs("CreateService", ["serviceName": "huge", "taskDefinition": "huge", "desiredCount": 1])
+            try await cluster.ecs(
+                "CreateService", ["serviceName": "huge", "taskDefinition": "huge", "desiredCount": 1])
             // Then the service event says why in ECS's words, and nothing runs
             let event = try await eventually(within: .seconds(60)) {
                 try await cluster.events("huge").first {
-                    $0.contains("(service huge) was unable to place a task because no container instance met all of its requirements.")
+                    $0.contains(
+                        "(service huge) was unable to place a task because no container instance met all of its requirements."
+                    )
                 }
             }
             let message = try #require(event, "no placement event:\n\(cluster.logTails())")

@@ -13,7 +13,9 @@ import Testing
 /// pointing at loopback backends.
 @Suite("Load balancers: control plane process and standalone ecs-lb", .serialized, .timeLimit(.minutes(3)))
 struct ECSLoadBalancerControlPlaneTests {
-    @Test("ecsctl creates a balancer; the embedded one spreads over the service's tasks and counts on /metrics; ecs-lb keeps serving with the control plane gone")
+    @Test(
+        "ecsctl creates a balancer; the embedded one spreads over the service's tasks and counts on /metrics; ecs-lb keeps serving with the control plane gone"
+    )
     func embeddedAndStandalone() async throws {
         let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)") }
         defer { for backend in backends { backend.kill() } }
@@ -22,12 +24,13 @@ struct ECSLoadBalancerControlPlaneTests {
         let port = try freePort()
 
         // Given balancer web created with ecsctl, and service web's two tasks RUNNING on the two backends
-        let created = try await ecsctl([
-            "create-load-balancer", "--load-balancer-name", "web", "--listener-port", "\(port)",
-            "--listener-address", "127.0.0.1", "--health-check-interval-seconds", "0.5",
-            "--health-check-timeout-seconds", "0.5", "--healthy-threshold", "1", "--unhealthy-threshold", "1",
-            "--deregistration-delay-seconds", "1",
-        ], endpoint: controlPlane.endpoint)
+        let created = try await ecsctl(
+            [
+                "create-load-balancer", "--load-balancer-name", "web", "--listener-port", "\(port)",
+                "--listener-address", "127.0.0.1", "--health-check-interval-seconds", "0.5",
+                "--health-check-timeout-seconds", "0.5", "--healthy-threshold", "1", "--unhealthy-threshold", "1",
+                "--deregistration-delay-seconds", "1",
+            ], endpoint: controlPlane.endpoint)
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("web"))
         #expect(created.stdout.contains("127.0.0.1:\(port)"))
@@ -35,11 +38,15 @@ struct ECSLoadBalancerControlPlaneTests {
         try await agent.runService(backends: backends)
 
         // Then the embedded balancer serves both tasks
-        #expect(await eventually { Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: port) }) == ["task-0", "task-1"] })
+        #expect(
+            await eventually {
+                Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: port) }) == ["task-0", "task-1"]
+            })
         let names = try (0..<6).map { _ in try BlockingClient.get("/name", port: port) }
         #expect(names.filter { $0 == "task-0" }.count == 3)
         // And describe-load-balancers shows both targets healthy, with their counters
-        let described = try await ecsctl(["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
+        let described = try await ecsctl(
+            ["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
         let json = try JSONDecoder().decode(JSONValue.self, from: Data(described.stdout.utf8))
         let targets = json["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []
         #expect(targets.count == 2)
@@ -50,15 +57,24 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(table.stdout.contains("127.0.0.1:\(backends[0].port)"))
         // And /metrics has the per-target counters
         let metrics = await httpGet("\(controlPlane.endpoint)/metrics") ?? ""
-        #expect(metrics.contains(#"flotilla_lb_connections_total{balancer="web",target="127.0.0.1:\#(backends[0].port)"}"#)
-                || metrics.contains(#"flotilla_lb_connections_total{target="127.0.0.1:\#(backends[0].port)",balancer="web"}"#))
+        #expect(
+            metrics.contains(#"flotilla_lb_connections_total{balancer="web",target="127.0.0.1:\#(backends[0].port)"}"#)
+                || metrics.contains(
+                    #"flotilla_lb_connections_total{target="127.0.0.1:\#(backends[0].port)",balancer="web"}"#)
+        )
 
         // When a standalone ecs-lb serves the same balancer on another port, fed by the control plane
         let standalonePort = try freePort()
-        let standalone = try StandaloneBalancer(controlPlane: controlPlane.endpoint, name: "web", listen: standalonePort)
+        let standalone = try StandaloneBalancer(
+            controlPlane: controlPlane.endpoint, name: "web", listen: standalonePort)
         defer { standalone.terminate() }
-        #expect(await eventually { Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: standalonePort) }) == ["task-0", "task-1"] },
-                "\(standalone.standardError)")
+        #expect(
+            await eventually {
+                Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: standalonePort) }) == [
+                    "task-0", "task-1",
+                ]
+            },
+            "\(standalone.standardError)")
 
         // When the control plane is killed
         controlPlane.send(SIGKILL)
@@ -78,33 +94,44 @@ struct ECSLoadBalancerControlPlaneTests {
         defer { squatter.kill() }
 
         // When a balancer is created on a port another process listens on
-        let created = try await ecsctl(["create-load-balancer", "--load-balancer-name", "web", "--listener-port",
-                                        "\(squatter.port)", "--listener-address", "127.0.0.1"], endpoint: controlPlane.endpoint)
+        let created = try await ecsctl(
+            [
+                "create-load-balancer", "--load-balancer-name", "web", "--listener-port",
+                "\(squatter.port)", "--listener-address", "127.0.0.1",
+            ], endpoint: controlPlane.endpoint)
         #expect(created.status == 0, "\(created.stderr)")
         // Then describe-load-balancers reports it FAILED, naming the port
         var balancer: JSONValue?
-        #expect(try await eventually {
-            let run = try await ecsctl(["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
-            balancer = (try? JSONDecoder().decode(JSONValue.self, from: Data(run.stdout.utf8)))?["loadBalancers"]?[0]
-            return balancer?["status"]?.stringValue == "FAILED"
-        })
-        #expect(balancer?["statusReason"]?.stringValue == "listener port \(squatter.port) on 127.0.0.1 is already in use")
+        #expect(
+            try await eventually {
+                let run = try await ecsctl(
+                    ["describe-load-balancers", "--output", "json"], endpoint: controlPlane.endpoint)
+                balancer =
+                    (try? JSONDecoder().decode(JSONValue.self, from: Data(run.stdout.utf8)))?["loadBalancers"]?[0]
+                return balancer?["status"]?.stringValue == "FAILED"
+            })
+        #expect(
+            balancer?["statusReason"]?.stringValue == "listener port \(squatter.port) on 127.0.0.1 is already in use")
         // And the control plane keeps running and answering
         #expect(controlPlane.isRunning)
         let clusters = try await ecsctl(["list-clusters"], endpoint: controlPlane.endpoint)
         #expect(clusters.status == 0)
         // And ecsctl's errors for the balancer verbs are one line naming the field
-        let bad = try await ecsctl(["create-load-balancer", "--load-balancer-name", "api", "--listener-port", "0"],
-                                  endpoint: controlPlane.endpoint)
+        let bad = try await ecsctl(
+            ["create-load-balancer", "--load-balancer-name", "api", "--listener-port", "0"],
+            endpoint: controlPlane.endpoint)
         #expect(bad.status == 254)
         #expect(bad.stderrLines.count == 1)
         #expect(bad.stderr.contains("listenerPort: must be between 1 and 65535"))
-        let deleted = try await ecsctl(["delete-load-balancer", "--load-balancer-name", "web"], endpoint: controlPlane.endpoint)
+        let deleted = try await ecsctl(
+            ["delete-load-balancer", "--load-balancer-name", "web"], endpoint: controlPlane.endpoint)
         #expect(deleted.status == 0)
         #expect(deleted.stdout.contains("DELETED"))
     }
 
-    @Test("With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb, started first, waits for it and serves them on their own port")
+    @Test(
+        "With --no-embedded-load-balancer the control plane only stores balancers (EXTERNAL); ecs-lb, started first, waits for it and serves them on their own port"
+    )
     func standaloneOnly() async throws {
         let backends = try (0..<2).map { try TestHTTPBackend(name: "task-\($0)") }
         defer { for backend in backends { backend.kill() } }
@@ -120,14 +147,18 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(standalone.standardError.contains("connection refused"))
         #expect(standalone.isRunning)
 
-        let controlPlane = try await ControlPlaneProcess(port: controlPlanePort, arguments: ["--no-embedded-load-balancer"])
+        let controlPlane = try await ControlPlaneProcess(
+            port: controlPlanePort, arguments: ["--no-embedded-load-balancer"])
         defer { controlPlane.terminate() }
         // And once the control plane answers, it waits for the balancer to be defined
-        #expect(await eventually { standalone.standardError.contains("load balancer web does not exist at \(endpoint)") })
+        #expect(
+            await eventually { standalone.standardError.contains("load balancer web does not exist at \(endpoint)") })
         #expect(standalone.isRunning)
 
         // Given a balancer and service web's two tasks RUNNING, with the embedded balancer off
-        _ = try await call(endpoint, "FlotillaV1.CreateLoadBalancer", """
+        _ = try await call(
+            endpoint, "FlotillaV1.CreateLoadBalancer",
+            """
             {"loadBalancerName": "web", "listenerPort": \(port), "listenerAddress": "127.0.0.1",
              "healthCheck": {"intervalSeconds": 0.5, "timeoutSeconds": 0.5, "healthyThreshold": 1}}
             """)
@@ -139,8 +170,11 @@ struct ECSLoadBalancerControlPlaneTests {
         #expect(described?["targets"]?.arrayValue?.count == 2)
 
         // And ecs-lb listens on the balancer's own port and spreads over both tasks
-        #expect(await eventually { Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: port) }) == ["task-0", "task-1"] },
-                "\(standalone.standardError)")
+        #expect(
+            await eventually {
+                Set((0..<4).compactMap { _ in try? BlockingClient.get("/name", port: port) }) == ["task-0", "task-1"]
+            },
+            "\(standalone.standardError)")
         // And the listener there is ecs-lb's alone: the control plane does not listen for an EXTERNAL balancer
         let listeners = try HostCommand.run(["ss", "-Hltnp", "sport = :\(port)"]).stdout
         #expect(listeners.contains("\"ecs-lb\""), "\(listeners)")
@@ -148,23 +182,33 @@ struct ECSLoadBalancerControlPlaneTests {
 
         // And ecs-lb's own health verdicts reach the control plane (ReportTargetHealth): both targets healthy
         func states() async throws -> [String: String] {
-            let targets = try await call(endpoint, "FlotillaV1.DescribeLoadBalancers", "{}")["loadBalancers"]?[0]?["targets"]
-            return Dictionary((targets?.arrayValue ?? []).map {
-                ($0["port"]?.intValue.map(String.init) ?? "", $0["targetHealth"]?["state"]?.stringValue ?? "")
-            }, uniquingKeysWith: { first, _ in first })
+            let targets = try await call(endpoint, "FlotillaV1.DescribeLoadBalancers", "{}")["loadBalancers"]?[0]?[
+                "targets"]
+            return Dictionary(
+                (targets?.arrayValue ?? []).map {
+                    ($0["port"]?.intValue.map(String.init) ?? "", $0["targetHealth"]?["state"]?.stringValue ?? "")
+                }, uniquingKeysWith: { first, _ in first })
         }
-        #expect(try await eventually { try await states() == ["\(backends[0].port)": "healthy", "\(backends[1].port)": "healthy"] })
+        #expect(
+            try await eventually {
+                try await states() == ["\(backends[0].port)": "healthy", "\(backends[1].port)": "healthy"]
+            })
         // When a backend stops answering, then ecs-lb's verdict makes the reconciler stop its task with ECS's reason
-        let failing = try #require(try await call(endpoint, "AmazonEC2ContainerServiceV20141113.ListTasks", #"{"desiredStatus": "RUNNING"}"#)["taskArns"]?
-            .arrayValue?.compactMap(\.stringValue))
+        let failing = try #require(
+            try await call(endpoint, "AmazonEC2ContainerServiceV20141113.ListTasks", #"{"desiredStatus": "RUNNING"}"#)[
+                "taskArns"]?
+                .arrayValue?.compactMap(\.stringValue))
         backends[1].kill()
-        #expect(try await eventually {
-            let described = try await call(endpoint, "AmazonEC2ContainerServiceV20141113.DescribeTasks",
-                                           #"{"tasks": \#(String(decoding: try JSONSerialization.data(withJSONObject: failing), as: UTF8.self))}"#)
-            return (described["tasks"]?.arrayValue ?? []).contains {
-                $0["stoppedReason"]?.stringValue == "Task failed ELB health checks in (load-balancer web)"
-            }
-        }, "\(standalone.standardError)")
+        #expect(
+            try await eventually {
+                let described = try await call(
+                    endpoint, "AmazonEC2ContainerServiceV20141113.DescribeTasks",
+                    #"{"tasks": \#(String(decoding: try JSONSerialization.data(withJSONObject: failing), as: UTF8.self))}"#
+                )
+                return (described["tasks"]?.arrayValue ?? []).contains {
+                    $0["stoppedReason"]?.stringValue == "Task failed ELB health checks in (load-balancer web)"
+                }
+            }, "\(standalone.standardError)")
     }
 }
 
@@ -200,7 +244,9 @@ private struct FakeServiceAgent {
         self.endpoint = endpoint
         _ = try await call(endpoint, "AmazonEC2ContainerServiceV20141113.CreateCluster", #"{"clusterName": "default"}"#)
         let token = try await call(endpoint, "FlotillaAgentV1.GetJoinToken", "{}")["joinToken"]?.stringValue ?? ""
-        let registered = try await call(endpoint, "FlotillaAgentV1.Register", """
+        let registered = try await call(
+            endpoint, "FlotillaAgentV1.Register",
+            """
             {"joinToken": "\(token)", "hostname": "fake-host", "address": "127.0.0.1",
              "resources": {"cpu": 4096, "memory": 8192, "ports": [22]}}
             """)
@@ -212,23 +258,30 @@ private struct FakeServiceAgent {
     /// each task the reconciler places RUNNING on its backend.
     func runService(backends: [TestHTTPBackend]) async throws {
         let ecs = "AmazonEC2ContainerServiceV20141113."
-        _ = try await call(endpoint, ecs + "RegisterTaskDefinition", """
+        _ = try await call(
+            endpoint, ecs + "RegisterTaskDefinition",
+            """
             {"family": "web", "networkMode": "bridge", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1",
               "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 0}]}]}
             """)
         // Through ecsctl, as a user attaches a service, with the awscli's shorthand
-        let created = try await ecsctl([
-            "create-service", "--service-name", "web", "--task-definition", "web", "--desired-count", "\(backends.count)",
-            "--load-balancers", "loadBalancerName=web,containerName=web,containerPort=80",
-        ], endpoint: endpoint)
+        let created = try await ecsctl(
+            [
+                "create-service", "--service-name", "web", "--task-definition", "web", "--desired-count",
+                "\(backends.count)",
+                "--load-balancers", "loadBalancerName=web,containerName=web,containerPort=80",
+            ], endpoint: endpoint)
         try #require(created.status == 0, "create-service: \(created.stderr)")
         // The reconciler places the service's tasks on this (only) instance; poll until they are all desired.
         var tasks: [String] = []
         _ = try await eventually {
-            let polled = try await call(endpoint, "FlotillaAgentV1.PollDesiredTasks", """
+            let polled = try await call(
+                endpoint, "FlotillaAgentV1.PollDesiredTasks",
+                """
                 {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "index": 0, "waitSeconds": 0}
                 """)
-            tasks = polled["tasks"]?.arrayValue?.filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
+            tasks =
+                polled["tasks"]?.arrayValue?.filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
                 .compactMap { $0["taskArn"]?.stringValue } ?? []
             return tasks.count == backends.count
         }
@@ -239,7 +292,9 @@ private struct FakeServiceAgent {
               "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": \(backend.port), "protocol": "tcp"}]}]}
             """
         }
-        let answer = try await call(endpoint, "FlotillaAgentV1.SubmitStateChanges", """
+        let answer = try await call(
+            endpoint, "FlotillaAgentV1.SubmitStateChanges",
+            """
             {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "tasks": [\(changes.joined(separator: ","))]}
             """)
         try #require(answer["updated"]?.arrayValue?.count == tasks.count, "\(answer)")
@@ -252,9 +307,12 @@ private final class StandaloneBalancer: Sendable {
 
     init(controlPlane: String, name: String, listen: Int?) throws {
         daemon = DaemonProcess(
-            arguments: [LoadBalancerProcess.binary.path, "--control-plane", controlPlane, "--load-balancer-name", name,
-                        "--poll-interval", "0.2"] + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? []),
-            logFile: FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-\(UUID().uuidString).log").path)
+            arguments: [
+                LoadBalancerProcess.binary.path, "--control-plane", controlPlane, "--load-balancer-name", name,
+                "--poll-interval", "0.2",
+            ] + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? []),
+            logFile: FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-\(UUID().uuidString).log")
+                .path)
         try daemon.start()
     }
 

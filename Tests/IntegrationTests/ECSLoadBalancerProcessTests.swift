@@ -84,7 +84,9 @@ struct ECSLoadBalancerProcessTests {
         let backend = try TestHTTPBackend(name: "any")
         defer { backend.kill() }
         // Given the backend's own port as the listener port
-        let run = try await LoadBalancerProcess.runToExit(["--listen", "127.0.0.1:\(backend.port)", "--target", "127.0.0.1:\(backend.port)"])
+        let run = try await LoadBalancerProcess.runToExit([
+            "--listen", "127.0.0.1:\(backend.port)", "--target", "127.0.0.1:\(backend.port)",
+        ])
         // Then a non-zero exit with one error line naming the port
         #expect(run.status != 0)
         let lines = run.standardError.split(separator: "\n")
@@ -93,15 +95,17 @@ struct ECSLoadBalancerProcessTests {
         #expect(lines.first?.contains("port \(backend.port)") == true)
     }
 
-    @Test("Bad flags and malformed files end ecs-lb with a line naming the problem", arguments: [
-        (["--listen", "nowhere"], "--listen"),
-        (["--listen", "127.0.0.1:0", "--algorithm", "fastest"], "--algorithm"),
-        (["--config", "MALFORMED"], "targets[0]"),
-        (["--config", "/nonexistent/lb.json"], "/nonexistent/lb.json"),
-        (["--control-plane", "ftp://127.0.0.1:1", "--load-balancer-name", "web"], "--control-plane"),
-        (["--control-plane", "http://127.0.0.1:1"], "--load-balancer-name"),
-        (["--listen", "127.0.0.1:0", "--load-balancer-name", "web"], "--load-balancer-name"),
-    ])
+    @Test(
+        "Bad flags and malformed files end ecs-lb with a line naming the problem",
+        arguments: [
+            (["--listen", "nowhere"], "--listen"),
+            (["--listen", "127.0.0.1:0", "--algorithm", "fastest"], "--algorithm"),
+            (["--config", "MALFORMED"], "targets[0]"),
+            (["--config", "/nonexistent/lb.json"], "/nonexistent/lb.json"),
+            (["--control-plane", "ftp://127.0.0.1:1", "--load-balancer-name", "web"], "--control-plane"),
+            (["--control-plane", "http://127.0.0.1:1"], "--load-balancer-name"),
+            (["--listen", "127.0.0.1:0", "--load-balancer-name", "web"], "--load-balancer-name"),
+        ])
     func badInput(_ arguments: [String], _ named: String) async throws {
         // Given a file whose first target is a number
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-bad-\(getpid()).json")
@@ -134,8 +138,9 @@ final class LoadBalancerProcess: Sendable {
         metricsPort = try freePort()
         self.deregistrationDelaySeconds = deregistrationDelaySeconds
         configFile = FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-\(UUID().uuidString).json")
-        daemon = DaemonProcess(arguments: [Self.binary.path, "--config", configFile.path, "--metrics-listen", "127.0.0.1:\(metricsPort)"],
-                               logFile: configFile.path + ".log")
+        daemon = DaemonProcess(
+            arguments: [Self.binary.path, "--config", configFile.path, "--metrics-listen", "127.0.0.1:\(metricsPort)"],
+            logFile: configFile.path + ".log")
         try writeConfig(targets: targets)
         try daemon.start()
     }
@@ -179,8 +184,10 @@ final class LoadBalancerProcess: Sendable {
 
     /// `/metrics`, which must be served as Prometheus' text format, as every daemon serves it.
     func metrics() async throws -> MetricsText {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
-        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") == "text/plain; version=0.0.4")
+        let (data, response) = try await URLSession.shared.data(
+            from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        #expect(
+            (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") == "text/plain; version=0.0.4")
         return MetricsText(text: String(decoding: data, as: UTF8.self))
     }
 

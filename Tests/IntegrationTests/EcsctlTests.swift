@@ -29,29 +29,39 @@ struct EcsctlTests {
         #expect(cluster.stdout.contains("demo  ACTIVE"))
 
         // When the task definition is registered from file://
-        let registered = try await ecsctl(["register-task-definition", "--cli-input-json", "file://\(file.path)",
-                                           "--output", "json"], endpoint: endpoint)
+        let registered = try await ecsctl(
+            [
+                "register-task-definition", "--cli-input-json", "file://\(file.path)",
+                "--output", "json",
+            ], endpoint: endpoint)
         #expect(registered.status == 0, "\(registered.stderr)")
         let definition = try json(registered)["taskDefinition"]
         #expect(definition?["family"] == .string("web"))
         #expect(definition?["revision"]?.intValue == 1)
 
         // When the service is created with 2 desired tasks
-        let created = try await ecsctl(["create-service", "--cluster", "demo", "--service-name", "web",
-                                        "--task-definition", "web", "--desired-count", "2",
-                                        "--deployment-configuration", "maximumPercent=200,minimumHealthyPercent=50"],
-                                       endpoint: endpoint)
+        let created = try await ecsctl(
+            [
+                "create-service", "--cluster", "demo", "--service-name", "web",
+                "--task-definition", "web", "--desired-count", "2",
+                "--deployment-configuration", "maximumPercent=200,minimumHealthyPercent=50",
+            ],
+            endpoint: endpoint)
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.hasPrefix("NAME  STATUS  DESIRED  RUNNING  PENDING  TASK DEFINITION\n"))
         #expect(created.stdout.contains("web   ACTIVE  2"))
 
         // Then describe-services shows it as a table and as ECS JSON
-        let table = try await ecsctl(["describe-services", "--cluster", "demo", "--services", "web"], endpoint: endpoint)
+        let table = try await ecsctl(
+            ["describe-services", "--cluster", "demo", "--services", "web"], endpoint: endpoint)
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout.contains("web   ACTIVE  2"))
         #expect(table.stdout.contains("web:1"))
-        let described = try await ecsctl(["describe-services", "--cluster", "demo", "--services", "web",
-                                          "--output", "json"], endpoint: endpoint)
+        let described = try await ecsctl(
+            [
+                "describe-services", "--cluster", "demo", "--services", "web",
+                "--output", "json",
+            ], endpoint: endpoint)
         #expect(described.status == 0, "\(described.stderr)")
         let service = try #require(try json(described)["services"]?.arrayValue?.first)
         #expect(service["serviceName"] == .string("web"))
@@ -61,8 +71,11 @@ struct EcsctlTests {
         #expect(service["deploymentConfiguration"]?["minimumHealthyPercent"]?.intValue == 50)
 
         // When the service is scaled to 3
-        let updated = try await ecsctl(["update-service", "--cluster", "demo", "--service", "web",
-                                        "--desired-count", "3", "--output", "json"], endpoint: endpoint)
+        let updated = try await ecsctl(
+            [
+                "update-service", "--cluster", "demo", "--service", "web",
+                "--desired-count", "3", "--output", "json",
+            ], endpoint: endpoint)
         #expect(updated.status == 0, "\(updated.stderr)")
         #expect(try json(updated)["service"]?["desiredCount"]?.intValue == 3)
 
@@ -72,8 +85,11 @@ struct EcsctlTests {
         #expect(try json(listed)["serviceArns"]?.arrayValue?.count == 1)
 
         // When it is deleted with --force
-        let deleted = try await ecsctl(["delete-service", "--cluster", "demo", "--service", "web", "--force",
-                                        "--output", "json"], endpoint: endpoint)
+        let deleted = try await ecsctl(
+            [
+                "delete-service", "--cluster", "demo", "--service", "web", "--force",
+                "--output", "json",
+            ], endpoint: endpoint)
         #expect(deleted.status == 0, "\(deleted.stderr)")
         let status = try json(deleted)["service"]?["status"]?.stringValue
         #expect(status == "DRAINING" || status == "INACTIVE")
@@ -85,8 +101,9 @@ struct EcsctlTests {
         defer { controlPlane.terminate() }
 
         // When a service of it is described
-        let output = try await ecsctl(["describe-services", "--cluster", "nowhere", "--services", "web"],
-                                      endpoint: controlPlane.endpoint)
+        let output = try await ecsctl(
+            ["describe-services", "--cluster", "nowhere", "--services", "web"],
+            endpoint: controlPlane.endpoint)
 
         // Then ecsctl prints ECS's error type and message as one line and fails
         #expect(output.status == 254)
@@ -110,7 +127,10 @@ struct EcsctlTests {
         #expect(all.status == 0, "\(all.stderr)")
         let arns = try json(all)["clusterArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
         // Then every page was followed
-        #expect(Set(arns.map { $0.split(separator: "/").last.map(String.init) ?? "" }).isSuperset(of: ["c1", "c2", "c3", "c4", "c5"]))
+        #expect(
+            Set(arns.map { $0.split(separator: "/").last.map(String.init) ?? "" }).isSuperset(of: [
+                "c1", "c2", "c3", "c4", "c5",
+            ]))
 
         // When at most 2 are asked for
         let first = try await ecsctl(["list-clusters", "--max-items", "2", "--output", "json"], endpoint: endpoint)
@@ -120,7 +140,8 @@ struct EcsctlTests {
         let token = try #require(firstPage["NextToken"]?.stringValue)
 
         // Then the token resumes where it stopped, and together they are the whole list
-        let rest = try await ecsctl(["list-clusters", "--starting-token", token, "--output", "json"], endpoint: endpoint)
+        let rest = try await ecsctl(
+            ["list-clusters", "--starting-token", token, "--output", "json"], endpoint: endpoint)
         #expect(rest.status == 0, "\(rest.stderr)")
         let resumed = (firstPage["clusterArns"]?.arrayValue ?? []) + (try json(rest)["clusterArns"]?.arrayValue ?? [])
         #expect(resumed.compactMap(\.stringValue) == arns)
@@ -136,28 +157,39 @@ struct EcsctlTests {
 
         // When the worker example is registered twice
         for _ in 1...2 {
-            let registered = try await ecsctl(["register-task-definition", "--cli-input-json",
-                                               "file://\(examples.path)/worker.json"], endpoint: endpoint)
+            let registered = try await ecsctl(
+                [
+                    "register-task-definition", "--cli-input-json",
+                    "file://\(examples.path)/worker.json",
+                ], endpoint: endpoint)
             #expect(registered.status == 0, "\(registered.stderr)")
         }
         // Then there are two revisions, newest first with --sort DESC, and the table names the latest
-        let listed = try await ecsctl(["list-task-definitions", "--family-prefix", "worker", "--sort", "DESC",
-                                       "--output", "json"], endpoint: endpoint)
+        let listed = try await ecsctl(
+            [
+                "list-task-definitions", "--family-prefix", "worker", "--sort", "DESC",
+                "--output", "json",
+            ], endpoint: endpoint)
         let arns = try json(listed)["taskDefinitionArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(arns.map { ECSTables.shortName($0) } == ["worker:2", "worker:1"])
-        let described = try await ecsctl(["describe-task-definition", "--task-definition", "worker"], endpoint: endpoint)
+        let described = try await ecsctl(
+            ["describe-task-definition", "--task-definition", "worker"], endpoint: endpoint)
         #expect(described.stdout.hasPrefix("TASK DEFINITION  STATUS"))
         #expect(described.stdout.contains("worker:2"))
 
         // When tags are added to a revision
         let arn = try #require(arns.first)
-        let tagged = try await ecsctl(["tag-resource", "--resource-arn", arn, "--tags", "key=team,value=42"],
-                                      endpoint: endpoint)
+        let tagged = try await ecsctl(
+            ["tag-resource", "--resource-arn", arn, "--tags", "key=team,value=42"],
+            endpoint: endpoint)
         #expect(tagged.status == 0, "\(tagged.stderr)")
         #expect(tagged.stdout.isEmpty)
         // Then they are listed, values kept as strings
-        let tags = try await ecsctl(["list-tags-for-resource", "--resource-arn", arn, "--output", "json"], endpoint: endpoint)
-        #expect(try json(tags)["tags"]?.arrayValue?.contains(.object(["key": .string("team"), "value": .string("42")])) == true)
+        let tags = try await ecsctl(
+            ["list-tags-for-resource", "--resource-arn", arn, "--output", "json"], endpoint: endpoint)
+        #expect(
+            try json(tags)["tags"]?.arrayValue?.contains(.object(["key": .string("team"), "value": .string("42")]))
+                == true)
 
         // When a task is run with no container instance in the cluster
         let run = try await ecsctl(["run-task", "--task-definition", "worker", "--count", "2"], endpoint: endpoint)
@@ -166,23 +198,33 @@ struct EcsctlTests {
         #expect(run.stdout.contains("Failures:"))
 
         // When an invalid example is registered
-        let invalid = try await ecsctl(["register-task-definition", "--cli-input-json",
-                                        "file://\(examples.path)/invalid/duplicate-container-names.json"], endpoint: endpoint)
+        let invalid = try await ecsctl(
+            [
+                "register-task-definition", "--cli-input-json",
+                "file://\(examples.path)/invalid/duplicate-container-names.json",
+            ], endpoint: endpoint)
         // Then the API's refusal is one line with the ECS error type
         #expect(invalid.status == 254)
         #expect(invalid.stderrLines.count == 1, "\(invalid.stderr)")
-        #expect(invalid.stderr.contains("Container names must be unique within a Task Definition."), "\(invalid.stderr)")
+        #expect(
+            invalid.stderr.contains("Container names must be unique within a Task Definition."), "\(invalid.stderr)")
 
         // When a region is given before the verb
-        let regional = try await ecsctl(["--region", "eu-west-3", "create-cluster", "--cluster-name", "paris",
-                                         "--output", "json"], endpoint: endpoint)
+        let regional = try await ecsctl(
+            [
+                "--region", "eu-west-3", "create-cluster", "--cluster-name", "paris",
+                "--output", "json",
+            ], endpoint: endpoint)
         // Then the control plane read it from the request's credential scope
         #expect(try json(regional)["cluster"]?["clusterArn"]?.stringValue?.hasPrefix("arn:aws:ecs:eu-west-3:") == true)
     }
 
     @Test(arguments: [
         (["create-cluster", "--bogus"], "--bogus"),
-        (["create-service", "--service-name", "web", "--task-definition", "web", "--desired-count", "-1"], "--desired-count"),
+        (
+            ["create-service", "--service-name", "web", "--task-definition", "web", "--desired-count", "-1"],
+            "--desired-count"
+        ),
         (["register-task-definition", "--cli-input-json", "file:///nonexistent/web.json"], "/nonexistent/web.json"),
         (["no-such-verb"], "no-such-verb"),
     ])
@@ -208,6 +250,8 @@ struct EcsctlTests {
         // Then it says which endpoint it could not reach
         #expect(output.status == 255)
         #expect(output.stderrLines.count == 1, "\(output.stderr)")
-        #expect(output.stderr.hasPrefix("ecsctl: could not connect to the endpoint http://127.0.0.1:\(port)"), "\(output.stderr)")
+        #expect(
+            output.stderr.hasPrefix("ecsctl: could not connect to the endpoint http://127.0.0.1:\(port)"),
+            "\(output.stderr)")
     }
 }

@@ -13,12 +13,15 @@ struct EcsctlWaitAndJoinTokenTests {
     let webTaskDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
 
     /// `FlotillaAgentV1.Register` as an agent sends it; answers the HTTP status and the error type.
-    func register(_ controlPlane: ControlPlaneProcess, cluster: String, joinToken: String) async throws -> (Int, String?) {
+    func register(
+        _ controlPlane: ControlPlaneProcess, cluster: String, joinToken: String
+    ) async throws -> (Int, String?) {
         var request = URLRequest(url: URL(string: controlPlane.endpoint)!)
         request.httpMethod = "POST"
         request.setValue("FlotillaAgentV1.Register", forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data("""
+        request.httpBody = Data(
+            """
             {"cluster": "\(cluster)", "joinToken": "\(joinToken)", "hostname": "host-a", "resources": {"cpu": 1024, "memory": 1024}}
             """.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)
@@ -50,7 +53,8 @@ struct EcsctlWaitAndJoinTokenTests {
         let newToken = rotated.stdout.trimmingCharacters(in: .newlines)
         // Then a different token is printed, get-join-token prints it, the old one no longer registers, the new does
         #expect(newToken.count == 64 && newToken != token)
-        #expect(try await ecsctl(["get-join-token", "--cluster", "demo"], endpoint: endpoint).stdout == newToken + "\n")
+        #expect(
+            try await ecsctl(["get-join-token", "--cluster", "demo"], endpoint: endpoint).stdout == newToken + "\n")
         let refused = try await register(controlPlane, cluster: "demo", joinToken: token)
         #expect(refused.0 == 403 && refused.1 == "AccessDeniedException")
         #expect(try await register(controlPlane, cluster: "demo", joinToken: newToken).0 == 200)
@@ -67,29 +71,46 @@ struct EcsctlWaitAndJoinTokenTests {
         defer { controlPlane.terminate() }
         let endpoint = controlPlane.endpoint
         #expect(try await ecsctl(["create-cluster", "--cluster-name", "demo"], endpoint: endpoint).status == 0)
-        #expect(try await ecsctl(["register-task-definition", "--cli-input-json", "file://\(webTaskDefinition.path)"],
-                                 endpoint: endpoint).status == 0)
+        #expect(
+            try await ecsctl(
+                ["register-task-definition", "--cli-input-json", "file://\(webTaskDefinition.path)"],
+                endpoint: endpoint
+            ).status == 0)
 
         // When a service of 0 tasks is created with --wait
-        let idle = try await ecsctl(["create-service", "--cluster", "demo", "--service-name", "idle", "--task-definition", "web",
-                                     "--desired-count", "0", "--wait"], endpoint: endpoint)
+        let idle = try await ecsctl(
+            [
+                "create-service", "--cluster", "demo", "--service-name", "idle", "--task-definition", "web",
+                "--desired-count", "0", "--wait",
+            ], endpoint: endpoint)
         // Then it is steady at once: the table on stdout, the progress on stderr, exit 0
         #expect(idle.status == 0, "\(idle.stderr)")
         #expect(idle.stdout.contains("idle  ACTIVE"))
         #expect(idle.stderr.contains("idle: 0 desired, 0 running, 0 pending, 1 deployment\n"))
         #expect(idle.stderr.hasSuffix("idle: steady state\n"))
-        let waited = try await ecsctl(["wait", "services-stable", "--cluster", "demo", "--services", "idle"], endpoint: endpoint)
+        let waited = try await ecsctl(
+            ["wait", "services-stable", "--cluster", "demo", "--services", "idle"], endpoint: endpoint)
         #expect(waited.status == 0, "\(waited.stderr)")
         #expect(waited.stdout.isEmpty && waited.stderr.isEmpty)
         // And the endpoint may come before the two-word verb, as the awscli allows
-        let leading = try await ecsctl(["--endpoint-url", endpoint, "wait", "services-stable", "--cluster", "demo", "--services", "idle"])
+        let leading = try await ecsctl([
+            "--endpoint-url", endpoint, "wait", "services-stable", "--cluster", "demo", "--services", "idle",
+        ])
         #expect(leading.status == 0, "\(leading.stderr)")
 
         // When a service of 1 task has nowhere to run and is waited for briefly
-        #expect(try await ecsctl(["create-service", "--cluster", "demo", "--service-name", "busy", "--task-definition", "web",
-                                  "--desired-count", "1"], endpoint: endpoint).status == 0)
-        let stuck = try await ecsctl(["wait", "services-stable", "--cluster", "demo", "--services", "idle", "busy",
-                                      "--timeout", "2", "--delay", "1"], endpoint: endpoint)
+        #expect(
+            try await ecsctl(
+                [
+                    "create-service", "--cluster", "demo", "--service-name", "busy", "--task-definition", "web",
+                    "--desired-count", "1",
+                ], endpoint: endpoint
+            ).status == 0)
+        let stuck = try await ecsctl(
+            [
+                "wait", "services-stable", "--cluster", "demo", "--services", "idle", "busy",
+                "--timeout", "2", "--delay", "1",
+            ], endpoint: endpoint)
         // Then the waiter gives up as the awscli's does: one line, exit 255
         #expect(stuck.status == 255)
         #expect(stuck.stderrLines.count == 1)
@@ -97,19 +118,27 @@ struct EcsctlWaitAndJoinTokenTests {
         #expect(stuck.stderr.contains("busy") && !stuck.stderr.contains("idle"))
 
         // When the stable service is scaled up with --wait
-        let scaled = try await ecsctl(["update-service", "--cluster", "demo", "--service", "idle", "--desired-count", "1",
-                                       "--wait", "--wait-timeout", "2"], endpoint: endpoint)
+        let scaled = try await ecsctl(
+            [
+                "update-service", "--cluster", "demo", "--service", "idle", "--desired-count", "1",
+                "--wait", "--wait-timeout", "2",
+            ], endpoint: endpoint)
         // Then the progress shows the new counts before the waiter gives up
         #expect(scaled.status == 255)
         #expect(scaled.stdout.contains("idle  ACTIVE  1"))
         #expect(scaled.stderr.contains("idle: 1 desired, 0 running, 0 pending, 1 deployment\n"))
-        #expect(scaled.stderrLines.last?.hasPrefix("ecsctl: Waiter ServicesStable failed: Max attempts exceeded") == true)
+        #expect(
+            scaled.stderrLines.last?.hasPrefix("ecsctl: Waiter ServicesStable failed: Max attempts exceeded") == true)
 
         // When a service that does not exist is waited for
-        let missing = try await ecsctl(["wait", "services-stable", "--cluster", "demo", "--services", "nope"], endpoint: endpoint)
+        let missing = try await ecsctl(
+            ["wait", "services-stable", "--cluster", "demo", "--services", "nope"], endpoint: endpoint)
         // Then it fails at once, naming it
         #expect(missing.status == 255)
-        #expect(missing.stderr == "ecsctl: Waiter ServicesStable failed: Waiter encountered a terminal failure state: service nope is MISSING\n")
+        #expect(
+            missing.stderr
+                == "ecsctl: Waiter ServicesStable failed: Waiter encountered a terminal failure state: service nope is MISSING\n"
+        )
     }
 
     @Test func execAndLogsNeedARunningTaskAndSayWhyNot() async throws {
@@ -119,7 +148,8 @@ struct EcsctlWaitAndJoinTokenTests {
         let endpoint = controlPlane.endpoint
         #expect(try await ecsctl(["create-cluster", "--cluster-name", "demo"], endpoint: endpoint).status == 0)
         // When exec and logs name an unknown task
-        let exec = try await ecsctl(["exec", "--cluster", "demo", "--task", "0123abcd", "--", "ls", "/"], endpoint: endpoint)
+        let exec = try await ecsctl(
+            ["exec", "--cluster", "demo", "--task", "0123abcd", "--", "ls", "/"], endpoint: endpoint)
         let logs = try await ecsctl(["logs", "--cluster", "demo", "--task", "0123abcd"], endpoint: endpoint)
         // Then each is one line naming the task, exit 254
         for output in [exec, logs] {

@@ -22,7 +22,8 @@ struct BalancingTests {
 
     @Test func leastOutstandingSendsNewConnectionsToTheIdleBackend() async throws {
         try await withBackends { backends in
-            try await withBalancer(.test(algorithm: .leastOutstandingConnections), targets: backends.map(\.target)) { balancer in
+            try await withBalancer(.test(algorithm: .leastOutstandingConnections), targets: backends.map(\.target)) {
+                balancer in
                 // Given two connections held open on two backends
                 let first = try await TestClient.connect(port: balancer.listenerPort)
                 let second = try await TestClient.connect(port: balancer.listenerPort)
@@ -38,7 +39,10 @@ struct BalancingTests {
                         var names: [String] = []
                         for _ in 0..<3 {
                             // (once the balancer has seen the previous short connection close)
-                            #expect(try await eventually { balancer.snapshot().targets.map(\.activeConnections).reduce(0, +) == 2 })
+                            #expect(
+                                try await eventually {
+                                    balancer.snapshot().targets.map(\.activeConnections).reduce(0, +) == 2
+                                })
                             names.append(try await TestClient.get("/name", port: balancer.listenerPort).text)
                         }
                         // Then all go to the backend holding nothing
@@ -99,7 +103,9 @@ struct BalancingTests {
     }
 
     @Test(arguments: [1, 3])
-    func connectErrorsTakeADeadTargetOutAfterTheUnhealthyThresholdWithoutWaitingForActiveChecks(threshold: Int) async throws {
+    func connectErrorsTakeADeadTargetOutAfterTheUnhealthyThresholdWithoutWaitingForActiveChecks(
+        threshold: Int
+    ) async throws {
         try await withBackends { backends in
             // Given active checks only once a minute, and traffic reaching all three backends
             var configuration = LoadBalancerConfiguration.test(interval: .seconds(60))

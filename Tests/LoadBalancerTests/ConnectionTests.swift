@@ -6,7 +6,8 @@ import Testing
 struct ConnectionTests {
     @Test func removedTargetFinishesItsSlowDownloadWhileNewConnectionsGoElsewhere() async throws {
         try await withBackends(2) { backends in
-            try await withBalancer(.test(deregistrationDelay: .seconds(60)), targets: backends.map(\.target)) { balancer in
+            try await withBalancer(.test(deregistrationDelay: .seconds(60)), targets: backends.map(\.target)) {
+                balancer in
                 let size = 8 * 1024 * 1024
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     // Given a throttled 8 MiB download in flight from backend-0
@@ -32,7 +33,8 @@ struct ConnectionTests {
 
     @Test func connectionsOfARemovedTargetAreClosedWhenTheDeregistrationDelayEnds() async throws {
         try await withBackends(1) { backends in
-            try await withBalancer(.test(deregistrationDelay: .milliseconds(200)), targets: backends.map(\.target)) { balancer in
+            try await withBalancer(.test(deregistrationDelay: .milliseconds(200)), targets: backends.map(\.target)) {
+                balancer in
                 // Given a connection held open on the only target
                 let connection = try await TestClient.connect(port: balancer.listenerPort)
                 let bytesAfterName = try await connection.executeThenClose { inbound, outbound in
@@ -108,7 +110,8 @@ struct ConnectionTests {
             try await withBalancer(.test(), targets: backends.map(\.target)) { balancer in
                 // When three clients each send a 1000-byte body and read the answer
                 for _ in 0..<3 {
-                    let response = try await TestClient.get("/echo", port: balancer.listenerPort, body: [UInt8](repeating: 1, count: 1000))
+                    let response = try await TestClient.get(
+                        "/echo", port: balancer.listenerPort, body: [UInt8](repeating: 1, count: 1000))
                     #expect(response.text == "received 1000")
                 }
                 // Then the counters hold exactly the bytes of both directions

@@ -3,10 +3,13 @@ import LoadBalancer
 import NIOCore
 import Testing
 
-@Suite("Balancer limits: idle connections closed, long downloads kept, connections beyond the cap refused",
-       .timeLimit(.minutes(2)))
+@Suite(
+    "Balancer limits: idle connections closed, long downloads kept, connections beyond the cap refused",
+    .timeLimit(.minutes(2)))
 struct LimitTests {
-    static func configuration(idleTimeout: Duration = .seconds(350), maxConnections: Int = 10_000) -> LoadBalancerConfiguration {
+    static func configuration(
+        idleTimeout: Duration = .seconds(350), maxConnections: Int = 10_000
+    ) -> LoadBalancerConfiguration {
         var configuration = LoadBalancerConfiguration.test()
         configuration.idleTimeout = idleTimeout
         configuration.maxConnections = maxConnections
@@ -17,7 +20,8 @@ struct LimitTests {
         try await withBackends(1) { backends in
             // (3 s: every connection of the test, the download and the new request too, must outlive a loaded
             // machine's stalls; only the connection that sends nothing may reach it.)
-            try await withBalancer(Self.configuration(idleTimeout: .seconds(3)), targets: backends.map(\.target)) { balancer in
+            try await withBalancer(Self.configuration(idleTimeout: .seconds(3)), targets: backends.map(\.target)) {
+                balancer in
                 // Given a download that takes longer than the idle timeout (150 KiB at 1 KiB per 50 ms: 7.5 s at
                 // least), small enough never to fill a socket buffer, so its bytes keep moving through the balancer
                 // even while a loaded machine keeps this test's task from reading them
@@ -58,7 +62,8 @@ struct LimitTests {
                 // When one held connection is reset (a plain close is a half-close the balancer forwards and waits on)
                 held.removeFirst().reset()
                 let served = await eventually(within: .seconds(10), every: .milliseconds(50)) {
-                    (try? await TestClient.get("/name", port: balancer.listenerPort)) == Array(backends[0].name.utf8) ? true : nil
+                    (try? await TestClient.get("/name", port: balancer.listenerPort)) == Array(backends[0].name.utf8)
+                        ? true : nil
                 }
                 #expect(served == true)
             }

@@ -114,12 +114,14 @@ struct ConfigurationTests {
         let configuration = LoadBalancerConfiguration(
             name: "", listenerPort: 70000,
             healthCheck: HealthCheck(kind: .http(path: "health"), healthyThreshold: 0))
-        #expect(throws: LoadBalancerError.invalidConfiguration([
-            "name: must not be empty",
-            "listenerPort: must be between 0 and 65535, got 70000",
-            "healthCheck.healthyThreshold: must be between 1 and 10, got 0",
-            "healthCheck.path: must start with '/', got 'health'",
-        ])) {
+        #expect(
+            throws: LoadBalancerError.invalidConfiguration([
+                "name: must not be empty",
+                "listenerPort: must be between 0 and 65535, got 70000",
+                "healthCheck.healthyThreshold: must be between 1 and 10, got 0",
+                "healthCheck.path: must start with '/', got 'health'",
+            ])
+        ) {
             try configuration.validate()
         }
     }

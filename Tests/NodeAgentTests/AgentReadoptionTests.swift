@@ -11,24 +11,31 @@ import Glibc
 /// runtime's containers after a restart.
 @Suite("Agent re-adoption of recorded tasks", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(3)))
 struct AgentReadoptionTests {
-    static let definition = try! TaskDefinition.decode(Data("""
-        {"family": "app", "networkMode": "host", "containerDefinitions": [{
-          "name": "app", "image": "flotilla/busybox:1", "memory": 32, "command": ["sleep", "1000"], "stopTimeout": 2}]}
-        """.utf8))
+    static let definition = try! TaskDefinition.decode(
+        Data(
+            """
+            {"family": "app", "networkMode": "host", "containerDefinitions": [{
+              "name": "app", "image": "flotilla/busybox:1", "memory": 32, "command": ["sleep", "1000"], "stopTimeout": 2}]}
+            """.utf8))
 
     /// A runtime container named as the agent names task containers, started with `arguments`.
-    static func startContainer(_ name: String, _ arguments: [String], fixture: AgentDriverFixture) async throws -> ContainerInfo {
+    static func startContainer(
+        _ name: String, _ arguments: [String], fixture: AgentDriverFixture
+    ) async throws -> ContainerInfo {
         let image = try #require(fixture.images.resolve("flotilla/busybox:1"))
-        let info = try await fixture.runtime.create(ContainerSpec(name: name, image: "flotilla/busybox:1",
-                                                                  layerDirectories: image.layerDirectories,
-                                                                  arguments: arguments))
+        let info = try await fixture.runtime.create(
+            ContainerSpec(
+                name: name, image: "flotilla/busybox:1",
+                layerDirectories: image.layerDirectories,
+                arguments: arguments))
         return try await fixture.runtime.start(info.id)
     }
 
     static func record(_ taskID: String) -> TaskRecord {
-        TaskRecord(taskArn: "arn:aws:ecs:us-east-1:000000000000:task/default/\(taskID)",
-                   taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1",
-                   definition: definition, containerIDs: ["app": "\(taskID)-app"], group: "service:app", final: nil)
+        TaskRecord(
+            taskArn: "arn:aws:ecs:us-east-1:000000000000:task/default/\(taskID)",
+            taskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1",
+            definition: definition, containerIDs: ["app": "\(taskID)-app"], group: "service:app", final: nil)
     }
 
     @Test func runningContainersAreAdoptedExitsReportedAndOrphansRemoved() async throws {
@@ -46,8 +53,9 @@ struct AgentReadoptionTests {
 
             // When a restarted agent (a new runtime on the same directory) adopts what is recorded
             let restarted = try fixture.reopened()
-            let table = AgentTaskTable(cluster: "default", cgroupParent: "flotilla", runtime: restarted.runtime,
-                                       images: restarted.images, files: files, logger: AgentDriverFixture.logger)
+            let table = AgentTaskTable(
+                cluster: "default", cgroupParent: "flotilla", runtime: restarted.runtime,
+                images: restarted.images, files: files, logger: AgentDriverFixture.logger)
             await table.adoptRecovered()
             table.finishLaunches()
             var launches: [String: AgentTaskTable.Launch] = [:]

@@ -14,8 +14,11 @@ struct AgentReportingTests {
         let report = TaskStateReport(
             taskID: "abc", lastStatus: .stopped, desiredStatus: .stopped, healthStatus: .unknown,
             stopCode: .essentialContainerExited, stoppedReason: "Essential container in task exited",
-            containers: [TaskContainerState(name: "web", containerID: "abc-web", lastStatus: .stopped, exitCode: 137,
-                                            reason: nil, healthStatus: .unhealthy, networkBindings: [binding])])
+            containers: [
+                TaskContainerState(
+                    name: "web", containerID: "abc-web", lastStatus: .stopped, exitCode: 137,
+                    reason: nil, healthStatus: .unhealthy, networkBindings: [binding])
+            ])
         var timestamps = AgentTaskTable.Timestamps()
         timestamps.stamp(.stopped, from: .running, at: Self.now)
         // When it is turned into a state change, as sent on the wire
@@ -32,9 +35,14 @@ struct AgentReportingTests {
         let container = wire["containers"]?.arrayValue?.first
         #expect(container?["exitCode"] == .number(137) && container?["healthStatus"] == .string("UNHEALTHY"))
         #expect(container?["lastStatus"] == .string("STOPPED"))
-        #expect(container?["networkBindings"] == .array([.object([
-            "bindIP": .string("0.0.0.0"), "containerPort": .number(80), "hostPort": .number(32801), "protocol": .string("tcp"),
-        ])]))
+        #expect(
+            container?["networkBindings"]
+                == .array([
+                    .object([
+                        "bindIP": .string("0.0.0.0"), "containerPort": .number(80), "hostPort": .number(32801),
+                        "protocol": .string("tcp"),
+                    ])
+                ]))
     }
 
     @Test func timestampsAreStampedOnceWhenTheirStatusIsFirstReached() {
@@ -69,7 +77,9 @@ struct AgentReportingTests {
     }
 
     @Test func theCannotPullReasonNamesTheImageAndHowToImportIt() {
-        #expect("\(ImagePullError(reference: "flotilla/nope:1"))" ==
-                "pull image manifest has been retried 1 time(s): failed to resolve ref flotilla/nope:1: not found on this host (import it with ecs-agent runtime import)")
+        #expect(
+            "\(ImagePullError(reference: "flotilla/nope:1"))"
+                == "pull image manifest has been retried 1 time(s): failed to resolve ref flotilla/nope:1: not found on this host (import it with ecs-agent runtime import)"
+        )
     }
 }

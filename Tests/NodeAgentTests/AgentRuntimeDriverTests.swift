@@ -35,12 +35,15 @@ struct AgentDriverFixture {
 
     init(root: String? = nil, network: NetworkConfiguration) throws {
         self.network = network
-        let root = root ?? FileManager.default.temporaryDirectory
+        let root =
+            root
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-agent-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         self.root = root
-        networks = try NetworkManager(stateDirectory: root + "/network", configuration: network,
-                                      logger: Self.logger)
+        networks = try NetworkManager(
+            stateDirectory: root + "/network", configuration: network,
+            logger: Self.logger)
         runtime = try ContainerRuntime(dataDirectory: root, networks: networks, logger: Self.logger)
         images = try ImageStore(root: root + "/images", logger: Self.logger)
         if images.resolve("flotilla/busybox:1") == nil {
@@ -66,8 +69,9 @@ struct AgentDriverFixture {
     }
 }
 
-@Suite("The agent's runtime driver on the namespace runtime", .enabled(if: getuid() == 0), .serialized,
-       .timeLimit(.minutes(3)))
+@Suite(
+    "The agent's runtime driver on the namespace runtime", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(3)))
 struct AgentRuntimeDriverTests {
     let logger = Logger(label: "test.agent")
 
@@ -75,7 +79,8 @@ struct AgentRuntimeDriverTests {
         let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(0))
         do {
             // Given a bridge-mode task definition with limits, a ulimit, environment, workdir and a dynamic host port
-            let definition = try AgentDriverFixture.definition("""
+            let definition = try AgentDriverFixture.definition(
+                """
                 {"family": "web", "networkMode": "bridge", "containerDefinitions": [{
                   "name": "web", "image": "flotilla/busybox:1", "cpu": 256, "memory": 64, "memoryReservation": 32,
                   "entryPoint": ["/bin/sh", "-c"],
@@ -84,8 +89,9 @@ struct AgentRuntimeDriverTests {
                   "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048}],
                   "portMappings": [{"containerPort": 8080, "hostPort": 0}], "stopTimeout": 2}]}
                 """)
-            let supervisor = TaskSupervisor(taskID: "a1b2c3", definition: definition, driver: fixture.driver,
-                                            clock: ContinuousClock(), logger: logger)
+            let supervisor = TaskSupervisor(
+                taskID: "a1b2c3", definition: definition, driver: fixture.driver,
+                clock: ContinuousClock(), logger: logger)
             var reader = ReportReader(supervisor.reports)
             async let finished: Void = supervisor.run()
 
@@ -93,13 +99,19 @@ struct AgentRuntimeDriverTests {
             let running = try #require(await reader.next { $0.lastStatus == .running || $0.lastStatus == .stopped })
             #expect(running.lastStatus == .running)
             let binding = try #require(running.containers.first?.networkBindings.first)
-            #expect(binding.containerPort == 8080 && (23000...23099).contains(binding.hostPort) && binding.protocol == "tcp")
+            #expect(
+                binding.containerPort == 8080 && (23000...23099).contains(binding.hostPort) && binding.protocol == "tcp"
+            )
             // And the runtime's container is named after the task and container, and httpd answers on the host port
             let info = try await fixture.runtime.state("a1b2c3-web")
             #expect(info.spec.limits == CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32, cpuShares: 256))
-            #expect(await eventually(within: .seconds(10), every: .milliseconds(100)) { await httpGet("http://127.0.0.1:\(binding.hostPort)/") } == "hello-agent\n")
+            #expect(
+                await eventually(within: .seconds(10), every: .milliseconds(100)) {
+                    await httpGet("http://127.0.0.1:\(binding.hostPort)/")
+                } == "hello-agent\n")
             // And the ulimit, environment and working directory reach the process
-            let probe = try await fixture.runtime.exec("a1b2c3-web", arguments: ["sh", "-c", "ulimit -n; ulimit -Hn; pwd; echo $GREETING"])
+            let probe = try await fixture.runtime.exec(
+                "a1b2c3-web", arguments: ["sh", "-c", "ulimit -n; ulimit -Hn; pwd; echo $GREETING"])
             #expect(String(decoding: probe.standardOutput, as: UTF8.self) == "1024\n2048\n/tmp\nagent\n")
             // And the cgroup holds the memory limit
             let cgroup = try #require(Cgroup.open(name: info.id))
@@ -124,17 +136,20 @@ struct AgentRuntimeDriverTests {
     @Test func aMissingImageStopsTheTaskWithCannotPullContainerError() async throws {
         let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(0))
         // Given a task whose image this host never imported
-        let definition = try AgentDriverFixture.definition("""
+        let definition = try AgentDriverFixture.definition(
+            """
             {"family": "nope", "containerDefinitions": [{"name": "app", "image": "flotilla/nope:1", "memory": 32}]}
             """)
-        let supervisor = TaskSupervisor(taskID: "d4e5f6", definition: definition, driver: fixture.driver,
-                                        clock: ContinuousClock(), logger: logger)
+        let supervisor = TaskSupervisor(
+            taskID: "d4e5f6", definition: definition, driver: fixture.driver,
+            clock: ContinuousClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         // When it runs
         await supervisor.run()
         // Then it is STOPPED, TaskFailedToStart, in ECS's CannotPullContainerError words, and nothing was created
         let stopped = try #require(await reader.next { $0.lastStatus == .stopped })
-        let reason = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+        let reason =
+            "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
             + "flotilla/nope:1: not found on this host (import it with ecs-agent runtime import)"
         #expect(stopped.stopCode == .taskFailedToStart)
         #expect(stopped.stoppedReason == reason)
@@ -147,12 +162,14 @@ struct AgentRuntimeDriverTests {
         let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(0))
         do {
             // Given a host-network task started by one supervisor, which then stops supervising (agent shutdown)
-            let definition = try AgentDriverFixture.definition("""
+            let definition = try AgentDriverFixture.definition(
+                """
                 {"family": "sleeper", "networkMode": "host", "containerDefinitions": [{
                   "name": "app", "image": "flotilla/busybox:1", "memory": 32, "command": ["sleep", "1000"]}]}
                 """)
-            let first = TaskSupervisor(taskID: "aa11", definition: definition, driver: fixture.driver,
-                                       clock: ContinuousClock(), logger: logger)
+            let first = TaskSupervisor(
+                taskID: "aa11", definition: definition, driver: fixture.driver,
+                clock: ContinuousClock(), logger: logger)
             var firstReader = ReportReader(first.reports)
             let supervising = Task { await first.run() }
             _ = try #require(await firstReader.next { $0.lastStatus == .running })
@@ -165,9 +182,10 @@ struct AgentRuntimeDriverTests {
             let restarted = try fixture.reopened()
             let recovered = await restarted.runtime.recover()
             #expect(recovered.map(\.spec.name) == ["aa11-app"])
-            let second = TaskSupervisor(taskID: "aa11", definition: definition, driver: restarted.driver,
-                                        clock: ContinuousClock(), adopting: ["app": .running(bindings: [])],
-                                        logger: logger)
+            let second = TaskSupervisor(
+                taskID: "aa11", definition: definition, driver: restarted.driver,
+                clock: ContinuousClock(), adopting: ["app": .running(bindings: [])],
+                logger: logger)
             var reader = ReportReader(second.reports)
             async let finished: Void = second.run()
             // Then it reports RUNNING at once, and the same process still runs (nothing restarted)

@@ -25,19 +25,28 @@ struct CgroupLayoutTests {
         """
 
     @Test func readsEachLayout() {
-        let v1Mounts = ["cpu": "/sys/fs/cgroup/cpu", "cpuacct": "/sys/fs/cgroup/cpuacct",
-                        "memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids"]
+        let v1Mounts = [
+            "cpu": "/sys/fs/cgroup/cpu", "cpuacct": "/sys/fs/cgroup/cpuacct",
+            "memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids",
+        ]
         #expect(CgroupLayout.detect(mountInfo: Self.v1) == .v1(mounts: v1Mounts))
         #expect(CgroupLayout.detect(mountInfo: Self.hybrid) == .v1(mounts: v1Mounts), "hybrid uses the v1 controllers")
-        #expect(CgroupLayout.detect(mountInfo: Self.comounted) == .v1(mounts: [
-            "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct", "memory": "/sys/fs/cgroup/memory"]))
+        #expect(
+            CgroupLayout.detect(mountInfo: Self.comounted)
+                == .v1(mounts: [
+                    "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
+                    "memory": "/sys/fs/cgroup/memory",
+                ]))
         #expect(CgroupLayout.detect(mountInfo: Self.unified) == .v2(mountPoint: "/sys/fs/cgroup"))
         #expect(CgroupLayout.detect(mountInfo: "25 1 8:1 / / rw - ext4 /dev/vda rw") == nil)
         // A v1 devices hierarchy next to a unified tree holding the resource controllers does not make a v1 host
-        let devicesOnly = Self.unified + "\n36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
+        let devicesOnly =
+            Self.unified + "\n36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
         #expect(CgroupLayout.detect(mountInfo: devicesOnly) == .v2(mountPoint: "/sys/fs/cgroup"))
-        #expect(CgroupLayout.detect(mountInfo: Self.v1 + "\n36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices")
-            == .v1(mounts: v1Mounts.merging(["devices": "/sys/fs/cgroup/devices"]) { $1 }))
+        #expect(
+            CgroupLayout.detect(
+                mountInfo: Self.v1 + "\n36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices")
+                == .v1(mounts: v1Mounts.merging(["devices": "/sys/fs/cgroup/devices"]) { $1 }))
     }
 
     @Test(arguments: [(2, 1), (1024, 39), (262_144, 10000), (0, 1)])
@@ -64,22 +73,30 @@ struct CgroupV2FilesOnAFakeTreeTests {
         let container = root + "/flotilla/web-1"
         try FileManager.default.createDirectory(atPath: container, withIntermediateDirectories: true)
         for directory in [root, root + "/flotilla"] {
-            _ = try ImageTestDirectory.write(directory + "/cgroup.controllers", Array("cpuset cpu io memory pids\n".utf8))
+            _ = try ImageTestDirectory.write(
+                directory + "/cgroup.controllers", Array("cpuset cpu io memory pids\n".utf8))
             _ = try ImageTestDirectory.write(directory + "/cgroup.subtree_control", [])
         }
-        for file in ["memory.max", "memory.swap.max", "memory.low", "cpu.weight", "cpu.max", "pids.max", "cgroup.procs"] {
+        for file in [
+            "memory.max", "memory.swap.max", "memory.low", "cpu.weight", "cpu.max", "pids.max", "cgroup.procs",
+        ] {
             _ = try ImageTestDirectory.write(container + "/" + file, [])
         }
-        _ = try ImageTestDirectory.write(container + "/cpu.stat", Array("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n".utf8))
+        _ = try ImageTestDirectory.write(
+            container + "/cpu.stat", Array("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n".utf8))
         _ = try ImageTestDirectory.write(container + "/memory.current", Array("4096\n".utf8))
         _ = try ImageTestDirectory.write(container + "/memory.peak", Array("8192\n".utf8))
         _ = try ImageTestDirectory.write(container + "/pids.current", Array("3\n".utf8))
-        _ = try ImageTestDirectory.write(container + "/memory.events", Array("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n".utf8))
+        _ = try ImageTestDirectory.write(
+            container + "/memory.events", Array("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n".utf8))
 
         // When the cgroup is created with every limit
-        let cgroup = try Cgroup.create(name: "web-1", limits: CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32,
-                                                                          cpuShares: 1024, cpuQuotaUnits: 2048, pidsLimit: 50),
-                                       parent: "flotilla", layout: .v2(mountPoint: root))
+        let cgroup = try Cgroup.create(
+            name: "web-1",
+            limits: CgroupLimits(
+                memoryLimitMiB: 64, memoryReservationMiB: 32,
+                cpuShares: 1024, cpuQuotaUnits: 2048, pidsLimit: 50),
+            parent: "flotilla", layout: .v2(mountPoint: root))
 
         // Then the v2 files hold the converted values, swap is off, and pids was the last controller enabled
         func read(_ file: String) -> String? { ImageFixtures.fileText(container + "/" + file) }
@@ -94,8 +111,11 @@ struct CgroupV2FilesOnAFakeTreeTests {
         #expect(cgroup.procsPaths == [container + "/cgroup.procs"])
 
         // And stats and the OOM flag come from cpu.stat, memory.current/peak, pids.current and memory.events
-        #expect(try cgroup.stats() == CgroupStats(cpuUsageNanoseconds: 1_500_000, memoryUsageBytes: 4096,
-                                                  memoryMaxUsageBytes: 8192, pidsCurrent: 3))
+        #expect(
+            try cgroup.stats()
+                == CgroupStats(
+                    cpuUsageNanoseconds: 1_500_000, memoryUsageBytes: 4096,
+                    memoryMaxUsageBytes: 8192, pidsCurrent: 3))
         #expect(cgroup.oomKilled())
     }
 
@@ -107,7 +127,8 @@ struct CgroupV2FilesOnAFakeTreeTests {
 
         // When a pids limit is asked for, Then the error names the controller and nothing is created
         #expect(throws: CgroupError.controllerUnavailable(controller: "pids", path: scratch.path)) {
-            _ = try Cgroup.create(name: "c", limits: .init(pidsLimit: 5), parent: "flotilla", layout: .v2(mountPoint: scratch.path))
+            _ = try Cgroup.create(
+                name: "c", limits: .init(pidsLimit: 5), parent: "flotilla", layout: .v2(mountPoint: scratch.path))
         }
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/flotilla/c"))
     }
@@ -125,7 +146,9 @@ struct SpawnedChild {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if let stderrPath { posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        if let stderrPath {
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: Int32 = 0
@@ -145,8 +168,9 @@ struct SpawnedChild {
 /// Spawns `busybox sh -c script` that first writes its own pid into every cgroup.procs path, so it runs inside the
 /// cgroup from its first allocation.
 func spawnInCgroup(_ cgroup: Cgroup, _ script: String, stderrPath: String? = nil) throws -> SpawnedChild {
-    try SpawnedChild(["/bin/busybox", "sh", "-c", #"for f in "$@"; do echo $$ > "$f"; done; "# + script, "sh"] + cgroup.procsPaths,
-                     stderrPath: stderrPath)
+    try SpawnedChild(
+        ["/bin/busybox", "sh", "-c", #"for f in "$@"; do echo $$ > "$f"; done; "# + script, "sh"] + cgroup.procsPaths,
+        stderrPath: stderrPath)
 }
 
 @Suite(.serialized, .enabled(if: getuid() == 0, "cgroups need root"), .timeLimit(.minutes(3)))
@@ -157,20 +181,31 @@ struct CgroupTests {
         let layout = try #require(CgroupLayout.detect())
         let mountInfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         if mountInfo.contains(" - cgroup cgroup ") && mountInfo.contains(",memory") {
-            guard case .v1(let mounts) = layout else { Issue.record("expected v1, got \(layout)"); return }
-            #expect(mounts["memory"] != nil && mounts["pids"] != nil && mounts["cpu"] != nil && mounts["cpuacct"] != nil)
+            guard case .v1(let mounts) = layout else {
+                Issue.record("expected v1, got \(layout)")
+                return
+            }
+            #expect(
+                mounts["memory"] != nil && mounts["pids"] != nil && mounts["cpu"] != nil && mounts["cpuacct"] != nil)
         } else {
-            guard case .v2 = layout else { Issue.record("expected v2, got \(layout)"); return }
+            guard case .v2 = layout else {
+                Issue.record("expected v2, got \(layout)")
+                return
+            }
         }
     }
 
     @Test func limitsAreWrittenAndReadBack() throws {
         // Given limits for every controller
-        let limits = CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 32, cpuShares: 512, cpuQuotaUnits: 512, pidsLimit: 20)
+        let limits = CgroupLimits(
+            memoryLimitMiB: 64, memoryReservationMiB: 32, cpuShares: 512, cpuQuotaUnits: 512, pidsLimit: 20)
 
         // When the cgroup is created
         let cgroup = try Cgroup.create(name: "limits", limits: limits, parent: parent)
-        defer { try? cgroup.destroy(); rmdirParent() }
+        defer {
+            try? cgroup.destroy()
+            rmdirParent()
+        }
 
         // Then each limit reads back from the kernel's files
         func read(_ controller: String, _ file: String) throws -> String {
@@ -201,7 +236,10 @@ struct CgroupTests {
         guard case .v1(let mounts) = try #require(CgroupLayout.detect()), mounts["devices"] != nil else { return }
         // Given a cgroup in the devices hierarchy (it inherits the parent's "a *:* rwm")
         let cgroup = try Cgroup.create(name: "devices", limits: .init(), parent: parent)
-        defer { try? cgroup.destroy(); rmdirParent() }
+        defer {
+            try? cgroup.destroy()
+            rmdirParent()
+        }
         // When the default allowlist is applied
         try cgroup.restrictDevices(to: DeviceRule.defaults)
         // Then the kernel lists exactly those rules: everything else is denied
@@ -212,7 +250,10 @@ struct CgroupTests {
     @Test func aReusedCgroupTakesALargerMemoryLimit() throws {
         // Given a cgroup left with a 32 MiB limit (as after an agent restart)
         let first = try Cgroup.create(name: "reuse", limits: .init(memoryLimitMiB: 32), parent: parent)
-        defer { try? first.destroy(); rmdirParent() }
+        defer {
+            try? first.destroy()
+            rmdirParent()
+        }
 
         // When it is created again with 128 MiB, Then the larger limit applies
         let second = try Cgroup.create(name: "reuse", limits: .init(memoryLimitMiB: 128), parent: parent)
@@ -225,9 +266,11 @@ struct CgroupTests {
     }
 
     @Test func badLimitsAreRefusedAndCreateNothing() throws {
-        for (limits, field) in [(CgroupLimits(memoryLimitMiB: 1), "memoryLimitMiB"),
-                                (CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 128), "memoryReservationMiB"),
-                                (CgroupLimits(pidsLimit: 0), "pidsLimit"), (CgroupLimits(cpuQuotaUnits: -5), "cpuQuotaUnits")] {
+        for (limits, field) in [
+            (CgroupLimits(memoryLimitMiB: 1), "memoryLimitMiB"),
+            (CgroupLimits(memoryLimitMiB: 64, memoryReservationMiB: 128), "memoryReservationMiB"),
+            (CgroupLimits(pidsLimit: 0), "pidsLimit"), (CgroupLimits(cpuQuotaUnits: -5), "cpuQuotaUnits"),
+        ] {
             #expect { _ = try Cgroup.create(name: "bad", limits: limits, parent: parent) } throws: { error in
                 (error as? CgroupError)?.description.hasPrefix(field) == true
             }
@@ -240,7 +283,10 @@ struct CgroupTests {
     @Test func anAddedProcessIsListedAndKilled() throws {
         // Given a cgroup and a sleeping process outside it
         let cgroup = try Cgroup.create(name: "procs", limits: .init(), parent: parent)
-        defer { try? cgroup.destroy(); rmdirParent() }
+        defer {
+            try? cgroup.destroy()
+            rmdirParent()
+        }
         let process = try SpawnedChild(["/bin/busybox", "sleep", "30"])
 
         // When its pid is added
@@ -261,7 +307,10 @@ struct CgroupTests {
     @Test func theMemoryLimitOOMKills() throws {
         // Given a 32 MiB cgroup
         let cgroup = try Cgroup.create(name: "oom", limits: .init(memoryLimitMiB: 32), parent: parent)
-        defer { try? cgroup.destroy(); rmdirParent() }
+        defer {
+            try? cgroup.destroy()
+            rmdirParent()
+        }
         #expect(!cgroup.oomKilled())
 
         // When a process in it allocates without bound (tail keeps a line of /dev/zero that never ends)
@@ -277,13 +326,18 @@ struct CgroupTests {
     @Test func thePidsLimitStopsAForkLoop() throws {
         // Given a cgroup limited to 8 processes
         let cgroup = try Cgroup.create(name: "pids", limits: .init(pidsLimit: 8), parent: parent)
-        defer { try? cgroup.killAll(); try? cgroup.destroy(); rmdirParent() }
+        defer {
+            try? cgroup.killAll()
+            try? cgroup.destroy()
+            rmdirParent()
+        }
 
         // When a shell in it tries to start 30 background sleeps (a bounded fork loop)
         let scratch = try ImageTestDirectory()
         let errorsPath = scratch.path + "/stderr"
-        let process = try spawnInCgroup(cgroup, "i=0; while [ $i -lt 30 ]; do sleep 20 & i=$((i+1)); done; echo all started",
-                                        stderrPath: errorsPath)
+        let process = try spawnInCgroup(
+            cgroup, "i=0; while [ $i -lt 30 ]; do sleep 20 & i=$((i+1)); done; echo all started",
+            stderrPath: errorsPath)
         let exit = process.wait()
         let message = ImageFixtures.fileText(errorsPath) ?? ""
 
@@ -299,11 +353,15 @@ struct CgroupTests {
     @Test func statsMoveWhenWorkRuns() throws {
         // Given a fresh cgroup
         let cgroup = try Cgroup.create(name: "stats", limits: .init(memoryLimitMiB: 256), parent: parent)
-        defer { try? cgroup.destroy(); rmdirParent() }
+        defer {
+            try? cgroup.destroy()
+            rmdirParent()
+        }
         let before = try cgroup.stats()
 
         // When a process in it burns CPU and touches memory (a bounded loop)
-        let process = try spawnInCgroup(cgroup, "x=$(head -c 4000000 /dev/zero | tr '\\0' a); i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")
+        let process = try spawnInCgroup(
+            cgroup, "x=$(head -c 4000000 /dev/zero | tr '\\0' a); i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")
         let exit = process.wait()
 
         // Then CPU time and peak memory went up
@@ -334,7 +392,10 @@ struct CgroupTests {
 
         // When a cgroup is created there and a process joins it
         let cgroup = try Cgroup.create(name: "v2", limits: .init(), parent: parent, layout: layout)
-        defer { try? cgroup.destroy(); rmdir(try! #require(Self.v2MountPoint) + "/" + parent) }
+        defer {
+            try? cgroup.destroy()
+            rmdir(try! #require(Self.v2MountPoint) + "/" + parent)
+        }
         #expect(FileManager.default.fileExists(atPath: cgroup.directories[0] + "/cgroup.procs"))
         let process = try spawnInCgroup(cgroup, "sleep 30")
         var members: Set<Int32> = []
@@ -356,8 +417,11 @@ struct CgroupTests {
 
         // And a limit whose controller the hierarchy lacks is refused by name
         if !controllers.contains("memory") {
-            #expect(throws: CgroupError.controllerUnavailable(controller: "memory", path: try #require(Self.v2MountPoint))) {
-                _ = try Cgroup.create(name: "v2-memory", limits: .init(memoryLimitMiB: 64), parent: parent, layout: layout)
+            #expect(
+                throws: CgroupError.controllerUnavailable(controller: "memory", path: try #require(Self.v2MountPoint))
+            ) {
+                _ = try Cgroup.create(
+                    name: "v2-memory", limits: .init(memoryLimitMiB: 64), parent: parent, layout: layout)
             }
         }
     }

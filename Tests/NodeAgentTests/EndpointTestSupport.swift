@@ -18,8 +18,9 @@ actor FakeContainerDirectory: AgentContainerDirectory {
     }
 
     func metadata() -> AgentMetadata {
-        AgentMetadata(cluster: "demo", containerInstanceArn: "arn:aws:ecs:us-east-1:000000000000:container-instance/demo/abc",
-                      agentVersion: "0.1.0-test")
+        AgentMetadata(
+            cluster: "demo", containerInstanceArn: "arn:aws:ecs:us-east-1:000000000000:container-instance/demo/abc",
+            agentVersion: "0.1.0-test")
     }
 
     func put(task: String, container: String, _ handle: AgentContainerHandle) {
@@ -42,8 +43,10 @@ struct EndpointHarness {
         baseURL.appendingPathComponent("v1/tasks/\(task)/containers/\(container)/\(action)")
     }
 
-    static func with(runtime: ContainerRuntime, limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
-                     _ body: (EndpointHarness) async throws -> Void) async throws {
+    static func with(
+        runtime: ContainerRuntime, limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
+        _ body: (EndpointHarness) async throws -> Void
+    ) async throws {
         let directory = FakeContainerDirectory()
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let endpoint = AgentEndpoint(
@@ -60,8 +63,10 @@ struct EndpointHarness {
     }
 
     /// One plain request; answers the status and the body as text.
-    func request(_ url: URL, method: String = "GET", token: String? = EndpointHarness.token,
-                 body: String? = nil) async throws -> (status: Int, body: String) {
+    func request(
+        _ url: URL, method: String = "GET", token: String? = EndpointHarness.token,
+        body: String? = nil
+    ) async throws -> (status: Int, body: String) {
         var request = URLRequest(url: url, timeoutInterval: 30)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
@@ -73,8 +78,10 @@ struct EndpointHarness {
     /// The whole log answer (not followed) as text.
     func logs(task: String, container: String, tail: Int? = nil) async throws -> String {
         var text = Data()
-        for try await chunk in AgentClient().logs(url: url(task: task, container: container, "logs"),
-                                                  token: Self.token, follow: false, tail: tail) {
+        for try await chunk in AgentClient().logs(
+            url: url(task: task, container: container, "logs"),
+            token: Self.token, follow: false, tail: tail)
+        {
             text.append(chunk)
         }
         return String(decoding: text, as: UTF8.self)

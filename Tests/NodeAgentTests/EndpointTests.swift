@@ -12,7 +12,9 @@ import Glibc
 @Suite("Agent endpoint: health, identity, tokens and errors over real HTTP", .timeLimit(.minutes(2)))
 struct EndpointProtocolTests {
     func withHarness(_ body: (EndpointHarness) async throws -> Void) async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-endpoint-\(UUID().uuidString.prefix(8))").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-endpoint-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let runtime = try ContainerRuntime(dataDirectory: root, logger: Logger(label: "test.runtime"))
         try await EndpointHarness.with(runtime: runtime, body)
@@ -22,7 +24,8 @@ struct EndpointProtocolTests {
         try await withHarness { endpoint in
             // When health, metadata and metrics are asked without a token
             let health = try await endpoint.request(endpoint.baseURL.appendingPathComponent("healthz"), token: nil)
-            let metadata = try await endpoint.request(endpoint.baseURL.appendingPathComponent("v1/metadata"), token: nil)
+            let metadata = try await endpoint.request(
+                endpoint.baseURL.appendingPathComponent("v1/metadata"), token: nil)
             let metrics = try await endpoint.request(endpoint.baseURL.appendingPathComponent("metrics"), token: nil)
             // Then each answers
             #expect(health.status == 200 && health.body == "ok\n")
@@ -35,16 +38,21 @@ struct EndpointProtocolTests {
         }
     }
 
-    @Test("A missing, malformed or wrong token gets 401 before anything else is looked at",
-          arguments: [nil, "", "0123456789abcdef0123456789abcdee", "0123456789abcdef", "0123456789abcdef0123456789abcdef0"])
+    @Test(
+        "A missing, malformed or wrong token gets 401 before anything else is looked at",
+        arguments: [
+            nil, "", "0123456789abcdef0123456789abcdee", "0123456789abcdef", "0123456789abcdef0123456789abcdef0",
+        ])
     func wrongTokenIsRefused(token: String?) async throws {
         try await withHarness { endpoint in
-            await endpoint.directory.put(task: "t1", container: "web",
-                                         AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
+            await endpoint.directory.put(
+                task: "t1", container: "web",
+                AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
             for (method, action) in [("GET", "logs"), ("POST", "exec")] {
                 // When
-                let reply = try await endpoint.request(endpoint.url(task: "t1", container: "web", action), method: method,
-                                                       token: token, body: method == "POST" ? #"{"command": ["true"]}"# : nil)
+                let reply = try await endpoint.request(
+                    endpoint.url(task: "t1", container: "web", action), method: method,
+                    token: token, body: method == "POST" ? #"{"command": ["true"]}"# : nil)
                 // Then
                 #expect(reply.status == 401, "\(method) \(action)")
                 #expect(JSONValue.parse(reply.body)["__type"]?.stringValue == "AccessDeniedException")
@@ -54,8 +62,9 @@ struct EndpointProtocolTests {
 
     @Test func unknownTaskOrContainerIs404() async throws {
         try await withHarness { endpoint in
-            await endpoint.directory.put(task: "t1", container: "web",
-                                         AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
+            await endpoint.directory.put(
+                task: "t1", container: "web",
+                AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
             for (task, container) in [("t2", "web"), ("t1", "db")] {
                 let reply = try await endpoint.request(endpoint.url(task: task, container: container, "logs"))
                 #expect(reply.status == 404)
@@ -66,21 +75,24 @@ struct EndpointProtocolTests {
         }
     }
 
-    @Test("Bad parameters get 400 naming the field", arguments: [
-        ("logs?tail=-1", "GET", "", "tail:"),
-        ("logs?tail=many", "GET", "", "tail:"),
-        ("logs?follow=yes", "GET", "", "follow:"),
-        ("exec", "POST", "not json", "body:"),
-        ("exec", "POST", #"{"command": []}"#, "command:"),
-        ("exec", "POST", #"{"command": "echo hi"}"#, "command:"),
-        ("exec", "POST", #"{"command": ["echo", 3]}"#, "command[1]:"),
-        ("exec", "POST", #"{"command": ["true"], "timeoutSeconds": 0}"#, "timeoutSeconds:"),
-        ("exec", "POST", #"{"command": ["true"], "timeoutSeconds": 1.5}"#, "timeoutSeconds:"),
-    ])
+    @Test(
+        "Bad parameters get 400 naming the field",
+        arguments: [
+            ("logs?tail=-1", "GET", "", "tail:"),
+            ("logs?tail=many", "GET", "", "tail:"),
+            ("logs?follow=yes", "GET", "", "follow:"),
+            ("exec", "POST", "not json", "body:"),
+            ("exec", "POST", #"{"command": []}"#, "command:"),
+            ("exec", "POST", #"{"command": "echo hi"}"#, "command:"),
+            ("exec", "POST", #"{"command": ["echo", 3]}"#, "command[1]:"),
+            ("exec", "POST", #"{"command": ["true"], "timeoutSeconds": 0}"#, "timeoutSeconds:"),
+            ("exec", "POST", #"{"command": ["true"], "timeoutSeconds": 1.5}"#, "timeoutSeconds:"),
+        ])
     func badParameters(path: String, method: String, body: String, field: String) async throws {
         try await withHarness { endpoint in
-            await endpoint.directory.put(task: "t1", container: "web",
-                                         AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
+            await endpoint.directory.put(
+                task: "t1", container: "web",
+                AgentContainerHandle(containerID: "x", running: true, logDirectory: "/nonexistent"))
             let url = URL(string: endpoint.baseURL.absoluteString + "/v1/tasks/t1/containers/web/" + path)!
             let reply = try await endpoint.request(url, method: method, body: method == "POST" ? body : nil)
             #expect(reply.status == 400)
@@ -100,16 +112,20 @@ struct EndpointProtocolTests {
     }
 }
 
-@Suite("Agent endpoint: logs and exec of real busybox containers", .enabled(if: getuid() == 0), .serialized,
-       .timeLimit(.minutes(3)))
+@Suite(
+    "Agent endpoint: logs and exec of real busybox containers", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(3)))
 struct EndpointContainerTests {
     /// Creates and starts `arguments` in a busybox container and lists it in the fake directory as task `t1`, `web`.
-    func start(_ arguments: [String], fixture: RuntimeFixture, endpoint: EndpointHarness,
-               configure: (inout ContainerSpec) -> Void = { _ in }) async throws -> ContainerInfo {
+    func start(
+        _ arguments: [String], fixture: RuntimeFixture, endpoint: EndpointHarness,
+        configure: (inout ContainerSpec) -> Void = { _ in }
+    ) async throws -> ContainerInfo {
         let info = try await fixture.runtime.create(fixture.spec(arguments, configure: configure))
         try await fixture.runtime.start(info.id)
-        await endpoint.directory.put(task: "t1", container: "web",
-                                     AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
+        await endpoint.directory.put(
+            task: "t1", container: "web",
+            AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
         return info
     }
 
@@ -117,8 +133,9 @@ struct EndpointContainerTests {
         try await RuntimeFixture.with { fixture in
             try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
                 // Given a running container that printed to stdout and stderr
-                let info = try await start(["sh", "-c", "echo one; echo two >&2; echo three; exec sleep 600"],
-                                           fixture: fixture, endpoint: endpoint)
+                let info = try await start(
+                    ["sh", "-c", "echo one; echo two >&2; echo three; exec sleep 600"],
+                    fixture: fixture, endpoint: endpoint)
                 #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "three"))
                 #expect(try await RuntimeFixture.waitForLog(info.stderrLogPath, containing: "two"))
                 // When its logs are read
@@ -133,8 +150,10 @@ struct EndpointContainerTests {
         try await RuntimeFixture.with { fixture in
             try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
                 // Given a container that wrote 200 lines into logs rotated every 256 bytes
-                let info = try await start(["sh", "-c", "i=1; while [ $i -le 200 ]; do echo line$i; i=$((i+1)); done"],
-                                           fixture: fixture, endpoint: endpoint) {
+                let info = try await start(
+                    ["sh", "-c", "i=1; while [ $i -le 200 ]; do echo line$i; i=$((i+1)); done"],
+                    fixture: fixture, endpoint: endpoint
+                ) {
                     $0.logMaxBytes = 256
                     $0.logMaxFiles = 50
                 }
@@ -160,12 +179,16 @@ struct EndpointContainerTests {
             try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
                 // Given a container that prints "first", then "second" only once /tmp/go exists
                 let info = try await start(
-                    ["sh", "-c", "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; exec sleep 600"],
+                    [
+                        "sh", "-c",
+                        "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; exec sleep 600",
+                    ],
                     fixture: fixture, endpoint: endpoint)
                 #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "first"))
                 // When the log is followed
-                let stream = AgentClient().logs(url: endpoint.url(task: "t1", container: "web", "logs"),
-                                                token: EndpointHarness.token, follow: true, tail: nil)
+                let stream = AgentClient().logs(
+                    url: endpoint.url(task: "t1", container: "web", "logs"),
+                    token: EndpointHarness.token, follow: true, tail: nil)
                 var received = ""
                 var released = false
                 for try await chunk in stream {
@@ -192,11 +215,14 @@ struct EndpointContainerTests {
         try await RuntimeFixture.with { fixture in
             try await EndpointHarness.with(runtime: fixture.runtime) { endpoint in
                 // Given a followed log of a container that keeps running
-                let info = try await start(["sh", "-c", "echo first; exec sleep 600"], fixture: fixture, endpoint: endpoint)
+                let info = try await start(
+                    ["sh", "-c", "echo first; exec sleep 600"], fixture: fixture, endpoint: endpoint)
                 #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "first"))
-                try await Self.readUntil("first", from: AgentClient().logs(
-                    url: endpoint.url(task: "t1", container: "web", "logs"), token: EndpointHarness.token,
-                    follow: true, tail: nil))
+                try await Self.readUntil(
+                    "first",
+                    from: AgentClient().logs(
+                        url: endpoint.url(task: "t1", container: "web", "logs"), token: EndpointHarness.token,
+                        follow: true, tail: nil))
                 // When the client stopped reading and closed the connection (the stream was dropped)
                 // Then the endpoint lets go of the log files, although the container still runs
                 var released = false
@@ -215,12 +241,14 @@ struct EndpointContainerTests {
             let info = try await fixture.runtime.create(fixture.spec(["sh", "-c", "echo first; exec sleep 600"]))
             try await fixture.runtime.start(info.id)
             let directory = FakeContainerDirectory()
-            await directory.put(task: "t1", container: "web",
-                                AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
+            await directory.put(
+                task: "t1", container: "web",
+                AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-            let endpoint = AgentEndpoint(host: "127.0.0.1", port: 0, token: EndpointHarness.token, directory: directory,
-                                         runtime: fixture.runtime, logger: Logger(label: "test.endpoint"),
-                                         onServerRunning: { portContinuation.yield($0) })
+            let endpoint = AgentEndpoint(
+                host: "127.0.0.1", port: 0, token: EndpointHarness.token, directory: directory,
+                runtime: fixture.runtime, logger: Logger(label: "test.endpoint"),
+                onServerRunning: { portContinuation.yield($0) })
             let group = ServiceGroup(services: [endpoint], logger: Logger(label: "test.group"))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -228,7 +256,9 @@ struct EndpointContainerTests {
                 let port = try #require(await iterator.next())
                 let url = URL(string: "http://127.0.0.1:\(port)/v1/tasks/t1/containers/web/logs")!
                 var received = ""
-                for try await chunk in AgentClient().logs(url: url, token: EndpointHarness.token, follow: true, tail: nil) {
+                for try await chunk in AgentClient().logs(
+                    url: url, token: EndpointHarness.token, follow: true, tail: nil)
+                {
                     received += String(decoding: chunk, as: UTF8.self)
                     // When the agent shuts down gracefully while the log is followed
                     if received.contains("first\n") { await group.triggerGracefulShutdown() }
@@ -250,7 +280,8 @@ struct EndpointContainerTests {
     static func openFiles(under directory: String) -> Int {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return descriptors.filter { fd in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"))?.hasPrefix(directory + "/") == true
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"))?.hasPrefix(
+                directory + "/") == true
         }.count
     }
 
@@ -278,8 +309,9 @@ struct EndpointContainerTests {
                 let info = try await start(["sleep", "600"], fixture: fixture, endpoint: endpoint)
                 let url = endpoint.url(task: "t1", container: "web", "exec")
                 // When a command runs past its timeout
-                let slow = try await AgentClient().exec(url: url, token: EndpointHarness.token, command: ["sleep", "30"],
-                                                        timeoutSeconds: 1)
+                let slow = try await AgentClient().exec(
+                    url: url, token: EndpointHarness.token, command: ["sleep", "30"],
+                    timeoutSeconds: 1)
                 // Then it is killed and said so
                 #expect(slow.timedOut)
                 // When the container has stopped

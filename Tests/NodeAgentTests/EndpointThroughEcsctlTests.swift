@@ -15,8 +15,9 @@ import Glibc
 /// The whole path of `ecsctl exec` and `ecsctl logs`: the built ecsctl asks the real control plane process, which
 /// hands out this agent endpoint's URL and token (registered over the agent protocol), and ecsctl then talks to the
 /// endpoint, which runs a real busybox container. Only the agent's task table is a fake.
-@Suite("ecsctl exec and logs through the control plane to an agent endpoint", .enabled(if: getuid() == 0), .serialized,
-       .timeLimit(.minutes(3)))
+@Suite(
+    "ecsctl exec and logs through the control plane to an agent endpoint", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(3)))
 struct EndpointThroughEcsctlTests {
     static let ecsctl = ControlPlaneProcess.repositoryRoot.appendingPathComponent(".build/debug/ecsctl")
 
@@ -39,16 +40,21 @@ struct EndpointThroughEcsctlTests {
     }
 
     /// The built ecsctl against `endpoint`, with no config file in the way.
-    static func ecsctlCommand(_ arguments: [String], endpoint: String) -> (arguments: [String], environment: [String: String]) {
+    static func ecsctlCommand(
+        _ arguments: [String], endpoint: String
+    ) -> (arguments: [String], environment: [String: String]) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-no-config").path
-        return ([ecsctl.path] + arguments,
-                ["PATH": "/usr/bin:/bin", "FLOTILLA_ENDPOINT": endpoint, "HOME": home, "XDG_CONFIG_HOME": home])
+        return (
+            [ecsctl.path] + arguments,
+            ["PATH": "/usr/bin:/bin", "FLOTILLA_ENDPOINT": endpoint, "HOME": home, "XDG_CONFIG_HOME": home]
+        )
     }
 
     /// Runs ecsctl to completion (bounded: killed after 30 s).
     static func runEcsctl(_ arguments: [String], endpoint: String) async throws -> HostCommandResult {
         let command = ecsctlCommand(arguments, endpoint: endpoint)
-        return try await HostCommand.runToCompletion(command.arguments, environment: command.environment, killAfter: .seconds(30))
+        return try await HostCommand.runToCompletion(
+            command.arguments, environment: command.environment, killAfter: .seconds(30))
     }
 
     @Test func execAndLogsThroughEcsctl() async throws {
@@ -58,11 +64,17 @@ struct EndpointThroughEcsctlTests {
                 let controlPlane = try await ControlPlaneProcess()
                 defer { controlPlane.terminate() }
                 _ = try await controlPlane.call("CreateCluster", #"{"clusterName": "demo"}"#)
-                _ = try await controlPlane.call("RegisterTaskDefinition", """
+                _ = try await controlPlane.call(
+                    "RegisterTaskDefinition",
+                    """
                     {"family": "box", "containerDefinitions": [{"name": "web", "image": "flotilla/busybox:1", "memory": 32}]}
                     """)
-                let joinToken = try await agentCall(controlPlane, "GetJoinToken", #"{"cluster": "demo"}"#)["joinToken"]?.stringValue ?? ""
-                let registered = try await agentCall(controlPlane, "Register", """
+                let joinToken =
+                    try await agentCall(controlPlane, "GetJoinToken", #"{"cluster": "demo"}"#)["joinToken"]?.stringValue
+                    ?? ""
+                let registered = try await agentCall(
+                    controlPlane, "Register",
+                    """
                     {"cluster": "demo", "joinToken": "\(joinToken)", "hostname": "host-a", "address": "127.0.0.1",
                      "agentEndpoint": "\(endpoint.baseURL.absoluteString)", "agentToken": "\(EndpointHarness.token)",
                      "resources": {"cpu": 1024, "memory": 1024}}
@@ -70,39 +82,58 @@ struct EndpointThroughEcsctlTests {
                 let instance = registered["containerInstanceArn"]?.stringValue ?? ""
                 let credential = registered["credential"]?.stringValue ?? ""
                 let (_, ran) = try await controlPlane.call("RunTask", #"{"cluster": "demo", "taskDefinition": "box"}"#)
-                let taskArn = try #require(try JSONDecoder().decode(JSONValue.self, from: ran)["tasks"]?[0]?["taskArn"]?.stringValue)
+                let taskArn = try #require(
+                    try JSONDecoder().decode(JSONValue.self, from: ran)["tasks"]?[0]?["taskArn"]?.stringValue)
                 let taskID = String(taskArn.split(separator: "/").last ?? "")
                 // And the agent runs it: a container printing "first", then "second" once /tmp/go exists
-                let info = try await fixture.runtime.create(fixture.spec(
-                    ["sh", "-c", "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; exec sleep 600"]))
+                let info = try await fixture.runtime.create(
+                    fixture.spec(
+                        [
+                            "sh", "-c",
+                            "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; exec sleep 600",
+                        ]))
                 try await fixture.runtime.start(info.id)
-                await endpoint.directory.put(task: taskID, container: "web",
-                                             AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
-                _ = try await agentCall(controlPlane, "SubmitStateChanges", """
+                await endpoint.directory.put(
+                    task: taskID, container: "web",
+                    AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
+                _ = try await agentCall(
+                    controlPlane, "SubmitStateChanges",
+                    """
                     {"cluster": "demo", "containerInstanceArn": "\(instance)", "credential": "\(credential)",
                      "tasks": [{"taskArn": "\(taskArn)", "lastStatus": "RUNNING", "containers": [{"name": "web", "lastStatus": "RUNNING"}]}]}
                     """)
 
                 // When ecsctl execs a command that writes both streams and fails
-                let exec = try await Self.runEcsctl(["exec", "--cluster", "demo", "--task", taskID, "--",
-                                                     "sh", "-c", "echo out; echo err >&2; exit 7"], endpoint: controlPlane.endpoint)
+                let exec = try await Self.runEcsctl(
+                    [
+                        "exec", "--cluster", "demo", "--task", taskID, "--",
+                        "sh", "-c", "echo out; echo err >&2; exit 7",
+                    ], endpoint: controlPlane.endpoint)
                 // Then it prints the command's output and exits with its code
                 #expect(exec.status == 7)
                 #expect(exec.stdout == "out\n")
                 #expect(exec.stderr == "err\n")
 
                 // When the logs are followed through ecsctl
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-follow-\(UUID().uuidString)").path
-                defer { try? FileManager.default.removeItem(atPath: directory + ".out"); try? FileManager.default.removeItem(atPath: directory + ".err") }
-                let command = Self.ecsctlCommand(["logs", "--cluster", "demo", "--task", taskID, "--follow"], endpoint: controlPlane.endpoint)
-                let follow = DaemonProcess(arguments: command.arguments, environment: command.environment,
-                                           logFile: directory + ".out", errorFile: directory + ".err")
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "ecsctl-follow-\(UUID().uuidString)"
+                ).path
+                defer {
+                    try? FileManager.default.removeItem(atPath: directory + ".out")
+                    try? FileManager.default.removeItem(atPath: directory + ".err")
+                }
+                let command = Self.ecsctlCommand(
+                    ["logs", "--cluster", "demo", "--task", taskID, "--follow"], endpoint: controlPlane.endpoint)
+                let follow = DaemonProcess(
+                    arguments: command.arguments, environment: command.environment,
+                    logFile: directory + ".out", errorFile: directory + ".err")
                 try follow.start()
                 defer { follow.kill9() }
                 #expect(await eventually { follow.log.contains("first\n") }, "\(follow.errors)")
                 // And the container prints after the request started, then stops
-                let release = try await Self.runEcsctl(["exec", "--cluster", "demo", "--task", taskID, "--", "touch", "/tmp/go"],
-                                                       endpoint: controlPlane.endpoint)
+                let release = try await Self.runEcsctl(
+                    ["exec", "--cluster", "demo", "--task", taskID, "--", "touch", "/tmp/go"],
+                    endpoint: controlPlane.endpoint)
                 #expect(release.status == 0, "\(release.stderr)")
                 #expect(await eventually { follow.log.contains("second\n") }, "\(follow.errors)")
                 _ = try await fixture.runtime.stop(info.id, timeout: .seconds(5))
@@ -112,8 +143,9 @@ struct EndpointThroughEcsctlTests {
                 #expect(follow.log == "first\nsecond\n")
 
                 // And the last line alone comes with --tail 1
-                let tail = try await Self.runEcsctl(["logs", "--cluster", "demo", "--task", taskID, "--tail", "1"],
-                                                    endpoint: controlPlane.endpoint)
+                let tail = try await Self.runEcsctl(
+                    ["logs", "--cluster", "demo", "--task", taskID, "--tail", "1"],
+                    endpoint: controlPlane.endpoint)
                 #expect(tail.status == 0)
                 #expect(tail.stdout == "second\n")
             }

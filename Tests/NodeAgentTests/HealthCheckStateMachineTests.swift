@@ -11,8 +11,10 @@ struct HealthCheckStateMachineTests {
 
     @Test(arguments: [
         (["CMD", "/bin/check", "-q"], ["/bin/check", "-q"]),
-        (["CMD-SHELL", "wget -q -O- http://127.0.0.1/ || exit 1"],
-         ["/bin/sh", "-c", "wget -q -O- http://127.0.0.1/ || exit 1"]),
+        (
+            ["CMD-SHELL", "wget -q -O- http://127.0.0.1/ || exit 1"],
+            ["/bin/sh", "-c", "wget -q -O- http://127.0.0.1/ || exit 1"]
+        ),
         (["CMD-SHELL", "test", "-f /ok"], ["/bin/sh", "-c", "test -f /ok"]),
     ])
     func commandBecomesArgv(command: [String], expected: [String]) {
@@ -23,7 +25,8 @@ struct HealthCheckStateMachineTests {
 
     @Test func checksAreScheduledIntervalAfterStartAndAfterEachFinish() {
         // Given a check with interval 10 s
-        var machine = HealthCheckStateMachine(check: HealthCheck(command: ["CMD", "true"], interval: 10), startedAt: start)
+        var machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], interval: 10), startedAt: start)
         // When time has not reached the interval / Then no check is due
         #expect(machine.nextCheckDue == at(10))
         let startedEarly = machine.startCheckIfDue(now: at(9))
@@ -61,14 +64,16 @@ struct HealthCheckStateMachineTests {
     @Test(arguments: [HealthCheckResult.exited(code: 2), .timedOut, .couldNotRun("no such file")])
     func everyKindOfFailureCounts(result: HealthCheckResult) {
         // Given a check with one retry / When a check fails in this way / Then the container is unhealthy
-        var machine = HealthCheckStateMachine(check: HealthCheck(command: ["CMD", "true"], retries: 1), startedAt: start)
+        var machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], retries: 1), startedAt: start)
         let change7 = machine.finished(result, now: at(30))
         #expect(change7 == .unhealthy)
     }
 
     @Test func successResetsTheFailureCount() {
         // Given two failures out of three allowed
-        var machine = HealthCheckStateMachine(check: HealthCheck(command: ["CMD", "true"], retries: 3), startedAt: start)
+        var machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], retries: 3), startedAt: start)
         _ = machine.finished(.timedOut, now: at(30))
         _ = machine.finished(.timedOut, now: at(60))
         // When a check passes, then two more fail / Then it stays healthy

@@ -16,11 +16,13 @@ struct ImageExpansionTests {
         return tar.finish()
     }
 
-    @Test("A gzip layer of 32 MiB of zeros (about 32 KiB compressed) against an 8 MiB limit", arguments: ["gzip", "none"])
+    @Test(
+        "A gzip layer of 32 MiB of zeros (about 32 KiB compressed) against an 8 MiB limit", arguments: ["gzip", "none"])
     func bombIsRefused(_ compression: String) throws {
         // Given a store with an 8 MiB budget per import that already holds an image
         let scratch = try ImageTestDirectory()
-        let store = try ImageStore(root: scratch.path + "/store", maxExpandedBytes: 8 << 20, logger: ImageFixtures.logger)
+        let store = try ImageStore(
+            root: scratch.path + "/store", maxExpandedBytes: 8 << 20, logger: ImageFixtures.logger)
         try ImageFixtures.layout(reference: "test/good:1").writeDirectory(to: scratch.path + "/good")
         _ = try store.importImage(from: scratch.path + "/good")
         let before = ImageFixtures.listing(of: scratch.path + "/store")
@@ -49,11 +51,15 @@ struct ImageExpansionTests {
 
     @Test func anImageWithinTheLimitImports() throws {
         let scratch = try ImageTestDirectory()
-        let store = try ImageStore(root: scratch.path + "/store", maxExpandedBytes: 8 << 20, logger: ImageFixtures.logger)
+        let store = try ImageStore(
+            root: scratch.path + "/store", maxExpandedBytes: 8 << 20, logger: ImageFixtures.logger)
         let tar = Self.zeros(4 << 20)
         var builder = ImageFixtures.layout(reference: "test/fits:1", layers: [])
-        builder.layers = [.init(blob: try ImageFixtures.compress(tar, with: ["gzip", "-n", "-c"]), mediaType: MediaType.layerGzip,
-                                diffID: SHA256.digest(tar))]
+        builder.layers = [
+            .init(
+                blob: try ImageFixtures.compress(tar, with: ["gzip", "-n", "-c"]), mediaType: MediaType.layerGzip,
+                diffID: SHA256.digest(tar))
+        ]
         try builder.writeDirectory(to: scratch.path + "/fits")
         #expect(try store.importImage(from: scratch.path + "/fits").count == 1)
     }

@@ -39,8 +39,11 @@ struct ImageStoreTests {
         #expect(records.count == 1)
         #expect(record.digest == SHA256.digest(builder.manifestBlob))
         #expect(record.references == ["test/app:2"])
-        #expect(record.config == ImageConfig(env: ["PATH=/bin", "MODE=test"], cmd: ["/app/run.sh"], workingDir: "/app",
-                                             exposedPorts: ["8080/tcp"]))
+        #expect(
+            record.config
+                == ImageConfig(
+                    env: ["PATH=/bin", "MODE=test"], cmd: ["/app/run.sh"], workingDir: "/app",
+                    exposedPorts: ["8080/tcp"]))
         expectApplicationLayer(record)
         #expect(record.layerDirectories[0] == scratch.path + "/store/layers/" + builder.layers[0].diffID.dropFirst(7))
         for file in builder.files() where file.path.hasPrefix("blobs/") {
@@ -75,8 +78,11 @@ struct ImageStoreTests {
         tar.addFile(configName, contents: config)
         tar.addDirectory("0123abcd")
         tar.addFile("0123abcd/layer.tar", contents: builder.layers[0].blob)
-        tar.addFile("manifest.json", contents: Array(
-            #"[{"Config":"\#(configName)","RepoTags":["test/docker:1","test/docker"],"Layers":["0123abcd/layer.tar"]}]"#.utf8))
+        tar.addFile(
+            "manifest.json",
+            contents: Array(
+                #"[{"Config":"\#(configName)","RepoTags":["test/docker:1","test/docker"],"Layers":["0123abcd/layer.tar"]}]"#
+                    .utf8))
         let archive = try scratch.write("saved.tar", tar.finish())
         let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
 
@@ -87,7 +93,8 @@ struct ImageStoreTests {
         #expect(record.references == ["test/docker:1", "test/docker:latest"])
         #expect(record.config.cmd == ["/app/run.sh"])
         expectApplicationLayer(record)
-        #expect(FileManager.default.fileExists(atPath: scratch.path + "/store/blobs/sha256/" + record.digest.dropFirst(7)))
+        #expect(
+            FileManager.default.fileExists(atPath: scratch.path + "/store/blobs/sha256/" + record.digest.dropFirst(7)))
         #expect(store.resolve("test/docker")?.digest == record.digest)
     }
 
@@ -99,8 +106,11 @@ struct ImageStoreTests {
         let compressed = try ImageFixtures.compress(tar, with: compressor)
         try #require(compressed.count > 10 && compressed != tar)
         var builder = ImageFixtures.layout(layers: [])
-        builder.layers = [.init(blob: compressed, mediaType: compressor[0] == "gzip" ? MediaType.layerGzip : MediaType.layerZstd,
-                                diffID: SHA256.digest(tar))]
+        builder.layers = [
+            .init(
+                blob: compressed, mediaType: compressor[0] == "gzip" ? MediaType.layerGzip : MediaType.layerZstd,
+                diffID: SHA256.digest(tar))
+        ]
         try builder.writeDirectory(to: scratch.path + "/layout")
         let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
 
@@ -120,7 +130,8 @@ struct ImageStoreTests {
         top.addFile("extra.txt", contents: Array("x".utf8))
         let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
         try ImageFixtures.layout(reference: "test/one:1", layers: [base]).writeDirectory(to: scratch.path + "/one")
-        try ImageFixtures.layout(reference: "test/two:1", layers: [base, top.finish()]).writeDirectory(to: scratch.path + "/two")
+        try ImageFixtures.layout(reference: "test/two:1", layers: [base, top.finish()]).writeDirectory(
+            to: scratch.path + "/two")
 
         // When both are imported
         let one = try #require(try store.importImage(from: scratch.path + "/one").first)
@@ -151,10 +162,16 @@ struct ImageStoreTests {
         #expect(record.config.cmd == ["sh"])
         #expect(record.config.env == ["PATH=" + ImageConfig.defaultPath])
         let root = try #require(record.layerDirectories.first)
-        #expect(FileManager.default.contents(atPath: root + "/bin/busybox") == FileManager.default.contents(atPath: "/bin/busybox"))
-        for applet in ["sh", "ls", "cat", "echo", "sleep", "id", "hostname", "mkdir", "rm", "mknod", "wget", "httpd",
-                       "true", "false", "ps", "kill", "mount", "touch", "env", "dd", "head", "tail", "grep", "sed", "yes", "seq"] {
-            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/bin/" + applet)) == "busybox", "applet \(applet)")
+        #expect(
+            FileManager.default.contents(atPath: root + "/bin/busybox")
+                == FileManager.default.contents(atPath: "/bin/busybox"))
+        for applet in [
+            "sh", "ls", "cat", "echo", "sleep", "id", "hostname", "mkdir", "rm", "mknod", "wget", "httpd",
+            "true", "false", "ps", "kill", "mount", "touch", "env", "dd", "head", "tail", "grep", "sed", "yes", "seq",
+        ] {
+            #expect(
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/bin/" + applet)) == "busybox",
+                "applet \(applet)")
         }
         #expect(ImageFixtures.fileText(root + "/etc/passwd")?.contains("nobody:x:65534:65534:") == true)
         #expect(ImageFixtures.fileText(root + "/etc/group")?.contains("nobody:x:65534:") == true)
@@ -223,7 +240,9 @@ struct ImageStoreTests {
         _ = try ImageStore(root: root, logger: ImageFixtures.logger)
         let dead = root + "/.import-2147483646-abandoned"
         let live = root + "/.import-\(getpid())-running"
-        for directory in [dead, live] { try FileManager.default.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true) }
+        for directory in [dead, live] {
+            try FileManager.default.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true)
+        }
 
         // When the store is opened again
         _ = try ImageStore(root: root, logger: ImageFixtures.logger)
@@ -242,12 +261,17 @@ struct ImageStoreTests {
         let longDirectory = (0..<10).map { "directory\($0)xx" }.joined(separator: "/")
         try FileManager.default.createDirectory(atPath: tree + "/" + longDirectory, withIntermediateDirectories: true)
         try Data("deep".utf8).write(to: URL(fileURLWithPath: tree + "/" + longDirectory + "/file.txt"))
-        try FileManager.default.createSymbolicLink(atPath: tree + "/shortcut", withDestinationPath: longDirectory + "/file.txt")
-        try FileManager.default.linkItem(atPath: tree + "/" + longDirectory + "/file.txt", toPath: tree + "/hardlink.txt")
-        let tar = try ImageFixtures.run(["tar", "--format=\(format)", "-C", tree, "-cf", scratch.path + "/layer.tar", "."])
+        try FileManager.default.createSymbolicLink(
+            atPath: tree + "/shortcut", withDestinationPath: longDirectory + "/file.txt")
+        try FileManager.default.linkItem(
+            atPath: tree + "/" + longDirectory + "/file.txt", toPath: tree + "/hardlink.txt")
+        let tar = try ImageFixtures.run([
+            "tar", "--format=\(format)", "-C", tree, "-cf", scratch.path + "/layer.tar", ".",
+        ])
         try #require(tar.status == 0, "\(tar.output)")
         let layer = try #require(FileManager.default.contents(atPath: scratch.path + "/layer.tar"))
-        try ImageFixtures.layout(reference: "test/gnu:1", layers: [Array(layer)]).writeDirectory(to: scratch.path + "/layout")
+        try ImageFixtures.layout(reference: "test/gnu:1", layers: [Array(layer)]).writeDirectory(
+            to: scratch.path + "/layout")
         let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
 
         // When it is imported
@@ -256,7 +280,9 @@ struct ImageStoreTests {
         // Then the long names, the link target and the hardlink come through whole
         let root = record.layerDirectories[0]
         #expect(ImageFixtures.fileText(root + "/" + longDirectory + "/file.txt") == "deep")
-        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/shortcut")) == longDirectory + "/file.txt")
+        #expect(
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/shortcut")) == longDirectory
+                + "/file.txt")
         #expect(ImageFixtures.fileText(root + "/hardlink.txt") == "deep")
     }
 
@@ -268,17 +294,28 @@ struct ImageStoreTests {
         let layout = scratch.path + "/layout"
         try builder.writeDirectory(to: layout)
         let manifest = builder.manifestBlob
-        let nested = CanonicalJSON.encode(OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
-            OCIDescriptor(mediaType: MediaType.manifest, digest: "sha256:" + String(repeating: "0", count: 64), size: 10,
-                          platform: OCIPlatform(architecture: "s390x", os: "linux")),
-            OCIDescriptor(mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
-                          platform: OCIPlatform(architecture: OCILayoutBuilder.hostArchitecture, os: "linux")),
-        ]))
+        let nested = CanonicalJSON.encode(
+            OCIIndex(
+                schemaVersion: 2, mediaType: MediaType.index,
+                manifests: [
+                    OCIDescriptor(
+                        mediaType: MediaType.manifest, digest: "sha256:" + String(repeating: "0", count: 64), size: 10,
+                        platform: OCIPlatform(architecture: "s390x", os: "linux")),
+                    OCIDescriptor(
+                        mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
+                        platform: OCIPlatform(architecture: OCILayoutBuilder.hostArchitecture, os: "linux")),
+                ]))
         _ = try ImageTestDirectory.write(layout + "/blobs/sha256/" + SHA256.digest(nested).dropFirst(7), nested)
-        _ = try ImageTestDirectory.write(layout + "/index.json", CanonicalJSON.encode(OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
-            OCIDescriptor(mediaType: MediaType.index, digest: SHA256.digest(nested), size: Int64(nested.count),
-                          annotations: [Annotation.refName: "test/multi:3"]),
-        ])))
+        _ = try ImageTestDirectory.write(
+            layout + "/index.json",
+            CanonicalJSON.encode(
+                OCIIndex(
+                    schemaVersion: 2, mediaType: MediaType.index,
+                    manifests: [
+                        OCIDescriptor(
+                            mediaType: MediaType.index, digest: SHA256.digest(nested), size: Int64(nested.count),
+                            annotations: [Annotation.refName: "test/multi:3"])
+                    ])))
         let store = try ImageStore(root: scratch.path + "/store", logger: ImageFixtures.logger)
 
         // When it is imported

@@ -41,9 +41,12 @@ enum ImageFixtures {
         return tar.finish()
     }
 
-    static func layout(reference: String? = "test/app:2", layers: [[UInt8]] = [applicationLayer()],
-                       config: ImageConfig = ImageConfig(env: ["PATH=/bin", "MODE=test"], cmd: ["/app/run.sh"],
-                                                         workingDir: "/app", exposedPorts: ["8080/tcp"])) -> OCILayoutBuilder {
+    static func layout(
+        reference: String? = "test/app:2", layers: [[UInt8]] = [applicationLayer()],
+        config: ImageConfig = ImageConfig(
+            env: ["PATH=/bin", "MODE=test"], cmd: ["/app/run.sh"],
+            workingDir: "/app", exposedPorts: ["8080/tcp"])
+    ) -> OCILayoutBuilder {
         var builder = OCILayoutBuilder(config: config, reference: reference)
         for layer in layers { builder.addLayer(tar: layer) }
         return builder
@@ -71,9 +74,12 @@ enum ImageFixtures {
             let path = relative.isEmpty ? root : root + "/" + relative
             var info = stat()
             guard lstat(path, &info) == 0 else { return }
-            var line = "\(relative.isEmpty ? "." : relative) mode=\(String(info.st_mode, radix: 8)) size=\(info.st_size)"
+            var line =
+                "\(relative.isEmpty ? "." : relative) mode=\(String(info.st_mode, radix: 8)) size=\(info.st_size)"
             if info.st_mode & S_IFMT == S_IFDIR { line += " (dir)" }
-            if info.st_mode & S_IFMT == S_IFLNK, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+            if info.st_mode & S_IFMT == S_IFLNK,
+                let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path)
+            {
                 line += " -> \(target)"
             }
             result.append(line)

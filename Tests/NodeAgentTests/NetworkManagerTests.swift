@@ -35,7 +35,9 @@ struct NetworkManagerTests {
         let links = NetworkShell.run(["nsenter", "--net=\(path)", "ip", "-o", "link"]).stdout
             .split(separator: "\n").map { $0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces) }
         #expect(links == ["lo"])
-        #expect(NetworkShell.run(["nsenter", "--net=\(path)", "ip", "-o", "link", "show", "dev", "lo"]).stdout.contains(",UP"))
+        #expect(
+            NetworkShell.run(["nsenter", "--net=\(path)", "ip", "-o", "link", "show", "dev", "lo"]).stdout.contains(
+                ",UP"))
         #expect(attachment.ipv4Address == nil)
 
         // When it is detached, the namespace file is gone
@@ -54,20 +56,25 @@ struct NetworkManagerTests {
 
         // Then it joins no namespace and its binding is the container port on every host address
         #expect(attachment.namespacePath == nil)
-        #expect(attachment.bindings == [NetworkBinding(bindIP: "0.0.0.0", containerPort: 8080, hostPort: 8080, protocol: "tcp")])
+        #expect(
+            attachment.bindings == [
+                NetworkBinding(bindIP: "0.0.0.0", containerPort: 8080, hostPort: 8080, protocol: "tcp")
+            ])
     }
 
     @Test func bridgeMappingReachesTheContainerFromTheHostAndFromAnotherHost() throws {
         // Given a manager, a namespace playing another host, and host port the first ephemeral port held busy
         let manager = try makeManager()
         defer { try? tearDown(manager) }
-        let other = try OtherHost(name: "flt1other", directory: "/run/flotilla-test1", hostAddress: "10.252.1.1", peerAddress: "10.252.1.2")
+        let other = try OtherHost(
+            name: "flt1other", directory: "/run/flotilla-test1", hostAddress: "10.252.1.1", peerAddress: "10.252.1.2")
         defer { other.remove() }
         let busy = try HostPortHolder(port: configuration.ephemeralPorts.lowerBound)
 
         // When a bridge container asks for a dynamic host port for container port 80
         let attachment = try manager.attach(networkID: "web-1", mode: .bridge, ports: [PortRequest(containerPort: 80)])
-        let server = try NamespaceHTTPServer(namespacePath: try #require(attachment.namespacePath), body: "hello from web-1\n")
+        let server = try NamespaceHTTPServer(
+            namespacePath: try #require(attachment.namespacePath), body: "hello from web-1\n")
         defer { server.stop() }
 
         // Then the port is a free one from the range, reported like ECS's networkBindings
@@ -83,7 +90,9 @@ struct NetworkManagerTests {
         // And the container is reached through 127.0.0.1, the bridge address and from the other host
         #expect(NetworkShell.get("http://127.0.0.1:\(binding.hostPort)/") == server.body)
         #expect(NetworkShell.get("http://10.251.1.1:\(binding.hostPort)/") == server.body)
-        #expect(NetworkShell.get("http://\(other.hostAddress):\(binding.hostPort)/", from: other.namespacePath) == server.body)
+        #expect(
+            NetworkShell.get("http://\(other.hostAddress):\(binding.hostPort)/", from: other.namespacePath)
+                == server.body)
 
         // When it is detached
         #expect(NetworkShell.bridgePorts(configuration.bridgeName).count == 1)
@@ -108,7 +117,8 @@ struct NetworkManagerTests {
         let staticPort = configuration.ephemeralPorts.lowerBound + 50
         let heldPort = configuration.ephemeralPorts.lowerBound + 51
         let holder = try HostPortHolder(port: heldPort)
-        let first = try manager.attach(networkID: "static-1", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: staticPort)])
+        let first = try manager.attach(
+            networkID: "static-1", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: staticPort)])
         let server = try NamespaceHTTPServer(namespacePath: try #require(first.namespacePath), body: "static\n")
         defer { server.stop() }
         #expect(first.bindings.map(\.hostPort) == [staticPort])
@@ -117,10 +127,12 @@ struct NetworkManagerTests {
         // When another container asks for the mapped port (bridge or host mode), or for the port a host process holds
         // Then each fails naming the port, and leaves nothing behind
         #expect(throws: NetworkError.portInUse(port: staticPort, protocol: "tcp")) {
-            try manager.attach(networkID: "static-2", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: staticPort)])
+            try manager.attach(
+                networkID: "static-2", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: staticPort)])
         }
         #expect(throws: NetworkError.portInUse(port: heldPort, protocol: "tcp")) {
-            try manager.attach(networkID: "static-3", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: heldPort)])
+            try manager.attach(
+                networkID: "static-3", mode: .bridge, ports: [PortRequest(containerPort: 80, hostPort: heldPort)])
         }
         #expect(throws: NetworkError.portInUse(port: staticPort, protocol: "tcp")) {
             try manager.attach(networkID: "static-host", mode: .host, ports: [PortRequest(containerPort: staticPort)])
@@ -129,7 +141,9 @@ struct NetworkManagerTests {
         #expect(manager.attachments().map(\.networkID) == ["static-1"])
         #expect(NetworkShell.bridgePorts(configuration.bridgeName).count == 1)
         #expect(!FileManager.default.fileExists(atPath: "\(configuration.namespaceDirectory)/static-2"))
-        #expect("\(NetworkError.portInUse(port: staticPort, protocol: "tcp"))" == "host port \(staticPort)/tcp is already in use")
+        #expect(
+            "\(NetworkError.portInUse(port: staticPort, protocol: "tcp"))"
+                == "host port \(staticPort)/tcp is already in use")
     }
 
     @Test func twoContainersGetDifferentAddressesAndTalkAcrossTheBridge() throws {
@@ -167,10 +181,11 @@ struct NetworkManagerTests {
         let path = try #require(first.namespacePath)
         let address = try #require(first.ipv4Address)
         #expect(second.namespacePath == path && second.ipv4Address == address)
-        #expect(second.bindings == [
-            NetworkBinding(bindIP: address, containerPort: 80, hostPort: 80, protocol: "tcp"),
-            NetworkBinding(bindIP: address, containerPort: 8080, hostPort: 8080, protocol: "tcp"),
-        ])
+        #expect(
+            second.bindings == [
+                NetworkBinding(bindIP: address, containerPort: 80, hostPort: 80, protocol: "tcp"),
+                NetworkBinding(bindIP: address, containerPort: 8080, hostPort: 8080, protocol: "tcp"),
+            ])
         #expect(NetworkShell.bridgePorts(configuration.bridgeName).count == 1)
 
         // And two processes in that namespace share the address: a server in one is reached at the task address,
@@ -178,7 +193,9 @@ struct NetworkManagerTests {
         let server = try NamespaceHTTPServer(namespacePath: path, port: 8080, body: "task\n")
         defer { server.stop() }
         #expect(NetworkShell.get("http://\(address):8080/") == "task\n")
-        #expect(NetworkShell.run(["nsenter", "--net=\(path)", "ip", "-4", "-o", "address", "show", "dev", "eth0"]).stdout.contains(" \(address)/24 "))
+        #expect(
+            NetworkShell.run(["nsenter", "--net=\(path)", "ip", "-4", "-o", "address", "show", "dev", "eth0"]).stdout
+                .contains(" \(address)/24 "))
         #expect(!NetworkShell.ruleset().contains("flotilla:task-1"))
     }
 
@@ -206,9 +223,11 @@ struct NetworkManagerTests {
     @Test func anAttachACrashInterruptedIsRolledBackByTheNextManager() throws {
         // Given an attach whose pieces exist but whose record was never marked complete (the agent died mid-attach)
         let crashed = try makeManager()
-        let attachment = try crashed.attach(networkID: "crash-1", mode: .bridge, ports: [PortRequest(containerPort: 80)])
+        let attachment = try crashed.attach(
+            networkID: "crash-1", mode: .bridge, ports: [PortRequest(containerPort: 80)])
         let statePath = "\(stateDirectory)/network-attachments.json"
-        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+        var json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
         var records = try #require(json["records"] as? [String: Any])
         var record = try #require(records["crash-1"] as? [String: Any])
         record["isComplete"] = false
@@ -225,7 +244,8 @@ struct NetworkManagerTests {
         #expect(NetworkShell.bridgePorts(configuration.bridgeName).isEmpty)
         #expect(!NetworkShell.ruleset().contains("flotilla:crash-1"))
         #expect(!FileManager.default.fileExists(atPath: try #require(attachment.namespacePath)))
-        #expect(try restarted.attach(networkID: "crash-2", mode: .bridge, ports: []).ipv4Address == attachment.ipv4Address)
+        #expect(
+            try restarted.attach(networkID: "crash-2", mode: .bridge, ports: []).ipv4Address == attachment.ipv4Address)
     }
 
     @Test func repeatingAnAttachReturnsTheSameAttachment() throws {
@@ -280,14 +300,24 @@ struct NetworkRequestValidationTests {
         ("ok", .bridge, [PortRequest(containerPort: 80, hostPort: 70000)], "portMappings[0].hostPort"),
         ("ok", .awsvpc, [PortRequest(containerPort: 80, hostPort: 81)], "portMappings[0].hostPort"),
         ("ok", .host, [PortRequest(containerPort: 80, hostPort: 81)], "portMappings[0].hostPort"),
-        ("ok", .bridge, [PortRequest(containerPort: 80), PortRequest(containerPort: 80)], "portMappings[1].containerPort"),
-        ("ok", .bridge, [PortRequest(containerPort: 80, hostPort: 9000), PortRequest(containerPort: 81, hostPort: 9000)], "portMappings[1].hostPort"),
+        (
+            "ok", .bridge, [PortRequest(containerPort: 80), PortRequest(containerPort: 80)],
+            "portMappings[1].containerPort"
+        ),
+        (
+            "ok", .bridge,
+            [PortRequest(containerPort: 80, hostPort: 9000), PortRequest(containerPort: 81, hostPort: 9000)],
+            "portMappings[1].hostPort"
+        ),
     ])
-    func badRequestNamesTheField(networkID: String, mode: ContainerNetworkMode, ports: [PortRequest], field: String) throws {
+    func badRequestNamesTheField(
+        networkID: String, mode: ContainerNetworkMode, ports: [PortRequest], field: String
+    ) throws {
         // Given a manager on an empty state directory
         let stateDirectory = makeNetworkStateDirectory()
         defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
-        let manager = try NetworkManager(stateDirectory: stateDirectory, configuration: .test(2), logger: networkTestLogger)
+        let manager = try NetworkManager(
+            stateDirectory: stateDirectory, configuration: .test(2), logger: networkTestLogger)
 
         // When a bad request is made, Then it fails naming the field, and nothing is attached
         let error = #expect(throws: NetworkError.self) {
@@ -302,13 +332,17 @@ struct NetworkRequestValidationTests {
     }
 
     static let badConfigurations: [(String, NetworkConfiguration)] = {
-        var tooLong = NetworkConfiguration.test(2), unaligned = tooLong, tooSmall = tooLong, badTable = tooLong, relative = tooLong
+        var tooLong = NetworkConfiguration.test(2), unaligned = tooLong, tooSmall = tooLong, badTable = tooLong,
+            relative = tooLong
         tooLong.bridgeName = "a-name-longer-than-15"
         unaligned.subnet = "10.0.0.1/24"
         tooSmall.subnet = "10.0.0.0/31"
         badTable.tablePrefix = "bad name"
         relative.namespaceDirectory = "relative"
-        return [("bridgeName", tooLong), ("subnet", unaligned), ("subnet", tooSmall), ("tablePrefix", badTable), ("namespaceDirectory", relative)]
+        return [
+            ("bridgeName", tooLong), ("subnet", unaligned), ("subnet", tooSmall), ("tablePrefix", badTable),
+            ("namespaceDirectory", relative),
+        ]
     }()
 
     @Test(arguments: badConfigurations)
@@ -316,7 +350,8 @@ struct NetworkRequestValidationTests {
         // Given a configuration with one bad field
         // When a manager is made, Then it fails naming the field
         let error = #expect(throws: NetworkError.self) {
-            try NetworkManager(stateDirectory: makeNetworkStateDirectory(), configuration: configuration, logger: networkTestLogger)
+            try NetworkManager(
+                stateDirectory: makeNetworkStateDirectory(), configuration: configuration, logger: networkTestLogger)
         }
         guard case .invalidConfiguration(let reported, _) = error else {
             Issue.record("expected invalidConfiguration, got \(String(describing: error))")

@@ -27,7 +27,8 @@ struct RuntimeFixture {
         for applet in try Self.busyboxApplets() where applet != "busybox" {
             try? fm.createSymbolicLink(atPath: busyboxLayer + "/bin/" + applet, withDestinationPath: "busybox")
         }
-        try "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+        try
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
             .write(toFile: etcLayer + "/etc/passwd", atomically: true, encoding: .utf8)
         try "root:x:0:\nstaff:x:50:app\napp:x:1000:\nnogroup:x:65534:\n"
             .write(toFile: etcLayer + "/etc/group", atomically: true, encoding: .utf8)
@@ -48,8 +49,10 @@ struct RuntimeFixture {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    func spec(_ arguments: [String], name: String = "c-\(UUID().uuidString.prefix(8).lowercased())",
-              configure: (inout ContainerSpec) -> Void = { _ in }) -> ContainerSpec {
+    func spec(
+        _ arguments: [String], name: String = "c-\(UUID().uuidString.prefix(8).lowercased())",
+        configure: (inout ContainerSpec) -> Void = { _ in }
+    ) -> ContainerSpec {
         var spec = ContainerSpec(name: name, layerDirectories: layers, arguments: arguments)
         configure(&spec)
         return spec

@@ -8,8 +8,9 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Namespace runtime with the NetworkManager", .enabled(if: getuid() == 0), .serialized,
-       .timeLimit(.minutes(3)))
+@Suite(
+    "Namespace runtime with the NetworkManager", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(3)))
 struct RuntimeNetworkTests {
     /// A bridge, subnet and nftables table of this suite's own, so other suites' networks are never touched.
     static func configuration() -> NetworkConfiguration {
@@ -24,10 +25,12 @@ struct RuntimeNetworkTests {
     /// A runtime fixture whose containers get their networks from a `NetworkManager` with `configuration()`.
     static func networkedRuntime() throws -> (RuntimeFixture, NetworkManager, ContainerRuntime) {
         let fixture = try RuntimeFixture()
-        let networks = try NetworkManager(stateDirectory: fixture.root + "/network", configuration: configuration(),
-                                          logger: Logger(label: "test.network"))
-        let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-net", networks: networks,
-                                           logger: Logger(label: "test.runtime"))
+        let networks = try NetworkManager(
+            stateDirectory: fixture.root + "/network", configuration: configuration(),
+            logger: Logger(label: "test.network"))
+        let runtime = try ContainerRuntime(
+            dataDirectory: fixture.root + "/data-net", networks: networks,
+            logger: Logger(label: "test.runtime"))
         return (fixture, networks, runtime)
     }
 
@@ -35,9 +38,13 @@ struct RuntimeNetworkTests {
         let (fixture, networks, runtime) = try Self.networkedRuntime()
         defer { try? networks.removeHostNetworking() }
         // Given busybox httpd in a bridge-networked container with container port 8080 on a dynamic host port
-        let info = try await runtime.create(fixture.spec(["sh", "-c", """
-            mkdir -p /tmp/www && echo hello-from-httpd > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www
-            """]) {
+        let info = try await runtime.create(
+            fixture.spec([
+                "sh", "-c",
+                """
+                mkdir -p /tmp/www && echo hello-from-httpd > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www
+                """,
+            ]) {
                 $0.networkMode = .bridge
                 $0.portMappings = [PortRequest(containerPort: 8080, hostPort: 0)]
             })
@@ -68,9 +75,10 @@ struct RuntimeNetworkTests {
     @Test func noneModeHasOnlyLoopback() async throws {
         let (fixture, networks, runtime) = try Self.networkedRuntime()
         defer { try? networks.removeHostNetworking() }
-        let info = try await runtime.create(fixture.spec(["sh", "-c", "ls /sys/class/net | tr '\\n' ' '"]) {
-            $0.networkMode = ContainerNetworkMode.none
-        })
+        let info = try await runtime.create(
+            fixture.spec(["sh", "-c", "ls /sys/class/net | tr '\\n' ' '"]) {
+                $0.networkMode = ContainerNetworkMode.none
+            })
         try await runtime.start(info.id)
         _ = try await runtime.wait(info.id)
         #expect(try String(contentsOfFile: info.stdoutLogPath, encoding: .utf8) == "lo ")
@@ -150,7 +158,10 @@ final class LoopbackServer: Sendable {
                 bind(fd, pointer, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound else { close(fd); return nil }
+        guard bound else {
+            close(fd)
+            return nil
+        }
         self.fd = fd
         self.port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread { [self] in
@@ -158,7 +169,7 @@ final class LoopbackServer: Sendable {
                 let connection = accept(fd, nil, nil)
                 if connection < 0 {
                     if errno == EINTR { continue }
-                    return   // shut down
+                    return  // shut down
                 }
                 accepted.add(1, ordering: .relaxed)
                 close(connection)

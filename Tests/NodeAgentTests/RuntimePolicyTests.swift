@@ -22,7 +22,8 @@ struct RuntimePolicyTests {
     }
 
     @Test func unknownNamesNameTheFile() {
-        #expect(throws: ContainerConfigurationError(field: "user", message: "no group wheel in the image's /etc/group")) {
+        #expect(throws: ContainerConfigurationError(field: "user", message: "no group wheel in the image's /etc/group"))
+        {
             try UserResolver.resolve("app:wheel", passwd: Self.passwd, group: Self.group)
         }
     }
@@ -30,14 +31,19 @@ struct RuntimePolicyTests {
     @Test func capabilitiesFollowDockerDefaultsAddAndDrop() throws {
         let defaults = try Capabilities.resolve(add: [], drop: [], privileged: false, lastCapability: 40)
         #expect(Set(Capabilities.names(in: defaults)) == Set(Capabilities.dockerDefault))
-        let changed = try Capabilities.resolve(add: ["CAP_NET_ADMIN"], drop: ["mknod", "KILL"], privileged: false,
-                                               lastCapability: 40)
+        let changed = try Capabilities.resolve(
+            add: ["CAP_NET_ADMIN"], drop: ["mknod", "KILL"], privileged: false,
+            lastCapability: 40)
         #expect(Capabilities.names(in: changed).contains("NET_ADMIN"))
         #expect(!Capabilities.names(in: changed).contains("MKNOD"))
         #expect(try Capabilities.resolve(add: [], drop: ["ALL"], privileged: false, lastCapability: 40) == 0)
-        #expect(try Capabilities.resolve(add: ["ALL"], drop: [], privileged: false, lastCapability: 40) == (1 << 41) - 1)
-        #expect(throws: ContainerConfigurationError(field: "linuxParameters.capabilities.add",
-                                                    message: "unknown capability FLY")) {
+        #expect(
+            try Capabilities.resolve(add: ["ALL"], drop: [], privileged: false, lastCapability: 40) == (1 << 41) - 1)
+        #expect(
+            throws: ContainerConfigurationError(
+                field: "linuxParameters.capabilities.add",
+                message: "unknown capability FLY")
+        ) {
             try Capabilities.resolve(add: ["FLY"], drop: [], privileged: false, lastCapability: 40)
         }
     }
@@ -50,8 +56,9 @@ struct RuntimePolicyTests {
 
     @Test func seccompProfileIsDockersAllowlistGatedByCapabilities() throws {
         func allowed(_ capabilities: UInt64) -> Set<String> {
-            Set(SeccompProfile.rules(capabilities: capabilities).filter { $0.action == .allow && $0.condition == nil }
-                .flatMap(\.names))
+            Set(
+                SeccompProfile.rules(capabilities: capabilities).filter { $0.action == .allow && $0.condition == nil }
+                    .flatMap(\.names))
         }
         let defaults = try Capabilities.resolve(add: [], drop: [], privileged: false, lastCapability: 40)
         let admin = try Capabilities.resolve(add: ["SYS_ADMIN"], drop: [], privileged: false, lastCapability: 40)
@@ -65,7 +72,9 @@ struct RuntimePolicyTests {
         #expect(allowed(admin).isSuperset(of: ["mount", "unshare", "setns", "bpf", "clone", "clone3"]))
         // And without it clone is allowed only without namespace flags, clone3 fails with ENOSYS
         let rules = SeccompProfile.rules(capabilities: defaults)
-        #expect(rules.contains(SeccompProfile.Rule(["clone"], when: .maskedEqual(argument: 0, mask: 0x7E02_0000, value: 0))))
+        #expect(
+            rules.contains(SeccompProfile.Rule(["clone"], when: .maskedEqual(argument: 0, mask: 0x7E02_0000, value: 0)))
+        )
         #expect(rules.contains(SeccompProfile.Rule(["clone3"], .fail(errno: ENOSYS))))
         #expect(!SeccompProfile.rules(capabilities: admin).contains { $0.names == ["clone3"] && $0.action != .allow })
         // And socket is allowed for every family but AF_VSOCK
@@ -76,10 +85,11 @@ struct RuntimePolicyTests {
     }
 
     @Test func deviceRulesReadAsCgroupV1Lines() {
-        #expect(DeviceRule.defaults.map(\.v1Line) == [
-            "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
-            "c 136:* rwm",
-        ])
+        #expect(
+            DeviceRule.defaults.map(\.v1Line) == [
+                "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
+                "c 136:* rwm",
+            ])
         #expect(DeviceRule(.block, major: 7, minor: nil, access: [.read]).v1Line == "b 7:* r")
     }
 

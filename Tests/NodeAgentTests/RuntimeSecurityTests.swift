@@ -10,8 +10,9 @@ import Glibc
 /// `devices`, and the v2 device program where this host has a cgroup2 mount), Docker's masked and read-only paths,
 /// and Docker's seccomp allowlist. Each refusal is checked against a privileged container, which has none of them,
 /// so a refusal is known to come from the policy and not from the host.
-@Suite("Runtime security: devices, masked paths, seccomp", .enabled(if: getuid() == 0), .serialized,
-       .timeLimit(.minutes(5)))
+@Suite(
+    "Runtime security: devices, masked paths, seccomp", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(5)))
 struct RuntimeSecurityTests {
     /// The host devices an attacker goes for: name, type, major, minor. The last one is the block device of the
     /// host's root filesystem (its numbers from stat("/")).
@@ -22,7 +23,7 @@ struct RuntimeSecurityTests {
         var status = stat()
         if stat("/", &status) == 0 {
             let (major, minor) = DevicePolicy.split(status.st_dev)
-            if major != 0 { devices.append(("rootdisk", "b", major, minor)) }   // 0 = no block device (tmpfs, overlay)
+            if major != 0 { devices.append(("rootdisk", "b", major, minor)) }  // 0 = no block device (tmpfs, overlay)
         }
         return devices
     }()
@@ -36,7 +37,8 @@ struct RuntimeSecurityTests {
             let number = (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12) | ((major & ~0xfff) << 32)
             let kind = device.type == "b" ? FileType.block : FileType.character
             guard mknod(layer + "/nodes/" + device.name, kind | 0o666, dev_t(number)) == 0,
-                  chmod(layer + "/nodes/" + device.name, 0o666) == 0 else {
+                chmod(layer + "/nodes/" + device.name, 0o666) == 0
+            else {
                 throw RuntimeError(stage: .rootfs, errno: .init(rawValue: errno), container: "test-layer")
             }
         }
@@ -68,17 +70,20 @@ struct RuntimeSecurityTests {
         ("root with SYS_ADMIN and SYS_RAWIO added", nil, ["SYS_ADMIN", "SYS_RAWIO"], []),
         ("user 1000 with every capability dropped", "1000", [], ["ALL"]),
     ])
-    func hostDevicesCanNeitherBeMadeNorOpened(_ label: String, user: String?, add: [String], drop: [String]) async throws {
+    func hostDevicesCanNeitherBeMadeNorOpened(
+        _ label: String, user: String?, add: [String], drop: [String]
+    ) async throws {
         try await RuntimeFixture.with { fixture in
             // Given an image that ships the host's device nodes (mode 0666) and a container of this kind
             let nodes = try Self.makeNodeLayer(in: fixture.root)
             // When it tries to make and open kvm, loop-control, loop0, fuse and the host's root disk
-            let result = try await fixture.run(fixture.spec(["sh", "-c", Self.deviceProbe]) {
-                $0.layerDirectories.append(nodes)
-                $0.user = user
-                $0.capabilityAdd = add
-                $0.capabilityDrop = drop
-            })
+            let result = try await fixture.run(
+                fixture.spec(["sh", "-c", Self.deviceProbe]) {
+                    $0.layerDirectories.append(nodes)
+                    $0.user = user
+                    $0.capabilityAdd = add
+                    $0.capabilityDrop = drop
+                })
             // Then every mknod is refused and no node opens, the image's included
             #expect(result.exit.exitCode == 0, "\(result.stderr)")
             for device in Self.hostileDevices {
@@ -95,7 +100,8 @@ struct RuntimeSecurityTests {
             // file (overlay records that as a 0:0 character device, a whiteout)
             let result = try await fixture.run(fixture.spec(["sh", "-c", Self.allowedProbe]))
             // Then all of it works
-            #expect(result.stdout == "4\n4\n4\nnull-ok\nfull-ok\nptmx-ok\nmknod-null-ok\nwhiteout-ok\n", "\(result.stderr)")
+            #expect(
+                result.stdout == "4\n4\n4\nnull-ok\nfull-ok\nptmx-ok\nmknod-null-ok\nwhiteout-ok\n", "\(result.stderr)")
         }
     }
 
@@ -104,9 +110,13 @@ struct RuntimeSecurityTests {
             // Given a privileged container and an image shipping the nodes
             let nodes = try Self.makeNodeLayer(in: fixture.root)
             // When it opens the image's kvm node and makes fuse's
-            let result = try await fixture.run(fixture.spec(["sh", "-c", """
-                (exec 3<>/nodes/kvm) && echo kvm-open; mknod /tmp/fuse c 10 229 && (exec 3<>/tmp/fuse) && echo fuse-open
-                """]) {
+            let result = try await fixture.run(
+                fixture.spec([
+                    "sh", "-c",
+                    """
+                    (exec 3<>/nodes/kvm) && echo kvm-open; mknod /tmp/fuse c 10 229 && (exec 3<>/tmp/fuse) && echo fuse-open
+                    """,
+                ]) {
                     $0.layerDirectories.append(nodes)
                     $0.privileged = true
                 })
@@ -118,11 +128,15 @@ struct RuntimeSecurityTests {
     @Test func aDeviceNamedInTheSpecIsUsableAndNothingElse() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a container given the host's /dev/fuse (read, write) as linuxParameters.devices would
-            let result = try await fixture.run(fixture.spec(["sh", "-c", """
-                (exec 3<>/dev/fuse) && echo fuse-open; \
-                mknod /tmp/fuse c 10 229 2>/dev/null && echo fuse-mknod-ok || echo fuse-mknod-refused; \
-                mknod /tmp/kvm c 10 232 2>/dev/null && echo kvm-mknod-ok || echo kvm-mknod-refused
-                """]) {
+            let result = try await fixture.run(
+                fixture.spec([
+                    "sh", "-c",
+                    """
+                    (exec 3<>/dev/fuse) && echo fuse-open; \
+                    mknod /tmp/fuse c 10 229 2>/dev/null && echo fuse-mknod-ok || echo fuse-mknod-refused; \
+                    mknod /tmp/kvm c 10 232 2>/dev/null && echo kvm-mknod-ok || echo kvm-mknod-refused
+                    """,
+                ]) {
                     $0.devices = [ContainerDevice(hostPath: "/dev/fuse", permissions: [.read, .write])]
                 })
             // Then it opens, mknod of it stays refused (not in its permissions), and other devices stay out
@@ -132,17 +146,25 @@ struct RuntimeSecurityTests {
 
     @Test func aSpecDeviceThatIsNotADeviceIsRefusedAtCreate() async throws {
         try await RuntimeFixture.with { fixture in
-            await #expect(throws: ContainerConfigurationError(field: "linuxParameters.devices[0].hostPath",
-                                                              message: "/etc/hostname is not a character or block device")) {
-                _ = try await fixture.runtime.create(fixture.spec(["true"]) {
-                    $0.devices = [ContainerDevice(hostPath: "/etc/hostname", containerPath: "/dev/x")]
-                })
+            await #expect(
+                throws: ContainerConfigurationError(
+                    field: "linuxParameters.devices[0].hostPath",
+                    message: "/etc/hostname is not a character or block device")
+            ) {
+                _ = try await fixture.runtime.create(
+                    fixture.spec(["true"]) {
+                        $0.devices = [ContainerDevice(hostPath: "/etc/hostname", containerPath: "/dev/x")]
+                    })
             }
-            await #expect(throws: ContainerConfigurationError(field: "linuxParameters.devices[0].containerPath",
-                                                              message: "must be a path under /dev without '.' or '..', got \"/etc/fuse\"")) {
-                _ = try await fixture.runtime.create(fixture.spec(["true"]) {
-                    $0.devices = [ContainerDevice(hostPath: "/dev/fuse", containerPath: "/etc/fuse")]
-                })
+            await #expect(
+                throws: ContainerConfigurationError(
+                    field: "linuxParameters.devices[0].containerPath",
+                    message: "must be a path under /dev without '.' or '..', got \"/etc/fuse\"")
+            ) {
+                _ = try await fixture.runtime.create(
+                    fixture.spec(["true"]) {
+                        $0.devices = [ContainerDevice(hostPath: "/dev/fuse", containerPath: "/etc/fuse")]
+                    })
             }
             #expect(await fixture.runtime.list().isEmpty)
         }
@@ -155,15 +177,18 @@ struct RuntimeSecurityTests {
         let mountPoint = try #require(CgroupTests.v2MountPoint)
         let parent = "flotilla-test-devices-\(getpid())"
         let fixture = try RuntimeFixture()
-        let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-v2", cgroupParent: parent,
-                                           cgroupLayout: .v2(mountPoint: mountPoint), logger: Logger(label: "test.v2"))
+        let runtime = try ContainerRuntime(
+            dataDirectory: fixture.root + "/data-v2", cgroupParent: parent,
+            cgroupLayout: .v2(mountPoint: mountPoint), logger: Logger(label: "test.v2"))
         defer {
             rmdir(mountPoint + "/" + parent)
             try? FileManager.default.removeItem(atPath: fixture.root)
         }
         let nodes = try Self.makeNodeLayer(in: fixture.root)
         // When the hostile probe, the default devices and a spec device are tried
-        var spec = fixture.spec(["sh", "-c", Self.deviceProbe + " " + Self.allowedProbe + "; (exec 3<>/dev/fuse) && echo fuse-open"])
+        var spec = fixture.spec([
+            "sh", "-c", Self.deviceProbe + " " + Self.allowedProbe + "; (exec 3<>/dev/fuse) && echo fuse-open",
+        ])
         spec.layerDirectories.append(nodes)
         spec.devices = [ContainerDevice(hostPath: "/dev/fuse")]
         let info = try await runtime.create(spec)
@@ -177,8 +202,9 @@ struct RuntimeSecurityTests {
             #expect(output.contains("mknod \(device.name) refused\n"), "\(output)")
         }
         for device in Self.hostileDevices where device.name != "fuse" {
-            #expect(!output.contains("open /nodes/\(device.name)\n") && !output.contains("open /tmp/\(device.name)\n"),
-                    "\(output)")
+            #expect(
+                !output.contains("open /nodes/\(device.name)\n") && !output.contains("open /tmp/\(device.name)\n"),
+                "\(output)")
         }
         #expect(output.contains("4\n4\n4\nnull-ok\nfull-ok\nptmx-ok\nmknod-null-ok\nwhiteout-ok\n"), "\(output)")
         #expect(output.hasSuffix("fuse-open\n"), "\(output)")
@@ -190,7 +216,9 @@ struct RuntimeSecurityTests {
             let masked = ContainerMounts.hostMaskedPaths
             #expect(!masked.isEmpty)
             // (and the read-only paths it has: /proc/sys always, /proc/sysrq-trigger where the kernel has sysrq)
-            let readOnly: [String] = ["/proc/sys/vm/drop_caches", "/proc/sysrq-trigger"].filter { access($0, F_OK) == 0 }
+            let readOnly: [String] = ["/proc/sys/vm/drop_caches", "/proc/sysrq-trigger"].filter {
+                access($0, F_OK) == 0
+            }
             let probe = masked.map { entry in
                 entry.isDirectory
                     ? "echo \(entry.path) $(ls -A \(entry.path) | wc -l) $(touch \(entry.path)/x 2>&1 | grep -c Read-only)"
@@ -201,16 +229,19 @@ struct RuntimeSecurityTests {
             let result = try await fixture.run(fixture.spec(["sh", "-c", probe + writes]))
             // Then files read empty, directories are empty and read-only, /proc/sys and sysrq-trigger refuse writes
             for entry in masked {
-                #expect(result.stdout.contains(entry.isDirectory ? "\(entry.path) 0 1\n" : "\(entry.path) 0\n"),
-                        "\(entry.path): \(result.stdout)")
+                #expect(
+                    result.stdout.contains(entry.isDirectory ? "\(entry.path) 0 1\n" : "\(entry.path) 0\n"),
+                    "\(entry.path): \(result.stdout)")
             }
-            #expect(result.stdout.components(separatedBy: "Read-only file system").count == readOnly.count + 1,
-                    "\(result.stdout)")
+            #expect(
+                result.stdout.components(separatedBy: "Read-only file system").count == readOnly.count + 1,
+                "\(result.stdout)")
             // And a privileged container sees the host's /sys/firmware and /proc/kcore: the masks are the policy
             if access("/sys/firmware", F_OK) == 0 {
-                let privileged = try await fixture.run(fixture.spec(["sh", "-c", "ls -A /sys/firmware | wc -l"]) {
-                    $0.privileged = true
-                })
+                let privileged = try await fixture.run(
+                    fixture.spec(["sh", "-c", "ls -A /sys/firmware | wc -l"]) {
+                        $0.privileged = true
+                    })
                 #expect(Int(privileged.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0)
             }
         }
@@ -264,17 +295,19 @@ struct RuntimeSecurityTests {
         try gcc.run()
         gcc.waitUntilExit()
         guard gcc.terminationStatus == 0 else {
-            throw ContainerConfigurationError(field: "probe", message: "gcc -static failed with \(gcc.terminationStatus)")
+            throw ContainerConfigurationError(
+                field: "probe", message: "gcc -static failed with \(gcc.terminationStatus)")
         }
         return layer
     }
 
     static func probeResults(_ output: String) -> [String: Int32] {
-        Dictionary(output.split(separator: "\n").compactMap { line -> (String, Int32)? in
-            let fields = line.split(separator: " ")
-            guard fields.count == 2, let value = Int32(fields[1]) else { return nil }
-            return (String(fields[0]), value)
-        }, uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            output.split(separator: "\n").compactMap { line -> (String, Int32)? in
+                let fields = line.split(separator: " ")
+                guard fields.count == 2, let value = Int32(fields[1]) else { return nil }
+                return (String(fields[0]), value)
+            }, uniquingKeysWith: { first, _ in first })
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "needs gcc to build the probe"))
@@ -283,10 +316,11 @@ struct RuntimeSecurityTests {
             let probe = try Self.makeProbeLayer(in: fixture.root)
             // Given the probe in a default container, one with CAP_SYS_ADMIN, and a privileged one (no filter)
             func run(_ configure: (inout ContainerSpec) -> Void) async throws -> [String: Int32] {
-                let result = try await fixture.run(fixture.spec(["/bin/seccomp-probe"]) {
-                    $0.layerDirectories.append(probe)
-                    configure(&$0)
-                })
+                let result = try await fixture.run(
+                    fixture.spec(["/bin/seccomp-probe"]) {
+                        $0.layerDirectories.append(probe)
+                        configure(&$0)
+                    })
                 #expect(result.exit.exitCode == 0, "\(result.stderr)")
                 return Self.probeResults(result.stdout)
             }

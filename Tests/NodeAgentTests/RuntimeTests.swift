@@ -9,21 +9,23 @@ import Synchronization
 import Glibc
 #endif
 
-@Suite("Namespace runtime: containers proven from inside", .enabled(if: getuid() == 0), .serialized,
-       .timeLimit(.minutes(5)))
+@Suite(
+    "Namespace runtime: containers proven from inside", .enabled(if: getuid() == 0), .serialized,
+    .timeLimit(.minutes(5)))
 struct RuntimeTests {
     @Test func pidOneIsTheContainersInitAndTheCommandIsItsChild() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a busybox container printing its own PID view
             // When it runs
-            let result = try await fixture.run(fixture.spec(
-                ["sh", "-c", "echo ppid=$PPID; echo comm=$(cat /proc/1/comm); ls -d /proc/[0-9]* | wc -l"]))
+            let result = try await fixture.run(
+                fixture.spec(
+                    ["sh", "-c", "echo ppid=$PPID; echo comm=$(cat /proc/1/comm); ls -d /proc/[0-9]* | wc -l"]))
             // Then PID 1 is Flotilla's init, the command is its child, and no host process is visible
             #expect(result.exit.exitCode == 0)
             #expect(result.stdout.contains("ppid=1\n"))
             #expect(result.stdout.contains("comm=flotilla-init\n"))
             let count = Int(result.stdout.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 99
-            #expect(count <= 5)   // init, sh, ls, wc (and a subshell)
+            #expect(count <= 5)  // init, sh, ls, wc (and a subshell)
         }
     }
 
@@ -31,10 +33,11 @@ struct RuntimeTests {
         try await RuntimeFixture.with { fixture in
             // Given a container with a hostname
             // When it prints its hostname and its mount points
-            let result = try await fixture.run(fixture.spec(
-                ["sh", "-c", "hostname; cat /etc/hostname; cut -d' ' -f5 /proc/self/mountinfo"]) {
-                    $0.hostname = "box-one"
-                })
+            let result = try await fixture.run(
+                fixture.spec(
+                    ["sh", "-c", "hostname; cat /etc/hostname; cut -d' ' -f5 /proc/self/mountinfo"]) {
+                        $0.hostname = "box-one"
+                    })
             #expect(result.exit.exitCode == 0)
             let lines = result.stdout.split(separator: "\n").map(String.init)
             // Then the UTS namespace has the hostname, and /etc/hostname says so
@@ -53,13 +56,20 @@ struct RuntimeTests {
 
     @Test func devIsMinimalAndSysAndProcSysAreReadOnly() async throws {
         try await RuntimeFixture.with { fixture in
-            let result = try await fixture.run(fixture.spec(["sh", "-c", """
-                ls /dev | tr '\\n' ' '; echo; touch /sys/x 2>&1; (echo x > /proc/sys/kernel/hostname) 2>&1; \
-                head -c 4 /dev/urandom | wc -c
-                """]))
+            let result = try await fixture.run(
+                fixture.spec([
+                    "sh", "-c",
+                    """
+                    ls /dev | tr '\\n' ' '; echo; touch /sys/x 2>&1; (echo x > /proc/sys/kernel/hostname) 2>&1; \
+                    head -c 4 /dev/urandom | wc -c
+                    """,
+                ]))
             let devices = Set(result.stdout.split(separator: "\n").first!.split(separator: " ").map(String.init))
-            #expect(devices.isSuperset(of: ["null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm",
-                                            "fd", "stdin", "stdout", "stderr"]))
+            #expect(
+                devices.isSuperset(of: [
+                    "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm",
+                    "fd", "stdin", "stdout", "stderr",
+                ]))
             #expect(!devices.contains("sda") && !devices.contains("mem") && !devices.contains("kmsg"))
             #expect(result.stdout.components(separatedBy: "Read-only file system").count == 3)
             #expect(result.stdout.hasSuffix("4\n"))
@@ -70,9 +80,10 @@ struct RuntimeTests {
         try await RuntimeFixture.with { fixture in
             // Given a 16 MiB limit and a command that needs 64 MiB at once
             // When it runs
-            let result = try await fixture.run(fixture.spec(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]) {
-                $0.limits = CgroupLimits(memoryLimitMiB: 16)
-            })
+            let result = try await fixture.run(
+                fixture.spec(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]) {
+                    $0.limits = CgroupLimits(memoryLimitMiB: 16)
+                })
             // Then the kernel's OOM killer ends it and the runtime says so
             #expect(result.exit.oomKilled)
             #expect(result.exit.signal == SIGKILL)
@@ -83,10 +94,11 @@ struct RuntimeTests {
     @Test func pidsLimitHolds() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a pids limit of 8 and a command that tries to start 20 background processes
-            let result = try await fixture.run(fixture.spec(
-                ["sh", "-c", "for i in $(seq 1 20); do sleep 30 & echo started $i; done"]) {
-                    $0.limits = CgroupLimits(pidsLimit: 8)
-                })
+            let result = try await fixture.run(
+                fixture.spec(
+                    ["sh", "-c", "for i in $(seq 1 20); do sleep 30 & echo started $i; done"]) {
+                        $0.limits = CgroupLimits(pidsLimit: 8)
+                    })
             // Then fork fails before the 20th (and the container ends with its shell)
             #expect(result.stdout.contains("started 1\n"))
             #expect(!result.stdout.contains("started 20\n"))
@@ -101,7 +113,8 @@ struct RuntimeTests {
             #expect(filtered.exit.exitCode != 0)
             #expect(filtered.stderr.contains("Operation not permitted"))
             // When CAP_SYS_ADMIN is added, Docker's profile allows the namespace calls: unshare(2) of a UTS namespace works
-            let admin = try await fixture.run(fixture.spec(["unshare", "-u", "true"]) { $0.capabilityAdd = ["SYS_ADMIN"] })
+            let admin = try await fixture.run(
+                fixture.spec(["unshare", "-u", "true"]) { $0.capabilityAdd = ["SYS_ADMIN"] })
             #expect(admin.exit.exitCode == 0, "\(admin.stderr)")
             // And a privileged container (no filter) may unshare too
             let privileged = try await fixture.run(fixture.spec(["unshare", "-U", "true"]) { $0.privileged = true })
@@ -115,8 +128,10 @@ struct RuntimeTests {
             let allowed = try await fixture.run(fixture.spec(["mknod", "/tmp/n", "c", "1", "3"]))
             #expect(allowed.exit.exitCode == 0)
             // When MKNOD is dropped, mknod fails and the bounding set lacks it
-            let dropped = try await fixture.run(fixture.spec(
-                ["sh", "-c", "grep CapBnd /proc/self/status; mknod /tmp/n c 1 3"]) { $0.capabilityDrop = ["MKNOD"] })
+            let dropped = try await fixture.run(
+                fixture.spec(
+                    ["sh", "-c", "grep CapBnd /proc/self/status; mknod /tmp/n c 1 3"]) { $0.capabilityDrop = ["MKNOD"] }
+            )
             #expect(dropped.exit.exitCode != 0)
             #expect(dropped.stderr.contains("Operation not permitted"))
             let expected = try Capabilities.resolve(add: [], drop: ["MKNOD"], privileged: false, lastCapability: 40)
@@ -126,9 +141,10 @@ struct RuntimeTests {
 
     @Test func readOnlyRootFilesystemIsReadOnly() async throws {
         try await RuntimeFixture.with { fixture in
-            let readOnly = try await fixture.run(fixture.spec(["sh", "-c", "touch /x"]) {
-                $0.readonlyRootFilesystem = true
-            })
+            let readOnly = try await fixture.run(
+                fixture.spec(["sh", "-c", "touch /x"]) {
+                    $0.readonlyRootFilesystem = true
+                })
             #expect(readOnly.exit.exitCode != 0)
             #expect(readOnly.stderr.contains("Read-only file system"))
             let writable = try await fixture.run(fixture.spec(["sh", "-c", "touch /x && echo ok"]))
@@ -136,22 +152,28 @@ struct RuntimeTests {
         }
     }
 
-    @Test(arguments: [("nobody", "65534 65534"), ("app", "1000 1000 50"), ("1234:50", "1234 50"),
-                      ("app:nogroup", "1000 65534")])
+    @Test(arguments: [
+        ("nobody", "65534 65534"), ("app", "1000 1000 50"), ("1234:50", "1234 50"),
+        ("app:nogroup", "1000 65534"),
+    ])
     func userSwitchWorks(user: String, expected: String) async throws {
         try await RuntimeFixture.with { fixture in
-            let result = try await fixture.run(fixture.spec(
-                ["sh", "-c", "echo $(id -u) $(id -g) $(id -G | tr ' ' '\\n' | grep -v \"^$(id -g)$\")"]) {
-                    $0.user = user
-                })
+            let result = try await fixture.run(
+                fixture.spec(
+                    ["sh", "-c", "echo $(id -u) $(id -g) $(id -G | tr ' ' '\\n' | grep -v \"^$(id -g)$\")"]) {
+                        $0.user = user
+                    })
             #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
         }
     }
 
     @Test func unknownUserIsAConfigurationError() async throws {
         try await RuntimeFixture.with { fixture in
-            await #expect(throws: ContainerConfigurationError(field: "user",
-                                                              message: "no user ghost in the image's /etc/passwd")) {
+            await #expect(
+                throws: ContainerConfigurationError(
+                    field: "user",
+                    message: "no user ghost in the image's /etc/passwd")
+            ) {
                 _ = try await fixture.runtime.create(fixture.spec(["true"]) { $0.user = "ghost" })
             }
         }
@@ -172,9 +194,11 @@ struct RuntimeTests {
             let info = try await fixture.runtime.create(fixture.spec(["sleep", "30"]) { $0.hostname = "exec-host" })
             try await fixture.runtime.start(info.id)
             // When a command is exec'd into it
-            let result = try await fixture.runtime.exec(info.id, arguments: [
-                "sh", "-c", "hostname; cat /proc/1/comm; ps -o comm | grep -c sleep; echo err >&2; exit 3",
-            ])
+            let result = try await fixture.runtime.exec(
+                info.id,
+                arguments: [
+                    "sh", "-c", "hostname; cat /proc/1/comm; ps -o comm | grep -c sleep; echo err >&2; exit 3",
+                ])
             // Then it sees the container's hostname, PID 1 and processes; its exit code and output come back
             #expect(String(decoding: result.standardOutput, as: UTF8.self) == "exec-host\nflotilla-init\n1\n")
             #expect(String(decoding: result.standardError, as: UTF8.self) == "err\n")
@@ -190,8 +214,9 @@ struct RuntimeTests {
 
     @Test func stopSendsSigtermThatTheCommandReceives() async throws {
         try await RuntimeFixture.with { fixture in
-            let info = try await fixture.runtime.create(fixture.spec(
-                ["sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while true; do sleep 1; done"]))
+            let info = try await fixture.runtime.create(
+                fixture.spec(
+                    ["sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while true; do sleep 1; done"]))
             try await fixture.runtime.start(info.id)
             #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "ready"))
             let exit = try await fixture.runtime.stop(info.id, timeout: .seconds(20))
@@ -203,8 +228,9 @@ struct RuntimeTests {
     @Test func stopEscalatesToSigkillWhenSigtermIsIgnored() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a command that ignores SIGTERM
-            let info = try await fixture.runtime.create(fixture.spec(
-                ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"]))
+            let info = try await fixture.runtime.create(
+                fixture.spec(
+                    ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"]))
             try await fixture.runtime.start(info.id)
             #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "ready"))
             // When it is stopped with a 1 s stopTimeout
@@ -217,9 +243,10 @@ struct RuntimeTests {
 
     @Test func deleteLeavesNoMountCgroupOrState() async throws {
         try await RuntimeFixture.with { fixture in
-            let info = try await fixture.runtime.create(fixture.spec(["sleep", "30"]) {
-                $0.limits = CgroupLimits(memoryLimitMiB: 64, pidsLimit: 20)
-            })
+            let info = try await fixture.runtime.create(
+                fixture.spec(["sleep", "30"]) {
+                    $0.limits = CgroupLimits(memoryLimitMiB: 64, pidsLimit: 20)
+                })
             try await fixture.runtime.start(info.id)
             let cgroupDirectory = "/sys/fs/cgroup/memory/flotilla/\(info.id)"
             #expect(FileManager.default.fileExists(atPath: cgroupDirectory))
@@ -236,10 +263,14 @@ struct RuntimeTests {
     @Test func mountPointsComeFromTheSharedLayerAndLeaveTheUpperEmpty() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a writable container whose image has no /proc, /dev, /sys or /etc/hosts of its own
-            let info = try await fixture.runtime.create(fixture.spec(
-                ["sh", "-c", "cat /etc/hostname && test -d /proc/1 && test -d /sys/kernel && test -c /dev/null && echo mounted"]) {
-                $0.hostname = "layered"
-            })
+            let info = try await fixture.runtime.create(
+                fixture.spec(
+                    [
+                        "sh", "-c",
+                        "cat /etc/hostname && test -d /proc/1 && test -d /sys/kernel && test -c /dev/null && echo mounted",
+                    ]) {
+                        $0.hostname = "layered"
+                    })
             // When it runs to its end
             try await fixture.runtime.start(info.id)
             let exit = try await fixture.runtime.wait(info.id)
@@ -254,9 +285,10 @@ struct RuntimeTests {
     @Test func aReadOnlyRootIsTheLayersAloneWithoutAnUpper() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a read-only container
-            let info = try await fixture.runtime.create(fixture.spec(["sh", "-c", "cat /etc/passwd >/dev/null && grep ' / ' /proc/mounts"]) {
-                $0.readonlyRootFilesystem = true
-            })
+            let info = try await fixture.runtime.create(
+                fixture.spec(["sh", "-c", "cat /etc/passwd >/dev/null && grep ' / ' /proc/mounts"]) {
+                    $0.readonlyRootFilesystem = true
+                })
             // Then it gets no upper or work directory
             #expect(!FileManager.default.fileExists(atPath: info.directory + "/upper"))
             #expect(!FileManager.default.fileExists(atPath: info.directory + "/work"))
@@ -277,8 +309,9 @@ struct RuntimeTests {
         let mountPoint = try #require(CgroupTests.v2MountPoint)
         let parent = "flotilla-test-v2-\(getpid())"
         let fixture = try RuntimeFixture()
-        let runtime = try ContainerRuntime(dataDirectory: fixture.root + "/data-v2", cgroupParent: parent,
-                                           cgroupLayout: .v2(mountPoint: mountPoint), logger: Logger(label: "test.v2"))
+        let runtime = try ContainerRuntime(
+            dataDirectory: fixture.root + "/data-v2", cgroupParent: parent,
+            cgroupLayout: .v2(mountPoint: mountPoint), logger: Logger(label: "test.v2"))
         defer {
             rmdir(mountPoint + "/" + parent)
             try? FileManager.default.removeItem(atPath: fixture.root)
@@ -299,11 +332,12 @@ struct RuntimeTests {
     @Test func logsRotateBySize() async throws {
         try await RuntimeFixture.with { fixture in
             // Given 1000-byte logs kept as 3 files, and a command writing 100 lines of 100 bytes
-            let info = try await fixture.runtime.create(fixture.spec(
-                ["sh", "-c", "for i in $(seq 1 100); do printf '%099d\\n' $i; done"]) {
-                    $0.logMaxBytes = 1000
-                    $0.logMaxFiles = 3
-                })
+            let info = try await fixture.runtime.create(
+                fixture.spec(
+                    ["sh", "-c", "for i in $(seq 1 100); do printf '%099d\\n' $i; done"]) {
+                        $0.logMaxBytes = 1000
+                        $0.logMaxFiles = 3
+                    })
             try await fixture.runtime.start(info.id)
             _ = try await fixture.runtime.wait(info.id)
             // Then there are exactly stdout.log, .1 and .2, each at most 1000 bytes, the last line last
@@ -313,16 +347,18 @@ struct RuntimeTests {
                 #expect(size <= 1000 && size > 0)
             }
             #expect(!fm.fileExists(atPath: info.stdoutLogPath + ".3"))
-            #expect(try String(contentsOfFile: info.stdoutLogPath, encoding: .utf8)
-                .hasSuffix(String(repeating: "0", count: 96) + "100\n"))
+            #expect(
+                try String(contentsOfFile: info.stdoutLogPath, encoding: .utf8)
+                    .hasSuffix(String(repeating: "0", count: 96) + "100\n"))
         }
     }
 
     @Test func aRestartedRuntimeReadoptsARunningContainer() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a running container started by one runtime
-            let info = try await fixture.runtime.create(fixture.spec(
-                ["sh", "-c", "trap 'exit 5' TERM; echo ready; while true; do sleep 1; done"]))
+            let info = try await fixture.runtime.create(
+                fixture.spec(
+                    ["sh", "-c", "trap 'exit 5' TERM; echo ready; while true; do sleep 1; done"]))
             try await fixture.runtime.start(info.id)
             #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "ready"))
             // When a second runtime opens the same data directory (the agent restarted)
@@ -344,8 +380,10 @@ struct RuntimeTests {
         try await RuntimeFixture.with { fixture in
             // Given a spec with nofile 321/654 and nproc 77/88
             let spec = fixture.spec(["sh", "-c", "echo $(ulimit -n) $(ulimit -Hn) $(ulimit -u) $(ulimit -Hu)"]) {
-                $0.ulimits = [Ulimit(name: "nofile", softLimit: 321, hardLimit: 654),
-                              Ulimit(name: "nproc", softLimit: 77, hardLimit: 88)]
+                $0.ulimits = [
+                    Ulimit(name: "nofile", softLimit: 321, hardLimit: 654),
+                    Ulimit(name: "nproc", softLimit: 77, hardLimit: 88),
+                ]
             }
             // When the container reports its limits
             let finished = try await fixture.run(spec)
@@ -362,11 +400,13 @@ struct RuntimeTests {
             try await fixture.runtime.start(info.id)
             #expect(try await RuntimeFixture.waitForLog(info.stdoutLogPath, containing: "ready"))
             #expect(Cgroup.open(name: info.id) != nil)
-            try #"{"formatVersion": 99, "id": 42}"#.write(toFile: info.directory + "/state.json", atomically: true,
-                                                             encoding: .utf8)
+            try #"{"formatVersion": 99, "id": 42}"#.write(
+                toFile: info.directory + "/state.json", atomically: true,
+                encoding: .utf8)
             // When a restarted runtime opens the data directory
             let logs = InMemoryLogHandler()
-            let restarted = try ContainerRuntime(dataDirectory: fixture.root + "/data", logger: Logger(label: "test") { _ in logs })
+            let restarted = try ContainerRuntime(
+                dataDirectory: fixture.root + "/data", logger: Logger(label: "test") { _ in logs })
             // Then it warns naming the container, and its processes, cgroup and directory are gone
             #expect(logs.entries.contains { $0.level == .warning && $0.metadata["container.id"] == "\(info.id)" })
             #expect(await restarted.list().isEmpty)

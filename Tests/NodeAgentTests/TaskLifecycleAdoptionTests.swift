@@ -12,17 +12,20 @@ struct TaskLifecycleAdoptionTests {
         // Given a two-container task whose containers both still run
         var machine = TaskStateMachine(taskID: "t1", definition: task(container("web"), container("side")))
         // When the agent adopts them
-        let actions = machine.adopt(["web": .running(bindings: [Self.binding]), "side": .running(bindings: [])],
-                                    now: MachineHarness.now)
+        let actions = machine.adopt(
+            ["web": .running(bindings: [Self.binding]), "side": .running(bindings: [])],
+            now: MachineHarness.now)
         // Then both are watched, nothing is pulled, created or started, and RUNNING is reported with the binding
-        #expect(Set(actions.filter { if case .watchContainer = $0 { true } else { false } })
+        #expect(
+            Set(actions.filter { if case .watchContainer = $0 { true } else { false } })
                 == [.watchContainer(container: "web"), .watchContainer(container: "side")])
-        #expect(!actions.contains { action in
-            switch action {
-            case .pullImage, .createContainer, .startContainer: true
-            default: false
-            }
-        })
+        #expect(
+            !actions.contains { action in
+                switch action {
+                case .pullImage, .createContainer, .startContainer: true
+                default: false
+                }
+            })
         #expect(machine.status == .running)
         #expect(machine.container("web")?.networkBindings == [Self.binding])
         let reports = actions.compactMap { if case .report(let report) = $0 { report } else { nil } }
@@ -56,10 +59,14 @@ struct TaskLifecycleAdoptionTests {
 
     @Test func anEssentialContainerThatExitedMeanwhileStopsTheTaskWithItsExitCode() {
         // Given web exited (code 3) while the agent was away, side still runs
-        var machine = TaskStateMachine(taskID: "t1", definition: task(container("web"), container("side", essential: false)))
+        var machine = TaskStateMachine(
+            taskID: "t1", definition: task(container("web"), container("side", essential: false)))
         // When adopted
-        let actions = machine.adopt(["web": .exited(TaskContainerExit(exitCode: 3), bindings: []),
-                                     "side": .running(bindings: [])], now: MachineHarness.now)
+        let actions = machine.adopt(
+            [
+                "web": .exited(TaskContainerExit(exitCode: 3), bindings: []),
+                "side": .running(bindings: []),
+            ], now: MachineHarness.now)
         // Then web is STOPPED with exit 3, the task stops (EssentialContainerExited), side is stopped, web removed
         #expect(machine.container("web")?.lastStatus == .stopped)
         #expect(machine.container("web")?.exitCode == 3)

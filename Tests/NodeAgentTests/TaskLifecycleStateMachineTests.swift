@@ -7,11 +7,14 @@ import Testing
 typealias Action = TaskStateMachine.Action
 typealias Event = TaskStateMachine.Event
 
-func container(_ name: String, essential: Bool? = nil, dependsOn: [(String, ContainerCondition)] = [],
-               healthCheck: HealthCheck? = nil, stopTimeout: Int? = nil) -> ContainerDefinition {
+func container(
+    _ name: String, essential: Bool? = nil, dependsOn: [(String, ContainerCondition)] = [],
+    healthCheck: HealthCheck? = nil, stopTimeout: Int? = nil
+) -> ContainerDefinition {
     ContainerDefinition(
         name: name, image: "flotilla/\(name):1", memory: 64, essential: essential,
-        dependsOn: dependsOn.isEmpty ? nil : dependsOn.map { ContainerDependency(containerName: $0.0, condition: $0.1) },
+        dependsOn: dependsOn.isEmpty
+            ? nil : dependsOn.map { ContainerDependency(containerName: $0.0, condition: $0.1) },
         healthCheck: healthCheck, stopTimeout: stopTimeout)
 }
 
@@ -109,22 +112,30 @@ struct TaskLifecycleStateMachineTests {
     }
 
     @Test(arguments: [
-        ConditionCase(condition: .start, initEssential: true, notYet: [], satisfying: [.containerStarted(container: "init")]),
-        ConditionCase(condition: .complete, initEssential: false, notYet: [.containerStarted(container: "init")],
-                      satisfying: [.containerExited(container: "init", TaskContainerExit(exitCode: 3))]),
-        ConditionCase(condition: .success, initEssential: false, notYet: [.containerStarted(container: "init")],
-                      satisfying: [.containerExited(container: "init", TaskContainerExit(exitCode: 0))]),
-        ConditionCase(condition: .healthy, initEssential: true,
-                      notYet: [.containerStarted(container: "init"),
-                               .healthCheckFinished(container: "init", .exited(code: 1))],
-                      satisfying: [.healthCheckFinished(container: "init", .exited(code: 0))]),
+        ConditionCase(
+            condition: .start, initEssential: true, notYet: [], satisfying: [.containerStarted(container: "init")]),
+        ConditionCase(
+            condition: .complete, initEssential: false, notYet: [.containerStarted(container: "init")],
+            satisfying: [.containerExited(container: "init", TaskContainerExit(exitCode: 3))]),
+        ConditionCase(
+            condition: .success, initEssential: false, notYet: [.containerStarted(container: "init")],
+            satisfying: [.containerExited(container: "init", TaskContainerExit(exitCode: 0))]),
+        ConditionCase(
+            condition: .healthy, initEssential: true,
+            notYet: [
+                .containerStarted(container: "init"),
+                .healthCheckFinished(container: "init", .exited(code: 1)),
+            ],
+            satisfying: [.healthCheckFinished(container: "init", .exited(code: 0))]),
     ])
     func dependentStartsOnlyWhenConditionIsMet(_ testCase: ConditionCase) {
         // Given app depends on init with the condition
-        var harness = MachineHarness(task(
-            container("init", essential: testCase.initEssential,
-                      healthCheck: HealthCheck(command: ["CMD", "true"], retries: 3)),
-            container("app", dependsOn: [("init", testCase.condition)])))
+        var harness = MachineHarness(
+            task(
+                container(
+                    "init", essential: testCase.initEssential,
+                    healthCheck: HealthCheck(command: ["CMD", "true"], retries: 3)),
+                container("app", dependsOn: [("init", testCase.condition)])))
         // When both are created / Then only init starts
         harness.bringUp()
         #expect(harness.started == ["init"])
@@ -143,7 +154,8 @@ struct TaskLifecycleStateMachineTests {
     @Test(arguments: [1, 2, 137])
     func failedSuccessDependencyStopsTaskWithTaskFailedToStart(exitCode: Int32) {
         // Given app depends on init exiting successfully
-        var harness = MachineHarness(task(container("init", essential: false), container("app", dependsOn: [("init", .success)])))
+        var harness = MachineHarness(
+            task(container("init", essential: false), container("app", dependsOn: [("init", .success)])))
         harness.bringUp()
         harness.send(.containerStarted(container: "init"))
         // When init exits non-zero
@@ -162,9 +174,10 @@ struct TaskLifecycleStateMachineTests {
 
     @Test func unhealthyHealthyDependencyStopsTask() {
         // Given app waits for init to be HEALTHY, init allows one failure
-        var harness = MachineHarness(task(
-            container("init", healthCheck: HealthCheck(command: ["CMD", "true"], retries: 1)),
-            container("app", dependsOn: [("init", .healthy)])))
+        var harness = MachineHarness(
+            task(
+                container("init", healthCheck: HealthCheck(command: ["CMD", "true"], retries: 1)),
+                container("app", dependsOn: [("init", .healthy)])))
         harness.bringUp()
         harness.send(.containerStarted(container: "init"))
         // When init's check fails / Then the task fails to start and init is stopped
@@ -243,10 +256,11 @@ struct TaskLifecycleStateMachineTests {
 
     @Test func stopGoesInReverseDependencyOrderWithEachStopTimeout() {
         // Given proxy → app → db (each depends on the next with START), stopTimeouts default, 20 s, 10 s
-        var harness = MachineHarness(task(
-            container("db", stopTimeout: 10),
-            container("app", dependsOn: [("db", .start)], stopTimeout: 20),
-            container("proxy", dependsOn: [("app", .start)])))
+        var harness = MachineHarness(
+            task(
+                container("db", stopTimeout: 10),
+                container("app", dependsOn: [("db", .start)], stopTimeout: 20),
+                container("proxy", dependsOn: [("app", .start)])))
         harness.bringUp()
         for name in ["db", "app", "proxy"] {
             harness.send(.containerStarted(container: name))
@@ -255,7 +269,8 @@ struct TaskLifecycleStateMachineTests {
         #expect(harness.status == .running)
         // When the user stops the task / Then only proxy is stopped first, with the default 30 s
         harness.desire(.stopped(.userInitiated, reason: "Task stopped by user"))
-        #expect(harness.actions.last { if case .stopContainer = $0 { true } else { false } }
+        #expect(
+            harness.actions.last { if case .stopContainer = $0 { true } else { false } }
                 == .stopContainer(container: "proxy", timeout: .seconds(30)))
         #expect(harness.stopped == ["proxy"])
         // When each exits / Then the one it depended on is stopped next with its own timeout
@@ -270,9 +285,10 @@ struct TaskLifecycleStateMachineTests {
         #expect(harness.status == .stopped)
         #expect(harness.machine.stopCode == .userInitiated)
         #expect(harness.machine.stoppedReason == "Task stopped by user")
-        #expect(harness.reportedStatuses == [
-            .provisioning, .pending, .activating, .running, .deactivating, .stopping, .deprovisioning, .stopped,
-        ])
+        #expect(
+            harness.reportedStatuses == [
+                .provisioning, .pending, .activating, .running, .deactivating, .stopping, .deprovisioning, .stopped,
+            ])
     }
 
     @Test func stopWhileACreateIsInFlightWaitsToRemoveIt() {
@@ -313,8 +329,10 @@ struct TaskLifecycleStateMachineTests {
 
     @Test func healthChecksRunWhenDueWithTheShellCommand() {
         // Given a running container with a CMD-SHELL check every 10 s
-        var harness = MachineHarness(task(container(
-            "web", healthCheck: HealthCheck(command: ["CMD-SHELL", "exit 0"], interval: 10, timeout: 3))))
+        var harness = MachineHarness(
+            task(
+                container(
+                    "web", healthCheck: HealthCheck(command: ["CMD-SHELL", "exit 0"], interval: 10, timeout: 3))))
         harness.bringUp()
         harness.send(.containerStarted(container: "web"))
         let now = MachineHarness.now
@@ -324,11 +342,13 @@ struct TaskLifecycleStateMachineTests {
         #expect(early.isEmpty)
         // When it has / Then the check runs with sh -c and its timeout
         let due = harness.machine.tick(now: now.addingTimeInterval(10))
-        #expect(due == [.runHealthCheck(container: "web", arguments: ["/bin/sh", "-c", "exit 0"], timeout: .seconds(3))])
+        #expect(
+            due == [.runHealthCheck(container: "web", arguments: ["/bin/sh", "-c", "exit 0"], timeout: .seconds(3))])
         // When it passes / Then the container and the task are HEALTHY and that is reported
         let actions = harness.send(.healthCheckFinished(container: "web", .exited(code: 0)))
         #expect(harness.machine.container("web")?.healthStatus == .healthy)
-        #expect(actions.contains { if case .report(let report) = $0 { report.healthStatus == .healthy } else { false } })
+        #expect(
+            actions.contains { if case .report(let report) = $0 { report.healthStatus == .healthy } else { false } })
     }
 
     struct HealthCase: Sendable, CustomTestStringConvertible {
@@ -348,9 +368,10 @@ struct TaskLifecycleStateMachineTests {
     func taskHealthAggregatesEssentialContainersWithChecks(_ testCase: HealthCase) {
         // Given essential a and b with checks, non-essential side with a check, essential plain without one
         let check = HealthCheck(command: ["CMD", "true"], retries: 1)
-        var harness = MachineHarness(task(
-            container("a", healthCheck: check), container("b", healthCheck: check),
-            container("side", essential: false, healthCheck: check), container("plain")))
+        var harness = MachineHarness(
+            task(
+                container("a", healthCheck: check), container("b", healthCheck: check),
+                container("side", essential: false, healthCheck: check), container("plain")))
         harness.bringUp()
         for name in ["a", "b", "side", "plain"] { harness.send(.containerStarted(container: name)) }
         // When the checks end as given

@@ -37,7 +37,8 @@ struct TaskLifecycleSupervisorTests {
         let binding = NetworkBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32800, protocol: "tcp")
         await driver.setBindings([binding], for: "t1-web")
         let supervisor = TaskSupervisor(
-            taskID: "t1", definition: task(container("web", stopTimeout: 5), container("side", dependsOn: [("web", .start)])),
+            taskID: "t1",
+            definition: task(container("web", stopTimeout: 5), container("side", dependsOn: [("web", .start)])),
             driver: driver, clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         async let finished: Void = supervisor.run()
@@ -53,16 +54,21 @@ struct TaskLifecycleSupervisorTests {
         await finished
         #expect(stopped.stopCode == .userInitiated)
         #expect(stopped.containers.map(\.exitCode) == [143, 143])
-        #expect(reader.statuses == [
-            .provisioning, .pending, .activating, .running, .deactivating, .stopping, .deprovisioning, .stopped,
-        ])
+        #expect(
+            reader.statuses == [
+                .provisioning, .pending, .activating, .running, .deactivating, .stopping, .deprovisioning, .stopped,
+            ])
         // And the runtime saw: images, creates, web started before side, side stopped before web, both removed
         let calls = await driver.calls
         #expect(Set(calls.prefix(2)) == [.prepareImage("flotilla/web:1"), .prepareImage("flotilla/side:1")])
-        let order = calls.filter { if case .create = $0 { false } else if case .prepareImage = $0 { false } else { true } }
-        #expect(Array(order.prefix(4)) == [
-            .start("t1-web"), .start("t1-side"), .stop("t1-side", timeout: .seconds(30)), .stop("t1-web", timeout: .seconds(5)),
-        ])
+        let order = calls.filter {
+            if case .create = $0 { false } else if case .prepareImage = $0 { false } else { true }
+        }
+        #expect(
+            Array(order.prefix(4)) == [
+                .start("t1-web"), .start("t1-side"), .stop("t1-side", timeout: .seconds(30)),
+                .stop("t1-web", timeout: .seconds(5)),
+            ])
         #expect(Set(order.suffix(2)) == [.remove("t1-web"), .remove("t1-side")])
     }
 
@@ -94,8 +100,9 @@ struct TaskLifecycleSupervisorTests {
     @Test func missingImageEndsStoppedWithCannotPullContainerError() async throws {
         // Given a host without the image / When the task runs
         let driver = FakeContainerDriver(missingImages: ["flotilla/web:1"])
-        let supervisor = TaskSupervisor(taskID: "t3", definition: task(container("web")), driver: driver,
-                                         clock: ManualClock(), logger: logger)
+        let supervisor = TaskSupervisor(
+            taskID: "t3", definition: task(container("web")), driver: driver,
+            clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         await supervisor.run()
         // Then it is STOPPED with the pull error and nothing was created
@@ -109,8 +116,9 @@ struct TaskLifecycleSupervisorTests {
         // Given a runtime that cannot start web / When the task runs
         let driver = FakeContainerDriver()
         await driver.failStart(of: "t5-web", message: "exec: \"/httpd\": no such file")
-        let supervisor = TaskSupervisor(taskID: "t5", definition: task(container("web")), driver: driver,
-                                        clock: ManualClock(), logger: logger)
+        let supervisor = TaskSupervisor(
+            taskID: "t5", definition: task(container("web")), driver: driver,
+            clock: ManualClock(), logger: logger)
         var reader = ReportReader(supervisor.reports)
         await supervisor.run()
         // Then it is STOPPED, TaskFailedToStart, and the created container is removed
@@ -125,8 +133,9 @@ struct TaskLifecycleSupervisorTests {
         let driver = FakeContainerDriver()
         let clock = ManualClock()
         let check = HealthCheck(command: ["CMD-SHELL", "wget -q http://127.0.0.1/"], interval: 5, retries: 2)
-        let supervisor = TaskSupervisor(taskID: "t4", definition: task(container("web", healthCheck: check)),
-                                        driver: driver, clock: clock, logger: logger)
+        let supervisor = TaskSupervisor(
+            taskID: "t4", definition: task(container("web", healthCheck: check)),
+            driver: driver, clock: clock, logger: logger)
         var reader = ReportReader(supervisor.reports)
         async let finished: Void = supervisor.run()
         _ = try #require(await reader.next { $0.lastStatus == .running })
@@ -136,7 +145,8 @@ struct TaskLifecycleSupervisorTests {
         clock.advance(by: .seconds(5))
         let healthy = try #require(await reader.next { $0.healthStatus == .healthy })
         #expect(healthy.containers.first?.healthStatus == .healthy)
-        #expect(await driver.calls.contains(.exec("t4-web", arguments: ["/bin/sh", "-c", "wget -q http://127.0.0.1/"])))
+        #expect(
+            await driver.calls.contains(.exec("t4-web", arguments: ["/bin/sh", "-c", "wget -q http://127.0.0.1/"])))
 
         // When the next two checks fail, one interval apart / Then after the second the task is UNHEALTHY
         await driver.setExecOutcome(.exited(code: 1), for: "t4-web")

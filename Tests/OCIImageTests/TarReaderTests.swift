@@ -8,10 +8,11 @@ struct TarReaderTests {
         var tar = TarWriter()
         tar.addFile("first", contents: Array("1".utf8))
         let record = " size=\(size)\n"
-        var length = record.utf8.count + 1   // the record's length counts its own digits
+        var length = record.utf8.count + 1  // the record's length counts its own digits
         while String(length).utf8.count + record.utf8.count > length { length += 1 }
-        tar.addEntry("PaxHeader", type: UInt8(ascii: "x"), metadata: .init(mode: 0o644),
-                     data: Array((String(length) + record).utf8))
+        tar.addEntry(
+            "PaxHeader", type: UInt8(ascii: "x"), metadata: .init(mode: 0o644),
+            data: Array((String(length) + record).utf8))
         tar.addFile("second", contents: Array("abc".utf8))
         return tar.finish()
     }
@@ -81,7 +82,8 @@ struct LayerPathTests {
     }
 
     @Test func symlinkTargetsInsideTheLayerOrAbsolutePass() throws {
-        try LayerPath.checkSymlinkTarget("../../../etc", linkDirectory: ["usr", "lib", "deep"], archive: "layer", entry: "up")
+        try LayerPath.checkSymlinkTarget(
+            "../../../etc", linkDirectory: ["usr", "lib", "deep"], archive: "layer", entry: "up")
         try LayerPath.checkSymlinkTarget("/etc/passwd", linkDirectory: [], archive: "layer", entry: "abs")
     }
 }

@@ -11,36 +11,49 @@ struct PropertyTests {
 
     static func randomRequest(using generator: inout SplitMix64) throws -> (PlacementRequest, Int) {
         let strategies: [[PlacementStrategy]] = [
-            [], [.binpack(.memory)], [.binpack(.cpu)], [.spread(.attribute("ecs.availability-zone")), .binpack(.memory)],
+            [], [.binpack(.memory)], [.binpack(.cpu)],
+            [.spread(.attribute("ecs.availability-zone")), .binpack(.memory)],
             [.spread(.instanceId)], [.random], [.spread(.attribute("rack")), .random],
         ]
         var constraints: [PlacementConstraint] = []
         if generator.int(below: 3) == 0 { constraints.append(.distinctInstance) }
         if generator.int(below: 2) == 0 {
-            constraints.append(try .memberOf(["attribute:ecs.os-type == linux", "attribute:ecs.availability-zone in [us-east-1a, us-east-1b]",
-                                              "attribute:ecs.instance-type =~ m5.*", "not attribute:rack == r3"][generator.int(below: 4)]))
+            constraints.append(
+                try .memberOf(
+                    [
+                        "attribute:ecs.os-type == linux", "attribute:ecs.availability-zone in [us-east-1a, us-east-1b]",
+                        "attribute:ecs.instance-type =~ m5.*", "not attribute:rack == r3",
+                    ][generator.int(below: 4)]))
         }
         let ports: [HostPort] = generator.int(below: 3) == 0 ? [HostPort(8080)] : []
         let request = PlacementRequest(
             group: "service:svc", taskDefinitionArn: "svc:1",
-            requirements: TaskRequirements(cpu: 64 * (1 + generator.int(below: 16)), memoryMiB: 128 * (1 + generator.int(below: 32)), hostPorts: ports),
+            requirements: TaskRequirements(
+                cpu: 64 * (1 + generator.int(below: 16)), memoryMiB: 128 * (1 + generator.int(below: 32)),
+                hostPorts: ports),
             constraints: constraints, strategy: strategies[generator.int(below: strategies.count)], serviceName: "svc")
         return (request, 1 + generator.int(below: 200))
     }
 
-    @Test("placement never overcommits CPU, memory or host ports, honours constraints, avoids DRAINING and disconnected instances",
-          arguments: seeds)
+    @Test(
+        "placement never overcommits CPU, memory or host ports, honours constraints, avoids DRAINING and disconnected instances",
+        arguments: seeds)
     func placementSafety(seed: UInt64) throws {
         // Given a random cluster (some instances DRAINING or disconnected, some tasks of the group already running)
         var generator = SplitMix64(seed: seed)
-        let instances = SchedulerClusterGenerator.instances(count: 2 + generator.int(below: 40), unhealthyFraction: 0.3, using: &generator)
+        let instances = SchedulerClusterGenerator.instances(
+            count: 2 + generator.int(below: 40), unhealthyFraction: 0.3, using: &generator)
         let existing = instances.enumerated().filter { _ in generator.int(below: 4) == 0 }.map { index, instance in
-            TaskSnapshot(taskArn: "t\(index)", containerInstanceArn: instance.containerInstanceArn, group: "service:svc", taskDefinitionArn: "svc:1")
+            TaskSnapshot(
+                taskArn: "t\(index)", containerInstanceArn: instance.containerInstanceArn, group: "service:svc",
+                taskDefinitionArn: "svc:1")
         }
         let (request, count) = try Self.randomRequest(using: &generator)
         // When a random request is placed
-        let plan = Scheduler.place(request, count: count, in: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, tasks: existing),
-                                   using: &generator)
+        let plan = Scheduler.place(
+            request, count: count,
+            in: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, tasks: existing),
+            using: &generator)
         // Then every invariant holds
         let placed = plan.placements.count
         #expect(placed + (plan.unplaced.first?.count ?? 0) == count)
@@ -58,7 +71,8 @@ struct PropertyTests {
             for constraint in request.constraints {
                 switch constraint.kind {
                 case .distinctInstance:
-                    #expect(tasks == 1 && !existing.contains { $0.containerInstanceArn == instance.containerInstanceArn })
+                    #expect(
+                        tasks == 1 && !existing.contains { $0.containerInstanceArn == instance.containerInstanceArn })
                 case .memberOf:
                     #expect(constraint.expression!.matches(instance, groups: [String]()))
                 }
@@ -74,25 +88,35 @@ struct PropertyTests {
             let minimum = [0, 25, 50, 75, 100][generator.int(below: 5)]
             let maximum = [100, 125, 150, 200][generator.int(below: 4)]
             // ECS stalls when it can neither start above desired nor stop below it; such settings are not generated.
-            if desired * maximum / 100 > desired || (desired * minimum + 99) / 100 < desired { return (desired, minimum, maximum) }
+            if desired * maximum / 100 > desired || (desired * minimum + 99) / 100 < desired {
+                return (desired, minimum, maximum)
+            }
         }
     }
 
-    @Test("rolling deployments stay within minimum healthy and maximum percent at every step and converge", arguments: seeds)
+    @Test(
+        "rolling deployments stay within minimum healthy and maximum percent at every step and converge",
+        arguments: seeds)
     func rollingDeployment(seed: UInt64) throws {
         // Given a service at steady state on deployment d1 in a cluster with room to spare
         var generator = SplitMix64(seed: seed)
         let (desired, minimum, maximum) = Self.feasibleDeployment(using: &generator)
         let instances = SchedulerClusterGenerator.instances(count: 6 + generator.int(below: 20), using: &generator)
-        let strategy: [PlacementStrategy] = [[.spread(.attribute("ecs.availability-zone")), .binpack(.memory)], [.random], [.spread(.instanceId)]][generator.int(below: 3)]
+        let strategy: [PlacementStrategy] = [
+            [.spread(.attribute("ecs.availability-zone")), .binpack(.memory)], [.random], [.spread(.instanceId)],
+        ][generator.int(below: 3)]
         let now = Date(timeIntervalSince1970: 1_764_400_000)
-        let d1 = DeploymentSnapshot(id: "d1", status: .primary, taskDefinitionArn: "svc:1", requirements: TaskRequirements(cpu: 256, memoryMiB: 512, hostPorts: []),
-                                    createdAt: now)
-        let service = ServiceSnapshot(serviceName: "svc", desiredCount: desired, deployments: [d1],
-                                      deploymentConfiguration: DeploymentConfiguration(minimumHealthyPercent: minimum, maximumPercent: maximum),
-                                      placementStrategy: strategy)
-        var harness = SchedulerHarness(snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, services: [service]),
-                                       now: now, seed: seed)
+        let d1 = DeploymentSnapshot(
+            id: "d1", status: .primary, taskDefinitionArn: "svc:1",
+            requirements: TaskRequirements(cpu: 256, memoryMiB: 512, hostPorts: []),
+            createdAt: now)
+        let service = ServiceSnapshot(
+            serviceName: "svc", desiredCount: desired, deployments: [d1],
+            deploymentConfiguration: DeploymentConfiguration(minimumHealthyPercent: minimum, maximumPercent: maximum),
+            placementStrategy: strategy)
+        var harness = SchedulerHarness(
+            snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, services: [service]),
+            now: now, seed: seed)
         harness.runUntilStable()
         #expect(harness.fleet.snapshot.tasks.filter(\.isLive).count == desired)
 
@@ -100,8 +124,10 @@ struct PropertyTests {
         harness.fleet.mutate { cluster in
             cluster.services[0].deployments[0].status = .active
             cluster.services[0].deployments[0].rolloutState = .completed
-            cluster.services[0].deployments.insert(DeploymentSnapshot(id: "d2", status: .primary, taskDefinitionArn: "svc:2",
-                                                                      requirements: TaskRequirements(cpu: 512, memoryMiB: 256), createdAt: now), at: 0)
+            cluster.services[0].deployments.insert(
+                DeploymentSnapshot(
+                    id: "d2", status: .primary, taskDefinitionArn: "svc:2",
+                    requirements: TaskRequirements(cpu: 512, memoryMiB: 256), createdAt: now), at: 0)
         }
         let drainAt = generator.int(below: 6)
         let maximumTotal = desired * maximum / 100
@@ -111,7 +137,8 @@ struct PropertyTests {
             if steps == drainAt, seed % 2 == 0 {
                 let victim = harness.fleet.snapshot.tasks.first(where: \.isLive)?.containerInstanceArn
                 harness.fleet.mutate { cluster in
-                    for index in cluster.instances.indices where cluster.instances[index].containerInstanceArn == victim { cluster.instances[index].status = .draining }
+                    for index in cluster.instances.indices where cluster.instances[index].containerInstanceArn == victim
+                    { cluster.instances[index].status = .draining }
                 }
             }
             let before = harness.fleet.snapshot
@@ -138,7 +165,8 @@ struct PropertyTests {
         #expect(final.services[0].deployments.first { $0.id == "d2" }?.rolloutState == .completed)
     }
 
-    @Test("""
+    @Test(
+        """
         with any sequence of container and load-balancer health reports, a deployment never stops a healthy task below \
         minimumHealthyPercent nor runs more than maximumPercent, and completes once its tasks are healthy
         """, arguments: seeds)
@@ -148,13 +176,17 @@ struct PropertyTests {
         let (desired, minimum, maximum) = Self.feasibleDeployment(using: &generator)
         let instances = SchedulerClusterGenerator.instances(count: 6 + generator.int(below: 20), using: &generator)
         let now = Date(timeIntervalSince1970: 1_764_400_000)
-        let d1 = DeploymentSnapshot(id: "d1", status: .primary, taskDefinitionArn: "svc:1", requirements: TaskRequirements(cpu: 256, memoryMiB: 512),
-                                    createdAt: now)
-        let service = ServiceSnapshot(serviceName: "svc", desiredCount: desired, deployments: [d1],
-                                      deploymentConfiguration: DeploymentConfiguration(minimumHealthyPercent: minimum, maximumPercent: maximum),
-                                      placementStrategy: [.spread(.instanceId)], healthCheckGracePeriodSeconds: 30)
-        var harness = SchedulerHarness(snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, services: [service]),
-                                       now: now, seed: seed)
+        let d1 = DeploymentSnapshot(
+            id: "d1", status: .primary, taskDefinitionArn: "svc:1",
+            requirements: TaskRequirements(cpu: 256, memoryMiB: 512),
+            createdAt: now)
+        let service = ServiceSnapshot(
+            serviceName: "svc", desiredCount: desired, deployments: [d1],
+            deploymentConfiguration: DeploymentConfiguration(minimumHealthyPercent: minimum, maximumPercent: maximum),
+            placementStrategy: [.spread(.instanceId)], healthCheckGracePeriodSeconds: 30)
+        var harness = SchedulerHarness(
+            snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances, services: [service]),
+            now: now, seed: seed)
         harness.runUntilStable()
         harness.fleet.mutate { cluster in
             for index in cluster.tasks.indices {
@@ -170,8 +202,10 @@ struct PropertyTests {
         harness.fleet.mutate { cluster in
             cluster.services[0].deployments[0].status = .active
             cluster.services[0].deployments[0].rolloutState = .completed
-            cluster.services[0].deployments.insert(DeploymentSnapshot(id: "d2", status: .primary, taskDefinitionArn: "svc:2",
-                                                                      requirements: TaskRequirements(cpu: 256, memoryMiB: 256), createdAt: now), at: 0)
+            cluster.services[0].deployments.insert(
+                DeploymentSnapshot(
+                    id: "d2", status: .primary, taskDefinitionArn: "svc:2",
+                    requirements: TaskRequirements(cpu: 256, memoryMiB: 256), createdAt: now), at: 0)
         }
         let maximumTotal = desired * maximum / 100
         let minimumHealthy = (desired * minimum + 99) / 100
@@ -188,7 +222,8 @@ struct PropertyTests {
             let settled = plan.isEmpty && harness.fleet.snapshot.tasks.filter(\.isLive).allSatisfy(\.isHealthy)
             if settled { break }
             harness.fleet.mutate { cluster in
-                for index in cluster.tasks.indices where cluster.tasks[index].isLive && cluster.tasks[index].lastStatus == .running {
+                for index in cluster.tasks.indices
+                where cluster.tasks[index].isLive && cluster.tasks[index].lastStatus == .running {
                     switch generator.int(below: 100) {
                     case 0..<35: cluster.tasks[index].healthStatus = .healthy
                     case 35..<37: cluster.tasks[index].healthStatus = .unhealthy
@@ -203,7 +238,8 @@ struct PropertyTests {
         // And once every report is good, it converges: exactly `desired` healthy tasks of d2, d2 COMPLETED
         for _ in 0..<50 {
             harness.fleet.mutate { cluster in
-                for index in cluster.tasks.indices where cluster.tasks[index].isLive && cluster.tasks[index].lastStatus == .running {
+                for index in cluster.tasks.indices
+                where cluster.tasks[index].isLive && cluster.tasks[index].lastStatus == .running {
                     cluster.tasks[index].healthStatus = .healthy
                     cluster.tasks[index].loadBalancerHealth = .healthy
                 }
@@ -221,12 +257,18 @@ struct PropertyTests {
         var generator = SplitMix64(seed: seed)
         let instances = SchedulerClusterGenerator.instances(count: 3 + generator.int(below: 20), using: &generator)
         let now = Date(timeIntervalSince1970: 1_764_400_000)
-        let deployment = DeploymentSnapshot(id: "d1", status: .primary, taskDefinitionArn: "svc:1",
-                                            requirements: TaskRequirements(cpu: 128, memoryMiB: 256), rolloutState: .completed, createdAt: now)
-        var harness = SchedulerHarness(snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances,
-                                                                 services: [ServiceSnapshot(serviceName: "svc", desiredCount: 0, deployments: [deployment],
-                                                                                            placementConstraints: [.distinctInstance])]),
-                                       now: now, seed: seed)
+        let deployment = DeploymentSnapshot(
+            id: "d1", status: .primary, taskDefinitionArn: "svc:1",
+            requirements: TaskRequirements(cpu: 128, memoryMiB: 256), rolloutState: .completed, createdAt: now)
+        var harness = SchedulerHarness(
+            snapshot: ClusterSnapshot(
+                baseIndex: 1, clusterName: "c", instances: instances,
+                services: [
+                    ServiceSnapshot(
+                        serviceName: "svc", desiredCount: 0, deployments: [deployment],
+                        placementConstraints: [.distinctInstance])
+                ]),
+            now: now, seed: seed)
         // distinctInstance caps the count at the number of accepting instances: capacity allows exactly that many.
         for _ in 0..<4 {
             let desired = generator.int(below: instances.count + 1)

@@ -8,12 +8,14 @@ import Testing
 struct ReconciliationTests {
     func plan(_ service: ServiceSnapshot, instances: [InstanceSnapshot], tasks: [TaskSnapshot]) -> Plan {
         var generator = SplitMix64(seed: 5)
-        let snapshot = ClusterSnapshot(baseIndex: 9, clusterName: "c", instances: instances, tasks: tasks, services: [service])
+        let snapshot = ClusterSnapshot(
+            baseIndex: 9, clusterName: "c", instances: instances, tasks: tasks, services: [service])
         return Scheduler.plan(snapshot, now: Fixture.now, using: &generator)
     }
 
     func stopped(_ plan: Plan) -> [String: StopReason] {
-        Dictionary(uniqueKeysWithValues: plan.stops.map { (String($0.taskArn.dropFirst("arn:task/".count)), $0.reason) })
+        Dictionary(
+            uniqueKeysWithValues: plan.stops.map { (String($0.taskArn.dropFirst("arn:task/".count)), $0.reason) })
     }
 
     static let three = (1...3).map { Fixture.instance("i\($0)", zone: ["a", "b", "c"][$0 - 1]) }
@@ -21,20 +23,26 @@ struct ReconciliationTests {
     @Test("scale up: starts the missing tasks of the primary deployment with the service's strategy")
     func scaleUp() {
         // Given desiredCount 3 and no tasks
-        let service = Fixture.service(desired: 3, deployments: [Fixture.deployment("d1")], strategy: [.spread(.instanceId)])
+        let service = Fixture.service(
+            desired: 3, deployments: [Fixture.deployment("d1")], strategy: [.spread(.instanceId)])
         // When planned
         let result = plan(service, instances: Self.three, tasks: [])
         // Then three tasks start, one per instance, tagged with the deployment and the service group
         #expect(Set(result.placements.map(\.containerInstanceArn)) == Set(Self.three.map(\.containerInstanceArn)))
-        #expect(result.placements.allSatisfy { $0.deploymentId == "d1" && $0.group == "service:web" && $0.taskDefinitionArn == "web:d1" })
+        #expect(
+            result.placements.allSatisfy {
+                $0.deploymentId == "d1" && $0.group == "service:web" && $0.taskDefinitionArn == "web:d1"
+            })
         #expect(result.stops.isEmpty && result.baseIndex == 9)
     }
 
     @Test("scale in stops unhealthy tasks first, then pending ones, before healthy ones")
     func scaleInOrder() {
         let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1")], grace: 3_600)
-        let tasks = [Fixture.task("ok1", on: "i1"), Fixture.task("sick", on: "i2", health: .unhealthy),
-                     Fixture.task("ok2", on: "i3"), Fixture.task("pending", on: "i1", status: .pending, health: .unknown)]
+        let tasks = [
+            Fixture.task("ok1", on: "i1"), Fixture.task("sick", on: "i2", health: .unhealthy),
+            Fixture.task("ok2", on: "i3"), Fixture.task("pending", on: "i1", status: .pending, health: .unknown),
+        ]
         let result = plan(service, instances: Self.three, tasks: tasks)
         #expect(stopped(result) == ["sick": .scaledIn, "pending": .scaledIn])
         #expect(result.stops.allSatisfy { $0.stoppedReason == "Scaling activity initiated by (deployment d1)" })
@@ -43,16 +51,21 @@ struct ReconciliationTests {
 
     @Test("scale in follows the inverse of spread: from the most crowded zone, newest first")
     func scaleInSpread() {
-        let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1")],
-                                      strategy: [.spread(.attribute("ecs.availability-zone"))])
-        let tasks = [Fixture.task("a-old", on: "i1", startedSecondsAgo: 900), Fixture.task("a-new", on: "i1", startedSecondsAgo: 100),
-                     Fixture.task("b", on: "i2", startedSecondsAgo: 50)]
+        let service = Fixture.service(
+            desired: 2, deployments: [Fixture.deployment("d1")],
+            strategy: [.spread(.attribute("ecs.availability-zone"))])
+        let tasks = [
+            Fixture.task("a-old", on: "i1", startedSecondsAgo: 900),
+            Fixture.task("a-new", on: "i1", startedSecondsAgo: 100),
+            Fixture.task("b", on: "i2", startedSecondsAgo: 50),
+        ]
         #expect(stopped(plan(service, instances: Self.three, tasks: tasks)) == ["a-new": .scaledIn])
     }
 
     @Test("scale in follows the inverse of binpack: from the least packed instance")
     func scaleInBinpack() {
-        let service = Fixture.service(desired: 1, deployments: [Fixture.deployment("d1")], strategy: [.binpack(.memory)])
+        let service = Fixture.service(
+            desired: 1, deployments: [Fixture.deployment("d1")], strategy: [.binpack(.memory)])
         let instances = [Fixture.instance("i1", memory: 1024), Fixture.instance("i2", memory: 8192)]
         let tasks = [Fixture.task("packed", on: "i1"), Fixture.task("roomy", on: "i2")]
         #expect(stopped(plan(service, instances: instances, tasks: tasks)) == ["roomy": .scaledIn])
@@ -62,7 +75,9 @@ struct ReconciliationTests {
     func unhealthyAfterGrace(grace: Int, replaced: Bool) {
         // Given a task unhealthy since it started 600 s ago
         let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1")], grace: grace)
-        let tasks = [Fixture.task("ok", on: "i1"), Fixture.task("sick", on: "i2", health: .unhealthy, startedSecondsAgo: 600)]
+        let tasks = [
+            Fixture.task("ok", on: "i1"), Fixture.task("sick", on: "i2", health: .unhealthy, startedSecondsAgo: 600),
+        ]
         let result = plan(service, instances: Self.three, tasks: tasks)
         // Then past the grace period it is stopped and a replacement starts; within it, nothing happens
         #expect(stopped(result) == (replaced ? ["sick": .unhealthy] : [:]))
@@ -74,7 +89,8 @@ struct ReconciliationTests {
         var instances = Self.three
         instances[0].agentConnected = false
         let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1")])
-        let result = plan(service, instances: instances, tasks: [Fixture.task("lost", on: "i1"), Fixture.task("ok", on: "i2")])
+        let result = plan(
+            service, instances: instances, tasks: [Fixture.task("lost", on: "i1"), Fixture.task("ok", on: "i2")])
         #expect(stopped(result) == ["lost": .agentDisconnected])
         #expect(result.placements.count == 1 && result.placements[0].containerInstanceArn != "arn:ci/i1")
     }
@@ -85,27 +101,36 @@ struct ReconciliationTests {
         var instances = Self.three
         instances[0].status = .draining
         let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1")])
-        var harness = SchedulerHarness(snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: instances,
-                                                                 tasks: [Fixture.task("old", on: "i1"), Fixture.task("ok", on: "i2")],
-                                                                 services: [service]), now: Fixture.now)
+        var harness = SchedulerHarness(
+            snapshot: ClusterSnapshot(
+                baseIndex: 1, clusterName: "c", instances: instances,
+                tasks: [Fixture.task("old", on: "i1"), Fixture.task("ok", on: "i2")],
+                services: [service]), now: Fixture.now)
         // When planned: first a replacement starts elsewhere and nothing stops
         let first = harness.step()
-        #expect(first.stops.isEmpty && first.placements.count == 1 && first.placements[0].containerInstanceArn != "arn:ci/i1")
+        #expect(
+            first.stops.isEmpty && first.placements.count == 1
+                && first.placements[0].containerInstanceArn != "arn:ci/i1")
         // Then once it runs, the draining task stops
         let second = harness.step()
         #expect(second.stops.map(\.taskArn) == ["arn:task/old"] && second.stops[0].reason == .instanceDraining)
         #expect(second.placements.isEmpty)
     }
 
-    @Test("a rolling step respects minimum healthy and maximum percent", arguments: [
-        // (minimum, maximum, starts, stops) for 4 healthy old tasks rolling to a new deployment
-        (100, 200, 4, 0),
-        (50, 100, 0, 2),
-        (50, 150, 2, 2),
-        (0, 100, 0, 4),
-    ])
+    @Test(
+        "a rolling step respects minimum healthy and maximum percent",
+        arguments: [
+            // (minimum, maximum, starts, stops) for 4 healthy old tasks rolling to a new deployment
+            (100, 200, 4, 0),
+            (50, 100, 0, 2),
+            (50, 150, 2, 2),
+            (0, 100, 0, 4),
+        ])
     func rollingStep(minimum: Int, maximum: Int, starts: Int, stops: Int) {
-        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
+        let deployments = [
+            Fixture.deployment("d2"),
+            Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900),
+        ]
         let service = Fixture.service(desired: 4, deployments: deployments, minimum: minimum, maximum: maximum)
         let tasks = (1...4).map { Fixture.task("old\($0)", on: "i\(($0 - 1) % 3 + 1)", deployment: "d1") }
         let result = plan(service, instances: Self.three, tasks: tasks)
@@ -116,15 +141,23 @@ struct ReconciliationTests {
 
     @Test("a deployment completes when only its healthy tasks run, at the desired count")
     func completes() {
-        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
+        let deployments = [
+            Fixture.deployment("d2"),
+            Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900),
+        ]
         let service = Fixture.service(desired: 2, deployments: deployments)
-        let result = plan(service, instances: Self.three, tasks: [Fixture.task("n1", on: "i1", deployment: "d2"), Fixture.task("n2", on: "i2", deployment: "d2")])
-        #expect(result.deploymentUpdates == [
-            DeploymentUpdate(serviceName: "web", deploymentId: "d2", status: nil, rolloutState: .completed,
-                             rolloutStateReason: "ECS deployment d2 completed.", rollbackToTaskDefinitionArn: nil),
-            DeploymentUpdate(serviceName: "web", deploymentId: "d1", status: .inactive, rolloutState: nil,
-                             rolloutStateReason: nil, rollbackToTaskDefinitionArn: nil),
-        ])
+        let result = plan(
+            service, instances: Self.three,
+            tasks: [Fixture.task("n1", on: "i1", deployment: "d2"), Fixture.task("n2", on: "i2", deployment: "d2")])
+        #expect(
+            result.deploymentUpdates == [
+                DeploymentUpdate(
+                    serviceName: "web", deploymentId: "d2", status: nil, rolloutState: .completed,
+                    rolloutStateReason: "ECS deployment d2 completed.", rollbackToTaskDefinitionArn: nil),
+                DeploymentUpdate(
+                    serviceName: "web", deploymentId: "d1", status: .inactive, rolloutState: nil,
+                    rolloutStateReason: nil, rollbackToTaskDefinitionArn: nil),
+            ])
         #expect(result.events.map(\.message).last == "(service web) has reached a steady state.")
         #expect(result.placements.isEmpty && result.stops.isEmpty)
     }
@@ -132,10 +165,15 @@ struct ReconciliationTests {
     @Test("a RUNNING replacement whose health checks have not passed yet stops no old task, and completes nothing")
     func replacementNotYetHealthy() {
         // Given 2 healthy tasks of d1, and d2's 2 replacements RUNNING with their container health still UNKNOWN
-        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
+        let deployments = [
+            Fixture.deployment("d2"),
+            Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900),
+        ]
         let service = Fixture.service(desired: 2, deployments: deployments)
         let old = (1...2).map { Fixture.task("old\($0)", on: "i\($0)", deployment: "d1") }
-        var new = (1...2).map { Fixture.task("new\($0)", on: "i3", deployment: "d2", health: .unknown, startedSecondsAgo: 1) }
+        var new = (1...2).map {
+            Fixture.task("new\($0)", on: "i3", deployment: "d2", health: .unknown, startedSecondsAgo: 1)
+        }
         for index in new.indices { new[index].isHealthChecked = true }
         // When planned, then no old task stops (minimumHealthyPercent 100 counts only healthy tasks) and d2 goes on
         let waiting = plan(service, instances: Self.three, tasks: old + new)
@@ -148,7 +186,10 @@ struct ReconciliationTests {
 
     @Test("behind balancers, a task counts as healthy only once every balancer finds it healthy")
     func balancerVerdictGates() {
-        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
+        let deployments = [
+            Fixture.deployment("d2"),
+            Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900),
+        ]
         let service = Fixture.service(desired: 2, deployments: deployments, minimum: 50)
         var old = (1...2).map { Fixture.task("old\($0)", on: "i\($0)", deployment: "d1") }
         for index in old.indices { old[index].loadBalancerHealth = .healthy }
@@ -167,7 +208,8 @@ struct ReconciliationTests {
 
     @Test("a task failing its balancer's checks is replaced after the grace period, with ECS's ELB reason")
     func balancerFailureAfterGrace() {
-        let service = Fixture.service(desired: 2, deployments: [Fixture.deployment("d1", rollout: .completed)], grace: 60)
+        let service = Fixture.service(
+            desired: 2, deployments: [Fixture.deployment("d1", rollout: .completed)], grace: 60)
         var tasks = [Fixture.task("ok", on: "i1"), Fixture.task("failing", on: "i2", startedSecondsAgo: 30)]
         tasks[0].loadBalancerHealth = .healthy
         tasks[1].loadBalancerHealth = .unhealthy(loadBalancerName: "web")
@@ -181,18 +223,29 @@ struct ReconciliationTests {
         #expect(result.placements.count == 1)
     }
 
-    @Test("the circuit breaker fails the deployment at the threshold, and rolls back when asked", arguments: [true, false])
+    @Test(
+        "the circuit breaker fails the deployment at the threshold, and rolls back when asked",
+        arguments: [true, false])
     func circuitBreaker(rollback: Bool) {
-        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
-        let service = Fixture.service(desired: 4, deployments: deployments, minimum: 50,
-                                      breaker: DeploymentCircuitBreaker(enable: true, rollback: rollback))
-        let failed = (1...3).map { Fixture.task("f\($0)", on: "i1", deployment: "d2", status: .stopped, stopCode: .essentialContainerExited) }
+        let deployments = [
+            Fixture.deployment("d2"),
+            Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900),
+        ]
+        let service = Fixture.service(
+            desired: 4, deployments: deployments, minimum: 50,
+            breaker: DeploymentCircuitBreaker(enable: true, rollback: rollback))
+        let failed = (1...3).map {
+            Fixture.task("f\($0)", on: "i1", deployment: "d2", status: .stopped, stopCode: .essentialContainerExited)
+        }
         let running = (1...4).map { Fixture.task("old\($0)", on: "i2", deployment: "d1") }
         let result = plan(service, instances: Self.three, tasks: failed + running)
-        #expect(result.deploymentUpdates.first == DeploymentUpdate(
-            serviceName: "web", deploymentId: "d2", status: nil, rolloutState: .failed,
-            rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.", rollbackToTaskDefinitionArn: rollback ? "web:d1" : nil,
-            rollbackToDeploymentId: rollback ? "d1" : nil))
+        #expect(
+            result.deploymentUpdates.first
+                == DeploymentUpdate(
+                    serviceName: "web", deploymentId: "d2", status: nil, rolloutState: .failed,
+                    rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+                    rollbackToTaskDefinitionArn: rollback ? "web:d1" : nil,
+                    rollbackToDeploymentId: rollback ? "d1" : nil))
         // And nothing starts, and the old tasks keep serving (none stopped, though minimumHealthyPercent would allow 2)
         #expect(result.placements.isEmpty && result.stops.isEmpty)
     }
@@ -200,20 +253,37 @@ struct ReconciliationTests {
     @Test("below the threshold the breaker waits", arguments: [(1, 3), (4, 3), (10, 5), (11, 6), (1_000, 200)])
     func threshold(desired: Int, threshold: Int) {
         let deployments = [Fixture.deployment("d2")]
-        let service = Fixture.service(desired: desired, deployments: deployments, breaker: DeploymentCircuitBreaker(enable: true, rollback: true))
-        let failures = { (count: Int) in (0..<count).map { Fixture.task("f\($0)", on: "i1", deployment: "d2", status: .stopped, stopCode: .taskFailedToStart) } }
-        #expect(!plan(service, instances: [], tasks: failures(threshold - 1)).deploymentUpdates.contains { $0.rolloutState == .failed })
-        #expect(plan(service, instances: [], tasks: failures(threshold)).deploymentUpdates.contains { $0.rolloutState == .failed })
+        let service = Fixture.service(
+            desired: desired, deployments: deployments, breaker: DeploymentCircuitBreaker(enable: true, rollback: true))
+        let failures = { (count: Int) in
+            (0..<count).map {
+                Fixture.task("f\($0)", on: "i1", deployment: "d2", status: .stopped, stopCode: .taskFailedToStart)
+            }
+        }
+        #expect(
+            !plan(service, instances: [], tasks: failures(threshold - 1)).deploymentUpdates.contains {
+                $0.rolloutState == .failed
+            })
+        #expect(
+            plan(service, instances: [], tasks: failures(threshold)).deploymentUpdates.contains {
+                $0.rolloutState == .failed
+            })
     }
 
     @Test("end to end: a crashing deployment is rolled back and the service returns to the old task definition")
     func rollbackEndToEnd() {
         // Given 4 healthy tasks of d1 and a new deployment d2 whose tasks exit at once
-        let deployments = [Fixture.deployment("d2"), Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900)]
-        let service = Fixture.service(desired: 4, deployments: deployments, breaker: DeploymentCircuitBreaker(enable: true, rollback: true))
+        let deployments = [
+            Fixture.deployment("d2"),
+            Fixture.deployment("d1", status: .active, rollout: .completed, createdSecondsAgo: 900),
+        ]
+        let service = Fixture.service(
+            desired: 4, deployments: deployments, breaker: DeploymentCircuitBreaker(enable: true, rollback: true))
         let tasks = (1...4).map { Fixture.task("old\($0)", on: "i\(($0 - 1) % 3 + 1)", deployment: "d1") }
-        var harness = SchedulerHarness(snapshot: ClusterSnapshot(baseIndex: 1, clusterName: "c", instances: Self.three, tasks: tasks,
-                                                                 services: [service]), now: Fixture.now)
+        var harness = SchedulerHarness(
+            snapshot: ClusterSnapshot(
+                baseIndex: 1, clusterName: "c", instances: Self.three, tasks: tasks,
+                services: [service]), now: Fixture.now)
         harness.fleet.failingTaskDefinitions = ["web:d2"]
         // When the scheduler runs until nothing changes
         harness.runUntilStable()
@@ -231,8 +301,13 @@ struct ReconciliationTests {
     @Test("a service without deployments stops its tasks; desiredCount 0 stops them all")
     func noDeploymentsOrZero() {
         let tasks = [Fixture.task("a", on: "i1"), Fixture.task("b", on: "i2")]
-        #expect(plan(Fixture.service(desired: 2, deployments: []), instances: Self.three, tasks: tasks).stops.count == 2)
-        #expect(plan(Fixture.service(desired: 0, deployments: [Fixture.deployment("d1")], minimum: 100), instances: Self.three, tasks: tasks).stops.count == 2)
+        #expect(
+            plan(Fixture.service(desired: 2, deployments: []), instances: Self.three, tasks: tasks).stops.count == 2)
+        #expect(
+            plan(
+                Fixture.service(desired: 0, deployments: [Fixture.deployment("d1")], minimum: 100),
+                instances: Self.three, tasks: tasks
+            ).stops.count == 2)
     }
 
     @Test("an unplaceable task becomes a service event quoting the closest instance")
@@ -240,16 +315,22 @@ struct ReconciliationTests {
         let service = Fixture.service(desired: 1, deployments: [Fixture.deployment("d1", memory: 100_000)])
         let result = plan(service, instances: [Fixture.instance("i1")], tasks: [])
         #expect(result.unplaced.count == 1)
-        #expect(result.events.map(\.message) == ["(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance i1) has insufficient memory available. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."])
+        #expect(
+            result.events.map(\.message) == [
+                "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance i1) has insufficient memory available. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+            ])
     }
 
     @Test("services are planned in name order against one engine: later ones see the capacity earlier ones took")
     func servicesShareCapacity() {
         // Given one instance with room for 3 tasks and two services wanting 2 each
-        let api = ServiceSnapshot(serviceName: "api", desiredCount: 2, deployments: [Fixture.deployment("a1", cpu: 1024)])
-        let web = ServiceSnapshot(serviceName: "web", desiredCount: 2, deployments: [Fixture.deployment("w1", cpu: 1024)])
+        let api = ServiceSnapshot(
+            serviceName: "api", desiredCount: 2, deployments: [Fixture.deployment("a1", cpu: 1024)])
+        let web = ServiceSnapshot(
+            serviceName: "web", desiredCount: 2, deployments: [Fixture.deployment("w1", cpu: 1024)])
         var generator = SplitMix64(seed: 1)
-        let snapshot = ClusterSnapshot(baseIndex: 4, clusterName: "c", instances: [Fixture.instance("i1", cpu: 3072)], services: [web, api])
+        let snapshot = ClusterSnapshot(
+            baseIndex: 4, clusterName: "c", instances: [Fixture.instance("i1", cpu: 3072)], services: [web, api])
         // When planned
         let result = Scheduler.plan(snapshot, now: Fixture.now, using: &generator)
         // Then api (first by name) gets both, web one, and web's missing task is reported

@@ -22,31 +22,45 @@ struct ShapeCase: Sendable, CustomTestStringConvertible {
 @Suite(.timeLimit(.minutes(1)))
 struct DecodingErrorTests {
     static let cases: [ShapeCase] = [
-        ShapeCase("string for a number", Fixture.task(#"{"name":"a","image":"i","memory":"64"}"#),
-                  "containerDefinitions[0].memory", "expected a number, got a string"),
-        ShapeCase("number for a string", #"{"family":5,"containerDefinitions":[]}"#,
-                  "family", "expected a string, got a number"),
-        ShapeCase("object for an array", #"{"family":"t","containerDefinitions":{"name":"a"}}"#,
-                  "containerDefinitions", "expected an array, got an object"),
-        ShapeCase("string for a boolean", Fixture.task(Fixture.container("a", #","essential":"yes""#)),
-                  "containerDefinitions[0].essential", "expected a boolean, got a string"),
-        ShapeCase("number in a string map", Fixture.task(Fixture.container("a", #","dockerLabels":{"team":1}"#)),
-                  "containerDefinitions[0].dockerLabels.team", "expected a string, got a number"),
-        ShapeCase("null in a string list", Fixture.task(Fixture.container("a", #","command":["sleep",null]"#)),
-                  "containerDefinitions[0].command[1]", "expected a string, got null"),
-        ShapeCase("missing required key", Fixture.task(Fixture.container("a", #","ulimits":[{"name":"nofile","softLimit":1}]"#)),
-                  "containerDefinitions[0].ulimits[0].hardLimit", "is required but missing"),
-        ShapeCase("health check without command", Fixture.task(Fixture.container("a", #","healthCheck":{"interval":5}"#)),
-                  "containerDefinitions[0].healthCheck.command", "is required but missing"),
-        ShapeCase("fraction for an integer", Fixture.task(#"{"name":"a","image":"i","memory":1.5}"#),
-                  "containerDefinitions[0].memory", "expected a whole number within 64 bits, got 1.5"),
-        ShapeCase("overflowing integer", Fixture.task(#"{"name":"a","image":"i","memory":1e30}"#),
-                  "containerDefinitions[0].memory", "expected a whole number within 64 bits, got 1e+30"),
-        ShapeCase("unknown network mode", Fixture.task(Fixture.container(), extra: #","networkMode":"overlay""#),
-                  "networkMode", "must be one of bridge, host, awsvpc, none, got 'overlay'"),
-        ShapeCase("unknown dependency condition",
-                  Fixture.task(Fixture.container("a", #","dependsOn":[{"containerName":"b","condition":"READY"}]"#)),
-                  "containerDefinitions[0].dependsOn[0].condition", "must be one of START, COMPLETE, SUCCESS, HEALTHY, got 'READY'"),
+        ShapeCase(
+            "string for a number", Fixture.task(#"{"name":"a","image":"i","memory":"64"}"#),
+            "containerDefinitions[0].memory", "expected a number, got a string"),
+        ShapeCase(
+            "number for a string", #"{"family":5,"containerDefinitions":[]}"#,
+            "family", "expected a string, got a number"),
+        ShapeCase(
+            "object for an array", #"{"family":"t","containerDefinitions":{"name":"a"}}"#,
+            "containerDefinitions", "expected an array, got an object"),
+        ShapeCase(
+            "string for a boolean", Fixture.task(Fixture.container("a", #","essential":"yes""#)),
+            "containerDefinitions[0].essential", "expected a boolean, got a string"),
+        ShapeCase(
+            "number in a string map", Fixture.task(Fixture.container("a", #","dockerLabels":{"team":1}"#)),
+            "containerDefinitions[0].dockerLabels.team", "expected a string, got a number"),
+        ShapeCase(
+            "null in a string list", Fixture.task(Fixture.container("a", #","command":["sleep",null]"#)),
+            "containerDefinitions[0].command[1]", "expected a string, got null"),
+        ShapeCase(
+            "missing required key",
+            Fixture.task(Fixture.container("a", #","ulimits":[{"name":"nofile","softLimit":1}]"#)),
+            "containerDefinitions[0].ulimits[0].hardLimit", "is required but missing"),
+        ShapeCase(
+            "health check without command", Fixture.task(Fixture.container("a", #","healthCheck":{"interval":5}"#)),
+            "containerDefinitions[0].healthCheck.command", "is required but missing"),
+        ShapeCase(
+            "fraction for an integer", Fixture.task(#"{"name":"a","image":"i","memory":1.5}"#),
+            "containerDefinitions[0].memory", "expected a whole number within 64 bits, got 1.5"),
+        ShapeCase(
+            "overflowing integer", Fixture.task(#"{"name":"a","image":"i","memory":1e30}"#),
+            "containerDefinitions[0].memory", "expected a whole number within 64 bits, got 1e+30"),
+        ShapeCase(
+            "unknown network mode", Fixture.task(Fixture.container(), extra: #","networkMode":"overlay""#),
+            "networkMode", "must be one of bridge, host, awsvpc, none, got 'overlay'"),
+        ShapeCase(
+            "unknown dependency condition",
+            Fixture.task(Fixture.container("a", #","dependsOn":[{"containerName":"b","condition":"READY"}]"#)),
+            "containerDefinitions[0].dependsOn[0].condition",
+            "must be one of START, COMPLETE, SUCCESS, HEALTHY, got 'READY'"),
         ShapeCase("top level array", "[]", "", "expected a task definition object, got an array"),
         ShapeCase("top level string", #""web""#, "", "expected a task definition object, got a string"),
         ShapeCase("top level null", "null", "", "expected a task definition object, got null"),
@@ -57,11 +71,14 @@ struct DecodingErrorTests {
         // Given JSON of the wrong shape; When decoded
         let error = try #require(Fixture.error(decoding: shape.json))
         // Then it is malformed, at the field, in plain words
-        #expect(error == .malformed(ValidationIssue(path: ValidationRuleTests.path(shape.path), message: shape.message)),
-                "\(error)")
+        #expect(
+            error == .malformed(ValidationIssue(path: ValidationRuleTests.path(shape.path), message: shape.message)),
+            "\(error)")
     }
 
-    @Test("text that is not JSON is malformed at the root", arguments: [#"{"family": "#, "", "{'family':'x'}", "{\"a\":1}}"])
+    @Test(
+        "text that is not JSON is malformed at the root",
+        arguments: [#"{"family": "#, "", "{'family':'x'}", "{\"a\":1}}"])
     func syntax(_ text: String) throws {
         let error = try #require(Fixture.error(decoding: text))
         guard case .malformed(let issue) = error else {
@@ -75,11 +92,15 @@ struct DecodingErrorTests {
 
     @Test("the description of an issue is path, colon, message")
     func issueDescription() {
-        let issue = ValidationIssue(path: FieldPath().key("containerDefinitions").index(1).key("portMappings").index(0)
-                                        .key("hostPort"), message: "must be between 0 and 65535, got 70000")
-        #expect(issue.description == "containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000")
-        #expect(TaskDefinitionError.invalid([issue, ValidationIssue(path: .root, message: "x")]).description
-            == "containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000; x")
+        let issue = ValidationIssue(
+            path: FieldPath().key("containerDefinitions").index(1).key("portMappings").index(0)
+                .key("hostPort"), message: "must be between 0 and 65535, got 70000")
+        #expect(
+            issue.description
+                == "containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000")
+        #expect(
+            TaskDefinitionError.invalid([issue, ValidationIssue(path: .root, message: "x")]).description
+                == "containerDefinitions[1].portMappings[0].hostPort: must be between 0 and 65535, got 70000; x")
     }
 }
 
@@ -123,9 +144,15 @@ struct HostileInputTests {
 
     @Test("a huge container list is refused with one issue, not one per container")
     func hugeList() throws {
-        let json = Fixture.task(Array(repeating: Fixture.container("same", #","cpu":-5"#), count: 1000).joined(separator: ","))
+        let json = Fixture.task(
+            Array(repeating: Fixture.container("same", #","cpu":-5"#), count: 1000).joined(separator: ","))
         let error = try #require(Fixture.error(decoding: json))
-        #expect(error == .invalid([ValidationIssue(path: FieldPath().key("containerDefinitions"),
-                                                   message: "Too many containers. A task definition holds at most 10, got 1000.")]))
+        #expect(
+            error
+                == .invalid([
+                    ValidationIssue(
+                        path: FieldPath().key("containerDefinitions"),
+                        message: "Too many containers. A task definition holds at most 10, got 1000.")
+                ]))
     }
 }

@@ -7,28 +7,74 @@ struct ExampleTests {
     /// What each file in `examples/taskdefs/invalid/` must be refused for: malformed or invalid, and the first
     /// issue's path and message start.
     static let expectations: [String: (malformed: Bool, path: String, message: String)] = [
-        "absurd-memory": (false, "containerDefinitions[0].memory", "Invalid 'memory' setting for container 'app'. Must be between 6 MiB and 4194304 MiB"),
-        "awsvpc-host-port-mismatch": (false, "containerDefinitions[0].portMappings[0].hostPort", "When networkMode=awsvpc, the host ports and container ports"),
-        "container-port-out-of-range": (false, "containerDefinitions[0].portMappings[0].containerPort", "Invalid 'containerPort' setting for container 'app'."),
-        "dependency-cycle": (false, "containerDefinitions[0].dependsOn", "Container dependencies should not have a cycle: a -> b -> a."),
-        "depends-on-unknown-container": (false, "containerDefinitions[0].dependsOn[0].containerName", "Cannot depend on container 'db' because it does not exist."),
-        "duplicate-container-names": (false, "containerDefinitions[1].name", "Container names must be unique within a Task Definition."),
+        "absurd-memory": (
+            false, "containerDefinitions[0].memory",
+            "Invalid 'memory' setting for container 'app'. Must be between 6 MiB and 4194304 MiB"
+        ),
+        "awsvpc-host-port-mismatch": (
+            false, "containerDefinitions[0].portMappings[0].hostPort",
+            "When networkMode=awsvpc, the host ports and container ports"
+        ),
+        "container-port-out-of-range": (
+            false, "containerDefinitions[0].portMappings[0].containerPort",
+            "Invalid 'containerPort' setting for container 'app'."
+        ),
+        "dependency-cycle": (
+            false, "containerDefinitions[0].dependsOn", "Container dependencies should not have a cycle: a -> b -> a."
+        ),
+        "depends-on-unknown-container": (
+            false, "containerDefinitions[0].dependsOn[0].containerName",
+            "Cannot depend on container 'db' because it does not exist."
+        ),
+        "duplicate-container-names": (
+            false, "containerDefinitions[1].name", "Container names must be unique within a Task Definition."
+        ),
         "empty-container-list": (false, "containerDefinitions", "Container list cannot be empty."),
-        "health-check-command-form": (false, "containerDefinitions[0].healthCheck.command", "Invalid 'healthCheck' setting for container 'app'. The command must be"),
-        "health-check-interval-out-of-range": (false, "containerDefinitions[0].healthCheck.interval", "Invalid 'healthCheck' setting for container 'app'. 'interval' must be between 5 and 300"),
-        "host-port-mapped-twice": (false, "containerDefinitions[1].portMappings[0].hostPort", "TCP host port '8080' is mapped multiple times in task."),
+        "health-check-command-form": (
+            false, "containerDefinitions[0].healthCheck.command",
+            "Invalid 'healthCheck' setting for container 'app'. The command must be"
+        ),
+        "health-check-interval-out-of-range": (
+            false, "containerDefinitions[0].healthCheck.interval",
+            "Invalid 'healthCheck' setting for container 'app'. 'interval' must be between 5 and 300"
+        ),
+        "host-port-mapped-twice": (
+            false, "containerDefinitions[1].portMappings[0].hostPort",
+            "TCP host port '8080' is mapped multiple times in task."
+        ),
         "invalid-family-name": (false, "family", "Family contains invalid characters."),
         "memory-not-a-number": (true, "containerDefinitions[0].memory", "expected a number, got a string"),
-        "memory-reservation-above-memory": (false, "containerDefinitions[0].memoryReservation", "Invalid setting for container 'app'. 'memoryReservation' (128)"),
+        "memory-reservation-above-memory": (
+            false, "containerDefinitions[0].memoryReservation",
+            "Invalid setting for container 'app'. 'memoryReservation' (128)"
+        ),
         "missing-image": (false, "containerDefinitions[0].image", "Container.image should not be null or empty."),
-        "missing-memory": (false, "containerDefinitions[0].memory", "Invalid setting for container 'app'. At least one of 'memory' or 'memoryReservation' must be specified."),
-        "no-essential-container": (false, "containerDefinitions", "Task definition doesn't have any essential container."),
-        "protocol-not-tcp-or-udp": (false, "containerDefinitions[0].portMappings[0].protocol", "Invalid 'protocol' setting for container 'app'."),
-        "success-dependency-on-essential": (false, "containerDefinitions[1].dependsOn[0].condition", "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container."),
-        "task-cpu-below-containers": (false, "cpu", "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'."),
-        "task-memory-below-containers": (false, "memory", "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'."),
+        "missing-memory": (
+            false, "containerDefinitions[0].memory",
+            "Invalid setting for container 'app'. At least one of 'memory' or 'memoryReservation' must be specified."
+        ),
+        "no-essential-container": (
+            false, "containerDefinitions", "Task definition doesn't have any essential container."
+        ),
+        "protocol-not-tcp-or-udp": (
+            false, "containerDefinitions[0].portMappings[0].protocol", "Invalid 'protocol' setting for container 'app'."
+        ),
+        "success-dependency-on-essential": (
+            false, "containerDefinitions[1].dependsOn[0].condition",
+            "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container."
+        ),
+        "task-cpu-below-containers": (
+            false, "cpu", "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'."
+        ),
+        "task-memory-below-containers": (
+            false, "memory",
+            "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'."
+        ),
         "too-many-containers": (false, "containerDefinitions", "Too many containers."),
-        "ulimit-soft-above-hard": (false, "containerDefinitions[0].ulimits[0].softLimit", "Invalid 'ulimits' setting for container 'app'. 'softLimit' (8192)"),
+        "ulimit-soft-above-hard": (
+            false, "containerDefinitions[0].ulimits[0].softLimit",
+            "Invalid 'ulimits' setting for container 'app'. 'softLimit' (8192)"
+        ),
         "unknown-network-mode": (true, "networkMode", "must be one of bridge, host, awsvpc, none, got 'overlay'"),
     ]
 

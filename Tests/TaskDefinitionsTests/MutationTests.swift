@@ -11,7 +11,9 @@ struct MutationTests {
         .null, .string("x"), .number(1.5), .number(1e30), .array([]), .object([:]),
     ]
 
-    @Test("wrong values anywhere give issues at real paths", arguments: ["web.json", "worker.json", "web-with-sidecar.json"])
+    @Test(
+        "wrong values anywhere give issues at real paths",
+        arguments: ["web.json", "worker.json", "web-with-sidecar.json"])
     func mutations(_ name: String) throws {
         // Given a valid example
         let data = try Data(contentsOf: Fixture.examples.appendingPathComponent(name))
@@ -30,8 +32,9 @@ struct MutationTests {
                 // Then each issue says something and points into the document
                 for issue in error.issues {
                     #expect(!issue.message.isEmpty)
-                    #expect(Self.resolves(Array(issue.path.components.dropLast()), in: variant),
-                            "\(issue) in \(String(decoding: json, as: UTF8.self))")
+                    #expect(
+                        Self.resolves(Array(issue.path.components.dropLast()), in: variant),
+                        "\(issue) in \(String(decoding: json, as: UTF8.self))")
                 }
             }
         }
@@ -58,7 +61,9 @@ struct MutationTests {
     }
 
     /// `document` with the value at `path` replaced, or removed when `replacement` is nil.
-    static func replacing(_ path: [FieldPath.Component], in document: JSONValue, with replacement: JSONValue?) -> JSONValue {
+    static func replacing(
+        _ path: [FieldPath.Component], in document: JSONValue, with replacement: JSONValue?
+    ) -> JSONValue {
         guard let first = path.first else { return replacement ?? .null }
         let rest = Array(path.dropFirst())
         switch (first, document) {

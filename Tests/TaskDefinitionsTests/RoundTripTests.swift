@@ -5,42 +5,42 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct RoundTripTests {
     static let withUnknownFields = #"""
-    {
-      "family": "rt",
-      "ipcMode": "task",
-      "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
-      "ephemeralStorage": {"sizeInGiB": 30},
-      "volumes": [{"name": "data", "host": {"sourcePath": "/srv/data"}, "configuredAtLaunch": false}],
-      "containerDefinitions": [{
-        "name": "app",
-        "image": "flotilla/busybox:1",
-        "memory": 64,
-        "links": ["db:database"],
-        "interactive": true,
-        "startTimeout": null,
-        "resourceRequirements": [{"type": "GPU", "value": "1"}],
-        "portMappings": [{"containerPort": 80, "hostPort": 0, "appProtocol": "http", "containerPortRange": null}],
-        "healthCheck": {"command": ["CMD", "true"], "futureOption": 1.5},
-        "linuxParameters": {"initProcessEnabled": true, "maxSwap": 512, "devices": [{"hostPath": "/dev/fuse"}]},
-        "mountPoints": [{"sourceVolume": "data", "containerPath": "/data", "readOnly": true, "propagation": "rshared"}],
-        "environment": [{"name": "A", "value": "1", "note": "x"}],
-        "secrets": [{"name": "TOKEN", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/t", "version": 2}],
-        "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048, "scope": "task"}],
-        "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}, "mode": "non-blocking"},
-        "extraHosts": [{"hostname": "db", "ipAddress": "127.0.0.2", "ttl": 5}]
-      }, {
-        "name": "sidecar",
-        "image": "flotilla/busybox:1",
-        "memoryReservation": 16,
-        "essential": false,
-        "volumesFrom": [{"sourceContainer": "app", "readOnly": true, "future": []}],
-        "dependsOn": [{"containerName": "app", "condition": "HEALTHY", "timeout": 30}],
-        "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"], "ambient": ["NET_RAW"]}, "tmpfs": [{"containerPath": "/run", "size": 16, "uid": 0}]}
-      }],
-      "placementConstraints": [{"type": "memberOf", "expression": "attribute:zone == a", "weight": 1}],
-      "tags": [{"key": "team", "value": "infra", "propagate": true}]
-    }
-    """#
+        {
+          "family": "rt",
+          "ipcMode": "task",
+          "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+          "ephemeralStorage": {"sizeInGiB": 30},
+          "volumes": [{"name": "data", "host": {"sourcePath": "/srv/data"}, "configuredAtLaunch": false}],
+          "containerDefinitions": [{
+            "name": "app",
+            "image": "flotilla/busybox:1",
+            "memory": 64,
+            "links": ["db:database"],
+            "interactive": true,
+            "startTimeout": null,
+            "resourceRequirements": [{"type": "GPU", "value": "1"}],
+            "portMappings": [{"containerPort": 80, "hostPort": 0, "appProtocol": "http", "containerPortRange": null}],
+            "healthCheck": {"command": ["CMD", "true"], "futureOption": 1.5},
+            "linuxParameters": {"initProcessEnabled": true, "maxSwap": 512, "devices": [{"hostPath": "/dev/fuse"}]},
+            "mountPoints": [{"sourceVolume": "data", "containerPath": "/data", "readOnly": true, "propagation": "rshared"}],
+            "environment": [{"name": "A", "value": "1", "note": "x"}],
+            "secrets": [{"name": "TOKEN", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/t", "version": 2}],
+            "ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048, "scope": "task"}],
+            "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}, "mode": "non-blocking"},
+            "extraHosts": [{"hostname": "db", "ipAddress": "127.0.0.2", "ttl": 5}]
+          }, {
+            "name": "sidecar",
+            "image": "flotilla/busybox:1",
+            "memoryReservation": 16,
+            "essential": false,
+            "volumesFrom": [{"sourceContainer": "app", "readOnly": true, "future": []}],
+            "dependsOn": [{"containerName": "app", "condition": "HEALTHY", "timeout": 30}],
+            "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"], "ambient": ["NET_RAW"]}, "tmpfs": [{"containerPath": "/run", "size": 16, "uid": 0}]}
+          }],
+          "placementConstraints": [{"type": "memberOf", "expression": "attribute:zone == a", "weight": 1}],
+          "tags": [{"key": "team", "value": "infra", "propagate": true}]
+        }
+        """#
 
     @Test("fields Flotilla does not model survive decode and encode, at every level")
     func unknownFieldsRoundTrip() throws {
@@ -82,7 +82,11 @@ struct RoundTripTests {
     @Test("registration metadata in input is tolerated, and dates are written as epoch seconds")
     func metadata() throws {
         // Given describe-task-definition output fed back to registration, with the CLI's ISO dates
-        let json = Fixture.task(Fixture.container(), extra: #","revision":4,"status":"ACTIVE","taskDefinitionArn":"arn:aws:ecs:us-east-1:123456789012:task-definition/t:4","registeredAt":"2024-01-02T03:04:05.250Z","deregisteredAt":1700000000.5,"compatibilities":["EC2"]"#)
+        let json = Fixture.task(
+            Fixture.container(),
+            extra:
+                #","revision":4,"status":"ACTIVE","taskDefinitionArn":"arn:aws:ecs:us-east-1:123456789012:task-definition/t:4","registeredAt":"2024-01-02T03:04:05.250Z","deregisteredAt":1700000000.5,"compatibilities":["EC2"]"#
+        )
         // When decoded
         var definition = try TaskDefinition.decode(Data(json.utf8))
         // Then it is accepted with the metadata read, and unknown describe fields kept
@@ -100,7 +104,8 @@ struct RoundTripTests {
 
     @Test("a task-level cpu or memory written as a number is kept as ECS's string")
     func numericTaskSizes() throws {
-        let definition = try TaskDefinition.decode(Data(Fixture.task(Fixture.container(), extra: #","cpu":256,"memory":512"#).utf8))
+        let definition = try TaskDefinition.decode(
+            Data(Fixture.task(Fixture.container(), extra: #","cpu":256,"memory":512"#).utf8))
         #expect(definition.cpu == "256")
         #expect(definition.memory == "512")
     }
@@ -110,12 +115,14 @@ struct RoundTripTests {
         let definition = TaskDefinition(
             family: "built", networkMode: .host, cpu: "0.5 vCPU", memory: "1 GB",
             containerDefinitions: [
-                ContainerDefinition(name: "app", image: "flotilla/busybox:1", cpu: 256,
-                                    portMappings: [PortMapping(containerPort: 8080, protocol: "tcp")],
-                                    healthCheck: HealthCheck(command: ["CMD-SHELL", "true"]),
-                                    ulimits: [Ulimit(name: "nofile", softLimit: 1024, hardLimit: 2048)],
-                                    linuxParameters: LinuxParameters(capabilities: KernelCapabilities(add: ["NET_ADMIN"]),
-                                                                     initProcessEnabled: true)),
+                ContainerDefinition(
+                    name: "app", image: "flotilla/busybox:1", cpu: 256,
+                    portMappings: [PortMapping(containerPort: 8080, protocol: "tcp")],
+                    healthCheck: HealthCheck(command: ["CMD-SHELL", "true"]),
+                    ulimits: [Ulimit(name: "nofile", softLimit: 1024, hardLimit: 2048)],
+                    linuxParameters: LinuxParameters(
+                        capabilities: KernelCapabilities(add: ["NET_ADMIN"]),
+                        initProcessEnabled: true))
             ])
         #expect(definition.validationIssues() == [])
         #expect(try TaskDefinition.decode(definition.encodedJSON()) == definition)

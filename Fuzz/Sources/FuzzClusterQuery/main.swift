@@ -16,8 +16,11 @@ public func fuzzClusterQuery(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 private let instance = InstanceSnapshot(
     containerInstanceArn: "arn:aws:ecs:us-east-1:000000000000:container-instance/default/1", ec2InstanceId: "i-1",
     agentVersion: "1.80.0", registeredAt: Date(timeIntervalSince1970: 1_700_000_000), registeredCPU: 2048,
-    registeredMemoryMiB: 4096, attributes: ["ecs.instance-type": "t3.medium", "ecs.availability-zone": "us-east-1a",
-                                            "ecs.os-type": "linux", "stack": "prod"], runningTasksCount: 2)
+    registeredMemoryMiB: 4096,
+    attributes: [
+        "ecs.instance-type": "t3.medium", "ecs.availability-zone": "us-east-1a",
+        "ecs.os-type": "linux", "stack": "prod",
+    ], runningTasksCount: 2)
 
 @_cdecl("FuzzClusterQuery_main")
 public func fuzzClusterQueryMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {

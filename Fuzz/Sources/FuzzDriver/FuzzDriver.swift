@@ -6,8 +6,10 @@ public enum FuzzDriver {
     public typealias Callback = @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 
     /// Runs libFuzzer (`LLVMFuzzerRunDriver`) with the process's arguments and `callback` as the fuzz target.
-    public static func run(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                           _ callback: Callback) -> CInt {
+    public static func run(
+        _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+        _ callback: Callback
+    ) -> CInt {
         var count = argc
         var arguments = argv
         return LLVMFuzzerRunDriver(&count, &arguments, callback)
@@ -15,6 +17,8 @@ public enum FuzzDriver {
 }
 
 @_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                                 _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                                 _ callback: FuzzDriver.Callback) -> CInt
+private func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: FuzzDriver.Callback
+) -> CInt

@@ -12,7 +12,8 @@ import HTTPTypes
 public func fuzzECSRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
-    var lines = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 2, omittingEmptySubsequences: false).makeIterator()
+    var lines = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 2, omittingEmptySubsequences: false)
+        .makeIterator()
     let target = lines.next().flatMap(header)
     let contentType = lines.next().flatMap(header)
     let body = lines.next().map { Data($0) } ?? Data()
@@ -23,7 +24,9 @@ public func fuzzECSRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             preconditionFailure("a request's decoding failed with \(error), which the API answers as a server fault")
         }
         precondition(answer.status == .badRequest, "\(answer) is not a client error")
-        precondition(!answer.message.isEmpty && answer.message.count <= 4096, "\(answer.type): message of \(answer.message.count) characters")
+        precondition(
+            !answer.message.isEmpty && answer.message.count <= 4096,
+            "\(answer.type): message of \(answer.message.count) characters")
         _ = answer.body
     }
     return 0

@@ -21,9 +21,11 @@ public func fuzzOCIImage(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for layer in manifest.layers { check(layer) }
     }
     if let config = try? OCIDocument.decode(json, as: OCIImageConfigFile.self, path: "config") {
-        let diffIDs = try? config.diffIDs(pairedWith: config.rootfs.diff_ids.count, path: "config", listing: "the manifest has")
+        let diffIDs = try? config.diffIDs(
+            pairedWith: config.rootfs.diff_ids.count, path: "config", listing: "the manifest has")
         for diffID in diffIDs ?? [] { _ = try? OCIDocument.hexDigest(diffID, referencedBy: "config") }
-        _ = try? config.diffIDs(pairedWith: config.rootfs.diff_ids.count + 1, path: "config", listing: "the manifest has")
+        _ = try? config.diffIDs(
+            pairedWith: config.rootfs.diff_ids.count + 1, path: "config", listing: "the manifest has")
     }
     if let entries = try? OCIDocument.decode(json, as: [DockerSaveEntry].self, path: "manifest.json") {
         for entry in entries {
@@ -39,7 +41,8 @@ public func fuzzOCIImage(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 private func check(_ descriptor: OCIDescriptor) {
     _ = descriptor.isIndex
     if let hex = try? OCIDocument.hexDigest(descriptor.digest, referencedBy: "fuzz") {
-        precondition(hex.utf8.count == 64 && hex.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        precondition(
+            hex.utf8.count == 64 && hex.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
     }
 }
 

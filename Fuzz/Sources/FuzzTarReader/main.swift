@@ -38,11 +38,17 @@ private func withHeaderChecksums(_ bytes: [UInt8]) -> [UInt8] {
     var offset = 0
     while offset + 512 <= bytes.count {
         let header = offset..<offset + 512
-        if bytes[header].allSatisfy({ $0 == 0 }) { offset += 512; continue }
+        if bytes[header].allSatisfy({ $0 == 0 }) {
+            offset += 512
+            continue
+        }
         for index in 148..<156 { bytes[offset + index] = UInt8(ascii: " ") }
         let sum = bytes[header].reduce(0) { $0 + Int($1) }
         let digits = Array(String(sum, radix: 8).utf8)
-        let field = Array(repeating: UInt8(ascii: "0"), count: max(0, 6 - digits.count)) + digits.suffix(6) + [0, UInt8(ascii: " ")]
+        let field =
+            Array(repeating: UInt8(ascii: "0"), count: max(0, 6 - digits.count)) + digits.suffix(6) + [
+                0, UInt8(ascii: " "),
+            ]
         bytes.replaceSubrange(offset + 148..<offset + 156, with: field)
         var size = 0
         for byte in bytes[offset + 124..<offset + 136] {
@@ -62,15 +68,20 @@ private func checkPaths(of entry: TarEntry) {
     let seen = components.map { String(decoding: $0.utf8.prefix { $0 != 0 }, as: UTF8.self) }
     precondition(!seen.contains("..") && !seen.contains(".") && !seen.contains(""), "unsafe path passed: \(components)")
     if let name = components.last, name.hasPrefix(".wh."), name != ".wh..wh..opq",
-       let hidden = try? LayerPath.whiteoutTarget(name, archive: "fuzz.tar", entry: entry.path) {
+        let hidden = try? LayerPath.whiteoutTarget(name, archive: "fuzz.tar", entry: entry.path)
+    {
         precondition(!hidden.isEmpty && hidden != ".." && hidden != ".")
     }
     switch entry.kind {
     case .symlink:
         let directory = Array(components.dropLast())
-        if (try? LayerPath.checkSymlinkTarget(entry.linkTarget, linkDirectory: directory, archive: "fuzz.tar",
-                                              entry: entry.path)) != nil {
-            precondition(!leaves(directory, entry.linkTarget.utf8.prefix { $0 != 0 }), "escaping symlink passed: \(entry.linkTarget)")
+        if (try? LayerPath.checkSymlinkTarget(
+            entry.linkTarget, linkDirectory: directory, archive: "fuzz.tar",
+            entry: entry.path)) != nil
+        {
+            precondition(
+                !leaves(directory, entry.linkTarget.utf8.prefix { $0 != 0 }),
+                "escaping symlink passed: \(entry.linkTarget)")
         }
     case .hardlink: _ = try? LayerPath.components(entry.linkTarget, archive: "fuzz.tar", entry: entry.path)
     default: break

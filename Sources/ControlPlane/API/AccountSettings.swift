@@ -25,7 +25,8 @@ extension ECSAPI {
             try await context.store.write { db in
                 try db.putAccountSetting(request.name, value: request.value, principal: principal)
             }
-            return SettingResponse(setting: Setting(name: request.name, value: request.value, principalArn: principal, type: "user"))
+            return SettingResponse(
+                setting: Setting(name: request.name, value: request.value, principalArn: principal, type: "user"))
         },
         "DeleteAccountSetting": ECSOperation { (request: DeleteAccountSettingRequest, context) in
             let principal = request.principalArn ?? AccountSettingRules.rootPrincipal(context)
@@ -34,7 +35,8 @@ extension ECSAPI {
                     throw ECSError.invalidParameter("name: \(request.name) is not set for \(principal.prefix(300)).")
                 }
                 try db.removeAccountSetting(request.name, principal: principal)
-                return SettingResponse(setting: Setting(name: request.name, value: value, principalArn: principal, type: "user"))
+                return SettingResponse(
+                    setting: Setting(name: request.name, value: value, principalArn: principal, type: "user"))
             }
         },
         "ListAccountSettings": ECSOperation { (request: ListAccountSettingsRequest, context) in
@@ -49,7 +51,8 @@ extension ECSAPI {
                     settings.append(Setting(name: name, value: value, principalArn: principal, type: "aws_managed"))
                 }
             }
-            settings = settings
+            settings =
+                settings
                 .filter { request.name == nil || $0.name == request.name }
                 .filter { request.value == nil || $0.value == request.value }
                 .sorted { $0.name < $1.name }

@@ -36,11 +36,16 @@ extension ECSAPI {
                 var answer: [Attribute] = []
                 for attribute in request.attributes {
                     let instance = try db.attributeTarget(attribute.targetId ?? "", cluster: cluster)
-                    try db.putAttribute(name: attribute.name, value: attribute.value, targetID: instance.id, cluster: cluster)
+                    try db.putAttribute(
+                        name: attribute.name, value: attribute.value, targetID: instance.id, cluster: cluster)
                     let custom = try db.customAttributeCount(targetID: instance.id, cluster: cluster)
-                    if custom > ECSError.customAttributeLimit { throw ECSError.attributeLimitExceeded(instance.containerInstanceArn) }
-                    answer.append(Attribute(name: attribute.name, value: attribute.value, targetType: "container-instance",
-                                            targetId: instance.containerInstanceArn))
+                    if custom > ECSError.customAttributeLimit {
+                        throw ECSError.attributeLimitExceeded(instance.containerInstanceArn)
+                    }
+                    answer.append(
+                        Attribute(
+                            name: attribute.name, value: attribute.value, targetType: "container-instance",
+                            targetId: instance.containerInstanceArn))
                 }
                 return AttributesResponse(attributes: answer)
             }
@@ -52,8 +57,10 @@ extension ECSAPI {
                 for attribute in request.attributes {
                     let instance = try db.attributeTarget(attribute.targetId ?? "", cluster: cluster)
                     try db.removeAttribute(attribute.name, targetID: instance.id, cluster: cluster)
-                    answer.append(Attribute(name: attribute.name, value: attribute.value, targetType: "container-instance",
-                                            targetId: instance.containerInstanceArn))
+                    answer.append(
+                        Attribute(
+                            name: attribute.name, value: attribute.value, targetType: "container-instance",
+                            targetId: instance.containerInstanceArn))
                 }
                 return AttributesResponse(attributes: answer)
             }
@@ -62,12 +69,17 @@ extension ECSAPI {
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
-                return try db.instanceAttributes(cluster: cluster, name: request.attributeName, value: request.attributeValue)
-                    .map { found -> (key: String, attribute: Attribute) in
-                        (found.targetID + "\u{1}" + found.attribute.name,
-                         Attribute(name: found.attribute.name, value: found.attribute.value, targetType: "container-instance",
-                                   targetId: found.arn))
-                    }
+                return try db.instanceAttributes(
+                    cluster: cluster, name: request.attributeName, value: request.attributeValue
+                )
+                .map { found -> (key: String, attribute: Attribute) in
+                    (
+                        found.targetID + "\u{1}" + found.attribute.name,
+                        Attribute(
+                            name: found.attribute.name, value: found.attribute.value, targetType: "container-instance",
+                            targetId: found.arn)
+                    )
+                }
             }
             let page = try Pagination.page(rows, key: \.key, nextToken: request.nextToken, limit: limit)
             return ListAttributesResponse(attributes: page.items.map(\.attribute), nextToken: page.nextToken)

@@ -42,10 +42,13 @@ extension Database {
     }
 
     /// The cluster with its live counts and the optional details asked for, as DescribeClusters shows it.
-    func described(_ cluster: Cluster, including details: Set<ClusterDetail> = ClusterDetail.writeResponse) throws -> Cluster {
+    func described(
+        _ cluster: Cluster, including details: Set<ClusterDetail> = ClusterDetail.writeResponse
+    ) throws -> Cluster {
         var cluster = cluster
         let name = cluster.clusterName
-        cluster.registeredContainerInstancesCount = try instanceCount(cluster: name, statuses: ContainerInstanceStatus.registered)
+        cluster.registeredContainerInstancesCount = try instanceCount(
+            cluster: name, statuses: ContainerInstanceStatus.registered)
         cluster.runningTasksCount = try taskCount(cluster: name, lastStatuses: [.running])
         cluster.pendingTasksCount = try taskCount(cluster: name, lastStatuses: TaskStatus.pendingStatuses)
         cluster.activeServicesCount = try serviceCount(cluster: name, statuses: [.active])
@@ -78,7 +81,8 @@ extension ECSAPI {
             let name = request.clusterName ?? "default"
             return try await context.store.write { db in
                 if let existing = try db.cluster(name), existing.status == .active {
-                    return ClusterResponse(cluster: try db.described(existing, including: ClusterDetail.writeResponse.union([.tags])))
+                    return ClusterResponse(
+                        cluster: try db.described(existing, including: ClusterDetail.writeResponse.union([.tags])))
                 }
                 let cluster = Cluster(
                     clusterArn: context.arn("cluster", name), clusterName: name, status: .active,
@@ -90,7 +94,8 @@ extension ECSAPI {
                 _ = try db.joinToken(of: cluster, now: context.now)
                 try db.removeTags(of: cluster.clusterArn)
                 try db.putTags(request.tags ?? [], on: cluster.clusterArn)
-                return ClusterResponse(cluster: try db.described(cluster, including: ClusterDetail.writeResponse.union([.tags])))
+                return ClusterResponse(
+                    cluster: try db.described(cluster, including: ClusterDetail.writeResponse.union([.tags])))
             }
         },
         "DescribeClusters": ECSOperation { (request: DescribeClustersRequest, context) in

@@ -54,11 +54,14 @@ struct ContainerLocation: Sendable {
 extension Database {
     /// Finds the task's container and its instance's agent endpoint; every refusal as ECS words it.
     /// - Parameter requireRunning: exec needs a RUNNING task; logs are served whatever the task's state.
-    func containerLocation(cluster identifier: String?, task reference: String, container name: String?,
-                           requireRunning: Bool) throws -> ContainerLocation {
+    func containerLocation(
+        cluster identifier: String?, task reference: String, container name: String?,
+        requireRunning: Bool
+    ) throws -> ContainerLocation {
         let cluster = try activeCluster(identifier)
         guard let task = try task(reference, in: cluster) else {
-            throw ECSError.invalidParameter("task: \(reference.prefix(300)) was not found in cluster \(cluster.clusterName).")
+            throw ECSError.invalidParameter(
+                "task: \(reference.prefix(300)) was not found in cluster \(cluster.clusterName).")
         }
         if requireRunning && task.lastStatus != .running {
             throw ECSError.invalidParameter(
@@ -68,19 +71,22 @@ extension Database {
         if let name {
             guard let found = task.containers.first(where: { $0.name == name }) else {
                 let names = task.containers.map(\.name).joined(separator: ", ")
-                throw ECSError.invalidParameter("container: the task has no container \(name.prefix(255)) (it has \(names)).")
+                throw ECSError.invalidParameter(
+                    "container: the task has no container \(name.prefix(255)) (it has \(names)).")
             }
             container = found
         } else {
             guard task.containers.count == 1, let only = task.containers.first else {
                 let names = task.containers.map(\.name).joined(separator: ", ")
-                throw ECSError.invalidParameter("container: the task has \(task.containers.count) containers (\(names)): name one.")
+                throw ECSError.invalidParameter(
+                    "container: the task has \(task.containers.count) containers (\(names)): name one.")
             }
             container = only
         }
         guard let instanceArn = task.containerInstanceArn,
-              let instanceID = ARN.lastComponent(of: instanceArn, kind: "container-instance"),
-              let record = try agentEndpoint(instanceID: instanceID, cluster: cluster.clusterName) else {
+            let instanceID = ARN.lastComponent(of: instanceArn, kind: "container-instance"),
+            let record = try agentEndpoint(instanceID: instanceID, cluster: cluster.clusterName)
+        else {
             throw ECSError.targetNotConnected("The task \(task.taskArn) is not placed on a container instance.")
         }
         let instance = record.instance
@@ -95,8 +101,9 @@ extension Database {
         while base.hasSuffix("/") { base.removeLast() }
         let taskID = task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn
         let escapedName = container.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? container.name
-        return ContainerLocation(cluster: cluster, task: task, container: container,
-                                 baseURL: "\(base)/v1/tasks/\(taskID)/containers/\(escapedName)", token: token)
+        return ContainerLocation(
+            cluster: cluster, task: task, container: container,
+            baseURL: "\(base)/v1/tasks/\(taskID)/containers/\(escapedName)", token: token)
     }
 }
 
@@ -107,32 +114,37 @@ extension ECSAPI {
     static let containerAccessOperations: [String: ECSOperation] = [
         "ExecuteCommand": ECSOperation { (request: ExecuteCommandRequest, context) in
             let location = try await context.store.read { db in
-                try db.containerLocation(cluster: request.cluster, task: request.task, container: request.container,
-                                         requireRunning: true)
+                try db.containerLocation(
+                    cluster: request.cluster, task: request.task, container: request.container,
+                    requireRunning: true)
             }
-            context.logger.info("execute command session issued", metadata: [
-                "cluster": "\(location.cluster.clusterName)", "task": "\(location.taskID)",
-                "container.name": "\(location.container.name)",
-            ])
+            context.logger.info(
+                "execute command session issued",
+                metadata: [
+                    "cluster": "\(location.cluster.clusterName)", "task": "\(location.taskID)",
+                    "container.name": "\(location.container.name)",
+                ])
             return ExecuteCommandResponse(
                 clusterArn: location.cluster.clusterArn, containerArn: location.container.containerArn,
                 containerName: location.container.name, interactive: request.interactive ?? true,
                 taskArn: location.task.taskArn,
-                session: .init(sessionId: "ecs-execute-command-\(TaskRules.newID())",
-                               streamUrl: location.baseURL + "/exec", tokenValue: location.token))
-        },
+                session: .init(
+                    sessionId: "ecs-execute-command-\(TaskRules.newID())",
+                    streamUrl: location.baseURL + "/exec", tokenValue: location.token))
+        }
     ]
 
     /// `FlotillaV1.GetContainerLogStream`.
     static let containerLogOperations: [String: ECSOperation] = [
         "GetContainerLogStream": ECSOperation { (request: GetContainerLogStreamRequest, context) in
             let location = try await context.store.read { db in
-                try db.containerLocation(cluster: request.cluster, task: request.task, container: request.container,
-                                         requireRunning: false)
+                try db.containerLocation(
+                    cluster: request.cluster, task: request.task, container: request.container,
+                    requireRunning: false)
             }
             return GetContainerLogStreamResponse(
                 streamUrl: location.baseURL + "/logs", tokenValue: location.token, taskArn: location.task.taskArn,
                 containerName: location.container.name, containerArn: location.container.containerArn)
-        },
+        }
     ]
 }

@@ -56,7 +56,8 @@ extension ContainerInstance {
             containerInstanceArn: containerInstanceArn, ec2InstanceId: ec2InstanceId,
             status: status == .draining ? .draining : .active, agentConnected: agentConnected,
             agentVersion: versionInfo?["agentVersion"]?.stringValue, registeredAt: registeredAt,
-            registeredCPU: cpu, registeredMemoryMiB: memory, attributes: attributes, runningTasksCount: runningTasksCount)
+            registeredCPU: cpu, registeredMemoryMiB: memory, attributes: attributes,
+            runningTasksCount: runningTasksCount)
     }
 }
 
@@ -64,7 +65,9 @@ extension ContainerInstance {
 
 extension Database {
     /// The instance with its live remaining resources, task counts and attributes (and tags when asked).
-    func described(_ instance: ContainerInstance, cluster: Cluster, includeTags: Bool = false) throws -> ContainerInstance {
+    func described(
+        _ instance: ContainerInstance, cluster: Cluster, includeTags: Bool = false
+    ) throws -> ContainerInstance {
         var instance = instance
         let tasks = try tasksOccupying(instanceID: instance.id, cluster: cluster.clusterName)
         var cpu = instance.registeredResources.first { $0.name == "CPU" }?.integerValue ?? 0
@@ -74,14 +77,16 @@ extension Database {
             cpu -= Int(task.cpu ?? "") ?? 0
             memory -= Int(task.memory ?? "") ?? 0
             if let reference = try? TaskDefinitionReference(task.taskDefinitionArn),
-               let definition = try taskDefinition(reference) {
+                let definition = try taskDefinition(reference)
+            {
                 ports.formUnion(definition.staticHostPorts.map { String($0.port) })
             }
         }
         instance.remainingResources = [
             Resource(name: "CPU", type: "INTEGER", integerValue: cpu),
             Resource(name: "MEMORY", type: "INTEGER", integerValue: memory),
-            Resource(name: "PORTS", type: "STRINGSET", stringSetValue: ports.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }),
+            Resource(
+                name: "PORTS", type: "STRINGSET", stringSetValue: ports.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }),
         ]
         instance.runningTasksCount = tasks.filter { $0.lastStatus == .running }.count
         instance.pendingTasksCount = tasks.filter(\.lastStatus.isPending).count
@@ -112,9 +117,12 @@ extension ECSAPI {
                     .flatMap { try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8)) }
                     .flatMap { $0["instanceId"]?.stringValue }
                 let instance = ContainerInstance(
-                    containerInstanceArn: existing?.containerInstanceArn ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
-                    ec2InstanceId: ec2InstanceID, version: (existing?.version ?? 0) + 1, versionInfo: request.versionInfo,
-                    remainingResources: resources, registeredResources: resources, status: .active, agentConnected: true,
+                    containerInstanceArn: existing?.containerInstanceArn
+                        ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
+                    ec2InstanceId: ec2InstanceID, version: (existing?.version ?? 0) + 1,
+                    versionInfo: request.versionInfo,
+                    remainingResources: resources, registeredResources: resources, status: .active,
+                    agentConnected: true,
                     runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                     registeredAt: existing?.registeredAt ?? context.now, tags: nil
                 )
@@ -125,14 +133,18 @@ extension ECSAPI {
                 try db.putTags(request.tags ?? [], on: instance.containerInstanceArn)
                 return try db.described(instance, cluster: cluster, includeTags: true)
             }
-            context.logger.info("container instance registered", metadata: ["instance.arn": "\(instance.containerInstanceArn)"])
+            context.logger.info(
+                "container instance registered", metadata: ["instance.arn": "\(instance.containerInstanceArn)"])
             return ContainerInstanceResponse(containerInstance: instance)
         },
         "DeregisterContainerInstance": ECSOperation { (request: DeregisterContainerInstanceRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
-                guard var instance = try db.containerInstance(request.containerInstance, in: cluster), instance.status != .inactive else {
-                    throw ECSError.invalidParameter("containerInstance: \(request.containerInstance.prefix(300)) was not found in the cluster.")
+                guard var instance = try db.containerInstance(request.containerInstance, in: cluster),
+                    instance.status != .inactive
+                else {
+                    throw ECSError.invalidParameter(
+                        "containerInstance: \(request.containerInstance.prefix(300)) was not found in the cluster.")
                 }
                 let live = try db.liveTaskCount(cluster: cluster.clusterName, instanceID: instance.id)
                 if live > 0, request.force != true {
@@ -155,14 +167,16 @@ extension ECSAPI {
                 let statuses = filterStatus.map { [$0] } ?? ContainerInstanceStatus.registered
                 let rows = try db.instanceIdentifiers(cluster: cluster.clusterName, statuses: statuses)
                 guard let query else { return rows }
-                let matching = Set(try db.instances(cluster: cluster.clusterName, statuses: statuses)
-                    .map { try db.described($0, cluster: cluster) }
-                    .filter { query.matches($0.placementSnapshot, groups: []) }
-                    .map(\.containerInstanceArn))
+                let matching = Set(
+                    try db.instances(cluster: cluster.clusterName, statuses: statuses)
+                        .map { try db.described($0, cluster: cluster) }
+                        .filter { query.matches($0.placementSnapshot, groups: []) }
+                        .map(\.containerInstanceArn))
                 return rows.filter { matching.contains($0.arn) }
             }
             let page = try Pagination.page(rows, key: \.id, nextToken: request.nextToken, limit: limit)
-            return ListContainerInstancesResponse(containerInstanceArns: page.items.map(\.arn), nextToken: page.nextToken)
+            return ListContainerInstancesResponse(
+                containerInstanceArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
         "DescribeContainerInstances": ECSOperation { (request: DescribeContainerInstancesRequest, context) in
             let includeTags = request.include?.contains("TAGS") ?? false
@@ -171,7 +185,8 @@ extension ECSAPI {
                 var response = ContainerInstancesResponse(containerInstances: [], failures: [])
                 for identifier in request.containerInstances {
                     if let instance = try db.containerInstance(identifier, in: cluster) {
-                        response.containerInstances.append(try db.described(instance, cluster: cluster, includeTags: includeTags))
+                        response.containerInstances.append(
+                            try db.described(instance, cluster: cluster, includeTags: includeTags))
                     } else {
                         response.failures.append(Failure(arn: identifier, reason: "MISSING"))
                     }
@@ -185,7 +200,8 @@ extension ECSAPI {
                 let cluster = try db.activeCluster(request.cluster)
                 var response = ContainerInstancesResponse(containerInstances: [], failures: [])
                 for identifier in request.containerInstances {
-                    guard var instance = try db.containerInstance(identifier, in: cluster), instance.status != .inactive else {
+                    guard var instance = try db.containerInstance(identifier, in: cluster), instance.status != .inactive
+                    else {
                         response.failures.append(Failure(arn: identifier, reason: "MISSING"))
                         continue
                     }
@@ -204,7 +220,8 @@ extension ECSAPI {
                 _ = try await context.store.read { db in try db.activeCluster(request.cluster) }
             }
             return DiscoverPollEndpointResponse(
-                endpoint: context.endpoint, telemetryEndpoint: context.endpoint, serviceConnectEndpoint: context.endpoint)
+                endpoint: context.endpoint, telemetryEndpoint: context.endpoint,
+                serviceConnectEndpoint: context.endpoint)
         },
     ]
 }

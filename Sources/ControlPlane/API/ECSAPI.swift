@@ -23,9 +23,11 @@ public struct ECSAPI: Sendable {
     let clock: @Sendable () -> Date
 
     /// - Parameter clock: the time stamped on what the API writes (tests pass a fixed one).
-    public init(store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
-                loadBalancers: LoadBalancerStatusBoard = LoadBalancerStatusBoard(),
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
+        loadBalancers: LoadBalancerStatusBoard = LoadBalancerStatusBoard(),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.loadBalancers = loadBalancers
         self.configuration = configuration
@@ -34,13 +36,19 @@ public struct ECSAPI: Sendable {
 
     /// The operations of each target prefix, each checked against the input `ECSOperationInputs` routes to it.
     static let operations: [String: [String: ECSOperation]] = {
-        let operations = [ECSWire.targetPrefix: allOperations, ECSWire.agentTargetPrefix: agentOperations,
-                          ECSWire.flotillaTargetPrefix: flotillaOperations]
+        let operations = [
+            ECSWire.targetPrefix: allOperations, ECSWire.agentTargetPrefix: agentOperations,
+            ECSWire.flotillaTargetPrefix: flotillaOperations,
+        ]
         for (prefix, inputs) in ECSOperationInputs.byPrefix {
             let table = operations[prefix] ?? [:]
-            precondition(Set(table.keys) == Set(inputs.keys), "\(prefix): operations and ECSOperationInputs name different operations")
+            precondition(
+                Set(table.keys) == Set(inputs.keys),
+                "\(prefix): operations and ECSOperationInputs name different operations")
             for (name, input) in inputs {
-                precondition(ObjectIdentifier(table[name]!.input) == ObjectIdentifier(input), "\(prefix)\(name): input types differ")
+                precondition(
+                    ObjectIdentifier(table[name]!.input) == ObjectIdentifier(input),
+                    "\(prefix)\(name): input types differ")
             }
         }
         return operations
@@ -69,7 +77,8 @@ public struct ECSAPI: Sendable {
                 region: Self.signingRegion(request.headers[.authorization]) ?? configuration.region,
                 accountID: configuration.accountID,
                 endpoint: configuration.advertisedEndpoint
-                    ?? request.head.authority.map { "http://\($0)" } ?? "http://\(configuration.host):\(configuration.port)",
+                    ?? request.head.authority.map { "http://\($0)" }
+                    ?? "http://\(configuration.host):\(configuration.port)",
                 now: clock(),
                 clock: clock,
                 store: store,
@@ -88,19 +97,28 @@ public struct ECSAPI: Sendable {
             let ecsError = Self.ecsError(from: error)
             if ecsError.status == .internalServerError {
                 // A full or corrupt store fails every call: its log says so once a minute, not once per call.
-                store.health.logFailure(error, "ECS request failed", metadata: ["ecs.operation": "\(operationLabel)"], logger: logger)
+                store.health.logFailure(
+                    error, "ECS request failed", metadata: ["ecs.operation": "\(operationLabel)"], logger: logger)
             } else {
-                logger.debug("ECS request refused", metadata: [
-                    "ecs.operation": "\(operationLabel)", "ecs.error": "\(ecsError.type)", "error": "\(ecsError.message)",
-                ])
+                logger.debug(
+                    "ECS request refused",
+                    metadata: [
+                        "ecs.operation": "\(operationLabel)", "ecs.error": "\(ecsError.type)",
+                        "error": "\(ecsError.message)",
+                    ])
             }
             response = ecsError.response()
         }
-        Counter(label: "flotilla_controlplane_requests_total", dimensions: [
-            ("operation", operationLabel), ("status", String(response.status.code)),
-        ]).increment()
-        Metrics.Timer(label: "flotilla_controlplane_request_duration_seconds", dimensions: [("operation", operationLabel)])
-            .record(duration: ContinuousClock.now - started)
+        Counter(
+            label: "flotilla_controlplane_requests_total",
+            dimensions: [
+                ("operation", operationLabel), ("status", String(response.status.code)),
+            ]
+        ).increment()
+        Metrics.Timer(
+            label: "flotilla_controlplane_request_duration_seconds", dimensions: [("operation", operationLabel)]
+        )
+        .record(duration: ContinuousClock.now - started)
         return response
     }
 
@@ -128,7 +146,8 @@ public struct ECSAPI: Sendable {
         let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
         let scope = credential.split(separator: "/", omittingEmptySubsequences: false)
         guard scope.count == 5, scope[4] == "aws4_request", !scope[2].isEmpty,
-              scope[2].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { return nil }
+            scope[2].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+        else { return nil }
         return String(scope[2])
     }
 
@@ -181,7 +200,8 @@ struct ECSOperation: Sendable {
 }
 
 extension ECSAPI {
-    static let allOperations: [String: ECSOperation] = clusterOperations
+    static let allOperations: [String: ECSOperation] =
+        clusterOperations
         .merging(taskDefinitionOperations) { $1 }
         .merging(serviceOperations) { $1 }
         .merging(taskOperations) { $1 }

@@ -37,19 +37,24 @@ extension ECSAPI {
             let board = context.loadBalancers
             let answer = try await context.store.write { db in
                 if try db.loadBalancerDefinition(named: definition.loadBalancerName) != nil {
-                    throw ECSError("DuplicateLoadBalancerNameException",
-                                   "loadBalancerName: a load balancer named \(definition.loadBalancerName) already exists.")
+                    throw ECSError(
+                        "DuplicateLoadBalancerNameException",
+                        "loadBalancerName: a load balancer named \(definition.loadBalancerName) already exists.")
                 }
                 if let holder = try db.loadBalancerName(listeningOn: definition.listenerPort) {
                     throw ECSError.invalidParameter(
-                        "listenerPort: \(definition.listenerPort) is already the listener port of load balancer \(holder).")
+                        "listenerPort: \(definition.listenerPort) is already the listener port of load balancer \(holder)."
+                    )
                 }
                 try db.insertLoadBalancer(definition)
-                return LoadBalancerResponse(loadBalancer: LoadBalancerDescription(definition, attachments: [], desired: [], board: board))
+                return LoadBalancerResponse(
+                    loadBalancer: LoadBalancerDescription(definition, attachments: [], desired: [], board: board))
             }
-            context.logger.info("load balancer created", metadata: [
-                "lb.name": "\(definition.loadBalancerName)", "listener.port": "\(definition.listenerPort)",
-            ])
+            context.logger.info(
+                "load balancer created",
+                metadata: [
+                    "lb.name": "\(definition.loadBalancerName)", "listener.port": "\(definition.listenerPort)",
+                ])
             return answer
         },
         "DescribeLoadBalancers": ECSOperation { (request: DescribeLoadBalancersRequest, context) in
@@ -70,9 +75,11 @@ extension ECSAPI {
                 }
                 for definition in definitions {
                     let attachments = try db.loadBalancerAttachments(named: definition.loadBalancerName)
-                    response.loadBalancers.append(LoadBalancerDescription(
-                        definition, attachments: attachments, desired: try db.desiredTargets(of: attachments), board: board,
-                        reported: try db.targetHealth(reportedBy: definition.loadBalancerName)))
+                    response.loadBalancers.append(
+                        LoadBalancerDescription(
+                            definition, attachments: attachments, desired: try db.desiredTargets(of: attachments),
+                            board: board,
+                            reported: try db.targetHealth(reportedBy: definition.loadBalancerName)))
                 }
                 return response
             }
@@ -81,19 +88,23 @@ extension ECSAPI {
             let name = ARNs.loadBalancerName(request.loadBalancerName)
             if request.targets.count > ReportTargetHealthRules.maximumTargets {
                 throw ECSError.invalidParameter(
-                    "targets: give at most \(ReportTargetHealthRules.maximumTargets) targets, got \(request.targets.count).")
+                    "targets: give at most \(ReportTargetHealthRules.maximumTargets) targets, got \(request.targets.count)."
+                )
             }
             var states: [String: TargetHealth] = [:]
             for (index, target) in request.targets.enumerated() {
                 guard let state = TargetHealth(rawValue: target.state) else {
                     throw ECSError.invalidParameter(
-                        "targets[\(index)].state: must be initial, healthy or unhealthy, got '\(target.state.prefix(32))'.")
+                        "targets[\(index)].state: must be initial, healthy or unhealthy, got '\(target.state.prefix(32))'."
+                    )
                 }
                 states[target.id] = state
             }
             let now = context.now
             try await context.store.write { [states] db in
-                guard try db.loadBalancerDefinition(named: name) != nil else { throw ECSError.loadBalancerNotFound(name) }
+                guard try db.loadBalancerDefinition(named: name) != nil else {
+                    throw ECSError.loadBalancerNotFound(name)
+                }
                 try db.replaceTargetHealth(of: name, with: states, now: now)
             }
             return ReportTargetHealthResponse()
@@ -102,10 +113,14 @@ extension ECSAPI {
             let name = ARNs.loadBalancerName(request.loadBalancerName)
             let board = context.loadBalancers
             let answer = try await context.store.write { db in
-                guard let definition = try db.loadBalancerDefinition(named: name) else { throw ECSError.loadBalancerNotFound(name) }
+                guard let definition = try db.loadBalancerDefinition(named: name) else {
+                    throw ECSError.loadBalancerNotFound(name)
+                }
                 let users = try db.loadBalancerAttachments(named: name)
                 if let user = users.first {
-                    throw ECSError("ResourceInUseException", """
+                    throw ECSError(
+                        "ResourceInUseException",
+                        """
                         loadBalancerName: load balancer \(name) is used by service \(user.serviceName) of cluster \
                         \(user.cluster)\(users.count > 1 ? " and \(users.count - 1) more" : ""); remove it from the service's \
                         loadBalancers or delete the service first.
@@ -131,7 +146,9 @@ enum ReportTargetHealthRules {
 enum ARNs {
     /// The name in a balancer identifier: the name itself, or the last component of its ARN.
     static func loadBalancerName(_ identifier: String) -> String {
-        guard identifier.hasPrefix("arn:"), let arn = ARN(identifier), arn.kind == "loadbalancer" else { return identifier }
+        guard identifier.hasPrefix("arn:"), let arn = ARN(identifier), arn.kind == "loadbalancer" else {
+            return identifier
+        }
         return arn.resource
     }
 }

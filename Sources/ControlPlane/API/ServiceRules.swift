@@ -17,7 +17,8 @@ extension ServiceRules {
     static func unableToPlaceEvent(service: String, reason: String, at now: Date) -> ServiceEvent {
         ServiceEvent(
             id: eventID(), createdAt: now,
-            message: "(service \(service)) was unable to place a task because no container instance met all of its requirements. Reason: \(reason). For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+            message:
+                "(service \(service)) was unable to place a task because no container instance met all of its requirements. Reason: \(reason). For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
         )
     }
 }
@@ -29,9 +30,12 @@ extension Database {
     /// event naming the task and the agent's reason in its service's log; the reconciler replaces the task as usual.
     func recordStartFailure(of task: ECSTask, cluster: Cluster, now: Date) throws {
         guard task.lastStatus == .stopped, task.stopCode == StopCode.taskFailedToStart, let group = task.group,
-              group.hasPrefix("service:"), var service = try service(String(group.dropFirst("service:".count)), in: cluster),
-              let taskID = ARN.lastComponent(of: task.taskArn, kind: "task") else { return }
-        let message = "(service \(service.serviceName)) (task \(taskID)) failed to start: \(task.stoppedReason ?? "no reason given")"
+            group.hasPrefix("service:"),
+            var service = try service(String(group.dropFirst("service:".count)), in: cluster),
+            let taskID = ARN.lastComponent(of: task.taskArn, kind: "task")
+        else { return }
+        let message =
+            "(service \(service.serviceName)) (task \(taskID)) failed to start: \(task.stoppedReason ?? "no reason given")"
         service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
         service.events = Array(service.events.prefix(ServiceRules.maxEvents))
         try saveService(service, cluster: cluster)
@@ -55,14 +59,23 @@ extension Database {
             let lastStatus = row.lastStatus
             let desiredStatus = row.desiredStatus
             // Tasks started before deployments were recorded on tasks belong to the deployment of their definition.
-            let key = row.startedBy.flatMap { id in service.deployments.contains { $0.id == id } ? id : nil }
+            let key =
+                row.startedBy.flatMap { id in service.deployments.contains { $0.id == id } ? id : nil }
                 ?? service.deployments.first { $0.taskDefinition == row.taskDefinitionArn }?.id ?? primaryID ?? ""
             var tally = byDeployment[key] ?? Tally()
-            if desiredStatus == .running, lastStatus == .running { tally.running += n; total.running += n }
-            if desiredStatus == .running, lastStatus?.isPending == true { tally.pending += n; total.pending += n }
+            if desiredStatus == .running, lastStatus == .running {
+                tally.running += n
+                total.running += n
+            }
+            if desiredStatus == .running, lastStatus?.isPending == true {
+                tally.pending += n
+                total.pending += n
+            }
             if lastStatus == .stopped {
                 let stopCode = row.stopCode
-                if stopCode == .essentialContainerExited || stopCode == .taskFailedToStart || row.healthStatus == .unhealthy {
+                if stopCode == .essentialContainerExited || stopCode == .taskFailedToStart
+                    || row.healthStatus == .unhealthy
+                {
                     tally.failed += n
                 }
             }
@@ -80,7 +93,8 @@ extension Database {
             service.deployments[index].runningCount = tally.running
             service.deployments[index].pendingCount = tally.pending
             service.deployments[index].failedTasks = tally.failed
-            service.deployments[index].desiredCount = service.deployments[index].status == .primary
+            service.deployments[index].desiredCount =
+                service.deployments[index].status == .primary
                 ? service.desiredCount : tally.running + tally.pending
         }
         service.tags = includeTags ? try tags(of: service.serviceArn) : nil

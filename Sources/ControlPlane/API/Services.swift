@@ -29,8 +29,10 @@ extension ECSAPI {
                 )
                 var events: [ServiceEvent] = []
                 if desiredCount > 0, try db.activeInstanceCount(in: cluster) == 0 {
-                    events.append(ServiceRules.unableToPlaceEvent(
-                        service: request.serviceName, reason: "No Container Instances were found in your cluster", at: context.now))
+                    events.append(
+                        ServiceRules.unableToPlaceEvent(
+                            service: request.serviceName, reason: "No Container Instances were found in your cluster",
+                            at: context.now))
                 }
                 var deploymentConfiguration = request.deploymentConfiguration ?? .defaults
                 deploymentConfiguration.maximumPercent = deploymentConfiguration.maximumPercent ?? 200
@@ -44,12 +46,14 @@ extension ECSAPI {
                     platformVersion: request.platformVersion, taskDefinition: definition.taskDefinitionArn ?? "",
                     deploymentConfiguration: deploymentConfiguration, deployments: [deployment], roleArn: request.role,
                     events: events, createdAt: context.now,
-                    placementConstraints: request.placementConstraints ?? [], placementStrategy: request.placementStrategy ?? [],
+                    placementConstraints: request.placementConstraints ?? [],
+                    placementStrategy: request.placementStrategy ?? [],
                     networkConfiguration: request.networkConfiguration,
                     healthCheckGracePeriodSeconds: request.healthCheckGracePeriodSeconds, schedulingStrategy: strategy,
                     deploymentController: request.deploymentController ?? .object(["type": .string("ECS")]),
                     tags: nil, createdBy: "arn:aws:iam::\(context.accountID):root",
-                    enableECSManagedTags: request.enableECSManagedTags ?? false, propagateTags: request.propagateTags ?? "NONE",
+                    enableECSManagedTags: request.enableECSManagedTags ?? false,
+                    propagateTags: request.propagateTags ?? "NONE",
                     enableExecuteCommand: request.enableExecuteCommand ?? false
                 )
                 try db.saveService(service, cluster: cluster)
@@ -57,7 +61,8 @@ extension ECSAPI {
                 try db.putTags(request.tags ?? [], on: service.serviceArn)
                 return try db.described(service, cluster: cluster, includeTags: true)
             }
-            context.logger.info("service created", metadata: ["service": "\(service.serviceName)", "cluster": "\(service.clusterArn)"])
+            context.logger.info(
+                "service created", metadata: ["service": "\(service.serviceName)", "cluster": "\(service.clusterArn)"])
             return ServiceResponse(service: service)
         },
         "DescribeServices": ECSOperation { (request: DescribeServicesRequest, context) in
@@ -69,7 +74,9 @@ extension ECSAPI {
                     if let service = try db.service(identifier, in: cluster) {
                         response.services.append(try db.described(service, cluster: cluster, includeTags: includeTags))
                     } else {
-                        let arn = identifier.hasPrefix("arn:") ? identifier : context.arn("service", "\(cluster.clusterName)/\(identifier)")
+                        let arn =
+                            identifier.hasPrefix("arn:")
+                            ? identifier : context.arn("service", "\(cluster.clusterName)/\(identifier)")
                         response.failures.append(Failure(arn: arn, reason: "MISSING"))
                     }
                 }
@@ -82,7 +89,8 @@ extension ECSAPI {
                 let cluster = try db.activeCluster(request.cluster)
                 return try db.services(cluster: cluster.clusterName, statuses: [.active, .draining]).filter { service in
                     (request.launchType == nil || service.launchType == request.launchType)
-                        && (request.schedulingStrategy == nil || service.schedulingStrategy == request.schedulingStrategy)
+                        && (request.schedulingStrategy == nil
+                            || service.schedulingStrategy == request.schedulingStrategy)
                 }
             }
             let page = try Pagination.page(rows, key: \.serviceName, nextToken: request.nextToken, limit: limit)
@@ -102,7 +110,9 @@ extension ECSAPI {
                 var newTaskDefinition: String?
                 if let text = request.taskDefinition {
                     let definition = try db.usableTaskDefinition(text)
-                    if definition.taskDefinitionArn != service.taskDefinition { newTaskDefinition = definition.taskDefinitionArn }
+                    if definition.taskDefinitionArn != service.taskDefinition {
+                        newTaskDefinition = definition.taskDefinitionArn
+                    }
                 }
                 if newTaskDefinition != nil || request.forceNewDeployment == true {
                     service.taskDefinition = newTaskDefinition ?? service.taskDefinition
@@ -111,12 +121,14 @@ extension ECSAPI {
                         service.deployments[index].updatedAt = context.now
                     }
                     var generator = SystemRandomNumberGenerator()
-                    service.deployments.insert(Deployment(
-                        id: ServiceRules.deploymentID(&generator), status: .primary, taskDefinition: service.taskDefinition,
-                        desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
-                        createdAt: context.now, updatedAt: context.now, launchType: service.launchType,
-                        rolloutState: .inProgress, rolloutStateReason: nil
-                    ), at: 0)
+                    service.deployments.insert(
+                        Deployment(
+                            id: ServiceRules.deploymentID(&generator), status: .primary,
+                            taskDefinition: service.taskDefinition,
+                            desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
+                            createdAt: context.now, updatedAt: context.now, launchType: service.launchType,
+                            rolloutState: .inProgress, rolloutStateReason: nil
+                        ), at: 0)
                 } else if let primary = service.deployments.firstIndex(where: { $0.status == .primary }) {
                     service.deployments[primary].desiredCount = service.desiredCount
                     service.deployments[primary].updatedAt = context.now
@@ -125,14 +137,16 @@ extension ECSAPI {
                     var merged = service.deploymentConfiguration ?? .defaults
                     merged.maximumPercent = configuration.maximumPercent ?? merged.maximumPercent
                     merged.minimumHealthyPercent = configuration.minimumHealthyPercent ?? merged.minimumHealthyPercent
-                    merged.deploymentCircuitBreaker = configuration.deploymentCircuitBreaker ?? merged.deploymentCircuitBreaker
+                    merged.deploymentCircuitBreaker =
+                        configuration.deploymentCircuitBreaker ?? merged.deploymentCircuitBreaker
                     merged.alarms = configuration.alarms ?? merged.alarms
                     service.deploymentConfiguration = merged
                 }
                 service.placementConstraints = request.placementConstraints ?? service.placementConstraints
                 service.placementStrategy = request.placementStrategy ?? service.placementStrategy
                 service.networkConfiguration = request.networkConfiguration ?? service.networkConfiguration
-                service.healthCheckGracePeriodSeconds = request.healthCheckGracePeriodSeconds ?? service.healthCheckGracePeriodSeconds
+                service.healthCheckGracePeriodSeconds =
+                    request.healthCheckGracePeriodSeconds ?? service.healthCheckGracePeriodSeconds
                 service.enableExecuteCommand = request.enableExecuteCommand ?? service.enableExecuteCommand
                 service.enableECSManagedTags = request.enableECSManagedTags ?? service.enableECSManagedTags
                 service.loadBalancers = request.loadBalancers ?? service.loadBalancers
@@ -142,8 +156,10 @@ extension ECSAPI {
                 service.capacityProviderStrategy = request.capacityProviderStrategy ?? service.capacityProviderStrategy
                 service.platformVersion = request.platformVersion ?? service.platformVersion
                 if service.desiredCount > 0, try db.activeInstanceCount(in: cluster) == 0 {
-                    service.events.insert(ServiceRules.unableToPlaceEvent(
-                        service: service.serviceName, reason: "No Container Instances were found in your cluster", at: context.now), at: 0)
+                    service.events.insert(
+                        ServiceRules.unableToPlaceEvent(
+                            service: service.serviceName, reason: "No Container Instances were found in your cluster",
+                            at: context.now), at: 0)
                     service.events = Array(service.events.prefix(ServiceRules.maxEvents))
                 }
                 try db.saveService(service, cluster: cluster)
@@ -163,7 +179,9 @@ extension ECSAPI {
                 let tasks = try db.tasksNotDesiredStopped(cluster: cluster.clusterName, service: service.serviceName)
                 var deregistering: [(task: String, delay: TimeInterval)] = []
                 for task in tasks {
-                    let outcome = try db.stopTask(task, in: cluster, stopCode: .serviceSchedulerInitiated, reason: "Service deleted", now: context.now)
+                    let outcome = try db.stopTask(
+                        task, in: cluster, stopCode: .serviceSchedulerInitiated, reason: "Service deleted",
+                        now: context.now)
                     if case .deregistering(let delay) = outcome { deregistering.append((task.taskArn, delay)) }
                 }
                 let live = try db.liveTaskCount(cluster: cluster.clusterName, service: service.serviceName)
@@ -175,8 +193,9 @@ extension ECSAPI {
                 return (ServiceResponse(service: answer), cluster.clusterName, deregistering)
             }
             for (task, delay) in deregistering {
-                TaskDeregistrationLog.started(cluster: clusterName, service: response.service.serviceName, task: task, delay: delay,
-                                              logger: context.logger)
+                TaskDeregistrationLog.started(
+                    cluster: clusterName, service: response.service.serviceName, task: task, delay: delay,
+                    logger: context.logger)
             }
             return response
         },

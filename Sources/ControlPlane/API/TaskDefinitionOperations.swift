@@ -56,7 +56,9 @@ extension ECSAPI {
                 try db.putTags(tags ?? [], on: definition.taskDefinitionArn!)
                 return definition
             }
-            context.logger.info("task definition registered", metadata: ["task_definition.arn": "\(registered.taskDefinitionArn ?? "")"])
+            context.logger.info(
+                "task definition registered", metadata: ["task_definition.arn": "\(registered.taskDefinitionArn ?? "")"]
+            )
             return TaskDefinitionResponse(taskDefinition: registered, tags: tags ?? [])
         },
         "DescribeTaskDefinition": ECSOperation { (request: DescribeTaskDefinitionRequest, context) in
@@ -74,13 +76,16 @@ extension ECSAPI {
         },
         "ListTaskDefinitions": ECSOperation { (request: ListTaskDefinitionsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
-            guard let status = request.statusOrDefault else { throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.") }
+            guard let status = request.statusOrDefault else {
+                throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.")
+            }
             let sort = request.sortOrDefault
             let rows = try await context.store.read { db in
                 try db.taskDefinitionRevisions(status: status, family: request.familyPrefix, descending: sort == "DESC")
                     .map { (key: $0.family + "\u{1}" + String(format: "%010d", $0.revision), arn: $0.arn) }
             }
-            let page = try Pagination.page(rows, key: \.key, nextToken: request.nextToken, limit: limit, descending: sort == "DESC")
+            let page = try Pagination.page(
+                rows, key: \.key, nextToken: request.nextToken, limit: limit, descending: sort == "DESC")
             return ListTaskDefinitionsResponse(taskDefinitionArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
         "ListTaskDefinitionFamilies": ECSOperation { (request: ListTaskDefinitionFamiliesRequest, context) in
@@ -112,14 +117,17 @@ extension ECSAPI {
                 var response = DeleteTaskDefinitionsResponse(taskDefinitions: [], failures: [])
                 for (text, reference) in references {
                     guard var definition = try db.taskDefinition(reference) else {
-                        response.failures.append(Failure(arn: text, reason: "The specified task definition does not exist."))
+                        response.failures.append(
+                            Failure(arn: text, reason: "The specified task definition does not exist."))
                         continue
                     }
                     guard definition.registrationStatus != .active else {
-                        response.failures.append(Failure(
-                            arn: definition.taskDefinitionArn,
-                            reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
-                        ))
+                        response.failures.append(
+                            Failure(
+                                arn: definition.taskDefinitionArn,
+                                reason:
+                                    "The specified task definition is still in ACTIVE status. Please deregister the target and try again."
+                            ))
                         continue
                     }
                     definition.registrationStatus = .deleteInProgress

@@ -60,7 +60,9 @@ extension Database {
     /// already open finish. The start of deregistration is stored (`task.deregisteringSince`, migration "v6"), and
     /// `releaseDeregistrations(now:drained:)` hands the stop to the agent later. Any other task (no balancer, never
     /// reached RUNNING, already exited) is desired STOPPED at once.
-    func stopTask(_ task: ECSTask, in cluster: Cluster, stopCode: StopCode, reason: String, now: Date) throws -> TaskStopOutcome {
+    func stopTask(
+        _ task: ECSTask, in cluster: Cluster, stopCode: StopCode, reason: String, now: Date
+    ) throws -> TaskStopOutcome {
         guard task.desiredStatus != .stopped else { return .alreadyStopping }
         var stopped = task
         stopped.desiredStatus = .stopped
@@ -83,7 +85,9 @@ extension Database {
     func deregistrationDelay(cluster: String, service: String) throws -> TimeInterval {
         let names = Set(try loadBalancerAttachments(cluster: cluster, service: service).map(\.loadBalancerName))
         guard !names.isEmpty else { return 0 }
-        return try loadBalancerDefinitions().filter { names.contains($0.loadBalancerName) }.map(\.deregistrationDelaySeconds).max() ?? 0
+        return try loadBalancerDefinitions().filter { names.contains($0.loadBalancerName) }.map(
+            \.deregistrationDelaySeconds
+        ).max() ?? 0
     }
 
     // MARK: - Held stops
@@ -93,10 +97,13 @@ extension Database {
         let held = try heldStops()
         guard !held.isEmpty else { return [] }
         let attachments = try loadBalancerAttachments()
-        let delays = Dictionary(try loadBalancerDefinitions().map { ($0.loadBalancerName, $0.deregistrationDelaySeconds) },
-                                uniquingKeysWith: { first, _ in first })
+        let delays = Dictionary(
+            try loadBalancerDefinitions().map { ($0.loadBalancerName, $0.deregistrationDelaySeconds) },
+            uniquingKeysWith: { first, _ in first })
         return held.map { task in
-            let names = Set(attachments.filter { $0.cluster == task.cluster && $0.serviceName == task.serviceName }.map(\.loadBalancerName))
+            let names = Set(
+                attachments.filter { $0.cluster == task.cluster && $0.serviceName == task.serviceName }.map(
+                    \.loadBalancerName))
             return DeregisteringTask(
                 cluster: task.cluster, serviceName: task.serviceName, taskArn: task.taskArn, since: task.since,
                 loadBalancers: names.sorted(), delay: names.compactMap { delays[$0] }.max() ?? 0)
@@ -137,22 +144,30 @@ extension ECSTask {
 /// The operator's view of deregistration: one log line when it begins and one when the stop is released.
 enum TaskDeregistrationLog {
     static func started(cluster: String, service: String?, task: String, delay: TimeInterval, logger: Logger) {
-        logger.info("task deregistering from its load balancers; stop held until drained", metadata: [
-            "cluster": "\(cluster)", "service": "\(service ?? "")", "task": "\(task)",
-            "lb.deregistration_delay": "\(delay)",
-        ])
+        logger.info(
+            "task deregistering from its load balancers; stop held until drained",
+            metadata: [
+                "cluster": "\(cluster)", "service": "\(service ?? "")", "task": "\(task)",
+                "lb.deregistration_delay": "\(delay)",
+            ])
         Counter(label: "flotilla_controlplane_deregistrations_started_total").increment()
     }
 
     static func released(_ stops: [ReleasedStop], logger: Logger) {
         for stop in stops {
-            logger.info("task stop released to its agent", metadata: [
-                "cluster": "\(stop.task.cluster)", "service": "\(stop.task.serviceName ?? "")", "task": "\(stop.task.taskArn)",
-                "deregistration.cause": "\(stop.cause.rawValue)", "deregistration.waited": "\(stop.waited)",
-                "lb.names": "\(stop.task.loadBalancers.joined(separator: ","))",
-            ])
-            Counter(label: "flotilla_controlplane_deregistrations_released_total", dimensions: [("cause", stop.cause.rawValue)])
-                .increment()
+            logger.info(
+                "task stop released to its agent",
+                metadata: [
+                    "cluster": "\(stop.task.cluster)", "service": "\(stop.task.serviceName ?? "")",
+                    "task": "\(stop.task.taskArn)",
+                    "deregistration.cause": "\(stop.cause.rawValue)", "deregistration.waited": "\(stop.waited)",
+                    "lb.names": "\(stop.task.loadBalancers.joined(separator: ","))",
+                ])
+            Counter(
+                label: "flotilla_controlplane_deregistrations_released_total",
+                dimensions: [("cause", stop.cause.rawValue)]
+            )
+            .increment()
         }
     }
 }

@@ -28,13 +28,17 @@ extension TaskRules {
     /// A new task of `definition` in `cluster` on `instanceArn`, desired RUNNING: the agent takes it from here.
     ///
     /// RunTask and StartTask create tasks PENDING; the reconciler creates service tasks PROVISIONING (as ECS shows them).
-    static func makeTask(_ definition: TaskDefinition, cluster: Cluster, instanceArn: String, startedBy: String?,
-                         group: String?, overrides: JSONValue?, lastStatus: TaskStatus, now: Date) -> ECSTask {
+    static func makeTask(
+        _ definition: TaskDefinition, cluster: Cluster, instanceArn: String, startedBy: String?,
+        group: String?, overrides: JSONValue?, lastStatus: TaskStatus, now: Date
+    ) -> ECSTask {
         let id = newID()
         let clusterARN = ARN(cluster.clusterArn)
         func arn(_ kind: String, _ resource: String) -> String {
-            ARN(region: clusterARN?.region ?? "us-east-1", account: clusterARN?.account ?? "000000000000", kind: kind,
-                resource: resource).description
+            ARN(
+                region: clusterARN?.region ?? "us-east-1", account: clusterARN?.account ?? "000000000000", kind: kind,
+                resource: resource
+            ).description
         }
         let taskArn = arn("task", "\(cluster.clusterName)/\(id)")
         return ECSTask(
@@ -75,22 +79,28 @@ extension Database {
     /// Places `count` tasks of `definition` with the scheduler, on the cluster as it is inside this transaction.
     ///
     /// Every task that fits nowhere becomes an ECS `failures` entry instead of a task that pretends to run.
-    func placeTasks(_ definition: TaskDefinition, count: Int, cluster: Cluster, startedBy: String?, group: String?,
-                    overrides: JSONValue?, tags: [ResourceTag], placement: PlacementSettings, now: Date,
-                    using generator: inout some RandomNumberGenerator) throws -> TasksResponse {
+    func placeTasks(
+        _ definition: TaskDefinition, count: Int, cluster: Cluster, startedBy: String?, group: String?,
+        overrides: JSONValue?, tags: [ResourceTag], placement: PlacementSettings, now: Date,
+        using generator: inout some RandomNumberGenerator
+    ) throws -> TasksResponse {
         var response = TasksResponse(tasks: [], failures: [])
         let state = try schedulingState(of: cluster)
         guard !state.snapshot.instances.isEmpty else {
-            response.failures = [Failure(arn: cluster.clusterArn, reason: "No Container Instances were found in your cluster.")]
+            response.failures = [
+                Failure(arn: cluster.clusterArn, reason: "No Container Instances were found in your cluster.")
+            ]
             return response
         }
         let request = PlacementRequest(
             group: group ?? "family:\(definition.family)", taskDefinitionArn: definition.taskDefinitionArn ?? "",
-            requirements: TaskRequirements(definition), constraints: placement.constraints, strategy: placement.strategy)
+            requirements: TaskRequirements(definition), constraints: placement.constraints, strategy: placement.strategy
+        )
         let plan = Scheduler.place(request, count: count, in: state.snapshot, using: &generator)
         for placed in plan.placements {
-            let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: placed.containerInstanceArn,
-                                          startedBy: startedBy, group: group, overrides: overrides, lastStatus: .pending, now: now)
+            let task = TaskRules.makeTask(
+                definition, cluster: cluster, instanceArn: placed.containerInstanceArn,
+                startedBy: startedBy, group: group, overrides: overrides, lastStatus: .pending, now: now)
             try saveTask(task, cluster: cluster)
             try putTags(tags, on: task.taskArn)
             var answer = task
@@ -112,11 +122,13 @@ extension ECSAPI {
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
                 var generator = SystemRandomNumberGenerator()
-                return try db.placeTasks(definition, count: count, cluster: cluster, startedBy: request.startedBy,
-                                         group: request.group, overrides: request.overrides, tags: request.tags ?? [],
-                                         placement: PlacementSettings(constraints: request.placementConstraints,
-                                                                      strategy: request.placementStrategy),
-                                         now: context.now, using: &generator)
+                return try db.placeTasks(
+                    definition, count: count, cluster: cluster, startedBy: request.startedBy,
+                    group: request.group, overrides: request.overrides, tags: request.tags ?? [],
+                    placement: PlacementSettings(
+                        constraints: request.placementConstraints,
+                        strategy: request.placementStrategy),
+                    now: context.now, using: &generator)
             }
         },
         "StartTask": ECSOperation { (request: StartTaskRequest, context) in
@@ -130,23 +142,30 @@ extension ECSAPI {
                     // checks its status, agent, CPU, memory and ports as it would for RunTask.
                     var snapshot = try db.schedulingState(of: cluster).snapshot
                     guard let instance = try db.containerInstance(identifier, in: cluster),
-                          let only = snapshot.instances.first(where: { $0.containerInstanceArn == instance.containerInstanceArn }) else {
+                        let only = snapshot.instances.first(where: {
+                            $0.containerInstanceArn == instance.containerInstanceArn
+                        })
+                    else {
                         response.failures.append(Failure(arn: identifier, reason: "MISSING"))
                         continue
                     }
                     snapshot.instances = [only]
                     var generator = SystemRandomNumberGenerator()
                     let plan = Scheduler.place(
-                        PlacementRequest(group: request.group ?? "family:\(definition.family)",
-                                         taskDefinitionArn: definition.taskDefinitionArn ?? "", requirements: requirements),
+                        PlacementRequest(
+                            group: request.group ?? "family:\(definition.family)",
+                            taskDefinitionArn: definition.taskDefinitionArn ?? "", requirements: requirements),
                         count: 1, in: snapshot, using: &generator)
                     guard !plan.placements.isEmpty else {
-                        for failure in plan.unplaced { response.failures += TaskRules.failures(failure, cluster: cluster) }
+                        for failure in plan.unplaced {
+                            response.failures += TaskRules.failures(failure, cluster: cluster)
+                        }
                         continue
                     }
-                    let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: instance.containerInstanceArn,
-                                                  startedBy: request.startedBy, group: request.group,
-                                                  overrides: request.overrides, lastStatus: .pending, now: context.now)
+                    let task = TaskRules.makeTask(
+                        definition, cluster: cluster, instanceArn: instance.containerInstanceArn,
+                        startedBy: request.startedBy, group: request.group,
+                        overrides: request.overrides, lastStatus: .pending, now: context.now)
                     try db.saveTask(task, cluster: cluster)
                     try db.putTags(request.tags ?? [], on: task.taskArn)
                     response.tasks.append(task)
@@ -160,13 +179,17 @@ extension ECSAPI {
                 guard let task = try db.task(request.task, in: cluster) else {
                     throw ECSError.invalidParameter("The referenced task was not found.")
                 }
-                let outcome = try db.stopTask(task, in: cluster, stopCode: .userInitiated,
-                                              reason: request.reason ?? "Task stopped by user", now: context.now)
-                return (outcome, cluster.clusterName, TaskResponse(task: try db.task(task.taskArn, in: cluster) ?? task))
+                let outcome = try db.stopTask(
+                    task, in: cluster, stopCode: .userInitiated,
+                    reason: request.reason ?? "Task stopped by user", now: context.now)
+                return (
+                    outcome, cluster.clusterName, TaskResponse(task: try db.task(task.taskArn, in: cluster) ?? task)
+                )
             }
             if case .deregistering(let delay) = outcome {
-                TaskDeregistrationLog.started(cluster: clusterName, service: response.task.serviceName, task: response.task.taskArn,
-                                              delay: delay, logger: context.logger)
+                TaskDeregistrationLog.started(
+                    cluster: clusterName, service: response.task.serviceName, task: response.task.taskArn,
+                    delay: delay, logger: context.logger)
             }
             return response
         },
@@ -180,7 +203,9 @@ extension ECSAPI {
                         task.tags = includeTags ? try db.tags(of: task.taskArn) : nil
                         response.tasks.append(task)
                     } else {
-                        let arn = identifier.hasPrefix("arn:") ? identifier : context.arn("task", "\(cluster.clusterName)/\(identifier)")
+                        let arn =
+                            identifier.hasPrefix("arn:")
+                            ? identifier : context.arn("task", "\(cluster.clusterName)/\(identifier)")
                         response.failures.append(Failure(arn: arn, reason: "MISSING"))
                     }
                 }
@@ -195,14 +220,18 @@ extension ECSAPI {
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
                 // ECS: PENDING lists tasks desired RUNNING that have not reached RUNNING yet.
-                let selection = desiredStatus == .pending
-                    ? TaskSelection(cluster: cluster.clusterName, desiredStatus: .running, lastStatuses: TaskStatus.pendingStatuses)
+                let selection =
+                    desiredStatus == .pending
+                    ? TaskSelection(
+                        cluster: cluster.clusterName, desiredStatus: .running, lastStatuses: TaskStatus.pendingStatuses)
                     : TaskSelection(cluster: cluster.clusterName, desiredStatus: desiredStatus)
                 var filtered = selection
                 filtered.family = request.family
                 filtered.serviceName = request.serviceName.map { ARN.lastComponent(of: $0, kind: "service") ?? $0 }
                 filtered.startedBy = request.startedBy
-                filtered.containerInstanceID = request.containerInstance.map { ARN.lastComponent(of: $0, kind: "container-instance") ?? $0 }
+                filtered.containerInstanceID = request.containerInstance.map {
+                    ARN.lastComponent(of: $0, kind: "container-instance") ?? $0
+                }
                 return try db.taskIdentifiers(filtered)
             }
             let page = try Pagination.page(rows, key: \.id, nextToken: request.nextToken, limit: limit)

@@ -30,12 +30,15 @@ struct AgentSession: Sendable {
 
 extension Database {
     /// Checks `credential` against the instance's stored hash and records the contact (reconnecting the instance).
-    func agentSession(cluster identifier: String?, instance arn: String, credential: String, now: Date) throws -> AgentSession {
+    func agentSession(
+        cluster identifier: String?, instance arn: String, credential: String, now: Date
+    ) throws -> AgentSession {
         let cluster = try activeCluster(identifier)
         guard let id = ARN.lastComponent(of: arn, kind: "container-instance"),
-              let record = try agentRecord(instanceID: id, cluster: cluster.clusterName),
-              let hash = record.credentialHash,
-              Secrets.equal(hash, SHA256.hex(credential.utf8)) else {
+            let record = try agentRecord(instanceID: id, cluster: cluster.clusterName),
+            let hash = record.credentialHash,
+            Secrets.equal(hash, SHA256.hex(credential.utf8))
+        else {
             throw ECSError.credentialRefused(String(arn.prefix(300)))
         }
         var instance = record.instance
@@ -60,28 +63,36 @@ extension Database {
         for (stored, held) in try agentTasks(instanceID: session.instance.id, cluster: session.cluster.clusterName) {
             var task = stored
             if held { task.desiredStatus = .running }
-            if definitions[task.taskDefinitionArn] == nil, let reference = try? TaskDefinitionReference(task.taskDefinitionArn) {
+            if definitions[task.taskDefinitionArn] == nil,
+                let reference = try? TaskDefinitionReference(task.taskDefinitionArn)
+            {
                 definitions[task.taskDefinitionArn] = try taskDefinition(reference)
             }
-            answer.append(DesiredTask(
-                taskArn: task.taskArn, desiredStatus: WireValue(task.desiredStatus), lastStatus: WireValue(task.lastStatus), version: task.version,
-                taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
-                overrides: task.overrides, containers: task.containers, startedBy: task.startedBy, group: task.group,
-                stopCode: task.stopCode, stoppedReason: task.stoppedReason))
+            answer.append(
+                DesiredTask(
+                    taskArn: task.taskArn, desiredStatus: WireValue(task.desiredStatus),
+                    lastStatus: WireValue(task.lastStatus), version: task.version,
+                    taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
+                    overrides: task.overrides, containers: task.containers, startedBy: task.startedBy,
+                    group: task.group,
+                    stopCode: task.stopCode, stoppedReason: task.stoppedReason))
         }
         let status = try instanceStatusText(instanceID: session.instance.id, cluster: session.cluster.clusterName)
-        return PollDesiredTasksResponse(index: try desiredIndex(of: session.instance, cluster: session.cluster),
-                                        containerInstanceStatus: status.map(WireValue.init(rawValue:)) ?? WireValue(.inactive),
-                                        tasks: answer)
+        return PollDesiredTasksResponse(
+            index: try desiredIndex(of: session.instance, cluster: session.cluster),
+            containerInstanceStatus: status.map(WireValue.init(rawValue:)) ?? WireValue(.inactive),
+            tasks: answer)
     }
 }
 
 extension OperationContext {
     func logContact(_ session: AgentSession) {
         guard session.reconnected else { return }
-        logger.info("container instance reconnected", metadata: [
-            "cluster": "\(session.cluster.clusterName)", "instance.arn": "\(session.instance.containerInstanceArn)",
-        ])
+        logger.info(
+            "container instance reconnected",
+            metadata: [
+                "cluster": "\(session.cluster.clusterName)", "instance.arn": "\(session.instance.containerInstanceArn)",
+            ])
     }
 }
 
@@ -105,50 +116,67 @@ extension ECSAPI {
                     let resources = [
                         Resource(name: "CPU", type: "INTEGER", integerValue: request.resources.cpu),
                         Resource(name: "MEMORY", type: "INTEGER", integerValue: request.resources.memory),
-                        Resource(name: "PORTS", type: "STRINGSET",
-                                 stringSetValue: Set(request.resources.ports ?? []).sorted().map(String.init)),
+                        Resource(
+                            name: "PORTS", type: "STRINGSET",
+                            stringSetValue: Set(request.resources.ports ?? []).sorted().map(String.init)),
                     ]
                     let instance = ContainerInstance(
-                        containerInstanceArn: existing?.containerInstanceArn ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
-                        ec2InstanceId: request.hostname, version: (existing?.version ?? 0) + 1, versionInfo: request.versionInfo,
-                        remainingResources: resources, registeredResources: resources, status: existing?.status ?? .active,
+                        containerInstanceArn: existing?.containerInstanceArn
+                            ?? context.arn("container-instance", "\(cluster.clusterName)/\(id)"),
+                        ec2InstanceId: request.hostname, version: (existing?.version ?? 0) + 1,
+                        versionInfo: request.versionInfo,
+                        remainingResources: resources, registeredResources: resources,
+                        status: existing?.status ?? .active,
                         agentConnected: true, runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
                     try db.recordRegistration(
-                        instanceID: id, cluster: cluster.clusterName, credentialHash: SHA256.hex(credential.utf8), at: context.now,
+                        instanceID: id, cluster: cluster.clusterName, credentialHash: SHA256.hex(credential.utf8),
+                        at: context.now,
                         address: request.address, endpoint: request.agentEndpoint,
                         endpointToken: request.agentEndpoint == nil ? nil : request.agentToken)
                     for attribute in request.attributes ?? [] {
-                        try db.putAttribute(name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
+                        try db.putAttribute(
+                            name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
                     }
-                    return (cluster, try db.described(instance, cluster: cluster), try db.desiredIndex(of: instance, cluster: cluster),
-                            existing != nil)
+                    return (
+                        cluster, try db.described(instance, cluster: cluster),
+                        try db.desiredIndex(of: instance, cluster: cluster),
+                        existing != nil
+                    )
                 }
             } catch let error as ECSError where error.type == "AccessDeniedException" {
-                context.logger.warning("agent join token refused", metadata: [
-                    "cluster": "\(request.cluster ?? "default")", "agent.hostname": "\(request.hostname.prefix(255))",
-                ])
+                context.logger.warning(
+                    "agent join token refused",
+                    metadata: [
+                        "cluster": "\(request.cluster ?? "default")",
+                        "agent.hostname": "\(request.hostname.prefix(255))",
+                    ])
                 throw error
             }
-            context.logger.info(isReregistration ? "container instance re-registered" : "container instance registered", metadata: [
-                "cluster": "\(cluster.clusterName)", "instance.arn": "\(instance.containerInstanceArn)",
-                "agent.hostname": "\(request.hostname)",
-            ])
-            return try RegisterAgentResponse(containerArn: instance.containerInstanceArn, credential: credential,
-                                             endpoint: context.endpoint, index: index, instance: instance)
+            context.logger.info(
+                isReregistration ? "container instance re-registered" : "container instance registered",
+                metadata: [
+                    "cluster": "\(cluster.clusterName)", "instance.arn": "\(instance.containerInstanceArn)",
+                    "agent.hostname": "\(request.hostname)",
+                ])
+            return try RegisterAgentResponse(
+                containerArn: instance.containerInstanceArn, credential: credential,
+                endpoint: context.endpoint, index: index, instance: instance)
         },
         "PollDesiredTasks": ECSOperation { (request: PollDesiredTasksRequest, context) in
             let wait = try AgentRules.wait(request.waitSeconds, configuration: context.configuration)
             let held = request.index ?? 0
             let session = try await context.store.write { db in
-                try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
-                                    credential: request.credential, now: context.now)
+                try db.agentSession(
+                    cluster: request.cluster, instance: request.containerInstanceArn,
+                    credential: request.credential, now: context.now)
             }
             context.logContact(session)
             if session.index == held, wait > .zero {
                 let notifier = context.store.desiredStateChanges
-                let key = DesiredStateNotifier.Key(cluster: session.cluster.clusterName, instanceID: session.instance.id)
+                let key = DesiredStateNotifier.Key(
+                    cluster: session.cluster.clusterName, instanceID: session.instance.id)
                 let outcome = await withTaskGroup(of: DesiredStateNotifier.Outcome.self) { group in
                     group.addTask { await notifier.waitForChange(of: key, from: held) }
                     group.addTask {
@@ -163,28 +191,35 @@ extension ECSAPI {
             }
             // The contact is stamped again at the end: a long poll is contact all along.
             return try await context.store.write { db in
-                let session = try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
-                                                  credential: request.credential, now: context.clock())
+                let session = try db.agentSession(
+                    cluster: request.cluster, instance: request.containerInstanceArn,
+                    credential: request.credential, now: context.clock())
                 return try db.desiredTasks(of: session)
             }
         },
         "SubmitStateChanges": ECSOperation { (request: SubmitStateChangesRequest, context) in
             let changes = request.tasks ?? []
             let (session, response) = try await context.store.write { db in
-                let session = try db.agentSession(cluster: request.cluster, instance: request.containerInstanceArn,
-                                                  credential: request.credential, now: context.now)
+                let session = try db.agentSession(
+                    cluster: request.cluster, instance: request.containerInstanceArn,
+                    credential: request.credential, now: context.now)
                 var response = SubmitStateChangesResponse(updated: [], unchanged: [], ignored: [])
                 for change in changes {
                     guard let task = try db.task(change.taskArn, in: session.cluster),
-                          task.containerInstanceArn == session.instance.containerInstanceArn else {
-                        response.ignored.append(IgnoredStateChange(taskArn: change.taskArn,
-                                                                   reason: "The task is not assigned to this container instance."))
+                        task.containerInstanceArn == session.instance.containerInstanceArn
+                    else {
+                        response.ignored.append(
+                            IgnoredStateChange(
+                                taskArn: change.taskArn,
+                                reason: "The task is not assigned to this container instance."))
                         continue
                     }
                     switch TaskStateMerge.apply(change, to: task, now: context.now) {
                     case .updated(let merged):
                         try db.saveTask(merged, cluster: session.cluster)
-                        if task.lastStatus != .stopped { try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now) }
+                        if task.lastStatus != .stopped {
+                            try db.recordStartFailure(of: merged, cluster: session.cluster, now: context.now)
+                        }
                         response.updated.append(task.taskArn)
                     case .unchanged:
                         response.unchanged.append(task.taskArn)

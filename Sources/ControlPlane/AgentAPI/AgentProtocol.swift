@@ -11,8 +11,9 @@ extension RegisterAgentResponse {
     /// The answer with `instance` as DescribeContainerInstances encodes it.
     init(containerArn: String, credential: String, endpoint: String, index: Int64, instance: ContainerInstance) throws {
         let document = try JSONDecoder().decode(JSONValue.self, from: RequestDecoding.encode(instance))
-        self.init(containerInstanceArn: containerArn, credential: credential, endpoint: endpoint, index: index,
-                  containerInstance: document)
+        self.init(
+            containerInstanceArn: containerArn, credential: credential, endpoint: endpoint, index: index,
+            containerInstance: document)
     }
 }
 
@@ -20,11 +21,13 @@ extension RegisterAgentResponse {
 
 extension ECSError {
     static func credentialRefused(_ instance: String) -> ECSError {
-        ECSError("AccessDeniedException", "credential: is not valid for container instance \(instance); register again.",
-                 status: .forbidden)
+        ECSError(
+            "AccessDeniedException", "credential: is not valid for container instance \(instance); register again.",
+            status: .forbidden)
     }
 
     static func tooManyPolls(_ instance: String) -> ECSError {
-        ECSError("ThrottlingException", "Too many concurrent PollDesiredTasks calls for container instance \(instance).")
+        ECSError(
+            "ThrottlingException", "Too many concurrent PollDesiredTasks calls for container instance \(instance).")
     }
 }

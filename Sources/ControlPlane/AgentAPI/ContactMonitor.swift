@@ -22,8 +22,10 @@ public struct ContactMonitor: Service {
     /// - Parameters:
     ///   - interval: how often to look; defaults to a fifth of the grace period (at most a second's worth).
     ///   - now: the clock contact times are compared with (tests inject one).
-    public init(store: ControlPlaneStore, gracePeriod: Duration, interval: Duration? = nil,
-                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+    public init(
+        store: ControlPlaneStore, gracePeriod: Duration, interval: Duration? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
         self.store = store
         self.gracePeriod = gracePeriod
         self.interval = interval ?? max(gracePeriod / 5, .seconds(1))
@@ -64,9 +66,11 @@ public struct ContactMonitor: Service {
                 Counter(label: "flotilla_controlplane_agent_disconnects_total").increment(by: silent.count)
             }
             for pair in silent {
-                logger.info("container instance disconnected", metadata: [
-                    "cluster": "\(pair[0])", "instance.arn": "\(pair[1])", "agent.grace_period": "\(gracePeriod)",
-                ])
+                logger.info(
+                    "container instance disconnected",
+                    metadata: [
+                        "cluster": "\(pair[0])", "instance.arn": "\(pair[1])", "agent.grace_period": "\(gracePeriod)",
+                    ])
             }
             return silent.map { $0[1] }
         } catch {

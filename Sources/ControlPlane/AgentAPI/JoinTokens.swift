@@ -46,16 +46,18 @@ extension ECSAPI {
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let (token, createdAt) = try db.joinToken(of: cluster, now: context.now)
-                return JoinTokenResponse(cluster: cluster.clusterName, clusterArn: cluster.clusterArn, joinToken: token,
-                                         createdAt: createdAt)
+                return JoinTokenResponse(
+                    cluster: cluster.clusterName, clusterArn: cluster.clusterArn, joinToken: token,
+                    createdAt: createdAt)
             }
         },
         "RotateJoinToken": ECSOperation { (request: JoinTokenRequest, context) in
             let response = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let (token, createdAt) = try db.rotateJoinToken(of: cluster, now: context.now)
-                return JoinTokenResponse(cluster: cluster.clusterName, clusterArn: cluster.clusterArn, joinToken: token,
-                                         createdAt: createdAt)
+                return JoinTokenResponse(
+                    cluster: cluster.clusterName, clusterArn: cluster.clusterArn, joinToken: token,
+                    createdAt: createdAt)
             }
             context.logger.info("join token rotated", metadata: ["cluster": "\(response.cluster)"])
             return response

@@ -24,7 +24,8 @@ extension TaskStateMerge {
         if let health = change.healthStatus?.word, task.lastStatus != .stopped { merged.healthStatus = health }
         merged.pullStartedAt = task.pullStartedAt ?? change.pullStartedAt
         merged.pullStoppedAt = task.pullStoppedAt ?? change.pullStoppedAt
-        merged.startedAt = task.startedAt ?? change.startedAt ?? (reported >= .running && reported < .stopped ? now : nil)
+        merged.startedAt =
+            task.startedAt ?? change.startedAt ?? (reported >= .running && reported < .stopped ? now : nil)
         merged.stoppingAt = task.stoppingAt ?? change.stoppingAt
         merged.executionStoppedAt = task.executionStoppedAt ?? change.executionStoppedAt
         merged.stopCode = task.stopCode ?? change.stopCode
@@ -48,7 +49,9 @@ extension TaskStateMerge {
             if let bindings = containerChange.networkBindings, was < .stopped { container.networkBindings = bindings }
             merged.containers[index] = container
         }
-        if change.healthStatus == nil, merged.lastStatus != .stopped { merged.healthStatus = taskHealth(of: merged.containers) }
+        if change.healthStatus == nil, merged.lastStatus != .stopped {
+            merged.healthStatus = taskHealth(of: merged.containers)
+        }
         guard merged != task else { return .unchanged }
         merged.version = task.version + 1
         return .updated(merged)

@@ -19,10 +19,15 @@ extension Database {
         var definitions: [String: TaskDefinition?] = [:]
         var targets: [DesiredTarget] = []
         for attachment in attachments {
-            for (task, address) in try runningTasksWithAddresses(cluster: attachment.cluster, service: attachment.serviceName) {
-                guard let container = task.containers.first(where: { $0.name == attachment.containerName }) else { continue }
+            for (task, address) in try runningTasksWithAddresses(
+                cluster: attachment.cluster, service: attachment.serviceName)
+            {
+                guard let container = task.containers.first(where: { $0.name == attachment.containerName }) else {
+                    continue
+                }
                 if definitions[task.taskDefinitionArn] == nil {
-                    definitions[task.taskDefinitionArn] = try? taskDefinition(TaskDefinitionReference(task.taskDefinitionArn))
+                    definitions[task.taskDefinitionArn] = try? taskDefinition(
+                        TaskDefinitionReference(task.taskDefinitionArn))
                 }
                 let containerDefinition = definitions[task.taskDefinitionArn]??.containerDefinitions
                     .first { $0.name == attachment.containerName }
@@ -32,11 +37,12 @@ extension Database {
                         && (binding["protocol"]?.stringValue ?? "tcp") == "tcp" && binding["hostPort"]?.intValue != nil
                 }
                 guard let binding, let hostPort = binding["hostPort"]?.intValue,
-                      let host = Self.targetHost(agentAddress: address, bindIP: binding["bindIP"]?.stringValue)
+                    let host = Self.targetHost(agentAddress: address, bindIP: binding["bindIP"]?.stringValue)
                 else { continue }
-                targets.append(DesiredTarget(
-                    target: Target(id: task.taskArn, host: host, port: hostPort), attachment: attachment,
-                    taskArn: task.taskArn))
+                targets.append(
+                    DesiredTarget(
+                        target: Target(id: task.taskArn, host: host, port: hostPort), attachment: attachment,
+                        taskArn: task.taskArn))
             }
         }
         return targets

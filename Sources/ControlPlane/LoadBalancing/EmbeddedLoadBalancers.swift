@@ -39,10 +39,12 @@ public struct EmbeddedLoadBalancers: Service {
     ///     --balancer-max-connections`, as `ecs-lb --max-connections`).
     ///   - idleTimeout: a connection of any balancer moving no byte this long is closed (`--balancer-idle-timeout`).
     ///   - now: the clock grace periods are measured with (tests inject one).
-    public init(store: ControlPlaneStore, board: LoadBalancerStatusBoard, interval: Duration = .seconds(1),
-                maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections,
-                idleTimeout: Duration = LoadBalancerConfiguration.defaultIdleTimeout,
-                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+    public init(
+        store: ControlPlaneStore, board: LoadBalancerStatusBoard, interval: Duration = .seconds(1),
+        maxConnections: Int = LoadBalancerConfiguration.defaultMaxConnections,
+        idleTimeout: Duration = LoadBalancerConfiguration.defaultIdleTimeout,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
         self.store = store
         self.board = board
         self.interval = interval
@@ -114,10 +116,14 @@ public struct EmbeddedLoadBalancers: Service {
                 let definitions = try db.loadBalancerDefinitions()
                 let attachments = try db.loadBalancerAttachments()
                 let desired = try db.desiredTargets(of: attachments)
-                return (definitions, Dictionary(grouping: desired, by: \.attachment.loadBalancerName), try db.deregisteringTasks())
+                return (
+                    definitions, Dictionary(grouping: desired, by: \.attachment.loadBalancerName),
+                    try db.deregisteringTasks()
+                )
             }
         } catch {
-            store.health.logFailure(error, "load balancer targets not read; keeping the current ones", metadata: [:], logger: logger)
+            store.health.logFailure(
+                error, "load balancer targets not read; keeping the current ones", metadata: [:], logger: logger)
             return []
         }
         let wantedByName = Dictionary(wanted.map { ($0.loadBalancerName, $0) }, uniquingKeysWith: { first, _ in first })
@@ -152,7 +158,8 @@ public struct EmbeddedLoadBalancers: Service {
                 board.set(.failed(reason: reason), for: name)
                 if state.failures[name] != reason {
                     state.failures[name] = reason
-                    logger.error("load balancer failed to start", metadata: ["lb.name": "\(name)", "error": "\(reason)"])
+                    logger.error(
+                        "load balancer failed to start", metadata: ["lb.name": "\(name)", "error": "\(reason)"])
                     Counter(label: "flotilla_controlplane_lb_start_failures_total").increment()
                 }
             }
@@ -198,12 +205,17 @@ public struct EmbeddedLoadBalancers: Service {
     ///
     /// Called after the pass set every balancer's targets from the same read, so a held task is no longer a target
     /// anywhere: a member still listed for it is draining, and it is drained once its last connection closed.
-    private func releaseDrainedTasks(_ deregistering: [DeregisteringTask], members: [String: [TargetSnapshot]], now: Date) async {
-        let drained = Set(deregistering.filter { task in
-            task.loadBalancers.allSatisfy { name in
-                !(members[name] ?? []).contains { $0.target.id == task.taskArn && (!$0.isDraining || $0.activeConnections > 0) }
-            }
-        }.map(\.taskArn))
+    private func releaseDrainedTasks(
+        _ deregistering: [DeregisteringTask], members: [String: [TargetSnapshot]], now: Date
+    ) async {
+        let drained = Set(
+            deregistering.filter { task in
+                task.loadBalancers.allSatisfy { name in
+                    !(members[name] ?? []).contains {
+                        $0.target.id == task.taskArn && (!$0.isDraining || $0.activeConnections > 0)
+                    }
+                }
+            }.map(\.taskArn))
         guard deregistering.contains(where: { drained.contains($0.taskArn) || $0.isDelayOver(at: now) }) else { return }
         do {
             let released = try await store.write { db in try db.releaseDeregistrations(now: now, drained: drained) }

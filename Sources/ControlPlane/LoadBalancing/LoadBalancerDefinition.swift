@@ -27,8 +27,10 @@ public struct LoadBalancerDefinition: Codable, Hashable, Sendable {
             name: loadBalancerName, listenerHost: listenerAddress, listenerPort: listenerPort,
             algorithm: algorithm == "least-connections" ? .leastOutstandingConnections : .roundRobin,
             healthCheck: HealthCheck(
-                kind: kind, interval: .seconds(healthCheck.intervalSeconds ?? 10), timeout: .seconds(healthCheck.timeoutSeconds ?? 5),
-                healthyThreshold: healthCheck.healthyThreshold ?? 3, unhealthyThreshold: healthCheck.unhealthyThreshold ?? 2),
+                kind: kind, interval: .seconds(healthCheck.intervalSeconds ?? 10),
+                timeout: .seconds(healthCheck.timeoutSeconds ?? 5),
+                healthyThreshold: healthCheck.healthyThreshold ?? 3,
+                unhealthyThreshold: healthCheck.unhealthyThreshold ?? 2),
             deregistrationDelay: .seconds(deregistrationDelaySeconds))
     }
 }
@@ -39,12 +41,17 @@ enum LoadBalancerRules {
     static let defaultDeregistrationDelay = 300.0
 
     /// The definition `request` asks for, defaults filled in; throws one error naming every bad field.
-    static func definition(from request: CreateLoadBalancerRequest, arn: String, now: Date) throws(ECSError) -> LoadBalancerDefinition {
+    static func definition(
+        from request: CreateLoadBalancerRequest, arn: String, now: Date
+    ) throws(ECSError) -> LoadBalancerDefinition {
         var issues: [String] = []
         let name = request.loadBalancerName
-        if !(1...32).contains(name.count) || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
-            || name.hasPrefix("-") || name.hasSuffix("-") {
-            issues.append("loadBalancerName: must be 1 to 32 letters, digits and hyphens, not starting or ending with a hyphen")
+        if !(1...32).contains(name.count)
+            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+            || name.hasPrefix("-") || name.hasSuffix("-")
+        {
+            issues.append(
+                "loadBalancerName: must be 1 to 32 letters, digits and hyphens, not starting or ending with a hyphen")
         }
         if !(1...65535).contains(request.listenerPort) {
             issues.append("listenerPort: must be between 1 and 65535, got \(request.listenerPort)")
@@ -70,8 +77,12 @@ enum LoadBalancerRules {
         switch healthProtocol {
         case "HTTP":
             healthCheck.path = given.path ?? "/"
-            if let path = healthCheck.path, !path.hasPrefix("/") || path.count > 1024 || path.contains(where: \.isWhitespace) {
-                issues.append("healthCheck.path: must start with '/', hold no spaces and be at most 1024 characters, got '\(path.prefix(64))'")
+            if let path = healthCheck.path,
+                !path.hasPrefix("/") || path.count > 1024 || path.contains(where: \.isWhitespace)
+            {
+                issues.append(
+                    "healthCheck.path: must start with '/', hold no spaces and be at most 1024 characters, got '\(path.prefix(64))'"
+                )
             }
         case "TCP":
             if given.path != nil { issues.append("healthCheck.path: only an HTTP health check takes a path") }
@@ -87,8 +98,10 @@ enum LoadBalancerRules {
         } else if timeout > interval {
             issues.append("healthCheck.timeoutSeconds: must not exceed intervalSeconds (\(interval)), got \(timeout)")
         }
-        for (field, value) in [("healthyThreshold", healthCheck.healthyThreshold ?? 0),
-                               ("unhealthyThreshold", healthCheck.unhealthyThreshold ?? 0)] where !(1...10).contains(value) {
+        for (field, value) in [
+            ("healthyThreshold", healthCheck.healthyThreshold ?? 0),
+            ("unhealthyThreshold", healthCheck.unhealthyThreshold ?? 0),
+        ] where !(1...10).contains(value) {
             issues.append("healthCheck.\(field): must be between 1 and 10, got \(value)")
         }
         guard issues.isEmpty else { throw .invalidParameter(issues.joined(separator: "; ") + ".") }

@@ -101,8 +101,10 @@ struct LoadBalancerDescription: Encodable, Sendable {
     var targets: [TargetDescription]
 
     /// `reported`: the verdicts stored for the balancer by task ARN (`ecs-lb`'s, when it runs outside).
-    init(_ definition: LoadBalancerDefinition, attachments: [LoadBalancerAttachment], desired: [DesiredTarget],
-         board: LoadBalancerStatusBoard, reported: [String: TargetHealth] = [:]) {
+    init(
+        _ definition: LoadBalancerDefinition, attachments: [LoadBalancerAttachment], desired: [DesiredTarget],
+        board: LoadBalancerStatusBoard, reported: [String: TargetHealth] = [:]
+    ) {
         loadBalancerName = definition.loadBalancerName
         loadBalancerArn = definition.loadBalancerArn
         listenerAddress = definition.listenerAddress
@@ -112,8 +114,9 @@ struct LoadBalancerDescription: Encodable, Sendable {
         deregistrationDelaySeconds = definition.deregistrationDelaySeconds
         createdAt = definition.createdAt
         services = attachments.map {
-            LoadBalancerServiceDescription(cluster: $0.cluster, serviceName: $0.serviceName,
-                                           containerName: $0.containerName, containerPort: $0.containerPort)
+            LoadBalancerServiceDescription(
+                cluster: $0.cluster, serviceName: $0.serviceName,
+                containerName: $0.containerName, containerPort: $0.containerPort)
         }
         var live: [Target: TargetSnapshot] = [:]
         switch board.entry(for: definition.loadBalancerName) {
@@ -127,26 +130,32 @@ struct LoadBalancerDescription: Encodable, Sendable {
             status = .provisioning
         case nil:
             status = .external
-            statusReason = "The embedded load balancer is off (--no-embedded-load-balancer); run ecs-lb --load-balancer-name \(definition.loadBalancerName)."
+            statusReason =
+                "The embedded load balancer is off (--no-embedded-load-balancer); run ecs-lb --load-balancer-name \(definition.loadBalancerName)."
         }
         let unknownState: TargetHealthState = status == .external || status == .failed ? .unused : .initial
         let reported = status == .external ? reported : [:]
         var seen = Set<Target>()
         targets = desired.map { desired in
             seen.insert(desired.target)
-            return Self.describe(desired.target, live: live[desired.target],
-                                 reported: reported[desired.taskArn], unknownState: unknownState,
-                                 cluster: desired.attachment.cluster, serviceName: desired.attachment.serviceName)
+            return Self.describe(
+                desired.target, live: live[desired.target],
+                reported: reported[desired.taskArn], unknownState: unknownState,
+                cluster: desired.attachment.cluster, serviceName: desired.attachment.serviceName)
         }
         for snapshot in live.values.sorted(by: { $0.target.description < $1.target.description })
         where !seen.contains(snapshot.target) {
-            targets.append(Self.describe(snapshot.target, live: snapshot, reported: nil, unknownState: .draining,
-                                         cluster: nil, serviceName: nil))
+            targets.append(
+                Self.describe(
+                    snapshot.target, live: snapshot, reported: nil, unknownState: .draining,
+                    cluster: nil, serviceName: nil))
         }
     }
 
-    private static func describe(_ target: Target, live: TargetSnapshot?, reported: TargetHealth?, unknownState: TargetHealthState,
-                                 cluster: String?, serviceName: String?) -> TargetDescription {
+    private static func describe(
+        _ target: Target, live: TargetSnapshot?, reported: TargetHealth?, unknownState: TargetHealthState,
+        cluster: String?, serviceName: String?
+    ) -> TargetDescription {
         let health: TargetHealthDescription
         switch (live?.isDraining, live?.health ?? reported) {
         case (true?, _): health = TargetHealthDescription(state: .draining, reason: "Target.DeregistrationInProgress")

@@ -12,11 +12,13 @@ extension Database {
         for (index, entry) in (entries ?? []).enumerated() {
             let path = "loadBalancers[\(index)]"
             guard let fields = entry.objectValue else {
-                throw ECSError.invalidParameter("\(path): must be an object {loadBalancerName, containerName, containerPort}.")
+                throw ECSError.invalidParameter(
+                    "\(path): must be an object {loadBalancerName, containerName, containerPort}.")
             }
             if fields["targetGroupArn"] != nil {
                 throw ECSError.invalidParameter(
-                    "\(path).targetGroupArn: Flotilla balancers are named; give loadBalancerName (see create-load-balancer).")
+                    "\(path).targetGroupArn: Flotilla balancers are named; give loadBalancerName (see create-load-balancer)."
+                )
             }
             guard let name = fields["loadBalancerName"]?.stringValue, !name.isEmpty else {
                 throw ECSError.invalidParameter("\(path).loadBalancerName: is required.")
@@ -28,15 +30,22 @@ extension Database {
                 throw ECSError.invalidParameter("\(path).containerPort: must be an integer between 1 and 65535.")
             }
             guard try loadBalancerDefinition(named: ARNs.loadBalancerName(name)) != nil else {
-                throw ECSError.invalidParameter("\(path).loadBalancerName: load balancer \(name.prefix(64)) does not exist.")
+                throw ECSError.invalidParameter(
+                    "\(path).loadBalancerName: load balancer \(name.prefix(64)) does not exist.")
             }
             guard let container = taskDefinition.containerDefinitions.first(where: { $0.name == containerName }) else {
                 throw ECSError.invalidParameter(
-                    "\(path).containerName: the container \(containerName.prefix(255)) does not exist in the task definition.")
+                    "\(path).containerName: the container \(containerName.prefix(255)) does not exist in the task definition."
+                )
             }
-            guard (container.portMappings ?? []).contains(where: { $0.containerPort == port && ($0.protocol ?? "tcp") == "tcp" }) else {
+            guard
+                (container.portMappings ?? []).contains(where: {
+                    $0.containerPort == port && ($0.protocol ?? "tcp") == "tcp"
+                })
+            else {
                 throw ECSError.invalidParameter(
-                    "\(path).containerPort: the container \(containerName) did not have a tcp container port \(port) defined.")
+                    "\(path).containerPort: the container \(containerName) did not have a tcp container port \(port) defined."
+                )
             }
             guard seen.insert("\(name)/\(containerName)/\(port)").inserted else {
                 throw ECSError.invalidParameter("\(path): repeats an earlier entry.")

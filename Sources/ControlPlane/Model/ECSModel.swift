@@ -141,4 +141,3 @@ public struct Setting: Codable, Hashable, Sendable {
     public var principalArn: String
     public var type: String?
 }
-

@@ -68,8 +68,10 @@ extension Database {
     /// agent), stops go through `stopTask` (desiredStatus STOPPED with ECS's stop code and reason, after draining
     /// from the service's load balancers when it has some), deployment updates and rollbacks
     /// change the service, and the service's event log gets ECS's events, newest first, throttled and capped.
-    func apply(_ plan: Plan, to state: SchedulingState, now: Date,
-               using generator: inout some RandomNumberGenerator) throws -> AppliedPlan {
+    func apply(
+        _ plan: Plan, to state: SchedulingState, now: Date,
+        using generator: inout some RandomNumberGenerator
+    ) throws -> AppliedPlan {
         let cluster = state.cluster
         let current = try changeIndex(of: cluster.clusterName)
         guard current == plan.baseIndex else { throw StalePlanError(baseIndex: plan.baseIndex, currentIndex: current) }
@@ -81,24 +83,29 @@ extension Database {
             guard let task = try task(stop.taskArn, in: cluster) else { continue }
             let outcome = try stopTask(task, in: cluster, stopCode: stop.stopCode, reason: stop.stoppedReason, now: now)
             guard outcome != .alreadyStopping else { continue }
-            applied.stopped.append(.init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.stoppedReason, outcome: outcome))
+            applied.stopped.append(
+                .init(service: stop.serviceName, taskArn: task.taskArn, reason: stop.stoppedReason, outcome: outcome))
         }
 
         // Placements.
         for placement in plan.placements {
             guard let definition = state.definitions[placement.taskDefinitionArn] else { continue }
-            let task = TaskRules.makeTask(definition, cluster: cluster, instanceArn: placement.containerInstanceArn,
-                                          startedBy: placement.deploymentId, group: placement.group, overrides: nil,
-                                          lastStatus: .provisioning, now: now)
+            let task = TaskRules.makeTask(
+                definition, cluster: cluster, instanceArn: placement.containerInstanceArn,
+                startedBy: placement.deploymentId, group: placement.group, overrides: nil,
+                lastStatus: .provisioning, now: now)
             try saveTask(task, cluster: cluster)
-            applied.started.append(.init(service: placement.serviceName, taskArn: task.taskArn,
-                                         containerInstanceArn: placement.containerInstanceArn))
+            applied.started.append(
+                .init(
+                    service: placement.serviceName, taskArn: task.taskArn,
+                    containerInstanceArn: placement.containerInstanceArn))
         }
 
         // Deployments.
         for update in plan.deploymentUpdates {
             guard var service = services[update.serviceName],
-                  let index = service.deployments.firstIndex(where: { $0.id == update.deploymentId }) else { continue }
+                let index = service.deployments.firstIndex(where: { $0.id == update.deploymentId })
+            else { continue }
             if let status = update.status { service.deployments[index].status = status }
             if let rollout = update.rolloutState { service.deployments[index].rolloutState = rollout }
             if let reason = update.rolloutStateReason { service.deployments[index].rolloutStateReason = reason }
@@ -112,11 +119,13 @@ extension Database {
                 if let previous = update.rollbackToDeploymentId {
                     try adoptLiveTasks(of: previous, into: rollbackID, service: update.serviceName, in: cluster)
                 }
-                service.deployments.insert(Deployment(
-                    id: rollbackID, status: .primary, taskDefinition: target,
-                    desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
-                    createdAt: now, updatedAt: now, launchType: service.launchType, rolloutState: .inProgress,
-                    rolloutStateReason: "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
+                service.deployments.insert(
+                    Deployment(
+                        id: rollbackID, status: .primary, taskDefinition: target,
+                        desiredCount: service.desiredCount, pendingCount: 0, runningCount: 0, failedTasks: 0,
+                        createdAt: now, updatedAt: now, launchType: service.launchType, rolloutState: .inProgress,
+                        rolloutStateReason:
+                            "ECS deployment circuit breaker: rolling back to the last completed deployment."), at: 0)
                 service.taskDefinition = target
             }
             // INACTIVE deployments stay only as rollback targets: the newest few are enough.
@@ -129,11 +138,19 @@ extension Database {
         // Events, in the order they happened; each is put first, so the newest ends up on top.
         var messages: [String: [String]] = [:]
         var stoppedByService: [String: [String]] = [:]
-        for stop in applied.stopped { if let service = stop.service { stoppedByService[service, default: []].append(stop.taskArn) } }
+        for stop in applied.stopped {
+            if let service = stop.service { stoppedByService[service, default: []].append(stop.taskArn) }
+        }
         var startedByService: [String: [String]] = [:]
-        for start in applied.started { if let service = start.service { startedByService[service, default: []].append(start.taskArn) } }
-        for (service, tasks) in stoppedByService { messages[service, default: []].append(ServiceEvents.stopped(service, tasks)) }
-        for (service, tasks) in startedByService { messages[service, default: []].append(ServiceEvents.started(service, tasks)) }
+        for start in applied.started {
+            if let service = start.service { startedByService[service, default: []].append(start.taskArn) }
+        }
+        for (service, tasks) in stoppedByService {
+            messages[service, default: []].append(ServiceEvents.stopped(service, tasks))
+        }
+        for (service, tasks) in startedByService {
+            messages[service, default: []].append(ServiceEvents.started(service, tasks))
+        }
         for event in plan.events {
             messages[event.serviceName, default: []].append(event.message)
         }
@@ -146,9 +163,12 @@ extension Database {
             for message in list {
                 // Started/stopped events name new tasks and never repeat; the others are throttled, except that a
                 // service that settles again (after a deployment) says so unless it is the newest event already.
-                let repeated = message.hasSuffix(ServiceEvents.steadyStateSuffix)
+                let repeated =
+                    message.hasSuffix(ServiceEvents.steadyStateSuffix)
                     ? service.events.first?.message == message
-                    : service.events.contains { $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval }
+                    : service.events.contains {
+                        $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval
+                    }
                 guard !repeated else { continue }
                 service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
                 applied.events.append(.init(service: name, message: message))
@@ -193,10 +213,11 @@ extension SchedulingState {
     private func isSteady(_ service: ServiceSnapshot, under plan: Plan) -> Bool {
         let name = service.serviceName
         guard let primary = service.primaryDeployment, primary.rolloutState != .inProgress,
-              !plan.placements.contains(where: { $0.serviceName == name }),
-              !plan.stops.contains(where: { $0.serviceName == name }),
-              !plan.unplaced.contains(where: { $0.serviceName == name }),
-              !plan.deploymentUpdates.contains(where: { $0.serviceName == name }) else { return false }
+            !plan.placements.contains(where: { $0.serviceName == name }),
+            !plan.stops.contains(where: { $0.serviceName == name }),
+            !plan.unplaced.contains(where: { $0.serviceName == name }),
+            !plan.deploymentUpdates.contains(where: { $0.serviceName == name })
+        else { return false }
         let live = snapshot.tasks.filter { $0.group == service.group && $0.isLive }
         return live.count == service.desiredCount
             && live.allSatisfy { $0.isHealthy && $0.deploymentId == primary.id }

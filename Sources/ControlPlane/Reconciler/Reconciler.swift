@@ -32,8 +32,10 @@ public final class Reconciler: Sendable {
     /// - Parameters:
     ///   - now: the clock the scheduler's time rules (grace periods) are checked against; tests inject one.
     ///   - seed: seeds the scheduler's random choices; nil takes one from the system.
-    public init(store: ControlPlaneStore, now: @escaping @Sendable () -> Date = { Date() }, seed: UInt64? = nil,
-                logger: Logger) {
+    public init(
+        store: ControlPlaneStore, now: @escaping @Sendable () -> Date = { Date() }, seed: UInt64? = nil,
+        logger: Logger
+    ) {
         self.store = store
         self.now = now
         self.logger = logger
@@ -75,7 +77,8 @@ public final class Reconciler: Sendable {
         }
         Counter(label: "flotilla_reconciler_passes_total").increment()
         passes.add(1, ordering: .relaxed)
-        Metrics.Timer(label: "flotilla_reconciler_pass_duration_seconds").record(duration: ContinuousClock.now - started)
+        Metrics.Timer(label: "flotilla_reconciler_pass_duration_seconds").record(
+            duration: ContinuousClock.now - started)
         return summary
     }
 
@@ -132,13 +135,17 @@ public final class Reconciler: Sendable {
             } catch let error as StalePlanError {
                 summary.conflicts += 1
                 Counter(label: "flotilla_reconciler_plan_conflicts_total").increment()
-                logger.debug("plan discarded: cluster changed since its snapshot", metadata: [
-                    "cluster": "\(name)", "plan.base_index": "\(error.baseIndex)", "store.index": "\(error.currentIndex)",
-                ])
+                logger.debug(
+                    "plan discarded: cluster changed since its snapshot",
+                    metadata: [
+                        "cluster": "\(name)", "plan.base_index": "\(error.baseIndex)",
+                        "store.index": "\(error.currentIndex)",
+                    ])
             } catch {
                 summary.failures += 1
                 Counter(label: "flotilla_reconciler_failures_total").increment()
-                store.health.logFailure(error, "cluster reconciliation failed", metadata: ["cluster": "\(name)"], logger: logger)
+                store.health.logFailure(
+                    error, "cluster reconciliation failed", metadata: ["cluster": "\(name)"], logger: logger)
                 return nil
             }
         }
@@ -156,18 +163,22 @@ public final class Reconciler: Sendable {
         Gauge(label: "flotilla_reconciler_skipped_services", dimensions: [("cluster", name)]).record(skipped.count)
         guard !skipped.isEmpty else { return }
         for (service, problem) in newlyReported.sorted(by: { $0.key < $1.key }) {
-            logger.error("service skipped: its stored configuration cannot be used", metadata: [
-                "cluster": "\(name)", "service": "\(service)", "error": "\(problem)",
-            ])
+            logger.error(
+                "service skipped: its stored configuration cannot be used",
+                metadata: [
+                    "cluster": "\(name)", "service": "\(service)", "error": "\(problem)",
+                ])
         }
         do {
             let now = now()
-            let recorded = try await store.write { db in try db.recordSkippedServices(skipped, cluster: name, now: now) }
+            let recorded = try await store.write { db in try db.recordSkippedServices(skipped, cluster: name, now: now)
+            }
             summary.events += recorded.count
         } catch {
             summary.failures += 1
             Counter(label: "flotilla_reconciler_failures_total").increment()
-            store.health.logFailure(error, "skipped-service events not written", metadata: ["cluster": "\(name)"], logger: logger)
+            store.health.logFailure(
+                error, "skipped-service events not written", metadata: ["cluster": "\(name)"], logger: logger)
         }
     }
 
@@ -180,24 +191,33 @@ public final class Reconciler: Sendable {
         }
         for stop in applied.stopped {
             Counter(label: "flotilla_reconciler_stops_total").increment()
-            logger.info("task stop requested", metadata: [
-                "cluster": "\(cluster)", "service": "\(stop.service ?? "")", "task": "\(stop.taskArn)", "task.stopped_reason": "\(stop.reason)",
-            ])
+            logger.info(
+                "task stop requested",
+                metadata: [
+                    "cluster": "\(cluster)", "service": "\(stop.service ?? "")", "task": "\(stop.taskArn)",
+                    "task.stopped_reason": "\(stop.reason)",
+                ])
             if case .deregistering(let delay) = stop.outcome {
-                TaskDeregistrationLog.started(cluster: cluster, service: stop.service, task: stop.taskArn, delay: delay, logger: logger)
+                TaskDeregistrationLog.started(
+                    cluster: cluster, service: stop.service, task: stop.taskArn, delay: delay, logger: logger)
             }
         }
         for start in applied.started {
-            logger.info("task placed", metadata: [
-                "cluster": "\(cluster)", "service": "\(start.service ?? "")", "task": "\(start.taskArn)",
-                "instance.arn": "\(start.containerInstanceArn)",
-            ])
+            logger.info(
+                "task placed",
+                metadata: [
+                    "cluster": "\(cluster)", "service": "\(start.service ?? "")", "task": "\(start.taskArn)",
+                    "instance.arn": "\(start.containerInstanceArn)",
+                ])
         }
         for failure in plan.unplaced where applied.events.contains(where: { $0.service == failure.serviceName }) {
-            logger.notice("tasks could not be placed", metadata: [
-                "cluster": "\(cluster)", "service": "\(failure.serviceName ?? "")", "task.count": "\(failure.count)",
-                "placement.closest": "\(failure.closestMatch?.containerInstanceArn ?? "none")",
-            ])
+            logger.notice(
+                "tasks could not be placed",
+                metadata: [
+                    "cluster": "\(cluster)", "service": "\(failure.serviceName ?? "")",
+                    "task.count": "\(failure.count)",
+                    "placement.closest": "\(failure.closestMatch?.containerInstanceArn ?? "none")",
+                ])
         }
         for service in applied.deleted {
             logger.info("service deleted", metadata: ["cluster": "\(cluster)", "service": "\(service)"])

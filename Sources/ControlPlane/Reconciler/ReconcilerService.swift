@@ -20,8 +20,10 @@ public struct ReconcilerService: Service {
     ///   - interval: the longest time between passes when nothing is written (≤ 1 s keeps grace periods honest).
     ///   - now: the clock of the scheduler's time rules.
     ///   - seed: seeds the scheduler's random choices; nil takes one from the system.
-    public init(store: ControlPlaneStore, interval: Duration = .seconds(1), now: @escaping @Sendable () -> Date = { Date() },
-                seed: UInt64? = nil, logger: Logger) {
+    public init(
+        store: ControlPlaneStore, interval: Duration = .seconds(1), now: @escaping @Sendable () -> Date = { Date() },
+        seed: UInt64? = nil, logger: Logger
+    ) {
         reconciler = Reconciler(store: store, now: now, seed: seed, logger: logger)
         self.interval = interval
     }

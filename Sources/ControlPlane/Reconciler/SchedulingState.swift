@@ -35,7 +35,9 @@ extension Database {
         var definitions: [String: TaskDefinition] = [:]
         func definition(_ arn: String) throws -> TaskDefinition? {
             if let known = definitions[arn] { return known }
-            guard let reference = try? TaskDefinitionReference(arn), let found = try? taskDefinition(reference) else { return nil }
+            guard let reference = try? TaskDefinitionReference(arn), let found = try? taskDefinition(reference) else {
+                return nil
+            }
             definitions[arn] = found
             return found
         }
@@ -49,7 +51,10 @@ extension Database {
             var deployments: [DeploymentSnapshot] = []
             for deployment in service.deployments {
                 guard let taskDefinition = try definition(deployment.taskDefinition) else {
-                    if let problem = unreadableTaskDefinition(deployment.taskDefinition) { skipped[service.serviceName] = problem; continue services }
+                    if let problem = unreadableTaskDefinition(deployment.taskDefinition) {
+                        skipped[service.serviceName] = problem
+                        continue services
+                    }
                     continue
                 }
                 let snapshot = DeploymentSnapshot(
@@ -57,12 +62,18 @@ extension Database {
                     taskDefinitionArn: deployment.taskDefinition, requirements: TaskRequirements(taskDefinition),
                     rolloutState: deployment.rolloutState ?? .completed,
                     createdAt: deployment.createdAt)
-                if snapshot.status == .primary, snapshot.rolloutState == .inProgress { inProgress.insert(deployment.id) }
+                if snapshot.status == .primary, snapshot.rolloutState == .inProgress {
+                    inProgress.insert(deployment.id)
+                }
                 deployments.append(snapshot)
             }
             let configuration = service.deploymentConfiguration ?? .defaults
-            let placement = PlacementSettings(constraints: service.placementConstraints, strategy: service.placementStrategy)
-            if let problem = placement.problems.first { skipped[service.serviceName] = problem; continue }
+            let placement = PlacementSettings(
+                constraints: service.placementConstraints, strategy: service.placementStrategy)
+            if let problem = placement.problems.first {
+                skipped[service.serviceName] = problem
+                continue
+            }
             services[service.serviceName] = service
             var snapshot = ServiceSnapshot(
                 serviceName: service.serviceName, desiredCount: service.desiredCount, deployments: deployments,
@@ -88,8 +99,9 @@ extension Database {
         for instance in stored {
             var snapshot = instance.placementSnapshot
             snapshot.attributes = attributes[instance.id] ?? [:]
-            snapshot.portsInUse = Set(instance.registeredResources.filter { $0.name == "PORTS" }
-                .flatMap { $0.stringSetValue ?? [] }.compactMap { Int($0).map { HostPort($0, .tcp) } })
+            snapshot.portsInUse = Set(
+                instance.registeredResources.filter { $0.name == "PORTS" }
+                    .flatMap { $0.stringSetValue ?? [] }.compactMap { Int($0).map { HostPort($0, .tcp) } })
             snapshot.runningTasksCount = 0
             slotByArn[instance.containerInstanceArn] = instances.count
             instances.append(snapshot)
@@ -107,7 +119,8 @@ extension Database {
         var taskSnapshots: [TaskSnapshot] = []
         for row in taskRows {
             var snapshot = row.snapshot
-            snapshot.isHealthChecked = try definition(snapshot.taskDefinitionArn)?.containerDefinitions
+            snapshot.isHealthChecked =
+                try definition(snapshot.taskDefinitionArn)?.containerDefinitions
                 .contains { $0.isEssential && $0.healthCheck != nil } ?? false
             if let balancers = balancersByGroup[snapshot.group] {
                 snapshot.loadBalancerHealth = LoadBalancerHealth(verdicts[snapshot.taskArn] ?? [:], of: balancers)
@@ -128,8 +141,9 @@ extension Database {
         }
         return SchedulingState(
             cluster: cluster,
-            snapshot: ClusterSnapshot(baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
-                                      services: serviceSnapshots),
+            snapshot: ClusterSnapshot(
+                baseIndex: baseIndex, clusterName: name, instances: instances, tasks: taskSnapshots,
+                services: serviceSnapshots),
             services: services, definitions: definitions,
             hasDrainingServices: try serviceCount(cluster: name, statuses: [.draining]) > 0,
             skippedServices: skipped)
@@ -164,13 +178,16 @@ struct PlacementSettings {
     init(constraints: [JSONValue]?, strategy: [JSONValue]?) {
         for (index, entry) in (constraints ?? []).enumerated() {
             do throws(PlacementConfigurationError) {
-                self.constraints.append(try PlacementConstraint(type: entry["type"]?.stringValue ?? "",
-                                                                expression: entry["expression"]?.stringValue))
+                self.constraints.append(
+                    try PlacementConstraint(
+                        type: entry["type"]?.stringValue ?? "",
+                        expression: entry["expression"]?.stringValue))
             } catch { problems.append("placementConstraints[\(index)]: \(error.description)") }
         }
         for (index, entry) in (strategy ?? []).enumerated() {
             do throws(PlacementConfigurationError) {
-                self.strategy.append(try PlacementStrategy(type: entry["type"]?.stringValue ?? "", field: entry["field"]?.stringValue))
+                self.strategy.append(
+                    try PlacementStrategy(type: entry["type"]?.stringValue ?? "", field: entry["field"]?.stringValue))
             } catch { problems.append("placementStrategy[\(index)]: \(error.description)") }
         }
     }

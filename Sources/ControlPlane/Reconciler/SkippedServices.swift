@@ -52,11 +52,14 @@ extension Database {
         guard let clusterRecord = try self.cluster(cluster) else { return [] }
         for (name, problem) in skipped.sorted(by: { $0.key < $1.key }) {
             guard let text = try serviceDocument(name, cluster: cluster),
-                  var service = try? Documents.decode(ECSService.self, from: text) else { continue }
+                var service = try? Documents.decode(ECSService.self, from: text)
+            else { continue }
             let message = SkippedServices.event(service: name, problem: problem)
-            guard !service.events.contains(where: {
-                $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval
-            }) else { continue }
+            guard
+                !service.events.contains(where: {
+                    $0.message == message && now.timeIntervalSince($0.createdAt) < ServiceEvents.repeatInterval
+                })
+            else { continue }
             service.events.insert(ServiceEvent(id: ServiceRules.eventID(), createdAt: now, message: message), at: 0)
             service.events = Array(service.events.prefix(ServiceRules.maxEvents))
             try saveService(service, cluster: clusterRecord)

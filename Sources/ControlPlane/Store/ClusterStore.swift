@@ -29,17 +29,21 @@ extension Database {
 
     /// The ACTIVE clusters (name, ARN), by name.
     func activeClusters() throws -> [(name: String, arn: String)] {
-        try Row.fetchAll(self, sql: "SELECT name, arn FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active])
-            .map { (name: $0["name"] as String, arn: $0["arn"] as String) }
+        try Row.fetchAll(
+            self, sql: "SELECT name, arn FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active]
+        )
+        .map { (name: $0["name"] as String, arn: $0["arn"] as String) }
     }
 
     /// The names of the ACTIVE clusters, by name.
     func activeClusterNames() throws -> [String] {
-        try String.fetchAll(self, sql: "SELECT name FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active])
+        try String.fetchAll(
+            self, sql: "SELECT name FROM cluster WHERE status = ? ORDER BY name", arguments: [ClusterStatus.active])
     }
 
     /// The cluster's change index: bumped by triggers on every write the scheduler reads ("v5" migration).
     func changeIndex(of cluster: String) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(self, sql: "SELECT changeIndex FROM cluster WHERE name = ?", arguments: [cluster]) ?? 0)
+        UInt64(
+            try Int64.fetchOne(self, sql: "SELECT changeIndex FROM cluster WHERE name = ?", arguments: [cluster]) ?? 0)
     }
 }

@@ -27,7 +27,9 @@ public final class ControlPlaneStore: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw StoreOpenError(path: directory.path, problem: "cannot create the data directory: \((error as NSError).localizedDescription)")
+            throw StoreOpenError(
+                path: directory.path,
+                problem: "cannot create the data directory: \((error as NSError).localizedDescription)")
         }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
@@ -38,20 +40,28 @@ public final class ControlPlaneStore: Sendable {
             let pool = try DatabasePool(path: path, configuration: configuration)
             let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
             guard problems == ["ok"] else {
-                throw StoreOpenError(path: path, problem: "the database is corrupt (PRAGMA quick_check: \(problems.prefix(3).joined(separator: "; "))); restore it from a backup or move it away")
+                throw StoreOpenError(
+                    path: path,
+                    problem:
+                        "the database is corrupt (PRAGMA quick_check: \(problems.prefix(3).joined(separator: "; "))); restore it from a backup or move it away"
+                )
             }
             return try ControlPlaneStore(writer: pool, health: health ?? StoreHealth(directory: directory))
         } catch let error as StoreOpenError {
             throw error
         } catch {
             let failure = StoreFailure(error)
-            let what = switch failure {
-            case .corrupt: "the database is corrupt or not a SQLite database; restore it from a backup or move it away"
-            case .full: "its filesystem is out of space"
-            case .readOnly: "it cannot be written"
-            case .ioError, nil: "it cannot be opened"
-            }
-            let detail = (error as? DatabaseError).map { "SQLite error \($0.resultCode.rawValue): \($0.message ?? "")" } ?? "\(error)"
+            let what =
+                switch failure {
+                case .corrupt:
+                    "the database is corrupt or not a SQLite database; restore it from a backup or move it away"
+                case .full: "its filesystem is out of space"
+                case .readOnly: "it cannot be written"
+                case .ioError, nil: "it cannot be opened"
+                }
+            let detail =
+                (error as? DatabaseError).map { "SQLite error \($0.resultCode.rawValue): \($0.message ?? "")" }
+                ?? "\(error)"
             throw StoreOpenError(path: path, problem: "\(what) (\(detail))")
         }
     }
@@ -69,7 +79,8 @@ public final class ControlPlaneStore: Sendable {
         writer.add(transactionObserver: DesiredStateObserver(notifier: desiredStateChanges), extent: .databaseLifetime)
         // What the scheduler reads; contact stamps, desired-state indexes and metrics change none of it.
         let scheduling = TableCommitObserver(watching: [
-            "task": nil, "service": nil, "attribute": nil, "containerinstance": ["status", "document"], "targethealth": nil,
+            "task": nil, "service": nil, "attribute": nil, "containerinstance": ["status", "document"],
+            "targethealth": nil,
         ]) { [schedulingStateChanges] in schedulingStateChanges.signal() }
         writer.add(transactionObserver: scheduling, extent: .databaseLifetime)
     }

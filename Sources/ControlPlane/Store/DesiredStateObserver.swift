@@ -12,7 +12,9 @@ final class DesiredStateObserver: TransactionObserver {
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
         // Only the triggers' `SET desiredIndex = ...`: contact stamps and document saves wake nobody.
-        guard case .update(let table, let columns) = eventKind, table.lowercased() == "containerinstance" else { return false }
+        guard case .update(let table, let columns) = eventKind, table.lowercased() == "containerinstance" else {
+            return false
+        }
         return columns.contains { $0.lowercased() == "desiredindex" }
     }
 
@@ -28,9 +30,12 @@ final class DesiredStateObserver: TransactionObserver {
         }
         guard !rows.isEmpty else { return }
         // A failed read here only delays the wake-up to the poll's timeout; the index in the store stays right.
-        let changed = (try? Row.fetchAll(
-            db, sql: "SELECT cluster, id, desiredIndex FROM containerInstance WHERE rowid IN (\(rows.map { _ in "?" }.joined(separator: ",")))",
-            arguments: StatementArguments(Array(rows)))) ?? []
+        let changed =
+            (try? Row.fetchAll(
+                db,
+                sql:
+                    "SELECT cluster, id, desiredIndex FROM containerInstance WHERE rowid IN (\(rows.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(Array(rows)))) ?? []
         for row in changed {
             notifier.signal(.init(cluster: row["cluster"], instanceID: row["id"]), index: row["desiredIndex"])
         }

@@ -26,15 +26,19 @@ extension Database {
     func insertLoadBalancer(_ definition: LoadBalancerDefinition) throws {
         try execute(
             sql: "INSERT INTO loadBalancer (name, arn, listenerPort, document) VALUES (?, ?, ?, ?)",
-            arguments: [definition.loadBalancerName, definition.loadBalancerArn, definition.listenerPort,
-                        try Documents.encode(definition)])
+            arguments: [
+                definition.loadBalancerName, definition.loadBalancerArn, definition.listenerPort,
+                try Documents.encode(definition),
+            ])
     }
 
     // MARK: - Attachments and targets
 
     /// Every service's balancer entries (services not INACTIVE), optionally only those of balancer `name`, or
     /// only those of one service (`cluster` and `service`: a primary-key lookup).
-    func loadBalancerAttachments(named name: String? = nil, cluster: String? = nil, service: String? = nil) throws -> [LoadBalancerAttachment] {
+    func loadBalancerAttachments(
+        named name: String? = nil, cluster: String? = nil, service: String? = nil
+    ) throws -> [LoadBalancerAttachment] {
         let oneService = cluster != nil && service != nil
         let rows = try Row.fetchAll(
             self,
@@ -52,9 +56,11 @@ extension Database {
             arguments: [name, cluster, service, ServiceStatus.inactive])
         return rows.compactMap { row in
             guard let balancer: String = row["loadBalancerName"], let container: String = row["containerName"],
-                  let port: Int = row["containerPort"] else { return nil }
+                let port: Int = row["containerPort"]
+            else { return nil }
             return LoadBalancerAttachment(
-                loadBalancerName: ARNs.loadBalancerName(balancer), cluster: row["cluster"], serviceName: row["serviceName"],
+                loadBalancerName: ARNs.loadBalancerName(balancer), cluster: row["cluster"],
+                serviceName: row["serviceName"],
                 containerName: container, containerPort: port)
         }
     }

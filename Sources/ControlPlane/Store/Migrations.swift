@@ -8,77 +8,81 @@ extension ControlPlaneStore {
     /// distinct revisions, `(cluster, name)` makes two CreateService calls of one name collide.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: clusters, task definitions, services, tasks, instances, attributes, settings, tags") { db in
-            try db.execute(sql: """
-                CREATE TABLE cluster (
-                    name TEXT PRIMARY KEY NOT NULL,
-                    arn TEXT NOT NULL UNIQUE,
-                    status TEXT NOT NULL,
-                    document TEXT NOT NULL
-                );
-                CREATE TABLE taskDefinition (
-                    family TEXT NOT NULL,
-                    revision INTEGER NOT NULL CHECK (revision > 0),
-                    arn TEXT NOT NULL UNIQUE,
-                    status TEXT NOT NULL,
-                    document TEXT NOT NULL,
-                    PRIMARY KEY (family, revision)
-                );
-                CREATE INDEX taskDefinition_status ON taskDefinition(status, family, revision);
-                CREATE TABLE service (
-                    cluster TEXT NOT NULL REFERENCES cluster(name),
-                    name TEXT NOT NULL,
-                    arn TEXT NOT NULL UNIQUE,
-                    status TEXT NOT NULL,
-                    document TEXT NOT NULL,
-                    PRIMARY KEY (cluster, name)
-                );
-                CREATE TABLE containerInstance (
-                    cluster TEXT NOT NULL REFERENCES cluster(name),
-                    id TEXT NOT NULL,
-                    arn TEXT NOT NULL UNIQUE,
-                    status TEXT NOT NULL,
-                    document TEXT NOT NULL,
-                    PRIMARY KEY (cluster, id)
-                );
-                CREATE TABLE task (
-                    cluster TEXT NOT NULL REFERENCES cluster(name),
-                    id TEXT NOT NULL,
-                    arn TEXT NOT NULL UNIQUE,
-                    family TEXT NOT NULL,
-                    serviceName TEXT,
-                    containerInstanceId TEXT,
-                    startedBy TEXT,
-                    desiredStatus TEXT NOT NULL,
-                    lastStatus TEXT NOT NULL,
-                    document TEXT NOT NULL,
-                    PRIMARY KEY (cluster, id)
-                );
-                CREATE INDEX task_service ON task(cluster, serviceName);
-                CREATE INDEX task_instance ON task(cluster, containerInstanceId);
-                CREATE TABLE attribute (
-                    cluster TEXT NOT NULL,
-                    targetType TEXT NOT NULL,
-                    targetId TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    value TEXT,
-                    PRIMARY KEY (cluster, targetId, name)
-                );
-                CREATE TABLE accountSetting (
-                    principalArn TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    PRIMARY KEY (principalArn, name)
-                );
-                CREATE TABLE tag (
-                    resourceArn TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    PRIMARY KEY (resourceArn, key)
-                );
-                """)
+        migrator.registerMigration(
+            "v1: clusters, task definitions, services, tasks, instances, attributes, settings, tags"
+        ) { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE cluster (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        arn TEXT NOT NULL UNIQUE,
+                        status TEXT NOT NULL,
+                        document TEXT NOT NULL
+                    );
+                    CREATE TABLE taskDefinition (
+                        family TEXT NOT NULL,
+                        revision INTEGER NOT NULL CHECK (revision > 0),
+                        arn TEXT NOT NULL UNIQUE,
+                        status TEXT NOT NULL,
+                        document TEXT NOT NULL,
+                        PRIMARY KEY (family, revision)
+                    );
+                    CREATE INDEX taskDefinition_status ON taskDefinition(status, family, revision);
+                    CREATE TABLE service (
+                        cluster TEXT NOT NULL REFERENCES cluster(name),
+                        name TEXT NOT NULL,
+                        arn TEXT NOT NULL UNIQUE,
+                        status TEXT NOT NULL,
+                        document TEXT NOT NULL,
+                        PRIMARY KEY (cluster, name)
+                    );
+                    CREATE TABLE containerInstance (
+                        cluster TEXT NOT NULL REFERENCES cluster(name),
+                        id TEXT NOT NULL,
+                        arn TEXT NOT NULL UNIQUE,
+                        status TEXT NOT NULL,
+                        document TEXT NOT NULL,
+                        PRIMARY KEY (cluster, id)
+                    );
+                    CREATE TABLE task (
+                        cluster TEXT NOT NULL REFERENCES cluster(name),
+                        id TEXT NOT NULL,
+                        arn TEXT NOT NULL UNIQUE,
+                        family TEXT NOT NULL,
+                        serviceName TEXT,
+                        containerInstanceId TEXT,
+                        startedBy TEXT,
+                        desiredStatus TEXT NOT NULL,
+                        lastStatus TEXT NOT NULL,
+                        document TEXT NOT NULL,
+                        PRIMARY KEY (cluster, id)
+                    );
+                    CREATE INDEX task_service ON task(cluster, serviceName);
+                    CREATE INDEX task_instance ON task(cluster, containerInstanceId);
+                    CREATE TABLE attribute (
+                        cluster TEXT NOT NULL,
+                        targetType TEXT NOT NULL,
+                        targetId TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        value TEXT,
+                        PRIMARY KEY (cluster, targetId, name)
+                    );
+                    CREATE TABLE accountSetting (
+                        principalArn TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (principalArn, name)
+                    );
+                    CREATE TABLE tag (
+                        resourceArn TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (resourceArn, key)
+                    );
+                    """)
         }
-        migrator.registerMigration("v2: agent protocol (join tokens, credentials, contact, desired-state index)") { db in
+        migrator.registerMigration("v2: agent protocol (join tokens, credentials, contact, desired-state index)") {
+            db in
             // The join token is stored as issued, not hashed: GetJoinToken must print it again (as `docker swarm
             // join-token` does), and whoever can read this file owns the control plane anyway. Agent credentials
             // are never shown twice, so only their SHA-256 is kept.
@@ -86,51 +90,54 @@ extension ControlPlaneStore {
             // `desiredIndex` is the per-instance index the agent's blocking query waits on. The triggers bump it in
             // the same transaction as any write that creates a task on an instance, changes its desiredStatus or
             // moves it: every writer (API, reconciler) wakes the agent without having to remember to.
-            try db.execute(sql: """
-                CREATE TABLE joinToken (
-                    cluster TEXT PRIMARY KEY NOT NULL REFERENCES cluster(name),
-                    token TEXT NOT NULL,
-                    createdAt REAL NOT NULL
-                );
-                ALTER TABLE containerInstance ADD COLUMN desiredIndex INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE containerInstance ADD COLUMN credentialHash TEXT;
-                ALTER TABLE containerInstance ADD COLUMN lastContactAt REAL;
-                ALTER TABLE containerInstance ADD COLUMN agentAddress TEXT;
-                ALTER TABLE containerInstance ADD COLUMN metrics TEXT;
-                CREATE INDEX containerInstance_contact ON containerInstance(lastContactAt);
-                CREATE TRIGGER task_desired_insert AFTER INSERT ON task WHEN NEW.containerInstanceId IS NOT NULL
-                BEGIN
-                    UPDATE containerInstance SET desiredIndex = desiredIndex + 1
-                    WHERE cluster = NEW.cluster AND id = NEW.containerInstanceId;
-                END;
-                CREATE TRIGGER task_desired_update AFTER UPDATE OF desiredStatus, containerInstanceId ON task
-                WHEN OLD.desiredStatus IS NOT NEW.desiredStatus OR OLD.containerInstanceId IS NOT NEW.containerInstanceId
-                BEGIN
-                    UPDATE containerInstance SET desiredIndex = desiredIndex + 1
-                    WHERE cluster = NEW.cluster AND id IN (OLD.containerInstanceId, NEW.containerInstanceId);
-                END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE joinToken (
+                        cluster TEXT PRIMARY KEY NOT NULL REFERENCES cluster(name),
+                        token TEXT NOT NULL,
+                        createdAt REAL NOT NULL
+                    );
+                    ALTER TABLE containerInstance ADD COLUMN desiredIndex INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE containerInstance ADD COLUMN credentialHash TEXT;
+                    ALTER TABLE containerInstance ADD COLUMN lastContactAt REAL;
+                    ALTER TABLE containerInstance ADD COLUMN agentAddress TEXT;
+                    ALTER TABLE containerInstance ADD COLUMN metrics TEXT;
+                    CREATE INDEX containerInstance_contact ON containerInstance(lastContactAt);
+                    CREATE TRIGGER task_desired_insert AFTER INSERT ON task WHEN NEW.containerInstanceId IS NOT NULL
+                    BEGIN
+                        UPDATE containerInstance SET desiredIndex = desiredIndex + 1
+                        WHERE cluster = NEW.cluster AND id = NEW.containerInstanceId;
+                    END;
+                    CREATE TRIGGER task_desired_update AFTER UPDATE OF desiredStatus, containerInstanceId ON task
+                    WHEN OLD.desiredStatus IS NOT NEW.desiredStatus OR OLD.containerInstanceId IS NOT NEW.containerInstanceId
+                    BEGIN
+                        UPDATE containerInstance SET desiredIndex = desiredIndex + 1
+                        WHERE cluster = NEW.cluster AND id IN (OLD.containerInstanceId, NEW.containerInstanceId);
+                    END;
+                    """)
         }
         migrator.registerMigration("v3: agent endpoints (container logs and exec)") { db in
             // The token is the agent's own secret for its endpoint; clients get it from ExecuteCommand and the
             // log-stream operation, as ECS hands out an SSM session token.
-            try db.execute(sql: """
-                ALTER TABLE containerInstance ADD COLUMN agentEndpoint TEXT;
-                ALTER TABLE containerInstance ADD COLUMN agentToken TEXT;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE containerInstance ADD COLUMN agentEndpoint TEXT;
+                    ALTER TABLE containerInstance ADD COLUMN agentToken TEXT;
+                    """)
         }
         migrator.registerMigration("v4: load balancers") { db in
             // Named balancers are global, like ELB load balancers: services of any cluster attach to them by name in
             // their `loadBalancers` (kept in the service document). One listener port per balancer, so two stored
             // balancers can never fight over a port.
-            try db.execute(sql: """
-                CREATE TABLE loadBalancer (
-                    name TEXT PRIMARY KEY NOT NULL,
-                    arn TEXT NOT NULL UNIQUE,
-                    listenerPort INTEGER NOT NULL UNIQUE,
-                    document TEXT NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE loadBalancer (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        arn TEXT NOT NULL UNIQUE,
+                        listenerPort INTEGER NOT NULL UNIQUE,
+                        document TEXT NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v5: reconciler change index") { db in
             // One counter per cluster (`cluster.changeIndex`), bumped by triggers in the same transaction as any
@@ -153,7 +160,8 @@ extension ControlPlaneStore {
                 sql += trigger("\(table)_reconcile_delete", "DELETE", table, "OLD")
             }
             sql += trigger("containerInstance_reconcile_insert", "INSERT", "containerInstance", "NEW")
-            sql += trigger("containerInstance_reconcile_update", "UPDATE OF status, document", "containerInstance", "NEW")
+            sql += trigger(
+                "containerInstance_reconcile_update", "UPDATE OF status, document", "containerInstance", "NEW")
             sql += trigger("containerInstance_reconcile_delete", "DELETE", "containerInstance", "OLD")
             try db.execute(sql: sql)
         }
@@ -162,16 +170,17 @@ extension ControlPlaneStore {
             // while it is set, the agent is told RUNNING so open connections finish; clearing it releases the stop.
             // Stored, so a restarted control plane goes on waiting from the same start. The trigger wakes the agent's
             // poll on release, as `task_desired_update` does on a desiredStatus change.
-            try db.execute(sql: """
-                ALTER TABLE task ADD COLUMN deregisteringSince REAL;
-                CREATE INDEX task_deregistering ON task(deregisteringSince) WHERE deregisteringSince IS NOT NULL;
-                CREATE TRIGGER task_deregistration_released AFTER UPDATE OF deregisteringSince ON task
-                WHEN OLD.deregisteringSince IS NOT NULL AND NEW.deregisteringSince IS NULL AND NEW.containerInstanceId IS NOT NULL
-                BEGIN
-                    UPDATE containerInstance SET desiredIndex = desiredIndex + 1
-                    WHERE cluster = NEW.cluster AND id = NEW.containerInstanceId;
-                END;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE task ADD COLUMN deregisteringSince REAL;
+                    CREATE INDEX task_deregistering ON task(deregisteringSince) WHERE deregisteringSince IS NOT NULL;
+                    CREATE TRIGGER task_deregistration_released AFTER UPDATE OF deregisteringSince ON task
+                    WHEN OLD.deregisteringSince IS NOT NULL AND NEW.deregisteringSince IS NULL AND NEW.containerInstanceId IS NOT NULL
+                    BEGIN
+                        UPDATE containerInstance SET desiredIndex = desiredIndex + 1
+                        WHERE cluster = NEW.cluster AND id = NEW.containerInstanceId;
+                    END;
+                    """)
         }
         migrator.registerMigration("v7: load balancer target health") { db in
             // What each balancer's own health checks say of a task's target (ELB's target health: initial, healthy,
@@ -203,7 +212,8 @@ extension ControlPlaneStore {
         migrator.registerMigration("v8: readiness probe") { db in
             // One row that /readyz rewrites: a real write through the WAL to the data directory, so a full disk, a
             // read-only mount or a corrupt file shows as not ready instead of as failing calls.
-            try db.execute(sql: "CREATE TABLE readinessProbe (id INTEGER PRIMARY KEY CHECK (id = 1), checkedAt REAL NOT NULL)")
+            try db.execute(
+                sql: "CREATE TABLE readinessProbe (id INTEGER PRIMARY KEY CHECK (id = 1), checkedAt REAL NOT NULL)")
         }
         return migrator
     }

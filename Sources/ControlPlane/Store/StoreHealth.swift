@@ -32,10 +32,13 @@ public enum StoreFailure: String, Sendable, Hashable {
     /// One line for an operator and for ECS's `ServerException` message.
     public var message: String {
         switch self {
-        case .full: "The control plane's store is out of space (SQLITE_FULL); nothing was written. Free space in its data directory."
+        case .full:
+            "The control plane's store is out of space (SQLITE_FULL); nothing was written. Free space in its data directory."
         case .corrupt: "The control plane's store is corrupt (SQLITE_CORRUPT); restore the database from a backup."
-        case .readOnly: "The control plane's store cannot be written (SQLITE_READONLY); check the data directory's mount and permissions."
-        case .ioError: "The control plane's store hit an I/O error (SQLITE_IOERR); check the data directory's filesystem."
+        case .readOnly:
+            "The control plane's store cannot be written (SQLITE_READONLY); check the data directory's mount and permissions."
+        case .ioError:
+            "The control plane's store hit an I/O error (SQLITE_IOERR); check the data directory's filesystem."
         }
     }
 }
@@ -81,15 +84,17 @@ public final class StoreHealth: Sendable {
     private func probe(_ store: ControlPlaneStore) async -> String? {
         if let corruption = state.withLock({ $0.corruptionSeen }) { return corruption }
         if let directory, let free = Self.freeBytes(directory), free < minimumFreeBytes {
-            return "The control plane's data directory has \(free) bytes free, below \(minimumFreeBytes): writes would fail (SQLITE_FULL)."
+            return
+                "The control plane's data directory has \(free) bytes free, below \(minimumFreeBytes): writes would fail (SQLITE_FULL)."
         }
         do {
             let now = Date().timeIntervalSince1970
             try await store.write { db in
-                try db.execute(sql: """
-                    INSERT INTO readinessProbe (id, checkedAt) VALUES (1, ?)
-                    ON CONFLICT(id) DO UPDATE SET checkedAt = excluded.checkedAt
-                    """, arguments: [now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO readinessProbe (id, checkedAt) VALUES (1, ?)
+                        ON CONFLICT(id) DO UPDATE SET checkedAt = excluded.checkedAt
+                        """, arguments: [now])
             }
             return nil
         } catch {
@@ -103,7 +108,10 @@ public final class StoreHealth: Sendable {
     public func record(_ error: any Error) -> StoreFailure? {
         guard let failure = StoreFailure(error) else { return nil }
         if failure == .corrupt {
-            state.withLock { $0.corruptionSeen = $0.corruptionSeen ?? failure.message; $0.verdict = nil }
+            state.withLock {
+                $0.corruptionSeen = $0.corruptionSeen ?? failure.message
+                $0.verdict = nil
+            }
         }
         return failure
     }
@@ -126,9 +134,11 @@ public final class StoreHealth: Sendable {
             return skipped
         }
         guard let suppressed else { return }
-        logger.error(message, metadata: metadata.merging([
-            "error": "\(error)", "store.failure": "\(failure.rawValue)", "store.suppressed": "\(suppressed)",
-        ]) { $1 })
+        logger.error(
+            message,
+            metadata: metadata.merging([
+                "error": "\(error)", "store.failure": "\(failure.rawValue)", "store.suppressed": "\(suppressed)",
+            ]) { $1 })
     }
 
     /// Free bytes for an unprivileged writer on the filesystem of `directory` (statvfs(3)).

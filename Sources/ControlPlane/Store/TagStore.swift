@@ -12,7 +12,8 @@ extension Database {
     func upsertTags(_ tags: [ResourceTag], on arn: String) throws {
         for tag in tags {
             try execute(
-                sql: "INSERT INTO tag (resourceArn, key, value) VALUES (?, ?, ?) ON CONFLICT(resourceArn, key) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO tag (resourceArn, key, value) VALUES (?, ?, ?) ON CONFLICT(resourceArn, key) DO UPDATE SET value = excluded.value",
                 arguments: [arn, tag.key ?? "", tag.value ?? ""]
             )
         }

@@ -7,11 +7,13 @@ extension Database {
     /// Makes `states` (task ARN → health) what balancer `name` reports: tasks it no longer checks are removed,
     /// changed verdicts written; unchanged rows are not touched (no write wakes the reconciler for nothing).
     func replaceTargetHealth(of name: String, with states: [String: TargetHealth], now: Date) throws {
-        let stored = try Row.fetchAll(self, sql: "SELECT taskArn, state FROM targetHealth WHERE loadBalancerName = ?", arguments: [name])
+        let stored = try Row.fetchAll(
+            self, sql: "SELECT taskArn, state FROM targetHealth WHERE loadBalancerName = ?", arguments: [name])
         var current: [String: String] = [:]
         for row in stored { current[row["taskArn"]] = row["state"] }
         for taskArn in current.keys where states[taskArn] == nil {
-            try execute(sql: "DELETE FROM targetHealth WHERE loadBalancerName = ? AND taskArn = ?", arguments: [name, taskArn])
+            try execute(
+                sql: "DELETE FROM targetHealth WHERE loadBalancerName = ? AND taskArn = ?", arguments: [name, taskArn])
         }
         for (taskArn, state) in states where current[taskArn] != state.rawValue {
             try execute(
@@ -34,7 +36,9 @@ extension Database {
     /// What balancer `name` reported, by task ARN.
     func targetHealth(reportedBy name: String) throws -> [String: TargetHealth] {
         var health: [String: TargetHealth] = [:]
-        for row in try Row.fetchAll(self, sql: "SELECT taskArn, state FROM targetHealth WHERE loadBalancerName = ?", arguments: [name]) {
+        for row in try Row.fetchAll(
+            self, sql: "SELECT taskArn, state FROM targetHealth WHERE loadBalancerName = ?", arguments: [name])
+        {
             health[row["taskArn"]] = TargetHealth(rawValue: row["state"])
         }
         return health

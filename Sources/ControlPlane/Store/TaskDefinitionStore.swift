@@ -10,12 +10,14 @@ extension Database {
     func taskDefinition(_ reference: TaskDefinitionReference) throws -> TaskDefinition? {
         let document: String?
         if let revision = reference.revision {
-            document = try String.fetchOne(self, sql: "SELECT document FROM taskDefinition WHERE family = ? AND revision = ?",
-                                           arguments: [reference.family, revision])
+            document = try String.fetchOne(
+                self, sql: "SELECT document FROM taskDefinition WHERE family = ? AND revision = ?",
+                arguments: [reference.family, revision])
         } else {
             document = try String.fetchOne(
                 self,
-                sql: "SELECT document FROM taskDefinition WHERE family = ? AND status = ? ORDER BY revision DESC LIMIT 1",
+                sql:
+                    "SELECT document FROM taskDefinition WHERE family = ? AND status = ? ORDER BY revision DESC LIMIT 1",
                 arguments: [reference.family, TaskDefinitionStatus.active]
             )
         }
@@ -29,8 +31,10 @@ extension Database {
                 INSERT INTO taskDefinition (family, revision, arn, status, document) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(family, revision) DO UPDATE SET status = excluded.status, document = excluded.document
                 """,
-            arguments: [definition.family, definition.revision, definition.taskDefinitionArn, definition.status,
-                        String(decoding: definition.encodedJSON(), as: UTF8.self)]
+            arguments: [
+                definition.family, definition.revision, definition.taskDefinitionArn, definition.status,
+                String(decoding: definition.encodedJSON(), as: UTF8.self),
+            ]
         )
     }
 
@@ -40,9 +44,13 @@ extension Database {
     }
 
     /// The revisions with `status` (of one family when given), by family then revision, ascending or descending.
-    func taskDefinitionRevisions(status: TaskDefinitionStatus, family: String?, descending: Bool) throws
-        -> [(family: String, revision: Int, arn: String)] {
-        var statement = FilteredStatement(sql: "SELECT family, revision, arn FROM taskDefinition WHERE status = ?", arguments: [status])
+    func taskDefinitionRevisions(
+        status: TaskDefinitionStatus, family: String?, descending: Bool
+    ) throws
+        -> [(family: String, revision: Int, arn: String)]
+    {
+        var statement = FilteredStatement(
+            sql: "SELECT family, revision, arn FROM taskDefinition WHERE status = ?", arguments: [status])
         statement.equal("family", family)
         statement.sql += descending ? " ORDER BY family DESC, revision DESC" : " ORDER BY family, revision"
         return try Row.fetchAll(self, sql: statement.sql, arguments: statement.arguments)
@@ -51,8 +59,11 @@ extension Database {
 
     /// The families with a revision of `status` (any status when nil), by name.
     func taskDefinitionFamilies(status: TaskDefinitionStatus?) throws -> [String] {
-        guard let status else { return try String.fetchAll(self, sql: "SELECT DISTINCT family FROM taskDefinition ORDER BY family") }
-        return try String.fetchAll(self, sql: "SELECT DISTINCT family FROM taskDefinition WHERE status = ? ORDER BY family",
-                                   arguments: [status])
+        guard let status else {
+            return try String.fetchAll(self, sql: "SELECT DISTINCT family FROM taskDefinition ORDER BY family")
+        }
+        return try String.fetchAll(
+            self, sql: "SELECT DISTINCT family FROM taskDefinition WHERE status = ? ORDER BY family",
+            arguments: [status])
     }
 }

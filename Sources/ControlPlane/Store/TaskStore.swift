@@ -45,14 +45,16 @@ struct ServiceTaskTally: Sendable {
 extension Database {
     func task(_ identifier: String, in cluster: Cluster) throws -> ECSTask? {
         guard let id = ARN.lastComponent(of: identifier, kind: "task") else { return nil }
-        return try document(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND id = ?", [cluster.clusterName, id])
+        return try document(
+            ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND id = ?", [cluster.clusterName, id])
     }
 
     func saveTask(_ task: ECSTask, cluster: Cluster) throws {
         var stored = task
         stored.tags = nil
         let id = task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn
-        let family = task.taskDefinitionArn.split(separator: "/").last?.split(separator: ":").first.map(String.init) ?? ""
+        let family =
+            task.taskDefinitionArn.split(separator: "/").last?.split(separator: ":").first.map(String.init) ?? ""
         let instanceID = task.containerInstanceArn.flatMap { $0.split(separator: "/").last.map(String.init) }
         // A task reported STOPPED has nothing left to drain: its held stop (if any) is over.
         try execute(
@@ -63,15 +65,18 @@ extension Database {
                     containerInstanceId = excluded.containerInstanceId, startedBy = excluded.startedBy, document = excluded.document,
                     deregisteringSince = CASE WHEN excluded.lastStatus = ? THEN NULL ELSE deregisteringSince END
                 """,
-            arguments: [cluster.clusterName, id, task.taskArn, family, task.serviceName, instanceID, task.startedBy,
-                        task.desiredStatus, task.lastStatus, try Documents.encode(stored), TaskStatus.stopped]
+            arguments: [
+                cluster.clusterName, id, task.taskArn, family, task.serviceName, instanceID, task.startedBy,
+                task.desiredStatus, task.lastStatus, try Documents.encode(stored), TaskStatus.stopped,
+            ]
         )
     }
 
     /// The (id, ARN) of the tasks `selection` names, by id.
     func taskIdentifiers(_ selection: TaskSelection) throws -> [(id: String, arn: String)] {
-        var statement = FilteredStatement(sql: "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?",
-                                          arguments: [selection.cluster, selection.desiredStatus])
+        var statement = FilteredStatement(
+            sql: "SELECT id, arn FROM task WHERE cluster = ? AND desiredStatus = ?",
+            arguments: [selection.cluster, selection.desiredStatus])
         if let statuses = selection.lastStatuses {
             statement.sql += " AND lastStatus IN (\(databaseQuestionMarks(count: statuses.count)))"
             statement.arguments += StatementArguments(statuses)
@@ -86,8 +91,9 @@ extension Database {
 
     /// How many of the cluster's tasks have one of `lastStatuses`.
     func taskCount(cluster: String, lastStatuses: [TaskStatus]) throws -> Int {
-        try count("SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN (\(databaseQuestionMarks(count: lastStatuses.count)))",
-                  [cluster] + StatementArguments(lastStatuses))
+        try count(
+            "SELECT COUNT(*) FROM task WHERE cluster = ? AND lastStatus IN (\(databaseQuestionMarks(count: lastStatuses.count)))",
+            [cluster] + StatementArguments(lastStatuses))
     }
 
     /// How many tasks of the cluster (of one service, or on one instance, when given) are not yet reported STOPPED.
@@ -100,8 +106,9 @@ extension Database {
 
     /// The service's tasks not yet desired STOPPED.
     func tasksNotDesiredStopped(cluster: String, service: String) throws -> [ECSTask] {
-        try documents(ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND desiredStatus != ?",
-                      [cluster, service, TaskStatus.stopped])
+        try documents(
+            ECSTask.self, "SELECT document FROM task WHERE cluster = ? AND serviceName = ? AND desiredStatus != ?",
+            [cluster, service, TaskStatus.stopped])
     }
 
     /// The tasks of a deployment (`startedBy`) of a service that are desired RUNNING.
@@ -155,7 +162,8 @@ extension Database {
         ).map { row in
             ServiceTaskTally(
                 startedBy: row["startedBy"], taskDefinitionArn: row["taskDefinitionArn"],
-                desiredStatus: TaskStatus(rawValue: row["desiredStatus"]), lastStatus: TaskStatus(rawValue: row["lastStatus"]),
+                desiredStatus: TaskStatus(rawValue: row["desiredStatus"]),
+                lastStatus: TaskStatus(rawValue: row["lastStatus"]),
                 stopCode: (row["stopCode"] as String?).flatMap(StopCode.init(rawValue:)),
                 healthStatus: (row["healthStatus"] as String?).flatMap(HealthStatus.init(rawValue:)), count: row["n"])
         }
@@ -178,24 +186,31 @@ extension Database {
 
     /// Records that `taskArn`'s stop is held from `since` while it drains from its balancers.
     func holdStop(of taskArn: String, cluster: String, since: Date) throws {
-        try execute(sql: "UPDATE task SET deregisteringSince = ? WHERE cluster = ? AND arn = ?",
-                    arguments: [since.timeIntervalSince1970, cluster, taskArn])
+        try execute(
+            sql: "UPDATE task SET deregisteringSince = ? WHERE cluster = ? AND arn = ?",
+            arguments: [since.timeIntervalSince1970, cluster, taskArn])
     }
 
     /// Releases `taskArn`'s held stop (a trigger bumps its instance's desiredIndex, which wakes the agent's poll).
     func releaseStop(of taskArn: String, cluster: String) throws {
-        try execute(sql: "UPDATE task SET deregisteringSince = NULL WHERE cluster = ? AND arn = ?", arguments: [cluster, taskArn])
+        try execute(
+            sql: "UPDATE task SET deregisteringSince = NULL WHERE cluster = ? AND arn = ?",
+            arguments: [cluster, taskArn])
     }
 
     /// Every task whose stop is held, oldest first.
     func heldStops() throws -> [(cluster: String, serviceName: String?, taskArn: String, since: Date)] {
-        try Row.fetchAll(self, sql: """
-            SELECT cluster, serviceName, arn, deregisteringSince FROM task
-            WHERE deregisteringSince IS NOT NULL ORDER BY deregisteringSince
-            """
+        try Row.fetchAll(
+            self,
+            sql: """
+                SELECT cluster, serviceName, arn, deregisteringSince FROM task
+                WHERE deregisteringSince IS NOT NULL ORDER BY deregisteringSince
+                """
         ).map { row in
-            (cluster: row["cluster"], serviceName: row["serviceName"], taskArn: row["arn"],
-             since: Date(timeIntervalSince1970: row["deregisteringSince"]))
+            (
+                cluster: row["cluster"], serviceName: row["serviceName"], taskArn: row["arn"],
+                since: Date(timeIntervalSince1970: row["deregisteringSince"])
+            )
         }
     }
 
@@ -218,12 +233,14 @@ extension Database {
         if !deployments.isEmpty {
             taskRows += try Row.fetchAll(
                 self,
-                sql: taskColumns + " WHERE cluster = ? AND desiredStatus = ? AND lastStatus = ? AND startedBy IN (\(databaseQuestionMarks(count: deployments.count))) ORDER BY id",
+                sql: taskColumns
+                    + " WHERE cluster = ? AND desiredStatus = ? AND lastStatus = ? AND startedBy IN (\(databaseQuestionMarks(count: deployments.count))) ORDER BY id",
                 arguments: [cluster, TaskStatus.stopped, TaskStatus.stopped] + StatementArguments(deployments.sorted()))
         }
         return taskRows.map { row in
-            SchedulingTaskRow(snapshot: TaskSnapshot(row: row), cpu: (row["cpu"] as String?).flatMap { Int($0) },
-                              memory: (row["memory"] as String?).flatMap { Int($0) })
+            SchedulingTaskRow(
+                snapshot: TaskSnapshot(row: row), cpu: (row["cpu"] as String?).flatMap { Int($0) },
+                memory: (row["memory"] as String?).flatMap { Int($0) })
         }
     }
 }

@@ -48,7 +48,9 @@ public enum AccountSettingRules {
     /// Refuses a name that is not an account setting, listing the ones there are.
     public static func checkName(_ name: String) throws(ECSError) {
         guard values[name] != nil else {
-            throw .invalidParameter("name: \(name.prefix(100)) is not an account setting; use one of \(values.keys.sorted().joined(separator: ", ")).")
+            throw .invalidParameter(
+                "name: \(name.prefix(100)) is not an account setting; use one of \(values.keys.sorted().joined(separator: ", "))."
+            )
         }
     }
 }
@@ -57,7 +59,8 @@ extension PutAccountSettingRequest {
     public func validate() throws(ECSError) {
         try AccountSettingRules.checkName(name)
         guard AccountSettingRules.values[name]?.contains(value) == true else {
-            throw ECSError.invalidParameter("value: \(name) takes \(AccountSettingRules.values[name]!.sorted().joined(separator: " or ")).")
+            throw ECSError.invalidParameter(
+                "value: \(name) takes \(AccountSettingRules.values[name]!.sorted().joined(separator: " or ")).")
         }
         // Without principalArn the setting is the account root's, whose ARN is always well formed.
         if let principalArn, !(principalArn.hasPrefix("arn:") && principalArn.count <= 2048) {

@@ -1,6 +1,6 @@
 public import AgentProtocol
 import ECSVocabulary
-public import Foundation
+import Foundation
 import TaskDefinitions
 
 /// The agent protocol's limits and the checks of Register and PollDesiredTasks.
@@ -29,8 +29,10 @@ public enum AgentRules {
             throw .invalidParameter("address: must be 1 to \(maxNameLength) characters.")
         }
         if let endpoint = request.agentEndpoint {
-            guard endpoint.count <= maxNameLength, let url = URL(string: endpoint), ["http", "https"].contains(url.scheme),
-                  url.host?.isEmpty == false else {
+            guard endpoint.count <= maxNameLength, let url = URL(string: endpoint),
+                ["http", "https"].contains(url.scheme),
+                url.host?.isEmpty == false
+            else {
                 throw .invalidParameter("agentEndpoint: must be an http or https URL such as http://10.0.0.2:51678.")
             }
             guard let token = request.agentToken, (16...256).contains(token.count) else {
@@ -38,7 +40,8 @@ public enum AgentRules {
             }
         }
         guard request.resources.cpu > 0 else {
-            throw .invalidParameter("resources.cpu: must be positive (1024 units per core), got \(request.resources.cpu).")
+            throw .invalidParameter(
+                "resources.cpu: must be positive (1024 units per core), got \(request.resources.cpu).")
         }
         guard request.resources.memory > 0 else {
             throw .invalidParameter("resources.memory: must be positive (MiB), got \(request.resources.memory).")
@@ -67,10 +70,12 @@ public enum TaskStateMerge {
         let path = "tasks[\(index)]"
         guard let status = change.lastStatus.word, TaskStatus.throughStopped.contains(status) else {
             let statuses = TaskStatus.throughStopped.map(\.rawValue).joined(separator: ", ")
-            throw .invalidParameter("\(path).lastStatus: must be one of \(statuses), got \(change.lastStatus.rawValue.prefix(40)).")
+            throw .invalidParameter(
+                "\(path).lastStatus: must be one of \(statuses), got \(change.lastStatus.rawValue.prefix(40)).")
         }
         if let health = change.healthStatus, health.word == nil {
-            throw .invalidParameter("\(path).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
+            throw .invalidParameter(
+                "\(path).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
         }
         if let reason = change.stoppedReason, reason.count > 1024 {
             throw .invalidParameter("\(path).stoppedReason: must be at most 1024 characters.")
@@ -78,10 +83,14 @@ public enum TaskStateMerge {
         for (number, container) in (change.containers ?? []).enumerated() {
             let containerPath = "\(path).containers[\(number)]"
             if let status = container.lastStatus, status.word == nil {
-                throw .invalidParameter("\(containerPath).lastStatus: must be PENDING, RUNNING or STOPPED, got \(status.rawValue.prefix(40)).")
+                throw .invalidParameter(
+                    "\(containerPath).lastStatus: must be PENDING, RUNNING or STOPPED, got \(status.rawValue.prefix(40))."
+                )
             }
             if let health = container.healthStatus, health.word == nil {
-                throw .invalidParameter("\(containerPath).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40)).")
+                throw .invalidParameter(
+                    "\(containerPath).healthStatus: must be HEALTHY, UNHEALTHY or UNKNOWN, got \(health.rawValue.prefix(40))."
+                )
             }
             if let reason = container.reason, reason.count > 1024 {
                 throw .invalidParameter("\(containerPath).reason: must be at most 1024 characters.")
@@ -102,7 +111,8 @@ extension SubmitStateChangesRequest: ECSRequest {
     public func validate() throws(ECSError) {
         let changes = tasks ?? []
         guard changes.count <= AgentRules.maxBatch else {
-            throw ECSError.invalidParameter("tasks: at most \(AgentRules.maxBatch) task state changes per batch, got \(changes.count).")
+            throw ECSError.invalidParameter(
+                "tasks: at most \(AgentRules.maxBatch) task state changes per batch, got \(changes.count).")
         }
         for (index, change) in changes.enumerated() { try TaskStateMerge.validate(change, at: index) }
         if let metrics, metrics.objectValue == nil {

@@ -28,7 +28,9 @@ public enum AttributeRules {
         }
         for (index, attribute) in attributes.enumerated() {
             guard (1...128).contains(attribute.name.count), attribute.name.allSatisfy(isAttributeCharacter) else {
-                throw .invalidParameter("attributes[\(index)].name: must be 1 to 128 letters, digits, hyphens, underscores, periods, at signs or slashes.")
+                throw .invalidParameter(
+                    "attributes[\(index)].name: must be 1 to 128 letters, digits, hyphens, underscores, periods, at signs or slashes."
+                )
             }
             if let value = attribute.value, !(1...128).contains(value.count) {
                 throw .invalidParameter("attributes[\(index)].value: must be 1 to 128 characters.")

@@ -58,7 +58,8 @@ public enum ClusterRules {
     /// 1 to 255 name characters.
     public static func checkName(_ name: String) throws(ECSError) {
         guard (1...255).contains(name.count),
-              name.allSatisfy(Names.isNameCharacter) else {
+            name.allSatisfy(Names.isNameCharacter)
+        else {
             throw .invalidParameter("clusterName: must be 1 to 255 letters, digits, hyphens and underscores.")
         }
     }

@@ -58,7 +58,9 @@ extension RegisterContainerInstanceRequest {
             guard let value = resources.first(where: { $0.name == name })?.integerValue else {
                 throw ECSError.invalidParameter("totalResources: needs an INTEGER \(name) resource.")
             }
-            guard value >= 0 else { throw ECSError.invalidParameter("totalResources: \(name) must not be negative, got \(value).") }
+            guard value >= 0 else {
+                throw ECSError.invalidParameter("totalResources: \(name) must not be negative, got \(value).")
+            }
         }
         guard (attributes ?? []).count <= 100 else {
             throw ECSError.invalidParameter("attributes: at most 100 attributes.")
@@ -72,7 +74,8 @@ extension ListContainerInstancesRequest {
         _ = try Pagination.limit(maxResults, default: 100, max: 100)
         _ = try parsedFilter()
         if status != nil, statusFilter.map(ContainerInstanceStatus.listFilters.contains) != true {
-            throw ECSError.invalidParameter("status: must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
+            throw ECSError.invalidParameter(
+                "status: must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
         }
     }
 
@@ -93,7 +96,8 @@ extension ListContainerInstancesRequest {
 extension DescribeContainerInstancesRequest {
     public func validate() throws(ECSError) {
         guard (1...100).contains(containerInstances.count) else {
-            throw ECSError.invalidParameter("containerInstances: give 1 to 100 container instances, got \(containerInstances.count).")
+            throw ECSError.invalidParameter(
+                "containerInstances: give 1 to 100 container instances, got \(containerInstances.count).")
         }
     }
 }
@@ -101,9 +105,12 @@ extension DescribeContainerInstancesRequest {
 extension UpdateContainerInstancesStateRequest {
     public func validate() throws(ECSError) {
         guard (1...10).contains(containerInstances.count) else {
-            throw ECSError.invalidParameter("containerInstances: give 1 to 10 container instances, got \(containerInstances.count).")
+            throw ECSError.invalidParameter(
+                "containerInstances: give 1 to 10 container instances, got \(containerInstances.count).")
         }
-        guard let newStatus = ContainerInstanceStatus(rawValue: status), ContainerInstanceStatus.settable.contains(newStatus) else {
+        guard let newStatus = ContainerInstanceStatus(rawValue: status),
+            ContainerInstanceStatus.settable.contains(newStatus)
+        else {
             throw ECSError.invalidParameter("status: must be ACTIVE or DRAINING.")
         }
     }

@@ -10,8 +10,10 @@ public struct LoadBalancerHealthCheck: Codable, Hashable, Sendable {
     public var healthyThreshold: Int?
     public var unhealthyThreshold: Int?
 
-    public init(protocol: String? = nil, path: String? = nil, intervalSeconds: Double? = nil, timeoutSeconds: Double? = nil,
-                healthyThreshold: Int? = nil, unhealthyThreshold: Int? = nil) {
+    public init(
+        protocol: String? = nil, path: String? = nil, intervalSeconds: Double? = nil, timeoutSeconds: Double? = nil,
+        healthyThreshold: Int? = nil, unhealthyThreshold: Int? = nil
+    ) {
         self.protocol = `protocol`
         self.path = path
         self.intervalSeconds = intervalSeconds
@@ -30,8 +32,10 @@ public struct CreateLoadBalancerRequest: ECSRequest, Decodable {
     public var healthCheck: LoadBalancerHealthCheck?
     public var deregistrationDelaySeconds: Double?
 
-    public init(loadBalancerName: String, listenerPort: Int, listenerAddress: String? = nil, algorithm: String? = nil,
-                healthCheck: LoadBalancerHealthCheck? = nil, deregistrationDelaySeconds: Double? = nil) {
+    public init(
+        loadBalancerName: String, listenerPort: Int, listenerAddress: String? = nil, algorithm: String? = nil,
+        healthCheck: LoadBalancerHealthCheck? = nil, deregistrationDelaySeconds: Double? = nil
+    ) {
         self.loadBalancerName = loadBalancerName
         self.listenerPort = listenerPort
         self.listenerAddress = listenerAddress

@@ -89,10 +89,12 @@ public enum ServiceRules {
     public static func checkDeploymentConfiguration(_ configuration: DeploymentConfiguration?) throws(ECSError) {
         guard let configuration else { return }
         if let minimum = configuration.minimumHealthyPercent, !(0...100).contains(minimum) {
-            throw .invalidParameter("deploymentConfiguration.minimumHealthyPercent: must be between 0 and 100, got \(minimum).")
+            throw .invalidParameter(
+                "deploymentConfiguration.minimumHealthyPercent: must be between 0 and 100, got \(minimum).")
         }
         if let maximum = configuration.maximumPercent, !(100...200).contains(maximum) {
-            throw .invalidParameter("deploymentConfiguration.maximumPercent: must be between 100 and 200, got \(maximum).")
+            throw .invalidParameter(
+                "deploymentConfiguration.maximumPercent: must be between 100 and 200, got \(maximum).")
         }
     }
 
@@ -121,7 +123,8 @@ extension CreateServiceRequest {
             throw ECSError.invalidParameter("desiredCount: a DAEMON service takes no desiredCount.")
         }
         guard ["EC2", "EXTERNAL"].contains(launchTypeOrDefault) else {  // not an ECS status: launch types
-            throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
+            throw ECSError.invalidParameter(
+                "launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
         }
         _ = try requiredTaskDefinition()
     }

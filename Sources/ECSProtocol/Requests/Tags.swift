@@ -20,7 +20,8 @@ extension TagResourceRequest {
 extension UntagResourceRequest {
     public func validate() throws(ECSError) {
         guard tagKeys.count <= TagRules.maxTagsPerResource else {
-            throw ECSError.invalidParameter("tagKeys: at most \(TagRules.maxTagsPerResource) keys, got \(tagKeys.count).")
+            throw ECSError.invalidParameter(
+                "tagKeys: at most \(TagRules.maxTagsPerResource) keys, got \(tagKeys.count).")
         }
     }
 }

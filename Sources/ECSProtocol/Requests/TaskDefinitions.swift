@@ -64,8 +64,11 @@ public struct TaskDefinitionReference: Hashable, Sendable {
             reference = arn.resource
         }
         let parts = reference.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].count <= 255, parts[0].allSatisfy(Names.isNameCharacter) else {
-            throw .client("taskDefinition: \(text.prefix(300)) is not a family, family:revision or task definition ARN.")
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].count <= 255,
+            parts[0].allSatisfy(Names.isNameCharacter)
+        else {
+            throw .client(
+                "taskDefinition: \(text.prefix(300)) is not a family, family:revision or task definition ARN.")
         }
         family = String(parts[0])
         if parts.count == 2 {
@@ -97,7 +100,9 @@ extension ListTaskDefinitionsRequest {
         guard statusOrDefault != nil else {
             throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.")
         }
-        guard ["ASC", "DESC"].contains(sortOrDefault) else { throw ECSError.invalidParameter("sort: must be ASC or DESC.") }
+        guard ["ASC", "DESC"].contains(sortOrDefault) else {
+            throw ECSError.invalidParameter("sort: must be ASC or DESC.")
+        }
     }
 
     /// `status`, ACTIVE when not given; nil for a word that is no task definition status (`validate` refuses it).
@@ -141,12 +146,14 @@ extension DeleteTaskDefinitionsRequest {
     /// Each definition to delete with the text that named it: 1 to 10, each with a revision.
     public func references() throws(ECSError) -> [(text: String, reference: TaskDefinitionReference)] {
         guard (1...10).contains(taskDefinitions.count) else {
-            throw ECSError.invalidParameter("taskDefinitions: give 1 to 10 task definitions, got \(taskDefinitions.count).")
+            throw ECSError.invalidParameter(
+                "taskDefinitions: give 1 to 10 task definitions, got \(taskDefinitions.count).")
         }
         return try taskDefinitions.map { text throws(ECSError) in
             let reference = try TaskDefinitionReference(text)
             guard reference.revision != nil else {
-                throw .client("taskDefinitions: \(text.prefix(300)) needs a revision (family:revision or the full ARN).")
+                throw .client(
+                    "taskDefinitions: \(text.prefix(300)) needs a revision (family:revision or the full ARN).")
             }
             return (text, reference)
         }

@@ -87,7 +87,8 @@ extension RunTaskRequest {
         try TagRules.check(tags)
         try PlacementRules.check(constraints: placementConstraints, strategy: placementStrategy)
         if let launchType, !["EC2", "EXTERNAL"].contains(launchType) {  // not an ECS status: launch types
-            throw ECSError.invalidParameter("launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
+            throw ECSError.invalidParameter(
+                "launchType: must be EC2 or EXTERNAL; Flotilla runs tasks on its own hosts.")
         }
     }
 }
@@ -95,7 +96,9 @@ extension RunTaskRequest {
 extension StartTaskRequest {
     public func validate() throws(ECSError) {
         guard (1...TaskRules.maxCount).contains(containerInstances.count) else {
-            throw ECSError.invalidParameter("containerInstances: give 1 to \(TaskRules.maxCount) container instances, got \(containerInstances.count).")
+            throw ECSError.invalidParameter(
+                "containerInstances: give 1 to \(TaskRules.maxCount) container instances, got \(containerInstances.count)."
+            )
         }
         try TaskRules.checkStartedBy(startedBy)
         try TagRules.check(tags)

@@ -17,8 +17,10 @@ public struct ClientConfiguration: Hashable, Sendable {
     /// The region to put in requests, when the user named one (`--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`).
     public var region: String?
 
-    public init(endpoint: URL = ClientConfiguration.defaultEndpoint, cluster: String = ClientConfiguration.defaultCluster,
-                region: String? = nil) {
+    public init(
+        endpoint: URL = ClientConfiguration.defaultEndpoint, cluster: String = ClientConfiguration.defaultCluster,
+        region: String? = nil
+    ) {
         self.endpoint = endpoint
         self.cluster = cluster
         self.region = region
@@ -58,9 +60,11 @@ public struct ClientConfiguration: Hashable, Sendable {
     ///   - cluster: the `--cluster` flag.
     ///   - region: the `--region` flag.
     ///   - readFile: the contents of a path, or nil when there is no such file.
-    public static func resolve(endpoint: String?, cluster: String?, region: String?,
-                               environment: [String: String],
-                               readFile: (String) -> Data?) throws(Error) -> ClientConfiguration {
+    public static func resolve(
+        endpoint: String?, cluster: String?, region: String?,
+        environment: [String: String],
+        readFile: (String) -> Data?
+    ) throws(Error) -> ClientConfiguration {
         var files: [(path: String, endpoint: String?, cluster: String?)] = []
         for path in configFilePaths(environment: environment) {
             guard let data = readFile(path) else { continue }
@@ -75,40 +79,51 @@ public struct ClientConfiguration: Hashable, Sendable {
         if let endpointChoice {
             resolved.endpoint = try parseEndpoint(endpointChoice.value, source: endpointChoice.source)
         }
-        resolved.cluster = cluster
+        resolved.cluster =
+            cluster
             ?? environment["FLOTILLA_CLUSTER"].flatMap { $0.isEmpty ? nil : $0 }
             ?? files.lazy.compactMap(\.cluster).first
             ?? defaultCluster
-        resolved.region = region
+        resolved.region =
+            region
             ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
         return resolved
     }
 
     /// Resolves the configuration from this process's environment and the real config files.
-    public static func resolve(endpoint: String?, cluster: String?, region: String?) throws(Error) -> ClientConfiguration {
-        try resolve(endpoint: endpoint, cluster: cluster, region: region,
-                    environment: ProcessInfo.processInfo.environment,
-                    readFile: { FileManager.default.contents(atPath: $0) })
+    public static func resolve(
+        endpoint: String?, cluster: String?, region: String?
+    ) throws(Error) -> ClientConfiguration {
+        try resolve(
+            endpoint: endpoint, cluster: cluster, region: region,
+            environment: ProcessInfo.processInfo.environment,
+            readFile: { FileManager.default.contents(atPath: $0) })
     }
 
     /// An endpoint URL: `http(s)://host[:port]`; a bare `host:port` means http.
     public static func parseEndpoint(_ value: String, source: String) throws(Error) -> URL {
         let text = value.contains("://") ? value : "http://\(value)"
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = url.host, !host.isEmpty else {
+            let host = url.host, !host.isEmpty
+        else {
             throw .invalidEndpoint(value, source: source)
         }
         return url
     }
 
-    private static func parseConfigFile(_ data: Data, path: String) throws(Error)
-        -> (path: String, endpoint: String?, cluster: String?) {
+    private static func parseConfigFile(
+        _ data: Data, path: String
+    ) throws(Error)
+        -> (path: String, endpoint: String?, cluster: String?)
+    {
         guard let document = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             throw .invalidConfigFile(path: path, reason: "not valid JSON")
         }
         guard case .object(let members) = document else {
-            throw .invalidConfigFile(path: path, reason: #"must be a JSON object like {"endpoint": "http://127.0.0.1:8080", "cluster": "default"}"#)
+            throw .invalidConfigFile(
+                path: path,
+                reason: #"must be a JSON object like {"endpoint": "http://127.0.0.1:8080", "cluster": "default"}"#)
         }
         var values: [String: String] = [:]
         for key in ["endpoint", "cluster"] {

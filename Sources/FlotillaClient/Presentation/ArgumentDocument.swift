@@ -8,7 +8,10 @@ public enum ArgumentDocument {
     public struct Error: Swift.Error, Hashable, Sendable, CustomStringConvertible {
         public var option: String
         public var reason: String
-        public init(option: String, reason: String) { self.option = option; self.reason = reason }
+        public init(option: String, reason: String) {
+            self.option = option
+            self.reason = reason
+        }
         public var description: String { "\(option): \(reason)" }
     }
 
@@ -19,9 +22,12 @@ public enum ArgumentDocument {
     /// Parses `argument` given to `option`.
     ///
     /// - Parameter readFile: the contents of a path, or nil when it cannot be read.
-    public static func parse(_ argument: String, option: String, shorthand: ShorthandValues = .inferred,
-                             readFile: (String) -> Data? = { FileManager.default.contents(atPath: $0) })
-        throws(Error) -> JSONValue {
+    public static func parse(
+        _ argument: String, option: String, shorthand: ShorthandValues = .inferred,
+        readFile: (String) -> Data? = { FileManager.default.contents(atPath: $0) }
+    )
+        throws(Error) -> JSONValue
+    {
         for scheme in ["file://", "fileb://"] where argument.hasPrefix(scheme) {
             let path = String(argument.dropFirst(scheme.count))
             guard let data = readFile(path) else {
@@ -37,9 +43,12 @@ public enum ArgumentDocument {
     }
 
     /// Parses each argument of a list-valued option; JSON arrays are spliced in, objects and shorthand appended.
-    public static func parseList(_ arguments: [String], option: String, shorthand: ShorthandValues = .inferred,
-                                 readFile: (String) -> Data? = { FileManager.default.contents(atPath: $0) })
-        throws(Error) -> [JSONValue] {
+    public static func parseList(
+        _ arguments: [String], option: String, shorthand: ShorthandValues = .inferred,
+        readFile: (String) -> Data? = { FileManager.default.contents(atPath: $0) }
+    )
+        throws(Error) -> [JSONValue]
+    {
         var items: [JSONValue] = []
         for argument in arguments {
             let value = try parse(argument, option: option, shorthand: shorthand, readFile: readFile)
@@ -49,11 +58,14 @@ public enum ArgumentDocument {
     }
 
     /// `key=value,key=value` as a JSON object.
-    public static func parseShorthand(_ text: String, option: String, values: ShorthandValues) throws(Error) -> JSONValue {
+    public static func parseShorthand(
+        _ text: String, option: String, values: ShorthandValues
+    ) throws(Error) -> JSONValue {
         var members: [String: JSONValue] = [:]
         for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw Error(option: option, reason: "expected JSON, file://PATH or key=value[,key=value...], got '\(text)'")
+                throw Error(
+                    option: option, reason: "expected JSON, file://PATH or key=value[,key=value...], got '\(text)'")
             }
             let key = pair[..<equals].trimmingCharacters(in: .whitespaces)
             let raw = pair[pair.index(after: equals)...].trimmingCharacters(in: .whitespaces)

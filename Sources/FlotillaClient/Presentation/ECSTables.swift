@@ -24,19 +24,24 @@ public enum ECSTables {
     public static func taskDefinition(_ definition: JSONValue) -> String {
         var summary = TextTable(headers: ["TASK DEFINITION", "STATUS", "NETWORK MODE", "CPU", "MEMORY"])
         let name = "\(text(definition["family"])):\(text(definition["revision"]))"
-        summary.append([name, text(definition["status"]), text(definition["networkMode"]),
-                        text(definition["cpu"]), text(definition["memory"])])
+        summary.append([
+            name, text(definition["status"]), text(definition["networkMode"]),
+            text(definition["cpu"]), text(definition["memory"]),
+        ])
         var containers = TextTable(headers: ["CONTAINER", "IMAGE", "CPU", "MEMORY", "ESSENTIAL", "PORTS"])
         for container in definition["containerDefinitions"]?.arrayValue ?? [] {
-            let memory = container["memory"].map { text($0) }
+            let memory =
+                container["memory"].map { text($0) }
                 ?? container["memoryReservation"].map { "\(text($0)) (soft)" } ?? "-"
             let ports = (container["portMappings"]?.arrayValue ?? []).map { mapping in
                 let proto = mapping["protocol"]?.stringValue ?? "tcp"
                 let host = mapping["hostPort"]?.intValue.map(String.init) ?? "0"
                 return "\(host)->\(text(mapping["containerPort"]))/\(proto)"
             }
-            containers.append([text(container["name"]), text(container["image"]), text(container["cpu"]), memory,
-                               text(container["essential"] ?? .bool(true)), ports.isEmpty ? "-" : ports.joined(separator: ",")])
+            containers.append([
+                text(container["name"]), text(container["image"]), text(container["cpu"]), memory,
+                text(container["essential"] ?? .bool(true)), ports.isEmpty ? "-" : ports.joined(separator: ","),
+            ])
         }
         return summary.render() + "\n" + containers.render()
     }
@@ -62,8 +67,10 @@ public enum ECSTables {
             let name = Self.text(service["serviceName"])
             let deployments = service["deployments"]?.arrayValue ?? []
             if !deployments.isEmpty {
-                var table = TextTable(headers: ["DEPLOYMENT", "STATUS", "TASK DEFINITION", "DESIRED", "RUNNING",  // not an ECS status: column headers
-                                                "PENDING", "ROLLOUT"])  // not an ECS status: column headers
+                var table = TextTable(headers: [
+                    "DEPLOYMENT", "STATUS", "TASK DEFINITION", "DESIRED", "RUNNING",  // not an ECS status: column headers
+                    "PENDING", "ROLLOUT",
+                ])  // not an ECS status: column headers
                 for deployment in deployments {
                     table.append([
                         Self.text(deployment["id"]), Self.text(deployment["status"]),
@@ -87,8 +94,10 @@ public enum ECSTables {
     // MARK: - Tasks
 
     public static func tasks(_ tasks: [JSONValue]) -> String {
-        var table = TextTable(headers: ["TASK", "TASK DEFINITION", "LAST STATUS", "DESIRED STATUS", "HEALTH", "GROUP",
-                                        "CONTAINER INSTANCE", "STOPPED REASON"])
+        var table = TextTable(headers: [
+            "TASK", "TASK DEFINITION", "LAST STATUS", "DESIRED STATUS", "HEALTH", "GROUP",
+            "CONTAINER INSTANCE", "STOPPED REASON",
+        ])
         for task in tasks {
             table.append([
                 task["taskArn"]?.stringValue.map(shortName) ?? "-",
@@ -103,12 +112,15 @@ public enum ECSTables {
     // MARK: - Container instances
 
     public static func containerInstances(_ instances: [JSONValue]) -> String {
-        var table = TextTable(headers: ["CONTAINER INSTANCE", "STATUS", "AGENT CONNECTED", "RUNNING", "PENDING",  // not an ECS status: column headers
-                                        "CPU FREE/TOTAL", "MEMORY FREE/TOTAL"])
+        var table = TextTable(headers: [
+            "CONTAINER INSTANCE", "STATUS", "AGENT CONNECTED", "RUNNING", "PENDING",  // not an ECS status: column headers
+            "CPU FREE/TOTAL", "MEMORY FREE/TOTAL",
+        ])
         for instance in instances {
             table.append([
                 instance["containerInstanceArn"]?.stringValue.map(shortName) ?? "-", text(instance["status"]),
-                text(instance["agentConnected"]), text(instance["runningTasksCount"]), text(instance["pendingTasksCount"]),
+                text(instance["agentConnected"]), text(instance["runningTasksCount"]),
+                text(instance["pendingTasksCount"]),
                 resource("CPU", instance), resource("MEMORY", instance),
             ])
         }
@@ -120,8 +132,10 @@ public enum ECSTables {
     public static func attributes(_ attributes: [JSONValue]) -> String {
         var table = TextTable(headers: ["NAME", "VALUE", "TARGET TYPE", "TARGET"])
         for attribute in attributes {
-            table.append([text(attribute["name"]), text(attribute["value"]), text(attribute["targetType"]),
-                          attribute["targetId"]?.stringValue.map(shortName) ?? "-"])
+            table.append([
+                text(attribute["name"]), text(attribute["value"]), text(attribute["targetType"]),
+                attribute["targetId"]?.stringValue.map(shortName) ?? "-",
+            ])
         }
         return table.render()
     }
@@ -136,7 +150,9 @@ public enum ECSTables {
     public static func failures(_ failures: [JSONValue]) -> String {
         if failures.isEmpty { return "" }
         var table = TextTable(headers: ["FAILED", "REASON", "DETAIL"])  // not an ECS status: column headers
-        for failure in failures { table.append([text(failure["arn"]), text(failure["reason"]), text(failure["detail"])]) }
+        for failure in failures {
+            table.append([text(failure["arn"]), text(failure["reason"]), text(failure["detail"])])
+        }
         return "\nFailures:\n" + table.render()
     }
 
@@ -172,7 +188,9 @@ public enum ECSTables {
     public static func timestamp(_ value: JSONValue?) -> String {
         guard case .number(let seconds)? = value else { return text(value) }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate, .withDashSeparatorInDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        formatter.formatOptions = [
+            .withFullDate, .withDashSeparatorInDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime,
+        ]
         return formatter.string(from: Date(timeIntervalSince1970: seconds)) + "Z"
     }
 

@@ -14,9 +14,11 @@ public struct TextTable: Hashable, Sendable {
 
     /// The table as lines of text, ending with a newline; just the headers when there are no rows.
     public func render() -> String {
-        let all = [headers] + rows.map { row in
-            (0..<headers.count).map { $0 < row.count ? Self.oneLine(row[$0]) : "" }
-        }
+        let all =
+            [headers]
+            + rows.map { row in
+                (0..<headers.count).map { $0 < row.count ? Self.oneLine(row[$0]) : "" }
+            }
         var widths = headers.map(\.count)
         for row in all {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }

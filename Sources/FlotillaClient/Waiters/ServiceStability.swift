@@ -66,7 +66,7 @@ public struct ServiceProgress: Sendable {
     public mutating func lines(for answer: JSONValue) -> [String] {
         var lines: [String] = []
         for service in answer["services"]?.arrayValue ?? [] {
-            let events = (service["events"]?.arrayValue ?? []).reversed()   // ECS lists the newest first
+            let events = (service["events"]?.arrayValue ?? []).reversed()  // ECS lists the newest first
             for event in events {
                 guard let id = event["id"]?.stringValue, seenEvents.insert(id).inserted else { continue }
                 lines.append("\(ECSTables.timestamp(event["createdAt"]))  \(event["message"]?.stringValue ?? "")")

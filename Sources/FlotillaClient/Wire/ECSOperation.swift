@@ -52,7 +52,8 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     /// The service the operation belongs to: ECS's target prefix, or one of Flotilla's own.
     public var targetPrefix: String {
         switch self {
-        case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer, .reportTargetHealth:
+        case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer,
+            .reportTargetHealth:
             ECSWire.flotillaTargetPrefix
         case .getJoinToken, .rotateJoinToken: "FlotillaAgentV1"
         default: ECSWire.targetPrefix

@@ -20,8 +20,10 @@ public enum ECSWire {
     /// When `region` is set, the request carries it in a SigV4-shaped `Authorization` credential scope, which is
     /// where ECS servers (Flotilla's included) read the region from. Flotilla does not authenticate requests, so
     /// the signature is left empty rather than computed from credentials ecsctl does not have.
-    public static func request(endpoint: URL, operation: ECSOperation, body: JSONValue, region: String? = nil,
-                               date: Date = Date(), timeout: TimeInterval = 60) -> URLRequest {
+    public static func request(
+        endpoint: URL, operation: ECSOperation, body: JSONValue, region: String? = nil,
+        date: Date = Date(), timeout: TimeInterval = 60
+    ) -> URLRequest {
         var request = URLRequest(url: endpoint.appendingPathComponent(""), timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
@@ -29,9 +31,10 @@ public enum ECSWire {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let region {
             let day = dayStamp(date)
-            request.setValue("AWS4-HMAC-SHA256 Credential=ecsctl/\(day)/\(region)/ecs/aws4_request, "
-                             + "SignedHeaders=content-type;host;x-amz-target, Signature=",
-                             forHTTPHeaderField: "Authorization")
+            request.setValue(
+                "AWS4-HMAC-SHA256 Credential=ecsctl/\(day)/\(region)/ecs/aws4_request, "
+                    + "SignedHeaders=content-type;host;x-amz-target, Signature=",
+                forHTTPHeaderField: "Authorization")
         }
         request.httpBody = encode(body)
         return request

@@ -27,8 +27,10 @@ final class GlueHandler {
     private var movedAtLastCheck = 0
     private var lastMovement = NIODeadline.now()
 
-    private init(counters: TargetCounters, isClientSide: Bool, peakBufferedBytes: PeakGauge, idleTimeout: TimeAmount?,
-                 onIdle: @escaping @Sendable () -> Void) {
+    private init(
+        counters: TargetCounters, isClientSide: Bool, peakBufferedBytes: PeakGauge, idleTimeout: TimeAmount?,
+        onIdle: @escaping @Sendable () -> Void
+    ) {
         self.counters = counters
         self.isClientSide = isClientSide
         self.peakBufferedBytes = peakBufferedBytes
@@ -37,12 +39,16 @@ final class GlueHandler {
     }
 
     /// A client-side and a target-side handler joined to each other; the client side watches for idleness.
-    static func matchedPair(counters: TargetCounters, peakBufferedBytes: PeakGauge, idleTimeout: TimeAmount? = nil,
-                            onIdle: @escaping @Sendable () -> Void = {}) -> (client: GlueHandler, target: GlueHandler) {
-        let client = GlueHandler(counters: counters, isClientSide: true, peakBufferedBytes: peakBufferedBytes,
-                                 idleTimeout: idleTimeout, onIdle: onIdle)
-        let target = GlueHandler(counters: counters, isClientSide: false, peakBufferedBytes: peakBufferedBytes,
-                                 idleTimeout: nil, onIdle: {})
+    static func matchedPair(
+        counters: TargetCounters, peakBufferedBytes: PeakGauge, idleTimeout: TimeAmount? = nil,
+        onIdle: @escaping @Sendable () -> Void = {}
+    ) -> (client: GlueHandler, target: GlueHandler) {
+        let client = GlueHandler(
+            counters: counters, isClientSide: true, peakBufferedBytes: peakBufferedBytes,
+            idleTimeout: idleTimeout, onIdle: onIdle)
+        let target = GlueHandler(
+            counters: counters, isClientSide: false, peakBufferedBytes: peakBufferedBytes,
+            idleTimeout: nil, onIdle: {})
         client.partner = target
         target.partner = client
         return (client, target)
@@ -123,7 +129,8 @@ extension GlueHandler: ChannelDuplexHandler {
             return
         }
         let remaining = self.lastMovement + idleTimeout - now
-        self.scheduleIdleCheck(context: context, in: min(remaining, max(.nanoseconds(idleTimeout.nanoseconds / 4), .milliseconds(10))))
+        self.scheduleIdleCheck(
+            context: context, in: min(remaining, max(.nanoseconds(idleTimeout.nanoseconds / 4), .milliseconds(10))))
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -27,7 +27,10 @@ enum Listener {
             .childChannelOption(.writeBufferWaterMark, value: waterMark)
             .childChannelOption(.maxMessagesPerRead, value: UInt(LoadBalancerConfiguration.maxMessagesPerRead))
             .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: LoadBalancerConfiguration.maxReadSize))
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(
+                    minimum: 64, initial: 2048, maximum: LoadBalancerConfiguration.maxReadSize)
+            )
             .childChannelInitializer { client in
                 guard let balancer = box.value else { return client.eventLoop.makeFailedFuture(NoTargetAvailable()) }
                 guard balancer.admit(client) else { return client.eventLoop.makeFailedFuture(ConnectionLimitReached()) }
@@ -65,10 +68,15 @@ extension LoadBalancer {
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
             .channelOption(
-                .writeBufferWaterMark, value: .init(low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark))
+                .writeBufferWaterMark,
+                value: .init(
+                    low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark)
+            )
             .channelOption(.maxMessagesPerRead, value: UInt(LoadBalancerConfiguration.maxMessagesPerRead))
             .channelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: LoadBalancerConfiguration.maxReadSize))
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(
+                    minimum: 64, initial: 2048, maximum: LoadBalancerConfiguration.maxReadSize))
         let connected: EventLoopFuture<any Channel>
         if let address = try? SocketAddress(ipAddress: target.host, port: target.port) {
             connected = bootstrap.connect(to: address)
@@ -96,7 +104,8 @@ extension LoadBalancer {
     private func glue(_ client: any Channel, to backend: any Channel, target: Target, counters: TargetCounters) throws {
         let (clientGlue, targetGlue) = GlueHandler.matchedPair(
             counters: counters, peakBufferedBytes: self.peakBufferedBytes,
-            idleTimeout: TimeAmount(self.configuration.idleTimeout), onIdle: { [logger] in
+            idleTimeout: TimeAmount(self.configuration.idleTimeout),
+            onIdle: { [logger] in
                 self.idleClosed.increment()
                 logger.debug("Idle connection closed", metadata: ["target.id": "\(target.id)"])
             })
@@ -131,9 +140,11 @@ extension LoadBalancer {
             self.clientConnections.wrappingSubtract(1, ordering: .relaxed)
             self.refusedConnections.increment()
             if !self.isRefusing.exchange(true, ordering: .relaxed) {
-                self.logger.warning("Connection limit reached; refusing new connections", metadata: [
-                    "lb.max_connections": "\(self.configuration.maxConnections)",
-                ])
+                self.logger.warning(
+                    "Connection limit reached; refusing new connections",
+                    metadata: [
+                        "lb.max_connections": "\(self.configuration.maxConnections)"
+                    ])
             }
             return false
         }

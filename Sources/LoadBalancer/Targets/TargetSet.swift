@@ -108,7 +108,8 @@ struct TargetSet: Sendable {
     mutating func connectionClosed(to target: Target) -> [Change] {
         guard let index = self.index(of: target) else { return [] }
         self.members[index].activeConnections -= 1
-        precondition(self.members[index].activeConnections >= 0, "closed more connections than were opened to \(target)")
+        precondition(
+            self.members[index].activeConnections >= 0, "closed more connections than were opened to \(target)")
         return self.removeIdleDrainingMembers()
     }
 

@@ -25,12 +25,14 @@ public struct AgentConfiguration: Hashable, Sendable {
     /// How often usage metrics are sent.
     public var metricsInterval: Duration
 
-    public init(endpoint: URL, cluster: String = "default", joinToken: String,
-                dataDirectory: String = "/var/lib/flotilla", availabilityZone: String? = nil,
-                attributes: [AgentAttributePair] = [], listenHost: String = "0.0.0.0", listenPort: Int = 51678,
-                advertiseAddress: String? = nil, cgroupParent: String = "flotilla",
-                network: NetworkConfiguration = NetworkConfiguration(), pollWaitSeconds: Int = 20,
-                metricsInterval: Duration = .seconds(10)) {
+    public init(
+        endpoint: URL, cluster: String = "default", joinToken: String,
+        dataDirectory: String = "/var/lib/flotilla", availabilityZone: String? = nil,
+        attributes: [AgentAttributePair] = [], listenHost: String = "0.0.0.0", listenPort: Int = 51678,
+        advertiseAddress: String? = nil, cgroupParent: String = "flotilla",
+        network: NetworkConfiguration = NetworkConfiguration(), pollWaitSeconds: Int = 20,
+        metricsInterval: Duration = .seconds(10)
+    ) {
         self.endpoint = endpoint
         self.cluster = cluster
         self.joinToken = joinToken

@@ -7,13 +7,16 @@ struct TaskTableDirectory: AgentContainerDirectory {
 
     func container(taskID: String, containerName: String) async -> AgentContainerHandle? {
         guard let name = await table.runtimeName(taskID: taskID, containerName: containerName),
-              let info = try? await runtime.state(name) else { return nil }
-        return AgentContainerHandle(containerID: info.id, running: info.status == .running, logDirectory: info.directory)
+            let info = try? await runtime.state(name)
+        else { return nil }
+        return AgentContainerHandle(
+            containerID: info.id, running: info.status == .running, logDirectory: info.directory)
     }
 
     func metadata() async -> AgentMetadata {
-        AgentMetadata(cluster: table.cluster, containerInstanceArn: await connection.containerInstanceArn,
-                      agentVersion: AgentVersion.current)
+        AgentMetadata(
+            cluster: table.cluster, containerInstanceArn: await connection.containerInstanceArn,
+            agentVersion: AgentVersion.current)
     }
 }
 

@@ -19,8 +19,10 @@ public struct AgentDaemon: Service {
 
     /// Prepares the daemon over `runtime` and `images` (both on `configuration.dataDirectory`); nothing is contacted
     /// before `run()`.
-    public init(configuration: AgentConfiguration, runtime: ContainerRuntime, images: ImageStore,
-                logger: Logger) async throws {
+    public init(
+        configuration: AgentConfiguration, runtime: ContainerRuntime, images: ImageStore,
+        logger: Logger
+    ) async throws {
         self.configuration = configuration
         self.runtime = runtime
         var logger = logger
@@ -33,9 +35,10 @@ public struct AgentDaemon: Service {
             throw AgentError.state("agent state \(configuration.agentDirectory): \(error)")
         }
         connection = try ControlPlaneConnection(configuration: configuration, files: files, logger: logger)
-        let table = AgentTaskTable(cluster: configuration.cluster, cgroupParent: configuration.cgroupParent,
-                                   runtime: runtime, images: images, files: files,
-                                   logger: logger)
+        let table = AgentTaskTable(
+            cluster: configuration.cluster, cgroupParent: configuration.cgroupParent,
+            runtime: runtime, images: images, files: files,
+            logger: logger)
         self.table = table
         reporter = StateReporter(connection: connection, logger: logger) { changes in
             await table.acknowledged(changes)
@@ -106,7 +109,8 @@ public struct AgentDaemon: Service {
                 do {
                     let answer = try await connection.poll(index: index)
                     let received = ContinuousClock.now
-                    Timer(label: "flotilla_agent_poll_round_trip_seconds").record(duration: ContinuousClock.now - started)
+                    Timer(label: "flotilla_agent_poll_round_trip_seconds").record(
+                        duration: ContinuousClock.now - started)
                     failures = 0
                     index = answer.index
                     await table.apply(answer, receivedAt: received)

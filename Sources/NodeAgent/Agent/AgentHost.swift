@@ -19,7 +19,9 @@ enum AgentHost {
         var values: [String: Int] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let number = parts[1].split(separator: " ").first.flatMap({ Int($0) }) else { continue }
+            guard parts.count == 2, let number = parts[1].split(separator: " ").first.flatMap({ Int($0) }) else {
+                continue
+            }
             values[String(parts[0])] = number
         }
         return values
@@ -42,8 +44,11 @@ enum AgentHost {
     /// The local IPv4 address of the route to `host` (`ip -4 route get`; a name is resolved with `getent`), or nil.
     static func localAddress(toward host: String) -> String? {
         let isAddress = host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
-        let address = isAddress ? host : output(of: "getent", ["ahostsv4", host])?
-            .split(whereSeparator: \.isWhitespace).first.map(String.init)
+        let address =
+            isAddress
+            ? host
+            : output(of: "getent", ["ahostsv4", host])?
+                .split(whereSeparator: \.isWhitespace).first.map(String.init)
         guard let address, let route = output(of: "ip", ["-4", "-o", "route", "get", address]) else { return nil }
         let words = route.split(whereSeparator: \.isWhitespace)
         guard let index = words.firstIndex(of: "src"), index + 1 < words.count else { return nil }
@@ -52,8 +57,10 @@ enum AgentHost {
 
     /// The standard output of `command` (from /usr/sbin, /sbin, /usr/bin or /bin), nil if it fails.
     private static func output(of command: String, _ arguments: [String]) -> String? {
-        guard let path = ["/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"].map({ $0 + command })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        guard
+            let path = ["/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"].map({ $0 + command })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

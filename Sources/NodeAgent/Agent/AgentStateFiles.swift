@@ -47,8 +47,9 @@ struct AgentStateFiles: Sendable {
 
     init(directory: String) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory + "/tasks", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory + "/tasks", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
     }
 
     // MARK: - Identity
@@ -61,13 +62,15 @@ struct AgentStateFiles: Sendable {
         if let data = FileManager.default.contents(atPath: identityPath) {
             var identity = try AgentWire.decoder().decode(AgentIdentity.self, from: data)
             if identity.cluster != cluster {
-                identity = AgentIdentity(cluster: cluster, containerInstanceArn: nil, credential: nil,
-                                         agentToken: identity.agentToken)
+                identity = AgentIdentity(
+                    cluster: cluster, containerInstanceArn: nil, credential: nil,
+                    agentToken: identity.agentToken)
             }
             return identity
         }
-        let identity = AgentIdentity(cluster: cluster, containerInstanceArn: nil, credential: nil,
-                                     agentToken: AgentHost.randomHex(bytes: 32))
+        let identity = AgentIdentity(
+            cluster: cluster, containerInstanceArn: nil, credential: nil,
+            agentToken: AgentHost.randomHex(bytes: 32))
         try save(identity)
         return identity
     }
@@ -96,7 +99,8 @@ struct AgentStateFiles: Sendable {
         for name in names.sorted() where name.hasSuffix(".json") {
             let path = "\(directory)/tasks/\(name)"
             guard let data = FileManager.default.contents(atPath: path),
-                  let record = try? AgentWire.decoder().decode(TaskRecord.self, from: data) else {
+                let record = try? AgentWire.decoder().decode(TaskRecord.self, from: data)
+            else {
                 unreadable.append(name)
                 unlink(path)
                 continue

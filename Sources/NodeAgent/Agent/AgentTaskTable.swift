@@ -46,8 +46,10 @@ actor AgentTaskTable {
     nonisolated let launches: AsyncStream<Launch>
     private let launchContinuation: AsyncStream<Launch>.Continuation
 
-    init(cluster: String, cgroupParent: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles,
-         logger: Logger) {
+    init(
+        cluster: String, cgroupParent: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles,
+        logger: Logger
+    ) {
         self.cluster = cluster
         self.cgroupParent = cgroupParent
         self.runtime = runtime
@@ -88,7 +90,9 @@ actor AgentTaskTable {
             claimed.formUnion(record.containerIDs.values)
             var taskLogger = logger
             taskLogger[metadataKey: "task"] = "\(id)"
-            if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
+            if let service = record.group.flatMap(Self.service(of:)) {
+                taskLogger[metadataKey: "service"] = "\(service)"
+            }
             if let final = record.final {
                 for name in record.containerIDs.values where byName[name] != nil { await remove(name) }
                 entries[id] = Entry(record: record)
@@ -114,7 +118,8 @@ actor AgentTaskTable {
                 let bindings = RuntimeContainerDriver.bindings(of: info, spec: spec)
                 switch info.status {
                 case .running:
-                    found[container.name] = .running(bindings: bindings, health: record.containerHealth?[container.name] ?? .unknown)
+                    found[container.name] = .running(
+                        bindings: bindings, health: record.containerHealth?[container.name] ?? .unknown)
                 case .stopped:
                     found[container.name] = .exited(
                         info.exit.map(TaskContainerExit.init) ?? TaskContainerExit(exitCode: 255), bindings: bindings)
@@ -124,15 +129,20 @@ actor AgentTaskTable {
                 }
             }
             launch(record, adopting: found, dispatchedAt: nil)
-            taskLogger.info("task re-adopted", metadata: [
-                "task.containers.running": "\(found.values.filter { if case .running = $0 { true } else { false } }.count)",
-            ])
+            taskLogger.info(
+                "task re-adopted",
+                metadata: [
+                    "task.containers.running":
+                        "\(found.values.filter { if case .running = $0 { true } else { false } }.count)"
+                ])
         }
         for info in containers where !claimed.contains(info.spec.name) {
             await remove(info.id)
-            logger.warning("orphan container removed", metadata: [
-                "container.id": "\(info.id)", "container.name": "\(info.spec.name)",
-            ])
+            logger.warning(
+                "orphan container removed",
+                metadata: [
+                    "container.id": "\(info.id)", "container.name": "\(info.spec.name)",
+                ])
         }
     }
 
@@ -140,7 +150,8 @@ actor AgentTaskTable {
         do {
             try await runtime.delete(runtimeName, force: true)
         } catch {
-            logger.warning("container removal failed", metadata: ["container.name": "\(runtimeName)", "error": "\(error)"])
+            logger.warning(
+                "container removal failed", metadata: ["container.name": "\(runtimeName)", "error": "\(error)"])
         }
     }
 
@@ -156,7 +167,8 @@ actor AgentTaskTable {
             listed.insert(id)
             if entries[id] != nil {
                 if desired.desiredStatus == TaskStatus.stopped || stopEverything {
-                    requestStop(id, code: Self.stopCode(desired), reason: desired.stoppedReason ?? Self.defaultStopReason)
+                    requestStop(
+                        id, code: Self.stopCode(desired), reason: desired.stoppedReason ?? Self.defaultStopReason)
                 }
                 continue
             }
@@ -167,16 +179,23 @@ actor AgentTaskTable {
             // A task reported STOPPED is over, whatever its desiredStatus still says.
             guard desired.lastStatus != TaskStatus.stopped else { continue }
             guard let definition = desired.taskDefinition else {
-                logger.error("desired task has no task definition", metadata: [
-                    "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
-                ])
+                logger.error(
+                    "desired task has no task definition",
+                    metadata: [
+                        "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
+                    ])
                 continue
             }
             let record = TaskRecord(
                 taskArn: desired.taskArn, taskDefinitionArn: desired.taskDefinitionArn, definition: definition,
-                containerIDs: Dictionary(definition.containerDefinitions.map {
-                    ($0.name, TaskContainerSpec(taskID: id, definition: $0, networkMode: definition.resolvedNetworkMode).containerID)
-                }, uniquingKeysWith: { first, _ in first }),
+                containerIDs: Dictionary(
+                    definition.containerDefinitions.map {
+                        (
+                            $0.name,
+                            TaskContainerSpec(taskID: id, definition: $0, networkMode: definition.resolvedNetworkMode)
+                                .containerID
+                        )
+                    }, uniquingKeysWith: { first, _ in first }),
                 group: desired.group, final: nil)
             do {
                 try files.save(record)
@@ -185,22 +204,28 @@ actor AgentTaskTable {
                 continue
             }
             launch(record, adopting: nil, dispatchedAt: receivedAt)
-            logger.info("task dispatched", metadata: [
-                "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
-            ].merging(desired.group.flatMap(Self.service(of:)).map { ["service": "\($0)"] } ?? [:]) { $1 })
+            logger.info(
+                "task dispatched",
+                metadata: [
+                    "task": "\(id)", "task.definition": "\(desired.taskDefinitionArn)",
+                ].merging(desired.group.flatMap(Self.service(of:)).map { ["service": "\($0)"] } ?? [:]) { $1 })
         }
         for id in entries.keys.sorted() where !listed.contains(id) || stopEverything {
-            requestStop(id, code: .serviceSchedulerInitiated, reason: "Task is no longer assigned to this container instance")
+            requestStop(
+                id, code: .serviceSchedulerInitiated, reason: "Task is no longer assigned to this container instance")
         }
     }
 
-    private func launch(_ record: TaskRecord, adopting: [String: AdoptedContainer]?,
-                        dispatchedAt: ContinuousClock.Instant?) {
+    private func launch(
+        _ record: TaskRecord, adopting: [String: AdoptedContainer]?,
+        dispatchedAt: ContinuousClock.Instant?
+    ) {
         var taskLogger = logger
         if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
-        let supervisor = TaskSupervisor(taskID: record.taskID, definition: record.definition, driver: driver,
-                                        clock: ContinuousClock(), startDate: Date(), adopting: adopting,
-                                        logger: taskLogger)
+        let supervisor = TaskSupervisor(
+            taskID: record.taskID, definition: record.definition, driver: driver,
+            clock: ContinuousClock(), startDate: Date(), adopting: adopting,
+            logger: taskLogger)
         entries[record.taskID] = Entry(record: record, supervisor: supervisor, dispatchedAt: dispatchedAt)
         launchContinuation.yield(Launch(taskID: record.taskID, supervisor: supervisor))
         recordTaskCounts()
@@ -217,10 +242,14 @@ actor AgentTaskTable {
     /// A task the control plane wants stopped that never ran here (or whose record is gone): it is STOPPED.
     private func reportNeverRan(_ desired: DesiredTask) async {
         let now = Date()
-        await reporter?.submit(TaskStateChange(
-            taskArn: desired.taskArn, lastStatus: WireValue(.stopped), stopCode: desired.stopCode ?? WireValue(.userInitiated),
-            stoppedReason: desired.stoppedReason ?? Self.defaultStopReason, executionStoppedAt: now, stoppedAt: now,
-            containers: desired.containers.map { ContainerStateChange(name: $0.name, lastStatus: WireValue(.stopped)) }))
+        await reporter?.submit(
+            TaskStateChange(
+                taskArn: desired.taskArn, lastStatus: WireValue(.stopped),
+                stopCode: desired.stopCode ?? WireValue(.userInitiated),
+                stoppedReason: desired.stoppedReason ?? Self.defaultStopReason, executionStoppedAt: now, stoppedAt: now,
+                containers: desired.containers.map {
+                    ContainerStateChange(name: $0.name, lastStatus: WireValue(.stopped))
+                }))
     }
 
     static let defaultStopReason = "Task stopped by user"
@@ -260,8 +289,9 @@ actor AgentTaskTable {
         }
         entry.lastReport = report
         let change = Self.change(report, taskArn: entry.record.taskArn, timestamps: entry.timestamps)
-        let health = Dictionary(report.containers.filter { $0.healthStatus != .unknown }.map { ($0.name, $0.healthStatus) },
-                                uniquingKeysWith: { first, _ in first })
+        let health = Dictionary(
+            report.containers.filter { $0.healthStatus != .unknown }.map { ($0.name, $0.healthStatus) },
+            uniquingKeysWith: { first, _ in first })
         if report.lastStatus == .stopped || health != (entry.record.containerHealth ?? [:]) {
             if report.lastStatus == .stopped {
                 entry.record.final = change
@@ -341,16 +371,18 @@ actor AgentTaskTable {
             var memory: UInt64 = 0
             for name in entry.record.containerIDs.values {
                 guard let info = try? await runtime.state(name), info.status == .running,
-                      let stats = try? Cgroup.open(name: info.id, parent: cgroupParent)?.stats() else { continue }
+                    let stats = try? Cgroup.open(name: info.id, parent: cgroupParent)?.stats()
+                else { continue }
                 cpu += stats.cpuUsageNanoseconds
                 memory += stats.memoryUsageBytes ?? 0
             }
             totalCPU += cpu
             totalMemory += memory
-            tasks.append(.object([
-                "taskArn": .string(entry.record.taskArn), "cpuUsageNanoseconds": .number(Double(cpu)),
-                "memoryUsageBytes": .number(Double(memory)),
-            ]))
+            tasks.append(
+                .object([
+                    "taskArn": .string(entry.record.taskArn), "cpuUsageNanoseconds": .number(Double(cpu)),
+                    "memoryUsageBytes": .number(Double(memory)),
+                ]))
         }
         let meminfo = AgentHost.meminfo()
         return .object([

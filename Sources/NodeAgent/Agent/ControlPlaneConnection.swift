@@ -58,7 +58,8 @@ actor ControlPlaneConnection {
     ///   cannot be reached or refuses for another reason.
     @discardableResult
     func register() async throws -> RegisterAgentResponse {
-        let address = configuration.advertiseAddress
+        let address =
+            configuration.advertiseAddress
             ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1")
         var attributes = [
             AgentAttribute(name: "ecs.os-type", value: "linux"),
@@ -92,9 +93,13 @@ actor ControlPlaneConnection {
         } catch {
             throw AgentError.state("\(error)")
         }
-        logger.info(previous == response.containerInstanceArn ? "container instance re-registered" : "container instance registered",
-                    metadata: ["cluster": "\(configuration.cluster)", "instance.arn": "\(response.containerInstanceArn)",
-                               "instance.address": "\(address ?? "")"])
+        logger.info(
+            previous == response.containerInstanceArn
+                ? "container instance re-registered" : "container instance registered",
+            metadata: [
+                "cluster": "\(configuration.cluster)", "instance.arn": "\(response.containerInstanceArn)",
+                "instance.address": "\(address ?? "")",
+            ])
         return response
     }
 
@@ -103,18 +108,23 @@ actor ControlPlaneConnection {
     /// One `PollDesiredTasks`: blocks up to the configured wait for a change past `index`.
     func poll(index: Int64) async throws -> PollDesiredTasksResponse {
         try await authenticated { arn, credential in
-            try await self.call(.pollDesiredTasks, PollDesiredTasksRequest(
-                cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential, index: index,
-                waitSeconds: self.configuration.pollWaitSeconds), as: PollDesiredTasksResponse.self)
+            try await self.call(
+                .pollDesiredTasks,
+                PollDesiredTasksRequest(
+                    cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
+                    index: index,
+                    waitSeconds: self.configuration.pollWaitSeconds), as: PollDesiredTasksResponse.self)
         }
     }
 
     /// One `SubmitStateChanges` batch.
     func submit(_ changes: [TaskStateChange], metrics: JSONValue?) async throws -> SubmitStateChangesResponse {
         try await authenticated { arn, credential in
-            try await self.call(.submitStateChanges, SubmitStateChangesRequest(
-                cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
-                tasks: changes, metrics: metrics), as: SubmitStateChangesResponse.self)
+            try await self.call(
+                .submitStateChanges,
+                SubmitStateChangesRequest(
+                    cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
+                    tasks: changes, metrics: metrics), as: SubmitStateChangesResponse.self)
         }
     }
 
@@ -141,8 +151,9 @@ actor ControlPlaneConnection {
     private func call<Request: Encodable, Response: Decodable>(
         _ operation: AgentWire.Operation, _ request: Request, as: Response.Type
     ) async throws -> Response {
-        var urlRequest = URLRequest(url: configuration.endpoint.appendingPathComponent(""),
-                                    timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 10))
+        var urlRequest = URLRequest(
+            url: configuration.endpoint.appendingPathComponent(""),
+            timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 10))
         urlRequest.httpMethod = "POST"
         urlRequest.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
         urlRequest.setValue(ECSWire.contentType, forHTTPHeaderField: "Content-Type")

@@ -46,7 +46,9 @@ public struct RuntimeContainerDriver: ContainerDriver {
     public func wait(containerID: String) async throws -> TaskContainerExit {
         while true {
             let info = try await runtime.state(containerID)
-            guard info.status == .running, let pid = info.pid, Self.isAlive(pid, startTime: info.pidStartTime) else { break }
+            guard info.status == .running, let pid = info.pid, Self.isAlive(pid, startTime: info.pidStartTime) else {
+                break
+            }
             try await Task.sleep(for: Self.exitPollInterval)
         }
         return TaskContainerExit(try await runtime.wait(containerID))
@@ -92,20 +94,25 @@ public struct RuntimeContainerDriver: ContainerDriver {
         let settings = image.config.merged(
             entryPoint: definition.entryPoint, command: definition.command, environment: spec.environment,
             workingDirectory: definition.workingDirectory, user: definition.user)
-        let mode: ContainerNetworkMode = switch spec.networkMode {
-        case .bridge: .bridge
-        case .host: .host
-        case .awsvpc: .awsvpc
-        case .none: .none
-        }
-        // Host mode publishes nothing: the process binds the host's ports itself (bindings are reported as declared).
-        let ports: [PortRequest] = mode == .host ? [] : (definition.portMappings ?? []).compactMap { mapping in
-            mapping.containerPort.map {
-                PortRequest(containerPort: $0, hostPort: mapping.hostPort, protocol: mapping.protocol ?? "tcp")
+        let mode: ContainerNetworkMode =
+            switch spec.networkMode {
+            case .bridge: .bridge
+            case .host: .host
+            case .awsvpc: .awsvpc
+            case .none: .none
             }
-        }
+        // Host mode publishes nothing: the process binds the host's ports itself (bindings are reported as declared).
+        let ports: [PortRequest] =
+            mode == .host
+            ? []
+            : (definition.portMappings ?? []).compactMap { mapping in
+                mapping.containerPort.map {
+                    PortRequest(containerPort: $0, hostPort: mapping.hostPort, protocol: mapping.protocol ?? "tcp")
+                }
+            }
         let ulimits = (definition.ulimits ?? []).map { ulimit in
-            Ulimit(name: ulimit.name, softLimit: Self.rlimit(ulimit.softLimit), hardLimit: Self.rlimit(ulimit.hardLimit))
+            Ulimit(
+                name: ulimit.name, softLimit: Self.rlimit(ulimit.softLimit), hardLimit: Self.rlimit(ulimit.hardLimit))
         }
         let limits = CgroupLimits(
             memoryLimitMiB: definition.memory, memoryReservationMiB: definition.memoryReservation,
@@ -134,11 +141,12 @@ public struct RuntimeContainerDriver: ContainerDriver {
             case "read": access.insert(.read)
             case "write": access.insert(.write)
             case "mknod": access.insert(.mknod)
-            default: continue   // validation refused it at registration
+            default: continue  // validation refused it at registration
             }
         }
-        return ContainerDevice(hostPath: device.hostPath, containerPath: device.containerPath,
-                               permissions: access.isEmpty ? .all : access)
+        return ContainerDevice(
+            hostPath: device.hostPath, containerPath: device.containerPath,
+            permissions: access.isEmpty ? .all : access)
     }
 
     /// The container's bindings as ECS reports them: the runtime's mappings, or in host mode the declared ports.
@@ -146,8 +154,9 @@ public struct RuntimeContainerDriver: ContainerDriver {
         if spec.networkMode == .host {
             return (spec.definition.portMappings ?? []).compactMap { mapping in
                 mapping.containerPort.map {
-                    NetworkBinding(bindIP: "0.0.0.0", containerPort: $0, hostPort: mapping.hostPort ?? $0,
-                                   protocol: mapping.protocol ?? "tcp")
+                    NetworkBinding(
+                        bindIP: "0.0.0.0", containerPort: $0, hostPort: mapping.hostPort ?? $0,
+                        protocol: mapping.protocol ?? "tcp")
                 }
             }
         }

@@ -27,8 +27,10 @@ actor StateReporter {
     private let wake: AsyncStream<Void>.Continuation
 
     /// `acknowledged` gets every change the control plane confirmed (updated, unchanged or ignored as stale).
-    init(connection: ControlPlaneConnection, logger: Logger,
-         acknowledged: @escaping @Sendable ([TaskStateChange]) async -> Void) {
+    init(
+        connection: ControlPlaneConnection, logger: Logger,
+        acknowledged: @escaping @Sendable ([TaskStateChange]) async -> Void
+    ) {
         self.connection = connection
         self.logger = logger
         self.acknowledged = acknowledged
@@ -75,7 +77,8 @@ actor StateReporter {
             }
             failures += 1
             if closing && failures >= 3 {
-                logger.warning("state changes not sent before shutdown", metadata: ["agent.backlog": "\(pending.count)"])
+                logger.warning(
+                    "state changes not sent before shutdown", metadata: ["agent.backlog": "\(pending.count)"])
                 return
             }
             try? await Task.sleep(for: Self.backoff(after: failures))
@@ -93,9 +96,11 @@ actor StateReporter {
             Timer(label: "flotilla_agent_submit_duration_seconds").record(duration: ContinuousClock.now - started)
             Counter(label: "flotilla_agent_state_changes_submitted_total").increment(by: batch.count)
             for ignored in response.ignored {
-                logger.debug("state change ignored by the control plane", metadata: [
-                    "task": "\(AgentTaskID.of(ignored.taskArn))", "reason": "\(ignored.reason)",
-                ])
+                logger.debug(
+                    "state change ignored by the control plane",
+                    metadata: [
+                        "task": "\(AgentTaskID.of(ignored.taskArn))", "reason": "\(ignored.reason)",
+                    ])
             }
             if sentMetrics == metrics { metrics = nil }
             var confirmed: [TaskStateChange] = []
@@ -109,9 +114,11 @@ actor StateReporter {
             return true
         } catch {
             Counter(label: "flotilla_agent_submit_failures_total").increment()
-            logger.warning("state changes could not be sent", metadata: [
-                "error": "\(error)", "agent.backlog": "\(pending.count)",
-            ])
+            logger.warning(
+                "state changes could not be sent",
+                metadata: [
+                    "error": "\(error)", "agent.backlog": "\(pending.count)",
+                ])
             return false
         }
     }

@@ -36,7 +36,9 @@ public final class Cgroup: Sendable {
     // MARK: - Create and open
 
     /// Creates (or re-uses) the cgroup `parent/name` in every hierarchy and writes `limits`.
-    public static func create(name: String, limits: CgroupLimits, parent: String = "flotilla") throws(CgroupError) -> Cgroup {
+    public static func create(
+        name: String, limits: CgroupLimits, parent: String = "flotilla"
+    ) throws(CgroupError) -> Cgroup {
         guard let layout = CgroupLayout.detect() else {
             throw CgroupError.noHierarchy(reason: "no cgroup or cgroup2 mount in /proc/self/mountinfo")
         }
@@ -56,14 +58,19 @@ public final class Cgroup: Sendable {
         let devices = cgroup.directory(for: "devices")
         let existing = cgroup.directories.filter { access($0, F_OK) == 0 }
         guard cgroup.directories.allSatisfy({ $0 == devices || existing.contains($0) }) else { return nil }
-        return existing.count == cgroup.directories.count ? cgroup : Cgroup(name: name, layout: layout, directories: existing)
+        return existing.count == cgroup.directories.count
+            ? cgroup : Cgroup(name: name, layout: layout, directories: existing)
     }
 
-    static func create(name: String, limits: CgroupLimits, parent: String, layout: CgroupLayout) throws(CgroupError) -> Cgroup {
+    static func create(
+        name: String, limits: CgroupLimits, parent: String, layout: CgroupLayout
+    ) throws(CgroupError) -> Cgroup {
         try validate(name: name, parent: parent)
         try validate(limits)
         let cgroup = Cgroup(name: name, layout: layout, relativePath: parent + "/" + name)
-        guard !cgroup.directories.isEmpty else { throw CgroupError.noHierarchy(reason: "no v1 hierarchy for memory, cpu, cpuacct or pids") }
+        guard !cgroup.directories.isEmpty else {
+            throw CgroupError.noHierarchy(reason: "no v1 hierarchy for memory, cpu, cpuacct or pids")
+        }
         var created: [String] = []
         do {
             if case .v2(let mountPoint) = layout {
@@ -86,10 +93,13 @@ public final class Cgroup: Sendable {
                 && component.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
         }
         guard isSafe(Substring(name)) else {
-            throw CgroupError.invalidArgument(field: "name", reason: "\"\(name)\" must be letters, digits, '-', '_' or '.'")
+            throw CgroupError.invalidArgument(
+                field: "name", reason: "\"\(name)\" must be letters, digits, '-', '_' or '.'")
         }
         guard parent.split(separator: "/", omittingEmptySubsequences: false).allSatisfy(isSafe) else {
-            throw CgroupError.invalidArgument(field: "parent", reason: "\"\(parent)\" must be relative path components of letters, digits, '-', '_' or '.'")
+            throw CgroupError.invalidArgument(
+                field: "parent",
+                reason: "\"\(parent)\" must be relative path components of letters, digits, '-', '_' or '.'")
         }
     }
 
@@ -99,10 +109,12 @@ public final class Cgroup: Sendable {
         }
         if let reservation = limits.memoryReservationMiB {
             guard reservation >= 1 else {
-                throw CgroupError.invalidArgument(field: "memoryReservationMiB", reason: "must be positive, got \(reservation)")
+                throw CgroupError.invalidArgument(
+                    field: "memoryReservationMiB", reason: "must be positive, got \(reservation)")
             }
             if let memory = limits.memoryLimitMiB, reservation > memory {
-                throw CgroupError.invalidArgument(field: "memoryReservationMiB", reason: "\(reservation) exceeds memoryLimitMiB \(memory)")
+                throw CgroupError.invalidArgument(
+                    field: "memoryReservationMiB", reason: "\(reservation) exceeds memoryLimitMiB \(memory)")
             }
         }
         if let shares = limits.cpuShares, shares < 0 || shares > 262_144 {
@@ -118,7 +130,9 @@ public final class Cgroup: Sendable {
 
     /// v2: enables memory, cpu and pids in `cgroup.subtree_control` from the mount point down to `parent`.
     /// A controller a limit needs but the hierarchy lacks is an error; the others are enabled where offered.
-    private static func enableControllers(from mountPoint: String, through parent: String, for limits: CgroupLimits) throws(CgroupError) {
+    private static func enableControllers(
+        from mountPoint: String, through parent: String, for limits: CgroupLimits
+    ) throws(CgroupError) {
         var needed: Set<String> = []
         if limits.memoryLimitMiB != nil || limits.memoryReservationMiB != nil { needed.insert("memory") }
         if limits.cpuShares != nil || limits.cpuQuotaUnits != nil { needed.insert("cpu") }
@@ -130,12 +144,17 @@ public final class Cgroup: Sendable {
                 directory += "/" + component
                 try makeDirectories(directory, created: &unused)
             }
-            let available = Set((try readFile(directory + "/cgroup.controllers")).split(whereSeparator: \.isWhitespace).map(String.init))
+            let available = Set(
+                (try readFile(directory + "/cgroup.controllers")).split(whereSeparator: \.isWhitespace).map(String.init)
+            )
             if let missing = needed.subtracting(available).sorted().first {
                 throw CgroupError.controllerUnavailable(controller: missing, path: directory)
             }
-            let enabled = Set((try readFile(directory + "/cgroup.subtree_control")).split(whereSeparator: \.isWhitespace).map(String.init))
-            for controller in CgroupLayout.v2Controllers where available.contains(controller) && !enabled.contains(controller) {
+            let enabled = Set(
+                (try readFile(directory + "/cgroup.subtree_control")).split(whereSeparator: \.isWhitespace).map(
+                    String.init))
+            for controller in CgroupLayout.v2Controllers
+            where available.contains(controller) && !enabled.contains(controller) {
                 try writeFile(directory + "/cgroup.subtree_control", "+" + controller)
             }
         }
@@ -178,7 +197,8 @@ public final class Cgroup: Sendable {
                 let memsw = directory + "/memory.memsw.limit_in_bytes"
                 if access(memsw, F_OK) == 0 {
                     let current = UInt64((try readFile(memsw)).trimmingWhitespace()) ?? UInt64.max
-                    let order = UInt64(memory * 1_048_576) > current
+                    let order =
+                        UInt64(memory * 1_048_576) > current
                         ? [memsw, directory + "/memory.limit_in_bytes"] : [directory + "/memory.limit_in_bytes", memsw]
                     for file in order { try writeFile(file, bytes) }
                 } else {
@@ -203,7 +223,9 @@ public final class Cgroup: Sendable {
             let directory = directories[0]
             if let memory = limits.memoryLimitMiB {
                 try writeFile(directory + "/memory.max", String(memory * 1_048_576))
-                if access(directory + "/memory.swap.max", F_OK) == 0 { try writeFile(directory + "/memory.swap.max", "0") }
+                if access(directory + "/memory.swap.max", F_OK) == 0 {
+                    try writeFile(directory + "/memory.swap.max", "0")
+                }
             }
             if let reservation = limits.memoryReservationMiB {
                 try writeFile(directory + "/memory.low", String(reservation * 1_048_576))
@@ -333,22 +355,29 @@ public final class Cgroup: Sendable {
     public func stats() throws(CgroupError) -> CgroupStats {
         switch layout {
         case .v1:
-            let cpu = try directory(for: "cpuacct").map { d throws(CgroupError) in try readNumber(d + "/cpuacct.usage") } ?? 0
+            let cpu =
+                try directory(for: "cpuacct").map { d throws(CgroupError) in try readNumber(d + "/cpuacct.usage") } ?? 0
             let memory = directory(for: "memory")
             return CgroupStats(
                 cpuUsageNanoseconds: cpu,
-                memoryUsageBytes: try memory.map { d throws(CgroupError) in try readNumber(d + "/memory.usage_in_bytes") },
-                memoryMaxUsageBytes: try memory.map { d throws(CgroupError) in try readNumber(d + "/memory.max_usage_in_bytes") },
-                pidsCurrent: try directory(for: "pids").map { d throws(CgroupError) in Int(try readNumber(d + "/pids.current")) })
+                memoryUsageBytes: try memory.map { d throws(CgroupError) in try readNumber(d + "/memory.usage_in_bytes")
+                },
+                memoryMaxUsageBytes: try memory.map { d throws(CgroupError) in
+                    try readNumber(d + "/memory.max_usage_in_bytes")
+                },
+                pidsCurrent: try directory(for: "pids").map { d throws(CgroupError) in
+                    Int(try readNumber(d + "/pids.current"))
+                })
         case .v2:
             let directory = directories[0]
             let usage = try keyedValues(directory + "/cpu.stat")["usage_usec"] ?? 0
             func optional(_ file: String) throws(CgroupError) -> UInt64? {
                 access(directory + "/" + file, F_OK) == 0 ? try readNumber(directory + "/" + file) : nil
             }
-            return CgroupStats(cpuUsageNanoseconds: usage * 1000, memoryUsageBytes: try optional("memory.current"),
-                               memoryMaxUsageBytes: try optional("memory.peak"),
-                               pidsCurrent: try optional("pids.current").map { Int($0) })
+            return CgroupStats(
+                cpuUsageNanoseconds: usage * 1000, memoryUsageBytes: try optional("memory.current"),
+                memoryMaxUsageBytes: try optional("memory.peak"),
+                pidsCurrent: try optional("pids.current").map { Int($0) })
         }
     }
 

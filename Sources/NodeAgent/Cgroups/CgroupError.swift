@@ -41,8 +41,10 @@ public struct CgroupLimits: Hashable, Sendable {
     /// Maximum number of processes and threads.
     public var pidsLimit: Int?
 
-    public init(memoryLimitMiB: Int? = nil, memoryReservationMiB: Int? = nil, cpuShares: Int? = nil,
-                cpuQuotaUnits: Int? = nil, pidsLimit: Int? = nil) {
+    public init(
+        memoryLimitMiB: Int? = nil, memoryReservationMiB: Int? = nil, cpuShares: Int? = nil,
+        cpuQuotaUnits: Int? = nil, pidsLimit: Int? = nil
+    ) {
         self.memoryLimitMiB = memoryLimitMiB
         self.memoryReservationMiB = memoryReservationMiB
         self.cpuShares = cpuShares
@@ -62,7 +64,8 @@ public struct CgroupStats: Hashable, Sendable {
     /// Processes and threads now (nil without the pids controller).
     public var pidsCurrent: Int?
 
-    public init(cpuUsageNanoseconds: UInt64, memoryUsageBytes: UInt64?, memoryMaxUsageBytes: UInt64?, pidsCurrent: Int?) {
+    public init(cpuUsageNanoseconds: UInt64, memoryUsageBytes: UInt64?, memoryMaxUsageBytes: UInt64?, pidsCurrent: Int?)
+    {
         self.cpuUsageNanoseconds = cpuUsageNanoseconds
         self.memoryUsageBytes = memoryUsageBytes
         self.memoryMaxUsageBytes = memoryMaxUsageBytes

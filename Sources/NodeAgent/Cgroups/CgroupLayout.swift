@@ -44,7 +44,9 @@ enum CgroupLayout: Hashable, Sendable {
         }
         // A v1 devices hierarchy alone does not make a host v1: the resource controllers decide.
         if v1.keys.contains(where: { $0 != "devices" }) { return .v1(mounts: v1) }
-        if let mountPoint = v2.first(where: { $0 == "/sys/fs/cgroup" }) ?? v2.first { return .v2(mountPoint: mountPoint) }
+        if let mountPoint = v2.first(where: { $0 == "/sys/fs/cgroup" }) ?? v2.first {
+            return .v2(mountPoint: mountPoint)
+        }
         return nil
     }
 
@@ -55,7 +57,8 @@ enum CgroupLayout: Hashable, Sendable {
         var index = 0
         while index < characters.count {
             if characters[index] == "\\", index + 3 < characters.count,
-               let code = UInt8(String(characters[(index + 1)...(index + 3)]), radix: 8) {
+                let code = UInt8(String(characters[(index + 1)...(index + 3)]), radix: 8)
+            {
                 result.append(Character(Unicode.Scalar(code)))
                 index += 4
             } else {

@@ -31,7 +31,9 @@ func writeFile(_ path: String, _ value: String) throws(CgroupError) {
     defer { close(fd) }
     let bytes = Array(value.utf8)
     let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    guard written == bytes.count else { throw CgroupError.system(operation: "write \(value)", path: path, errno: errno) }
+    guard written == bytes.count else {
+        throw CgroupError.system(operation: "write \(value)", path: path, errno: errno)
+    }
 }
 
 /// Writes each of `values` to a cgroup file in a write(2) of its own (files such as `devices.allow` take one entry
@@ -43,6 +45,8 @@ func writeEach(_ path: String, _ values: [String]) throws(CgroupError) {
     for value in values {
         let bytes = Array(value.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw CgroupError.system(operation: "write \(value)", path: path, errno: errno) }
+        guard written == bytes.count else {
+            throw CgroupError.system(operation: "write \(value)", path: path, errno: errno)
+        }
     }
 }

@@ -33,15 +33,15 @@ public struct DeviceRule: Hashable, Sendable, Codable {
     /// mknod allowed only for these same devices: null, zero, full, random, urandom, tty, console, ptmx and the
     /// pseudo-terminals (136:*).
     public static let defaults: [DeviceRule] = [
-        DeviceRule(.character, major: 1, minor: 3),     // null
-        DeviceRule(.character, major: 1, minor: 5),     // zero
-        DeviceRule(.character, major: 1, minor: 7),     // full
-        DeviceRule(.character, major: 1, minor: 8),     // random
-        DeviceRule(.character, major: 1, minor: 9),     // urandom
-        DeviceRule(.character, major: 5, minor: 0),     // tty
-        DeviceRule(.character, major: 5, minor: 1),     // console
-        DeviceRule(.character, major: 5, minor: 2),     // ptmx
-        DeviceRule(.character, major: 136, minor: nil), // pts/*
+        DeviceRule(.character, major: 1, minor: 3),  // null
+        DeviceRule(.character, major: 1, minor: 5),  // zero
+        DeviceRule(.character, major: 1, minor: 7),  // full
+        DeviceRule(.character, major: 1, minor: 8),  // random
+        DeviceRule(.character, major: 1, minor: 9),  // urandom
+        DeviceRule(.character, major: 5, minor: 0),  // tty
+        DeviceRule(.character, major: 5, minor: 1),  // console
+        DeviceRule(.character, major: 5, minor: 2),  // ptmx
+        DeviceRule(.character, major: 136, minor: nil),  // pts/*
     ]
 
     /// The rule as cgroup v1's `devices.allow` takes it: `c 1:3 rwm`.

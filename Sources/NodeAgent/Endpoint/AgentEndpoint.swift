@@ -55,10 +55,12 @@ public struct AgentEndpoint: Service {
     ///     `/metrics` answers 404.
     ///   - onServerRunning: called with the bound port once the server listens.
     ///   - limits: header, body and idle timeouts and the connection cap (`HTTPServerLimits`).
-    public init(host: String, port: Int, token: String, directory: any AgentContainerDirectory,
-                runtime: ContainerRuntime, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil,
-                limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
-                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
+    public init(
+        host: String, port: Int, token: String, directory: any AgentContainerDirectory,
+        runtime: ContainerRuntime, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil,
+        limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.limits = limits
         self.host = host
         self.port = port
@@ -88,8 +90,9 @@ public struct AgentEndpoint: Service {
         let router = Router(context: AgentRequestContext.self)
         router.middlewares.add(AgentEndpointMetricsMiddleware())
         router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         if let metrics {
             router.get("/metrics") { _, _ in
@@ -99,8 +102,9 @@ public struct AgentEndpoint: Service {
         router.get("/v1/metadata") { [directory] _, _ in
             let metadata = await directory.metadata()
             let body = try JSONEncoder().encode(metadata)
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         router.get("/v1/tasks/:taskId/containers/:name/logs") { request, context in
             try await logs(request, context: context)
@@ -112,12 +116,18 @@ public struct AgentEndpoint: Service {
     }
 
     /// The bearer token, compared in constant time; then the container the path names.
-    func authorizedContainer(_ request: Request, context: AgentRequestContext) async throws
-        -> (task: String, name: String, handle: AgentContainerHandle) {
+    func authorizedContainer(
+        _ request: Request, context: AgentRequestContext
+    ) async throws
+        -> (task: String, name: String, handle: AgentContainerHandle)
+    {
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)),
-                                                                Array(token.utf8)) else {
+        guard header.hasPrefix(prefix),
+            Self.constantTimeEqual(
+                Array(header.utf8.dropFirst(prefix.utf8.count)),
+                Array(token.utf8))
+        else {
             logger.debug("agent endpoint token refused", metadata: ["http.route": "\(context.endpointPath ?? "")"])
             throw AgentEndpointError.accessDenied
         }
@@ -147,7 +157,8 @@ public struct AgentEndpoint: Service {
         switch query.get("follow") {
         case nil, "false": follow = false
         case "true": follow = true
-        case let other?: throw AgentEndpointError.invalidParameter("follow: must be true or false, got \"\(other.prefix(20))\".")
+        case let other?:
+            throw AgentEndpointError.invalidParameter("follow: must be true or false, got \"\(other.prefix(20))\".")
         }
         var tail: Int?
         if let text = query.get("tail") {
@@ -157,19 +168,23 @@ public struct AgentEndpoint: Service {
             }
             tail = lines
         }
-        logger.debug("container logs requested", metadata: [
-            "task": "\(task)", "container.name": "\(name)", "logs.follow": "\(follow)",
-        ])
+        logger.debug(
+            "container logs requested",
+            metadata: [
+                "task": "\(task)", "container.name": "\(name)", "logs.follow": "\(follow)",
+            ])
         var watcher: ClientDepartureWatcher?
         if follow {
             let departures = ClientDepartureWatcher()
             try await context.channel.pipeline.addHandler(departures, position: .first).get()
             watcher = departures
         }
-        let stream = LogStream(task: task, name: name, handle: handle, tail: tail, follow: follow,
-                               directory: directory, channel: context.channel, watcher: watcher)
-        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                        body: ResponseBody { writer in try await stream.write(to: &writer) })
+        let stream = LogStream(
+            task: task, name: name, handle: handle, tail: tail, follow: follow,
+            directory: directory, channel: context.channel, watcher: watcher)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody { writer in try await stream.write(to: &writer) })
     }
 
     // MARK: - Exec
@@ -201,9 +216,11 @@ public struct AgentEndpoint: Service {
         let body = try Self.decodeExec(Data(buffer.readableBytesView))
         guard handle.running else { throw AgentEndpointError.notRunning(task: task, container: name) }
         let timeout = body.timeoutSeconds ?? 30
-        logger.info("exec in container", metadata: [
-            "task": "\(task)", "container.name": "\(name)", "exec.command": "\(body.command.first ?? "")",
-        ])
+        logger.info(
+            "exec in container",
+            metadata: [
+                "task": "\(task)", "container.name": "\(name)", "exec.command": "\(body.command.first ?? "")",
+            ])
         let result: ExecResult
         do {
             result = try await runtime.exec(handle.containerID, arguments: body.command, timeout: .seconds(timeout))
@@ -213,7 +230,8 @@ public struct AgentEndpoint: Service {
         } catch let error as ContainerConfigurationError {
             throw AgentEndpointError.invalidParameter(error.description)
         } catch {
-            logger.warning("exec failed", metadata: ["task": "\(task)", "container.name": "\(name)", "error": "\(error)"])
+            logger.warning(
+                "exec failed", metadata: ["task": "\(task)", "container.name": "\(name)", "error": "\(error)"])
             throw AgentEndpointError.server("exec failed: \(error)")
         }
         let limit = Self.maxExecOutputBytes
@@ -225,8 +243,9 @@ public struct AgentEndpoint: Service {
             stdoutTruncated: result.standardOutput.count > limit, stderrTruncated: result.standardError.count > limit)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(answer))))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(answer))))
     }
 
     /// The exec body, every problem named by its field.
@@ -242,13 +261,16 @@ public struct AgentEndpoint: Service {
             guard let argument = argument as? String else {
                 throw .invalidParameter("command[\(index)]: must be a string.")
             }
-            guard !argument.utf8.contains(0) else { throw .invalidParameter("command[\(index)]: must not contain NUL.") }
+            guard !argument.utf8.contains(0) else {
+                throw .invalidParameter("command[\(index)]: must not contain NUL.")
+            }
             arguments.append(argument)
         }
         var timeout: Int?
         if let value = object["timeoutSeconds"], !(value is NSNull) {
             guard let number = value as? NSNumber, let seconds = Int(exactly: number.doubleValue),
-                  (1...maxExecTimeoutSeconds).contains(seconds) else {
+                (1...maxExecTimeoutSeconds).contains(seconds)
+            else {
                 throw .invalidParameter("timeoutSeconds: must be a whole number from 1 to \(maxExecTimeoutSeconds).")
             }
             timeout = seconds
@@ -272,8 +294,10 @@ public struct AgentRequestContext: RequestContext {
 
 /// Counts requests as `flotilla_agent_endpoint_requests_total{route, status}` (route templates only: bounded).
 struct AgentEndpointMetricsMiddleware: RouterMiddleware {
-    func handle(_ request: Request, context: AgentRequestContext,
-                next: (Request, AgentRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: AgentRequestContext,
+        next: (Request, AgentRequestContext) async throws -> Response
+    ) async throws -> Response {
         do {
             let response = try await next(request, context)
             record(context, status: Int(response.status.code))
@@ -285,8 +309,11 @@ struct AgentEndpointMetricsMiddleware: RouterMiddleware {
     }
 
     private func record(_ context: AgentRequestContext, status: Int) {
-        Counter(label: "flotilla_agent_endpoint_requests_total", dimensions: [
-            ("route", context.endpointPath ?? "unmatched"), ("status", String(status)),
-        ]).increment()
+        Counter(
+            label: "flotilla_agent_endpoint_requests_total",
+            dimensions: [
+                ("route", context.endpointPath ?? "unmatched"), ("status", String(status)),
+            ]
+        ).increment()
     }
 }

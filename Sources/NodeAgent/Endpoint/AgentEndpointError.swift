@@ -22,21 +22,24 @@ public struct AgentEndpointError: HTTPResponseError, Hashable, Sendable, CustomS
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         // Encoding two strings cannot fail.
         let body = try! JSONEncoder().encode(["__type": type, "message": message])
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static let accessDenied = AgentEndpointError(
         "AccessDeniedException", "Authorization: a valid Bearer token is required.", status: .unauthorized)
 
     static func containerNotFound(task: String, container: String) -> AgentEndpointError {
-        AgentEndpointError("ResourceNotFoundException",
-                           "The task \(task) has no container \(container) on this agent.", status: .notFound)
+        AgentEndpointError(
+            "ResourceNotFoundException",
+            "The task \(task) has no container \(container) on this agent.", status: .notFound)
     }
 
     static func notRunning(task: String, container: String) -> AgentEndpointError {
-        AgentEndpointError("InvalidParameterException",
-                           "container: \(container) of task \(task) is not running.", status: .conflict)
+        AgentEndpointError(
+            "InvalidParameterException",
+            "container: \(container) of task \(task) is not running.", status: .conflict)
     }
 
     static func invalidParameter(_ message: String) -> AgentEndpointError {

@@ -44,8 +44,10 @@ struct LogStream: Sendable {
     }
 
     /// Writes what is new in `files` until the container stops (then the rest), the client leaves, or shutdown.
-    private func followNewOutput(_ files: inout [(path: String, file: OpenLogFile?)],
-                                 to writer: inout any ResponseBodyWriter, buffer: inout [UInt8]) async throws {
+    private func followNewOutput(
+        _ files: inout [(path: String, file: OpenLogFile?)],
+        to writer: inout any ResponseBodyWriter, buffer: inout [UInt8]
+    ) async throws {
         var stopped = !handle.running
         while true {
             var wrote = false
@@ -66,7 +68,10 @@ struct LogStream: Sendable {
             }
             if wrote { continue }
             if stopped || Task.isShuttingDownGracefully || Task.isCancelled || !channel.isActive
-                || watcher?.hasDeparted == true { return }
+                || watcher?.hasDeparted == true
+            {
+                return
+            }
             try? await Task.sleep(for: AgentEndpoint.followInterval)
             // One more pass after the container stopped picks up what it wrote last.
             stopped = await directory.container(taskID: task, containerName: name)?.running != true
@@ -75,8 +80,10 @@ struct LogStream: Sendable {
 
     /// Copies `file` from where it stands to its current end; true if anything was copied.
     @discardableResult
-    private func copy(_ file: OpenLogFile, to writer: inout any ResponseBodyWriter,
-                      buffer: inout [UInt8]) async throws -> Bool {
+    private func copy(
+        _ file: OpenLogFile, to writer: inout any ResponseBodyWriter,
+        buffer: inout [UInt8]
+    ) async throws -> Bool {
         var copied = false
         while true {
             let bytes = file.read(into: &buffer)

@@ -41,7 +41,8 @@ public struct HealthCheckStateMachine: Hashable, Sendable {
         interval = .seconds(check.resolvedInterval)
         timeout = .seconds(check.resolvedTimeout)
         retries = max(1, check.resolvedRetries)
-        startPeriodEnds = lastKnown == .unknown
+        startPeriodEnds =
+            lastKnown == .unknown
             ? startedAt.addingTimeInterval(TimeInterval(check.resolvedStartPeriod)) : startedAt
         nextCheckDue = startedAt.addingTimeInterval(TimeInterval(check.resolvedInterval))
         status = lastKnown

@@ -25,7 +25,10 @@ public enum BusyboxImage {
         layer.addFile("etc/group", contents: Array("root:x:0:\nnobody:x:65534:\n".utf8))
         layer.addFile("etc/hostname", contents: [])
         layer.addFile("etc/hosts", contents: [])
-        layer.addFile("etc/passwd", contents: Array("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n".utf8))
+        layer.addFile(
+            "etc/passwd",
+            contents: Array("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n".utf8)
+        )
         layer.addFile("etc/resolv.conf", contents: [])
         layer.addDirectory("proc", mode: 0o555)
         layer.addDirectory("root", mode: 0o700)
@@ -34,7 +37,8 @@ public enum BusyboxImage {
         layer.addDirectory("var")
         layer.addDirectory("var/www")
 
-        var builder = OCILayoutBuilder(config: ImageConfig(env: ["PATH=" + ImageConfig.defaultPath], cmd: ["sh"]), reference: reference)
+        var builder = OCILayoutBuilder(
+            config: ImageConfig(env: ["PATH=" + ImageConfig.defaultPath], cmd: ["sh"]), reference: reference)
         builder.addLayer(tar: layer.finish())
         let archive = builder.tarball()
         let temporary = path + ".tmp-\(getpid())"
@@ -51,11 +55,15 @@ public enum BusyboxImage {
 
     private static func readBusybox() throws(ImageError) -> Data {
         guard let binary = FileManager.default.contents(atPath: busyboxPath) else {
-            throw ImageError.unsupported(path: busyboxPath, reason: "busybox is missing: install Debian's busybox-static")
+            throw ImageError.unsupported(
+                path: busyboxPath, reason: "busybox is missing: install Debian's busybox-static")
         }
         // A dynamically linked busybox (Debian's `busybox`, not `busybox-static`) names its ELF interpreter early on.
-        if binary.prefix(4096).range(of: Data("ld-linux".utf8)) != nil || binary.prefix(4096).range(of: Data("ld-musl".utf8)) != nil {
-            throw ImageError.unsupported(path: busyboxPath, reason: "busybox is dynamically linked: install Debian's busybox-static")
+        if binary.prefix(4096).range(of: Data("ld-linux".utf8)) != nil
+            || binary.prefix(4096).range(of: Data("ld-musl".utf8)) != nil
+        {
+            throw ImageError.unsupported(
+                path: busyboxPath, reason: "busybox is dynamically linked: install Debian's busybox-static")
         }
         return binary
     }
@@ -73,7 +81,8 @@ public enum BusyboxImage {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ImageError.commandFailed(command: "\(busyboxPath) --list", status: process.terminationStatus, output: "")
+            throw ImageError.commandFailed(
+                command: "\(busyboxPath) --list", status: process.terminationStatus, output: "")
         }
         return Set(String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init))
             .filter { !$0.isEmpty && !$0.contains("/") && $0 != "busybox" && $0 != "." && $0 != ".." }

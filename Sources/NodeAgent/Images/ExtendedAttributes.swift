@@ -7,8 +7,10 @@ import Glibc
 /// Swift's Glibc module does not import <sys/xattr.h>, and the C shim belongs to the runtime; libc exports both
 /// functions, so `dlsym` finds them without a new module map.
 enum ExtendedAttributes {
-    private typealias SetFunction = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer?, Int, Int32) -> Int32
-    private typealias GetFunction = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
+    private typealias SetFunction =
+        @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer?, Int, Int32) -> Int32
+    private typealias GetFunction =
+        @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
 
     /// `lsetxattr(path, name, value, size, 0)`: 0 or -1 with errno set.
     static func set(_ path: String, name: String, value: [UInt8]) -> Int32 {

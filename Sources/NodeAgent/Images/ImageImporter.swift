@@ -31,8 +31,10 @@ struct ImageImporter {
     let maxExpandedBytes: Int64
     private(set) var expandedBytes: Int64 = 0
 
-    init(store: String, staging: String, source: String, displayName: String,
-         maxExpandedBytes: Int64 = ImageStore.defaultMaxExpandedBytes) {
+    init(
+        store: String, staging: String, source: String, displayName: String,
+        maxExpandedBytes: Int64 = ImageStore.defaultMaxExpandedBytes
+    ) {
         self.maxExpandedBytes = maxExpandedBytes
         self.store = store
         self.staging = staging
@@ -45,14 +47,18 @@ struct ImageImporter {
     mutating func importOCILayout() throws(ImageError) -> [PendingImage] {
         let indexPath = "\(displayName)/index.json"
         guard let data = FileManager.default.contents(atPath: source + "/index.json") else {
-            throw ImageError.malformedManifest(path: displayName,
-                                               reason: "neither index.json (OCI image layout) nor manifest.json (docker save) found")
+            throw ImageError.malformedManifest(
+                path: displayName,
+                reason: "neither index.json (OCI image layout) nor manifest.json (docker save) found")
         }
         let index: OCIIndex = try OCIDocument.decode(data, as: OCIIndex.self, path: indexPath)
-        guard !index.manifests.isEmpty else { throw ImageError.malformedManifest(path: indexPath, reason: "manifests is empty") }
+        guard !index.manifests.isEmpty else {
+            throw ImageError.malformedManifest(path: indexPath, reason: "manifests is empty")
+        }
         var images: [PendingImage] = []
         for descriptor in index.manifests {
-            let references = [descriptor.annotations?[Annotation.containerdName], descriptor.annotations?[Annotation.refName]]
+            let references =
+                [descriptor.annotations?[Annotation.containerdName], descriptor.annotations?[Annotation.refName]]
                 .compactMap { $0 }.first.flatMap(ImageStore.normalize(reference:)).map { [$0] } ?? []
             let manifest = try resolveManifest(descriptor, referencedBy: indexPath, depth: 0)
             images.append(try importManifest(manifest, references: references))
@@ -61,47 +67,64 @@ struct ImageImporter {
     }
 
     /// Follows image indexes (multi-platform) down to the manifest for this machine.
-    private mutating func resolveManifest(_ descriptor: OCIDescriptor, referencedBy: String, depth: Int) throws(ImageError) -> OCIDescriptor {
+    private mutating func resolveManifest(
+        _ descriptor: OCIDescriptor, referencedBy: String, depth: Int
+    ) throws(ImageError) -> OCIDescriptor {
         guard descriptor.isIndex else { return descriptor }
-        guard depth < 4 else { throw ImageError.malformedManifest(path: referencedBy, reason: "image indexes nested too deeply") }
+        guard depth < 4 else {
+            throw ImageError.malformedManifest(path: referencedBy, reason: "image indexes nested too deeply")
+        }
         let path = try stageBlob(descriptor.digest, referencedBy: referencedBy)
-        let nested: OCIIndex = try OCIDocument.decode(try contents(path), as: OCIIndex.self, path: blobName(descriptor.digest))
+        let nested: OCIIndex = try OCIDocument.decode(
+            try contents(path), as: OCIIndex.self, path: blobName(descriptor.digest))
         let architecture = OCILayoutBuilder.hostArchitecture
         guard let chosen = nested.manifest(forArchitecture: architecture) else {
-            throw ImageError.unsupported(path: blobName(descriptor.digest), reason: "no manifest for linux/\(architecture)")
+            throw ImageError.unsupported(
+                path: blobName(descriptor.digest), reason: "no manifest for linux/\(architecture)")
         }
         return try resolveManifest(chosen, referencedBy: blobName(descriptor.digest), depth: depth + 1)
     }
 
-    private mutating func importManifest(_ descriptor: OCIDescriptor, references: [String]) throws(ImageError) -> PendingImage {
+    private mutating func importManifest(
+        _ descriptor: OCIDescriptor, references: [String]
+    ) throws(ImageError) -> PendingImage {
         let manifestName = blobName(descriptor.digest)
         let manifestPath = try stageBlob(descriptor.digest, referencedBy: "\(displayName)/index.json")
-        let manifest: OCIManifest = try OCIDocument.decode(try contents(manifestPath), as: OCIManifest.self, path: manifestName)
+        let manifest: OCIManifest = try OCIDocument.decode(
+            try contents(manifestPath), as: OCIManifest.self, path: manifestName)
         let configPath = try stageBlob(manifest.config.digest, referencedBy: manifestName)
-        let configFile: OCIImageConfigFile = try OCIDocument.decode(try contents(configPath), as: OCIImageConfigFile.self,
-                                                        path: blobName(manifest.config.digest))
-        let diffIDs = try configFile.diffIDs(pairedWith: manifest.layers.count, path: blobName(manifest.config.digest),
-                                             listing: "the manifest has")
+        let configFile: OCIImageConfigFile = try OCIDocument.decode(
+            try contents(configPath), as: OCIImageConfigFile.self,
+            path: blobName(manifest.config.digest))
+        let diffIDs = try configFile.diffIDs(
+            pairedWith: manifest.layers.count, path: blobName(manifest.config.digest),
+            listing: "the manifest has")
         for (layer, diffID) in zip(manifest.layers, diffIDs) {
             let blob = try stageBlob(layer.digest, referencedBy: manifestName)
             try stageLayer(blob: blob, diffID: diffID, name: blobName(layer.digest))
         }
-        return PendingImage(digest: descriptor.digest, references: references, config: configFile.imageConfig, diffIDs: diffIDs)
+        return PendingImage(
+            digest: descriptor.digest, references: references, config: configFile.imageConfig, diffIDs: diffIDs)
     }
 
     // MARK: - docker save
 
     mutating func importDockerSave() throws(ImageError) -> [PendingImage] {
         let manifestName = "\(displayName)/manifest.json"
-        let entries: [DockerSaveEntry] = try OCIDocument.decode(try contents(source + "/manifest.json"), as: [DockerSaveEntry].self, path: manifestName)
-        guard !entries.isEmpty else { throw ImageError.malformedManifest(path: manifestName, reason: "no images listed") }
+        let entries: [DockerSaveEntry] = try OCIDocument.decode(
+            try contents(source + "/manifest.json"), as: [DockerSaveEntry].self, path: manifestName)
+        guard !entries.isEmpty else {
+            throw ImageError.malformedManifest(path: manifestName, reason: "no images listed")
+        }
         var images: [PendingImage] = []
         for entry in entries {
             let (configPath, configDigest) = try stageFile(entry.Config, referencedBy: manifestName)
             let configBlob = try contents(configPath)
-            let configFile: OCIImageConfigFile = try OCIDocument.decode(configBlob, as: OCIImageConfigFile.self, path: "\(displayName)/\(entry.Config)")
-            let diffIDs = try configFile.diffIDs(pairedWith: entry.Layers.count, path: "\(displayName)/\(entry.Config)",
-                                                 listing: "manifest.json lists")
+            let configFile: OCIImageConfigFile = try OCIDocument.decode(
+                configBlob, as: OCIImageConfigFile.self, path: "\(displayName)/\(entry.Config)")
+            let diffIDs = try configFile.diffIDs(
+                pairedWith: entry.Layers.count, path: "\(displayName)/\(entry.Config)",
+                listing: "manifest.json lists")
             var layers: [OCIDescriptor] = []
             for (file, diffID) in zip(entry.Layers, diffIDs) {
                 let (blob, digest) = try stageFile(file, referencedBy: manifestName)
@@ -109,10 +132,12 @@ struct ImageImporter {
                 layers.append(OCIDescriptor(mediaType: compression.mediaType, digest: digest, size: try size(blob)))
             }
             // docker save has no manifest; synthesise the OCI manifest so the image has a manifest digest like any other.
-            let manifest = CanonicalJSON.encode(OCIManifest(
-                schemaVersion: 2, mediaType: MediaType.manifest,
-                config: OCIDescriptor(mediaType: MediaType.config, digest: configDigest, size: Int64(configBlob.count)),
-                layers: layers))
+            let manifest = CanonicalJSON.encode(
+                OCIManifest(
+                    schemaVersion: 2, mediaType: MediaType.manifest,
+                    config: OCIDescriptor(
+                        mediaType: MediaType.config, digest: configDigest, size: Int64(configBlob.count)),
+                    layers: layers))
             let manifestDigest = SHA256.digest(manifest)
             let manifestPath = staging + "/blobs/" + manifestDigest.dropFirst(7)
             do { try Data(manifest).write(to: URL(fileURLWithPath: manifestPath)) } catch {
@@ -120,7 +145,9 @@ struct ImageImporter {
             }
             stagedBlobs[String(manifestDigest.dropFirst(7))] = manifestPath
             let references = (entry.RepoTags ?? []).compactMap(ImageStore.normalize(reference:))
-            images.append(PendingImage(digest: manifestDigest, references: references, config: configFile.imageConfig, diffIDs: diffIDs))
+            images.append(
+                PendingImage(
+                    digest: manifestDigest, references: references, config: configFile.imageConfig, diffIDs: diffIDs))
         }
         return images
     }
@@ -142,7 +169,9 @@ struct ImageImporter {
         }
         let staged = try copyIntoStaging(origin)
         let actual = try SHA256.digest(ofFile: staged)
-        guard actual == digest else { throw ImageError.digestMismatch(path: blobName(digest), expected: digest, actual: actual) }
+        guard actual == digest else {
+            throw ImageError.digestMismatch(path: blobName(digest), expected: digest, actual: actual)
+        }
         stagedBlobs[hex] = staged
         return staged
     }
@@ -163,7 +192,9 @@ struct ImageImporter {
             return (existing, digest)
         }
         let final = staging + "/blobs/" + hex
-        guard rename(staged, final) == 0 else { throw ImageError.system(operation: "rename", path: final, errno: errno) }
+        guard rename(staged, final) == 0 else {
+            throw ImageError.system(operation: "rename", path: final, errno: errno)
+        }
         stagedBlobs[hex] = final
         return (final, digest)
     }
@@ -173,7 +204,9 @@ struct ImageImporter {
         counter += 1
         let staged = staging + "/blobs/incoming-\(counter)"
         if origin.hasPrefix(staging + "/") {
-            guard rename(origin, staged) == 0 else { throw ImageError.system(operation: "rename", path: origin, errno: errno) }
+            guard rename(origin, staged) == 0 else {
+                throw ImageError.system(operation: "rename", path: origin, errno: errno)
+            }
         } else {
             do { try FileManager.default.copyItem(atPath: origin, toPath: staged) } catch {
                 throw ImageError.system(operation: "copy", path: origin, errno: EIO)
@@ -204,7 +237,9 @@ struct ImageImporter {
             // Already unpacked; still prove this blob is that layer.
             if compression == .none {
                 let actual = try SHA256.digest(ofFile: blob)
-                guard actual == diffID else { throw ImageError.digestMismatch(path: name, expected: diffID, actual: actual) }
+                guard actual == diffID else {
+                    throw ImageError.digestMismatch(path: name, expected: diffID, actual: actual)
+                }
                 return compression
             }
         }
@@ -213,8 +248,9 @@ struct ImageImporter {
         case .none: tar = blob
         case .gzip, .zstd:
             tar = staging + "/layer-" + hex + ".tar"
-            try Self.decompress(blob, to: tar, with: compression == .gzip ? ["gzip", "-dc"] : ["zstd", "-dcq"], name: name,
-                                limit: maxExpandedBytes - expandedBytes, displayName: displayName, totalLimit: maxExpandedBytes)
+            try Self.decompress(
+                blob, to: tar, with: compression == .gzip ? ["gzip", "-dc"] : ["zstd", "-dcq"], name: name,
+                limit: maxExpandedBytes - expandedBytes, displayName: displayName, totalLimit: maxExpandedBytes)
         }
         defer { if tar != blob { unlink(tar) } }
         // Counted once per distinct layer the import writes; a tar layer's unpacked files are about its size.
@@ -230,7 +266,9 @@ struct ImageImporter {
         if stagedLayers[hex] != nil || access(store + "/layers/" + hex, F_OK) == 0 { return compression }
         if access(staging + "/layers", F_OK) != 0 { try ImageStore.makeDirectory(staging + "/layers") }
         let directory = staging + "/layers/" + hex
-        guard mkdir(directory, 0o755) == 0 else { throw ImageError.system(operation: "mkdir", path: directory, errno: errno) }
+        guard mkdir(directory, 0o755) == 0 else {
+            throw ImageError.system(operation: "mkdir", path: directory, errno: errno)
+        }
         var reader = try TarReader(path: tar)
         try LayerUnpacker(destination: directory, archiveName: name, convertWhiteouts: true).unpack(&reader)
         stagedLayers[hex] = directory
@@ -250,10 +288,12 @@ struct ImageImporter {
 
     /// Runs `command blob > output` (gzip -dc, zstd -dcq) as a subprocess, stopping it once the output passes
     /// `limit` bytes: the output is read through a pipe and counted, so a bomb never reaches the disk whole.
-    private static func decompress(_ blob: String, to output: String, with command: [String], name: String,
-                                   limit: Int64, displayName: String, totalLimit: Int64) throws(ImageError) {
+    private static func decompress(
+        _ blob: String, to output: String, with command: [String], name: String,
+        limit: Int64, displayName: String, totalLimit: Int64
+    ) throws(ImageError) {
         guard FileManager.default.createFile(atPath: output, contents: nil),
-              let outputHandle = FileHandle(forWritingAtPath: output)
+            let outputHandle = FileHandle(forWritingAtPath: output)
         else { throw ImageError.system(operation: "create", path: output, errno: errno) }
         defer { try? outputHandle.close() }
         let process = Process()
@@ -283,9 +323,14 @@ struct ImageImporter {
             }
             var offset = 0
             while offset < count {
-                let result = buffer.withUnsafeBytes { write(outputDescriptor, $0.baseAddress! + offset, count - offset) }
+                let result = buffer.withUnsafeBytes {
+                    write(outputDescriptor, $0.baseAddress! + offset, count - offset)
+                }
                 if result < 0 && errno == EINTR { continue }
-                guard result > 0 else { failure = .system(operation: "write", path: output, errno: errno); break copying }
+                guard result > 0 else {
+                    failure = .system(operation: "write", path: output, errno: errno)
+                    break copying
+                }
                 offset += result
             }
         }
@@ -294,12 +339,16 @@ struct ImageImporter {
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         if let failure { throw failure }
-        if process.terminationStatus == 127 {   // env: the program is not installed
-            throw ImageError.unsupported(path: name, reason: "decompressing this layer needs \(command[0]); install it (apt-get install \(command[0]))")
+        if process.terminationStatus == 127 {  // env: the program is not installed
+            throw ImageError.unsupported(
+                path: name,
+                reason: "decompressing this layer needs \(command[0]); install it (apt-get install \(command[0]))")
         }
         guard process.terminationStatus == 0 else {
             throw ImageError.malformedArchive(
-                path: name, reason: "\(command[0]) failed: " + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                path: name,
+                reason: "\(command[0]) failed: "
+                    + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 

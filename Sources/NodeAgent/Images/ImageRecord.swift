@@ -28,8 +28,10 @@ public struct ImageConfig: Codable, Hashable, Sendable {
     /// `port/protocol`, e.g. `80/tcp`, sorted.
     public var exposedPorts: [String]
 
-    public init(env: [String] = [], entrypoint: [String]? = nil, cmd: [String]? = nil,
-                workingDir: String? = nil, user: String? = nil, exposedPorts: [String] = []) {
+    public init(
+        env: [String] = [], entrypoint: [String]? = nil, cmd: [String]? = nil,
+        workingDir: String? = nil, user: String? = nil, exposedPorts: [String] = []
+    ) {
         self.env = env
         self.entrypoint = entrypoint
         self.cmd = cmd
@@ -69,8 +71,10 @@ extension ImageConfig {
     /// - Environment is merged by key: the image's entries in image order, each replaced by the definition's value
     ///   for the same key; then the definition's new keys, sorted. PATH defaults to ``defaultPath``.
     /// - `workingDirectory` and `user` replace the image's; the working directory defaults to `/`.
-    public func merged(entryPoint: [String]?, command: [String]?, environment: [String: String],
-                       workingDirectory: String?, user: String?) -> ProcessSettings {
+    public func merged(
+        entryPoint: [String]?, command: [String]?, environment: [String: String],
+        workingDirectory: String?, user: String?
+    ) -> ProcessSettings {
         let effectiveEntrypoint = entryPoint ?? self.entrypoint ?? []
         let effectiveCommand = command ?? (entryPoint == nil ? self.cmd ?? [] : [])
 
@@ -90,7 +94,8 @@ extension ImageConfig {
 
         let directory = [workingDirectory, self.workingDir].compactMap { $0 }.first { !$0.isEmpty } ?? "/"
         let effectiveUser = [user, self.user].compactMap { $0 }.first { !$0.isEmpty }
-        return ProcessSettings(arguments: effectiveEntrypoint + effectiveCommand, environment: merged,
-                               workingDirectory: directory, user: effectiveUser)
+        return ProcessSettings(
+            arguments: effectiveEntrypoint + effectiveCommand, environment: merged,
+            workingDirectory: directory, user: effectiveUser)
     }
 }

@@ -39,7 +39,9 @@ public final class ImageStore: Sendable {
     }
 
     /// Opens (creating if needed) the store under `root`, and removes the staging directories of interrupted imports.
-    public init(root: String, maxExpandedBytes: Int64 = ImageStore.defaultMaxExpandedBytes, logger: Logger) throws(ImageError) {
+    public init(
+        root: String, maxExpandedBytes: Int64 = ImageStore.defaultMaxExpandedBytes, logger: Logger
+    ) throws(ImageError) {
         self.root = root
         self.maxExpandedBytes = maxExpandedBytes
         self.logger = logger
@@ -50,7 +52,8 @@ public final class ImageStore: Sendable {
         }
         index = Mutex(try Self.readIndex(root: root))
         // Staging directories of importers that died: `.import-<pid>-…` whose pid no longer exists.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasPrefix(".import-") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasPrefix(".import-")
+        {
             let pid = name.dropFirst(8).prefix { $0 != "-" }
             if let pid = Int32(pid), kill(pid, 0) != 0 && errno == ESRCH {
                 try? FileManager.default.removeItem(atPath: root + "/" + name)
@@ -61,7 +64,9 @@ public final class ImageStore: Sendable {
     /// Every image in the store, in import order.
     public func images() -> [ImageRecord] {
         index.withLock { cached in
-            if Self.identity(of: root + "/images.json") != cached.fileIdentity, let fresh = try? Self.readIndex(root: root) {
+            if Self.identity(of: root + "/images.json") != cached.fileIdentity,
+                let fresh = try? Self.readIndex(root: root)
+            {
                 cached = fresh
             }
             return cached.records
@@ -77,8 +82,13 @@ public final class ImageStore: Sendable {
     private static func readIndex(root: String) throws(ImageError) -> CachedIndex {
         let path = root + "/images.json"
         let identity = identity(of: path)
-        guard identity != nil, let data = FileManager.default.contents(atPath: path) else { return CachedIndex(records: [], fileIdentity: nil) }
-        do { return CachedIndex(records: try JSONDecoder().decode([ImageRecord].self, from: data), fileIdentity: identity) } catch {
+        guard identity != nil, let data = FileManager.default.contents(atPath: path) else {
+            return CachedIndex(records: [], fileIdentity: nil)
+        }
+        do {
+            return CachedIndex(
+                records: try JSONDecoder().decode([ImageRecord].self, from: data), fileIdentity: identity)
+        } catch {
             throw ImageError.corruptStore(path: path, reason: "\(error)")
         }
     }
@@ -87,7 +97,7 @@ public final class ImageStore: Sendable {
     /// unique prefix of 12 or more hex digits of its digest (with or without `sha256:`).
     public func resolve(_ reference: String) -> ImageRecord? {
         let records = images()
-        if let at = reference.range(of: "@sha256:") {   // name@sha256:<hex>: the digest decides
+        if let at = reference.range(of: "@sha256:") {  // name@sha256:<hex>: the digest decides
             let digest = String(reference[reference.index(after: at.lowerBound)...])
             return records.first { $0.digest == digest }
         }
@@ -103,7 +113,9 @@ public final class ImageStore: Sendable {
 
     /// `name` → `name:latest`; nil for an empty or malformed reference.
     static func normalize(reference: String) -> String? {
-        guard !reference.isEmpty, !reference.contains(where: \.isWhitespace), !reference.hasSuffix(":") else { return nil }
+        guard !reference.isEmpty, !reference.contains(where: \.isWhitespace), !reference.hasSuffix(":") else {
+            return nil
+        }
         let lastComponent = reference.split(separator: "/").last ?? ""
         return lastComponent.contains(":") || reference.contains("@") ? reference : reference + ":latest"
     }
@@ -129,7 +141,9 @@ public final class ImageStore: Sendable {
 
     private func importAll(from path: String) throws(ImageError) -> [ImageRecord] {
         let staging = root + "/.import-\(getpid())-" + UUID().uuidString
-        guard mkdir(staging, 0o700) == 0 else { throw ImageError.system(operation: "mkdir", path: staging, errno: errno) }
+        guard mkdir(staging, 0o700) == 0 else {
+            throw ImageError.system(operation: "mkdir", path: staging, errno: errno)
+        }
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
         var isDirectory: ObjCBool = false
@@ -143,17 +157,22 @@ public final class ImageStore: Sendable {
             var reader = try TarReader(path: path)
             try LayerUnpacker(destination: source, archiveName: path, convertWhiteouts: false).unpack(&reader)
         }
-        var importer = ImageImporter(store: root, staging: staging, source: source, displayName: path,
-                                     maxExpandedBytes: maxExpandedBytes)
-        let pending = FileManager.default.fileExists(atPath: source + "/manifest.json")
+        var importer = ImageImporter(
+            store: root, staging: staging, source: source, displayName: path,
+            maxExpandedBytes: maxExpandedBytes)
+        let pending =
+            FileManager.default.fileExists(atPath: source + "/manifest.json")
             ? try importer.importDockerSave()
             : try importer.importOCILayout()
         let records = try commit(pending, importer: importer)
         for record in records {
-            logger.info("image imported", metadata: [
-                "image.digest": "\(record.digest)", "image.references": "\(record.references.joined(separator: ","))",
-                "image.layers": "\(record.layerDirectories.count)",
-            ])
+            logger.info(
+                "image imported",
+                metadata: [
+                    "image.digest": "\(record.digest)",
+                    "image.references": "\(record.references.joined(separator: ","))",
+                    "image.layers": "\(record.layerDirectories.count)",
+                ])
         }
         return records
     }
@@ -164,7 +183,7 @@ public final class ImageStore: Sendable {
         let lockPath = root + "/.lock"
         let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw ImageError.system(operation: "open", path: lockPath, errno: errno) }
-        defer { close(lock) }   // closing releases the flock
+        defer { close(lock) }  // closing releases the flock
         while flock(lock, LOCK_EX) != 0 {
             guard errno == EINTR else { throw ImageError.system(operation: "flock", path: lockPath, errno: errno) }
         }
@@ -179,8 +198,9 @@ public final class ImageStore: Sendable {
             var updated = records
             var imported: [ImageRecord] = []
             for image in pending {
-                let record = ImageRecord(digest: image.digest, references: image.references, config: image.config,
-                                         layerDirectories: image.diffIDs.map { root + "/layers/" + $0.dropFirst(7) })
+                let record = ImageRecord(
+                    digest: image.digest, references: image.references, config: image.config,
+                    layerDirectories: image.diffIDs.map { root + "/layers/" + $0.dropFirst(7) })
                 for position in updated.indices {
                     updated[position].references.removeAll { image.references.contains($0) }
                 }
@@ -206,7 +226,9 @@ public final class ImageStore: Sendable {
         let path = root + "/images.json"
         let temporary = path + ".tmp"
         let data: Data
-        do { data = try encoder.encode(records) } catch { throw ImageError.corruptStore(path: path, reason: "\(error)") }
+        do { data = try encoder.encode(records) } catch {
+            throw ImageError.corruptStore(path: path, reason: "\(error)")
+        }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ImageError.system(operation: "open", path: temporary, errno: errno) }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -216,13 +238,17 @@ public final class ImageStore: Sendable {
             unlink(temporary)
             throw ImageError.system(operation: "write", path: temporary, errno: errno)
         }
-        guard rename(temporary, path) == 0 else { throw ImageError.system(operation: "rename", path: path, errno: errno) }
+        guard rename(temporary, path) == 0 else {
+            throw ImageError.system(operation: "rename", path: path, errno: errno)
+        }
     }
 
     /// Renames `staged` to `final` unless `final` exists already (content-addressed: same name, same content).
     private static func moveIntoPlace(_ staged: String, _ final: String) throws(ImageError) {
         if access(final, F_OK) == 0 { return }
-        guard rename(staged, final) == 0 else { throw ImageError.system(operation: "rename", path: final, errno: errno) }
+        guard rename(staged, final) == 0 else {
+            throw ImageError.system(operation: "rename", path: final, errno: errno)
+        }
     }
 
     static func makeDirectory(_ path: String) throws(ImageError) {

@@ -30,7 +30,7 @@ struct LayerUnpacker {
         var directoryTimes: [(String, Int64)] = []
         while let entry = try reader.next() {
             let components = try safeComponents(entry.path, entry: entry.path)
-            guard let name = components.last else { continue }   // "./": the layer root itself
+            guard let name = components.last else { continue }  // "./": the layer root itself
             let parent = Array(components.dropLast())
             try ensureDirectories(parent, entry: entry.path)
             let parentPath = fullPath(parent)
@@ -55,7 +55,9 @@ struct LayerUnpacker {
 
             switch entry.kind {
             case .directory:
-                if mkdir(path, 0o700) != 0 && errno != EEXIST { throw ImageError.system(operation: "mkdir", path: path, errno: errno) }
+                if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                    throw ImageError.system(operation: "mkdir", path: path, errno: errno)
+                }
                 directoryTimes.append((path, entry.modificationTime))
             case .file:
                 let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -65,22 +67,25 @@ struct LayerUnpacker {
                     try Self.write(chunk, to: fd, path: path)
                 }
             case .symlink:
-                try LayerPath.checkSymlinkTarget(entry.linkTarget, linkDirectory: parent, archive: archiveName, entry: entry.path)
+                try LayerPath.checkSymlinkTarget(
+                    entry.linkTarget, linkDirectory: parent, archive: archiveName, entry: entry.path)
                 try check(symlink(entry.linkTarget, path), "symlink", path)
             case .hardlink:
                 let target = try safeComponents(entry.linkTarget, entry: entry.path)
                 guard !target.isEmpty else {
-                    throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path, reason: "hardlink to the layer root")
+                    throw ImageError.unsafeEntry(
+                        archive: archiveName, entry: entry.path, reason: "hardlink to the layer root")
                 }
                 try requireNoSymlinkParents(Array(target.dropLast()), entry: entry.path)
                 let targetPath = fullPath(target)
                 var targetStat = stat()
                 guard lstat(targetPath, &targetStat) == 0, targetStat.st_mode & S_IFMT != S_IFDIR else {
-                    throw ImageError.unsafeEntry(archive: archiveName, entry: entry.path,
-                                                 reason: "hardlink target \"\(entry.linkTarget)\" is not a file earlier in the layer")
+                    throw ImageError.unsafeEntry(
+                        archive: archiveName, entry: entry.path,
+                        reason: "hardlink target \"\(entry.linkTarget)\" is not a file earlier in the layer")
                 }
                 try check(link(targetPath, path), "link", path)
-                continue   // a hardlink shares its target's inode and metadata
+                continue  // a hardlink shares its target's inode and metadata
             case .characterDevice, .blockDevice:
                 let type = entry.kind == .characterDevice ? S_IFCHR : S_IFBLK
                 let device = Self.makeDevice(major: entry.deviceMajor, minor: entry.deviceMinor)
@@ -126,7 +131,9 @@ struct LayerUnpacker {
             var info = stat()
             let path = fullPath(Array(components[0...depth]))
             guard lstat(path, &info) == 0 else {
-                throw ImageError.unsafeEntry(archive: archiveName, entry: entry, reason: "link target directory \"\(components[0...depth].joined(separator: "/"))\" does not exist")
+                throw ImageError.unsafeEntry(
+                    archive: archiveName, entry: entry,
+                    reason: "link target directory \"\(components[0...depth].joined(separator: "/"))\" does not exist")
             }
             try requireDirectory(info, components: Array(components[0...depth]), entry: entry)
         }
@@ -137,9 +144,11 @@ struct LayerUnpacker {
         switch info.st_mode & S_IFMT {
         case S_IFDIR: return
         case S_IFLNK:
-            throw ImageError.unsafeEntry(archive: archiveName, entry: entry, reason: "path passes through the symlink \"\(name)\"")
+            throw ImageError.unsafeEntry(
+                archive: archiveName, entry: entry, reason: "path passes through the symlink \"\(name)\"")
         default:
-            throw ImageError.unsafeEntry(archive: archiveName, entry: entry, reason: "parent \"\(name)\" is not a directory")
+            throw ImageError.unsafeEntry(
+                archive: archiveName, entry: entry, reason: "parent \"\(name)\" is not a directory")
         }
     }
 
@@ -158,8 +167,9 @@ struct LayerUnpacker {
     }
 
     private func setOpaque(_ path: String, entry: String) throws(ImageError) {
-        try check(ExtendedAttributes.set(path, name: "trusted.overlay.opaque", value: [UInt8(ascii: "y")]),
-                  "lsetxattr trusted.overlay.opaque", path)
+        try check(
+            ExtendedAttributes.set(path, name: "trusted.overlay.opaque", value: [UInt8(ascii: "y")]),
+            "lsetxattr trusted.overlay.opaque", path)
     }
 
     private func setTime(_ path: String, _ seconds: Int64) throws(ImageError) {

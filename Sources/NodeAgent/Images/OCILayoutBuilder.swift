@@ -5,9 +5,10 @@ import OCIImage
 extension OCIImageConfigFile {
     /// The parts of the config a container starts with.
     var imageConfig: ImageConfig {
-        ImageConfig(env: config?.Env ?? [], entrypoint: config?.Entrypoint, cmd: config?.Cmd,
-                    workingDir: config?.WorkingDir, user: config?.User,
-                    exposedPorts: (config?.ExposedPorts ?? [:]).keys.sorted())
+        ImageConfig(
+            env: config?.Env ?? [], entrypoint: config?.Entrypoint, cmd: config?.Cmd,
+            workingDir: config?.WorkingDir, user: config?.User,
+            exposedPorts: (config?.ExposedPorts ?? [:]).keys.sorted())
     }
 }
 
@@ -52,17 +53,24 @@ struct OCILayoutBuilder {
         let container = OCIImageConfigFile.Container(
             Env: config.env, Entrypoint: config.entrypoint, Cmd: config.cmd, WorkingDir: config.workingDir,
             User: config.user,
-            ExposedPorts: config.exposedPorts.isEmpty ? nil : Dictionary(uniqueKeysWithValues: config.exposedPorts.map { ($0, .init()) }))
-        return CanonicalJSON.encode(OCIImageConfigFile(architecture: architecture, os: "linux", config: container,
-                                                       rootfs: .init(type: "layers", diff_ids: layers.map(\.diffID))))
+            ExposedPorts: config.exposedPorts.isEmpty
+                ? nil : Dictionary(uniqueKeysWithValues: config.exposedPorts.map { ($0, .init()) }))
+        return CanonicalJSON.encode(
+            OCIImageConfigFile(
+                architecture: architecture, os: "linux", config: container,
+                rootfs: .init(type: "layers", diff_ids: layers.map(\.diffID))))
     }
 
     var manifestBlob: [UInt8] {
         let configBlob = configBlob
-        return CanonicalJSON.encode(OCIManifest(
-            schemaVersion: 2, mediaType: MediaType.manifest,
-            config: OCIDescriptor(mediaType: MediaType.config, digest: SHA256.digest(configBlob), size: Int64(configBlob.count)),
-            layers: layers.map { OCIDescriptor(mediaType: $0.mediaType, digest: $0.digest, size: Int64($0.blob.count)) }))
+        return CanonicalJSON.encode(
+            OCIManifest(
+                schemaVersion: 2, mediaType: MediaType.manifest,
+                config: OCIDescriptor(
+                    mediaType: MediaType.config, digest: SHA256.digest(configBlob), size: Int64(configBlob.count)),
+                layers: layers.map {
+                    OCIDescriptor(mediaType: $0.mediaType, digest: $0.digest, size: Int64($0.blob.count))
+                }))
     }
 
     /// The layout's files, sorted by path.
@@ -70,10 +78,13 @@ struct OCILayoutBuilder {
         let manifest = manifestBlob
         var blobs: [String: [UInt8]] = [SHA256.digest(manifest): manifest, SHA256.digest(configBlob): configBlob]
         for layer in layers { blobs[layer.digest] = layer.blob }
-        let index = OCIIndex(schemaVersion: 2, mediaType: MediaType.index, manifests: [
-            OCIDescriptor(mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
-                          annotations: reference.map { [Annotation.refName: $0] }),
-        ])
+        let index = OCIIndex(
+            schemaVersion: 2, mediaType: MediaType.index,
+            manifests: [
+                OCIDescriptor(
+                    mediaType: MediaType.manifest, digest: SHA256.digest(manifest), size: Int64(manifest.count),
+                    annotations: reference.map { [Annotation.refName: $0] })
+            ])
         var files: [(String, [UInt8])] = [
             ("index.json", CanonicalJSON.encode(index)),
             ("oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)),
@@ -95,7 +106,8 @@ struct OCILayoutBuilder {
     func writeDirectory(to path: String) throws {
         for file in files() {
             let url = URL(fileURLWithPath: path + "/" + file.path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(file.contents).write(to: url)
         }
     }

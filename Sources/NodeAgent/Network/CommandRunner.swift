@@ -33,8 +33,9 @@ struct CommandRunner: Sendable {
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw .commandFailed(command: arguments, status: process.terminationStatus,
-                                 stderr: String(decoding: errors, as: UTF8.self))
+            throw .commandFailed(
+                command: arguments, status: process.terminationStatus,
+                stderr: String(decoding: errors, as: UTF8.self))
         }
         return String(decoding: output, as: UTF8.self)
     }
@@ -46,14 +47,17 @@ struct CommandRunner: Sendable {
             try run(arguments, input: input)
             return true
         } catch {
-            logger.debug("Network cleanup command failed", metadata: ["command": "\(arguments.joined(separator: " "))", "error": "\(error)"])
+            logger.debug(
+                "Network cleanup command failed",
+                metadata: ["command": "\(arguments.joined(separator: " "))", "error": "\(error)"])
             return false
         }
     }
 
     private static func resolve(_ tool: String) -> String {
         if tool.hasPrefix("/") { return tool }
-        for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(tool)") {
+        for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        where FileManager.default.isExecutableFile(atPath: "\(directory)/\(tool)") {
             return "\(directory)/\(tool)"
         }
         return "/usr/bin/\(tool)"

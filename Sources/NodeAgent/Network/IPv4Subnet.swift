@@ -7,7 +7,8 @@ struct IPv4Subnet: Hashable, Sendable, CustomStringConvertible {
     init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPv4Subnet.parseAddress(String(parts[0])),
-              let length = Int(parts[1]), (8...30).contains(length) else { return nil }
+            let length = Int(parts[1]), (8...30).contains(length)
+        else { return nil }
         let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
         guard address & mask == address else { return nil }
         self.network = address

@@ -7,18 +7,28 @@ import Glibc
 
 extension NetworkManager {
     static func validate(_ configuration: NetworkConfiguration) throws(NetworkError) -> IPv4Subnet {
-        guard (1...15).contains(configuration.bridgeName.utf8.count), configuration.bridgeName.allSatisfy(isNameCharacter) else {
-            throw .invalidConfiguration(field: "bridgeName", message: "must be 1-15 letters, digits, '-', '_' or '.', got \"\(configuration.bridgeName)\"")
+        guard (1...15).contains(configuration.bridgeName.utf8.count),
+            configuration.bridgeName.allSatisfy(isNameCharacter)
+        else {
+            throw .invalidConfiguration(
+                field: "bridgeName",
+                message: "must be 1-15 letters, digits, '-', '_' or '.', got \"\(configuration.bridgeName)\"")
         }
         guard let subnet = IPv4Subnet(configuration.subnet) else {
-            throw .invalidConfiguration(field: "subnet", message: "must be a network address in CIDR form with a prefix of 8-30, got \"\(configuration.subnet)\"")
+            throw .invalidConfiguration(
+                field: "subnet",
+                message: "must be a network address in CIDR form with a prefix of 8-30, got \"\(configuration.subnet)\""
+            )
         }
         guard configuration.ephemeralPorts.lowerBound >= 1, configuration.ephemeralPorts.upperBound <= 65535 else {
             throw .invalidConfiguration(field: "ephemeralPorts", message: "must lie within 1-65535")
         }
         guard !configuration.tablePrefix.isEmpty, configuration.tablePrefix.count <= 64,
-              configuration.tablePrefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-            throw .invalidConfiguration(field: "tablePrefix", message: "must be 1-64 letters, digits or '_', got \"\(configuration.tablePrefix)\"")
+            configuration.tablePrefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else {
+            throw .invalidConfiguration(
+                field: "tablePrefix",
+                message: "must be 1-64 letters, digits or '_', got \"\(configuration.tablePrefix)\"")
         }
         guard configuration.namespaceDirectory.hasPrefix("/") else {
             throw .invalidConfiguration(field: "namespaceDirectory", message: "must be an absolute path")
@@ -27,8 +37,11 @@ extension NetworkManager {
     }
 
     static func validate(networkID: String, mode: ContainerNetworkMode, ports: [PortRequest]) throws(NetworkError) {
-        guard (1...128).contains(networkID.utf8.count), networkID.allSatisfy(isNameCharacter), networkID.first != "." else {
-            throw .invalidRequest(field: "networkID", message: "must be 1-128 letters, digits, '-', '_' or '.' not starting with '.', got \"\(networkID)\"")
+        guard (1...128).contains(networkID.utf8.count), networkID.allSatisfy(isNameCharacter), networkID.first != "."
+        else {
+            throw .invalidRequest(
+                field: "networkID",
+                message: "must be 1-128 letters, digits, '-', '_' or '.' not starting with '.', got \"\(networkID)\"")
         }
         if mode == .none, !ports.isEmpty {
             throw .invalidRequest(field: "portMappings", message: "network mode none cannot map ports")
@@ -37,29 +50,37 @@ extension NetworkManager {
         for (index, port) in ports.enumerated() {
             let field = "portMappings[\(index)]"
             guard (1...65535).contains(port.containerPort) else {
-                throw .invalidRequest(field: "\(field).containerPort", message: "must be between 1 and 65535, got \(port.containerPort)")
+                throw .invalidRequest(
+                    field: "\(field).containerPort", message: "must be between 1 and 65535, got \(port.containerPort)")
             }
             guard port.protocol == "tcp" || port.protocol == "udp" else {
-                throw .invalidRequest(field: "\(field).protocol", message: "must be tcp or udp, got \"\(port.protocol)\"")
+                throw .invalidRequest(
+                    field: "\(field).protocol", message: "must be tcp or udp, got \"\(port.protocol)\"")
             }
             let hostPort = port.hostPort ?? 0
             guard (0...65535).contains(hostPort) else {
-                throw .invalidRequest(field: "\(field).hostPort", message: "must be between 0 and 65535, got \(hostPort)")
+                throw .invalidRequest(
+                    field: "\(field).hostPort", message: "must be between 0 and 65535, got \(hostPort)")
             }
             if mode != .bridge, hostPort != 0, hostPort != port.containerPort {
-                throw .invalidRequest(field: "\(field).hostPort", message: "must equal containerPort \(port.containerPort) in \(mode.rawValue) mode, got \(hostPort)")
+                throw .invalidRequest(
+                    field: "\(field).hostPort",
+                    message: "must equal containerPort \(port.containerPort) in \(mode.rawValue) mode, got \(hostPort)")
             }
             guard seenContainer.insert(PortKey(port: port.containerPort, protocol: port.protocol)).inserted else {
-                throw .invalidRequest(field: "\(field).containerPort", message: "\(port.containerPort)/\(port.protocol) is mapped twice")
+                throw .invalidRequest(
+                    field: "\(field).containerPort", message: "\(port.containerPort)/\(port.protocol) is mapped twice")
             }
             if hostPort != 0, !seenHost.insert(PortKey(port: hostPort, protocol: port.protocol)).inserted {
-                throw .invalidRequest(field: "\(field).hostPort", message: "\(hostPort)/\(port.protocol) is mapped twice")
+                throw .invalidRequest(
+                    field: "\(field).hostPort", message: "\(hostPort)/\(port.protocol) is mapped twice")
             }
         }
     }
 
     private static func isNameCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_" || character == ".")
+        character.isASCII
+            && (character.isLetter || character.isNumber || character == "-" || character == "_" || character == ".")
     }
 
     static func load(_ path: String) throws(NetworkError) -> PersistedState {
@@ -100,30 +121,34 @@ extension NetworkManager {
         if !runner.runIgnoringFailure(["ip", "link", "show", "dev", bridge]) {
             try runner.run(["ip", "link", "add", "name", bridge, "type", "bridge"])
         }
-        try runner.run(["ip", "-batch", "-"], input: """
-            address replace \(IPv4Subnet.format(subnet.gateway))/\(subnet.prefixLength) dev \(bridge)
-            link set dev \(bridge) up
+        try runner.run(
+            ["ip", "-batch", "-"],
+            input: """
+                address replace \(IPv4Subnet.format(subnet.gateway))/\(subnet.prefixLength) dev \(bridge)
+                link set dev \(bridge) up
 
-            """)
+                """)
         try writeSysctl("/proc/sys/net/ipv4/ip_forward", "1")
         try writeSysctl("/proc/sys/net/ipv4/conf/\(bridge)/route_localnet", "1")
         let table = "ip \(configuration.tablePrefix)"
         let cidr = subnet.description
         // One transaction; `add` of an existing table or chain is a no-op, postrouting holds only these rules.
-        try runner.run(["nft", "-f", "-"], input: """
-            add table \(table)
-            add chain \(table) prerouting { type nat hook prerouting priority dstnat; policy accept; }
-            add chain \(table) output { type nat hook output priority -100; policy accept; }
-            add chain \(table) postrouting { type nat hook postrouting priority srcnat; policy accept; }
-            add chain \(table) input { type filter hook input priority filter; policy accept; }
-            flush chain \(table) postrouting
-            flush chain \(table) input
-            add rule \(table) postrouting ip saddr \(cidr) ip daddr != \(cidr) masquerade
-            add rule \(table) postrouting ip saddr 127.0.0.0/8 ip daddr \(cidr) masquerade
-            add rule \(table) postrouting ip saddr \(cidr) ip daddr \(cidr) ct status dnat masquerade
-            add rule \(table) input iifname "\(bridge)" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop
+        try runner.run(
+            ["nft", "-f", "-"],
+            input: """
+                add table \(table)
+                add chain \(table) prerouting { type nat hook prerouting priority dstnat; policy accept; }
+                add chain \(table) output { type nat hook output priority -100; policy accept; }
+                add chain \(table) postrouting { type nat hook postrouting priority srcnat; policy accept; }
+                add chain \(table) input { type filter hook input priority filter; policy accept; }
+                flush chain \(table) postrouting
+                flush chain \(table) input
+                add rule \(table) postrouting ip saddr \(cidr) ip daddr != \(cidr) masquerade
+                add rule \(table) postrouting ip saddr 127.0.0.0/8 ip daddr \(cidr) masquerade
+                add rule \(table) postrouting ip saddr \(cidr) ip daddr \(cidr) ct status dnat masquerade
+                add rule \(table) input iifname "\(bridge)" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop
 
-            """)
+                """)
         state.isBridgeReady = true
     }
 
@@ -141,10 +166,15 @@ extension NetworkManager {
 extension NetworkManager {
     /// Picks the host port of every request: a static port must be free on the host and unmapped; a dynamic one
     /// is the next port of the ephemeral range that is neither.
-    func mapHostPorts(_ ports: [PortRequest], state persisted: inout PersistedState) throws(NetworkError) -> [NetworkBinding] {
+    func mapHostPorts(
+        _ ports: [PortRequest], state persisted: inout PersistedState
+    ) throws(NetworkError) -> [NetworkBinding] {
         var taken = Set<PortKey>()
-        for record in persisted.records.values where record.attachment.mode == .bridge || record.attachment.mode == .host {
-            for binding in record.attachment.bindings { taken.insert(PortKey(port: binding.hostPort, protocol: binding.protocol)) }
+        for record in persisted.records.values
+        where record.attachment.mode == .bridge || record.attachment.mode == .host {
+            for binding in record.attachment.bindings {
+                taken.insert(PortKey(port: binding.hostPort, protocol: binding.protocol))
+            }
         }
         var bindings: [NetworkBinding] = []
         for port in ports where (port.hostPort ?? 0) != 0 {
@@ -160,7 +190,9 @@ extension NetworkManager {
             var hostPort = port.hostPort ?? 0
             if hostPort == 0 {
                 var tried = 0
-                while taken.contains(PortKey(port: candidate, protocol: port.protocol)) || !Self.isHostPortFree(candidate, protocol: port.protocol) {
+                while taken.contains(PortKey(port: candidate, protocol: port.protocol))
+                    || !Self.isHostPortFree(candidate, protocol: port.protocol)
+                {
                     tried += 1
                     guard tried < range.count else { throw .noFreePort(range: range) }
                     candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1
@@ -169,7 +201,9 @@ extension NetworkManager {
                 taken.insert(PortKey(port: hostPort, protocol: port.protocol))
                 candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1
             }
-            bindings.append(NetworkBinding(bindIP: "0.0.0.0", containerPort: port.containerPort, hostPort: hostPort, protocol: port.protocol))
+            bindings.append(
+                NetworkBinding(
+                    bindIP: "0.0.0.0", containerPort: port.containerPort, hostPort: hostPort, protocol: port.protocol))
         }
         persisted.nextDynamicPort = candidate
         return bindings
@@ -186,7 +220,9 @@ extension NetworkManager {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr = in_addr(s_addr: 0)
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return result == 0
     }
@@ -204,19 +240,25 @@ extension NetworkManager {
         let attachment = record.attachment
         guard let path = attachment.namespacePath else { return }
         try createNamespace(at: path)
-        guard let hostInterface = record.hostInterface, let address = attachment.ipv4Address, let gateway = attachment.gateway else {
+        guard let hostInterface = record.hostInterface, let address = attachment.ipv4Address,
+            let gateway = attachment.gateway
+        else {
             try runner.run(["nsenter", "--net=\(path)", "ip", "link", "set", "dev", "lo", "up"])
             return
         }
-        try runner.run(["ip", "link", "add", "name", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", path])
+        try runner.run([
+            "ip", "link", "add", "name", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", path,
+        ])
         try runner.run(["ip", "link", "set", "dev", hostInterface, "master", configuration.bridgeName, "up"])
-        try runner.run(["nsenter", "--net=\(path)", "ip", "-batch", "-"], input: """
-            link set dev lo up
-            address add \(address)/\(subnet.prefixLength) dev eth0
-            link set dev eth0 up
-            route add default via \(gateway)
+        try runner.run(
+            ["nsenter", "--net=\(path)", "ip", "-batch", "-"],
+            input: """
+                link set dev lo up
+                address add \(address)/\(subnet.prefixLength) dev eth0
+                link set dev eth0 up
+                route add default via \(gateway)
 
-            """)
+                """)
         guard attachment.mode == .bridge, !attachment.bindings.isEmpty else { return }
         var script = ""
         for binding in attachment.bindings {
@@ -234,7 +276,9 @@ extension NetworkManager {
         if attachment.mode == .bridge {
             try deleteRules(of: attachment.networkID)
         }
-        if let hostInterface = record.hostInterface, runner.runIgnoringFailure(["ip", "link", "show", "dev", hostInterface]) {
+        if let hostInterface = record.hostInterface,
+            runner.runIgnoringFailure(["ip", "link", "show", "dev", hostInterface])
+        {
             try runner.run(["ip", "link", "delete", "dev", hostInterface])
         }
         if let path = attachment.namespacePath {
@@ -248,9 +292,12 @@ extension NetworkManager {
         var script = ""
         for chain in ["prerouting", "output"] {
             // No table or chain means no rules to delete.
-            guard let listing = try? runner.run(["nft", "-a", "list", "chain", "ip", configuration.tablePrefix, chain]) else { continue }
+            guard let listing = try? runner.run(["nft", "-a", "list", "chain", "ip", configuration.tablePrefix, chain])
+            else { continue }
             for line in listing.split(separator: "\n") {
-                guard let range = line.range(of: suffix), let handle = Int(line[range.upperBound...].trimmingCharacters(in: .whitespaces)) else { continue }
+                guard let range = line.range(of: suffix),
+                    let handle = Int(line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+                else { continue }
                 script += "delete rule \(ruleTable) \(chain) handle \(handle)\n"
             }
         }
@@ -262,7 +309,8 @@ extension NetworkManager {
     /// `ip netns add` semantics at `path`: an empty file with a new network namespace bind-mounted on it.
     private func createNamespace(at path: String) throws(NetworkError) {
         do {
-            try FileManager.default.createDirectory(atPath: configuration.namespaceDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: configuration.namespaceDirectory, withIntermediateDirectories: true)
         } catch {
             throw .state(path: configuration.namespaceDirectory, message: "cannot create the directory: \(error)")
         }

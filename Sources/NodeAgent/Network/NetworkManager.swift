@@ -22,7 +22,9 @@ public final class NetworkManager: Sendable {
 
     /// Loads the persisted attachments from `stateDirectory` and rolls back any attach a crash left half made.
     /// The bridge and the nftables table are made on the first bridge or awsvpc attach.
-    public init(stateDirectory: String, configuration: NetworkConfiguration = .init(), logger: Logger) throws(NetworkError) {
+    public init(
+        stateDirectory: String, configuration: NetworkConfiguration = .init(), logger: Logger
+    ) throws(NetworkError) {
         let subnet = try Self.validate(configuration)
         self.configuration = configuration
         self.subnet = subnet
@@ -38,7 +40,9 @@ public final class NetworkManager: Sendable {
         self.state = Mutex(ManagerState(persisted: persisted))
         try state.withLock { (state) throws(NetworkError) in
             for record in state.persisted.records.values where !record.isComplete {
-                logger.info("Rolling back an unfinished network attach", metadata: ["network.id": "\(record.attachment.networkID)"])
+                logger.info(
+                    "Rolling back an unfinished network attach",
+                    metadata: ["network.id": "\(record.attachment.networkID)"])
                 try removePieces(of: record)
                 state.persisted.records[record.attachment.networkID] = nil
             }
@@ -49,23 +53,31 @@ public final class NetworkManager: Sendable {
     /// Gives `networkID` a network of `mode` with `ports` mapped, or returns the existing attachment when the same
     /// request was made before. For awsvpc, a further call for the same task adds the new container's ports to the
     /// task's shared namespace.
-    public func attach(networkID: String, mode: ContainerNetworkMode, ports: [PortRequest]) throws(NetworkError) -> NetworkAttachment {
+    public func attach(
+        networkID: String, mode: ContainerNetworkMode, ports: [PortRequest]
+    ) throws(NetworkError) -> NetworkAttachment {
         try Self.validate(networkID: networkID, mode: mode, ports: ports)
         return try state.withLock { (state) throws(NetworkError) -> NetworkAttachment in
             if let existing = state.persisted.records[networkID] {
                 return try reattach(existing, mode: mode, ports: ports, state: &state)
             }
-            var record = NetworkRecord(attachment: NetworkAttachment(networkID: networkID, mode: mode), isComplete: false)
+            var record = NetworkRecord(
+                attachment: NetworkAttachment(networkID: networkID, mode: mode), isComplete: false)
             switch mode {
             case .host:
                 // The container binds its ports on the host itself; a port a bridge mapping DNATs away would never reach it.
-                let mapped = Set(state.persisted.records.values.filter { $0.attachment.mode == .bridge }
-                    .flatMap(\.attachment.bindings).map { PortKey(port: $0.hostPort, protocol: $0.protocol) })
-                if let clash = ports.first(where: { mapped.contains(PortKey(port: $0.containerPort, protocol: $0.protocol)) }) {
+                let mapped = Set(
+                    state.persisted.records.values.filter { $0.attachment.mode == .bridge }
+                        .flatMap(\.attachment.bindings).map { PortKey(port: $0.hostPort, protocol: $0.protocol) })
+                if let clash = ports.first(where: {
+                    mapped.contains(PortKey(port: $0.containerPort, protocol: $0.protocol))
+                }) {
                     throw .portInUse(port: clash.containerPort, protocol: clash.protocol)
                 }
                 record.attachment.bindings = ports.map {
-                    NetworkBinding(bindIP: "0.0.0.0", containerPort: $0.containerPort, hostPort: $0.containerPort, protocol: $0.protocol)
+                    NetworkBinding(
+                        bindIP: "0.0.0.0", containerPort: $0.containerPort, hostPort: $0.containerPort,
+                        protocol: $0.protocol)
                 }
             case .none:
                 record.attachment.namespacePath = namespacePath(for: networkID)
@@ -80,7 +92,9 @@ public final class NetworkManager: Sendable {
                     record.attachment.bindings = try mapHostPorts(ports, state: &state.persisted)
                 } else {
                     record.attachment.bindings = ports.map {
-                        NetworkBinding(bindIP: IPv4Subnet.format(address), containerPort: $0.containerPort, hostPort: $0.containerPort, protocol: $0.protocol)
+                        NetworkBinding(
+                            bindIP: IPv4Subnet.format(address), containerPort: $0.containerPort,
+                            hostPort: $0.containerPort, protocol: $0.protocol)
                     }
                 }
             }
@@ -90,10 +104,12 @@ public final class NetworkManager: Sendable {
             do throws(NetworkError) {
                 try makePieces(of: record)
             } catch {
-                logger.warning("Network attach failed; rolling back", metadata: ["network.id": "\(networkID)", "error": "\(error)"])
+                logger.warning(
+                    "Network attach failed; rolling back",
+                    metadata: ["network.id": "\(networkID)", "error": "\(error)"])
                 try? removePieces(of: record)
                 state.persisted.records[networkID] = nil
-                state.isBridgeReady = false   // the bridge or table may be what broke: check them again next time
+                state.isBridgeReady = false  // the bridge or table may be what broke: check them again next time
                 try? save(state.persisted)
                 throw error
             }
@@ -101,10 +117,13 @@ public final class NetworkManager: Sendable {
             state.persisted.records[networkID] = record
             try save(state.persisted)
             recordGauges(state.persisted)
-            logger.info("Network attached", metadata: [
-                "network.id": "\(networkID)", "network.mode": "\(mode.rawValue)",
-                "network.address": "\(record.attachment.ipv4Address ?? "")", "network.bindings": "\(record.attachment.bindings.count)",
-            ])
+            logger.info(
+                "Network attached",
+                metadata: [
+                    "network.id": "\(networkID)", "network.mode": "\(mode.rawValue)",
+                    "network.address": "\(record.attachment.ipv4Address ?? "")",
+                    "network.bindings": "\(record.attachment.bindings.count)",
+                ])
             return record.attachment
         }
     }
@@ -121,7 +140,9 @@ public final class NetworkManager: Sendable {
             state.persisted.records[networkID] = nil
             try save(state.persisted)
             recordGauges(state.persisted)
-            logger.info("Network detached", metadata: ["network.id": "\(networkID)", "network.mode": "\(record.attachment.mode.rawValue)"])
+            logger.info(
+                "Network detached",
+                metadata: ["network.id": "\(networkID)", "network.mode": "\(record.attachment.mode.rawValue)"])
         }
     }
 
@@ -137,7 +158,8 @@ public final class NetworkManager: Sendable {
     public func removeHostNetworking() throws(NetworkError) {
         try state.withLock { (state) throws(NetworkError) in
             guard state.persisted.records.isEmpty else {
-                throw .invalidRequest(field: "networks", message: "\(state.persisted.records.count) network(s) still attached")
+                throw .invalidRequest(
+                    field: "networks", message: "\(state.persisted.records.count) network(s) still attached")
             }
             if runner.runIgnoringFailure(["ip", "link", "show", "dev", configuration.bridgeName]) {
                 try runner.run(["ip", "link", "delete", "dev", configuration.bridgeName])
@@ -151,8 +173,10 @@ public final class NetworkManager: Sendable {
 
     // MARK: - Attach helpers
 
-    private func reattach(_ existing: NetworkRecord, mode: ContainerNetworkMode, ports: [PortRequest],
-                          state: inout ManagerState) throws(NetworkError) -> NetworkAttachment {
+    private func reattach(
+        _ existing: NetworkRecord, mode: ContainerNetworkMode, ports: [PortRequest],
+        state: inout ManagerState
+    ) throws(NetworkError) -> NetworkAttachment {
         guard existing.attachment.mode == mode else { throw .alreadyAttached(networkID: existing.attachment.networkID) }
         let known = Set(existing.attachment.bindings.map { PortKey(port: $0.containerPort, protocol: $0.protocol) })
         let added = ports.filter { !known.contains(PortKey(port: $0.containerPort, protocol: $0.protocol)) }
@@ -163,7 +187,8 @@ public final class NetworkManager: Sendable {
         }
         var record = existing
         record.attachment.bindings += added.map {
-            NetworkBinding(bindIP: address, containerPort: $0.containerPort, hostPort: $0.containerPort, protocol: $0.protocol)
+            NetworkBinding(
+                bindIP: address, containerPort: $0.containerPort, hostPort: $0.containerPort, protocol: $0.protocol)
         }
         state.persisted.records[record.attachment.networkID] = record
         try save(state.persisted)
@@ -176,7 +201,8 @@ public final class NetworkManager: Sendable {
 
     /// The lowest address of the subnet that no record holds.
     private func leaseAddress(_ persisted: PersistedState) throws(NetworkError) -> UInt32 {
-        let leased = Set(persisted.records.values.compactMap { $0.attachment.ipv4Address.flatMap(IPv4Subnet.parseAddress) })
+        let leased = Set(
+            persisted.records.values.compactMap { $0.attachment.ipv4Address.flatMap(IPv4Subnet.parseAddress) })
         guard let address = subnet.leasable.first(where: { !leased.contains($0) }) else {
             throw .addressPoolExhausted(subnet: subnet.description)
         }

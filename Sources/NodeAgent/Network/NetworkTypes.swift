@@ -56,8 +56,10 @@ public struct NetworkAttachment: Hashable, Codable, Sendable {
     public var bindings: [NetworkBinding]
 
     /// An attachment; NetworkManager makes these, tests and callers may compare against them.
-    public init(networkID: String, mode: ContainerNetworkMode, namespacePath: String? = nil, ipv4Address: String? = nil,
-                gateway: String? = nil, bindings: [NetworkBinding] = []) {
+    public init(
+        networkID: String, mode: ContainerNetworkMode, namespacePath: String? = nil, ipv4Address: String? = nil,
+        gateway: String? = nil, bindings: [NetworkBinding] = []
+    ) {
         self.networkID = networkID
         self.mode = mode
         self.namespacePath = namespacePath

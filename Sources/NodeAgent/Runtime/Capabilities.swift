@@ -25,7 +25,9 @@ public enum Capabilities {
 
     /// The bit set for a container: every capability the kernel knows when privileged; otherwise Docker's default,
     /// plus `add`, minus `drop` (`ALL` in either list means every capability; drop wins over add, as in Docker).
-    public static func resolve(add: [String], drop: [String], privileged: Bool, lastCapability: Int)
+    public static func resolve(
+        add: [String], drop: [String], privileged: Bool, lastCapability: Int
+    )
         throws(ContainerConfigurationError) -> UInt64
     {
         let everything: UInt64 = lastCapability >= 63 ? .max : (UInt64(1) << UInt64(lastCapability + 1)) - 1
@@ -33,7 +35,10 @@ public enum Capabilities {
         func bits(_ list: [String], field: String) throws(ContainerConfigurationError) -> UInt64 {
             var set: UInt64 = 0
             for name in list {
-                if name.uppercased() == "ALL" { set |= everything; continue }
+                if name.uppercased() == "ALL" {
+                    set |= everything
+                    continue
+                }
                 guard let number = number(of: name), number <= lastCapability else {
                     throw ContainerConfigurationError(field: field, message: "unknown capability \(name)")
                 }

@@ -15,8 +15,9 @@ extension ContainerRuntime {
             return nil
         }
         guard let networks else {
-            throw ContainerConfigurationError(field: "networkMode",
-                                              message: "\(spec.networkMode.rawValue) needs a NetworkManager")
+            throw ContainerConfigurationError(
+                field: "networkMode",
+                message: "\(spec.networkMode.rawValue) needs a NetworkManager")
         }
         let networkID = spec.networkID ?? id
         // awsvpc: containers of one task share the attachment made for the first.
@@ -30,7 +31,8 @@ extension ContainerRuntime {
     func detachNetwork(_ spec: ContainerSpec, id: String) {
         let networkID = spec.networkID ?? id
         guard let networks,
-              !containers.values.contains(where: { $0.id != id && $0.network?.networkID == networkID }) else { return }
+            !containers.values.contains(where: { $0.id != id && $0.network?.networkID == networkID })
+        else { return }
         do {
             try networks.detach(networkID: networkID)
         } catch {
@@ -41,7 +43,8 @@ extension ContainerRuntime {
     func writeEtcFiles(_ spec: ContainerSpec, address: String?, directory: String, id: String) throws(RuntimeError) {
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         hosts += spec.extraHosts.map { $0 + "\n" }.joined()
-        if !spec.extraHosts.contains(where: { $0.split(separator: " ").dropFirst().contains(Substring(spec.hostname)) }) {
+        if !spec.extraHosts.contains(where: { $0.split(separator: " ").dropFirst().contains(Substring(spec.hostname)) })
+        {
             hosts += "\(address ?? "127.0.1.1")\t\(spec.hostname)\n"
         }
         let resolv = FileManager.default.contents(atPath: "/etc/resolv.conf") ?? Data()

@@ -26,8 +26,10 @@ extension ContainerRuntime {
     }
 
     /// open(2) with `flags` (plus O_WRONLY, O_NOFOLLOW, O_CLOEXEC), write(2) all of `data`, close(2).
-    static func write(_ data: Data, to path: String, flags: Int32, stage: RuntimeError.Stage,
-                              id: String) throws(RuntimeError) {
+    static func write(
+        _ data: Data, to path: String, flags: Int32, stage: RuntimeError.Stage,
+        id: String
+    ) throws(RuntimeError) {
         let fd = Glibc.open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | flags, 0o644)
         guard fd >= 0 else { throw RuntimeError(stage: stage, errno: Errno(rawValue: errno), container: id) }
         defer { close(fd) }
@@ -44,7 +46,9 @@ extension ContainerRuntime {
     /// /etc/hostname, /etc/resolv.conf and /proc, /dev, /sys directories. Idempotent.
     static func makeSharedDirectories(_ runtime: String) throws(RuntimeError) {
         let layer = runtime + "/mountpoints"
-        for path in [runtime, runtime + "/rootfs", layer, layer + "/etc", layer + "/proc", layer + "/dev", layer + "/sys"]
+        for path in [
+            runtime, runtime + "/rootfs", layer, layer + "/etc", layer + "/proc", layer + "/dev", layer + "/sys",
+        ]
         where mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw RuntimeError(stage: .state, errno: Errno(rawValue: errno), container: "")
         }
@@ -85,8 +89,10 @@ extension ContainerRuntime {
     }
 
     func closeAll(_ descriptors: SpawnDescriptors) {
-        for fd in descriptors.cgroupProcs + [descriptors.cgroup, descriptors.networkNamespace, descriptors.stdin, descriptors.stdout,
-                                             descriptors.stderr, descriptors.logDirectory, descriptors.status]
+        for fd in descriptors.cgroupProcs + [
+            descriptors.cgroup, descriptors.networkNamespace, descriptors.stdin, descriptors.stdout,
+            descriptors.stderr, descriptors.logDirectory, descriptors.status,
+        ]
         where fd >= 0 {
             close(fd)
         }
@@ -114,15 +120,20 @@ extension ContainerRuntime {
     /// Empties a directory with unlinkat, never following symlinks (the upper directory holds the container's files).
     /// Closes `directory`.
     static func removeContents(of directory: Int32) {
-        guard let stream = fdopendir(directory) else { close(directory); return }
+        guard let stream = fdopendir(directory) else {
+            close(directory)
+            return
+        }
         defer { closedir(stream) }
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name == "." || name == ".." { continue }
             if entry.pointee.d_type == UInt8(DT_DIR) {
                 let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if child >= 0 {
-                    fchmod(child, 0o700)   // overlay's work/work is mode 000
+                    fchmod(child, 0o700)  // overlay's work/work is mode 000
                     removeContents(of: child)
                 }
                 unlinkat(directory, name, AT_REMOVEDIR)

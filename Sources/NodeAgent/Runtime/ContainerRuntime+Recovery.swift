@@ -11,10 +11,13 @@ extension ContainerRuntime {
     /// supervised, stopped or listed faithfully, so what can be found by its id alone is removed: its processes and
     /// cgroup (named by the id), its network attachment (keyed by the id unless it shared an awsvpc task network)
     /// and its directory. Each step is logged; a step that fails leaves the rest to be done.
-    static func discardUnreadable(id: String, directory: String, error: any Error, cgroup: Cgroup?,
-                                          networks: NetworkManager?, logger: Logger) {
-        logger.warning("container state unreadable, removing the container",
-                       metadata: ["container.id": "\(id)", "error": "\(error)"])
+    static func discardUnreadable(
+        id: String, directory: String, error: any Error, cgroup: Cgroup?,
+        networks: NetworkManager?, logger: Logger
+    ) {
+        logger.warning(
+            "container state unreadable, removing the container",
+            metadata: ["container.id": "\(id)", "error": "\(error)"])
         if let cgroup {
             do {
                 try cgroup.killAll()
@@ -43,7 +46,6 @@ extension ContainerRuntime {
         }
         return adopted
     }
-
 
     /// Re-attaches to a container recorded as running: same PID and start time means the same process.
     func adopt(_ id: String) -> Bool {

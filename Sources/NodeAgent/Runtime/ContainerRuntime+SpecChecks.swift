@@ -21,7 +21,8 @@ extension ContainerRuntime {
             throw ContainerConfigurationError(field: "name", message: "must be non-empty and contain no '/'")
         }
         if spec.arguments.isEmpty {
-            throw ContainerConfigurationError(field: "command", message: "neither the image nor the request gives a command")
+            throw ContainerConfigurationError(
+                field: "command", message: "neither the image nor the request gives a command")
         }
         if spec.layerDirectories.isEmpty {
             throw ContainerConfigurationError(field: "image", message: "has no layers")
@@ -40,11 +41,13 @@ extension ContainerRuntime {
                 throw ContainerConfigurationError(field: "ulimits", message: "unknown ulimit \(ulimit.name)")
             }
             if ulimit.softLimit > ulimit.hardLimit {
-                throw ContainerConfigurationError(field: "ulimits", message: "\(ulimit.name): softLimit above hardLimit")
+                throw ContainerConfigurationError(
+                    field: "ulimits", message: "\(ulimit.name): softLimit above hardLimit")
             }
         }
-        _ = try Capabilities.resolve(add: spec.capabilityAdd, drop: spec.capabilityDrop,
-                                     privileged: spec.privileged, lastCapability: lastCapability)
+        _ = try Capabilities.resolve(
+            add: spec.capabilityAdd, drop: spec.capabilityDrop,
+            privileged: spec.privileged, lastCapability: lastCapability)
         try DevicePolicy.validate(spec.devices ?? [])
     }
 
@@ -66,8 +69,10 @@ extension ContainerRuntime {
         return try UserResolver.resolve(spec.user, passwd: file("/etc/passwd"), group: file("/etc/group"))
     }
 
-    func processSetup(_ spec: ContainerSpec, arguments: [String], environment: [String],
-                              id: String) throws -> ProcessSetup {
+    func processSetup(
+        _ spec: ContainerSpec, arguments: [String], environment: [String],
+        id: String
+    ) throws -> ProcessSetup {
         let user = try users[id] ?? resolveUser(spec)
         users[id] = user
         var environment = environment
@@ -77,8 +82,10 @@ extension ContainerRuntime {
         setDefault("PATH", Spawner.defaultSearchPath)
         setDefault("HOSTNAME", spec.hostname)
         setDefault("HOME", user.home ?? "/")
-        let capabilities = try Capabilities.resolve(add: spec.capabilityAdd, drop: spec.capabilityDrop,
-                                                    privileged: spec.privileged, lastCapability: lastCapability)
+        let capabilities =
+            try Capabilities.resolve(
+                add: spec.capabilityAdd, drop: spec.capabilityDrop,
+                privileged: spec.privileged, lastCapability: lastCapability)
             & availableCapabilities
         var seccomp: SeccompProgram?
         if !spec.privileged {

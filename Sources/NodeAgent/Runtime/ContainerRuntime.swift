@@ -58,15 +58,20 @@ public actor ContainerRuntime {
     ///
     /// - Parameter cgroupParent: the cgroup (relative path) containers' cgroups go under; agents sharing a host
     ///   each take their own.
-    public init(dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
-                logger: Logger) throws(RuntimeError) {
-        try self.init(dataDirectory: dataDirectory, networks: networks, cgroupParent: cgroupParent,
-                      cgroupLayout: CgroupLayout.detect(), logger: logger)
+    public init(
+        dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
+        logger: Logger
+    ) throws(RuntimeError) {
+        try self.init(
+            dataDirectory: dataDirectory, networks: networks, cgroupParent: cgroupParent,
+            cgroupLayout: CgroupLayout.detect(), logger: logger)
     }
 
     /// The same on a given cgroup layout (tests: v2 on a host whose v1 hierarchies hold the controllers).
-    init(dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
-         cgroupLayout: CgroupLayout?, logger: Logger) throws(RuntimeError) {
+    init(
+        dataDirectory: String, networks: NetworkManager? = nil, cgroupParent: String = "flotilla",
+        cgroupLayout: CgroupLayout?, logger: Logger
+    ) throws(RuntimeError) {
         self.dataDirectory = dataDirectory
         self.networks = networks
         self.logger = logger
@@ -84,8 +89,9 @@ public actor ContainerRuntime {
                 containers[id] = try JSONDecoder().decode(ContainerInfo.self, from: data)
             } catch {
                 let cgroup = cgroupLayout.flatMap { Cgroup.open(name: id, parent: cgroupParent, layout: $0) }
-                Self.discardUnreadable(id: id, directory: directory, error: error, cgroup: cgroup, networks: networks,
-                                       logger: logger)
+                Self.discardUnreadable(
+                    id: id, directory: directory, error: error, cgroup: cgroup, networks: networks,
+                    logger: logger)
             }
         }
     }
@@ -122,7 +128,8 @@ public actor ContainerRuntime {
             // The upper directory's mode becomes the mode of the container's "/": take the image's.
             let rootMode = spec.layerDirectories.last.flatMap { Self.mode(of: $0) } ?? 0o755
             // A read-only root is the layers alone: no upper, no work directory.
-            let overlay = spec.readonlyRootFilesystem ? [] : [(directory + "/upper", rootMode), (directory + "/work", 0o700)]
+            let overlay =
+                spec.readonlyRootFilesystem ? [] : [(directory + "/upper", rootMode), (directory + "/work", 0o700)]
             for (path, mode) in [(directory, 0o700)] + overlay {
                 guard mkdir(path, mode_t(mode)) == 0, chmod(path, mode_t(mode)) == 0 else {
                     throw RuntimeError(stage: .rootfs, errno: Errno(rawValue: errno), container: id)
@@ -136,10 +143,12 @@ public actor ContainerRuntime {
             if !spec.privileged {
                 let devices = try DevicePolicy.resolve(spec.devices ?? [])
                 try DevicePolicy.apply(DeviceRule.defaults + devices.map(\.rule), to: cgroup, container: id)
-                logger.debug("container device allowlist applied", metadata: [
-                    "container.id": "\(id)", "cgroup.version": "\(cgroup.cloneDirectory == nil ? "v1" : "v2")",
-                    "container.devices": "\(devices.map(\.hostPath))",
-                ])
+                logger.debug(
+                    "container device allowlist applied",
+                    metadata: [
+                        "container.id": "\(id)", "cgroup.version": "\(cgroup.cloneDirectory == nil ? "v1" : "v2")",
+                        "container.devices": "\(devices.map(\.hostPath))",
+                    ])
             }
             network = try attachNetwork(spec, id: id)
             try writeEtcFiles(spec, address: network?.ipv4Address, directory: directory, id: id)
@@ -149,8 +158,9 @@ public actor ContainerRuntime {
             removeDirectory(directory)
             throw error
         }
-        var info = ContainerInfo(id: id, spec: spec, status: .created, createdAt: Date().timeIntervalSince1970,
-                                 directory: directory)
+        var info = ContainerInfo(
+            id: id, spec: spec, status: .created, createdAt: Date().timeIntervalSince1970,
+            directory: directory)
         info.network = network
         containers[id] = info
         users[id] = user
@@ -170,8 +180,9 @@ public actor ContainerRuntime {
             throw ContainerLifecycleError.invalidState(container: id, status: info.status, operation: "start")
         }
         let spec = info.spec
-        let process = try processSetup(spec, arguments: spec.arguments, environment: spec.environment,
-                                       id: id)
+        let process = try processSetup(
+            spec, arguments: spec.arguments, environment: spec.environment,
+            id: id)
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
         (descriptors.cgroupProcs, descriptors.cgroup) = try openCgroup(id)
@@ -180,11 +191,15 @@ public actor ContainerRuntime {
         }
         descriptors.stdin = try open("/dev/null", O_RDWR, stage: .stdio, id: id)
         descriptors.logDirectory = try open(info.directory, O_RDONLY | O_DIRECTORY, stage: .stdio, id: id)
-        descriptors.status = try open(info.directory + "/exit-status", O_RDWR | O_CREAT | O_TRUNC, stage: .state, id: id)
-        let etc = ["/etc/hosts": info.directory + "/hosts", "/etc/hostname": info.directory + "/hostname",
-                   "/etc/resolv.conf": info.directory + "/resolv.conf"]
+        descriptors.status = try open(
+            info.directory + "/exit-status", O_RDWR | O_CREAT | O_TRUNC, stage: .state, id: id)
+        let etc = [
+            "/etc/hosts": info.directory + "/hosts", "/etc/hostname": info.directory + "/hostname",
+            "/etc/resolv.conf": info.directory + "/resolv.conf",
+        ]
         let mounts = ContainerMounts.table(
-            rootfs: rootfsMountPoint, layers: spec.layerDirectories + [mountPointLayer], upper: info.directory + "/upper",
+            rootfs: rootfsMountPoint, layers: spec.layerDirectories + [mountPointLayer],
+            upper: info.directory + "/upper",
             work: info.directory + "/work", etcFiles: etc, readOnly: spec.readonlyRootFilesystem,
             privileged: spec.privileged, sharedMemoryMiB: spec.sharedMemoryMiB,
             devices: (spec.devices ?? []).map { ($0.hostPath, $0.containerPath) })
@@ -202,9 +217,11 @@ public actor ContainerRuntime {
         containers[id] = info
         try persist(info)
         Counter(label: "flotilla_runtime_containers_started_total").increment()
-        logger.info("container started", metadata: [
-            "container.id": "\(id)", "container.name": "\(spec.name)", "container.pid": "\(spawned.pid)",
-        ])
+        logger.info(
+            "container started",
+            metadata: [
+                "container.id": "\(id)", "container.name": "\(spec.name)", "container.pid": "\(spawned.pid)",
+            ])
         return info
     }
 
@@ -241,8 +258,9 @@ public actor ContainerRuntime {
         let watched = dup(pidfd)
         defer { close(watched) }
         _ = flotilla_pidfd_send_signal(watched, SIGTERM)
-        let milliseconds = Int32(clamping: grace.components.seconds * 1000
-            + grace.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            clamping: grace.components.seconds * 1000
+                + grace.components.attoseconds / 1_000_000_000_000_000)
         let exited = await Blocking.run { flotilla_pidfd_wait_exit(watched, milliseconds) }
         if exited != 1 {
             killed.insert(id)
@@ -283,10 +301,12 @@ public actor ContainerRuntime {
         info.finishedAt = Date().timeIntervalSince1970
         containers[id] = info
         try persist(info)
-        logger.info("container stopped", metadata: [
-            "container.id": "\(id)", "container.exitCode": "\(exit.exitCode.map(String.init) ?? "unknown")",
-            "container.oomKilled": "\(exit.oomKilled)",
-        ])
+        logger.info(
+            "container stopped",
+            metadata: [
+                "container.id": "\(id)", "container.exitCode": "\(exit.exitCode.map(String.init) ?? "unknown")",
+                "container.oomKilled": "\(exit.oomKilled)",
+            ])
         return exit
     }
 
@@ -294,8 +314,10 @@ public actor ContainerRuntime {
 
     /// Runs `arguments` inside the running container: its PID, mount, UTS, IPC and network namespaces, its cgroup,
     /// user, capabilities and seccomp filter. Returns the exit and the output; kills the command after `timeout`.
-    public func exec(_ reference: String, arguments: [String], environment: [String]? = nil,
-                     timeout: Duration = .seconds(60)) async throws -> ExecResult {
+    public func exec(
+        _ reference: String, arguments: [String], environment: [String]? = nil,
+        timeout: Duration = .seconds(60)
+    ) async throws -> ExecResult {
         let id = try resolve(reference)
         let info = containers[id]!
         guard info.status == .running, let containerPidfd = pidfds[id] else {
@@ -304,8 +326,9 @@ public actor ContainerRuntime {
         guard !arguments.isEmpty else {
             throw ContainerConfigurationError(field: "command", message: "must not be empty")
         }
-        let process = try processSetup(info.spec, arguments: arguments,
-                                       environment: environment ?? info.spec.environment, id: id)
+        let process = try processSetup(
+            info.spec, arguments: arguments,
+            environment: environment ?? info.spec.environment, id: id)
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
         (descriptors.cgroupProcs, descriptors.cgroup) = try openCgroup(id)
@@ -315,14 +338,16 @@ public actor ContainerRuntime {
         descriptors.stderr = try anonymousFile(in: info.directory, id: id)
         descriptors.status = try anonymousFile(in: info.directory, id: id)
         descriptors.joinPidfd = containerPidfd
-        let namespaces = NamespaceFlags.pid | NamespaceFlags.mount | NamespaceFlags.uts | NamespaceFlags.ipc
+        let namespaces =
+            NamespaceFlags.pid | NamespaceFlags.mount | NamespaceFlags.uts | NamespaceFlags.ipc
             | NamespaceFlags.network
         let spawned = try Spawner.spawn(
             process: process, mounts: [], newRoot: nil, hostname: nil, namespaceFlags: 0,
             joinNamespaces: namespaces, descriptors: descriptors, logMaxBytes: 0, logMaxFiles: 0, container: id)
         defer { close(spawned.pidfd) }
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
-            + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            clamping: timeout.components.seconds * 1000
+                + timeout.components.attoseconds / 1_000_000_000_000_000)
         let pidfd = spawned.pidfd
         var timedOut = false
         if await Blocking.run({ flotilla_pidfd_wait_exit(pidfd, milliseconds) }) != 1 {
@@ -335,11 +360,13 @@ public actor ContainerRuntime {
         var supervisorStatus: Int32 = 0
         _ = flotilla_pidfd_reap(pidfd, &supervisorStatus)
         var raw: Int32 = 0
-        let exit = pread(descriptors.status, &raw, 4, 0) == 4
+        let exit =
+            pread(descriptors.status, &raw, 4, 0) == 4
             ? ContainerExit(waitStatus: raw, oomKilled: false)
             : ContainerExit(waitStatus: supervisorStatus, oomKilled: false)
-        return ExecResult(exit: exit, standardOutput: Self.readAll(descriptors.stdout),
-                          standardError: Self.readAll(descriptors.stderr), timedOut: timedOut)
+        return ExecResult(
+            exit: exit, standardOutput: Self.readAll(descriptors.stdout),
+            standardError: Self.readAll(descriptors.stderr), timedOut: timedOut)
     }
 
     // MARK: - Delete
@@ -356,7 +383,7 @@ public actor ContainerRuntime {
         }
         let info = containers[id]!
         if let cgroup = cgroup(id) {
-            try? cgroup.killAll()   // stragglers that outlived their PID namespace's init cannot exist; be sure
+            try? cgroup.killAll()  // stragglers that outlived their PID namespace's init cannot exist; be sure
             try cgroup.destroy()
         }
         if info.network != nil { detachNetwork(info.spec, id: id) }

@@ -36,14 +36,16 @@ public struct ContainerSpec: Codable, Hashable, Sendable {
     /// state.json files written before the field existed still decode.
     public var devices: [ContainerDevice]?
 
-    public init(name: String, image: String? = nil, layerDirectories: [String], arguments: [String], environment: [String] = [],
-                workingDirectory: String = "/", user: String? = nil, hostname: String? = nil,
-                readonlyRootFilesystem: Bool = false, privileged: Bool = false, capabilityAdd: [String] = [],
-                capabilityDrop: [String] = [], ulimits: [Ulimit] = [], limits: CgroupLimits = CgroupLimits(),
-                networkMode: ContainerNetworkMode = .host, portMappings: [PortRequest] = [],
-                networkID: String? = nil, extraHosts: [String] = [], sharedMemoryMiB: Int = 64,
-                stopTimeoutSeconds: Int = 30, logMaxBytes: UInt64 = 10 << 20, logMaxFiles: Int = 3,
-                devices: [ContainerDevice] = []) {
+    public init(
+        name: String, image: String? = nil, layerDirectories: [String], arguments: [String], environment: [String] = [],
+        workingDirectory: String = "/", user: String? = nil, hostname: String? = nil,
+        readonlyRootFilesystem: Bool = false, privileged: Bool = false, capabilityAdd: [String] = [],
+        capabilityDrop: [String] = [], ulimits: [Ulimit] = [], limits: CgroupLimits = CgroupLimits(),
+        networkMode: ContainerNetworkMode = .host, portMappings: [PortRequest] = [],
+        networkID: String? = nil, extraHosts: [String] = [], sharedMemoryMiB: Int = 64,
+        stopTimeoutSeconds: Int = 30, logMaxBytes: UInt64 = 10 << 20, logMaxFiles: Int = 3,
+        devices: [ContainerDevice] = []
+    ) {
         self.name = name
         self.image = image
         self.layerDirectories = layerDirectories
@@ -171,11 +173,12 @@ extension CgroupLimits: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(memoryLimitMiB: try container.decodeIfPresent(Int.self, forKey: .memoryLimitMiB),
-                  memoryReservationMiB: try container.decodeIfPresent(Int.self, forKey: .memoryReservationMiB),
-                  cpuShares: try container.decodeIfPresent(Int.self, forKey: .cpuShares),
-                  cpuQuotaUnits: try container.decodeIfPresent(Int.self, forKey: .cpuQuotaUnits),
-                  pidsLimit: try container.decodeIfPresent(Int.self, forKey: .pidsLimit))
+        self.init(
+            memoryLimitMiB: try container.decodeIfPresent(Int.self, forKey: .memoryLimitMiB),
+            memoryReservationMiB: try container.decodeIfPresent(Int.self, forKey: .memoryReservationMiB),
+            cpuShares: try container.decodeIfPresent(Int.self, forKey: .cpuShares),
+            cpuQuotaUnits: try container.decodeIfPresent(Int.self, forKey: .cpuQuotaUnits),
+            pidsLimit: try container.decodeIfPresent(Int.self, forKey: .pidsLimit))
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -21,17 +21,23 @@ enum DevicePolicy {
         for (index, device) in devices.enumerated() {
             let field = "linuxParameters.devices[\(index)]"
             guard device.hostPath.hasPrefix("/"), !device.hostPath.split(separator: "/").contains("..") else {
-                throw ContainerConfigurationError(field: field + ".hostPath", message: "must be an absolute path without '..', got \"\(device.hostPath)\"")
+                throw ContainerConfigurationError(
+                    field: field + ".hostPath",
+                    message: "must be an absolute path without '..', got \"\(device.hostPath)\"")
             }
             // Under /dev, a tmpfs the runtime makes: a mount target elsewhere could lead through the image's
             // symlinks out of the container's root (the mounts are made before pivot_root).
             let components = device.containerPath.split(separator: "/")
             guard device.containerPath.hasPrefix("/dev/"), components.count >= 2, !components.contains(".."),
-                  !components.contains(".") else {
-                throw ContainerConfigurationError(field: field + ".containerPath", message: "must be a path under /dev without '.' or '..', got \"\(device.containerPath)\"")
+                !components.contains(".")
+            else {
+                throw ContainerConfigurationError(
+                    field: field + ".containerPath",
+                    message: "must be a path under /dev without '.' or '..', got \"\(device.containerPath)\"")
             }
             guard !device.permissions.isEmpty else {
-                throw ContainerConfigurationError(field: field + ".permissions", message: "must allow at least one of read, write, mknod")
+                throw ContainerConfigurationError(
+                    field: field + ".permissions", message: "must allow at least one of read, write, mknod")
             }
         }
     }
@@ -43,18 +49,22 @@ enum DevicePolicy {
             let field = "linuxParameters.devices[\(index)].hostPath"
             var status = stat()
             guard stat(device.hostPath, &status) == 0 else {
-                throw ContainerConfigurationError(field: field, message: "\(device.hostPath): \(Errno(rawValue: errno))")
+                throw ContainerConfigurationError(
+                    field: field, message: "\(device.hostPath): \(Errno(rawValue: errno))")
             }
             let kind: DeviceRule.Kind
             switch status.st_mode & FileType.mask {
             case FileType.character: kind = .character
             case FileType.block: kind = .block
             default:
-                throw ContainerConfigurationError(field: field, message: "\(device.hostPath) is not a character or block device")
+                throw ContainerConfigurationError(
+                    field: field, message: "\(device.hostPath) is not a character or block device")
             }
             let (major, minor) = Self.split(status.st_rdev)
-            resolved.append(HostDevice(hostPath: device.hostPath, containerPath: device.containerPath,
-                                       rule: DeviceRule(kind, major: major, minor: minor, access: device.permissions)))
+            resolved.append(
+                HostDevice(
+                    hostPath: device.hostPath, containerPath: device.containerPath,
+                    rule: DeviceRule(kind, major: major, minor: minor, access: device.permissions)))
         }
         return resolved
     }
@@ -78,10 +88,11 @@ enum DevicePolicy {
         guard fd >= 0 else { throw RuntimeError(stage: .devices, errno: Errno(rawValue: errno), container: container) }
         defer { close(fd) }
         let cRules = rules.map { rule in
-            flotilla_device_rule(type: Int32(UInt8(ascii: rule.kind.rawValue.unicodeScalars.first!)),
-                                 major: rule.major.map { Int32(bitPattern: $0) } ?? -1,
-                                 minor: rule.minor.map { Int32(bitPattern: $0) } ?? -1,
-                                 access: rule.access.rawValue)
+            flotilla_device_rule(
+                type: Int32(UInt8(ascii: rule.kind.rawValue.unicodeScalars.first!)),
+                major: rule.major.map { Int32(bitPattern: $0) } ?? -1,
+                minor: rule.minor.map { Int32(bitPattern: $0) } ?? -1,
+                access: rule.access.rawValue)
         }
         var step: Int32 = 0
         let result = cRules.withUnsafeBufferPointer { buffer in

@@ -101,10 +101,15 @@ public enum SeccompProfile {
     /// Calls allowed only when the container holds the capability.
     public static let capabilityGated: [(capability: String, names: [String])] = [
         ("DAC_READ_SEARCH", ["open_by_handle_at"]),
-        ("SYS_ADMIN", ["bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
-                       "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
-                       "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
-                       "umount2", "unshare"]),
+        (
+            "SYS_ADMIN",
+            [
+                "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
+                "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
+                "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
+                "umount2", "unshare",
+            ]
+        ),
         ("SYS_BOOT", ["reboot"]),
         ("SYS_CHROOT", ["chroot"]),
         ("SYS_MODULE", ["delete_module", "init_module", "finit_module"]),
@@ -165,18 +170,21 @@ final class SeccompProgram: Sendable {
 
     /// Compiles `rules` into an allowlist filter with libseccomp (flotilla_seccomp_compile): calls no rule
     /// matches fail with `defaultErrno`.
-    init(rules: [SeccompProfile.Rule], defaultErrno: Int32 = SeccompProfile.defaultErrno,
-         container: String) throws(RuntimeError) {
+    init(
+        rules: [SeccompProfile.Rule], defaultErrno: Int32 = SeccompProfile.defaultErrno,
+        container: String
+    ) throws(RuntimeError) {
         var program: UnsafeMutableRawPointer? = nil
         var length: UInt32 = 0
         var names: [UnsafeMutablePointer<CChar>] = []
         defer { names.forEach { free($0) } }
         var cRules: [flotilla_seccomp_rule] = []
         for rule in rules {
-            let (action, errnoValue): (Int32, Int32) = switch rule.action {
-            case .allow: (Int32(FLOTILLA_SECCOMP_ALLOW.rawValue), 0)
-            case .fail(let errno): (Int32(FLOTILLA_SECCOMP_ERRNO.rawValue), errno)
-            }
+            let (action, errnoValue): (Int32, Int32) =
+                switch rule.action {
+                case .allow: (Int32(FLOTILLA_SECCOMP_ALLOW.rawValue), 0)
+                case .fail(let errno): (Int32(FLOTILLA_SECCOMP_ERRNO.rawValue), errno)
+                }
             var compare = Int32(FLOTILLA_SECCOMP_ARG_ANY.rawValue)
             var argument: UInt32 = 0, value: UInt64 = 0, mask: UInt64 = 0
             switch rule.condition {
@@ -186,21 +194,26 @@ final class SeccompProgram: Sendable {
             case .notEqual(let index, let operand):
                 (compare, argument, value) = (Int32(FLOTILLA_SECCOMP_ARG_NE.rawValue), index, operand)
             case .maskedEqual(let index, let bits, let operand):
-                (compare, argument, mask, value) = (Int32(FLOTILLA_SECCOMP_ARG_MASKED_EQ.rawValue), index, bits, operand)
+                (compare, argument, mask, value) = (
+                    Int32(FLOTILLA_SECCOMP_ARG_MASKED_EQ.rawValue), index, bits, operand
+                )
             }
             for name in rule.names {
                 let cName = strdup(name)!
                 names.append(cName)
-                cRules.append(flotilla_seccomp_rule(name: cName, action: action, errno_value: errnoValue,
-                                                    compare: compare, argument: argument, value: value, mask: mask))
+                cRules.append(
+                    flotilla_seccomp_rule(
+                        name: cName, action: action, errno_value: errnoValue,
+                        compare: compare, argument: argument, value: value, mask: mask))
             }
         }
         let result = cRules.withUnsafeBufferPointer { buffer in
             flotilla_seccomp_compile(defaultErrno, buffer.baseAddress!, Int32(buffer.count), &program, &length)
         }
         guard result == 0, let program else {
-            throw RuntimeError(stage: .seccompCompile, errno: .init(rawValue: result == 0 ? EIO : result),
-                               container: container)
+            throw RuntimeError(
+                stage: .seccompCompile, errno: .init(rawValue: result == 0 ? EIO : result),
+                container: container)
         }
         self.instructions = program
         self.length = length

@@ -69,51 +69,65 @@ enum ContainerMounts {
         return (numbers[0], numbers[1]) >= (5, 10)
     }()
 
-    static func table(rootfs: String, layers: [String], upper: String, work: String, etcFiles: [String: String],
-                      readOnly: Bool, privileged: Bool, sharedMemoryMiB: Int,
-                      devices: [(hostPath: String, containerPath: String)] = []) -> [MountEntry] {
+    static func table(
+        rootfs: String, layers: [String], upper: String, work: String, etcFiles: [String: String],
+        readOnly: Bool, privileged: Bool, sharedMemoryMiB: Int,
+        devices: [(hostPath: String, containerPath: String)] = []
+    ) -> [MountEntry] {
         let lower = layers.reversed().joined(separator: ":")
         // Read-only: the layers alone (at least two: the image's and the mount-point layer), no upper to write; the
         // overlay then never touches the host filesystem. Writable: a per-container upper and work directory.
-        let rootfsMount = readOnly
-            ? MountEntry(source: "overlay", target: rootfs, fstype: "overlay", flags: MountFlags.readOnly,
-                         data: "lowerdir=\(lower)")
-            : MountEntry(source: "overlay", target: rootfs, fstype: "overlay",
-                         data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)" + (volatileUpper ? ",volatile" : ""))
+        let rootfsMount =
+            readOnly
+            ? MountEntry(
+                source: "overlay", target: rootfs, fstype: "overlay", flags: MountFlags.readOnly,
+                data: "lowerdir=\(lower)")
+            : MountEntry(
+                source: "overlay", target: rootfs, fstype: "overlay",
+                data: "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)" + (volatileUpper ? ",volatile" : ""))
         var table: [MountEntry] = [
             rootfsMount,
-            MountEntry(source: "proc", target: rootfs + "/proc", fstype: "proc",
-                       flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec, make: .directory),
-            MountEntry(source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs",
-                       flags: MountFlags.noSUID | MountFlags.strictAccessTime, data: "mode=755,size=65536k",
-                       make: .directory),
+            MountEntry(
+                source: "proc", target: rootfs + "/proc", fstype: "proc",
+                flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec, make: .directory),
+            MountEntry(
+                source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs",
+                flags: MountFlags.noSUID | MountFlags.strictAccessTime, data: "mode=755,size=65536k",
+                make: .directory),
         ]
         for node in ["null", "zero", "full", "random", "urandom", "tty"] {
-            table.append(MountEntry(source: "/dev/" + node, target: rootfs + "/dev/" + node,
-                                    flags: MountFlags.bind, make: .file))
+            table.append(
+                MountEntry(
+                    source: "/dev/" + node, target: rootfs + "/dev/" + node,
+                    flags: MountFlags.bind, make: .file))
         }
         table += [
-            MountEntry(source: "devpts", target: rootfs + "/dev/pts", fstype: "devpts",
-                       flags: MountFlags.noSUID | MountFlags.noExec, data: "newinstance,ptmxmode=0666,mode=0620",
-                       make: .directory),
+            MountEntry(
+                source: "devpts", target: rootfs + "/dev/pts", fstype: "devpts",
+                flags: MountFlags.noSUID | MountFlags.noExec, data: "newinstance,ptmxmode=0666,mode=0620",
+                make: .directory),
             MountEntry(source: "pts/ptmx", target: rootfs + "/dev/ptmx", operation: .symlink),
             MountEntry(source: "/proc/self/fd", target: rootfs + "/dev/fd", operation: .symlink),
             MountEntry(source: "/proc/self/fd/0", target: rootfs + "/dev/stdin", operation: .symlink),
             MountEntry(source: "/proc/self/fd/1", target: rootfs + "/dev/stdout", operation: .symlink),
             MountEntry(source: "/proc/self/fd/2", target: rootfs + "/dev/stderr", operation: .symlink),
-            MountEntry(source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs",
-                       flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec,
-                       data: "mode=1777,size=\(max(1, sharedMemoryMiB) * 1024)k", make: .directory),
-            MountEntry(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
-                       flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec
-                           | (privileged ? 0 : MountFlags.readOnly),
-                       make: .directory),
+            MountEntry(
+                source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs",
+                flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec,
+                data: "mode=1777,size=\(max(1, sharedMemoryMiB) * 1024)k", make: .directory),
+            MountEntry(
+                source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
+                flags: MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec
+                    | (privileged ? 0 : MountFlags.readOnly),
+                make: .directory),
         ]
         // Host devices of the spec (ECS linuxParameters.devices): the node itself, bind-mounted into the /dev tmpfs;
         // the device cgroup decides what the container may do with it.
         for device in devices {
-            table.append(MountEntry(source: device.hostPath, target: rootfs + device.containerPath,
-                                    flags: MountFlags.bind, make: .file))
+            table.append(
+                MountEntry(
+                    source: device.hostPath, target: rootfs + device.containerPath,
+                    flags: MountFlags.bind, make: .file))
         }
         for (target, source) in etcFiles.sorted(by: { $0.key < $1.key }) {
             table.append(MountEntry(source: source, target: rootfs + target, flags: MountFlags.bind, make: .file))
@@ -122,17 +136,23 @@ enum ContainerMounts {
             // Docker's masked paths: files hidden behind /dev/null, directories behind an empty read-only tmpfs.
             let procFlags = MountFlags.noSUID | MountFlags.noDevice | MountFlags.noExec
             for (path, isDirectory) in hostMaskedPaths {
-                table.append(isDirectory
-                    ? MountEntry(source: "tmpfs", target: rootfs + path, fstype: "tmpfs",
-                                 flags: MountFlags.readOnly | procFlags, data: "mode=555")
-                    : MountEntry(source: "/dev/null", target: rootfs + path, flags: MountFlags.bind))
+                table.append(
+                    isDirectory
+                        ? MountEntry(
+                            source: "tmpfs", target: rootfs + path, fstype: "tmpfs",
+                            flags: MountFlags.readOnly | procFlags, data: "mode=555")
+                        : MountEntry(source: "/dev/null", target: rootfs + path, flags: MountFlags.bind))
             }
             // And the read-only /proc subtrees.
             for path in hostReadOnlyPaths {
-                table.append(MountEntry(source: rootfs + path, target: rootfs + path,
-                                        flags: MountFlags.bind | MountFlags.recursive))
-                table.append(MountEntry(source: nil, target: rootfs + path,
-                                        flags: MountFlags.bind | MountFlags.remount | MountFlags.readOnly | procFlags))
+                table.append(
+                    MountEntry(
+                        source: rootfs + path, target: rootfs + path,
+                        flags: MountFlags.bind | MountFlags.recursive))
+                table.append(
+                    MountEntry(
+                        source: nil, target: rootfs + path,
+                        flags: MountFlags.bind | MountFlags.remount | MountFlags.readOnly | procFlags))
             }
         }
         return table
@@ -205,15 +225,18 @@ enum Spawner {
     static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// Calls flotilla_spawn. `namespaceFlags` for a new container, or `joinNamespaces` with `descriptors.joinPidfd`.
-    static func spawn(process: ProcessSetup, mounts: [MountEntry], newRoot: String?, hostname: String?,
-                      namespaceFlags: UInt64, joinNamespaces: UInt64, descriptors: SpawnDescriptors,
-                      logMaxBytes: UInt64, logMaxFiles: Int, container: String) throws(RuntimeError) -> SpawnedProcess {
+    static func spawn(
+        process: ProcessSetup, mounts: [MountEntry], newRoot: String?, hostname: String?,
+        namespaceFlags: UInt64, joinNamespaces: UInt64, descriptors: SpawnDescriptors,
+        logMaxBytes: UInt64, logMaxFiles: Int, container: String
+    ) throws(RuntimeError) -> SpawnedProcess {
         let arena = CArena()
         let searchPath = process.environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let cMounts = mounts.map { entry in
-            flotilla_mount(source: arena.string(entry.source), target: arena.string(entry.target),
-                           fstype: arena.string(entry.fstype), flags: entry.flags, data: arena.string(entry.data),
-                           op: entry.operation.rawValue, make: entry.make.rawValue)
+            flotilla_mount(
+                source: arena.string(entry.source), target: arena.string(entry.target),
+                fstype: arena.string(entry.fstype), flags: entry.flags, data: arena.string(entry.data),
+                op: entry.operation.rawValue, make: entry.make.rawValue)
         }
         let cLimits = process.rlimits.map { flotilla_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         var request = flotilla_spawn_request(

@@ -9,7 +9,9 @@ struct ResolvedUser: Hashable, Sendable {
 /// Resolves `user`, `uid`, `user:group` or `uid:gid` against the image's /etc/passwd and /etc/group, as Docker does:
 /// names must exist; a numeric uid may be absent from /etc/passwd (then gid 0 unless given).
 enum UserResolver {
-    static func resolve(_ user: String?, passwd: String?, group: String?) throws(ContainerConfigurationError)
+    static func resolve(
+        _ user: String?, passwd: String?, group: String?
+    ) throws(ContainerConfigurationError)
         -> ResolvedUser
     {
         let field = "user"
@@ -21,12 +23,15 @@ enum UserResolver {
         var resolved: ResolvedUser
         if let uid = UInt32(parts[0]) {
             let entry = users.first { $0.count > 3 && UInt32($0[2]) == uid }
-            resolved = ResolvedUser(uid: uid, gid: entry.flatMap { UInt32($0[3]) } ?? 0, supplementaryGroups: [],
-                                    home: entry.flatMap { $0.count > 5 ? $0[5] : nil })
+            resolved = ResolvedUser(
+                uid: uid, gid: entry.flatMap { UInt32($0[3]) } ?? 0, supplementaryGroups: [],
+                home: entry.flatMap { $0.count > 5 ? $0[5] : nil })
         } else {
             guard let entry = users.first(where: { $0.count > 3 && $0[0] == parts[0] }),
-                  let uid = UInt32(entry[2]), let gid = UInt32(entry[3]) else {
-                throw ContainerConfigurationError(field: field, message: "no user \(parts[0]) in the image's /etc/passwd")
+                let uid = UInt32(entry[2]), let gid = UInt32(entry[3])
+            else {
+                throw ContainerConfigurationError(
+                    field: field, message: "no user \(parts[0]) in the image's /etc/passwd")
             }
             resolved = ResolvedUser(uid: uid, gid: gid, supplementaryGroups: [], home: entry.count > 5 ? entry[5] : nil)
         }
@@ -35,8 +40,10 @@ enum UserResolver {
                 resolved.gid = gid
             } else {
                 guard let entry = groups.first(where: { $0.count > 2 && $0[0] == parts[1] }),
-                      let gid = UInt32(entry[2]) else {
-                    throw ContainerConfigurationError(field: field, message: "no group \(parts[1]) in the image's /etc/group")
+                    let gid = UInt32(entry[2])
+                else {
+                    throw ContainerConfigurationError(
+                        field: field, message: "no group \(parts[1]) in the image's /etc/group")
                 }
                 resolved.gid = gid
             }

@@ -79,11 +79,14 @@ public struct TaskStateMachine: Sendable {
     public init(taskID: String, definition: TaskDefinition) {
         self.taskID = taskID
         slots = definition.containerDefinitions.map { container in
-            let spec = TaskContainerSpec(taskID: taskID, definition: container,
-                                         networkMode: definition.resolvedNetworkMode)
-            return Slot(spec: spec, state: TaskContainerState(
-                name: container.name, containerID: spec.containerID, lastStatus: .pending, exitCode: nil,
-                reason: nil, healthStatus: .unknown, networkBindings: []))
+            let spec = TaskContainerSpec(
+                taskID: taskID, definition: container,
+                networkMode: definition.resolvedNetworkMode)
+            return Slot(
+                spec: spec,
+                state: TaskContainerState(
+                    name: container.name, containerID: spec.containerID, lastStatus: .pending, exitCode: nil,
+                    reason: nil, healthStatus: .unknown, networkBindings: []))
         }
     }
 
@@ -92,9 +95,10 @@ public struct TaskStateMachine: Sendable {
     /// The task's observed state as ECS describes it.
     public var report: TaskStateReport {
         let desiredStatus: TaskStatus = if case .running = desired { .running } else { .stopped }
-        return TaskStateReport(taskID: taskID, lastStatus: status, desiredStatus: desiredStatus,
-                               healthStatus: healthStatus, stopCode: stopCode, stoppedReason: stoppedReason,
-                               containers: slots.map(\.state))
+        return TaskStateReport(
+            taskID: taskID, lastStatus: status, desiredStatus: desiredStatus,
+            healthStatus: healthStatus, stopCode: stopCode, stoppedReason: stoppedReason,
+            containers: slots.map(\.state))
     }
 
     /// UNHEALTHY if an essential container with a health check is unhealthy, HEALTHY if all such are healthy,
@@ -198,8 +202,10 @@ public struct TaskStateMachine: Sendable {
         var actions: [Action] = []
         for index in slots.indices where slots[index].state.lastStatus == .running {
             if slots[index].health?.startCheckIfDue(now: now) == true, let health = slots[index].health {
-                actions.append(.runHealthCheck(container: slots[index].name, arguments: health.arguments,
-                                               timeout: health.timeout))
+                actions.append(
+                    .runHealthCheck(
+                        container: slots[index].name, arguments: health.arguments,
+                        timeout: health.timeout))
             }
         }
         return actions
@@ -260,7 +266,8 @@ public struct TaskStateMachine: Sendable {
             }
         case .healthCheckFinished(let name, let result):
             guard let index = index(of: name), !slots[index].isStopped,
-                  let changed = slots[index].health?.finished(result, now: now) else { break }
+                let changed = slots[index].health?.finished(result, now: now)
+            else { break }
             slots[index].state.healthStatus = changed
         case .stopTimeoutElapsed(let name):
             guard let index = index(of: name), slots[index].started, !slots[index].isStopped else { return [] }
@@ -328,7 +335,8 @@ public struct TaskStateMachine: Sendable {
                 }
             }
             if status == .activating, slots.allSatisfy({ $0.started }),
-               slots.contains(where: { $0.state.lastStatus == .running }) {
+                slots.contains(where: { $0.state.lastStatus == .running })
+            {
                 setStatus(.running, into: &actions)
             }
         }

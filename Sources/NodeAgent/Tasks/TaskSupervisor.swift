@@ -37,8 +37,10 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
     ///
     /// With `adopting`, the task's containers are running already (a previous agent started them): `run()` adopts
     /// them (`TaskStateMachine.adopt`) instead of starting the task.
-    public init(taskID: String, definition: TaskDefinition, driver: any ContainerDriver, clock: C,
-                startDate: Date = Date(), adopting: [String: AdoptedContainer]? = nil, logger: Logger) {
+    public init(
+        taskID: String, definition: TaskDefinition, driver: any ContainerDriver, clock: C,
+        startDate: Date = Date(), adopting: [String: AdoptedContainer]? = nil, logger: Logger
+    ) {
         machine = TaskStateMachine(taskID: taskID, definition: definition)
         self.adopting = adopting
         self.driver = driver
@@ -98,8 +100,10 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
             switch action {
             case .report(let report):
                 logger.info("Task state changed", metadata: ["task.status": "\(report.lastStatus.rawValue)"])
-                Counter(label: "flotilla_agent_task_transitions_total",
-                        dimensions: [("status", report.lastStatus.rawValue)]).increment()
+                Counter(
+                    label: "flotilla_agent_task_transitions_total",
+                    dimensions: [("status", report.lastStatus.rawValue)]
+                ).increment()
                 reportContinuation.yield(report)
             case .pullImage(let name, let image):
                 group.addTask {
@@ -135,9 +139,11 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                     } catch {
                         // Cancelled: the owner stops supervising and leaves the container running.
                         if Task.isCancelled { return }
-                        logger.error("Waiting for container failed", metadata: [
-                            "container.name": "\(name)", "error": "\(error)",
-                        ])
+                        logger.error(
+                            "Waiting for container failed",
+                            metadata: [
+                                "container.name": "\(name)", "error": "\(error)",
+                            ])
                         inputs.yield(.event(.containerExited(container: name, TaskContainerExit(exitCode: 255))))
                     }
                 }
@@ -150,9 +156,11 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                     } catch {
                         // Cancelled: the owner stops supervising and leaves the container running.
                         if Task.isCancelled { return }
-                        logger.error("Waiting for container failed", metadata: [
-                            "container.name": "\(name)", "error": "\(error)",
-                        ])
+                        logger.error(
+                            "Waiting for container failed",
+                            metadata: [
+                                "container.name": "\(name)", "error": "\(error)",
+                            ])
                         inputs.yield(.event(.containerExited(container: name, TaskContainerExit(exitCode: 255))))
                     }
                 }
@@ -163,9 +171,11 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                     do {
                         try await driver.stop(containerID: id, timeout: timeout)
                     } catch {
-                        logger.error("Stopping container failed", metadata: [
-                            "container.name": "\(name)", "error": "\(error)",
-                        ])
+                        logger.error(
+                            "Stopping container failed",
+                            metadata: [
+                                "container.name": "\(name)", "error": "\(error)",
+                            ])
                     }
                 }
                 if timeout > .zero {
@@ -188,8 +198,10 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                         result = .couldNotRun("\(error)")
                     }
                     let passed = if case .exited(code: 0) = result { true } else { false }
-                    Counter(label: "flotilla_agent_health_checks_total", dimensions: [("result", passed ? "pass" : "fail")])
-                        .increment()
+                    Counter(
+                        label: "flotilla_agent_health_checks_total", dimensions: [("result", passed ? "pass" : "fail")]
+                    )
+                    .increment()
                     inputs.yield(.event(.healthCheckFinished(container: name, result)))
                 }
             case .removeContainer(let name):
@@ -199,9 +211,11 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
                         try await driver.remove(containerID: id)
                     } catch {
                         // Reported removed anyway: a task must reach STOPPED; the runtime's recovery cleans up.
-                        logger.error("Removing container failed", metadata: [
-                            "container.name": "\(name)", "error": "\(error)",
-                        ])
+                        logger.error(
+                            "Removing container failed",
+                            metadata: [
+                                "container.name": "\(name)", "error": "\(error)",
+                            ])
                     }
                     inputs.yield(.event(.containerRemoved(container: name)))
                 }

@@ -62,7 +62,8 @@ public struct ConstraintExpressionError: Error, Hashable, Sendable, CustomString
     static let quotedLength = 120
 
     public var description: String {
-        let quoted = expression.count > Self.quotedLength ? String(expression.prefix(Self.quotedLength)) + "…" : expression
+        let quoted =
+            expression.count > Self.quotedLength ? String(expression.prefix(Self.quotedLength)) + "…" : expression
         return "Invalid placement constraint expression \"\(quoted)\": \(problem) at offset \(offset)"
     }
 }
@@ -237,7 +238,8 @@ func parseQueryDate(_ text: String) -> (start: Double, length: Double)? {
         return value
     }
     guard let year = number(0, 4), scalars.count >= 10, scalars[4] == 45, let month = number(5, 2), scalars[7] == 45,
-          let day = number(8, 2), (1...12).contains(month), (1...31).contains(day) else { return nil }
+        let day = number(8, 2), (1...12).contains(month), (1...31).contains(day)
+    else { return nil }
     // Days from civil (Howard Hinnant's algorithm).
     let y = month <= 2 ? year - 1 : year
     let era = (y >= 0 ? y : y - 399) / 400
@@ -246,14 +248,17 @@ func parseQueryDate(_ text: String) -> (start: Double, length: Double)? {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
     let days = era * 146_097 + doe - 719_468
     if scalars.count == 10 { return (Double(days) * 86_400, 86_400) }
-    guard scalars.count >= 19, scalars[10] == 84, let hour = number(11, 2), scalars[13] == 58, let minute = number(14, 2),
-          scalars[16] == 58, let second = number(17, 2), hour < 24, minute < 60, second < 61 else { return nil }
+    guard scalars.count >= 19, scalars[10] == 84, let hour = number(11, 2), scalars[13] == 58,
+        let minute = number(14, 2),
+        scalars[16] == 58, let second = number(17, 2), hour < 24, minute < 60, second < 61
+    else { return nil }
     var seconds = days * 86_400 + hour * 3_600 + minute * 60 + second
     let rest = scalars[19...]
     if rest.isEmpty || Array(rest) == [90] {
         // No zone, or Z: UTC.
     } else if rest.count == 6, rest.first == 43 || rest.first == 45, let hours = number(20, 2), scalars[22] == 58,
-              let minutes = number(23, 2) {
+        let minutes = number(23, 2)
+    {
         let offset = hours * 3_600 + minutes * 60
         seconds += rest.first == 43 ? -offset : offset
     } else {

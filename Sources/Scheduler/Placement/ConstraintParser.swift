@@ -65,7 +65,8 @@ struct ConstraintParser {
         let isNot = isKeyword("not") || current == .symbol("!")
         guard isNot || current == .symbol("(") else { return try parseTerm() }
         guard depth < ConstraintExpression.maxDepth else {
-            throw error("the expression nests parentheses and 'not' deeper than \(ConstraintExpression.maxDepth) levels")
+            throw error(
+                "the expression nests parentheses and 'not' deeper than \(ConstraintExpression.maxDepth) levels")
         }
         depth += 1
         defer { depth -= 1 }
@@ -77,14 +78,18 @@ struct ConstraintParser {
             let open = currentOffset
             try advance()
             let node = try parseDisjunction()
-            guard current == .symbol(")") else { throw error("expected ')' to close the '(' at offset \(open), found \(describe(current))") }
+            guard current == .symbol(")") else {
+                throw error("expected ')' to close the '(' at offset \(open), found \(describe(current))")
+            }
             try advance()
             return node
         }
     }
 
     private mutating func parseTerm() throws(ConstraintExpressionError) -> Node {
-        guard case .word(let name) = current else { throw error("expected a subject such as attribute:<name>, found \(describe(current))") }
+        guard case .word(let name) = current else {
+            throw error("expected a subject such as attribute:<name>, found \(describe(current))")
+        }
         let subjectOffset = currentOffset
         let subject = try subject(named: name)
         try advance()
@@ -101,7 +106,9 @@ struct ConstraintParser {
             }
             spelled = symbol
             if subject == .registeredAt, parseQueryDate(value) == nil {
-                throw error("'\(value)' is not a date (use 2018-06-18, 2018-06-18T22:28:28Z or 2018-06-18T22:28:28+00:00)", at: operatorOffset)
+                throw error(
+                    "'\(value)' is not a date (use 2018-06-18, 2018-06-18T22:28:28Z or 2018-06-18T22:28:28+00:00)",
+                    at: operatorOffset)
             }
         case .symbol(let symbol) where symbol == "=~" || symbol == "!~":
             try advance(rawValue: true)
@@ -110,7 +117,9 @@ struct ConstraintParser {
             do { regex = try Regex(pattern) } catch {
                 throw self.error("'\(pattern)' is not a valid regular expression", at: operatorOffset)
             }
-            (comparison, negated, spelled) = (.matches(CompiledPattern(pattern: pattern, regex: regex)), symbol == "!~", symbol)
+            (comparison, negated, spelled) = (
+                .matches(CompiledPattern(pattern: pattern, regex: regex)), symbol == "!~", symbol
+            )
         case .word("exists"):
             try advance()
             (comparison, negated, spelled) = (.exists, false, "exists")
@@ -123,11 +132,15 @@ struct ConstraintParser {
             (comparison, negated, spelled) = (.isIn(try parseList()), negative, negative ? "not_in" : "in")
         case .word("not"):
             try advance()
-            guard isKeyword("in") else { throw error("expected 'in' or 'exists' after 'not', found \(describe(current))") }
+            guard isKeyword("in") else {
+                throw error("expected 'in' or 'exists' after 'not', found \(describe(current))")
+            }
             try advance()
             (comparison, negated, spelled) = (.isIn(try parseList()), true, "not_in")
         default:
-            throw error("expected an operator (==, !=, >, >=, <, <=, =~, !~, in, not_in, exists, !exists) after '\(name)', found \(describe(current))")
+            throw error(
+                "expected an operator (==, !=, >, >=, <, <=, =~, !~, in, not_in, exists, !exists) after '\(name)', found \(describe(current))"
+            )
         }
         guard subject.allows(comparison) else {
             throw error("operator '\(spelled)' is not valid for \(name)", at: subjectOffset)
@@ -150,10 +163,14 @@ struct ConstraintParser {
         default:
             if name.hasPrefix("attribute:") {
                 let attribute = String(name.dropFirst("attribute:".count))
-                guard !attribute.isEmpty else { throw error("attribute: needs a name, as in attribute:ecs.instance-type") }
+                guard !attribute.isEmpty else {
+                    throw error("attribute: needs a name, as in attribute:ecs.instance-type")
+                }
                 return .attribute(attribute)
             }
-            throw error("unknown subject '\(name)' (expected attribute:<name>, ec2InstanceId, agentConnected, agentVersion, registeredAt, runningTasksCount or task:group)")
+            throw error(
+                "unknown subject '\(name)' (expected attribute:<name>, ec2InstanceId, agentConnected, agentVersion, registeredAt, runningTasksCount or task:group)"
+            )
         }
     }
 
@@ -182,8 +199,13 @@ struct ConstraintParser {
             default: throw error("expected a value in the list, found \(describe(current))")
             }
             try advance()
-            if current == .symbol(",") { try advance(); continue }
-            guard current == .symbol(close) else { throw error("expected ',' or '\(close)' in the list, found \(describe(current))") }
+            if current == .symbol(",") {
+                try advance()
+                continue
+            }
+            guard current == .symbol(close) else {
+                throw error("expected ',' or '\(close)' in the list, found \(describe(current))")
+            }
             try advance()
             return values
         }
@@ -196,13 +218,18 @@ struct ConstraintParser {
 
     // MARK: - Tokens
 
-    private static let delimiters: Set<Character> = ["(", ")", "[", "]", ",", "\"", "'", "=", "!", "<", ">", "~", "&", "|"]
+    private static let delimiters: Set<Character> = [
+        "(", ")", "[", "]", ",", "\"", "'", "=", "!", "<", ">", "~", "&", "|",
+    ]
 
     /// Reads the next token into `current`. With `rawValue`, reads one regex pattern instead.
     private mutating func advance(rawValue: Bool = false) throws(ConstraintExpressionError) {
         while position < characters.count, characters[position].isWhitespace { position += 1 }
         currentOffset = position
-        guard position < characters.count else { current = .end; return }
+        guard position < characters.count else {
+            current = .end
+            return
+        }
         let character = characters[position]
         if character == "\"" || character == "'" {
             var value = ""
@@ -262,7 +289,9 @@ struct ConstraintParser {
                 current = .symbol(String(character))
             }
         case "&", "|":
-            guard next == character else { throw error("'\(character)' is not an operator (use \(character)\(character))", at: position) }
+            guard next == character else {
+                throw error("'\(character)' is not an operator (use \(character)\(character))", at: position)
+            }
             position += 2
             current = .symbol(String([character, character]))
         case "~":
@@ -276,7 +305,9 @@ struct ConstraintParser {
 
     private func peekWord(from start: Int) -> String? {
         var end = start
-        while end < characters.count, !characters[end].isWhitespace, !Self.delimiters.contains(characters[end]) { end += 1 }
+        while end < characters.count, !characters[end].isWhitespace, !Self.delimiters.contains(characters[end]) {
+            end += 1
+        }
         return end > start ? String(characters[start..<end]) : nil
     }
 

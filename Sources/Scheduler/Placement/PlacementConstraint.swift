@@ -69,13 +69,22 @@ extension Scheduler {
     /// Validates a service's or RunTask's placement settings as ECS does (the API calls this before storing anything).
     ///
     /// ECS allows at most 10 constraints and 5 strategies.
-    public static func validatePlacement(constraints: [(type: String, expression: String?)],
-                                         strategy: [(type: String, field: String?)])
-        throws(PlacementConfigurationError) -> ([PlacementConstraint], [PlacementStrategy]) {
-        guard constraints.count <= 10 else { throw .tooMany("At most 10 placement constraints are allowed, got \(constraints.count)") }
-        guard strategy.count <= 5 else { throw .tooMany("At most 5 placement strategies are allowed, got \(strategy.count)") }
+    public static func validatePlacement(
+        constraints: [(type: String, expression: String?)],
+        strategy: [(type: String, field: String?)]
+    )
+        throws(PlacementConfigurationError) -> ([PlacementConstraint], [PlacementStrategy])
+    {
+        guard constraints.count <= 10 else {
+            throw .tooMany("At most 10 placement constraints are allowed, got \(constraints.count)")
+        }
+        guard strategy.count <= 5 else {
+            throw .tooMany("At most 5 placement strategies are allowed, got \(strategy.count)")
+        }
         var parsedConstraints: [PlacementConstraint] = []
-        for entry in constraints { parsedConstraints.append(try PlacementConstraint(type: entry.type, expression: entry.expression)) }
+        for entry in constraints {
+            parsedConstraints.append(try PlacementConstraint(type: entry.type, expression: entry.expression))
+        }
         var parsedStrategy: [PlacementStrategy] = []
         for entry in strategy { parsedStrategy.append(try PlacementStrategy(type: entry.type, field: entry.field)) }
         return (parsedConstraints, parsedStrategy)

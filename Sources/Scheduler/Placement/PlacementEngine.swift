@@ -11,9 +11,11 @@ public struct PlacementRequest: Hashable, Sendable {
     public var serviceName: String?
     public var deploymentId: String?
 
-    public init(group: String, taskDefinitionArn: String, requirements: TaskRequirements,
-                constraints: [PlacementConstraint] = [], strategy: [PlacementStrategy] = [],
-                serviceName: String? = nil, deploymentId: String? = nil) {
+    public init(
+        group: String, taskDefinitionArn: String, requirements: TaskRequirements,
+        constraints: [PlacementConstraint] = [], strategy: [PlacementStrategy] = [],
+        serviceName: String? = nil, deploymentId: String? = nil
+    ) {
         self.group = group
         self.taskDefinitionArn = taskDefinitionArn
         self.requirements = requirements
@@ -89,23 +91,28 @@ public struct PlacementEngine: Sendable {
 
     /// Places up to `count` tasks of `request`, stopping at the first that fits nowhere (later identical ones
     /// cannot fit either: placing only consumes capacity).
-    public mutating func place(_ request: PlacementRequest, count: Int,
-                               using generator: inout some RandomNumberGenerator) -> PlacementResult {
+    public mutating func place(
+        _ request: PlacementRequest, count: Int,
+        using generator: inout some RandomNumberGenerator
+    ) -> PlacementResult {
         var placements: [TaskPlacement] = []
         placements.reserveCapacity(count)
         let prepared = prepare(request)
         for placed in 0..<count {
             guard let index = choose(prepared, using: &generator) else {
-                let failure = PlacementFailure(group: request.group, serviceName: request.serviceName,
-                                               taskDefinitionArn: request.taskDefinitionArn, count: count - placed,
-                                               rejections: explain(prepared))
+                let failure = PlacementFailure(
+                    group: request.group, serviceName: request.serviceName,
+                    taskDefinitionArn: request.taskDefinitionArn, count: count - placed,
+                    rejections: explain(prepared))
                 return PlacementResult(placements: placements, failure: failure)
             }
             commit(prepared, on: index)
-            placements.append(TaskPlacement(containerInstanceArn: instances[index].containerInstanceArn,
-                                            group: request.group, taskDefinitionArn: request.taskDefinitionArn,
-                                            serviceName: request.serviceName, deploymentId: request.deploymentId,
-                                            hostPorts: request.requirements.hostPorts))
+            placements.append(
+                TaskPlacement(
+                    containerInstanceArn: instances[index].containerInstanceArn,
+                    group: request.group, taskDefinitionArn: request.taskDefinitionArn,
+                    serviceName: request.serviceName, deploymentId: request.deploymentId,
+                    hostPorts: request.requirements.hostPorts))
         }
         return PlacementResult(placements: placements, failure: nil)
     }
@@ -137,7 +144,11 @@ public struct PlacementEngine: Sendable {
             case .distinctInstance: distinct = true
             case .memberOf:
                 guard let expression = constraint.expression else { continue }
-                if expression.dependsOnPlacedTasks { dynamic.append(expression) } else { staticExpressions.append(expression) }
+                if expression.dependsOnPlacedTasks {
+                    dynamic.append(expression)
+                } else {
+                    staticExpressions.append(expression)
+                }
             }
         }
         if !dynamic.isEmpty, instanceGroups == nil { buildInstanceGroups() }
@@ -155,8 +166,9 @@ public struct PlacementEngine: Sendable {
             }
             if randomTieBreak { break }
         }
-        return Prepared(request: request, group: group, candidates: candidates(matching: staticExpressions),
-                        distinct: distinct, dynamic: dynamic, keys: keys, randomTieBreak: randomTieBreak)
+        return Prepared(
+            request: request, group: group, candidates: candidates(matching: staticExpressions),
+            distinct: distinct, dynamic: dynamic, keys: keys, randomTieBreak: randomTieBreak)
     }
 
     /// The best feasible instance for one more task, or nil.
@@ -166,7 +178,8 @@ public struct PlacementEngine: Sendable {
         let requirements = prepared.request.requirements
         let cpu = requirements.cpu, memory = requirements.memoryMiB
         let ports = requirements.hostPorts
-        let distinct = prepared.distinct, checksDynamic = !prepared.dynamic.isEmpty, randomTieBreak = prepared.randomTieBreak
+        let distinct = prepared.distinct, checksDynamic = !prepared.dynamic.isEmpty,
+            randomTieBreak = prepared.randomTieBreak
         return remainingCPU.withUnsafeBufferPointer { cpuColumn in
             remainingMemory.withUnsafeBufferPointer { memoryColumn in
                 groupCounts[prepared.group].withUnsafeBufferPointer { countColumn in
@@ -192,10 +205,15 @@ public struct PlacementEngine: Sendable {
                                                 case .remainingCPU: value = cpuColumn[index]
                                                 case .remainingMemory: value = memoryColumn[index]
                                                 case .groupCount: value = Int(countColumn[index])
-                                                case .spread(let bucketBase, let countBase): value = counts[countBase + Int(buckets[bucketBase + index])]
+                                                case .spread(let bucketBase, let countBase):
+                                                    value = counts[countBase + Int(buckets[bucketBase + index])]
                                                 }
                                                 if order == 0 {
-                                                    if value < best[position] { order = -1 } else if value > best[position] { break }
+                                                    if value < best[position] {
+                                                        order = -1
+                                                    } else if value > best[position] {
+                                                        break
+                                                    }
                                                 }
                                                 if order == -1 { best[position] = value }
                                                 position += 1
@@ -257,7 +275,9 @@ public struct PlacementEngine: Sendable {
             }
             if remainingCPU[index] < requirements.cpu { reasons.append(.insufficientCPU) }
             if remainingMemory[index] < requirements.memoryMiB { reasons.append(.insufficientMemory) }
-            if let port = requirements.hostPorts.first(where: { portsInUse[index].contains($0) }) { reasons.append(.portInUse(port)) }
+            if let port = requirements.hostPorts.first(where: { portsInUse[index].contains($0) }) {
+                reasons.append(.portInUse(port))
+            }
             rejections.append(InstanceRejection(containerInstanceArn: instance.containerInstanceArn, reasons: reasons))
         }
         return rejections
@@ -286,7 +306,9 @@ public struct PlacementEngine: Sendable {
         if let cached = candidateCache[key] { return cached }
         var result: [Int32] = []
         for (index, instance) in instances.enumerated() where instance.acceptsTasks {
-            if expressions.allSatisfy({ $0.matches(instance, groups: EmptyCollection()) }) { result.append(Int32(index)) }
+            if expressions.allSatisfy({ $0.matches(instance, groups: EmptyCollection()) }) {
+                result.append(Int32(index))
+            }
         }
         candidateCache[key] = result
         return result
@@ -305,8 +327,13 @@ public struct PlacementEngine: Sendable {
             for instance in instances {
                 // Missing attribute: bucket 0 ("no value"); each distinct value gets its own bucket.
                 let value = instance.attributes[attribute].flatMap { $0 }
-                guard let value else { column.append(0); continue }
-                if let bucket = values[value] { column.append(bucket) } else {
+                guard let value else {
+                    column.append(0)
+                    continue
+                }
+                if let bucket = values[value] {
+                    column.append(bucket)
+                } else {
                     let bucket = Int32(values.count + 1)
                     values[value] = bucket
                     column.append(bucket)
@@ -356,7 +383,8 @@ public struct PlacementEngine: Sendable {
     /// Evaluates `expression` on the instance at `index` with this plan's placements counted.
     func matches(_ expression: ConstraintExpression, _ index: Int) -> Bool {
         if !expression.dependsOnPlacedTasks { return expression.matches(instances[index], groups: EmptyCollection()) }
-        let groups = instanceGroups?[index].keys.map { $0 } ?? snapshotGroups.filter { $0.value.contains(index) }.map(\.key)
+        let groups =
+            instanceGroups?[index].keys.map { $0 } ?? snapshotGroups.filter { $0.value.contains(index) }.map(\.key)
         return expression.matches(instanceFacts(index), groups: groups)
     }
 }

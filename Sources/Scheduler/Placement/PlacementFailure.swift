@@ -69,12 +69,14 @@ public struct PlacementFailure: Hashable, Sendable {
 
     /// ECS's service event for the failure.
     public func eventMessage(serviceName: String) -> String {
-        let prefix = "(service \(serviceName)) was unable to place a task because no container instance met all of its requirements."
+        let prefix =
+            "(service \(serviceName)) was unable to place a task because no container instance met all of its requirements."
         let suffix = "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
         guard let closest = closestMatch, let reason = closest.reasons.min(by: { $0.distance > $1.distance }) else {
             return "\(prefix) Reason: No Container Instances were found in your cluster. \(suffix)"
         }
-        let instanceID = closest.containerInstanceArn.split(separator: "/").last.map(String.init) ?? closest.containerInstanceArn
+        let instanceID =
+            closest.containerInstanceArn.split(separator: "/").last.map(String.init) ?? closest.containerInstanceArn
         return "\(prefix) The closest matching (container-instance \(instanceID)) \(reason.eventText). \(suffix)"
     }
 }

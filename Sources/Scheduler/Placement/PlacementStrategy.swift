@@ -19,7 +19,9 @@ public enum PlacementStrategy: Hashable, Sendable {
     }
 
     /// ECS's default for services: spread over availability zones, then over instances.
-    public static let serviceDefault: [PlacementStrategy] = [.spread(.attribute("ecs.availability-zone")), .spread(.instanceId)]
+    public static let serviceDefault: [PlacementStrategy] = [
+        .spread(.attribute("ecs.availability-zone")), .spread(.instanceId),
+    ]
 
     /// Parses an ECS `placementStrategy[]` entry (`type` and `field` as the API receives them).
     public init(type: String, field: String?) throws(PlacementConfigurationError) {

@@ -23,7 +23,9 @@ struct ServiceReconciler {
         let name = service.serviceName
         guard let primary = service.primaryDeployment else {
             // No deployment to run: nothing may keep running.
-            for task in tasks where task.isLive { plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: .scaledIn)) }
+            for task in tasks where task.isLive {
+                plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: .scaledIn))
+            }
             return
         }
         func isPrimary(_ task: TaskSnapshot) -> Bool {
@@ -41,11 +43,14 @@ struct ServiceReconciler {
             let instance = engine.indexByArn[task.containerInstanceArn].map { engine.instances[$0] }
             if instance?.agentConnected != true {
                 plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: .agentDisconnected))
-            } else if let failure = task.healthCheckFailure, now >= (task.startedAt ?? .distantPast).addingTimeInterval(grace) {
-                let reason: StopReason = switch failure {
-                case .container: .unhealthy
-                case .loadBalancer(let balancer): .failedLoadBalancerHealthChecks(balancer)
-                }
+            } else if let failure = task.healthCheckFailure,
+                now >= (task.startedAt ?? .distantPast).addingTimeInterval(grace)
+            {
+                let reason: StopReason =
+                    switch failure {
+                    case .container: .unhealthy
+                    case .loadBalancer(let balancer): .failedLoadBalancerHealthChecks(balancer)
+                    }
                 plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: reason))
                 failuresThisStep[task.deploymentId ?? primary.id, default: 0] += 1
             } else {
@@ -55,18 +60,27 @@ struct ServiceReconciler {
 
         // 2. Circuit breaker: enough failed tasks of an in-progress deployment fail it (and roll back).
         var mayStart = primary.rolloutState != .failed
-        if primary.rolloutState == .inProgress, let breaker = service.deploymentConfiguration.deploymentCircuitBreaker, breaker.enable {
+        if primary.rolloutState == .inProgress, let breaker = service.deploymentConfiguration.deploymentCircuitBreaker,
+            breaker.enable
+        {
             let failures = tasks.filter { $0.isFailure && isPrimary($0) }.count + (failuresThisStep[primary.id] ?? 0)
             if failures >= Self.failureThreshold(desiredCount: service.desiredCount) {
                 mayStart = false
                 let target = breaker.rollback ? rollbackTarget(excluding: primary) : nil
-                plan.deploymentUpdates.append(DeploymentUpdate(
-                    serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .failed,
-                    rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
-                    rollbackToTaskDefinitionArn: target?.taskDefinitionArn, rollbackToDeploymentId: target?.id))
-                plan.events.append(ServiceEvent(serviceName: name, message: "(service \(name)) (deployment \(primary.id)) deployment failed: tasks failed to start."))
+                plan.deploymentUpdates.append(
+                    DeploymentUpdate(
+                        serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .failed,
+                        rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+                        rollbackToTaskDefinitionArn: target?.taskDefinitionArn, rollbackToDeploymentId: target?.id))
+                plan.events.append(
+                    ServiceEvent(
+                        serviceName: name,
+                        message:
+                            "(service \(name)) (deployment \(primary.id)) deployment failed: tasks failed to start."))
                 if let target {
-                    plan.events.append(ServiceEvent(serviceName: name, message: "(service \(name)) rolling back to deployment \(target.id)."))
+                    plan.events.append(
+                        ServiceEvent(
+                            serviceName: name, message: "(service \(name)) rolling back to deployment \(target.id)."))
                 }
             }
         }
@@ -96,13 +110,15 @@ struct ServiceReconciler {
             }
             stopped += 1
             let reason: StopReason = isDraining(task) ? .instanceDraining : .scaledIn
-            plan.stops.append(TaskStop(taskArn: task.taskArn, serviceName: name, reason: reason, deploymentId: primary.id))
+            plan.stops.append(
+                TaskStop(taskArn: task.taskArn, serviceName: name, reason: reason, deploymentId: primary.id))
         }
 
         if starts > 0 {
-            let request = PlacementRequest(group: service.group, taskDefinitionArn: primary.taskDefinitionArn,
-                                           requirements: primary.requirements, constraints: service.placementConstraints,
-                                           strategy: service.placementStrategy, serviceName: name, deploymentId: primary.id)
+            let request = PlacementRequest(
+                group: service.group, taskDefinitionArn: primary.taskDefinitionArn,
+                requirements: primary.requirements, constraints: service.placementConstraints,
+                strategy: service.placementStrategy, serviceName: name, deploymentId: primary.id)
             let result = engine.place(request, count: starts, using: &generator)
             plan.placements += result.placements
             if let failure = result.failure {
@@ -114,25 +130,33 @@ struct ServiceReconciler {
         // 4. Steady state: exactly the desired primary tasks, all healthy, the replaced ones gone (not still
         // draining or stopping), nothing left to change.
         let replacedAreGone = tasks.allSatisfy { $0.isLive || $0.lastStatus == .stopped }
-        let settled = removals.isEmpty && missing == 0 && stopped == 0 && kept.count == desired && kept.allSatisfy(\.isHealthy)
+        let settled =
+            removals.isEmpty && missing == 0 && stopped == 0 && kept.count == desired && kept.allSatisfy(\.isHealthy)
             && replacedAreGone && plan.stops.allSatisfy { $0.serviceName != name }
         if settled, primary.rolloutState == .inProgress {
-            plan.deploymentUpdates.append(DeploymentUpdate(
-                serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .completed,
-                rolloutStateReason: "ECS deployment \(primary.id) completed.", rollbackToTaskDefinitionArn: nil))
+            plan.deploymentUpdates.append(
+                DeploymentUpdate(
+                    serviceName: name, deploymentId: primary.id, status: nil, rolloutState: .completed,
+                    rolloutStateReason: "ECS deployment \(primary.id) completed.", rollbackToTaskDefinitionArn: nil))
             for old in service.deployments where old.status == .active {
-                plan.deploymentUpdates.append(DeploymentUpdate(
-                    serviceName: name, deploymentId: old.id, status: .inactive, rolloutState: nil,
-                    rolloutStateReason: nil, rollbackToTaskDefinitionArn: nil))
+                plan.deploymentUpdates.append(
+                    DeploymentUpdate(
+                        serviceName: name, deploymentId: old.id, status: .inactive, rolloutState: nil,
+                        rolloutStateReason: nil, rollbackToTaskDefinitionArn: nil))
             }
-            plan.events.append(ServiceEvent(serviceName: name, message: "(service \(name)) (deployment \(primary.id)) deployment completed."))
-            plan.events.append(ServiceEvent(serviceName: name, message: "(service \(name)) has reached a steady state."))
+            plan.events.append(
+                ServiceEvent(
+                    serviceName: name, message: "(service \(name)) (deployment \(primary.id)) deployment completed."))
+            plan.events.append(
+                ServiceEvent(serviceName: name, message: "(service \(name)) has reached a steady state."))
         }
     }
 
     /// The deployment a failed one rolls back to: the newest COMPLETED one.
     private func rollbackTarget(excluding failed: DeploymentSnapshot) -> DeploymentSnapshot? {
-        service.deployments.filter { $0.id != failed.id && $0.rolloutState == .completed }.max { $0.createdAt < $1.createdAt }
+        service.deployments.filter { $0.id != failed.id && $0.rolloutState == .completed }.max {
+            $0.createdAt < $1.createdAt
+        }
     }
 
     /// Order of removal: tasks that are not healthy first, then those on draining instances, then the rest.
@@ -145,12 +169,18 @@ struct ServiceReconciler {
     /// Picks `count` tasks to stop on scale-in: unhealthy, then pending, then the inverse of the placement strategy
     /// (spread: from the most crowded bucket; binpack: from the least packed instance; random: at random),
     /// newest first on ties.
-    func scaleInOrder(_ pool: [TaskSnapshot], count: Int, engine: PlacementEngine,
-                      using generator: inout some RandomNumberGenerator) -> [TaskSnapshot] {
-        var remaining = pool.sorted { ($0.startedAt ?? .distantFuture, $0.taskArn) > ($1.startedAt ?? .distantFuture, $1.taskArn) }
+    func scaleInOrder(
+        _ pool: [TaskSnapshot], count: Int, engine: PlacementEngine,
+        using generator: inout some RandomNumberGenerator
+    ) -> [TaskSnapshot] {
+        var remaining = pool.sorted {
+            ($0.startedAt ?? .distantFuture, $0.taskArn) > ($1.startedAt ?? .distantFuture, $1.taskArn)
+        }
         var chosen: [TaskSnapshot] = []
         func take(where predicate: (TaskSnapshot) -> Bool) {
-            while chosen.count < count, let index = remaining.firstIndex(where: predicate) { chosen.append(remaining.remove(at: index)) }
+            while chosen.count < count, let index = remaining.firstIndex(where: predicate) {
+                chosen.append(remaining.remove(at: index))
+            }
         }
         take { $0.healthCheckFailure != nil }
         take { $0.lastStatus != .running }

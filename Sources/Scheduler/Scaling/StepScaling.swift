@@ -29,8 +29,10 @@ public struct StepScalingPolicy: Hashable, Sendable {
     /// The alarm threshold the step bounds are relative to.
     public var threshold: Double
 
-    public init(adjustmentType: AdjustmentType, stepAdjustments: [StepAdjustment], minAdjustmentMagnitude: Int? = nil,
-                cooldown: TimeInterval = 300, threshold: Double) {
+    public init(
+        adjustmentType: AdjustmentType, stepAdjustments: [StepAdjustment], minAdjustmentMagnitude: Int? = nil,
+        cooldown: TimeInterval = 300, threshold: Double
+    ) {
         self.adjustmentType = adjustmentType
         self.stepAdjustments = stepAdjustments
         self.minAdjustmentMagnitude = minAdjustmentMagnitude
@@ -43,12 +45,17 @@ extension Scheduler {
     /// Step scaling: finds the step the breach falls in, applies its adjustment as ChangeInCapacity, ExactCapacity
     /// or PercentChangeInCapacity (rounded as Application Auto Scaling rounds, then raised to
     /// MinAdjustmentMagnitude), clamps to the scalable target and honours the cooldown. Nil when nothing changes.
-    public static func stepScaling(_ policy: StepScalingPolicy, target: ScalableTarget, currentCapacity: Int,
-                                   metric: Double, history: ScalingHistory, now: Date) -> ScalingDecision? {
+    public static func stepScaling(
+        _ policy: StepScalingPolicy, target: ScalableTarget, currentCapacity: Int,
+        metric: Double, history: ScalingHistory, now: Date
+    ) -> ScalingDecision? {
         let breach = metric - policy.threshold
-        guard let step = policy.stepAdjustments.first(where: { step in
-            (step.metricIntervalLowerBound.map { breach >= $0 } ?? true) && (step.metricIntervalUpperBound.map { breach < $0 } ?? true)
-        }) else { return nil }
+        guard
+            let step = policy.stepAdjustments.first(where: { step in
+                (step.metricIntervalLowerBound.map { breach >= $0 } ?? true)
+                    && (step.metricIntervalUpperBound.map { breach < $0 } ?? true)
+            })
+        else { return nil }
         let desired: Int
         switch policy.adjustmentType {
         case .changeInCapacity:
@@ -57,14 +64,18 @@ extension Scheduler {
             desired = step.scalingAdjustment
         case .percentChangeInCapacity:
             var change = percentChange(of: currentCapacity, by: step.scalingAdjustment)
-            if let magnitude = policy.minAdjustmentMagnitude, change != 0 || step.scalingAdjustment != 0, abs(change) < magnitude {
+            if let magnitude = policy.minAdjustmentMagnitude, change != 0 || step.scalingAdjustment != 0,
+                abs(change) < magnitude
+            {
                 change = step.scalingAdjustment < 0 ? -magnitude : magnitude
             }
             desired = currentCapacity + change
         }
-        let cause = "monitor alarm with metric value \(formatted(metric)) breaching threshold \(formatted(policy.threshold)) in step adjustment \(step.scalingAdjustment)"
-        return decide(desired: target.clamp(desired), current: currentCapacity, scaleOutCooldown: policy.cooldown,
-                      scaleInCooldown: policy.cooldown, history: history, now: now, cause: cause)
+        let cause =
+            "monitor alarm with metric value \(formatted(metric)) breaching threshold \(formatted(policy.threshold)) in step adjustment \(step.scalingAdjustment)"
+        return decide(
+            desired: target.clamp(desired), current: currentCapacity, scaleOutCooldown: policy.cooldown,
+            scaleInCooldown: policy.cooldown, history: history, now: now, cause: cause)
     }
 
     /// A percent of capacity as Application Auto Scaling rounds it: above 1 rounds down, between 0 and 1 becomes 1,

@@ -42,8 +42,10 @@ public struct TargetTrackingPolicy: Hashable, Sendable {
     /// around the target does not make capacity flap.
     public static let scaleInTolerance = 0.1
 
-    public init(targetValue: Double, scaleOutCooldown: TimeInterval = 300, scaleInCooldown: TimeInterval = 300,
-                disableScaleIn: Bool = false) {
+    public init(
+        targetValue: Double, scaleOutCooldown: TimeInterval = 300, scaleInCooldown: TimeInterval = 300,
+        disableScaleIn: Bool = false
+    ) {
         self.targetValue = targetValue
         self.scaleOutCooldown = scaleOutCooldown
         self.scaleInCooldown = scaleInCooldown
@@ -57,8 +59,10 @@ extension Scheduler {
     ///
     /// Cooldowns follow Application Auto Scaling: no scale-in during either cooldown; a scale-out during its own
     /// cooldown only when it asks for more than the last scale-out did; a scale-out ends a scale-in cooldown.
-    public static func targetTracking(_ policy: TargetTrackingPolicy, target: ScalableTarget, currentCapacity: Int,
-                                      metric: Double, history: ScalingHistory, now: Date) -> ScalingDecision? {
+    public static func targetTracking(
+        _ policy: TargetTrackingPolicy, target: ScalableTarget, currentCapacity: Int,
+        metric: Double, history: ScalingHistory, now: Date
+    ) -> ScalingDecision? {
         guard policy.targetValue > 0, metric.isFinite, metric >= 0 else { return nil }
         let ratio = metric / policy.targetValue
         var desired = Int((Double(currentCapacity) * ratio).rounded(.up))
@@ -67,22 +71,34 @@ extension Scheduler {
             desired = currentCapacity
         }
         desired = target.clamp(desired)
-        let cause = "monitor alarm for target tracking metric value \(formatted(metric)) against target \(formatted(policy.targetValue))"
-        return decide(desired: desired, current: currentCapacity, scaleOutCooldown: policy.scaleOutCooldown,
-                      scaleInCooldown: policy.scaleInCooldown, history: history, now: now, cause: cause)
+        let cause =
+            "monitor alarm for target tracking metric value \(formatted(metric)) against target \(formatted(policy.targetValue))"
+        return decide(
+            desired: desired, current: currentCapacity, scaleOutCooldown: policy.scaleOutCooldown,
+            scaleInCooldown: policy.scaleInCooldown, history: history, now: now, cause: cause)
     }
 
     /// Applies cooldowns to a desired capacity; nil when nothing changes.
-    static func decide(desired: Int, current: Int, scaleOutCooldown: TimeInterval, scaleInCooldown: TimeInterval,
-                       history: ScalingHistory, now: Date, cause: String) -> ScalingDecision? {
-        func cooling(_ last: Date?, _ cooldown: TimeInterval) -> Bool { last.map { now < $0.addingTimeInterval(cooldown) } ?? false }
+    static func decide(
+        desired: Int, current: Int, scaleOutCooldown: TimeInterval, scaleInCooldown: TimeInterval,
+        history: ScalingHistory, now: Date, cause: String
+    ) -> ScalingDecision? {
+        func cooling(_ last: Date?, _ cooldown: TimeInterval) -> Bool {
+            last.map { now < $0.addingTimeInterval(cooldown) } ?? false
+        }
         if desired > current {
-            if cooling(history.lastScaleOutAt, scaleOutCooldown), desired <= (history.lastScaleOutCapacity ?? current) { return nil }
-            return ScalingDecision(desiredCapacity: desired, cause: "\(cause) increased the desired count from \(current) to \(desired)")
+            if cooling(history.lastScaleOutAt, scaleOutCooldown), desired <= (history.lastScaleOutCapacity ?? current) {
+                return nil
+            }
+            return ScalingDecision(
+                desiredCapacity: desired, cause: "\(cause) increased the desired count from \(current) to \(desired)")
         }
         if desired < current {
-            if cooling(history.lastScaleOutAt, scaleOutCooldown) || cooling(history.lastScaleInAt, scaleInCooldown) { return nil }
-            return ScalingDecision(desiredCapacity: desired, cause: "\(cause) decreased the desired count from \(current) to \(desired)")
+            if cooling(history.lastScaleOutAt, scaleOutCooldown) || cooling(history.lastScaleInAt, scaleInCooldown) {
+                return nil
+            }
+            return ScalingDecision(
+                desiredCapacity: desired, cause: "\(cause) decreased the desired count from \(current) to \(desired)")
         }
         return nil
     }

@@ -63,16 +63,18 @@ public struct ContainerDefinition: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a container definition; only the name and image are needed.
-    public init(name: String, image: String, cpu: Int? = nil, memory: Int? = nil, memoryReservation: Int? = nil,
-                portMappings: [PortMapping]? = nil, essential: Bool? = nil, entryPoint: [String]? = nil,
-                command: [String]? = nil, environment: [KeyValuePair]? = nil, secrets: [Secret]? = nil,
-                mountPoints: [MountPoint]? = nil, volumesFrom: [VolumeFrom]? = nil, workingDirectory: String? = nil,
-                user: String? = nil, readonlyRootFilesystem: Bool? = nil, privileged: Bool? = nil,
-                dependsOn: [ContainerDependency]? = nil, healthCheck: HealthCheck? = nil, stopTimeout: Int? = nil,
-                ulimits: [Ulimit]? = nil, linuxParameters: LinuxParameters? = nil,
-                logConfiguration: LogConfiguration? = nil, dockerLabels: [String: String]? = nil,
-                hostname: String? = nil, extraHosts: [HostEntry]? = nil, dnsServers: [String]? = nil,
-                disableNetworking: Bool? = nil, unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        name: String, image: String, cpu: Int? = nil, memory: Int? = nil, memoryReservation: Int? = nil,
+        portMappings: [PortMapping]? = nil, essential: Bool? = nil, entryPoint: [String]? = nil,
+        command: [String]? = nil, environment: [KeyValuePair]? = nil, secrets: [Secret]? = nil,
+        mountPoints: [MountPoint]? = nil, volumesFrom: [VolumeFrom]? = nil, workingDirectory: String? = nil,
+        user: String? = nil, readonlyRootFilesystem: Bool? = nil, privileged: Bool? = nil,
+        dependsOn: [ContainerDependency]? = nil, healthCheck: HealthCheck? = nil, stopTimeout: Int? = nil,
+        ulimits: [Ulimit]? = nil, linuxParameters: LinuxParameters? = nil,
+        logConfiguration: LogConfiguration? = nil, dockerLabels: [String: String]? = nil,
+        hostname: String? = nil, extraHosts: [HostEntry]? = nil, dnsServers: [String]? = nil,
+        disableNetworking: Bool? = nil, unknownFields: [String: JSONValue] = [:]
+    ) {
         self.name = name
         self.image = image
         self.cpu = cpu

@@ -51,7 +51,8 @@ public enum ContainerCondition: String, Codable, Hashable, Sendable, CaseIterabl
         guard let condition = ContainerCondition(rawValue: text) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
-                debugDescription: "must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+                debugDescription:
+                    "must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
         }
         self = condition
     }

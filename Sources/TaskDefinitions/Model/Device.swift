@@ -10,8 +10,10 @@ public struct Device: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a device entry.
-    public init(hostPath: String, containerPath: String? = nil, permissions: [String]? = nil,
-                unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        hostPath: String, containerPath: String? = nil, permissions: [String]? = nil,
+        unknownFields: [String: JSONValue] = [:]
+    ) {
         self.hostPath = hostPath
         self.containerPath = containerPath
         self.permissions = permissions

@@ -16,8 +16,10 @@ public struct HealthCheck: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a health check; absent timings take ECS's defaults.
-    public init(command: [String], interval: Int? = nil, timeout: Int? = nil, retries: Int? = nil,
-                startPeriod: Int? = nil, unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        command: [String], interval: Int? = nil, timeout: Int? = nil, retries: Int? = nil,
+        startPeriod: Int? = nil, unknownFields: [String: JSONValue] = [:]
+    ) {
         self.command = command
         self.interval = interval
         self.timeout = timeout

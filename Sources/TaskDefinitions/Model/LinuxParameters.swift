@@ -14,9 +14,11 @@ public struct LinuxParameters: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates Linux parameters; every field is optional.
-    public init(capabilities: KernelCapabilities? = nil, initProcessEnabled: Bool? = nil,
-                sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, devices: [Device]? = nil,
-                unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        capabilities: KernelCapabilities? = nil, initProcessEnabled: Bool? = nil,
+        sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, devices: [Device]? = nil,
+        unknownFields: [String: JSONValue] = [:]
+    ) {
         self.capabilities = capabilities
         self.initProcessEnabled = initProcessEnabled
         self.sharedMemorySize = sharedMemorySize
@@ -27,7 +29,9 @@ public struct LinuxParameters: Hashable, Sendable {
 }
 
 extension LinuxParameters: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case capabilities, initProcessEnabled, sharedMemorySize, tmpfs, devices }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case capabilities, initProcessEnabled, sharedMemorySize, tmpfs, devices
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -10,8 +10,10 @@ public struct LogConfiguration: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a log configuration.
-    public init(logDriver: String, options: [String: String]? = nil, secretOptions: [Secret]? = nil,
-                unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        logDriver: String, options: [String: String]? = nil, secretOptions: [Secret]? = nil,
+        unknownFields: [String: JSONValue] = [:]
+    ) {
         self.logDriver = logDriver
         self.options = options
         self.secretOptions = secretOptions

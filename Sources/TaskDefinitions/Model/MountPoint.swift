@@ -10,8 +10,10 @@ public struct MountPoint: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a mount point.
-    public init(sourceVolume: String? = nil, containerPath: String? = nil, readOnly: Bool? = nil,
-                unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        sourceVolume: String? = nil, containerPath: String? = nil, readOnly: Bool? = nil,
+        unknownFields: [String: JSONValue] = [:]
+    ) {
         self.sourceVolume = sourceVolume
         self.containerPath = containerPath
         self.readOnly = readOnly

@@ -8,7 +8,8 @@ public enum NetworkMode: String, Codable, Hashable, Sendable, CaseIterable {
         guard let mode = NetworkMode(rawValue: text) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
-                debugDescription: "must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+                debugDescription:
+                    "must be one of \(Self.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
         }
         self = mode
     }

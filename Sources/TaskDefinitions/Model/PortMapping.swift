@@ -13,8 +13,10 @@ public struct PortMapping: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a port mapping; only the container port is needed.
-    public init(containerPort: Int?, hostPort: Int? = nil, protocol: String? = nil, name: String? = nil,
-                unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        containerPort: Int?, hostPort: Int? = nil, protocol: String? = nil, name: String? = nil,
+        unknownFields: [String: JSONValue] = [:]
+    ) {
         self.containerPort = containerPort
         self.hostPort = hostPort
         self.protocol = `protocol`

@@ -44,11 +44,13 @@ public struct TaskDefinition: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a task definition; every field but the family and the containers is optional.
-    public init(family: String, taskRoleArn: String? = nil, executionRoleArn: String? = nil,
-                networkMode: NetworkMode? = nil, cpu: String? = nil, memory: String? = nil,
-                requiresCompatibilities: [String]? = nil, volumes: [Volume]? = nil,
-                placementConstraints: [TaskDefinitionPlacementConstraint]? = nil, tags: [Tag]? = nil,
-                containerDefinitions: [ContainerDefinition], unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        family: String, taskRoleArn: String? = nil, executionRoleArn: String? = nil,
+        networkMode: NetworkMode? = nil, cpu: String? = nil, memory: String? = nil,
+        requiresCompatibilities: [String]? = nil, volumes: [Volume]? = nil,
+        placementConstraints: [TaskDefinitionPlacementConstraint]? = nil, tags: [Tag]? = nil,
+        containerDefinitions: [ContainerDefinition], unknownFields: [String: JSONValue] = [:]
+    ) {
         self.family = family
         self.taskRoleArn = taskRoleArn
         self.executionRoleArn = executionRoleArn
@@ -83,11 +85,14 @@ extension TaskDefinition: Codable {
         memory = try container.decodeStringOrNumberIfPresent(forKey: .memory)
         requiresCompatibilities = try container.decodeIfPresent([String].self, forKey: .requiresCompatibilities)
         volumes = try container.decodeIfPresent([Volume].self, forKey: .volumes)
-        placementConstraints = try container.decodeIfPresent([TaskDefinitionPlacementConstraint].self,
-                                                             forKey: .placementConstraints)
+        placementConstraints = try container.decodeIfPresent(
+            [TaskDefinitionPlacementConstraint].self,
+            forKey: .placementConstraints)
         tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
-        containerDefinitions = try container.decodeIfPresent([ContainerDefinition].self,
-                                                             forKey: .containerDefinitions) ?? []
+        containerDefinitions =
+            try container.decodeIfPresent(
+                [ContainerDefinition].self,
+                forKey: .containerDefinitions) ?? []
         // Metadata copied from a DescribeTaskDefinition answer must not make registration fail: the control plane
         // overwrites it, so a value of the wrong shape is dropped instead of refused.
         taskDefinitionArn = try? container.decodeIfPresent(String.self, forKey: .taskDefinitionArn)

@@ -10,8 +10,10 @@ public struct Tmpfs: Hashable, Sendable {
     public var unknownFields: [String: JSONValue]
 
     /// Creates a tmpfs mount.
-    public init(containerPath: String, size: Int, mountOptions: [String]? = nil,
-                unknownFields: [String: JSONValue] = [:]) {
+    public init(
+        containerPath: String, size: Int, mountOptions: [String]? = nil,
+        unknownFields: [String: JSONValue] = [:]
+    ) {
         self.containerPath = containerPath
         self.size = size
         self.mountOptions = mountOptions

@@ -45,8 +45,9 @@ struct Validator {
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= TaskDefinitionLimits.maxNameLength
             && name.unicodeScalars.allSatisfy { scalar in
-                scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
-                    || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-")
+                scalar.isASCII
+                    && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+                        || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-")
             }
     }
 

@@ -21,7 +21,8 @@ extension ValidationIssue {
                 self.init(path: path, message: Self.syntaxMessage(context))
             } else if context.codingPath.isEmpty {
                 // The text parsed as JSON, so this is JSONDecoder losing the path of a value it could not convert.
-                self.init(path: path, message: "malformed task definition: a value could not be read as its field's type")
+                self.init(
+                    path: path, message: "malformed task definition: a value could not be read as its field's type")
             } else if case .number(let number)? = document.flatMap({ Self.value(at: path, in: $0) }) {
                 // JSONDecoder reports a fraction or an overflowing number for an Int field this way.
                 self.init(path: path, message: "expected a whole number within 64 bits, got \(number)")

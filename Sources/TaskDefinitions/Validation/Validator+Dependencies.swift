@@ -7,24 +7,30 @@ extension Validator {
         let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, container) in containers.enumerated() {
             for (dependencyIndex, dependency) in (container.dependsOn ?? []).enumerated() {
-                let path = FieldPath.root.key("containerDefinitions").index(index).key("dependsOn").index(dependencyIndex)
+                let path = FieldPath.root.key("containerDefinitions").index(index).key("dependsOn").index(
+                    dependencyIndex)
                 let targetName = dependency.containerName
                 if targetName == container.name {
                     report(path.key("containerName"), "Container '\(container.name)' cannot depend on itself.")
                     continue
                 }
                 guard let target = byName[targetName] else {
-                    report(path.key("containerName"),
-                           "Cannot depend on container '\(targetName.prefix(64))' because it does not exist.")
+                    report(
+                        path.key("containerName"),
+                        "Cannot depend on container '\(targetName.prefix(64))' because it does not exist.")
                     continue
                 }
                 switch dependency.condition {
                 case .complete where target.isEssential, .success where target.isEssential:
-                    report(path.key("condition"), "A dependency container with SUCCESS or COMPLETE condition cannot "
-                        + "be an essential container. Container '\(targetName)' is essential.")
+                    report(
+                        path.key("condition"),
+                        "A dependency container with SUCCESS or COMPLETE condition cannot "
+                            + "be an essential container. Container '\(targetName)' is essential.")
                 case .healthy where target.healthCheck == nil:
-                    report(path.key("condition"), "Cannot depend on container '\(targetName)' with condition HEALTHY "
-                        + "because it has no healthCheck.")
+                    report(
+                        path.key("condition"),
+                        "Cannot depend on container '\(targetName)' with condition HEALTHY "
+                            + "because it has no healthCheck.")
                 default:
                     break
                 }
@@ -32,8 +38,9 @@ extension Validator {
         }
         if let cycle = DependencyGraph(definition).firstCycle() {
             let names = cycle.map { containers[$0].name }
-            report(FieldPath.root.key("containerDefinitions").index(cycle.min() ?? cycle[0]).key("dependsOn"),
-                   "Container dependencies should not have a cycle: \((names + [names[0]]).joined(separator: " -> ")).")
+            report(
+                FieldPath.root.key("containerDefinitions").index(cycle.min() ?? cycle[0]).key("dependsOn"),
+                "Container dependencies should not have a cycle: \((names + [names[0]]).joined(separator: " -> ")).")
         }
     }
 }
@@ -47,7 +54,8 @@ struct DependencyGraph {
 
     init(_ definition: TaskDefinition) {
         let containers = definition.containerDefinitions
-        let indexByName = Dictionary(containers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let indexByName = Dictionary(
+            containers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
         var allKnown = true
         edges = containers.enumerated().map { index, container in
             (container.dependsOn ?? []).compactMap { dependency in
@@ -91,9 +99,11 @@ struct DependencyGraph {
         var placed = Array(repeating: false, count: edges.count)
         var order: [Int] = []
         while order.count < edges.count {
-            guard let next = edges.indices.first(where: { node in
-                !placed[node] && edges[node].allSatisfy { placed[$0] }
-            }) else { return nil }
+            guard
+                let next = edges.indices.first(where: { node in
+                    !placed[node] && edges[node].allSatisfy { placed[$0] }
+                })
+            else { return nil }
             placed[next] = true
             order.append(next)
         }

@@ -8,20 +8,26 @@ extension Validator {
             if let units = TaskDefinition.parseCPUUnits(cpu) {
                 let range = TaskDefinitionLimits.taskCPUUnits
                 if !range.contains(units) {
-                    report(path, "Invalid 'cpu' setting for task. Must be between \(range.lowerBound) and "
-                        + "\(range.upperBound) CPU units (0.125 to 192 vCPU), got \(units).")
+                    report(
+                        path,
+                        "Invalid 'cpu' setting for task. Must be between \(range.lowerBound) and "
+                            + "\(range.upperBound) CPU units (0.125 to 192 vCPU), got \(units).")
                 } else {
                     let sum = containers.reduce(0) { total, container in
                         total + TaskDefinitionLimits.containerCPUUnits.clamped(container.cpu ?? 0)
                     }
                     if sum > units {
-                        report(path, "The sum of all container 'cpu' values cannot be greater than the value of the "
-                            + "task 'cpu'. Containers reserve \(sum) CPU units, the task has \(units).")
+                        report(
+                            path,
+                            "The sum of all container 'cpu' values cannot be greater than the value of the "
+                                + "task 'cpu'. Containers reserve \(sum) CPU units, the task has \(units).")
                     }
                 }
             } else {
-                report(path, "Invalid 'cpu' setting for task. Expected CPU units (\"256\") or vCPUs (\"0.5 vCPU\"), "
-                    + "got \"\(cpu)\".")
+                report(
+                    path,
+                    "Invalid 'cpu' setting for task. Expected CPU units (\"256\") or vCPUs (\"0.5 vCPU\"), "
+                        + "got \"\(cpu)\".")
             }
         }
         if let memory = definition.memory {
@@ -29,14 +35,18 @@ extension Validator {
             if let mib = TaskDefinition.parseMemoryMiB(memory) {
                 let range = TaskDefinitionLimits.memoryMiB
                 if !range.contains(mib) {
-                    report(path, "Invalid 'memory' setting for task. Must be between \(range.lowerBound) MiB and "
-                        + "\(range.upperBound) MiB (4 TiB), got \(mib).")
+                    report(
+                        path,
+                        "Invalid 'memory' setting for task. Must be between \(range.lowerBound) MiB and "
+                            + "\(range.upperBound) MiB (4 TiB), got \(mib).")
                 } else {
                     validateContainerMemory(againstTask: mib)
                 }
             } else {
-                report(path, "Invalid 'memory' setting for task. Expected MiB (\"512\") or GB (\"0.5 GB\"), "
-                    + "got \"\(memory)\".")
+                report(
+                    path,
+                    "Invalid 'memory' setting for task. Expected MiB (\"512\") or GB (\"0.5 GB\"), "
+                        + "got \"\(memory)\".")
             }
         }
     }
@@ -48,9 +58,10 @@ extension Validator {
         for (index, container) in definition.containerDefinitions.enumerated() {
             if let memory = container.memory, memory > taskMiB {
                 containerTooLarge = true
-                report(FieldPath.root.key("containerDefinitions").index(index).key("memory"),
-                       "The 'memory' setting for container '\(container.name)' is greater than for the task. "
-                           + "The container has \(memory) MiB, the task \(taskMiB) MiB.")
+                report(
+                    FieldPath.root.key("containerDefinitions").index(index).key("memory"),
+                    "The 'memory' setting for container '\(container.name)' is greater than for the task. "
+                        + "The container has \(memory) MiB, the task \(taskMiB) MiB.")
             }
         }
         guard !containerTooLarge else { return }
@@ -58,18 +69,20 @@ extension Validator {
             $0 + (0...TaskDefinitionLimits.memoryMiB.upperBound).clamped($1.reservedMemoryMiB)
         }
         if reserved > taskMiB {
-            report(FieldPath.root.key("memory"),
-                   "The sum of all container 'memoryReservation' values cannot be greater than the value of the task "
-                       + "'memory'. Containers reserve \(reserved) MiB, the task has \(taskMiB) MiB.")
+            report(
+                FieldPath.root.key("memory"),
+                "The sum of all container 'memoryReservation' values cannot be greater than the value of the task "
+                    + "'memory'. Containers reserve \(reserved) MiB, the task has \(taskMiB) MiB.")
         }
     }
 
     mutating func validateCompatibilities() {
         for (index, compatibility) in (definition.requiresCompatibilities ?? []).enumerated()
         where !TaskDefinitionLimits.compatibilities.contains(compatibility) {
-            report(FieldPath.root.key("requiresCompatibilities").index(index),
-                   "must be one of \(TaskDefinitionLimits.compatibilities.joined(separator: ", ")), "
-                       + "got '\(compatibility.prefix(64))'")
+            report(
+                FieldPath.root.key("requiresCompatibilities").index(index),
+                "must be one of \(TaskDefinitionLimits.compatibilities.joined(separator: ", ")), "
+                    + "got '\(compatibility.prefix(64))'")
         }
     }
 
@@ -95,15 +108,18 @@ extension Validator {
         let constraints = definition.placementConstraints ?? []
         let path = FieldPath.root.key("placementConstraints")
         guard constraints.count <= TaskDefinitionLimits.maxPlacementConstraints else {
-            report(path, "Too many placement constraints. A task definition holds at most "
-                + "\(TaskDefinitionLimits.maxPlacementConstraints), got \(constraints.count).")
+            report(
+                path,
+                "Too many placement constraints. A task definition holds at most "
+                    + "\(TaskDefinitionLimits.maxPlacementConstraints), got \(constraints.count).")
             return
         }
         for (index, constraint) in constraints.enumerated() {
             if constraint.type != "memberOf" {
-                report(path.index(index).key("type"),
-                       "must be memberOf (the only constraint type a task definition takes), "
-                           + "got '\((constraint.type ?? "").prefix(64))'")
+                report(
+                    path.index(index).key("type"),
+                    "must be memberOf (the only constraint type a task definition takes), "
+                        + "got '\((constraint.type ?? "").prefix(64))'")
             } else if (constraint.expression ?? "").isEmpty {
                 report(path.index(index).key("expression"), "is required for a memberOf constraint")
             }

@@ -19,7 +19,8 @@ struct CreateLoadBalancer: AsyncParsableCommand {
     @Option(help: "Seconds before a check fails (default 5).") var healthCheckTimeoutSeconds: Double?
     @Option(help: "Passes in a row that make a target healthy (default 3).") var healthyThreshold: Int?
     @Option(help: "Failures in a row that make a target unhealthy (default 2).") var unhealthyThreshold: Int?
-    @Option(help: "Seconds a deregistered target's connections may go on (default 300).") var deregistrationDelaySeconds: Double?
+    @Option(help: "Seconds a deregistered target's connections may go on (default 300).")
+    var deregistrationDelaySeconds: Double?
 
     func run() async throws {
         let configuration = try global.configuration()

@@ -16,12 +16,14 @@ struct CreateService: AsyncParsableCommand {
     @Option(help: "family, family:revision or ARN.") var taskDefinition: String?
     @Option(parsing: .unconditional, help: "How many tasks to keep running.") var desiredCount: Int?
     @Option(help: "maximumPercent=200,minimumHealthyPercent=100, or JSON.") var deploymentConfiguration: String?
-    @Option(parsing: .upToNextOption, help: "type=memberOf,expression=... or JSON.") var placementConstraints: [String] = []
+    @Option(parsing: .upToNextOption, help: "type=memberOf,expression=... or JSON.") var placementConstraints:
+        [String] = []
     @Option(parsing: .upToNextOption, help: "type=spread,field=attribute:ecs.availability-zone ... or JSON.")
     var placementStrategy: [String] = []
     @Option(parsing: .upToNextOption, help: "loadBalancerName=N,containerName=C,containerPort=P ... or JSON.")
     var loadBalancers: [String] = []
-    @Option(help: "Seconds to ignore failing health checks after a task starts.") var healthCheckGracePeriodSeconds: Int?
+    @Option(help: "Seconds to ignore failing health checks after a task starts.") var healthCheckGracePeriodSeconds:
+        Int?
     @Option(help: "REPLICA or DAEMON.") var schedulingStrategy: String?
     @Option(help: "EC2 (the only kind Flotilla runs).") var launchType: String?
     @Option(parsing: .upToNextOption, help: "Tags: key=K,value=V ... or JSON.") var tags: [String] = []
@@ -35,7 +37,8 @@ struct CreateService: AsyncParsableCommand {
             throw ValidationError("--desired-count must not be negative, got \(desiredCount)")
         }
         if let healthCheckGracePeriodSeconds, healthCheckGracePeriodSeconds < 0 {
-            throw ValidationError("--health-check-grace-period-seconds must not be negative, got \(healthCheckGracePeriodSeconds)")
+            throw ValidationError(
+                "--health-check-grace-period-seconds must not be negative, got \(healthCheckGracePeriodSeconds)")
         }
         try validateDocument(deploymentConfiguration, option: "--deployment-configuration")
         try validateList(placementConstraints, option: "--placement-constraints", shorthand: .strings)
@@ -46,13 +49,16 @@ struct CreateService: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration(cluster: scope.cluster)
-        var body = try cliInputJson.map { try ArgumentDocument.parse($0, option: "--cli-input-json").objectValue ?? [:] } ?? [:]
+        var body =
+            try cliInputJson.map { try ArgumentDocument.parse($0, option: "--cli-input-json").objectValue ?? [:] }
+            ?? [:]
         if body["cluster"] == nil || scope.cluster != nil { body["cluster"] = .string(configuration.cluster) }
         body.set("serviceName", serviceName)
         body.set("taskDefinition", taskDefinition)
         body.set("desiredCount", desiredCount)
         try body.setDocument("deploymentConfiguration", deploymentConfiguration, option: "--deployment-configuration")
-        try body.setList("placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
+        try body.setList(
+            "placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
         try body.setList("placementStrategy", placementStrategy, option: "--placement-strategy", shorthand: .strings)
         try body.setList("loadBalancers", loadBalancers, option: "--load-balancers")
         body.set("healthCheckGracePeriodSeconds", healthCheckGracePeriodSeconds)

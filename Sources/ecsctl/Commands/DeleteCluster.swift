@@ -4,7 +4,8 @@ import TaskDefinitions
 
 /// `ecsctl delete-cluster`: ECS DeleteCluster.
 struct DeleteCluster: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-cluster", abstract: "Deletes an empty cluster.")
+    static let configuration = CommandConfiguration(
+        commandName: "delete-cluster", abstract: "Deletes an empty cluster.")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The cluster's name or ARN.") var cluster: String

@@ -18,7 +18,8 @@ struct DescribeLoadBalancers: AsyncParsableCommand {
         let answer = try await global.client(configuration).call(.describeLoadBalancers, .object(body))
         global.emit(answer) { answer in
             let balancers = answer["loadBalancers"]?.arrayValue ?? []
-            return LoadBalancerTables.loadBalancers(balancers) + LoadBalancerTables.targets(balancers) + failuresTable(answer)
+            return LoadBalancerTables.loadBalancers(balancers) + LoadBalancerTables.targets(balancers)
+                + failuresTable(answer)
         }
     }
 }
@@ -29,12 +30,14 @@ enum LoadBalancerTables {
         var table = TextTable(headers: ["NAME", "STATUS", "LISTENER", "ALGORITHM", "HEALTH CHECK", "TARGETS", "REASON"])
         for balancer in balancers {
             let check = balancer["healthCheck"]
-            let health = check?["protocol"]?.stringValue == "HTTP"
+            let health =
+                check?["protocol"]?.stringValue == "HTTP"
                 ? "HTTP \(text(check?["path"]))" : "TCP"
             table.append([
                 text(balancer["loadBalancerName"]), text(balancer["status"]),
                 "\(text(balancer["listenerAddress"])):\(text(balancer["listenerPort"]))", text(balancer["algorithm"]),
-                "\(health) every \(text(check?["intervalSeconds"]))s", String(balancer["targets"]?.arrayValue?.count ?? 0),
+                "\(health) every \(text(check?["intervalSeconds"]))s",
+                String(balancer["targets"]?.arrayValue?.count ?? 0),
                 text(balancer["statusReason"]),
             ])
         }
@@ -42,12 +45,15 @@ enum LoadBalancerTables {
     }
 
     static func targets(_ balancers: [JSONValue]) -> String {
-        var table = TextTable(headers: ["BALANCER", "TARGET", "SERVICE", "HEALTH", "ACTIVE", "TOTAL", "ERRORS", "BYTES IN", "BYTES OUT"])  // not an ECS status: column headers
+        var table = TextTable(headers: [
+            "BALANCER", "TARGET", "SERVICE", "HEALTH", "ACTIVE", "TOTAL", "ERRORS", "BYTES IN", "BYTES OUT",
+        ])  // not an ECS status: column headers
         for balancer in balancers {
             for target in balancer["targets"]?.arrayValue ?? [] {
                 table.append([
                     text(balancer["loadBalancerName"]), "\(text(target["host"])):\(text(target["port"]))",
-                    text(target["serviceName"]), text(target["targetHealth"]?["state"]), text(target["activeConnections"]),
+                    text(target["serviceName"]), text(target["targetHealth"]?["state"]),
+                    text(target["activeConnections"]),
                     text(target["totalConnections"]), text(target["connectErrors"]), text(target["bytesIn"]),
                     text(target["bytesOut"]),
                 ])

@@ -13,7 +13,9 @@ struct ListClusters: AsyncParsableCommand {
         let configuration = try global.configuration()
         let pages = try await global.client(configuration)
             .callPaginated(.listClusters, [:], pagination: paging.pagination(resultKey: "clusterArns"))
-        global.emit(pages.result) { ECSTables.list("CLUSTER ARN", $0["clusterArns"]?.arrayValue ?? []) + nextTokenLine($0) }
+        global.emit(pages.result) {
+            ECSTables.list("CLUSTER ARN", $0["clusterArns"]?.arrayValue ?? []) + nextTokenLine($0)
+        }
     }
 }
 

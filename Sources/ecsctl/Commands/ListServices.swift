@@ -4,7 +4,8 @@ import TaskDefinitions
 
 /// `ecsctl list-services`: ECS ListServices, every page unless `--max-items`.
 struct ListServices: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-services", abstract: "Lists a cluster's service ARNs.")
+    static let configuration = CommandConfiguration(
+        commandName: "list-services", abstract: "Lists a cluster's service ARNs.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scope: ClusterOptions
@@ -19,6 +20,8 @@ struct ListServices: AsyncParsableCommand {
         body.set("schedulingStrategy", schedulingStrategy)
         let pages = try await global.client(configuration)
             .callPaginated(.listServices, body, pagination: paging.pagination(resultKey: "serviceArns"))
-        global.emit(pages.result) { ECSTables.list("SERVICE ARN", $0["serviceArns"]?.arrayValue ?? []) + nextTokenLine($0) }
+        global.emit(pages.result) {
+            ECSTables.list("SERVICE ARN", $0["serviceArns"]?.arrayValue ?? []) + nextTokenLine($0)
+        }
     }
 }

@@ -14,7 +14,9 @@ struct ListTaskDefinitions: AsyncParsableCommand {
     @OptionGroup var paging: PaginationOptions
 
     func validate() throws {
-        if let sort, !["ASC", "DESC"].contains(sort) { throw ValidationError("--sort must be ASC or DESC, got '\(sort)'") }
+        if let sort, !["ASC", "DESC"].contains(sort) {
+            throw ValidationError("--sort must be ASC or DESC, got '\(sort)'")
+        }
     }
 
     func run() async throws {

@@ -9,8 +9,9 @@ struct PutAttributes: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scope: ClusterOptions
-    @Option(parsing: .upToNextOption,
-            help: "name=N,value=V,targetType=container-instance,targetId=ID ... or JSON (at most 10).")
+    @Option(
+        parsing: .upToNextOption,
+        help: "name=N,value=V,targetType=container-instance,targetId=ID ... or JSON (at most 10).")
     var attributes: [String] = []
 
     func validate() throws {

@@ -39,7 +39,9 @@ struct RegisterTaskDefinition: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        var body = try cliInputJson.map { try ArgumentDocument.parse($0, option: "--cli-input-json").objectValue ?? [:] } ?? [:]
+        var body =
+            try cliInputJson.map { try ArgumentDocument.parse($0, option: "--cli-input-json").objectValue ?? [:] }
+            ?? [:]
         body.set("family", family)
         if let containerDefinitions {
             let value = try ArgumentDocument.parse(containerDefinitions, option: "--container-definitions")
@@ -52,7 +54,8 @@ struct RegisterTaskDefinition: AsyncParsableCommand {
         body.set("executionRoleArn", executionRoleArn)
         body.set("requiresCompatibilities", requiresCompatibilities)
         try body.setList("volumes", volumes, option: "--volumes")
-        try body.setList("placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
+        try body.setList(
+            "placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
         try body.setList("tags", tags, option: "--tags", shorthand: .strings)
         let answer = try await global.client(configuration).call(.registerTaskDefinition, .object(body))
         global.emit(answer) { ECSTables.taskDefinition($0["taskDefinition"] ?? .null) }

@@ -10,13 +10,16 @@ struct StartTask: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scope: ClusterOptions
     @Option(help: "family, family:revision or ARN.") var taskDefinition: String
-    @Option(parsing: .upToNextOption, help: "Container instance IDs or ARNs (at most 10).") var containerInstances: [String] = []
+    @Option(parsing: .upToNextOption, help: "Container instance IDs or ARNs (at most 10).") var containerInstances:
+        [String] = []
     @Option(help: "An identifier to find these tasks by.") var startedBy: String?
     @Option(help: "The task group.") var group: String?
     @Option(help: "Container overrides as JSON.") var overrides: String?
 
     func validate() throws {
-        if containerInstances.isEmpty { throw ValidationError("--container-instances needs at least one container instance") }
+        if containerInstances.isEmpty {
+            throw ValidationError("--container-instances needs at least one container instance")
+        }
         if containerInstances.count > 10 {
             throw ValidationError("--container-instances takes at most 10 instances, got \(containerInstances.count)")
         }
@@ -25,8 +28,10 @@ struct StartTask: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration(cluster: scope.cluster)
-        var body: [String: JSONValue] = ["cluster": .string(configuration.cluster),
-                                         "taskDefinition": .string(taskDefinition)]
+        var body: [String: JSONValue] = [
+            "cluster": .string(configuration.cluster),
+            "taskDefinition": .string(taskDefinition),
+        ]
         body.set("containerInstances", containerInstances)
         body.set("startedBy", startedBy)
         body.set("group", group)

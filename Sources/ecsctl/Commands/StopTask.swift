@@ -12,7 +12,9 @@ struct StopTask: AsyncParsableCommand {
     @Option(help: "Why (shown as the task's stoppedReason).") var reason: String?
 
     func validate() throws {
-        if let reason, reason.count > 255 { throw ValidationError("--reason is at most 255 characters, got \(reason.count)") }
+        if let reason, reason.count > 255 {
+            throw ValidationError("--reason is at most 255 characters, got \(reason.count)")
+        }
     }
 
     func run() async throws {

@@ -4,7 +4,8 @@ import TaskDefinitions
 
 /// `ecsctl untag-resource`: ECS UntagResource.
 struct UntagResource: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "untag-resource", abstract: "Removes tags from a resource.")
+    static let configuration = CommandConfiguration(
+        commandName: "untag-resource", abstract: "Removes tags from a resource.")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The resource's ARN.") var resourceArn: String

@@ -13,20 +13,24 @@ struct UpdateService: AsyncParsableCommand {
     @Option(help: "The service's name or ARN.") var service: String
     @Option(parsing: .unconditional, help: "How many tasks to keep running.") var desiredCount: Int?
     @Option(help: "family, family:revision or ARN to deploy.") var taskDefinition: String?
-    @Flag(inversion: .prefixedNo, help: "Start a new deployment even when nothing changed.") var forceNewDeployment: Bool?
+    @Flag(inversion: .prefixedNo, help: "Start a new deployment even when nothing changed.") var forceNewDeployment:
+        Bool?
     @Option(help: "maximumPercent=200,minimumHealthyPercent=100, or JSON.") var deploymentConfiguration: String?
-    @Option(parsing: .upToNextOption, help: "type=memberOf,expression=... or JSON.") var placementConstraints: [String] = []
+    @Option(parsing: .upToNextOption, help: "type=memberOf,expression=... or JSON.") var placementConstraints:
+        [String] = []
     @Option(parsing: .upToNextOption, help: "type=spread,field=... or JSON.") var placementStrategy: [String] = []
     @Option(parsing: .upToNextOption, help: "loadBalancerName=N,containerName=C,containerPort=P ... or JSON.")
     var loadBalancers: [String] = []
-    @Option(help: "Seconds to ignore failing health checks after a task starts.") var healthCheckGracePeriodSeconds: Int?
+    @Option(help: "Seconds to ignore failing health checks after a task starts.") var healthCheckGracePeriodSeconds:
+        Int?
 
     func validate() throws {
         if let desiredCount, desiredCount < 0 {
             throw ValidationError("--desired-count must not be negative, got \(desiredCount)")
         }
         if let healthCheckGracePeriodSeconds, healthCheckGracePeriodSeconds < 0 {
-            throw ValidationError("--health-check-grace-period-seconds must not be negative, got \(healthCheckGracePeriodSeconds)")
+            throw ValidationError(
+                "--health-check-grace-period-seconds must not be negative, got \(healthCheckGracePeriodSeconds)")
         }
         try validateDocument(deploymentConfiguration, option: "--deployment-configuration")
         try validateList(placementConstraints, option: "--placement-constraints", shorthand: .strings)
@@ -41,7 +45,8 @@ struct UpdateService: AsyncParsableCommand {
         body.set("taskDefinition", taskDefinition)
         body.set("forceNewDeployment", forceNewDeployment)
         try body.setDocument("deploymentConfiguration", deploymentConfiguration, option: "--deployment-configuration")
-        try body.setList("placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
+        try body.setList(
+            "placementConstraints", placementConstraints, option: "--placement-constraints", shorthand: .strings)
         try body.setList("placementStrategy", placementStrategy, option: "--placement-strategy", shorthand: .strings)
         try body.setList("loadBalancers", loadBalancers, option: "--load-balancers")
         body.set("healthCheckGracePeriodSeconds", healthCheckGracePeriodSeconds)

@@ -27,13 +27,17 @@ struct ServicesStable: AsyncParsableCommand {
         if services.isEmpty { throw ValidationError("--services needs at least one service name or ARN") }
         if services.count > 10 { throw ValidationError("--services takes at most 10 services, got \(services.count)") }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second, got \(timeout)") }
-        if !(1...300).contains(delay) { throw ValidationError("--delay must be between 1 and 300 seconds, got \(delay)") }
+        if !(1...300).contains(delay) {
+            throw ValidationError("--delay must be between 1 and 300 seconds, got \(delay)")
+        }
     }
 
     func run() async throws {
         let configuration = try global.configuration(cluster: scope.cluster)
-        try await ServiceWaiter(client: global.client(configuration), cluster: configuration.cluster, services: services,
-                                timeout: .seconds(timeout), delay: .seconds(delay), progress: nil).run()
+        try await ServiceWaiter(
+            client: global.client(configuration), cluster: configuration.cluster, services: services,
+            timeout: .seconds(timeout), delay: .seconds(delay), progress: nil
+        ).run()
     }
 }
 
@@ -64,7 +68,9 @@ struct ServiceWaiter {
                 Self.fail("Waiter ServicesStable failed: Waiter encountered a terminal failure state: \(reason)")
             case .waiting(let moving):
                 guard ContinuousClock.now + delay <= deadline else {
-                    Self.fail("Waiter ServicesStable failed: Max attempts exceeded (not stable after \(timeout.components.seconds) s: \(moving.joined(separator: ", ")))")
+                    Self.fail(
+                        "Waiter ServicesStable failed: Max attempts exceeded (not stable after \(timeout.components.seconds) s: \(moving.joined(separator: ", ")))"
+                    )
                 }
                 try await Task.sleep(for: delay)
             }
@@ -94,7 +100,9 @@ struct WaitOptions: ParsableArguments {
     /// Waits for `service` (the create/update answer's) when `--wait` was given.
     func waitIfAsked(for service: JSONValue?, client: ECSClient, cluster: String) async throws {
         guard wait, let service, let name = service["serviceName"]?.stringValue else { return }
-        try await ServiceWaiter(client: client, cluster: cluster, services: [name], timeout: .seconds(waitTimeout),
-                                delay: .seconds(1), progress: ServiceProgress(known: [service])).run()
+        try await ServiceWaiter(
+            client: client, cluster: cluster, services: [name], timeout: .seconds(waitTimeout),
+            delay: .seconds(1), progress: ServiceProgress(known: [service])
+        ).run()
     }
 }

@@ -127,18 +127,21 @@ private final class BackendHandler: ChannelInboundHandler {
             self.send("", context: context, thenClose: true)
         case _ where path.hasPrefix("/slow/"):
             let count = Int(path.dropFirst("/slow/".count)) ?? 0
-            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\n")), promise: nil)
+            context.writeAndFlush(
+                NIOAny(context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\n")), promise: nil)
             self.sendSlowly(remaining: count, chunkSize: 64 * 1024, every: .milliseconds(5), context: context)
         case _ where path.hasPrefix("/trickle/"):
             let count = Int(path.dropFirst("/trickle/".count)) ?? 0
-            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\n")), promise: nil)
+            context.writeAndFlush(
+                NIOAny(context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\n")), promise: nil)
             self.sendSlowly(remaining: count, chunkSize: 1024, every: .milliseconds(50), context: context)
         default:
             self.send("HTTP/1.0 404 Not Found\r\n\r\n", context: context, thenClose: true)
         }
     }
 
-    private func sendSlowly(remaining: Int, chunkSize: Int, every interval: TimeAmount, context: ChannelHandlerContext) {
+    private func sendSlowly(remaining: Int, chunkSize: Int, every interval: TimeAmount, context: ChannelHandlerContext)
+    {
         guard remaining > 0 else {
             self.send("", context: context, thenClose: true)
             return

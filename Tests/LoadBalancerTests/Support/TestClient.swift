@@ -42,7 +42,9 @@ enum TestClient {
     static func body(of response: [UInt8]) -> [UInt8] {
         guard response.count >= 4 else { return [] }
         for index in 0...(response.count - 4)
-        where response[index] == 13 && response[index + 1] == 10 && response[index + 2] == 13 && response[index + 3] == 10 {
+        where response[index] == 13 && response[index + 1] == 10 && response[index + 2] == 13
+            && response[index + 3] == 10
+        {
             return Array(response[(index + 4)...])
         }
         return []
