@@ -69,8 +69,8 @@ public enum ECSTables {
             if !deployments.isEmpty {
                 var table = TextTable(headers: [
                     "DEPLOYMENT", "STATUS", "TASK DEFINITION", "DESIRED", "RUNNING",  // not an ECS status: column headers
-                    "PENDING", "ROLLOUT",
-                ])  // not an ECS status: column headers
+                    "PENDING", "ROLLOUT",  // not an ECS status: column headers
+                ])
                 for deployment in deployments {
                     table.append([
                         Self.text(deployment["id"]), Self.text(deployment["status"]),

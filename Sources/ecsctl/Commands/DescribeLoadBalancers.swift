@@ -46,8 +46,8 @@ enum LoadBalancerTables {
 
     static func targets(_ balancers: [JSONValue]) -> String {
         var table = TextTable(headers: [
-            "BALANCER", "TARGET", "SERVICE", "HEALTH", "ACTIVE", "TOTAL", "ERRORS", "BYTES IN", "BYTES OUT",
-        ])  // not an ECS status: column headers
+            "BALANCER", "TARGET", "SERVICE", "HEALTH", "ACTIVE", "TOTAL", "ERRORS", "BYTES IN", "BYTES OUT",  // not an ECS status: column headers
+        ])
         for balancer in balancers {
             for target in balancer["targets"]?.arrayValue ?? [] {
                 table.append([
