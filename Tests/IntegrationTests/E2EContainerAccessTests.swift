@@ -58,12 +58,11 @@ struct E2EContainerAccessTests {
             #expect(lines.starts(with: ["worker tick 1", "worker tick 2"]))
 
             // When ecsctl logs --follow runs while the task runs
+            let command = Ecsctl.command(
+                ["logs", "--cluster", cluster.cluster, "--task", taskArn, "--follow"],
+                endpoint: cluster.controlPlane.endpoint)
             let follow = DaemonProcess(
-                arguments: [
-                    HostCommand.debugBinaries + "/ecsctl", "logs", "--cluster", cluster.cluster, "--task", taskArn,
-                    "--follow",
-                ],
-                environment: ["FLOTILLA_ENDPOINT": cluster.controlPlane.endpoint, "HOME": cluster.directory],
+                arguments: command.arguments, environment: command.environment,
                 logFile: cluster.directory + "/follow.log")
             try follow.start()
             defer { follow.kill9() }

@@ -19,7 +19,6 @@ import Glibc
     "ecsctl exec and logs through the control plane to an agent endpoint", .enabled(if: getuid() == 0), .serialized,
     .timeLimit(.minutes(3)))
 struct EndpointThroughEcsctlTests {
-    static let ecsctl = ControlPlaneProcess.repositoryRoot.appendingPathComponent(".build/debug/ecsctl")
 
     /// One agent-protocol call to the control plane process.
     func agentCall(_ controlPlane: ControlPlaneProcess, _ operation: String, _ json: String) async throws -> JSONValue {
@@ -37,24 +36,6 @@ struct EndpointThroughEcsctlTests {
     struct HarnessFailure: Error, CustomStringConvertible {
         var description: String
         init(_ description: String) { self.description = description }
-    }
-
-    /// The built ecsctl against `endpoint`, with no config file in the way.
-    static func ecsctlCommand(
-        _ arguments: [String], endpoint: String
-    ) -> (arguments: [String], environment: [String: String]) {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-no-config").path
-        return (
-            [ecsctl.path] + arguments,
-            ["PATH": "/usr/bin:/bin", "FLOTILLA_ENDPOINT": endpoint, "HOME": home, "XDG_CONFIG_HOME": home]
-        )
-    }
-
-    /// Runs ecsctl to completion (bounded: killed after 30 s).
-    static func runEcsctl(_ arguments: [String], endpoint: String) async throws -> HostCommandResult {
-        let command = ecsctlCommand(arguments, endpoint: endpoint)
-        return try await HostCommand.runToCompletion(
-            command.arguments, environment: command.environment, killAfter: .seconds(30))
     }
 
     @Test func execAndLogsThroughEcsctl() async throws {
@@ -104,7 +85,7 @@ struct EndpointThroughEcsctlTests {
                     """)
 
                 // When ecsctl execs a command that writes both streams and fails
-                let exec = try await Self.runEcsctl(
+                let exec = try await ecsctl(
                     [
                         "exec", "--cluster", "demo", "--task", taskID, "--",
                         "sh", "-c", "echo out; echo err >&2; exit 7",
@@ -122,7 +103,7 @@ struct EndpointThroughEcsctlTests {
                     try? FileManager.default.removeItem(atPath: directory + ".out")
                     try? FileManager.default.removeItem(atPath: directory + ".err")
                 }
-                let command = Self.ecsctlCommand(
+                let command = Ecsctl.command(
                     ["logs", "--cluster", "demo", "--task", taskID, "--follow"], endpoint: controlPlane.endpoint)
                 let follow = DaemonProcess(
                     arguments: command.arguments, environment: command.environment,
@@ -131,7 +112,7 @@ struct EndpointThroughEcsctlTests {
                 defer { follow.kill9() }
                 #expect(await eventually { follow.log.contains("first\n") }, "\(follow.errors)")
                 // And the container prints after the request started, then stops
-                let release = try await Self.runEcsctl(
+                let release = try await ecsctl(
                     ["exec", "--cluster", "demo", "--task", taskID, "--", "touch", "/tmp/go"],
                     endpoint: controlPlane.endpoint)
                 #expect(release.status == 0, "\(release.stderr)")
@@ -143,7 +124,7 @@ struct EndpointThroughEcsctlTests {
                 #expect(follow.log == "first\nsecond\n")
 
                 // And the last line alone comes with --tail 1
-                let tail = try await Self.runEcsctl(
+                let tail = try await ecsctl(
                     ["logs", "--cluster", "demo", "--task", taskID, "--tail", "1"],
                     endpoint: controlPlane.endpoint)
                 #expect(tail.status == 0)
