@@ -36,22 +36,15 @@ public final class ClusterControlPlane: Sendable {
             logFile: dataDirectory + "/control-plane.log")
     }
 
-    /// Starts the process (again) and waits until `/healthz` answers (at most 30 s).
+    /// Starts the process (again) and waits until `/healthz` answers (at most 30 s; at once an error if it exits).
     public func start() async throws {
         try daemon.start()
-        let healthy = await eventually(within: .seconds(30), every: .milliseconds(50)) { () async -> Bool? in
-            guard daemon.isRunning else { return false }
-            return await isHealthy() ? true : nil
+        guard await daemon.waitUntilAnswering("\(endpoint)/healthz") else {
+            throw ClusterHarnessError.notReady("ecs-control-plane", daemon.logTail())
         }
-        guard healthy == true else { throw ClusterHarnessError.notReady("ecs-control-plane", daemon.logTail()) }
     }
 
-    public func isHealthy() async -> Bool {
-        guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!) else {
-            return false
-        }
-        return (response as? HTTPURLResponse)?.statusCode == 200
-    }
+    public func isHealthy() async -> Bool { await httpGet("\(endpoint)/healthz") != nil }
 
     /// The value of an unlabelled series on `/metrics` (e.g. `flotilla_reconciler_passes_total`), nil when absent.
     public func metric(_ name: String) async -> Double? {

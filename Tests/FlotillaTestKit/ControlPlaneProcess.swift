@@ -56,14 +56,7 @@ public final class ControlPlaneProcess: Sendable {
 
     /// Polls `/healthz` (bounded: 15 s) until it answers 200.
     func waitUntilHealthy() async throws {
-        let healthy = await eventually(within: .seconds(15), every: .milliseconds(50)) { () async -> Bool in
-            guard daemon.isRunning else { return true }
-            guard let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!)
-            else {
-                return false
-            }
-            return (response as? HTTPURLResponse)?.statusCode == 200
-        }
+        let healthy = await daemon.waitUntilAnswering("\(endpoint)/healthz", within: .seconds(15))
         if let status = daemon.exitStatus { throw ControlPlaneProcessError.exited(status, daemon.logTail()) }
         guard healthy else { throw ControlPlaneProcessError.notHealthy(daemon.logTail()) }
     }

@@ -72,6 +72,14 @@ public final class DaemonProcess: @unchecked Sendable {
         return exitStatus
     }
 
+    /// Waits until `url` (its `/healthz`) answers 200, at most `bound`; false at once when the process exits first.
+    public func waitUntilAnswering(_ url: String, within bound: Duration = .seconds(30)) async -> Bool {
+        await eventually(within: bound, every: .milliseconds(50)) { () async -> Bool? in
+            guard isRunning else { return false }
+            return await httpGet(url) != nil ? true : nil
+        } ?? false
+    }
+
     /// kill -9 and reap.
     public func kill9() {
         let current = lock.withLock { process }
