@@ -96,8 +96,9 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "TaskDefinitions", "ECSVocabulary", "Scheduler", "LoadBalancer", "FlotillaDigest", "AgentProtocol",
-                "HTTPServerLimits", "ECSProtocol",
+                "TaskDefinitions", "ECSVocabulary", "Scheduler", "LoadBalancer", "AgentProtocol",
+                "HTTPServerLimits", "ECSProtocol", "SigV4",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +157,7 @@ let package = Package(
             name: "ecs-control-plane",
             dependencies: [
                 "DaemonSupport",
-                "ControlPlane", "HTTPServerLimits", "LoadBalancer",
+                "ControlPlane", "ECSProtocol", "HTTPServerLimits", "LoadBalancer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -207,7 +208,7 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "FlotillaTestKit",
-            dependencies: ["TaskDefinitions", "ECSVocabulary", "Scheduler", "FlotillaClient"],
+            dependencies: ["TaskDefinitions", "ECSVocabulary", "Scheduler", "FlotillaClient", "SigV4"],
             path: "Tests/FlotillaTestKit",
             swiftSettings: swiftSettings
         ),
@@ -228,7 +229,7 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ControlPlane", "AgentProtocol", "ECSVocabulary", "ECSProtocol", "FlotillaTestKit", "FlotillaDigest",
-                "LoadBalancer",
+                "LoadBalancer", "SigV4",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -38,7 +38,9 @@ public struct AgentAttribute: Codable, Hashable, Sendable {
 /// `FlotillaAgentV1.Register`: join a cluster (or come back to a previous registration).
 public struct RegisterAgentRequest: Codable, Hashable, Sendable {
     public var cluster: String?
-    public var joinToken: String
+    /// The cluster's join token, for a new instance; a re-registration signs with the instance credential instead
+    /// and sends none.
+    public var joinToken: String?
     /// The ARN of the previous registration: an agent that restarts keeps its instance (and its tasks).
     public var containerInstanceArn: String?
     public var hostname: String
@@ -55,7 +57,7 @@ public struct RegisterAgentRequest: Codable, Hashable, Sendable {
     public var versionInfo: JSONValue?
 
     public init(
-        cluster: String?, joinToken: String, containerInstanceArn: String? = nil, hostname: String,
+        cluster: String?, joinToken: String?, containerInstanceArn: String? = nil, hostname: String,
         address: String? = nil, agentEndpoint: String? = nil, agentToken: String? = nil,
         resources: AgentResources, attributes: [AgentAttribute]? = nil, versionInfo: JSONValue? = nil
     ) {
@@ -75,7 +77,10 @@ public struct RegisterAgentRequest: Codable, Hashable, Sendable {
 /// The answer to `Register`.
 public struct RegisterAgentResponse: Codable, Hashable, Sendable {
     public var containerInstanceArn: String
-    /// The secret for every later call; only its SHA-256 is stored, so it is shown this once.
+    /// The instance credential: an access key that signs (SigV4) every later call of this agent, including a
+    /// re-registration, and acts for this instance only. Shown this once; each Register replaces the previous one.
+    public var accessKeyId: String
+    /// The secret of `accessKeyId`.
     public var credential: String
     /// Where to poll (the `DiscoverPollEndpoint` answer).
     public var endpoint: String
@@ -85,10 +90,11 @@ public struct RegisterAgentResponse: Codable, Hashable, Sendable {
     public var containerInstance: JSONValue
 
     public init(
-        containerInstanceArn: String, credential: String, endpoint: String, index: Int64,
+        containerInstanceArn: String, accessKeyId: String, credential: String, endpoint: String, index: Int64,
         containerInstance: JSONValue
     ) {
         self.containerInstanceArn = containerInstanceArn
+        self.accessKeyId = accessKeyId
         self.credential = credential
         self.endpoint = endpoint
         self.index = index

@@ -69,6 +69,9 @@ public enum ECSOperationInputs {
         "DeleteLoadBalancer": DeleteLoadBalancerRequest.self,
         "ReportTargetHealth": ReportTargetHealthRequest.self,
         "GetContainerLogStream": GetContainerLogStreamRequest.self,
+        "CreateAccessKey": CreateAccessKeyRequest.self,
+        "ListAccessKeys": ListAccessKeysRequest.self,
+        "DeleteAccessKey": DeleteAccessKeyRequest.self,
     ]
 
     /// The three tables by target prefix.

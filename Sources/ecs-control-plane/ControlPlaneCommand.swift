@@ -1,7 +1,11 @@
 import ArgumentParser
 import ControlPlane
+import ECSProtocol
 import DaemonSupport
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPServerLimits
 import LoadBalancer
 import Logging
@@ -44,6 +48,27 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     var reconcileInterval: String = ProcessInfo.processInfo.environment["FLOTILLA_RECONCILE_INTERVAL"] ?? "1s"
 
     @OptionGroup var listener: ListenerLimitOptions
+
+    @Option(
+        help:
+            "Access key id of an administrator key to accept from the first start on, with its secret in FLOTILLA_ADMIN_SECRET_ACCESS_KEY or --admin-secret-access-key-file (env FLOTILLA_ADMIN_ACCESS_KEY_ID). Without it, the first start makes a key and writes it to DATA_DIR/admin-credentials."
+    )
+    var adminAccessKeyId: String = ProcessInfo.processInfo.environment["FLOTILLA_ADMIN_ACCESS_KEY_ID"] ?? ""
+
+    @Option(help: "File holding the secret of --admin-access-key-id (one line; never give the secret itself in argv).")
+    var adminSecretAccessKeyFile: String = ""
+
+    @Option(
+        help:
+            "The master key that seals secrets in the store: 32 bytes, mode 0600, created when missing (default DATA_DIR/master.key; env FLOTILLA_MASTER_KEY_FILE)."
+    )
+    var masterKeyFile: String = ProcessInfo.processInfo.environment["FLOTILLA_MASTER_KEY_FILE"] ?? ""
+
+    @Flag(
+        help:
+            "Check no signature: every caller is an administrator. Refused unless --listen is a loopback address; for local experiments only."
+    )
+    var insecureNoAuth = false
 
     @Flag(
         help:
@@ -94,6 +119,22 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         if balancerMaxConnections < 1 {
             throw ValidationError("--balancer-max-connections: must be at least 1, got \(balancerMaxConnections)")
         }
+        if insecureNoAuth, !ListenAddress(argument: listen)!.isLoopback {
+            throw ValidationError(
+                "--insecure-no-auth: only for a control plane listening on loopback (127.0.0.1, ::1 or localhost), not \(listen)")
+        }
+        if insecureNoAuth, !adminAccessKeyId.isEmpty {
+            throw ValidationError("--insecure-no-auth: checks no key, so --admin-access-key-id has no use with it")
+        }
+        if !adminAccessKeyId.isEmpty {
+            guard AccessKeyRules.isKeyID(adminAccessKeyId) else {
+                throw ValidationError(
+                    "--admin-access-key-id: expected 1 to 128 letters, digits or underscores, got \(adminAccessKeyId)")
+            }
+            _ = try adminSecret()
+        } else if !adminSecretAccessKeyFile.isEmpty {
+            throw ValidationError("--admin-secret-access-key-file: give --admin-access-key-id with it")
+        }
         if !(balancerIdleTimeout > 0) {
             throw ValidationError(
                 "--balancer-idle-timeout: must be a positive number of seconds, got \(balancerIdleTimeout)")
@@ -102,6 +143,27 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
     var parsedLimits: Result<HTTPServerLimits, HTTPServerLimits.FlagError> {
         listener.limits(defaults: HTTPServerLimits())
+    }
+
+    /// The secret of `--admin-access-key-id`: from its file, else from FLOTILLA_ADMIN_SECRET_ACCESS_KEY.
+    func adminSecret() throws -> String {
+        let secret: String
+        if !adminSecretAccessKeyFile.isEmpty {
+            guard let data = FileManager.default.contents(atPath: adminSecretAccessKeyFile) else {
+                throw ValidationError("--admin-secret-access-key-file: cannot read \(adminSecretAccessKeyFile)")
+            }
+            secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let value = ProcessInfo.processInfo.environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] {
+            secret = value
+        } else {
+            throw ValidationError(
+                "--admin-access-key-id: give its secret in FLOTILLA_ADMIN_SECRET_ACCESS_KEY or --admin-secret-access-key-file")
+        }
+        guard AccessKeyRules.isSecret(secret) else {
+            throw ValidationError(
+                "--admin-access-key-id: its secret must be 1 to 128 printable characters without spaces")
+        }
+        return secret
     }
 
     var parsedGracePeriod: Duration? { HTTPServerLimits.parseDuration(agentGracePeriod) }
@@ -117,22 +179,47 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
             agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl,
             limits: try parsedLimits.get())
-        // A data dir that cannot hold the store (unwritable, corrupt, not SQLite) is one line and status 1.
+        // Everything this process creates (the store, its log, keys) is the service user's alone.
+        umask(0o077)
+        // A data dir that cannot hold the store (unwritable, corrupt, not SQLite) is one line and status 1; so is a
+        // master key that cannot be used.
         let store: ControlPlaneStore
+        let authentication: APIAuthentication
         do {
             store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+            if insecureNoAuth {
+                authentication = .insecureNoAuth
+            } else {
+                let box = try SecretBox.open(
+                    keyFile: masterKeyFile.isEmpty
+                        ? configuration.dataDirectory.appendingPathComponent("master.key").path : masterKeyFile)
+                let ring = try await AccessKeyRing.load(store: store, box: box)
+                try await AdministratorKey.ensure(
+                    ring: ring, store: store,
+                    given: adminAccessKeyId.isEmpty ? nil : (adminAccessKeyId, try adminSecret()),
+                    dataDirectory: configuration.dataDirectory, logger: logger)
+                authentication = .sigV4(ring)
+            }
         } catch {
             FileHandle.standardError.write(Data("ecs-control-plane: \(error)\n".utf8))
             throw ExitCode.failure
+        }
+        if insecureNoAuth {
+            logger.warning(
+                "INSECURE: --insecure-no-auth: this control plane checks no signature; anyone who reaches \(listen) is an administrator"
+            )
         }
         logger.info(
             "control plane starting",
             metadata: [
                 "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
+                "auth": "\(insecureNoAuth ? "none" : "sigv4")",
             ])
         let loadBalancers = LoadBalancerStatusBoard()
         let application = ControlPlaneApplication.make(
-            api: ECSAPI(store: store, configuration: configuration, loadBalancers: loadBalancers),
+            api: ECSAPI(
+                store: store, configuration: configuration, authentication: authentication,
+                loadBalancers: loadBalancers),
             metrics: { registry.emitToBuffer() },
             logger: logger
         )

@@ -4,18 +4,24 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import SigV4
 import TaskDefinitions
 
 extension TestClientProtocol {
-    /// Calls one `FlotillaAgentV1` operation.
-    func agent(_ operation: String, _ json: String) async throws -> ECSReply {
-        try await raw(headers: agentHeaders(operation), body: json)
+    /// Calls one `FlotillaAgentV1` operation, signed with `credentials` (an instance credential for an agent's
+    /// calls; nil: unsigned, as a joining agent's Register).
+    func agent(
+        _ operation: String, _ json: String, as credentials: AWSCredentials? = TestAccessKeys.administrator
+    ) async throws -> ECSReply {
+        try await call("FlotillaAgentV1.\(operation)", json, as: credentials)
     }
 
     /// Calls `operation` of the agent protocol and requires success.
     @discardableResult
-    func agentOK(_ operation: String, _ json: String) async throws -> JSONValue {
-        let reply = try await agent(operation, json)
+    func agentOK(
+        _ operation: String, _ json: String, as credentials: AWSCredentials? = TestAccessKeys.administrator
+    ) async throws -> JSONValue {
+        let reply = try await agent(operation, json, as: credentials)
         guard reply.status == 200 else {
             throw HarnessError.unexpected(
                 "\(operation) answered \(reply.status): \(reply.errorType ?? "") \(reply.message)")
@@ -23,11 +29,12 @@ extension TestClientProtocol {
         return reply.body
     }
 
-    /// Registers an agent with the cluster's current join token; answers the instance ARN and credential.
+    /// Registers a new agent with the cluster's current join token, unsigned (or re-registers `previous` signed with
+    /// its `credential`); answers the instance ARN and the instance credential Register issued.
     func registerAgent(
-        cluster: String = "default", token: String? = nil, previous: String? = nil,
+        cluster: String = "default", token: String? = nil, previous: (arn: String, credential: AWSCredentials)? = nil,
         hostname: String = "host-a"
-    ) async throws -> (arn: String, credential: String, index: Int) {
+    ) async throws -> (arn: String, credential: AWSCredentials, index: Int) {
         let joinToken: String
         if let token {
             joinToken = token
@@ -36,26 +43,25 @@ extension TestClientProtocol {
                 try await agentOK("GetJoinToken", #"{"cluster": "\#(cluster)"}"#)["joinToken"]?.stringValue ?? ""
         }
         let reply = try await agentOK(
-            "Register", registerBody(cluster: cluster, token: joinToken, previous: previous, hostname: hostname))
+            "Register",
+            registerBody(
+                cluster: cluster, token: previous == nil ? joinToken : nil, previous: previous?.arn, hostname: hostname),
+            as: previous?.credential)
         return (
-            reply["containerInstanceArn"]?.stringValue ?? "", reply["credential"]?.stringValue ?? "",
+            reply["containerInstanceArn"]?.stringValue ?? "",
+            AWSCredentials(
+                accessKeyID: reply["accessKeyId"]?.stringValue ?? "",
+                secretAccessKey: reply["credential"]?.stringValue ?? ""),
             reply["index"]?.intValue ?? -1
         )
     }
 }
 
-func agentHeaders(_ operation: String) -> HTTPFields {
-    [
-        HTTPField.Name("X-Amz-Target")!: "FlotillaAgentV1.\(operation)",
-        .contentType: "application/x-amz-json-1.1",
-    ]
-}
-
 func registerBody(
-    cluster: String = "default", token: String, previous: String? = nil, hostname: String = "host-a"
+    cluster: String = "default", token: String?, previous: String? = nil, hostname: String = "host-a"
 ) -> String {
     """
-    {"cluster": "\(cluster)", "joinToken": "\(token)", "hostname": "\(hostname)", "address": "127.0.0.2",
+    {"cluster": "\(cluster)", \(token.map { #""joinToken": "\#($0)","# } ?? "") "hostname": "\(hostname)", "address": "127.0.0.2",
      \(previous.map { #""containerInstanceArn": "\#($0)","# } ?? "")
      "resources": {"cpu": 2048, "memory": 4096, "ports": [22]},
      "attributes": [{"name": "ecs.os-type", "value": "linux"}, {"name": "ecs.cpu-architecture", "value": "x86_64"},
@@ -64,6 +70,6 @@ func registerBody(
     """
 }
 
-func pollBody(_ instance: String, _ credential: String, index: Int, wait: Int) -> String {
-    #"{"containerInstanceArn": "\#(instance)", "credential": "\#(credential)", "index": \#(index), "waitSeconds": \#(wait)}"#
+func pollBody(_ instance: String, index: Int, wait: Int) -> String {
+    #"{"containerInstanceArn": "\#(instance)", "index": \#(index), "waitSeconds": \#(wait)}"#
 }

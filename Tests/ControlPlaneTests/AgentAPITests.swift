@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SigV4
 import ServiceLifecycle
 import Synchronization
 import TaskDefinitions
@@ -95,10 +96,10 @@ struct AgentAPITests {
             let list = try await client.ok("ListContainerInstances")
             #expect(list["containerInstanceArns"]?.arrayValue?.count == 1)
             let stale = try await client.agent(
-                "PollDesiredTasks", pollBody(first.arn, first.credential, index: 0, wait: 0))
+                "PollDesiredTasks", pollBody(first.arn, index: 0, wait: 0), as: first.credential)
             #expect(stale.errorType == "AccessDeniedException")
             let poll = try await client.agentOK(
-                "PollDesiredTasks", pollBody(second.arn, second.credential, index: 0, wait: 0))
+                "PollDesiredTasks", pollBody(second.arn, index: 0, wait: 0), as: second.credential)
             #expect(poll["tasks"]?.arrayValue?.count == 1)
         }
     }
@@ -143,7 +144,7 @@ struct AgentAPITests {
             let taskArn = try #require(run["tasks"]?[0]?["taskArn"]?.stringValue)
             // When: the agent still holds index 0 (asks to wait up to 60 s)
             let poll = try await client.agentOK(
-                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60))
+                "PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 60), as: agent.credential)
             // Then
             #expect(poll["index"]?.intValue == 1)
             #expect(poll["containerInstanceStatus"]?.stringValue == "ACTIVE")
@@ -155,7 +156,7 @@ struct AgentAPITests {
             #expect(task["overrides"]?["containerOverrides"]?[0]?["environment"]?[0]?["value"]?.stringValue == "1")
             // When: the agent holds an index from a store that was since replaced (ahead of this one)
             let ahead = try await client.agentOK(
-                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 99, wait: 60))
+                "PollDesiredTasks", pollBody(agent.arn, index: 99, wait: 60), as: agent.credential)
             // Then: it answers at once with the store's index, so the agent resynchronises
             #expect(ahead["index"]?.intValue == 1)
             #expect(ahead["tasks"]?.arrayValue?.count == 1)
@@ -168,7 +169,7 @@ struct AgentAPITests {
             try await client.createCluster()
             let agent = try await client.registerAgent()
             let poll = try await client.agentOK(
-                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 1))
+                "PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 1), as: agent.credential)
             #expect(poll["index"]?.intValue == 0)
             #expect(poll["tasks"]?.arrayValue?.isEmpty == true)
         }
@@ -184,7 +185,7 @@ struct AgentAPITests {
             #expect(wrong.status == 403)
             #expect(wrong.errorType == "AccessDeniedException")
             let long = try await client.agent(
-                "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 61))
+                "PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 61), as: agent.credential)
             #expect(long.errorType == "InvalidParameterException")
             #expect(long.message.hasPrefix("waitSeconds"))
         }
@@ -225,7 +226,7 @@ struct AgentAPITests {
     /// Starts a poll at `index` on its own connection, checks it is still blocked once it waits on `store`'s notifier,
     /// runs `write`, and answers what `write` returned and the poll's answer.
     func pollAcross(
-        port: Int, store: ControlPlaneStore, agent: (arn: String, credential: String, index: Int), index: Int,
+        port: Int, store: ControlPlaneStore, agent: (arn: String, credential: AWSCredentials, index: Int), index: Int,
         write: @escaping @Sendable () async throws -> String?
     ) async throws -> (String?, JSONValue) {
         let answered = Flag()
@@ -234,9 +235,17 @@ struct AgentAPITests {
                 let body = try await TestClient.withClient(
                     host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(45))
                 ) { poller in
-                    try await poller.post(
-                        "/", headers: agentHeaders("PollDesiredTasks"),
-                        body: ByteBuffer(string: pollBody(agent.arn, agent.credential, index: index, wait: 60))
+                    // Signed by the agent's own credential at the API's time, as the live control plane checks it.
+                    let body = pollBody(agent.arn, index: index, wait: 60)
+                    let target = "FlotillaAgentV1.PollDesiredTasks"
+                    var headers: HTTPFields = [:]
+                    for (name, value) in TestAccessKeys.signedHeaders(
+                        agent.credential, host: "localhost", target: target, body: body, at: testNow)
+                    {
+                        headers[HTTPField.Name(name)!] = value
+                    }
+                    return try await poller.execute(
+                        .init("/", method: .post, authority: "localhost", headers: headers, body: ByteBuffer(string: body))
                     ).body
                 }
                 answered.set()
@@ -300,7 +309,7 @@ struct AgentAPITests {
             let task = try #require(
                 try await client.ok("RunTask", #"{"taskDefinition": "web"}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
             let running = """
-                {"containerInstanceArn": "\(agent.arn)", "credential": "\(agent.credential)",
+                {"containerInstanceArn": "\(agent.arn)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING", "healthStatus": "HEALTHY",
                             "pullStartedAt": 1700000001, "pullStoppedAt": 1700000002, "startedAt": 1700000003,
                             "containers": [{"name": "web", "lastStatus": "RUNNING", "healthStatus": "HEALTHY",
@@ -308,9 +317,9 @@ struct AgentAPITests {
                  "metrics": {"instance": {"cpuUtilizationPercent": 12.5}}}
                 """
             // When
-            let first = try await client.agentOK("SubmitStateChanges", running)
+            let first = try await client.agentOK("SubmitStateChanges", running, as: agent.credential)
             let described = try await client.ok("DescribeTasks", #"{"tasks": ["\#(task)"]}"#)
-            let again = try await client.agentOK("SubmitStateChanges", running)
+            let again = try await client.agentOK("SubmitStateChanges", running, as: agent.credential)
             let describedAgain = try await client.ok("DescribeTasks", #"{"tasks": ["\#(task)"]}"#)
             // Then
             #expect(first["updated"]?.arrayValue?.compactMap(\.stringValue) == [task])
@@ -331,13 +340,13 @@ struct AgentAPITests {
 
             // When: the essential container exits, then a late RUNNING report arrives
             let stopped = """
-                {"containerInstanceArn": "\(agent.arn)", "credential": "\(agent.credential)",
+                {"containerInstanceArn": "\(agent.arn)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "STOPPED", "stopCode": "EssentialContainerExited",
                             "stoppedReason": "Essential container in task exited", "stoppedAt": 1700000100,
                             "containers": [{"name": "web", "lastStatus": "STOPPED", "exitCode": 137, "reason": "killed"}]}]}
                 """
-            try await client.agentOK("SubmitStateChanges", stopped)
-            let late = try await client.agentOK("SubmitStateChanges", running)
+            try await client.agentOK("SubmitStateChanges", stopped, as: agent.credential)
+            let late = try await client.agentOK("SubmitStateChanges", running, as: agent.credential)
             // Then
             #expect(late["ignored"]?[0]?["reason"]?.stringValue?.contains("cannot go back") == true)
             let final = try #require(try await client.ok("DescribeTasks", #"{"tasks": ["\#(task)"]}"#)["tasks"]?[0])
@@ -364,12 +373,12 @@ struct AgentAPITests {
                 "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref flotilla/nope:1"
             // When the agent reports it STOPPED before it ran, twice (a retried batch)
             let failed = """
-                {"containerInstanceArn": "\(agent.arn)", "credential": "\(agent.credential)",
+                {"containerInstanceArn": "\(agent.arn)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "STOPPED", "stopCode": "TaskFailedToStart",
                             "stoppedReason": "\(reason)", "containers": [{"name": "web", "lastStatus": "STOPPED", "reason": "\(reason)"}]}]}
                 """
-            try await client.agentOK("SubmitStateChanges", failed)
-            try await client.agentOK("SubmitStateChanges", failed)
+            try await client.agentOK("SubmitStateChanges", failed, as: agent.credential)
+            try await client.agentOK("SubmitStateChanges", failed, as: agent.credential)
             // Then the service's newest event names the task and the reason, once
             let events =
                 try await client.ok("DescribeServices", #"{"services": ["web"]}"#)["services"]?[0]?["events"]?
@@ -394,9 +403,9 @@ struct AgentAPITests {
             let bad = try await client.agent(
                 "SubmitStateChanges",
                 """
-                {"containerInstanceArn": "\(a.arn)", "credential": "\(a.credential)",
+                {"containerInstanceArn": "\(a.arn)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING"}, {"taskArn": "\(task)", "lastStatus": "DANCING"}]}
-                """)
+                """, as: a.credential)
             #expect(bad.errorType == "InvalidParameterException")
             #expect(bad.message.hasPrefix("tasks[1].lastStatus"))
             let unchanged = try await client.ok("DescribeTasks", #"{"tasks": ["\#(task)"]}"#)
@@ -404,8 +413,8 @@ struct AgentAPITests {
             let foreign = try await client.agentOK(
                 "SubmitStateChanges",
                 """
-                {"containerInstanceArn": "\(b.arn)", "credential": "\(b.credential)", "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING"}]}
-                """)
+                {"containerInstanceArn": "\(b.arn)", "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING"}]}
+                """, as: b.credential)
             #expect(foreign["ignored"]?[0]?["taskArn"]?.stringValue == task)
         }
     }
@@ -441,7 +450,7 @@ struct AgentAPITests {
             #expect(logged?.metadata["instance.arn"] == "\(agent.arn)")
             #expect(logged?.metadata["cluster"] == "default")
             // When: the agent calls again
-            try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 0))
+            try await client.agentOK("PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 0), as: agent.credential)
             // Then
             let back = try await client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(agent.arn)"]}"#)
             #expect(back["containerInstances"]?[0]?["agentConnected"]?.boolValue == true)
@@ -465,7 +474,7 @@ struct AgentAPITests {
                 }
                 tasks.addTask {
                     try await client.agentOK(
-                        "PollDesiredTasks", pollBody(agent.arn, agent.credential, index: 0, wait: 60))
+                        "PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 60), as: agent.credential)
                 }
                 // Given: the poll is waiting
                 #expect(await eventually { store.desiredStateChanges.waiterCount == 1 })
@@ -503,7 +512,9 @@ func withLiveControlPlane(
     // A long grace period lets polls wait the full 60 s: a poll nothing wakes outlives the poller's 45 s read timeout
     // and fails the test instead of passing late.
     let configuration = ControlPlaneConfiguration(agentGracePeriod: .seconds(600))
-    let api = ECSAPI(store: store, configuration: configuration, clock: { testNow })
+    let api = ECSAPI(
+        store: store, configuration: configuration, authentication: try await testAuthentication(store: store),
+        clock: { testNow })
     let application = Application(
         router: ControlPlaneApplication.router(api: api),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)))

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import TaskDefinitions
+import SigV4
 import Testing
 
 @Suite(
@@ -16,7 +17,7 @@ struct ContainerAccessTests {
     /// and, when `running`, reported RUNNING by the agent.
     struct Placed {
         var instance: String
-        var credential: String
+        var credential: AWSCredentials
         var task: String
     }
 
@@ -35,7 +36,9 @@ struct ContainerAccessTests {
              "resources": {"cpu": 2048, "memory": 4096}}
             """)
         let instance = registered["containerInstanceArn"]?.stringValue ?? ""
-        let credential = registered["credential"]?.stringValue ?? ""
+        let credential = AWSCredentials(
+            accessKeyID: registered["accessKeyId"]?.stringValue ?? "",
+            secretAccessKey: registered["credential"]?.stringValue ?? "")
         let family = JSONValue.parse(definition)["family"]?.stringValue ?? ""
         let task = try #require(
             try await client.ok("RunTask", #"{"taskDefinition": "\#(family)"}"#)["tasks"]?[0]?["taskArn"]?.stringValue)
@@ -46,9 +49,9 @@ struct ContainerAccessTests {
             try await client.agentOK(
                 "SubmitStateChanges",
                 """
-                {"containerInstanceArn": "\(instance)", "credential": "\(credential)",
+                {"containerInstanceArn": "\(instance)",
                  "tasks": [{"taskArn": "\(task)", "lastStatus": "RUNNING", "containers": [\(containers)]}]}
-                """)
+                """, as: credential)
         }
         return Placed(instance: instance, credential: credential, task: task)
     }

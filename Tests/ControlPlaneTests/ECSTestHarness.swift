@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SigV4
 import TaskDefinitions
 
 /// The fixed time every API test runs at.
@@ -22,26 +23,63 @@ struct ECSReply: Sendable {
 }
 
 /// Runs `body` against a control plane on an in-memory store, through Hummingbird's router test client.
+///
+/// The control plane checks signatures (`.sigV4`) with `TestAccessKeys.administrator` as its admin key, unless
+/// `insecure`; the client's calls sign with that key unless they say otherwise.
 func withControlPlane(
     store: ControlPlaneStore? = nil,
     configuration: ControlPlaneConfiguration = ControlPlaneConfiguration(),
+    insecure: Bool = false,
     logger: Logger = Logger(label: "flotilla.test"),
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
-    let api = ECSAPI(store: try store ?? ControlPlaneStore.inMemory(), configuration: configuration, clock: { testNow })
+    let store = try store ?? ControlPlaneStore.inMemory()
+    let api = ECSAPI(
+        store: store, configuration: configuration,
+        authentication: insecure ? .insecureNoAuth : try await testAuthentication(store: store), clock: { testNow })
     let application = Application(
         router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }),
         logger: logger)
     try await application.test(.router, body)
 }
 
+/// SigV4 with the store's keys, `TestAccessKeys.administrator` among them.
+func testAuthentication(store: ControlPlaneStore) async throws -> APIAuthentication {
+    let ring = try await AccessKeyRing.load(store: store, box: .ephemeral())
+    let administrator = TestAccessKeys.administrator
+    try await AdministratorKey.ensure(
+        ring: ring, store: store, given: (administrator.accessKeyID, administrator.secretAccessKey),
+        dataDirectory: FileManager.default.temporaryDirectory, now: testNow,
+        logger: Logger(label: "flotilla.test"))
+    return .sigV4(ring)
+}
+
 extension TestClientProtocol {
-    /// Calls one ECS operation the way the awscli does.
-    func ecs(_ operation: String, _ json: String = "{}", headers extra: HTTPFields = [:]) async throws -> ECSReply {
+    /// Calls one ECS operation the way the awscli does, signed with `credentials` (nil: unsigned).
+    func ecs(
+        _ operation: String, _ json: String = "{}", headers extra: HTTPFields = [:],
+        as credentials: AWSCredentials? = TestAccessKeys.administrator
+    ) async throws -> ECSReply {
+        try await call("AmazonEC2ContainerServiceV20141113.\(operation)", json, headers: extra, as: credentials)
+    }
+
+    /// Calls `target` with `json`, signed with `credentials` at `testNow` (nil: unsigned); `extra` headers are
+    /// added after signing.
+    func call(
+        _ target: String, _ json: String, headers extra: HTTPFields = [:],
+        as credentials: AWSCredentials? = TestAccessKeys.administrator
+    ) async throws -> ECSReply {
         var headers: HTTPFields = [
-            HTTPField.Name("X-Amz-Target")!: "AmazonEC2ContainerServiceV20141113.\(operation)",
+            HTTPField.Name("X-Amz-Target")!: target,
             .contentType: "application/x-amz-json-1.1",
         ]
+        if let credentials {
+            for (name, value) in TestAccessKeys.signedHeaders(
+                credentials, host: "localhost", target: target, body: json, at: testNow)
+            {
+                headers[HTTPField.Name(name)!] = value
+            }
+        }
         for field in extra { headers[field.name] = field.value }
         return try await raw(headers: headers, body: json)
     }

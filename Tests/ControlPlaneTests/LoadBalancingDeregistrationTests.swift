@@ -128,7 +128,7 @@ struct LoadBalancingDeregistrationTests {
         let clock = ManualClock()
         let stoppedAt = clock.date
         // Given a task stopped behind a balancer with a 20 s delay, its download open (embedded balancer on)
-        let ids = TestBox((instance: "", credential: "", task: ""))
+        let ids = TestBox((instance: "", credential: AWSCredentials(accessKeyID: "", secretAccessKey: ""), task: ""))
         try await BalancingControlPlane.run(store: try ControlPlaneStore.open(directory: directory), clock: clock) {
             client, harness in
             let (instance, credential, definition) = try await client.balancedServiceWithAgent(
@@ -201,18 +201,18 @@ struct LoadBalancingDeregistrationTests {
             let running = try await client.agentOK(
                 "SubmitStateChanges",
                 """
-                {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)",
+                {"cluster": "default", "containerInstanceArn": "\(instance)",
                  "tasks": [{"taskArn": "\(held)", "lastStatus": "RUNNING"}]}
-                """)
+                """, as: credential)
             // Then the RUNNING report does not move it back
             #expect(running["ignored"]?.arrayValue?.count == 1)
             #expect(try await harness.task(held).lastStatus == .deactivating)
             try await client.agentOK(
                 "SubmitStateChanges",
                 """
-                {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)",
+                {"cluster": "default", "containerInstanceArn": "\(instance)",
                  "tasks": [{"taskArn": "\(held)", "lastStatus": "STOPPED"}]}
-                """)
+                """, as: credential)
             // And the exited task is STOPPED with nothing left to hold
             #expect(try await harness.task(held).lastStatus == .stopped)
             #expect(try await harness.deregisteringSince(held) == nil)

@@ -34,9 +34,10 @@ struct BalancingControlPlane: Sendable {
         let harness = BalancingControlPlane(
             store: try store ?? ControlPlaneStore.inMemory(), board: LoadBalancerStatusBoard(),
             clock: clock)
+        // About balancing, not signatures: the hand-moved clock may leave a signature's five minutes behind.
         let api = ECSAPI(
-            store: harness.store, configuration: ControlPlaneConfiguration(), loadBalancers: harness.board,
-            clock: { clock.date })
+            store: harness.store, configuration: ControlPlaneConfiguration(), authentication: .insecureNoAuth,
+            loadBalancers: harness.board, clock: { clock.date })
         let application = Application(router: ControlPlaneApplication.router(api: api), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             if embedded {
@@ -146,11 +147,7 @@ extension Database {
 extension TestClientProtocol {
     /// Calls one `FlotillaV1` operation.
     func flotilla(_ operation: String, _ json: String = "{}") async throws -> ECSReply {
-        try await raw(
-            headers: [
-                HTTPField.Name("X-Amz-Target")!: "FlotillaV1.\(operation)",
-                .contentType: "application/x-amz-json-1.1",
-            ], body: json)
+        try await call("FlotillaV1.\(operation)", json)
     }
 
     @discardableResult
@@ -187,7 +184,7 @@ extension TestClientProtocol {
     func balancedServiceWithAgent(
         balancer name: String = "web", port: Int, grace: Int = 0, deregistrationDelay: Double = 5,
         healthyThreshold: Int = 1
-    ) async throws -> (instance: String, credential: String, taskDefinition: String) {
+    ) async throws -> (instance: String, credential: AWSCredentials, taskDefinition: String) {
         try await createCluster()
         let definition = try await registerWeb()
         let taskDefinition = definition["taskDefinition"]?["taskDefinitionArn"]?.stringValue ?? ""
@@ -211,12 +208,12 @@ extension TestClientProtocol {
 
     /// The desiredStatus the agent of `instance` is told for `taskArn` (PollDesiredTasks without waiting), nil when
     /// the poll does not list the task.
-    func agentDesiredStatus(of taskArn: String, instance: String, credential: String) async throws -> String? {
+    func agentDesiredStatus(
+        of taskArn: String, instance: String, credential: AWSCredentials
+    ) async throws -> String? {
         let answer = try await agentOK(
-            "PollDesiredTasks",
-            """
-            {"cluster": "default", "containerInstanceArn": "\(instance)", "credential": "\(credential)", "waitSeconds": 0}
-            """)
+            "PollDesiredTasks", #"{"cluster": "default", "containerInstanceArn": "\#(instance)", "waitSeconds": 0}"#,
+            as: credential)
         return answer["tasks"]?.arrayValue?.first { $0["taskArn"]?.stringValue == taskArn }?["desiredStatus"]?
             .stringValue
     }

@@ -19,7 +19,7 @@ struct ReconcilerRecoveryTests {
         let clock = ManualClock()
         let fleet = FakeAgentHosts(
             clock: { clock.date },
-            call: { operation, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
+            call: { operation, _, _ in throw FakeAgentError.unexpectedReply(operation, "not connected") })
         // Given: 6 running, then a scale-up to 12 whose pass placed tasks the agents have not seen yet
         try await withReconciler(store: try ControlPlaneStore.open(directory: directory), clock: clock, fleet: fleet) {
             cp in

@@ -1,4 +1,6 @@
+import FlotillaClient
 import Foundation
+public import SigV4
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -27,13 +29,16 @@ public final class ClusterControlPlane: Sendable {
         self.dataDirectory = dataDirectory
         port = try freePort(on: address)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLOTILLA_ADMIN_ACCESS_KEY_ID"] = TestAccessKeys.administrator.accessKeyID
+        environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] = TestAccessKeys.administrator.secretAccessKey
         daemon = DaemonProcess(
             arguments: [
                 "\(binaryDirectory)/ecs-control-plane", "--listen", "\(address):\(port)",
                 "--data-dir", dataDirectory, "--agent-grace-period", agentGracePeriod,
                 "--log-level", "info",
             ] + extraArguments,
-            logFile: dataDirectory + "/control-plane.log")
+            environment: environment, logFile: dataDirectory + "/control-plane.log")
     }
 
     /// Starts the process (again) and waits until `/healthz` answers (at most 30 s; at once an error if it exits).
@@ -69,15 +74,19 @@ public final class ClusterControlPlane: Sendable {
         try await call("AmazonEC2ContainerServiceV20141113.\(operation)", body)
     }
 
-    /// Any operation by its full `X-Amz-Target` (`FlotillaAgentV1.GetJoinToken`, `FlotillaV1.CreateLoadBalancer`).
+    /// Any operation by its full `X-Amz-Target` (`FlotillaAgentV1.GetJoinToken`, `FlotillaV1.CreateLoadBalancer`),
+    /// signed with `credentials` (the administrator's unless said).
     @discardableResult
-    public func call(_ target: String, _ body: [String: Any] = [:]) async throws -> JSONValue {
+    public func call(
+        _ target: String, _ body: [String: Any] = [:], as credentials: AWSCredentials = TestAccessKeys.administrator
+    ) async throws -> JSONValue {
         var request = URLRequest(url: URL(string: endpoint)!)
         request.httpMethod = "POST"
         request.timeoutInterval = 30
         request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.sign(with: credentials, region: "us-east-1")
         let (data, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null

@@ -1,4 +1,6 @@
+import FlotillaClient
 public import Foundation
+public import SigV4
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -21,7 +23,13 @@ public final class ControlPlaneProcess: Sendable {
 
     public static var binary: URL { repositoryRoot.appendingPathComponent(".build/debug/ecs-control-plane") }
 
+    /// The region its ARNs carry (and that `call` signs for).
+    public let region: String
+
     /// Starts the control plane on `dataDirectory` (a fresh temp dir when nil) and waits until `/healthz` answers.
+    ///
+    /// It is given `TestAccessKeys.administrator` as its admin key (`--admin-access-key-id`, the secret in
+    /// `FLOTILLA_ADMIN_SECRET_ACCESS_KEY`), unless `arguments` holds `--insecure-no-auth`.
     /// - Parameter viaEnvironment: pass the configuration as `FLOTILLA_*` variables instead of flags.
     /// - Parameter arguments: more flags (e.g. `--idle-timeout 1s`).
     public init(
@@ -33,8 +41,13 @@ public final class ControlPlaneProcess: Sendable {
             ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
         self.dataDirectory = dataDirectory
+        region = viaEnvironment ? "eu-north-1" : "us-east-1"
+        var environment = ProcessInfo.processInfo.environment
+        if !arguments.contains("--insecure-no-auth") {
+            environment["FLOTILLA_ADMIN_ACCESS_KEY_ID"] = TestAccessKeys.administrator.accessKeyID
+            environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] = TestAccessKeys.administrator.secretAccessKey
+        }
         if viaEnvironment {
-            var environment = ProcessInfo.processInfo.environment
             environment["FLOTILLA_LISTEN"] = "127.0.0.1:\(self.port)"
             environment["FLOTILLA_DATA_DIR"] = dataDirectory.path
             environment["FLOTILLA_ACCOUNT_ID"] = "111122223333"
@@ -48,7 +61,7 @@ public final class ControlPlaneProcess: Sendable {
                     Self.binary.path, "--listen", "127.0.0.1:\(self.port)", "--data-dir", dataDirectory.path,
                     "--log-level", "warning",
                 ] + arguments,
-                logFile: dataDirectory.path + ".log")
+                environment: environment, logFile: dataDirectory.path + ".log")
         }
         try daemon.start()
         try await waitUntilHealthy()
@@ -88,13 +101,17 @@ public final class ControlPlaneProcess: Sendable {
         try? FileManager.default.removeItem(atPath: dataDirectory.path + ".log")
     }
 
-    /// Calls one ECS operation over HTTP; returns the status and the JSON body.
-    public func call(_ operation: String, _ json: String = "{}") async throws -> (status: Int, body: Data) {
+    /// Calls one ECS operation over HTTP, signed with `credentials` (nil: unsigned); returns the status and the JSON
+    /// body.
+    public func call(
+        _ operation: String, _ json: String = "{}", as credentials: AWSCredentials? = TestAccessKeys.administrator
+    ) async throws -> (status: Int, body: Data) {
         var request = URLRequest(url: URL(string: endpoint)!)
         request.httpMethod = "POST"
         request.setValue("AmazonEC2ContainerServiceV20141113.\(operation)", forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(json.utf8)
+        if let credentials { request.sign(with: credentials, region: region) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }

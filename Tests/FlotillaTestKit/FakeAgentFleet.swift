@@ -1,5 +1,6 @@
 import ECSVocabulary
 public import Foundation
+public import SigV4
 public import Scheduler
 public import TaskDefinitions
 
@@ -144,8 +145,10 @@ public struct FakeAgentFleet: Sendable {
 /// Transport is a closure, so the same fleet talks to an in-process router or a live server, and survives a
 /// control-plane restart (`connect(_:)`).
 public actor FakeAgentHosts {
-    /// Sends one `FlotillaAgentV1.<operation>` with a JSON body; answers the JSON reply or throws on an error reply.
-    public typealias Call = @Sendable (_ operation: String, _ body: JSONValue) async throws -> JSONValue
+    /// Sends one `FlotillaAgentV1.<operation>` with a JSON body, signed with `credentials` (nil: unsigned, as a
+    /// joining agent's Register); answers the JSON reply or throws on an error reply.
+    public typealias Call =
+        @Sendable (_ operation: String, _ body: JSONValue, _ credentials: AWSCredentials?) async throws -> JSONValue
 
     /// A task as this fake agent knows it.
     public struct FakeTask: Sendable, Hashable {
@@ -163,7 +166,7 @@ public actor FakeAgentHosts {
     public struct Host: Sendable {
         public var name: String
         public var containerInstanceArn: String
-        var credential: String
+        var credential: AWSCredentials
         var index: Int
         /// A silent host neither polls nor reports: its agent (or its network) is gone.
         public var isSilent = false
@@ -198,7 +201,8 @@ public actor FakeAgentHosts {
         attributes: [String: String] = [:]
     ) async throws -> String {
         let token =
-            try await call("GetJoinToken", .object(["cluster": .string(cluster)]))["joinToken"]?.stringValue ?? ""
+            try await call("GetJoinToken", .object(["cluster": .string(cluster)]), TestAccessKeys.administrator)[
+                "joinToken"]?.stringValue ?? ""
         var attributeList: [JSONValue] = [
             .object(["name": .string("ecs.os-type"), "value": .string("linux")]),
             .object(["name": .string("ecs.availability-zone"), "value": .string(zone)]),
@@ -214,12 +218,16 @@ public actor FakeAgentHosts {
                 "resources": .object(["cpu": .number(Double(cpu)), "memory": .number(Double(memory))]),
                 "attributes": .array(attributeList),
                 "versionInfo": .object(["agentVersion": .string("fake-0.1")]),
-            ]))
-        guard let arn = reply["containerInstanceArn"]?.stringValue, let credential = reply["credential"]?.stringValue
+            ]), nil)
+        guard let arn = reply["containerInstanceArn"]?.stringValue, let id = reply["accessKeyId"]?.stringValue,
+            let secret = reply["credential"]?.stringValue
         else {
             throw FakeAgentError.unexpectedReply("Register", "\(reply)")
         }
-        hosts.append(Host(name: name, containerInstanceArn: arn, credential: credential, index: 0))
+        hosts.append(
+            Host(
+                name: name, containerInstanceArn: arn,
+                credential: AWSCredentials(accessKeyID: id, secretAccessKey: secret), index: 0))
         return arn
     }
 
@@ -287,8 +295,8 @@ public actor FakeAgentHosts {
             "PollDesiredTasks",
             .object([
                 "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
-                "credential": .string(host.credential), "index": .number(Double(host.index)), "waitSeconds": .number(0),
-            ]))
+                "index": .number(Double(host.index)), "waitSeconds": .number(0),
+            ]), host.credential)
         hosts[slot].index = reply["index"]?.intValue ?? host.index
         var changes = pending.removeValue(forKey: host.name) ?? [:]
         let now = clock()
@@ -385,9 +393,8 @@ public actor FakeAgentHosts {
                 "SubmitStateChanges",
                 .object([
                     "cluster": .string(cluster), "containerInstanceArn": .string(host.containerInstanceArn),
-                    "credential": .string(host.credential),
                     "tasks": .array(Array(ordered[batch..<min(batch + 100, ordered.count)])),
-                ]))
+                ]), host.credential)
         }
     }
 }

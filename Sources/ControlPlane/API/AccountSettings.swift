@@ -19,8 +19,8 @@ extension AccountSettingRules {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let accountSettingOperations: [String: ECSOperation] = [
-        "PutAccountSetting": ECSOperation { (request: PutAccountSettingRequest, context) in
+    static let accountSettingOperations: [String: OperationHandler] = [
+        "PutAccountSetting": OperationHandler { (request: PutAccountSettingRequest, context) in
             let principal = request.principalArn ?? AccountSettingRules.rootPrincipal(context)
             try await context.store.write { db in
                 try db.putAccountSetting(request.name, value: request.value, principal: principal)
@@ -28,7 +28,7 @@ extension ECSAPI {
             return SettingResponse(
                 setting: Setting(name: request.name, value: request.value, principalArn: principal, type: "user"))
         },
-        "DeleteAccountSetting": ECSOperation { (request: DeleteAccountSettingRequest, context) in
+        "DeleteAccountSetting": OperationHandler { (request: DeleteAccountSettingRequest, context) in
             let principal = request.principalArn ?? AccountSettingRules.rootPrincipal(context)
             return try await context.store.write { db in
                 guard let value = try db.accountSetting(request.name, principal: principal) else {
@@ -39,7 +39,7 @@ extension ECSAPI {
                     setting: Setting(name: request.name, value: value, principalArn: principal, type: "user"))
             }
         },
-        "ListAccountSettings": ECSOperation { (request: ListAccountSettingsRequest, context) in
+        "ListAccountSettings": OperationHandler { (request: ListAccountSettingsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 10, max: 10)
             let principal = request.principalArn ?? AccountSettingRules.rootPrincipal(context)
             let stored = try await context.store.read { db in

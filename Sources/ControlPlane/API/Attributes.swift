@@ -29,8 +29,8 @@ extension Database {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let attributeOperations: [String: ECSOperation] = [
-        "PutAttributes": ECSOperation { (request: AttributesRequest, context) in
+    static let attributeOperations: [String: OperationHandler] = [
+        "PutAttributes": OperationHandler { (request: AttributesRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var answer: [Attribute] = []
@@ -50,7 +50,7 @@ extension ECSAPI {
                 return AttributesResponse(attributes: answer)
             }
         },
-        "DeleteAttributes": ECSOperation { (request: AttributesRequest, context) in
+        "DeleteAttributes": OperationHandler { (request: AttributesRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 var answer: [Attribute] = []
@@ -65,7 +65,7 @@ extension ECSAPI {
                 return AttributesResponse(attributes: answer)
             }
         },
-        "ListAttributes": ECSOperation { (request: ListAttributesRequest, context) in
+        "ListAttributes": OperationHandler { (request: ListAttributesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)

@@ -76,8 +76,8 @@ extension Database {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let clusterOperations: [String: ECSOperation] = [
-        "CreateCluster": ECSOperation { (request: CreateClusterRequest, context) in
+    static let clusterOperations: [String: OperationHandler] = [
+        "CreateCluster": OperationHandler { (request: CreateClusterRequest, context) in
             let name = request.clusterName ?? "default"
             return try await context.store.write { db in
                 if let existing = try db.cluster(name), existing.status == .active {
@@ -98,7 +98,7 @@ extension ECSAPI {
                     cluster: try db.described(cluster, including: ClusterDetail.writeResponse.union([.tags])))
             }
         },
-        "DescribeClusters": ECSOperation { (request: DescribeClustersRequest, context) in
+        "DescribeClusters": OperationHandler { (request: DescribeClustersRequest, context) in
             let identifiers = request.clusters ?? ["default"]
             let details = try request.details()
             return try await context.store.read { db in
@@ -114,7 +114,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "ListClusters": ECSOperation { (request: ListRequest, context) in
+        "ListClusters": OperationHandler { (request: ListRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let rows = try await context.store.read { db in
                 try db.activeClusters()
@@ -122,7 +122,7 @@ extension ECSAPI {
             let page = try Pagination.page(rows, key: \.name, nextToken: request.nextToken, limit: limit)
             return ListClustersResponse(clusterArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
-        "DeleteCluster": ECSOperation { (request: ClusterIdentifierRequest, context) in
+        "DeleteCluster": OperationHandler { (request: ClusterIdentifierRequest, context) in
             try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)
                 let name = cluster.clusterName
@@ -140,7 +140,7 @@ extension ECSAPI {
                 return ClusterResponse(cluster: try db.described(cluster))
             }
         },
-        "UpdateCluster": ECSOperation { (request: UpdateClusterRequest, context) in
+        "UpdateCluster": OperationHandler { (request: UpdateClusterRequest, context) in
             try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)
                 ClusterRules.merge(request.settings, into: &cluster)
@@ -150,7 +150,7 @@ extension ECSAPI {
                 return ClusterResponse(cluster: try db.described(cluster))
             }
         },
-        "UpdateClusterSettings": ECSOperation { (request: UpdateClusterRequest, context) in
+        "UpdateClusterSettings": OperationHandler { (request: UpdateClusterRequest, context) in
             guard let settings = request.settings else { throw ECSError.invalidParameter("settings: is required.") }
             return try await context.store.write { db in
                 var cluster = try db.activeCluster(request.cluster)

@@ -111,8 +111,8 @@ extension Database {
 
 extension ECSAPI {
     /// ECS `ExecuteCommand`.
-    static let containerAccessOperations: [String: ECSOperation] = [
-        "ExecuteCommand": ECSOperation { (request: ExecuteCommandRequest, context) in
+    static let containerAccessOperations: [String: OperationHandler] = [
+        "ExecuteCommand": OperationHandler { (request: ExecuteCommandRequest, context) in
             let location = try await context.store.read { db in
                 try db.containerLocation(
                     cluster: request.cluster, task: request.task, container: request.container,
@@ -135,8 +135,8 @@ extension ECSAPI {
     ]
 
     /// `FlotillaV1.GetContainerLogStream`.
-    static let containerLogOperations: [String: ECSOperation] = [
-        "GetContainerLogStream": ECSOperation { (request: GetContainerLogStreamRequest, context) in
+    static let containerLogOperations: [String: OperationHandler] = [
+        "GetContainerLogStream": OperationHandler { (request: GetContainerLogStreamRequest, context) in
             let location = try await context.store.read { db in
                 try db.containerLocation(
                     cluster: request.cluster, task: request.task, container: request.container,

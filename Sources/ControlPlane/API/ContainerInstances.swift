@@ -106,8 +106,8 @@ extension ContainerInstance {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let containerInstanceOperations: [String: ECSOperation] = [
-        "RegisterContainerInstance": ECSOperation { (request: RegisterContainerInstanceRequest, context) in
+    static let containerInstanceOperations: [String: OperationHandler] = [
+        "RegisterContainerInstance": OperationHandler { (request: RegisterContainerInstanceRequest, context) in
             let resources = request.totalResources ?? []
             let instance = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -137,7 +137,7 @@ extension ECSAPI {
                 "container instance registered", metadata: ["instance.arn": "\(instance.containerInstanceArn)"])
             return ContainerInstanceResponse(containerInstance: instance)
         },
-        "DeregisterContainerInstance": ECSOperation { (request: DeregisterContainerInstanceRequest, context) in
+        "DeregisterContainerInstance": OperationHandler { (request: DeregisterContainerInstanceRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var instance = try db.containerInstance(request.containerInstance, in: cluster),
@@ -158,7 +158,7 @@ extension ECSAPI {
                 return ContainerInstanceResponse(containerInstance: try db.described(instance, cluster: cluster))
             }
         },
-        "ListContainerInstances": ECSOperation { (request: ListContainerInstancesRequest, context) in
+        "ListContainerInstances": OperationHandler { (request: ListContainerInstancesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let query = try request.parsedFilter()
             let filterStatus = request.statusFilter
@@ -178,7 +178,7 @@ extension ECSAPI {
             return ListContainerInstancesResponse(
                 containerInstanceArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
-        "DescribeContainerInstances": ECSOperation { (request: DescribeContainerInstancesRequest, context) in
+        "DescribeContainerInstances": OperationHandler { (request: DescribeContainerInstancesRequest, context) in
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -194,7 +194,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "UpdateContainerInstancesState": ECSOperation { (request: UpdateContainerInstancesStateRequest, context) in
+        "UpdateContainerInstancesState": OperationHandler { (request: UpdateContainerInstancesStateRequest, context) in
             let status = request.newStatus
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -215,7 +215,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "DiscoverPollEndpoint": ECSOperation { (request: DiscoverPollEndpointRequest, context) in
+        "DiscoverPollEndpoint": OperationHandler { (request: DiscoverPollEndpointRequest, context) in
             if request.cluster != nil {
                 _ = try await context.store.read { db in try db.activeCluster(request.cluster) }
             }

@@ -20,22 +20,26 @@ public struct ECSAPI: Sendable {
     public let configuration: ControlPlaneConfiguration
     /// The embedded balancers' live state, which `DescribeLoadBalancers` reports.
     public let loadBalancers: LoadBalancerStatusBoard
+    /// How callers prove who they are: SigV4 with the ring's keys, or (loopback only) not at all.
+    public let authentication: APIAuthentication
     let clock: @Sendable () -> Date
 
-    /// - Parameter clock: the time stamped on what the API writes (tests pass a fixed one).
+    /// - Parameter clock: the time stamped on what the API writes and that signatures are checked against (tests
+    ///   pass a fixed one).
     public init(
-        store: ControlPlaneStore, configuration: ControlPlaneConfiguration,
+        store: ControlPlaneStore, configuration: ControlPlaneConfiguration, authentication: APIAuthentication,
         loadBalancers: LoadBalancerStatusBoard = LoadBalancerStatusBoard(),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.loadBalancers = loadBalancers
         self.configuration = configuration
+        self.authentication = authentication
         self.clock = clock
     }
 
     /// The operations of each target prefix, each checked against the input `ECSOperationInputs` routes to it.
-    static let operations: [String: [String: ECSOperation]] = {
+    static let operations: [String: [String: OperationHandler]] = {
         let operations = [
             ECSWire.targetPrefix: allOperations, ECSWire.agentTargetPrefix: agentOperations,
             ECSWire.flotillaTargetPrefix: flotillaOperations,
@@ -67,10 +71,16 @@ public struct ECSAPI: Sendable {
         var operationLabel = "unknown"
         let response: Response
         do {
+            // As AWS: who signed comes first (an unsigned call to an unknown operation is refused for the missing
+            // signature), then the operation, its content type, the key's scope, and only then the input.
+            let body = try await collectBody(request)
+            let now = clock()
+            let signer = try signer(of: request, body: body, now: now)
             let route = try ECSWire.resolve(target: target)
             operationLabel = route.name
+            let principal = try authorize(signer, route)
             try ECSWire.checkContentType(request.headers[.contentType])
-            let input = try ECSWire.request(route, body: try await collectBody(request))
+            let input = try ECSWire.request(route, body: body)
             // Present: `operations` has an operation for every route.
             let operation = Self.operations[route.prefix]![route.name]!
             let context = OperationContext(
@@ -79,11 +89,13 @@ public struct ECSAPI: Sendable {
                 endpoint: configuration.advertisedEndpoint
                     ?? request.head.authority.map { "http://\($0)" }
                     ?? "http://\(configuration.host):\(configuration.port)",
-                now: clock(),
+                now: now,
                 clock: clock,
                 store: store,
                 configuration: configuration,
                 loadBalancers: loadBalancers,
+                principal: principal,
+                authentication: authentication,
                 logger: logger
             )
             let answer = try await operation.run(input, context)
@@ -174,6 +186,9 @@ struct OperationContext: Sendable {
     var store: ControlPlaneStore
     var configuration: ControlPlaneConfiguration
     var loadBalancers: LoadBalancerStatusBoard
+    /// Who called, and with what scope (already checked against the operation).
+    var principal: Principal
+    var authentication: APIAuthentication
     var logger: Logger
 
     func arn(_ kind: String, _ resource: String) -> String {
@@ -182,7 +197,7 @@ struct OperationContext: Sendable {
 }
 
 /// One operation: its checked input in (`ECSWire.request`), response JSON out.
-struct ECSOperation: Sendable {
+struct OperationHandler: Sendable {
     /// The input type the operation takes; `ECSOperationInputs` must route the same one to it.
     let input: any ECSRequest.Type
     let run: @Sendable (any ECSRequest, OperationContext) async throws -> Data
@@ -200,7 +215,7 @@ struct ECSOperation: Sendable {
 }
 
 extension ECSAPI {
-    static let allOperations: [String: ECSOperation] =
+    static let allOperations: [String: OperationHandler] =
         clusterOperations
         .merging(taskDefinitionOperations) { $1 }
         .merging(serviceOperations) { $1 }

@@ -29,8 +29,8 @@ extension ECSAPI {
     /// `FlotillaV1.CreateLoadBalancer`, `DescribeLoadBalancers`, `DeleteLoadBalancer`: named balancers that services
     /// attach to with ECS's `loadBalancers` (ELB load balancer plus target group in one); `ReportTargetHealth`: the
     /// verdicts of a balancer run by `ecs-lb`, which the reconciler counts as it counts the embedded balancers'.
-    static let loadBalancerOperations: [String: ECSOperation] = [
-        "CreateLoadBalancer": ECSOperation { (request: CreateLoadBalancerRequest, context) in
+    static let loadBalancerOperations: [String: OperationHandler] = [
+        "CreateLoadBalancer": OperationHandler { (request: CreateLoadBalancerRequest, context) in
             let name = ARNs.loadBalancerName(request.loadBalancerName)
             let definition = try LoadBalancerRules.definition(
                 from: request, arn: context.arn("loadbalancer", name), now: context.now)
@@ -57,7 +57,7 @@ extension ECSAPI {
                 ])
             return answer
         },
-        "DescribeLoadBalancers": ECSOperation { (request: DescribeLoadBalancersRequest, context) in
+        "DescribeLoadBalancers": OperationHandler { (request: DescribeLoadBalancersRequest, context) in
             let board = context.loadBalancers
             return try await context.store.read { db in
                 var response = DescribeLoadBalancersResponse(loadBalancers: [], failures: [])
@@ -84,7 +84,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "ReportTargetHealth": ECSOperation { (request: ReportTargetHealthRequest, context) in
+        "ReportTargetHealth": OperationHandler { (request: ReportTargetHealthRequest, context) in
             let name = ARNs.loadBalancerName(request.loadBalancerName)
             if request.targets.count > ReportTargetHealthRules.maximumTargets {
                 throw ECSError.invalidParameter(
@@ -109,7 +109,7 @@ extension ECSAPI {
             }
             return ReportTargetHealthResponse()
         },
-        "DeleteLoadBalancer": ECSOperation { (request: DeleteLoadBalancerRequest, context) in
+        "DeleteLoadBalancer": OperationHandler { (request: DeleteLoadBalancerRequest, context) in
             let name = ARNs.loadBalancerName(request.loadBalancerName)
             let board = context.loadBalancers
             let answer = try await context.store.write { db in

@@ -7,8 +7,8 @@ import TaskDefinitions
 // MARK: - Operations
 
 extension ECSAPI {
-    static let serviceOperations: [String: ECSOperation] = [
-        "CreateService": ECSOperation { (request: CreateServiceRequest, context) in
+    static let serviceOperations: [String: OperationHandler] = [
+        "CreateService": OperationHandler { (request: CreateServiceRequest, context) in
             let strategy = request.strategy
             let launchType = request.launchTypeOrDefault
             let taskDefinitionText = try request.requiredTaskDefinition()
@@ -65,7 +65,7 @@ extension ECSAPI {
                 "service created", metadata: ["service": "\(service.serviceName)", "cluster": "\(service.clusterArn)"])
             return ServiceResponse(service: service)
         },
-        "DescribeServices": ECSOperation { (request: DescribeServicesRequest, context) in
+        "DescribeServices": OperationHandler { (request: DescribeServicesRequest, context) in
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -83,7 +83,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "ListServices": ECSOperation { (request: ListServicesRequest, context) in
+        "ListServices": OperationHandler { (request: ListServicesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 10, max: 100)
             let rows = try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -96,7 +96,7 @@ extension ECSAPI {
             let page = try Pagination.page(rows, key: \.serviceName, nextToken: request.nextToken, limit: limit)
             return ListServicesResponse(serviceArns: page.items.map(\.serviceArn), nextToken: page.nextToken)
         },
-        "UpdateService": ECSOperation { (request: UpdateServiceRequest, context) in
+        "UpdateService": OperationHandler { (request: UpdateServiceRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }
@@ -166,7 +166,7 @@ extension ECSAPI {
                 return ServiceResponse(service: try db.described(service, cluster: cluster))
             }
         },
-        "DeleteService": ECSOperation { (request: DeleteServiceRequest, context) in
+        "DeleteService": OperationHandler { (request: DeleteServiceRequest, context) in
             let (response, clusterName, deregistering) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard var service = try db.service(request.service, in: cluster) else { throw ECSError.serviceNotFound }

@@ -42,15 +42,15 @@ extension Database {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let tagOperations: [String: ECSOperation] = [
-        "TagResource": ECSOperation { (request: TagResourceRequest, context) in
+    static let tagOperations: [String: OperationHandler] = [
+        "TagResource": OperationHandler { (request: TagResourceRequest, context) in
             try await context.store.write { db in
                 try db.checkTaggable(request.resourceArn)
                 try db.putTags(request.tags, on: request.resourceArn)
                 return EmptyResponse()
             }
         },
-        "UntagResource": ECSOperation { (request: UntagResourceRequest, context) in
+        "UntagResource": OperationHandler { (request: UntagResourceRequest, context) in
             try await context.store.write { db in
                 try db.checkTaggable(request.resourceArn)
                 for key in request.tagKeys {
@@ -59,7 +59,7 @@ extension ECSAPI {
                 return EmptyResponse()
             }
         },
-        "ListTagsForResource": ECSOperation { (request: ListTagsForResourceRequest, context) in
+        "ListTagsForResource": OperationHandler { (request: ListTagsForResourceRequest, context) in
             try await context.store.read { db in
                 try db.checkTaggable(request.resourceArn)
                 return ListTagsForResourceResponse(tags: try db.tags(of: request.resourceArn))

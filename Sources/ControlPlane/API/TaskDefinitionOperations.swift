@@ -39,8 +39,8 @@ extension TaskDefinition {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let taskDefinitionOperations: [String: ECSOperation] = [
-        "RegisterTaskDefinition": ECSOperation { (request: RegisterTaskDefinitionRequest, context) in
+    static let taskDefinitionOperations: [String: OperationHandler] = [
+        "RegisterTaskDefinition": OperationHandler { (request: RegisterTaskDefinitionRequest, context) in
             var definition = request.definition
             let tags = request.tags
             definition.tags = nil
@@ -61,7 +61,7 @@ extension ECSAPI {
             )
             return TaskDefinitionResponse(taskDefinition: registered, tags: tags ?? [])
         },
-        "DescribeTaskDefinition": ECSOperation { (request: DescribeTaskDefinitionRequest, context) in
+        "DescribeTaskDefinition": OperationHandler { (request: DescribeTaskDefinitionRequest, context) in
             let reference = try TaskDefinitionReference(request.taskDefinition)
             return try await context.store.read { db in
                 guard let definition = try db.taskDefinition(reference) else {
@@ -74,7 +74,7 @@ extension ECSAPI {
                 )
             }
         },
-        "ListTaskDefinitions": ECSOperation { (request: ListTaskDefinitionsRequest, context) in
+        "ListTaskDefinitions": OperationHandler { (request: ListTaskDefinitionsRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             guard let status = request.statusOrDefault else {
                 throw ECSError.invalidParameter("status: must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.")
@@ -88,7 +88,7 @@ extension ECSAPI {
                 rows, key: \.key, nextToken: request.nextToken, limit: limit, descending: sort == "DESC")
             return ListTaskDefinitionsResponse(taskDefinitionArns: page.items.map(\.arn), nextToken: page.nextToken)
         },
-        "ListTaskDefinitionFamilies": ECSOperation { (request: ListTaskDefinitionFamiliesRequest, context) in
+        "ListTaskDefinitionFamilies": OperationHandler { (request: ListTaskDefinitionFamiliesRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             let status = request.statusOrDefault
             let families = try await context.store.read { db in
@@ -97,7 +97,7 @@ extension ECSAPI {
             let page = try Pagination.page(families, key: { $0 }, nextToken: request.nextToken, limit: limit)
             return ListTaskDefinitionFamiliesResponse(families: page.items, nextToken: page.nextToken)
         },
-        "DeregisterTaskDefinition": ECSOperation { (request: DeregisterTaskDefinitionRequest, context) in
+        "DeregisterTaskDefinition": OperationHandler { (request: DeregisterTaskDefinitionRequest, context) in
             let reference = try request.reference()
             return try await context.store.write { db in
                 guard var definition = try db.taskDefinition(reference) else {
@@ -111,7 +111,7 @@ extension ECSAPI {
                 return TaskDefinitionResponse(taskDefinition: definition)
             }
         },
-        "DeleteTaskDefinitions": ECSOperation { (request: DeleteTaskDefinitionsRequest, context) in
+        "DeleteTaskDefinitions": OperationHandler { (request: DeleteTaskDefinitionsRequest, context) in
             let references = try request.references()
             return try await context.store.write { db in
                 var response = DeleteTaskDefinitionsResponse(taskDefinitions: [], failures: [])

@@ -115,8 +115,8 @@ extension Database {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let taskOperations: [String: ECSOperation] = [
-        "RunTask": ECSOperation { (request: RunTaskRequest, context) in
+    static let taskOperations: [String: OperationHandler] = [
+        "RunTask": OperationHandler { (request: RunTaskRequest, context) in
             let count = request.count ?? 1
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -131,7 +131,7 @@ extension ECSAPI {
                     now: context.now, using: &generator)
             }
         },
-        "StartTask": ECSOperation { (request: StartTaskRequest, context) in
+        "StartTask": OperationHandler { (request: StartTaskRequest, context) in
             return try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let definition = try db.usableTaskDefinition(request.taskDefinition)
@@ -173,7 +173,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "StopTask": ECSOperation { (request: StopTaskRequest, context) in
+        "StopTask": OperationHandler { (request: StopTaskRequest, context) in
             let (outcome, clusterName, response) = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 guard let task = try db.task(request.task, in: cluster) else {
@@ -193,7 +193,7 @@ extension ECSAPI {
             }
             return response
         },
-        "DescribeTasks": ECSOperation { (request: DescribeTasksRequest, context) in
+        "DescribeTasks": OperationHandler { (request: DescribeTasksRequest, context) in
             let includeTags = request.include?.contains("TAGS") ?? false
             return try await context.store.read { db in
                 let cluster = try db.activeCluster(request.cluster)
@@ -212,7 +212,7 @@ extension ECSAPI {
                 return response
             }
         },
-        "ListTasks": ECSOperation { (request: ListTasksRequest, context) in
+        "ListTasks": OperationHandler { (request: ListTasksRequest, context) in
             let limit = try Pagination.limit(request.maxResults, default: 100, max: 100)
             guard let desiredStatus = request.desiredStatusOrDefault else {
                 throw ECSError.invalidParameter("desiredStatus: must be RUNNING, PENDING or STOPPED.")

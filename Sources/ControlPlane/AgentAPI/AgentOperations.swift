@@ -1,6 +1,5 @@
 import AgentProtocol
 import ECSVocabulary
-import FlotillaDigest
 import Foundation
 import ECSProtocol
 import GRDB
@@ -19,7 +18,7 @@ extension AgentRules {
 
 // MARK: - Rules over the store
 
-/// An agent's instance after its credential checked out.
+/// An agent's instance after its caller checked out.
 struct AgentSession: Sendable {
     var cluster: Cluster
     var instance: ContainerInstance
@@ -28,16 +27,26 @@ struct AgentSession: Sendable {
     var reconnected: Bool
 }
 
+extension OperationContext {
+    /// The instance the caller may act for: its instance credential's; nil (any) when the control plane checks no
+    /// signature. Any other key, even an administrator's, is no agent.
+    func instanceBinding(for arn: String) throws(ECSError) -> InstanceBinding? {
+        if case .insecureNoAuth = authentication { return nil }
+        guard let binding = principal.instance else { throw .credentialRefused(String(arn.prefix(300))) }
+        return binding
+    }
+}
+
 extension Database {
-    /// Checks `credential` against the instance's stored hash and records the contact (reconnecting the instance).
+    /// Checks that the caller's credential (`binding`; nil: any) acts for the instance `arn` names, and records the
+    /// contact (reconnecting the instance).
     func agentSession(
-        cluster identifier: String?, instance arn: String, credential: String, now: Date
+        cluster identifier: String?, instance arn: String, binding: InstanceBinding?, now: Date
     ) throws -> AgentSession {
         let cluster = try activeCluster(identifier)
         guard let id = ARN.lastComponent(of: arn, kind: "container-instance"),
-            let record = try agentRecord(instanceID: id, cluster: cluster.clusterName),
-            let hash = record.credentialHash,
-            Secrets.equal(hash, SHA256.hex(credential.utf8))
+            binding == nil || binding == InstanceBinding(cluster: cluster.clusterName, instanceID: id),
+            let record = try agentRecord(instanceID: id, cluster: cluster.clusterName)
         else {
             throw ECSError.credentialRefused(String(arn.prefix(300)))
         }
@@ -99,19 +108,40 @@ extension OperationContext {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let agentOperations: [String: ECSOperation] = joinTokenOperations.merging([
-        "Register": ECSOperation { (request: RegisterAgentRequest, context) in
-            let credential = Secrets.generate()
-            let (cluster, instance, index, isReregistration): (Cluster, ContainerInstance, Int64, Bool)
+    static let agentOperations: [String: OperationHandler] = joinTokenOperations.merging([
+        "Register": OperationHandler { (request: RegisterAgentRequest, context) in
+            // Who may register what: an instance credential re-registers its own instance; a join token registers
+            // a new one (or, on a control plane that checks no signature, any).
+            let ownInstance = context.principal.instance
+            let ring: AccessKeyRing? =
+                if case .sigV4(let ring) = context.authentication { ring } else { nil }
+            let (cluster, instance, index, credential, replaced, isReregistration):
+                (Cluster, ContainerInstance, Int64, AccessKey, [String], Bool)
             do {
-                (cluster, instance, index, isReregistration) = try await context.store.write { db in
+                (cluster, instance, index, credential, replaced, isReregistration) = try await context.store.write {
+                    db in
                     let cluster = try db.activeCluster(request.cluster)
-                    guard Secrets.equal(try db.joinToken(of: cluster, now: context.now).token, request.joinToken) else {
-                        throw ECSError.joinTokenRefused(cluster.clusterName)
-                    }
-                    let existing = try request.containerInstanceArn
+                    let named = try request.containerInstanceArn
                         .flatMap { try db.containerInstance($0, in: cluster) }
                         .flatMap { $0.status == .inactive ? nil : $0 }
+                    let existing: ContainerInstance?
+                    if let ownInstance {
+                        guard let named,
+                            ownInstance == InstanceBinding(cluster: cluster.clusterName, instanceID: named.id)
+                        else {
+                            throw ECSError.credentialRefused(String((request.containerInstanceArn ?? "").prefix(300)))
+                        }
+                        existing = named
+                    } else {
+                        guard Secrets.equal(try db.joinToken(of: cluster, now: context.now).token, request.joinToken ?? "")
+                        else {
+                            throw ECSError.joinTokenRefused(cluster.clusterName)
+                        }
+                        if let named, ring != nil {
+                            throw ECSError.reregistrationNeedsCredential(named.containerInstanceArn)
+                        }
+                        existing = named
+                    }
                     let id = existing?.id ?? TaskRules.newID()
                     let resources = [
                         Resource(name: "CPU", type: "INTEGER", integerValue: request.resources.cpu),
@@ -131,46 +161,58 @@ extension ECSAPI {
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
                     try db.recordRegistration(
-                        instanceID: id, cluster: cluster.clusterName, credentialHash: SHA256.hex(credential.utf8),
-                        at: context.now,
+                        instanceID: id, cluster: cluster.clusterName, at: context.now,
                         address: request.address, endpoint: request.agentEndpoint,
                         endpointToken: request.agentEndpoint == nil ? nil : request.agentToken)
                     for attribute in request.attributes ?? [] {
                         try db.putAttribute(
                             name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
                     }
+                    // The new instance credential replaces the previous ones in the same commit.
+                    let credential = AccessKey(
+                        id: AccessKeyMaterial.newID(), name: "instance-\(cluster.clusterName)-\(id)", scope: .agent,
+                        secret: AccessKeyMaterial.newSecret(), createdAt: context.now,
+                        instance: InstanceBinding(cluster: cluster.clusterName, instanceID: id))
+                    var replaced: [String] = []
+                    if let ring {
+                        replaced = try db.deleteInstanceCredentials(cluster: cluster.clusterName, instanceID: id)
+                        try db.putAccessKey(try ring.stored(credential))
+                    }
                     return (
                         cluster, try db.described(instance, cluster: cluster),
-                        try db.desiredIndex(of: instance, cluster: cluster),
+                        try db.desiredIndex(of: instance, cluster: cluster), credential, replaced,
                         existing != nil
                     )
                 }
             } catch let error as ECSError where error.type == "AccessDeniedException" {
                 context.logger.warning(
-                    "agent join token refused",
+                    "agent registration refused",
                     metadata: [
                         "cluster": "\(request.cluster ?? "default")",
-                        "agent.hostname": "\(request.hostname.prefix(255))",
+                        "agent.hostname": "\(request.hostname.prefix(255))", "error": "\(error.message)",
                     ])
                 throw error
             }
+            ring?.remove(replaced)
+            ring?.insert(credential)
             context.logger.info(
                 isReregistration ? "container instance re-registered" : "container instance registered",
                 metadata: [
                     "cluster": "\(cluster.clusterName)", "instance.arn": "\(instance.containerInstanceArn)",
-                    "agent.hostname": "\(request.hostname)",
+                    "agent.hostname": "\(request.hostname)", "accessKey.id": "\(credential.id)",
                 ])
             return try RegisterAgentResponse(
                 containerArn: instance.containerInstanceArn, credential: credential,
                 endpoint: context.endpoint, index: index, instance: instance)
         },
-        "PollDesiredTasks": ECSOperation { (request: PollDesiredTasksRequest, context) in
+        "PollDesiredTasks": OperationHandler { (request: PollDesiredTasksRequest, context) in
             let wait = try AgentRules.wait(request.waitSeconds, configuration: context.configuration)
             let held = request.index ?? 0
+            let binding = try context.instanceBinding(for: request.containerInstanceArn)
             let session = try await context.store.write { db in
                 try db.agentSession(
-                    cluster: request.cluster, instance: request.containerInstanceArn,
-                    credential: request.credential, now: context.now)
+                    cluster: request.cluster, instance: request.containerInstanceArn, binding: binding,
+                    now: context.now)
             }
             context.logContact(session)
             if session.index == held, wait > .zero {
@@ -192,17 +234,18 @@ extension ECSAPI {
             // The contact is stamped again at the end: a long poll is contact all along.
             return try await context.store.write { db in
                 let session = try db.agentSession(
-                    cluster: request.cluster, instance: request.containerInstanceArn,
-                    credential: request.credential, now: context.clock())
+                    cluster: request.cluster, instance: request.containerInstanceArn, binding: binding,
+                    now: context.clock())
                 return try db.desiredTasks(of: session)
             }
         },
-        "SubmitStateChanges": ECSOperation { (request: SubmitStateChangesRequest, context) in
+        "SubmitStateChanges": OperationHandler { (request: SubmitStateChangesRequest, context) in
             let changes = request.tasks ?? []
+            let binding = try context.instanceBinding(for: request.containerInstanceArn)
             let (session, response) = try await context.store.write { db in
                 let session = try db.agentSession(
-                    cluster: request.cluster, instance: request.containerInstanceArn,
-                    credential: request.credential, now: context.now)
+                    cluster: request.cluster, instance: request.containerInstanceArn, binding: binding,
+                    now: context.now)
                 var response = SubmitStateChangesResponse(updated: [], unchanged: [], ignored: [])
                 for change in changes {
                     guard let task = try db.task(change.taskArn, in: session.cluster),

@@ -9,20 +9,30 @@ import TaskDefinitions
 
 extension RegisterAgentResponse {
     /// The answer with `instance` as DescribeContainerInstances encodes it.
-    init(containerArn: String, credential: String, endpoint: String, index: Int64, instance: ContainerInstance) throws {
+    init(containerArn: String, credential: AccessKey, endpoint: String, index: Int64, instance: ContainerInstance) throws {
         let document = try JSONDecoder().decode(JSONValue.self, from: RequestDecoding.encode(instance))
         self.init(
-            containerInstanceArn: containerArn, credential: credential, endpoint: endpoint, index: index,
-            containerInstance: document)
+            containerInstanceArn: containerArn, accessKeyId: credential.id, credential: credential.secret,
+            endpoint: endpoint, index: index, containerInstance: document)
     }
 }
 
 // MARK: - Errors
 
 extension ECSError {
+    /// A call for an instance that is not the caller's, or that does not exist.
     static func credentialRefused(_ instance: String) -> ECSError {
         ECSError(
-            "AccessDeniedException", "credential: is not valid for container instance \(instance); register again.",
+            "AccessDeniedException",
+            "containerInstanceArn: this credential does not act for container instance \(instance); register again.",
+            status: .forbidden)
+    }
+
+    /// A join token naming an instance that exists: only that instance's own credential re-registers it.
+    static func reregistrationNeedsCredential(_ instance: String) -> ECSError {
+        ECSError(
+            "AccessDeniedException",
+            "containerInstanceArn: \(instance) is registered already; re-registering it needs its own credential (a join token registers new container instances only).",
             status: .forbidden)
     }
 

@@ -41,8 +41,8 @@ extension Database {
 // MARK: - Operations
 
 extension ECSAPI {
-    static let joinTokenOperations: [String: ECSOperation] = [
-        "GetJoinToken": ECSOperation { (request: JoinTokenRequest, context) in
+    static let joinTokenOperations: [String: OperationHandler] = [
+        "GetJoinToken": OperationHandler { (request: JoinTokenRequest, context) in
             try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let (token, createdAt) = try db.joinToken(of: cluster, now: context.now)
@@ -51,7 +51,7 @@ extension ECSAPI {
                     createdAt: createdAt)
             }
         },
-        "RotateJoinToken": ECSOperation { (request: JoinTokenRequest, context) in
+        "RotateJoinToken": OperationHandler { (request: JoinTokenRequest, context) in
             let response = try await context.store.write { db in
                 let cluster = try db.activeCluster(request.cluster)
                 let (token, createdAt) = try db.rotateJoinToken(of: cluster, now: context.now)

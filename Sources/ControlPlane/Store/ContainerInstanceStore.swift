@@ -32,20 +32,16 @@ extension Database {
 
     // MARK: - The agent's columns
 
-    /// The instance's document with its agent's credential hash and desired-state index.
-    func agentRecord(
-        instanceID: String, cluster: String
-    ) throws -> (instance: ContainerInstance, credentialHash: String?, desiredIndex: Int64)? {
+    /// The instance's document with its desired-state index.
+    func agentRecord(instanceID: String, cluster: String) throws -> (instance: ContainerInstance, desiredIndex: Int64)? {
         guard
             let row = try Row.fetchOne(
-                self,
-                sql:
-                    "SELECT document, credentialHash, desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
+                self, sql: "SELECT document, desiredIndex FROM containerInstance WHERE cluster = ? AND id = ?",
                 arguments: [cluster, instanceID])
         else { return nil }
         return (
             instance: try Documents.decode(ContainerInstance.self, from: row["document"]),
-            credentialHash: row["credentialHash"], desiredIndex: row["desiredIndex"]
+            desiredIndex: row["desiredIndex"]
         )
     }
 
@@ -56,21 +52,19 @@ extension Database {
             arguments: [now.timeIntervalSince1970, cluster, instanceID])
     }
 
-    /// What `Register` stores beside the document: the credential's hash, the contact, the agent's address, and
-    /// its endpoint with the token it accepts.
+    /// What `Register` stores beside the document: the contact, the agent's address, and its endpoint with the
+    /// token it accepts. (The agent's credential is an access key now, in `accessKey`; the hash column of the bearer
+    /// credential that came before is cleared.)
     func recordRegistration(
-        instanceID: String, cluster: String, credentialHash: String, at now: Date, address: String?,
-        endpoint: String?, endpointToken: String?
+        instanceID: String, cluster: String, at now: Date, address: String?, endpoint: String?, endpointToken: String?
     ) throws {
         try execute(
             sql: """
-                UPDATE containerInstance SET credentialHash = ?, lastContactAt = ?, agentAddress = ?,
+                UPDATE containerInstance SET credentialHash = NULL, lastContactAt = ?, agentAddress = ?,
                     agentEndpoint = ?, agentToken = ?
                 WHERE cluster = ? AND id = ?
                 """,
-            arguments: [
-                credentialHash, now.timeIntervalSince1970, address, endpoint, endpointToken, cluster, instanceID,
-            ])
+            arguments: [now.timeIntervalSince1970, address, endpoint, endpointToken, cluster, instanceID])
     }
 
     /// The instance's document with the endpoint its agent serves logs and exec on, and the token it accepts.

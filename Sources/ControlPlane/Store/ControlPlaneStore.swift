@@ -25,7 +25,14 @@ public final class ControlPlaneStore: Sendable {
     public static func open(directory: URL, health: StoreHealth? = nil) throws(StoreOpenError) -> ControlPlaneStore {
         let path = directory.appendingPathComponent("flotilla.sqlite").path
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // The directory is the control plane's alone (0700), and so are the files SQLite makes in it (0600):
+            // the store holds sealed secrets and the directory the master key that opens them.
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
+            }
         } catch {
             throw StoreOpenError(
                 path: directory.path,

@@ -215,6 +215,25 @@ extension ControlPlaneStore {
             try db.execute(
                 sql: "CREATE TABLE readinessProbe (id INTEGER PRIMARY KEY CHECK (id = 1), checkedAt REAL NOT NULL)")
         }
+        migrator.registerMigration("v9: access keys") { db in
+            // SigV4 needs the secret itself to check a signature, so it cannot be hashed: it is sealed (AES-GCM) with
+            // the data directory's master key, a file beside this one (`SecretBox`), never stored in the clear.
+            // `instanceCluster`/`instanceID` bind an instance credential (issued at Register) to its instance.
+            try db.execute(
+                sql: """
+                    CREATE TABLE accessKey (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        scope TEXT NOT NULL,
+                        sealedSecret BLOB NOT NULL,
+                        createdAt REAL NOT NULL,
+                        expiresAt REAL,
+                        instanceCluster TEXT,
+                        instanceID TEXT
+                    );
+                    CREATE INDEX accessKey_instance ON accessKey(instanceCluster, instanceID);
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,34 @@
+public import Foundation
+public import SigV4
+
+/// The keys tests sign with.
+public enum TestAccessKeys {
+    /// The administrator key every test control plane is given at start (`--admin-access-key-id` with its secret in
+    /// `FLOTILLA_ADMIN_SECRET_ACCESS_KEY`; in process, `AdministratorKey.ensure(given:)`), and the test clients'
+    /// default signer.
+    public static let administrator = AWSCredentials(
+        accessKeyID: "AKFLTESTADMINISTRATOR", secretAccessKey: "flotilla-test-administrator-secret")
+
+    /// The environment a test client process (ecsctl, the awscli, ecs-lb) signs with `credentials` from.
+    public static func environment(_ credentials: AWSCredentials = administrator) -> [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+            // No file of the machine's user may change what a test signs with.
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null",
+        ]
+    }
+
+    /// The headers that sign a JSON 1.1 `POST /` to `host` with `target` and `body`, at `date`.
+    public static func signedHeaders(
+        _ credentials: AWSCredentials = administrator, host: String, target: String, body: String,
+        at date: Date, region: String = "us-east-1"
+    ) -> [(name: String, value: String)] {
+        let headers = [
+            (name: "Host", value: host), (name: "X-Amz-Target", value: target),
+            (name: "Content-Type", value: "application/x-amz-json-1.1"),
+        ]
+        let request = SigV4Request(method: "POST", path: "/", headers: headers, body: Array(body.utf8))
+        return headers.dropFirst() + SigV4Signer(credentials: credentials, region: region, service: "ecs")
+            .sign(request, at: date)
+    }
+}
