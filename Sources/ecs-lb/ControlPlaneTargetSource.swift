@@ -42,7 +42,7 @@ struct ControlPlaneTargetSource: TargetSource {
             throw ValidationError("DescribeLoadBalancers answered a balancer without loadBalancerName or listenerPort")
         }
         let check = balancer["healthCheck"]
-        let kind: BalancerHealthCheck.Kind =
+        let kind: TargetHealthCheck.Kind =
             check?["protocol"]?.stringValue == "HTTP"
             ? .http(path: check?["path"]?.stringValue ?? "/") : .tcp
         let configuration = LoadBalancerConfiguration(
@@ -51,7 +51,7 @@ struct ControlPlaneTargetSource: TargetSource {
             listenerPort: listenerOverride?.port ?? port,
             algorithm: balancer["algorithm"]?.stringValue == "least-connections"
                 ? .leastOutstandingConnections : .roundRobin,
-            healthCheck: BalancerHealthCheck(
+            healthCheck: TargetHealthCheck(
                 kind: kind,
                 interval: .seconds(Self.number(check?["intervalSeconds"]) ?? 10),
                 timeout: .seconds(Self.number(check?["timeoutSeconds"]) ?? 5),

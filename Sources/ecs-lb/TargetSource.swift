@@ -73,6 +73,3 @@ struct FileTargetSource: TargetSource {
             .description
     }
 }
-
-/// The balancer's health check, for files that also see TaskDefinitions' container `HealthCheck`.
-typealias BalancerHealthCheck = HealthCheck

@@ -22,11 +22,11 @@ public struct LoadBalancerDefinition: Codable, Hashable, Sendable {
 
     /// The configuration the balancer library runs this definition with.
     public var configuration: LoadBalancerConfiguration {
-        let kind: HealthCheck.Kind = healthCheck.protocol == "HTTP" ? .http(path: healthCheck.path ?? "/") : .tcp
+        let kind: TargetHealthCheck.Kind = healthCheck.protocol == "HTTP" ? .http(path: healthCheck.path ?? "/") : .tcp
         return LoadBalancerConfiguration(
             name: loadBalancerName, listenerHost: listenerAddress, listenerPort: listenerPort,
             algorithm: algorithm == "least-connections" ? .leastOutstandingConnections : .roundRobin,
-            healthCheck: HealthCheck(
+            healthCheck: TargetHealthCheck(
                 kind: kind, interval: .seconds(healthCheck.intervalSeconds ?? 10),
                 timeout: .seconds(healthCheck.timeoutSeconds ?? 5),
                 healthyThreshold: healthCheck.healthyThreshold ?? 3,
