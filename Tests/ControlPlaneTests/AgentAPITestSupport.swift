@@ -1,5 +1,6 @@
 import ControlPlane
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -46,7 +47,7 @@ extension TestClientProtocol {
 
 func agentHeaders(_ operation: String) -> HTTPFields {
     [
-        HTTPField.Name("X-Amz-Target")!: "FlotillaAgentV1.\(operation)",
+        HTTPField.Name("X-Amz-Target")!: TargetPrefix.agent.target(operation),
         .contentType: "application/x-amz-json-1.1",
     ]
 }

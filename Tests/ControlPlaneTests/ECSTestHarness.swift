@@ -1,5 +1,6 @@
 import ControlPlane
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -39,7 +40,7 @@ extension TestClientProtocol {
     /// Calls one ECS operation the way the awscli does.
     func ecs(_ operation: String, _ json: String = "{}", headers extra: HTTPFields = [:]) async throws -> ECSReply {
         var headers: HTTPFields = [
-            HTTPField.Name("X-Amz-Target")!: "AmazonEC2ContainerServiceV20141113.\(operation)",
+            HTTPField.Name("X-Amz-Target")!: TargetPrefix.ecs.target(operation),
             .contentType: "application/x-amz-json-1.1",
         ]
         for field in extra { headers[field.name] = field.value }

@@ -148,7 +148,7 @@ extension TestClientProtocol {
     func flotilla(_ operation: String, _ json: String = "{}") async throws -> ECSReply {
         try await raw(
             headers: [
-                HTTPField.Name("X-Amz-Target")!: "FlotillaV1.\(operation)",
+                HTTPField.Name("X-Amz-Target")!: TargetPrefix.flotilla.target(operation),
                 .contentType: "application/x-amz-json-1.1",
             ], body: json)
     }

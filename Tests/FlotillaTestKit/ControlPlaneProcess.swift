@@ -1,3 +1,4 @@
+import ECSVocabulary
 public import Foundation
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
@@ -92,7 +93,7 @@ public final class ControlPlaneProcess: Sendable {
     public func call(_ operation: String, _ json: String = "{}") async throws -> (status: Int, body: Data) {
         var request = URLRequest(url: URL(string: endpoint)!)
         request.httpMethod = "POST"
-        request.setValue("AmazonEC2ContainerServiceV20141113.\(operation)", forHTTPHeaderField: "X-Amz-Target")
+        request.setValue(TargetPrefix.ecs.target(operation), forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(json.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)

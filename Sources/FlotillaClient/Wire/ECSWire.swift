@@ -8,10 +8,6 @@ public import FoundationNetworking
 ///
 /// `ECSClient` sends what these build; tests check them byte for byte.
 public enum ECSWire {
-    /// ECS's JSON target prefix (botocore `metadata.targetPrefix`).
-    public static let targetPrefix = "AmazonEC2ContainerServiceV20141113"
-    /// The prefix of Flotilla's own operations (named load balancers, log streams).
-    public static let flotillaTargetPrefix = "FlotillaV1"
     /// ECS's content type (JSON protocol version 1.1).
     public static let contentType = "application/x-amz-json-1.1"
 
