@@ -107,7 +107,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
+            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary", "AgentProtocol"],
+            swiftSettings: swiftSettings),
 
         // MARK: - Node agent and its runtime
         .target(
@@ -147,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "ecsctl",
             dependencies: [
-                "FlotillaClient", "TaskDefinitions", "ECSVocabulary",
+                "FlotillaClient", "TaskDefinitions", "ECSVocabulary", "AgentProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
