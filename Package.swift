@@ -215,6 +215,10 @@ let package = Package(
         .testTarget(
             name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"],
             swiftSettings: swiftSettings),
+        // ecsctl's presentation (tables, JSON text, argument documents), through `@testable import ecsctl`.
+        .testTarget(
+            name: "EcsctlTests", dependencies: ["ecsctl", "FlotillaClient", "TaskDefinitions"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ECSVocabularyTests", dependencies: ["ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
