@@ -135,6 +135,7 @@ let package = Package(
         .target(
             name: "LoadBalancer",
             dependencies: [
+                "ECSProtocol", "ECSVocabulary",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -181,7 +182,7 @@ let package = Package(
             name: "ecs-lb",
             dependencies: [
                 "DaemonSupport", "HTTPServerLimits",
-                "LoadBalancer", "FlotillaClient", "TaskDefinitions", "ECSVocabulary",
+                "LoadBalancer", "FlotillaClient", "TaskDefinitions", "ECSProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "LoadBalancerTests",
             dependencies: [
-                "LoadBalancer", "FlotillaTestKit",
+                "LoadBalancer", "FlotillaTestKit", "ECSProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
