@@ -138,7 +138,9 @@ public struct DescribedLoadBalancer: Decodable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         definition = try LoadBalancerDefinition(from: decoder)
-        targets = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([TargetDescription].self, forKey: .targets) ?? []
+        targets =
+            try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([TargetDescription].self, forKey: .targets)
+            ?? []
     }
 }
 

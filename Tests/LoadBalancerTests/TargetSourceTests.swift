@@ -81,6 +81,7 @@ struct TargetSourceTests {
 
         // Then the check is ELB's default TCP check, as CreateLoadBalancer would have stored it
         #expect(configuration.algorithm == .roundRobin)
-        #expect(configuration.healthCheck == TargetHealthCheck(kind: .tcp, interval: .seconds(10), timeout: .seconds(5)))
+        #expect(
+            configuration.healthCheck == TargetHealthCheck(kind: .tcp, interval: .seconds(10), timeout: .seconds(5)))
     }
 }

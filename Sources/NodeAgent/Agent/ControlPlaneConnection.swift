@@ -48,7 +48,8 @@ actor ControlPlaneConnection {
         let sessionConfiguration = URLSessionConfiguration.ephemeral
         sessionConfiguration.timeoutIntervalForRequest = timeout
         client = ECSClient(
-            endpoint: configuration.endpoint, timeout: timeout, session: URLSession(configuration: sessionConfiguration))
+            endpoint: configuration.endpoint, timeout: timeout, session: URLSession(configuration: sessionConfiguration)
+        )
     }
 
     var containerInstanceArn: String? { identity.containerInstanceArn }

@@ -13,7 +13,8 @@ enum ECSTables {
         for cluster in clusters {
             table.append([
                 ECSText.text(cluster["clusterName"]), ECSText.text(cluster["status"]),
-                ECSText.text(cluster["registeredContainerInstancesCount"]), ECSText.text(cluster["activeServicesCount"]),
+                ECSText.text(cluster["registeredContainerInstancesCount"]),
+                ECSText.text(cluster["activeServicesCount"]),
                 ECSText.text(cluster["runningTasksCount"]), ECSText.text(cluster["pendingTasksCount"]),
             ])
         }
@@ -40,7 +41,8 @@ enum ECSTables {
                 return "\(host)->\(ECSText.text(mapping["containerPort"]))/\(proto)"
             }
             containers.append([
-                ECSText.text(container["name"]), ECSText.text(container["image"]), ECSText.text(container["cpu"]), memory,
+                ECSText.text(container["name"]), ECSText.text(container["image"]), ECSText.text(container["cpu"]),
+                memory,
                 ECSText.text(container["essential"] ?? .bool(true)), ports.isEmpty ? "-" : ports.joined(separator: ","),
             ])
         }
@@ -53,7 +55,8 @@ enum ECSTables {
         var table = TextTable(headers: ["NAME", "STATUS", "DESIRED", "RUNNING", "PENDING", "TASK DEFINITION"])  // not an ECS status: column headers
         for service in services {
             table.append([
-                ECSText.text(service["serviceName"]), ECSText.text(service["status"]), ECSText.text(service["desiredCount"]),
+                ECSText.text(service["serviceName"]), ECSText.text(service["status"]),
+                ECSText.text(service["desiredCount"]),
                 ECSText.text(service["runningCount"]), ECSText.text(service["pendingCount"]),
                 service["taskDefinition"]?.stringValue.map(shortName) ?? "-",
             ])
@@ -85,7 +88,9 @@ enum ECSTables {
             let events = (service["events"]?.arrayValue ?? []).prefix(eventLimit)
             if !events.isEmpty {
                 var table = TextTable(headers: ["TIME", "MESSAGE"])
-                for event in events { table.append([ECSText.timestamp(event["createdAt"]), Self.text(event["message"])]) }
+                for event in events {
+                    table.append([ECSText.timestamp(event["createdAt"]), Self.text(event["message"])])
+                }
                 text += "\nRecent events of \(name):\n" + table.render()
             }
         }
@@ -103,7 +108,8 @@ enum ECSTables {
             table.append([
                 task["taskArn"]?.stringValue.map(shortName) ?? "-",
                 task["taskDefinitionArn"]?.stringValue.map(shortName) ?? "-",
-                ECSText.text(task["lastStatus"]), ECSText.text(task["desiredStatus"]), ECSText.text(task["healthStatus"]), ECSText.text(task["group"]),
+                ECSText.text(task["lastStatus"]), ECSText.text(task["desiredStatus"]),
+                ECSText.text(task["healthStatus"]), ECSText.text(task["group"]),
                 task["containerInstanceArn"]?.stringValue.map(shortName) ?? "-", ECSText.text(task["stoppedReason"]),
             ])
         }
@@ -134,7 +140,8 @@ enum ECSTables {
         var table = TextTable(headers: ["NAME", "VALUE", "TARGET TYPE", "TARGET"])
         for attribute in attributes {
             table.append([
-                ECSText.text(attribute["name"]), ECSText.text(attribute["value"]), ECSText.text(attribute["targetType"]),
+                ECSText.text(attribute["name"]), ECSText.text(attribute["value"]),
+                ECSText.text(attribute["targetType"]),
                 attribute["targetId"]?.stringValue.map(shortName) ?? "-",
             ])
         }
@@ -152,7 +159,9 @@ enum ECSTables {
         if failures.isEmpty { return "" }
         var table = TextTable(headers: ["FAILED", "REASON", "DETAIL"])  // not an ECS status: column headers
         for failure in failures {
-            table.append([ECSText.text(failure["arn"]), ECSText.text(failure["reason"]), ECSText.text(failure["detail"])])
+            table.append([
+                ECSText.text(failure["arn"]), ECSText.text(failure["reason"]), ECSText.text(failure["detail"]),
+            ])
         }
         return "\nFailures:\n" + table.render()
     }
