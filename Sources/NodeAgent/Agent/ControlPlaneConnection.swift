@@ -84,8 +84,12 @@ actor ControlPlaneConnection {
         let response: RegisterAgentResponse
         do {
             response = try await client.call(.register, request, as: RegisterAgentResponse.self)
-        } catch ECSClientError.service(let type, let message, _) where type == "AccessDeniedException" {
-            throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
+        } catch {
+            // A `catch .service(...) where` clause on the typed error crashes Swift 6.3.1's SILGen; an `if case` does not.
+            if case .service("AccessDeniedException", let message, _) = error {
+                throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
+            }
+            throw error
         }
         let previous = identity.containerInstanceArn
         identity.containerInstanceArn = response.containerInstanceArn

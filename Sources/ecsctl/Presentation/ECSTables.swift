@@ -58,7 +58,7 @@ enum ECSTables {
                 ECSText.text(service["serviceName"]), ECSText.text(service["status"]),
                 ECSText.text(service["desiredCount"]),
                 ECSText.text(service["runningCount"]), ECSText.text(service["pendingCount"]),
-                service["taskDefinition"]?.stringValue.map(shortName) ?? "-",
+                service["taskDefinition"]?.stringValue.map(ECSText.shortName) ?? "-",
             ])
         }
         return table.render()
@@ -68,7 +68,7 @@ enum ECSTables {
     static func serviceDetails(_ services: [JSONValue], eventLimit: Int = 10) -> String {
         var text = Self.services(services)
         for service in services {
-            let name = Self.text(service["serviceName"])
+            let name = ECSText.text(service["serviceName"])
             let deployments = service["deployments"]?.arrayValue ?? []
             if !deployments.isEmpty {
                 var table = TextTable(headers: [
@@ -77,10 +77,10 @@ enum ECSTables {
                 ])
                 for deployment in deployments {
                     table.append([
-                        Self.text(deployment["id"]), Self.text(deployment["status"]),
-                        deployment["taskDefinition"]?.stringValue.map(shortName) ?? "-",
-                        Self.text(deployment["desiredCount"]), Self.text(deployment["runningCount"]),
-                        Self.text(deployment["pendingCount"]), Self.text(deployment["rolloutState"]),
+                        ECSText.text(deployment["id"]), ECSText.text(deployment["status"]),
+                        deployment["taskDefinition"]?.stringValue.map(ECSText.shortName) ?? "-",
+                        ECSText.text(deployment["desiredCount"]), ECSText.text(deployment["runningCount"]),
+                        ECSText.text(deployment["pendingCount"]), ECSText.text(deployment["rolloutState"]),
                     ])
                 }
                 text += "\nDeployments of \(name):\n" + table.render()
@@ -89,7 +89,7 @@ enum ECSTables {
             if !events.isEmpty {
                 var table = TextTable(headers: ["TIME", "MESSAGE"])
                 for event in events {
-                    table.append([ECSText.timestamp(event["createdAt"]), Self.text(event["message"])])
+                    table.append([ECSText.timestamp(event["createdAt"]), ECSText.text(event["message"])])
                 }
                 text += "\nRecent events of \(name):\n" + table.render()
             }
@@ -106,11 +106,12 @@ enum ECSTables {
         ])
         for task in tasks {
             table.append([
-                task["taskArn"]?.stringValue.map(shortName) ?? "-",
-                task["taskDefinitionArn"]?.stringValue.map(shortName) ?? "-",
+                task["taskArn"]?.stringValue.map(ECSText.shortName) ?? "-",
+                task["taskDefinitionArn"]?.stringValue.map(ECSText.shortName) ?? "-",
                 ECSText.text(task["lastStatus"]), ECSText.text(task["desiredStatus"]),
                 ECSText.text(task["healthStatus"]), ECSText.text(task["group"]),
-                task["containerInstanceArn"]?.stringValue.map(shortName) ?? "-", ECSText.text(task["stoppedReason"]),
+                task["containerInstanceArn"]?.stringValue.map(ECSText.shortName) ?? "-",
+                ECSText.text(task["stoppedReason"]),
             ])
         }
         return table.render()
@@ -125,7 +126,8 @@ enum ECSTables {
         ])
         for instance in instances {
             table.append([
-                instance["containerInstanceArn"]?.stringValue.map(shortName) ?? "-", ECSText.text(instance["status"]),
+                instance["containerInstanceArn"]?.stringValue.map(ECSText.shortName) ?? "-",
+                ECSText.text(instance["status"]),
                 ECSText.text(instance["agentConnected"]), ECSText.text(instance["runningTasksCount"]),
                 ECSText.text(instance["pendingTasksCount"]),
                 resource("CPU", instance), resource("MEMORY", instance),
@@ -142,7 +144,7 @@ enum ECSTables {
             table.append([
                 ECSText.text(attribute["name"]), ECSText.text(attribute["value"]),
                 ECSText.text(attribute["targetType"]),
-                attribute["targetId"]?.stringValue.map(shortName) ?? "-",
+                attribute["targetId"]?.stringValue.map(ECSText.shortName) ?? "-",
             ])
         }
         return table.render()
