@@ -116,7 +116,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary"], swiftSettings: swiftSettings),
+            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary", "AgentProtocol"],
+            swiftSettings: swiftSettings),
 
         // MARK: - Node agent and its runtime
         .target(
@@ -143,6 +144,7 @@ let package = Package(
         .target(
             name: "LoadBalancer",
             dependencies: [
+                "ECSProtocol", "ECSVocabulary",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "ecsctl",
             dependencies: [
-                "FlotillaClient", "TaskDefinitions", "ECSVocabulary",
+                "FlotillaClient", "TaskDefinitions", "ECSVocabulary", "AgentProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -189,7 +191,7 @@ let package = Package(
             name: "ecs-lb",
             dependencies: [
                 "DaemonSupport", "HTTPServerLimits",
-                "LoadBalancer", "FlotillaClient", "TaskDefinitions", "ECSVocabulary",
+                "LoadBalancer", "FlotillaClient", "TaskDefinitions", "ECSProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,6 +225,10 @@ let package = Package(
         .testTarget(
             name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"],
             swiftSettings: swiftSettings),
+        // ecsctl's presentation (tables, JSON text, argument documents), through `@testable import ecsctl`.
+        .testTarget(
+            name: "EcsctlTests", dependencies: ["ecsctl", "FlotillaClient", "TaskDefinitions"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TaskDefinitionsTests", dependencies: ["TaskDefinitions"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ECSVocabularyTests", dependencies: ["ECSVocabulary", "FlotillaTestKit"], swiftSettings: swiftSettings
@@ -255,7 +261,7 @@ let package = Package(
         .testTarget(
             name: "LoadBalancerTests",
             dependencies: [
-                "LoadBalancer", "FlotillaTestKit",
+                "LoadBalancer", "FlotillaTestKit", "ECSProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -94,7 +94,7 @@ struct BalancerBenchmark: AsyncParsableCommand {
         let balancer = try await LoadBalancer.start(
             LoadBalancerConfiguration(
                 name: "bench", listenerHost: "127.0.0.1", listenerPort: 0, algorithm: .roundRobin,
-                healthCheck: HealthCheck(kind: .tcp, interval: .seconds(5), timeout: .seconds(1))),
+                healthCheck: TargetHealthCheck(kind: .tcp, interval: .seconds(5), timeout: .seconds(1))),
             targets: backendPorts.map { Target(id: "nginx-\($0)", host: "127.0.0.1", port: $0) },
             assumeHealthy: true, logger: logger)
 

@@ -1,10 +1,9 @@
+import ECSVocabulary
 public import Foundation
 
-/// The agent protocol's framing: the target prefix, the limits both sides hold to, and the JSON coders (dates as
-/// epoch seconds, as ECS sends them).
+/// The agent protocol's framing: its operations (`X-Amz-Target: FlotillaAgentV1.<Operation>`, `TargetPrefix.agent`),
+/// the limits both sides hold to, and the JSON coders (dates as epoch seconds, as ECS sends them).
 public enum AgentWire {
-    /// `X-Amz-Target: FlotillaAgentV1.<Operation>`.
-    public static let targetPrefix = "FlotillaAgentV1"
     /// Task state changes in one `SubmitStateChanges` batch.
     public static let maxBatch = 100
 
@@ -15,7 +14,7 @@ public enum AgentWire {
         case submitStateChanges = "SubmitStateChanges"
 
         /// The `X-Amz-Target` header value.
-        public var target: String { "\(AgentWire.targetPrefix).\(rawValue)" }
+        public var target: String { TargetPrefix.agent.target(rawValue) }
     }
 
     /// A decoder for the protocol's bodies.

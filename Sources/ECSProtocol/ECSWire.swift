@@ -1,3 +1,4 @@
+public import ECSVocabulary
 public import Foundation
 
 /// The input of one operation: decoded from the request body, then checked on its own, before the store is asked.
@@ -24,12 +25,12 @@ extension ECSRequest where Self: Decodable {
 /// Pure: the control plane's `ECSAPI` calls these steps in this order around reading the body, and the request fuzz
 /// target (`Fuzz/`) calls them on arbitrary bytes. Every failure is an `ECSError` (`ecsError(from:)`).
 public enum ECSWire {
-    /// ECS's operations.
-    public static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
-    /// The agent protocol and the join token operations.
-    public static let agentTargetPrefix = "FlotillaAgentV1."
-    /// Flotilla's own user-facing operations (load balancers, container log streams).
-    public static let flotillaTargetPrefix = "FlotillaV1."
+    /// ECS's operations: the routing key of `TargetPrefix.ecs` (the prefix and its dot).
+    public static let targetPrefix = TargetPrefix.ecs.dotted
+    /// The agent protocol and the join token operations (`TargetPrefix.agent`).
+    public static let agentTargetPrefix = TargetPrefix.agent.dotted
+    /// Flotilla's own user-facing operations (`TargetPrefix.flotilla`).
+    public static let flotillaTargetPrefix = TargetPrefix.flotilla.dotted
     public static let acceptedContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
     /// An operation as `X-Amz-Target` names it.

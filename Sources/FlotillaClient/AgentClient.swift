@@ -1,21 +1,9 @@
+public import AgentProtocol
 public import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Synchronization
-import TaskDefinitions
-
-/// What a command run with `ecsctl exec` left: the agent endpoint's exec answer.
-public struct AgentExecResult: Codable, Hashable, Sendable {
-    public var exitCode: Int
-    public var stdout: String
-    public var stderr: String
-    /// The command ran past its timeout and was killed.
-    public var timedOut: Bool
-    /// The output was longer than the agent keeps (1 MiB per stream) and was cut.
-    public var stdoutTruncated: Bool?
-    public var stderrTruncated: Bool?
-}
 
 /// Talks to an agent endpoint directly, with the stream URL and token `ExecuteCommand` or `GetContainerLogStream`
 /// handed out: a container's logs (followed as they are written) and exec.
@@ -36,11 +24,9 @@ public struct AgentClient: Sendable {
         request.httpMethod = "POST"
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        let body: JSONValue = .object([
-            "command": .array(command.map(JSONValue.string)),
-            "timeoutSeconds": .number(Double(timeoutSeconds)),
-        ])
-        request.httpBody = ECSWire.encode(body)
+        // JSONEncoder cannot fail on strings and an integer.
+        request.httpBody = try! AgentWire.encoder().encode(
+            AgentExecRequest(command: command, timeoutSeconds: timeoutSeconds))
         let data: Data
         let response: URLResponse
         do {
@@ -60,9 +46,9 @@ public struct AgentClient: Sendable {
     /// The URL of the agent's logs with `follow` and `tail` set.
     public static func logsURL(_ url: URL, follow: Bool, tail: Int?) -> URL {
         guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url }
-        var items = [URLQueryItem(name: "follow", value: follow ? "true" : "false")]
-        if let tail { items.append(URLQueryItem(name: "tail", value: String(tail))) }
-        components.queryItems = items
+        components.queryItems = AgentLogsRequest(follow: follow, tail: tail).queryItems.map {
+            URLQueryItem(name: $0.name, value: $0.value)
+        }
         return components.url ?? url
     }
 

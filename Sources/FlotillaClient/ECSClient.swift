@@ -1,3 +1,4 @@
+public import AgentProtocol
 public import Foundation
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
@@ -6,7 +7,8 @@ public import FoundationNetworking
 
 /// An ECS JSON 1.1 client: one `POST /` per call, on URLSession.
 ///
-/// Used by ecsctl and the tests; speaks to Flotilla's control plane or to anything else that speaks ECS.
+/// Used by ecsctl, ecs-lb, the node agent (the agent protocol's calls) and the tests; speaks to Flotilla's control
+/// plane or to anything else that speaks ECS.
 public struct ECSClient: Sendable {
     public var endpoint: URL
     public var region: String?
@@ -29,20 +31,8 @@ public struct ECSClient: Sendable {
     public func call(
         _ operation: ECSOperation, _ body: JSONValue = .object([:])
     ) async throws(ECSClientError) -> JSONValue {
-        let request = ECSWire.request(
-            endpoint: endpoint, operation: operation, body: body, region: region,
-            timeout: timeout)
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch {
-            throw .unreachable(endpoint: endpoint, reason: Self.reason(error))
-        }
-        guard let http = response as? HTTPURLResponse else {
-            throw .malformedResponse(statusCode: 0, reason: "not an HTTP response")
-        }
-        return try ECSWire.response(statusCode: http.statusCode, body: data)
+        let (statusCode, data) = try await send(target: operation.target, body: ECSWire.encode(body))
+        return try ECSWire.response(statusCode: statusCode, body: data)
     }
 
     /// Calls `operation` with an `Encodable` request and decodes the answer as `Response`.
@@ -68,6 +58,28 @@ public struct ECSClient: Sendable {
         }
     }
 
+    /// Calls the agent protocol's `operation` (`FlotillaAgentV1.`) with `request` and decodes the answer as `Response`,
+    /// both with the protocol's coders (`AgentWire`: dates as epoch seconds, keys sorted).
+    public func call<Request: Encodable, Response: Decodable>(
+        _ operation: AgentWire.Operation, _ request: Request, as response: Response.Type
+    ) async throws(ECSClientError) -> Response {
+        let body: Data
+        do {
+            body = try AgentWire.encoder().encode(request)
+        } catch {
+            preconditionFailure("request for \(operation.rawValue) is not a JSON document: \(error)")
+        }
+        let (statusCode, data) = try await send(target: operation.target, body: body)
+        _ = try ECSWire.response(statusCode: statusCode, body: data)
+        do {
+            return try AgentWire.decoder().decode(Response.self, from: data)
+        } catch {
+            throw .malformedResponse(
+                statusCode: statusCode,
+                reason: "\(operation.rawValue) answer does not decode as \(Response.self): \(error)")
+        }
+    }
+
     /// Calls a paginated `List*` operation until `pagination` is complete (every page, or `maxItems` items).
     public func callPaginated(
         _ operation: ECSOperation, _ body: [String: JSONValue],
@@ -78,6 +90,24 @@ public struct ECSClient: Sendable {
             pagination.receive(try await call(operation, .object(page)))
         }
         return pagination
+    }
+
+    /// POSTs `body` as `target`: the one place every call goes through, so what each request needs (the region's
+    /// credential scope today) is added here once.
+    private func send(target: String, body: Data) async throws(ECSClientError) -> (statusCode: Int, body: Data) {
+        let request = ECSWire.request(
+            endpoint: endpoint, target: target, body: body, region: region, timeout: timeout)
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw .unreachable(endpoint: endpoint, reason: Self.reason(error))
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw .malformedResponse(statusCode: 0, reason: "not an HTTP response")
+        }
+        return (http.statusCode, data)
     }
 
     private static func reason(_ error: any Error) -> String {

@@ -9,7 +9,7 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
     /// Port the listener binds to; 0 picks a free one (read it back from `LoadBalancer.listenerPort`).
     public var listenerPort: Int
     public var algorithm: BalancingAlgorithm
-    public var healthCheck: HealthCheck
+    public var healthCheck: TargetHealthCheck
     /// How long a removed target's open connections may go on before they are closed.
     public var deregistrationDelay: Duration
     /// How long a connection to a target may take before the balancer tries another one.
@@ -42,7 +42,7 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
         listenerHost: String = "0.0.0.0",
         listenerPort: Int,
         algorithm: BalancingAlgorithm = .roundRobin,
-        healthCheck: HealthCheck = HealthCheck(),
+        healthCheck: TargetHealthCheck = TargetHealthCheck(),
         deregistrationDelay: Duration = .seconds(300),
         connectTimeout: Duration = .seconds(2),
         writeBufferHighWaterMark: Int = 256 * 1024,
@@ -84,8 +84,9 @@ public struct LoadBalancerConfiguration: Hashable, Sendable {
     }
 }
 
-/// An active health check, as an ELB target group defines it.
-public struct HealthCheck: Hashable, Sendable {
+/// A balancer's active health check of its targets, as an ELB target group defines it (not TaskDefinitions'
+/// container `HealthCheck`).
+public struct TargetHealthCheck: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
         /// Passes when a TCP connection opens.
         case tcp

@@ -111,7 +111,7 @@ struct LoadBalancerOptions: ParsableArguments {
             listenerHost: listen.host,
             listenerPort: listen.port,
             algorithm: (file?.algorithm ?? self.algorithm).algorithm,
-            healthCheck: HealthCheck(
+            healthCheck: TargetHealthCheck(
                 kind: check.kind,
                 interval: .seconds(file?.healthIntervalSeconds ?? self.healthInterval),
                 timeout: .seconds(file?.healthTimeoutSeconds ?? self.healthTimeout),
@@ -126,9 +126,9 @@ struct LoadBalancerOptions: ParsableArguments {
 
 /// `tcp` or `http:PATH`.
 struct HealthCheckFlag: ExpressibleByArgument, Codable, Hashable, Sendable {
-    var kind: HealthCheck.Kind
+    var kind: TargetHealthCheck.Kind
 
-    init(kind: HealthCheck.Kind) { self.kind = kind }
+    init(kind: TargetHealthCheck.Kind) { self.kind = kind }
 
     init?(argument: String) {
         if argument == "tcp" {

@@ -3,31 +3,6 @@ import DaemonSupport
 import Foundation
 import LoadBalancer
 
-/// The balancer settings and targets a source currently holds.
-struct TargetSettings: Sendable {
-    var configuration: LoadBalancerConfiguration
-    var targets: [Target]
-}
-
-/// Where `ecs-lb` gets its settings and targets: flags (`FixedTargetSource`), a JSON file re-read on SIGHUP
-/// (`FileTargetSource`), or the control plane's DescribeLoadBalancers, polled (`ControlPlaneTargetSource`). A
-/// failing `load()` never changes the balancer: it keeps its last targets.
-protocol TargetSource: Sendable {
-    func load() async throws -> TargetSettings
-    /// Tells the source's owner what the balancer's own health checks find of each serving target (the control
-    /// plane counts a task as healthy only once its balancers do). Sources without an owner ignore it.
-    func report(_ health: [String: TargetHealth]) async throws
-}
-
-extension TargetSource {
-    func report(_ health: [String: TargetHealth]) async throws {}
-}
-
-struct FixedTargetSource: TargetSource {
-    var settings: TargetSettings
-    func load() async throws -> TargetSettings { self.settings }
-}
-
 /// The JSON file of `--config`:
 /// `{"name": "web", "listen": "127.0.0.1:8000", "algorithm": "least-outstanding", "healthCheck": "http:/",
 ///   "targets": ["127.0.0.1:9001", "127.0.0.1:9002"], "deregistrationDelaySeconds": 30}`
@@ -44,6 +19,7 @@ struct ConfigFile: Codable, Sendable {
     var targets: [ListenAddress]
 }
 
+/// `--config`: the settings and targets of a JSON file, re-read on SIGHUP (a bad file keeps the last targets).
 struct FileTargetSource: TargetSource {
     var path: String
     var defaults: LoadBalancerOptions
@@ -73,6 +49,3 @@ struct FileTargetSource: TargetSource {
             .description
     }
 }
-
-/// The balancer's health check, for files that also see TaskDefinitions' container `HealthCheck`.
-typealias BalancerHealthCheck = HealthCheck

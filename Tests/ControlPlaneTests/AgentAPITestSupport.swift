@@ -1,5 +1,6 @@
 import ControlPlane
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -13,7 +14,7 @@ extension TestClientProtocol {
     func agent(
         _ operation: String, _ json: String, as credentials: AWSCredentials? = TestAccessKeys.administrator
     ) async throws -> ECSReply {
-        try await call("FlotillaAgentV1.\(operation)", json, as: credentials)
+        try await call(TargetPrefix.agent.target(operation), json, as: credentials)
     }
 
     /// Calls `operation` of the agent protocol and requires success.

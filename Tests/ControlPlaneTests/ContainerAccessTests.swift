@@ -1,5 +1,6 @@
 @testable import ControlPlane
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -187,7 +188,7 @@ struct ContainerAccessTests {
 }
 
 func flotillaHeaders(_ operation: String) -> HTTPFields {
-    [HTTPField.Name("X-Amz-Target")!: "FlotillaV1.\(operation)", .contentType: "application/x-amz-json-1.1"]
+    [HTTPField.Name("X-Amz-Target")!: TargetPrefix.flotilla.target(operation), .contentType: "application/x-amz-json-1.1"]
 }
 
 extension JSONValue {

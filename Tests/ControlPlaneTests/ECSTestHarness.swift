@@ -1,5 +1,6 @@
 import ControlPlane
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -60,7 +61,7 @@ extension TestClientProtocol {
         _ operation: String, _ json: String = "{}", headers extra: HTTPFields = [:],
         as credentials: AWSCredentials? = TestAccessKeys.administrator
     ) async throws -> ECSReply {
-        try await call("AmazonEC2ContainerServiceV20141113.\(operation)", json, headers: extra, as: credentials)
+        try await call(TargetPrefix.ecs.target(operation), json, headers: extra, as: credentials)
     }
 
     /// Calls `target` with `json`, signed with `credentials` at `testNow` (nil: unsigned); `extra` headers are

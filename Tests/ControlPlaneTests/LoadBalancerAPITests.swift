@@ -113,7 +113,7 @@ struct LoadBalancerAPITests {
             deregistrationDelaySeconds: 7)
         // When it becomes a definition and a configuration
         let definition = try LoadBalancerRules.definition(from: request, arn: "arn", now: testNow)
-        let configuration = definition.configuration
+        let configuration = LoadBalancerConfiguration(definition)
         // Then every setting carries over
         #expect(configuration.name == "api")
         #expect(configuration.listenerHost == "::1")

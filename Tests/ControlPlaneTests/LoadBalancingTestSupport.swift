@@ -147,7 +147,7 @@ extension Database {
 extension TestClientProtocol {
     /// Calls one `FlotillaV1` operation.
     func flotilla(_ operation: String, _ json: String = "{}") async throws -> ECSReply {
-        try await call("FlotillaV1.\(operation)", json)
+        try await call(TargetPrefix.flotilla.target(operation), json)
     }
 
     @discardableResult

@@ -1,3 +1,4 @@
+import ECSVocabulary
 import FlotillaClient
 import Foundation
 public import SigV4
@@ -71,7 +72,7 @@ public final class ClusterControlPlane: Sendable {
     /// One ECS operation (`AmazonEC2ContainerServiceV20141113.<operation>`); throws `APIError` unless 200.
     @discardableResult
     public func ecs(_ operation: String, _ body: [String: Any] = [:]) async throws -> JSONValue {
-        try await call("AmazonEC2ContainerServiceV20141113.\(operation)", body)
+        try await call(TargetPrefix.ecs.target(operation), body)
     }
 
     /// Any operation by its full `X-Amz-Target` (`FlotillaAgentV1.GetJoinToken`, `FlotillaV1.CreateLoadBalancer`),
@@ -100,7 +101,7 @@ public final class ClusterControlPlane: Sendable {
 
     /// The cluster's join token (`FlotillaAgentV1.GetJoinToken`).
     public func joinToken(cluster: String) async throws -> String {
-        let answer = try await call("FlotillaAgentV1.GetJoinToken", ["cluster": cluster])
+        let answer = try await call(TargetPrefix.agent.target("GetJoinToken"), ["cluster": cluster])
         guard let token = answer["joinToken"]?.stringValue else {
             throw ClusterHarnessError.unexpected("GetJoinToken answered without joinToken: \(answer)")
         }

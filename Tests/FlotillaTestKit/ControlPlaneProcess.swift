@@ -1,3 +1,4 @@
+import ECSVocabulary
 import FlotillaClient
 public import Foundation
 public import SigV4
@@ -108,7 +109,7 @@ public final class ControlPlaneProcess: Sendable {
     ) async throws -> (status: Int, body: Data) {
         var request = URLRequest(url: URL(string: endpoint)!)
         request.httpMethod = "POST"
-        request.setValue("AmazonEC2ContainerServiceV20141113.\(operation)", forHTTPHeaderField: "X-Amz-Target")
+        request.setValue(TargetPrefix.ecs.target(operation), forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(json.utf8)
         if let credentials { request.sign(with: credentials, region: region) }

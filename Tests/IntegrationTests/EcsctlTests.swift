@@ -171,7 +171,7 @@ struct EcsctlTests {
                 "--output", "json",
             ], endpoint: endpoint)
         let arns = try json(listed)["taskDefinitionArns"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(arns.map { ECSTables.shortName($0) } == ["worker:2", "worker:1"])
+        #expect(arns.map { ECSText.shortName($0) } == ["worker:2", "worker:1"])
         let described = try await ecsctl(
             ["describe-task-definition", "--task-definition", "worker"], endpoint: endpoint)
         #expect(described.stdout.hasPrefix("TASK DEFINITION  STATUS"))

@@ -113,7 +113,7 @@ struct ConfigurationTests {
     @Test func everyBadFieldIsNamed() {
         let configuration = LoadBalancerConfiguration(
             name: "", listenerPort: 70000,
-            healthCheck: HealthCheck(kind: .http(path: "health"), healthyThreshold: 0))
+            healthCheck: TargetHealthCheck(kind: .http(path: "health"), healthyThreshold: 0))
         #expect(
             throws: LoadBalancerError.invalidConfiguration([
                 "name: must not be empty",

@@ -1,5 +1,6 @@
 import FlotillaClient
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -24,7 +25,7 @@ struct EndpointThroughEcsctlTests {
     func agentCall(_ controlPlane: ControlPlaneProcess, _ operation: String, _ json: String) async throws -> JSONValue {
         var request = URLRequest(url: URL(string: controlPlane.endpoint)!)
         request.httpMethod = "POST"
-        request.setValue("FlotillaAgentV1.\(operation)", forHTTPHeaderField: "X-Amz-Target")
+        request.setValue(TargetPrefix.agent.target(operation), forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(json.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)

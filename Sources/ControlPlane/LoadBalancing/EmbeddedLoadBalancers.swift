@@ -1,3 +1,4 @@
+import ECSProtocol
 public import Foundation
 import GRDB
 public import LoadBalancer
@@ -145,7 +146,7 @@ public struct EmbeddedLoadBalancers: Service {
         for definition in wanted where state.running[definition.loadBalancerName] == nil {
             let name = definition.loadBalancerName
             do {
-                var configuration = definition.configuration
+                var configuration = LoadBalancerConfiguration(definition)
                 configuration.maxConnections = maxConnections
                 configuration.idleTimeout = idleTimeout
                 let balancer = try await LoadBalancer.start(configuration, logger: logger)

@@ -54,36 +54,9 @@ public final class LoadBalancerStatusBoard: Sendable {
 
 // MARK: - Describe
 
-/// A service using a balancer, as DescribeLoadBalancers lists it.
-struct LoadBalancerServiceDescription: Encodable, Sendable {
-    var cluster: String
-    var serviceName: String
-    var containerName: String
-    var containerPort: Int
-}
-
-/// ELB's target health: `initial`, `healthy`, `unhealthy`, `draining`, or `unused` (no balancer runs it here).
-struct TargetHealthDescription: Encodable, Sendable {
-    var state: TargetHealthState
-    var reason: String?
-}
-
-/// One target with its health and counters.
-struct TargetDescription: Encodable, Sendable {
-    var id: String
-    var cluster: String?
-    var serviceName: String?
-    var host: String
-    var port: Int
-    var targetHealth: TargetHealthDescription
-    var activeConnections: Int
-    var totalConnections: Int
-    var connectErrors: Int
-    var bytesIn: Int
-    var bytesOut: Int
-}
-
-/// DescribeLoadBalancers' view of one balancer: its definition, where it runs, its services and its targets.
+/// DescribeLoadBalancers' view of one balancer: its definition, where it runs, its services and its targets (the
+/// shapes of ECSProtocol's `LoadBalancerDefinition`, `LoadBalancerServiceDescription` and `TargetDescription`; a client
+/// reads it as a `DescribedLoadBalancer`).
 struct LoadBalancerDescription: Encodable, Sendable {
     var loadBalancerName: String
     var loadBalancerArn: String

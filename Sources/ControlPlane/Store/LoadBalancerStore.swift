@@ -1,3 +1,4 @@
+import ECSProtocol
 import ECSVocabulary
 import Foundation
 import GRDB

@@ -46,9 +46,11 @@ public struct CreateLoadBalancerRequest: ECSRequest, Decodable {
 }
 
 /// The input of `DescribeLoadBalancers`.
-public struct DescribeLoadBalancersRequest: ECSRequest, Decodable {
+public struct DescribeLoadBalancersRequest: ECSRequest, Codable {
     /// Names (or ARNs) to describe; every balancer when absent.
     public var names: [String]?
+
+    public init(names: [String]? = nil) { self.names = names }
 }
 
 /// The input of `DeleteLoadBalancer`.
@@ -58,14 +60,25 @@ public struct DeleteLoadBalancerRequest: ECSRequest, Decodable {
 
 /// `FlotillaV1.ReportTargetHealth`: a balancer run outside the control plane (`ecs-lb`) tells what its own health
 /// checks find of each target it serves (every non-draining one, by target id = task ARN).
-public struct ReportTargetHealthRequest: ECSRequest, Decodable {
-    public struct TargetHealthReport: Decodable, Sendable {
+public struct ReportTargetHealthRequest: ECSRequest, Codable {
+    public struct TargetHealthReport: Codable, Sendable {
         public var id: String
+        /// `initial`, `healthy` or `unhealthy`.
         public var state: String
+
+        public init(id: String, state: String) {
+            self.id = id
+            self.state = state
+        }
     }
 
     public var loadBalancerName: String
     public var targets: [TargetHealthReport]
+
+    public init(loadBalancerName: String, targets: [TargetHealthReport]) {
+        self.loadBalancerName = loadBalancerName
+        self.targets = targets
+    }
 }
 
 extension DescribeLoadBalancersRequest {

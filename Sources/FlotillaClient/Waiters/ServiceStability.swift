@@ -19,7 +19,7 @@ public enum ServiceStability {
     public static func verdict(of answer: JSONValue) -> Verdict {
         for failure in answer["failures"]?.arrayValue ?? [] {
             let arn = failure["arn"]?.stringValue ?? "?"
-            return .failed("service \(ECSTables.shortName(arn)) is \(failure["reason"]?.stringValue ?? "MISSING")")
+            return .failed("service \(ECSText.shortName(arn)) is \(failure["reason"]?.stringValue ?? "MISSING")")
         }
         var moving: [String] = []
         for service in answer["services"]?.arrayValue ?? [] {
@@ -69,7 +69,7 @@ public struct ServiceProgress: Sendable {
             let events = (service["events"]?.arrayValue ?? []).reversed()  // ECS lists the newest first
             for event in events {
                 guard let id = event["id"]?.stringValue, seenEvents.insert(id).inserted else { continue }
-                lines.append("\(ECSTables.timestamp(event["createdAt"]))  \(event["message"]?.stringValue ?? "")")
+                lines.append("\(ECSText.timestamp(event["createdAt"]))  \(event["message"]?.stringValue ?? "")")
             }
             let name = service["serviceName"]?.stringValue ?? "?"
             let counts = ServiceStability.countsLine(service)

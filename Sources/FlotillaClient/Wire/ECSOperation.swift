@@ -1,3 +1,5 @@
+public import ECSVocabulary
+
 /// The ECS API operations Flotilla serves, spelled as the `X-Amz-Target` header spells them.
 ///
 /// A closed list so a typo is a compile error, not a `UnknownOperationException` at run time.
@@ -50,16 +52,16 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case rotateJoinToken = "RotateJoinToken"
 
     /// The service the operation belongs to: ECS's target prefix, or one of Flotilla's own.
-    public var targetPrefix: String {
+    public var targetPrefix: TargetPrefix {
         switch self {
         case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer,
             .reportTargetHealth:
-            ECSWire.flotillaTargetPrefix
-        case .getJoinToken, .rotateJoinToken: "FlotillaAgentV1"
-        default: ECSWire.targetPrefix
+            .flotilla
+        case .getJoinToken, .rotateJoinToken: .agent
+        default: .ecs
         }
     }
 
     /// The value of the `X-Amz-Target` header for this operation.
-    public var target: String { "\(targetPrefix).\(rawValue)" }
+    public var target: String { targetPrefix.target(rawValue) }
 }

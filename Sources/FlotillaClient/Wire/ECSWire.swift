@@ -8,10 +8,6 @@ public import FoundationNetworking
 ///
 /// `ECSClient` sends what these build; tests check them byte for byte.
 public enum ECSWire {
-    /// ECS's JSON target prefix (botocore `metadata.targetPrefix`).
-    public static let targetPrefix = "AmazonEC2ContainerServiceV20141113"
-    /// The prefix of Flotilla's own operations (named load balancers, log streams).
-    public static let flotillaTargetPrefix = "FlotillaV1"
     /// ECS's content type (JSON protocol version 1.1).
     public static let contentType = "application/x-amz-json-1.1"
 
@@ -24,9 +20,20 @@ public enum ECSWire {
         endpoint: URL, operation: ECSOperation, body: JSONValue, region: String? = nil,
         date: Date = Date(), timeout: TimeInterval = 60
     ) -> URLRequest {
+        request(
+            endpoint: endpoint, target: operation.target, body: encode(body), region: region, date: date,
+            timeout: timeout)
+    }
+
+    /// A `POST /` request for the `X-Amz-Target` value `target` with `body` as it is: what every call sends, of
+    /// ECS's operations and of the agent protocol's alike.
+    public static func request(
+        endpoint: URL, target: String, body: Data, region: String? = nil, date: Date = Date(),
+        timeout: TimeInterval = 60
+    ) -> URLRequest {
         var request = URLRequest(url: endpoint.appendingPathComponent(""), timeoutInterval: timeout)
         request.httpMethod = "POST"
-        request.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
+        request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
         request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let region {
@@ -36,7 +43,7 @@ public enum ECSWire {
                     + "SignedHeaders=content-type;host;x-amz-target, Signature=",
                 forHTTPHeaderField: "Authorization")
         }
-        request.httpBody = encode(body)
+        request.httpBody = body
         return request
     }
 

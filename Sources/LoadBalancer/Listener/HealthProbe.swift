@@ -4,7 +4,7 @@ import NIOPosix
 /// One active health check of one target: a TCP connect, or an HTTP `GET` whose status must be 2xx or 3xx.
 enum HealthProbe {
     /// True when `target` passed `healthCheck` within its timeout. Never throws: every failure is a failed check.
-    static func check(_ target: Target, _ healthCheck: HealthCheck, group: any EventLoopGroup) async -> Bool {
+    static func check(_ target: Target, _ healthCheck: TargetHealthCheck, group: any EventLoopGroup) async -> Bool {
         let timeout = TimeAmount(healthCheck.timeout)
         do {
             let channel = try await ClientBootstrap(group: group)

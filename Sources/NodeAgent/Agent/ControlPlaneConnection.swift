@@ -26,12 +26,13 @@ public enum AgentError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The agent's link to the control plane: registration (and re-registration when the credential is refused) and the
-/// authenticated calls, over HTTP with the agent protocol's framing.
+/// authenticated calls, through the ECS JSON client (`ECSClient`) with the agent protocol's framing.
 actor ControlPlaneConnection {
     private let configuration: AgentConfiguration
     private let files: AgentStateFiles
     private let logger: Logger
-    private let session: URLSession
+    /// The control plane's ECS JSON client, with a timeout past the longest poll.
+    private let client: ECSClient
     private(set) var identity: AgentIdentity
     /// Bumped by every registration: a refused credential re-registers only if no one did since it was used.
     private var generation = 0
@@ -43,9 +44,12 @@ actor ControlPlaneConnection {
         self.files = files
         self.logger = logger
         identity = try files.loadIdentity(cluster: configuration.cluster)
+        let timeout = TimeInterval(configuration.pollWaitSeconds + 10)
         let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = TimeInterval(configuration.pollWaitSeconds + 10)
-        session = URLSession(configuration: sessionConfiguration)
+        sessionConfiguration.timeoutIntervalForRequest = timeout
+        client = ECSClient(
+            endpoint: configuration.endpoint, timeout: timeout, session: URLSession(configuration: sessionConfiguration)
+        )
     }
 
     var containerInstanceArn: String? { identity.containerInstanceArn }
@@ -79,9 +83,13 @@ actor ControlPlaneConnection {
             versionInfo: .object(["agentVersion": .string(AgentVersion.current), "agentHash": .string("flotilla")]))
         let response: RegisterAgentResponse
         do {
-            response = try await call(.register, request, as: RegisterAgentResponse.self)
-        } catch ECSClientError.service(let type, let message, _) where type == "AccessDeniedException" {
-            throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
+            response = try await client.call(.register, request, as: RegisterAgentResponse.self)
+        } catch {
+            // A `catch .service(...) where` clause on the typed error crashes Swift 6.3.1's SILGen; an `if case` does not.
+            if case .service("AccessDeniedException", let message, _) = error {
+                throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
+            }
+            throw error
         }
         let previous = identity.containerInstanceArn
         identity.containerInstanceArn = response.containerInstanceArn
@@ -108,7 +116,7 @@ actor ControlPlaneConnection {
     /// One `PollDesiredTasks`: blocks up to the configured wait for a change past `index`.
     func poll(index: Int64) async throws -> PollDesiredTasksResponse {
         try await authenticated { arn, credential in
-            try await self.call(
+            try await self.client.call(
                 .pollDesiredTasks,
                 PollDesiredTasksRequest(
                     cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
@@ -120,7 +128,7 @@ actor ControlPlaneConnection {
     /// One `SubmitStateChanges` batch.
     func submit(_ changes: [TaskStateChange], metrics: JSONValue?) async throws -> SubmitStateChangesResponse {
         try await authenticated { arn, credential in
-            try await self.call(
+            try await self.client.call(
                 .submitStateChanges,
                 SubmitStateChangesRequest(
                     cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
@@ -145,33 +153,6 @@ actor ControlPlaneConnection {
             }
         }
         throw AgentError.state("no credential after registering")
-    }
-
-    /// POSTs `request` as `operation` and decodes the answer.
-    private func call<Request: Encodable, Response: Decodable>(
-        _ operation: AgentWire.Operation, _ request: Request, as: Response.Type
-    ) async throws -> Response {
-        var urlRequest = URLRequest(
-            url: configuration.endpoint.appendingPathComponent(""),
-            timeoutInterval: TimeInterval(configuration.pollWaitSeconds + 10))
-        urlRequest.httpMethod = "POST"
-        urlRequest.setValue(operation.target, forHTTPHeaderField: "X-Amz-Target")
-        urlRequest.setValue(ECSWire.contentType, forHTTPHeaderField: "Content-Type")
-        urlRequest.httpBody = try AgentWire.encoder().encode(request)
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: urlRequest)
-        } catch {
-            throw ECSClientError.unreachable(endpoint: configuration.endpoint, reason: "\(error)")
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        _ = try ECSWire.response(statusCode: status, body: data)
-        do {
-            return try AgentWire.decoder().decode(Response.self, from: data)
-        } catch {
-            throw ECSClientError.malformedResponse(statusCode: status, reason: "\(operation.rawValue): \(error)")
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import AgentProtocol
 import Foundation
 public import Hummingbird
 public import HTTPServerLimits
@@ -153,21 +154,13 @@ public struct AgentEndpoint: Service {
     func logs(_ request: Request, context: AgentRequestContext) async throws -> Response {
         let (task, name, handle) = try await authorizedContainer(request, context: context)
         let query = request.uri.queryParameters
-        let follow: Bool
-        switch query.get("follow") {
-        case nil, "false": follow = false
-        case "true": follow = true
-        case let other?:
-            throw AgentEndpointError.invalidParameter("follow: must be true or false, got \"\(other.prefix(20))\".")
+        let logsRequest: AgentLogsRequest
+        do {
+            logsRequest = try AgentLogsRequest(query: { query.get($0) }, maxTail: Self.maxTailLines)
+        } catch {
+            throw AgentEndpointError.invalidParameter(error.message)
         }
-        var tail: Int?
-        if let text = query.get("tail") {
-            guard let lines = Int(text), (0...Self.maxTailLines).contains(lines) else {
-                throw AgentEndpointError.invalidParameter(
-                    "tail: must be a whole number of lines from 0 to \(Self.maxTailLines), got \"\(text.prefix(20))\".")
-            }
-            tail = lines
-        }
+        let (follow, tail) = (logsRequest.follow, logsRequest.tail)
         logger.debug(
             "container logs requested",
             metadata: [
@@ -189,22 +182,6 @@ public struct AgentEndpoint: Service {
 
     // MARK: - Exec
 
-    /// `{"command": ["sh", "-c", "echo hi"], "timeoutSeconds": 30}`.
-    struct ExecRequest {
-        var command: [String]
-        var timeoutSeconds: Int?
-    }
-
-    /// `{"exitCode": 0, "stdout": "hi\n", "stderr": "", "timedOut": false, ...}`.
-    struct ExecResponse: Encodable {
-        var exitCode: Int
-        var stdout: String
-        var stderr: String
-        var timedOut: Bool
-        var stdoutTruncated: Bool
-        var stderrTruncated: Bool
-    }
-
     func exec(_ request: Request, context: AgentRequestContext) async throws -> Response {
         let (task, name, handle) = try await authorizedContainer(request, context: context)
         let buffer: ByteBuffer
@@ -215,7 +192,7 @@ public struct AgentEndpoint: Service {
         }
         let body = try Self.decodeExec(Data(buffer.readableBytesView))
         guard handle.running else { throw AgentEndpointError.notRunning(task: task, container: name) }
-        let timeout = body.timeoutSeconds ?? 30
+        let timeout = body.timeoutSeconds ?? AgentExecRequest.defaultTimeoutSeconds
         logger.info(
             "exec in container",
             metadata: [
@@ -235,7 +212,7 @@ public struct AgentEndpoint: Service {
             throw AgentEndpointError.server("exec failed: \(error)")
         }
         let limit = Self.maxExecOutputBytes
-        let answer = ExecResponse(
+        let answer = AgentExecResult(
             exitCode: Int(result.exit.exitCode ?? -1),
             stdout: String(decoding: result.standardOutput.prefix(limit), as: UTF8.self),
             stderr: String(decoding: result.standardError.prefix(limit), as: UTF8.self),
@@ -248,8 +225,8 @@ public struct AgentEndpoint: Service {
             body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(answer))))
     }
 
-    /// The exec body, every problem named by its field.
-    static func decodeExec(_ data: Data) throws(AgentEndpointError) -> ExecRequest {
+    /// The exec body, every problem named by its field (in order, which `Decodable` would not tell).
+    static func decodeExec(_ data: Data) throws(AgentEndpointError) -> AgentExecRequest {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw .invalidParameter("body: must be a JSON object such as {\"command\": [\"sh\", \"-c\", \"echo hi\"]}.")
         }
@@ -275,7 +252,7 @@ public struct AgentEndpoint: Service {
             }
             timeout = seconds
         }
-        return ExecRequest(command: arguments, timeoutSeconds: timeout)
+        return AgentExecRequest(command: arguments, timeoutSeconds: timeout)
     }
 }
 

@@ -28,7 +28,7 @@ extension LoadBalancerConfiguration {
     ) -> LoadBalancerConfiguration {
         LoadBalancerConfiguration(
             name: "test", listenerHost: "127.0.0.1", listenerPort: 0, algorithm: algorithm,
-            healthCheck: HealthCheck(
+            healthCheck: TargetHealthCheck(
                 kind: .tcp, interval: interval, timeout: .milliseconds(200), healthyThreshold: 1,
                 unhealthyThreshold: 1),
             deregistrationDelay: deregistrationDelay)

@@ -1,28 +1,28 @@
-public import Foundation
-public import TaskDefinitions
+import Foundation
+import TaskDefinitions
 
 /// A structured command-line value as the awscli takes it: `file://PATH` to a JSON file, inline JSON, or the
 /// shorthand `key=value,key=value`.
-public enum ArgumentDocument {
+enum ArgumentDocument {
     /// Why an argument could not be read, naming the option.
-    public struct Error: Swift.Error, Hashable, Sendable, CustomStringConvertible {
-        public var option: String
-        public var reason: String
-        public init(option: String, reason: String) {
+    struct Error: Swift.Error, Hashable, Sendable, CustomStringConvertible {
+        var option: String
+        var reason: String
+        init(option: String, reason: String) {
             self.option = option
             self.reason = reason
         }
-        public var description: String { "\(option): \(reason)" }
+        var description: String { "\(option): \(reason)" }
     }
 
     /// How shorthand values are typed: `.inferred` turns `200` into a number and `true` into a boolean (for
     /// numeric shapes such as `deploymentConfiguration`); `.strings` keeps every value a string (tags, attributes).
-    public enum ShorthandValues: Sendable { case inferred, strings }
+    enum ShorthandValues: Sendable { case inferred, strings }
 
     /// Parses `argument` given to `option`.
     ///
     /// - Parameter readFile: the contents of a path, or nil when it cannot be read.
-    public static func parse(
+    static func parse(
         _ argument: String, option: String, shorthand: ShorthandValues = .inferred,
         readFile: (String) -> Data? = { FileManager.default.contents(atPath: $0) }
     )
@@ -43,7 +43,7 @@ public enum ArgumentDocument {
     }
 
     /// Parses each argument of a list-valued option; JSON arrays are spliced in, objects and shorthand appended.
-    public static func parseList(
+    static func parseList(
         _ arguments: [String], option: String, shorthand: ShorthandValues = .inferred,
         readFile: (String) -> Data? = { FileManager.default.contents(atPath: $0) }
     )
@@ -58,7 +58,7 @@ public enum ArgumentDocument {
     }
 
     /// `key=value,key=value` as a JSON object.
-    public static func parseShorthand(
+    static func parseShorthand(
         _ text: String, option: String, values: ShorthandValues
     ) throws(Error) -> JSONValue {
         var members: [String: JSONValue] = [:]

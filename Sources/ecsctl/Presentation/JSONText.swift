@@ -1,9 +1,10 @@
+import FlotillaClient
 import Foundation
-public import TaskDefinitions
+import TaskDefinitions
 
 /// JSON as the awscli prints it: four-space indents, `"key": value`, keys sorted, slashes unescaped.
-public enum JSONText {
-    public static func pretty(_ value: JSONValue) -> String {
+enum JSONText {
+    static func pretty(_ value: JSONValue) -> String {
         var text = ""
         write(value, indent: 0, into: &text)
         return text

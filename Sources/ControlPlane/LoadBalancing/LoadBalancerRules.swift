@@ -1,44 +1,12 @@
-public import Foundation
-public import ECSProtocol
-public import LoadBalancer
+import ECSProtocol
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A named load balancer as `CreateLoadBalancer` stores it: the listener and the target-group settings of an ELB,
-/// every default filled in.
-public struct LoadBalancerDefinition: Codable, Hashable, Sendable {
-    public var loadBalancerName: String
-    public var loadBalancerArn: String
-    /// The address the listener binds to (`0.0.0.0` unless given).
-    public var listenerAddress: String
-    public var listenerPort: Int
-    /// `round-robin` or `least-connections`.
-    public var algorithm: String
-    public var healthCheck: LoadBalancerHealthCheck
-    /// How long a deregistered target's open connections may go on.
-    public var deregistrationDelaySeconds: Double
-    public var createdAt: Date
-
-    /// The configuration the balancer library runs this definition with.
-    public var configuration: LoadBalancerConfiguration {
-        let kind: HealthCheck.Kind = healthCheck.protocol == "HTTP" ? .http(path: healthCheck.path ?? "/") : .tcp
-        return LoadBalancerConfiguration(
-            name: loadBalancerName, listenerHost: listenerAddress, listenerPort: listenerPort,
-            algorithm: algorithm == "least-connections" ? .leastOutstandingConnections : .roundRobin,
-            healthCheck: HealthCheck(
-                kind: kind, interval: .seconds(healthCheck.intervalSeconds ?? 10),
-                timeout: .seconds(healthCheck.timeoutSeconds ?? 5),
-                healthyThreshold: healthCheck.healthyThreshold ?? 3,
-                unhealthyThreshold: healthCheck.unhealthyThreshold ?? 2),
-            deregistrationDelay: .seconds(deregistrationDelaySeconds))
-    }
-}
-
 /// The rules of `CreateLoadBalancer`, with ELB's limits where ELB has one.
 enum LoadBalancerRules {
-    static let algorithms = ["round-robin", "least-connections"]
-    static let defaultDeregistrationDelay = 300.0
+    static let algorithms = [LoadBalancerDefinition.roundRobin, LoadBalancerDefinition.leastConnections]
 
     /// The definition `request` asks for, defaults filled in; throws one error naming every bad field.
     static func definition(
@@ -56,27 +24,23 @@ enum LoadBalancerRules {
         if !(1...65535).contains(request.listenerPort) {
             issues.append("listenerPort: must be between 1 and 65535, got \(request.listenerPort)")
         }
-        let address = request.listenerAddress ?? "0.0.0.0"
+        let address = request.listenerAddress ?? LoadBalancerDefinition.defaultListenerAddress
         if !isIPAddress(address) {
             issues.append("listenerAddress: must be an IPv4 or IPv6 address, got '\(address.prefix(64))'")
         }
-        let algorithm = request.algorithm ?? "round-robin"
+        let algorithm = request.algorithm ?? LoadBalancerDefinition.roundRobin
         if !algorithms.contains(algorithm) {
             issues.append("algorithm: must be round-robin or least-connections, got '\(algorithm.prefix(64))'")
         }
-        let delay = request.deregistrationDelaySeconds ?? defaultDeregistrationDelay
+        let delay = request.deregistrationDelaySeconds ?? LoadBalancerDefinition.defaultDeregistrationDelaySeconds
         if !(0...3600).contains(delay) {
             issues.append("deregistrationDelaySeconds: must be between 0 and 3600, got \(delay)")
         }
         let given = request.healthCheck ?? LoadBalancerHealthCheck()
-        let healthProtocol = given.protocol ?? (given.path == nil ? "TCP" : "HTTP")
-        var healthCheck = LoadBalancerHealthCheck(
-            protocol: healthProtocol, path: given.path, intervalSeconds: given.intervalSeconds ?? 10,
-            timeoutSeconds: given.timeoutSeconds ?? min(5, given.intervalSeconds ?? 10),
-            healthyThreshold: given.healthyThreshold ?? 3, unhealthyThreshold: given.unhealthyThreshold ?? 2)
+        let healthCheck = given.withDefaults
+        let healthProtocol = healthCheck.protocol ?? LoadBalancerHealthCheck.tcp
         switch healthProtocol {
-        case "HTTP":
-            healthCheck.path = given.path ?? "/"
+        case LoadBalancerHealthCheck.http:
             if let path = healthCheck.path,
                 !path.hasPrefix("/") || path.count > 1024 || path.contains(where: \.isWhitespace)
             {
@@ -84,7 +48,7 @@ enum LoadBalancerRules {
                     "healthCheck.path: must start with '/', hold no spaces and be at most 1024 characters, got '\(path.prefix(64))'"
                 )
             }
-        case "TCP":
+        case LoadBalancerHealthCheck.tcp:
             if given.path != nil { issues.append("healthCheck.path: only an HTTP health check takes a path") }
         default:
             issues.append("healthCheck.protocol: must be TCP or HTTP, got '\(healthProtocol.prefix(16))'")

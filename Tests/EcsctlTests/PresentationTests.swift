@@ -1,3 +1,4 @@
+@testable import ecsctl
 import FlotillaClient
 import Foundation
 import TaskDefinitions
@@ -100,14 +101,14 @@ struct PresentationTests {
         ("web:3", "web:3"),
     ])
     func shortNamesOfARNs(arn: String, short: String) {
-        #expect(ECSTables.shortName(arn) == short)
+        #expect(ECSText.shortName(arn) == short)
     }
 
     @Test(arguments: [
         (JSONValue.number(3), "3"), (.number(0.5), "0.5"), (.bool(false), "false"), (.string(""), "-"), (.null, "-"),
     ])
     func cellText(value: JSONValue, text: String) {
-        #expect(ECSTables.text(value) == text)
+        #expect(ECSText.text(value) == text)
     }
 }
 

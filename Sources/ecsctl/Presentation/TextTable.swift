@@ -1,19 +1,19 @@
 /// A plain-text table with aligned columns, as ecsctl prints by default.
 ///
 /// Columns are separated by two spaces; the last column is not padded, so lines carry no trailing blanks.
-public struct TextTable: Hashable, Sendable {
-    public var headers: [String]
-    public var rows: [[String]]
+struct TextTable: Hashable, Sendable {
+    var headers: [String]
+    var rows: [[String]]
 
-    public init(headers: [String], rows: [[String]] = []) {
+    init(headers: [String], rows: [[String]] = []) {
         self.headers = headers
         self.rows = rows
     }
 
-    public mutating func append(_ row: [String]) { rows.append(row) }
+    mutating func append(_ row: [String]) { rows.append(row) }
 
     /// The table as lines of text, ending with a newline; just the headers when there are no rows.
-    public func render() -> String {
+    func render() -> String {
         let all =
             [headers]
             + rows.map { row in

@@ -1,17 +1,23 @@
-import LoadBalancer
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Re-reads the targets from the source every `interval` (the control-plane source) and reports the balancer's
 /// health verdicts back when they changed; while the source fails, the balancer keeps serving its last targets and
 /// the failure is logged once per outage.
-struct TargetPollService: Service {
+public struct TargetPollService: Service {
     let source: any TargetSource
     let balancer: LoadBalancer
     let interval: Duration
     let logger: Logger
 
-    func run() async throws {
+    public init(source: any TargetSource, balancer: LoadBalancer, interval: Duration, logger: Logger) {
+        self.source = source
+        self.balancer = balancer
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             var isFailing = false
             var reported: [String: TargetHealth]?
@@ -42,7 +48,7 @@ struct TargetPollService: Service {
     }
 
     /// The balancer's verdict on each target it serves (draining ones are leaving and have no say).
-    static func health(of snapshot: LoadBalancerSnapshot) -> [String: TargetHealth] {
+    public static func health(of snapshot: LoadBalancerSnapshot) -> [String: TargetHealth] {
         Dictionary(
             snapshot.targets.filter { !$0.isDraining }.map { ($0.target.id, $0.health) },
             uniquingKeysWith: { first, _ in first })

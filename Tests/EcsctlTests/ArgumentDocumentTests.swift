@@ -1,3 +1,4 @@
+@testable import ecsctl
 import FlotillaClient
 import Foundation
 import TaskDefinitions
