@@ -206,8 +206,8 @@ let package = Package(
         .executableTarget(
             name: "flotilla-bench",
             dependencies: [
-                "TaskDefinitions", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent", "LoadBalancer",
-                "FlotillaTestKit",  // `flotilla-bench e2e` drives real processes through the e2e harness
+                "TaskDefinitions", "ECSVocabulary", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent",
+                "LoadBalancer", "FlotillaTestKit",  // `flotilla-bench e2e` drives real processes through the e2e harness
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 #if canImport(FoundationNetworking)
@@ -141,7 +142,7 @@ struct APIBenchmark: AsyncParsableCommand {
     func runWrk(_ scenario: Scenario, endpoint: String) throws -> Result {
         var lua = "wrk.method = \"\(scenario.method)\"\n"
         if let target = scenario.target {
-            lua += "wrk.headers[\"X-Amz-Target\"] = \"AmazonEC2ContainerServiceV20141113.\(target)\"\n"
+            lua += "wrk.headers[\"X-Amz-Target\"] = \"\(TargetPrefix.ecs.target(target))\"\n"
             lua += "wrk.headers[\"Content-Type\"] = \"application/x-amz-json-1.1\"\n"
             lua += "wrk.body = [==[\(scenario.body)]==]\n"
         }
@@ -171,7 +172,7 @@ struct APIBenchmark: AsyncParsableCommand {
     func call(_ endpoint: String, _ operation: String, _ body: String) async throws {
         var request = URLRequest(url: URL(string: endpoint)!)
         request.httpMethod = "POST"
-        request.setValue("AmazonEC2ContainerServiceV20141113.\(operation)", forHTTPHeaderField: "X-Amz-Target")
+        request.setValue(TargetPrefix.ecs.target(operation), forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(body.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)

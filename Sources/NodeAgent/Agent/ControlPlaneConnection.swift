@@ -85,7 +85,7 @@ actor ControlPlaneConnection {
         do {
             response = try await client.call(.register, request, as: RegisterAgentResponse.self)
         } catch {
-            // A `catch .service(...) where` clause on the typed error crashes Swift 6.3.1's SILGen; an `if case` does not.
+            // Not `catch .service(...) where`: on the typed error that crashes Swift 6.3.1's SILGen.
             if case .service("AccessDeniedException", let message, _) = error {
                 throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
             }
