@@ -116,7 +116,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary", "AgentProtocol"],
+            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary", "AgentProtocol", "SigV4"],
             swiftSettings: swiftSettings),
 
         // MARK: - Node agent and its runtime
@@ -129,7 +129,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest",
-                "AgentProtocol",
+                "AgentProtocol", "SigV4",
                 "HTTPServerLimits", "OCIImage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,8 +4,9 @@ public import TaskDefinitions
 
 // The agent protocol's wire shapes, shared by the control plane (which serves them) and the agent (which calls them):
 // `POST /`, `X-Amz-Target: FlotillaAgentV1.<Operation>`, JSON 1.1 bodies, dates as epoch seconds (`AgentWire`),
-// errors as ECS's `{"__type", "message"}`. The agent authenticates `PollDesiredTasks` and `SubmitStateChanges` with
-// the credential `Register` gave it; every authenticated call counts as contact. Status words are `WireValue`s of
+// errors as ECS's `{"__type", "message"}`. A new agent's `Register` shows the cluster's join token; every other call
+// (a re-registration included) is SigV4-signed with the instance credential `Register` gave it, which acts for that
+// instance only; every signed call counts as contact. Status words are `WireValue`s of
 // ECSVocabulary's: either side may be the newer one, so a word one side does not know decodes, and the control plane
 // refuses it with its own message naming the field.
 
@@ -108,16 +109,14 @@ public struct RegisterAgentResponse: Codable, Hashable, Sendable {
 public struct PollDesiredTasksRequest: Codable, Hashable, Sendable {
     public var cluster: String?
     public var containerInstanceArn: String
-    public var credential: String
     /// The index the agent holds; the call answers at once when the instance's index differs.
     public var index: Int64?
     /// How long to block for a change, 0...60 seconds (default 30; capped at half the agent grace period).
     public var waitSeconds: Int?
 
-    public init(cluster: String?, containerInstanceArn: String, credential: String, index: Int64?, waitSeconds: Int?) {
+    public init(cluster: String?, containerInstanceArn: String, index: Int64?, waitSeconds: Int?) {
         self.cluster = cluster
         self.containerInstanceArn = containerInstanceArn
-        self.credential = credential
         self.index = index
         self.waitSeconds = waitSeconds
     }
@@ -276,18 +275,15 @@ public struct TaskStateChange: Codable, Hashable, Sendable {
 public struct SubmitStateChangesRequest: Codable, Hashable, Sendable {
     public var cluster: String?
     public var containerInstanceArn: String
-    public var credential: String
     public var tasks: [TaskStateChange]?
     /// Instance and task usage (cgroups), stored as sent for the autoscaler: a JSON object.
     public var metrics: JSONValue?
 
     public init(
-        cluster: String?, containerInstanceArn: String, credential: String, tasks: [TaskStateChange]?,
-        metrics: JSONValue? = nil
+        cluster: String?, containerInstanceArn: String, tasks: [TaskStateChange]?, metrics: JSONValue? = nil
     ) {
         self.cluster = cluster
         self.containerInstanceArn = containerInstanceArn
-        self.credential = credential
         self.tasks = tasks
         self.metrics = metrics
     }

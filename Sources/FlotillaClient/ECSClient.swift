@@ -1,5 +1,6 @@
 public import AgentProtocol
 public import Foundation
+public import SigV4
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
 public import FoundationNetworking
@@ -11,20 +12,29 @@ public import FoundationNetworking
 /// plane or to anything else that speaks ECS.
 public struct ECSClient: Sendable {
     public var endpoint: URL
+    /// The region requests are signed for (`ECSWire.defaultRegion` when nil).
     public var region: String?
+    /// The access key every request is signed with (SigV4); nil sends them unsigned.
+    public var credentials: AWSCredentials?
     /// Seconds a call may take before it fails as unreachable.
     public var timeout: TimeInterval
     private let session: URLSession
 
-    public init(endpoint: URL, region: String? = nil, timeout: TimeInterval = 60, session: URLSession = .shared) {
+    public init(
+        endpoint: URL, region: String? = nil, credentials: AWSCredentials? = nil, timeout: TimeInterval = 60,
+        session: URLSession = .shared
+    ) {
         self.endpoint = endpoint
         self.region = region
+        self.credentials = credentials
         self.timeout = timeout
         self.session = session
     }
 
     public init(configuration: ClientConfiguration, timeout: TimeInterval = 60) {
-        self.init(endpoint: configuration.endpoint, region: configuration.region, timeout: timeout)
+        self.init(
+            endpoint: configuration.endpoint, region: configuration.region, credentials: configuration.credentials,
+            timeout: timeout)
     }
 
     /// Calls `operation` with `body` and returns the answer's JSON document.
@@ -92,11 +102,12 @@ public struct ECSClient: Sendable {
         return pagination
     }
 
-    /// POSTs `body` as `target`: the one place every call goes through, so what each request needs (the region's
-    /// credential scope today) is added here once.
+    /// POSTs `body` as `target`: the one place every call goes through, so what each request needs (its SigV4
+    /// signature) is added here once.
     private func send(target: String, body: Data) async throws(ECSClientError) -> (statusCode: Int, body: Data) {
         let request = ECSWire.request(
-            endpoint: endpoint, target: target, body: body, region: region, timeout: timeout)
+            endpoint: endpoint, target: target, body: body, credentials: credentials, region: region,
+            timeout: timeout)
         let data: Data
         let response: URLResponse
         do {

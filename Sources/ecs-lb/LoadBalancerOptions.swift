@@ -94,9 +94,16 @@ struct LoadBalancerOptions: ParsableArguments {
     /// Where targets come from: the control plane, the file, else the fixed flags.
     func targetSource() throws -> any TargetSource {
         if let controlPlane, let url = URL(string: controlPlane), let loadBalancerName {
+            // Signed with the key the AWS CLI would find (environment, AWS_PROFILE, ~/.aws): an agent-scope key does.
+            let found: ClientConfiguration
+            do {
+                found = try ClientConfiguration.resolve(endpoint: controlPlane, cluster: nil, region: nil)
+            } catch {
+                throw ValidationError("--control-plane: no usable credentials: \(error)")
+            }
             return ControlPlaneTargetSource(
-                client: ECSClient(endpoint: url, timeout: 5), loadBalancerName: loadBalancerName,
-                listenerOverride: self.listen)
+                client: ECSClient(endpoint: url, region: found.region, credentials: found.credentials, timeout: 5),
+                loadBalancerName: loadBalancerName, listenerOverride: self.listen)
         }
         if let config { return FileTargetSource(path: config, defaults: self) }
         return FixedTargetSource(settings: try self.settings(targets: self.targets))

@@ -15,15 +15,21 @@ struct GlobalOptions: ParsableArguments {
         help: "The control plane's URL (default: FLOTILLA_ENDPOINT, the config file, http://127.0.0.1:8080).")
     var endpoint: String?
 
-    @Option(help: "The region to put in requests (default: AWS_REGION, else the control plane's own).")
+    @Option(help: "The region to sign requests for (default: AWS_REGION, the profile's region, else us-east-1).")
     var region: String?
+
+    @Option(
+        help:
+            "A profile of ~/.aws/credentials and ~/.aws/config to sign with, as the AWS CLI's (default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, else AWS_PROFILE or default)."
+    )
+    var profile: String?
 
     @Option(help: "table (readable, the default) or json (the API's answer as is).")
     var output: OutputFormat = .table
 
     /// The resolved configuration; `cluster` is the `--cluster` flag of verbs that take one.
     func configuration(cluster: String? = nil) throws -> ClientConfiguration {
-        try ClientConfiguration.resolve(endpoint: endpoint, cluster: cluster, region: region)
+        try ClientConfiguration.resolve(endpoint: endpoint, cluster: cluster, region: region, profile: profile)
     }
 
     func client(_ configuration: ClientConfiguration) -> ECSClient {

@@ -27,7 +27,8 @@ struct AgentAPITests {
             let (arn, credential, index) = try await client.registerAgent()
             // Then
             #expect(arn.hasPrefix("arn:aws:ecs:us-east-1:000000000000:container-instance/default/"))
-            #expect(credential.count == 64)
+            #expect(credential.accessKeyID.hasPrefix("AKFL") && credential.accessKeyID.count == 20)
+            #expect(credential.secretAccessKey.count == 40)
             #expect(index == 0)
             let described = try await client.ok("DescribeContainerInstances", #"{"containerInstances": ["\#(arn)"]}"#)
             let instance = try #require(described["containerInstances"]?[0])
@@ -60,7 +61,7 @@ struct AgentAPITests {
             #expect(reply.message.contains("joinToken"))
             let list = try await client.ok("ListContainerInstances")
             #expect(list["containerInstanceArns"]?.arrayValue?.isEmpty == true)
-            let warning = logs.entries.first { $0.message == "agent join token refused" }
+            let warning = logs.entries.first { $0.message == "agent registration refused" }
             #expect(warning?.level == .warning)
             #expect(warning?.metadata["cluster"] == "default")
         }
@@ -88,7 +89,7 @@ struct AgentAPITests {
             let first = try await client.registerAgent()
             try await client.ok("RunTask", #"{"taskDefinition": "web"}"#)
             // When: the agent restarts and registers again naming its instance
-            let second = try await client.registerAgent(previous: first.arn)
+            let second = try await client.registerAgent(previous: (first.arn, first.credential))
             // Then
             #expect(second.arn == first.arn)
             #expect(second.credential != first.credential)
@@ -97,7 +98,7 @@ struct AgentAPITests {
             #expect(list["containerInstanceArns"]?.arrayValue?.count == 1)
             let stale = try await client.agent(
                 "PollDesiredTasks", pollBody(first.arn, index: 0, wait: 0), as: first.credential)
-            #expect(stale.errorType == "AccessDeniedException")
+            #expect(stale.errorType == "UnrecognizedClientException")
             let poll = try await client.agentOK(
                 "PollDesiredTasks", pollBody(second.arn, index: 0, wait: 0), as: second.credential)
             #expect(poll["tasks"]?.arrayValue?.count == 1)
@@ -175,15 +176,16 @@ struct AgentAPITests {
         }
     }
 
-    @Test("Poll refuses a wrong credential and a wait above 60 s")
+    @Test("Poll refuses a wrong secret and a wait above 60 s")
     func pollRefusals() async throws {
         try await withControlPlane { client in
             try await client.createCluster()
             let agent = try await client.registerAgent()
+            let guessed = AWSCredentials(
+                accessKeyID: agent.credential.accessKeyID, secretAccessKey: String(repeating: "f", count: 40))
             let wrong = try await client.agent(
-                "PollDesiredTasks", pollBody(agent.arn, String(repeating: "f", count: 64), index: 0, wait: 0))
-            #expect(wrong.status == 403)
-            #expect(wrong.errorType == "AccessDeniedException")
+                "PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 0), as: guessed)
+            #expect(wrong.errorType == "InvalidSignatureException")
             let long = try await client.agent(
                 "PollDesiredTasks", pollBody(agent.arn, index: 0, wait: 61), as: agent.credential)
             #expect(long.errorType == "InvalidParameterException")

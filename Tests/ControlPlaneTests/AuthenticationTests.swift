@@ -1,4 +1,5 @@
 @testable import ControlPlane
+import ECSProtocol
 import FlotillaTestKit
 import Foundation
 import GRDB
@@ -23,8 +24,9 @@ struct AuthenticationTests {
                 "AmazonEC2ContainerServiceV20141113.NoSuchOperation",
             ] {
                 let reply = try await client.call(target, "{}", as: nil)
-                #expect(reply.status == 403, "\(target)")
+                #expect(reply.status == 400, "\(target)")
                 #expect(reply.errorType == "MissingAuthenticationTokenException", "\(target)")
+                #expect(reply.message == "Missing Authentication Token")
             }
             // And nothing was written
             #expect(try await client.ok("ListClusters")["clusterArns"]?.arrayValue?.isEmpty == true)
@@ -52,14 +54,17 @@ struct AuthenticationTests {
             {
                 headers[HTTPField.Name(name)!] = value
             }
-            let altered = try await client.raw(headers: headers, body: #"{"clusterName": "y"}"#)
+            let altered = try await client.raw(headers: headers, body: #"{"clusterName": "y"}"#, as: nil)
             #expect(altered.errorType == "InvalidSignatureException")
 
             let garbage = try await client.ecs(
                 "CreateCluster", #"{"clusterName": "x"}"#,
                 headers: [.authorization: "AWS4-HMAC-SHA256 garbage"], as: nil)
-            #expect(garbage.status == 400 || garbage.status == 403)
-            #expect(["IncompleteSignatureException", "InvalidSignatureException"].contains(garbage.errorType))
+            #expect(garbage.status == 400)
+            #expect(garbage.errorType == "IncompleteSignatureException")
+
+            let otherRegion = try await client.ecs("CreateCluster", #"{"clusterName": "x"}"#, region: "eu-west-3")
+            #expect(otherRegion.errorType == "InvalidSignatureException")
 
             #expect(try await client.ok("ListClusters")["clusterArns"]?.arrayValue?.isEmpty == true)
         }
@@ -76,7 +81,7 @@ struct AuthenticationTests {
                 {
                     headers[HTTPField.Name(name)!] = value
                 }
-                let reply = try await client.raw(headers: headers, body: "{}")
+                let reply = try await client.raw(headers: headers, body: "{}", as: nil)
                 #expect(reply.errorType == "InvalidSignatureException")
                 #expect(reply.message.hasPrefix(words), "\(reply.message)")
             }
@@ -88,7 +93,7 @@ struct AuthenticationTests {
             {
                 headers[HTTPField.Name(name)!] = value
             }
-            #expect(try await client.raw(headers: headers, body: "{}").status == 200)
+            #expect(try await client.raw(headers: headers, body: "{}", as: nil).status == 200)
         }
     }
 
@@ -134,7 +139,8 @@ struct AuthenticationTests {
 
             let listed = try await client.call("FlotillaV1.ListAccessKeys", "{}")
             let keys = try #require(listed.body["accessKeys"]?.arrayValue)
-            #expect(Set(keys.compactMap { $0["name"]?.stringValue }).isSuperset(of: ["ci"]))
+            let names = Set(keys.compactMap { $0["name"]?.stringValue })
+            #expect(names.contains("ci"))
             #expect(keys.allSatisfy { $0["secretAccessKey"] == nil })
 
             let twice = try await client.call("FlotillaV1.CreateAccessKey", #"{"name": "ci", "scope": "admin"}"#)

@@ -164,14 +164,13 @@ struct ContainerAccessTests {
             let noEndpoint = try await client.ecs("ExecuteCommand", body)
             #expect(noEndpoint.errorType == "TargetNotConnectedException")
             #expect(noEndpoint.message.contains("no endpoint"))
-            // Given the agent re-registers with an endpoint but then goes silent
-            let joinToken = try await client.agentOK("GetJoinToken", "{}")["joinToken"]?.stringValue ?? ""
+            // Given the agent re-registers (with its own credential) with an endpoint but then goes silent
             try await client.agentOK(
                 "Register",
                 """
-                {"joinToken": "\(joinToken)", "containerInstanceArn": "\(placed.instance)", "hostname": "host-a",
+                {"containerInstanceArn": "\(placed.instance)", "hostname": "host-a",
                  "agentEndpoint": "http://10.213.0.2:51678", "agentToken": "\(Self.agentToken)", "resources": {"cpu": 2048, "memory": 4096}}
-                """)
+                """, as: placed.credential)
             #expect(try await client.ecs("ExecuteCommand", body).status == 200)
             try await store.write { db in
                 let cluster = try db.activeCluster("default")

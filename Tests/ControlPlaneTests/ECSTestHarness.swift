@@ -44,9 +44,12 @@ func withControlPlane(
     try await application.test(.router, body)
 }
 
+/// The master key of every test store: one per test process, so a store reopened by a later control plane opens.
+let testSecretBox = SecretBox.ephemeral()
+
 /// SigV4 with the store's keys, `TestAccessKeys.administrator` among them.
 func testAuthentication(store: ControlPlaneStore) async throws -> APIAuthentication {
-    let ring = try await AccessKeyRing.load(store: store, box: .ephemeral())
+    let ring = try await AccessKeyRing.load(store: store, box: testSecretBox)
     let administrator = TestAccessKeys.administrator
     try await AdministratorKey.ensure(
         ring: ring, store: store, given: (administrator.accessKeyID, administrator.secretAccessKey),
@@ -59,35 +62,38 @@ extension TestClientProtocol {
     /// Calls one ECS operation the way the awscli does, signed with `credentials` (nil: unsigned).
     func ecs(
         _ operation: String, _ json: String = "{}", headers extra: HTTPFields = [:],
-        as credentials: AWSCredentials? = TestAccessKeys.administrator
+        as credentials: AWSCredentials? = TestAccessKeys.administrator, region: String = "us-east-1"
     ) async throws -> ECSReply {
-        try await call(TargetPrefix.ecs.target(operation), json, headers: extra, as: credentials)
+        try await call(TargetPrefix.ecs.target(operation), json, headers: extra, as: credentials, region: region)
     }
 
-    /// Calls `target` with `json`, signed with `credentials` at `testNow` (nil: unsigned); `extra` headers are
-    /// added after signing.
+    /// Calls `target` with `json` and the `extra` headers, signed with `credentials` (nil: unsigned).
     func call(
         _ target: String, _ json: String, headers extra: HTTPFields = [:],
-        as credentials: AWSCredentials? = TestAccessKeys.administrator
+        as credentials: AWSCredentials? = TestAccessKeys.administrator, region: String = "us-east-1"
     ) async throws -> ECSReply {
         var headers: HTTPFields = [
             HTTPField.Name("X-Amz-Target")!: target,
             .contentType: "application/x-amz-json-1.1",
         ]
-        if let credentials {
-            for (name, value) in TestAccessKeys.signedHeaders(
-                credentials, host: "localhost", target: target, body: json, at: testNow)
-            {
-                headers[HTTPField.Name(name)!] = value
-            }
-        }
         for field in extra { headers[field.name] = field.value }
-        return try await raw(headers: headers, body: json)
+        return try await raw(headers: headers, body: json, as: credentials, region: region)
     }
 
-    /// Posts `body` with exactly `headers`.
-    func raw(headers: HTTPFields, body: String) async throws -> ECSReply {
-        try await execute(uri: "/", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+    /// Posts `body` with `headers`, signed over all of them with `credentials` at `testNow` for host `localhost`
+    /// (nil: exactly `headers`, unsigned).
+    func raw(
+        headers: HTTPFields, body: String, as credentials: AWSCredentials? = TestAccessKeys.administrator,
+        region: String = "us-east-1"
+    ) async throws -> ECSReply {
+        var headers = headers
+        if let credentials {
+            let signature = TestAccessKeys.signature(
+                credentials, host: "localhost", headers: headers.map { ($0.name.rawName, $0.value) }, body: body,
+                at: testNow, region: region)
+            for (name, value) in signature { headers[HTTPField.Name(name)!] = value }
+        }
+        return try await execute(uri: "/", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
             let data = Data(response.body.readableBytesView)
             let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
             return ECSReply(status: Int(response.status.code), body: json)

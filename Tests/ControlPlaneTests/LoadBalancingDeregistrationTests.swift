@@ -7,6 +7,7 @@ import HummingbirdTesting
 import InMemoryLogging
 import Logging
 import TaskDefinitions
+import SigV4
 import Synchronization
 import Testing
 

@@ -10,6 +10,7 @@ import Hummingbird
 import HummingbirdTesting
 import LoadBalancer
 import Logging
+import SigV4
 import Synchronization
 import TaskDefinitions
 

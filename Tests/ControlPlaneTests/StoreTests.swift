@@ -16,7 +16,7 @@ struct StoreTests {
         }
         #expect(
             tables == [
-                "accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer",
+                "accessKey", "accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer",
                 "readinessProbe", "service", "tag", "targetHealth", "task", "taskDefinition",
             ])
     }

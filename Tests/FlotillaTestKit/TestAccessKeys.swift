@@ -24,11 +24,18 @@ public enum TestAccessKeys {
         at date: Date, region: String = "us-east-1"
     ) -> [(name: String, value: String)] {
         let headers = [
-            (name: "Host", value: host), (name: "X-Amz-Target", value: target),
-            (name: "Content-Type", value: "application/x-amz-json-1.1"),
+            (name: "X-Amz-Target", value: target), (name: "Content-Type", value: "application/x-amz-json-1.1"),
         ]
-        let request = SigV4Request(method: "POST", path: "/", headers: headers, body: Array(body.utf8))
-        return headers.dropFirst() + SigV4Signer(credentials: credentials, region: region, service: "ecs")
-            .sign(request, at: date)
+        return headers + signature(credentials, host: host, headers: headers, body: body, at: date, region: region)
+    }
+
+    /// The headers (`Authorization`, `X-Amz-Date`) that sign a `POST /` to `host` with exactly `headers` and `body`.
+    public static func signature(
+        _ credentials: AWSCredentials = administrator, host: String, headers: [(name: String, value: String)],
+        body: String, at date: Date, region: String = "us-east-1"
+    ) -> [(name: String, value: String)] {
+        let request = SigV4Request(
+            method: "POST", path: "/", headers: headers + [(name: "Host", value: host)], body: Array(body.utf8))
+        return SigV4Signer(credentials: credentials, region: region, service: "ecs").sign(request, at: date)
     }
 }

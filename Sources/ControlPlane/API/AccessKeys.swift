@@ -1,6 +1,7 @@
 import ECSProtocol
 import Foundation
 import GRDB
+import Logging
 
 /// `{"accessKey": {...}}`: the new key, with the only copy of its secret the control plane ever shows.
 struct AccessKeyResponse: Encodable {

@@ -76,7 +76,7 @@ public struct ECSAPI: Sendable {
             let body = try await collectBody(request)
             let now = clock()
             let signer = try signer(of: request, body: body, now: now)
-            let route = try ECSWire.resolve(target: target)
+            let route = try Self.route(target, signer: signer)
             operationLabel = route.name
             let principal = try authorize(signer, route)
             try ECSWire.checkContentType(request.headers[.contentType])
@@ -84,7 +84,7 @@ public struct ECSAPI: Sendable {
             // Present: `operations` has an operation for every route.
             let operation = Self.operations[route.prefix]![route.name]!
             let context = OperationContext(
-                region: Self.signingRegion(request.headers[.authorization]) ?? configuration.region,
+                region: configuration.region,
                 accountID: configuration.accountID,
                 endpoint: configuration.advertisedEndpoint
                     ?? request.head.authority.map { "http://\($0)" }
@@ -150,17 +150,6 @@ public struct ECSAPI: Sendable {
             // The client went away or was cut at its body deadline: its failure, not the server's.
             throw ECSError.serialization("The request body was not received in full.")
         }
-    }
-
-    /// The region of a SigV4 `Authorization` header's credential scope (`Credential=AKID/DATE/REGION/ecs/aws4_request`).
-    static func signingRegion(_ authorization: String?) -> String? {
-        guard let authorization, let range = authorization.range(of: "Credential=") else { return nil }
-        let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
-        let scope = credential.split(separator: "/", omittingEmptySubsequences: false)
-        guard scope.count == 5, scope[4] == "aws4_request", !scope[2].isEmpty,
-            scope[2].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
-        else { return nil }
-        return String(scope[2])
     }
 
     /// Every error as ECS's: ours pass through, JSON errors name the field, anything else is a real fault.

@@ -1,3 +1,4 @@
+import ECSProtocol
 public import Foundation
 public import Logging
 

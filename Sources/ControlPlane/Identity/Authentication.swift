@@ -111,7 +111,9 @@ extension ECSAPI {
         }
         guard let key = ring.key(authorization.accessKeyID) else { throw ECSError(SigV4Failure.unrecognizedClient) }
         do {
-            try SigV4Verifier.verify(signed, authorization, secretAccessKey: key.secret, now: now)
+            // Signed for this control plane's region: its ARNs carry it (AWS refuses another region's scope too).
+            try SigV4Verifier.verify(
+                signed, authorization, secretAccessKey: key.secret, now: now, region: configuration.region)
         } catch {
             throw ECSError(error)
         }
@@ -131,11 +133,21 @@ extension ECSAPI {
             method: request.method.rawValue, path: path, query: query, headers: headers, body: Array(body))
     }
 
+    /// The operation `target` names. For an unsigned request whatever is wrong with the target is the missing
+    /// signature, as AWS answers: only a joining agent's Register goes unsigned.
+    static func route(_ target: String?, signer: Principal?) throws(ECSError) -> ECSWire.Route {
+        guard signer == nil else { return try ECSWire.resolve(target: target) }
+        guard let route = try? ECSWire.resolve(target: target) else {
+            throw ECSError(SigV4Failure.missingAuthenticationToken)
+        }
+        return route
+    }
+
     /// Checks that `principal` may call `route`; the unsigned may only join.
     func authorize(_ principal: Principal?, _ route: ECSWire.Route) throws(ECSError) -> Principal {
         guard let principal else {
             guard route.prefix == ECSWire.agentTargetPrefix, route.name == "Register" else {
-                throw ECSError("MissingAuthenticationTokenException", "Missing Authentication Token", status: .forbidden)
+                throw ECSError(SigV4Failure.missingAuthenticationToken)
             }
             return .joiningAgent
         }

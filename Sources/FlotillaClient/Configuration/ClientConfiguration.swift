@@ -1,4 +1,5 @@
 public import Foundation
+public import SigV4
 import TaskDefinitions
 
 /// Where ecsctl sends its calls and which cluster it means, resolved from flags, environment and config files.
@@ -7,6 +8,10 @@ import TaskDefinitions
 /// config file (`~/.config/flotilla/config.json`, or `$XDG_CONFIG_HOME/flotilla/config.json`), the system config
 /// file (`/etc/flotilla/ecsctl.json`), then the defaults `http://127.0.0.1:8080` and `default`.
 /// Each config file is `{"endpoint": "...", "cluster": "..."}`; either key may be missing.
+///
+/// Credentials and the region come as the AWS CLI finds them (`AWSProfileResolver`): `--profile`, else
+/// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else the `AWS_PROFILE` (or `default`) profile of `~/.aws/credentials`
+/// and `~/.aws/config`.
 public struct ClientConfiguration: Hashable, Sendable {
     public static let defaultEndpoint = URL(string: "http://127.0.0.1:8080")!
     public static let defaultCluster = "default"
@@ -14,22 +19,28 @@ public struct ClientConfiguration: Hashable, Sendable {
 
     public var endpoint: URL
     public var cluster: String
-    /// The region to put in requests, when the user named one (`--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`).
+    /// The region requests are signed for, when the user named one (`--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+    /// the profile's `region`).
     public var region: String?
+    /// The access key requests are signed with; nil when none was found (the control plane then refuses them).
+    public var credentials: AWSCredentials?
 
     public init(
         endpoint: URL = ClientConfiguration.defaultEndpoint, cluster: String = ClientConfiguration.defaultCluster,
-        region: String? = nil
+        region: String? = nil, credentials: AWSCredentials? = nil
     ) {
         self.endpoint = endpoint
         self.cluster = cluster
         self.region = region
+        self.credentials = credentials
     }
 
     /// Why a configuration could not be resolved.
     public enum Error: Swift.Error, Hashable, Sendable, CustomStringConvertible {
         case invalidEndpoint(String, source: String)
         case invalidConfigFile(path: String, reason: String)
+        /// The AWS credentials or config files, or the environment's keys, could not be used.
+        case credentials(AWSProfileError)
 
         public var description: String {
             switch self {
@@ -37,6 +48,8 @@ public struct ClientConfiguration: Hashable, Sendable {
                 return "\(source): '\(value)' is not an http:// or https:// URL"
             case .invalidConfigFile(let path, let reason):
                 return "\(path): \(reason)"
+            case .credentials(let error):
+                return "\(error)"
             }
         }
     }
@@ -59,9 +72,10 @@ public struct ClientConfiguration: Hashable, Sendable {
     ///   - endpoint: the `--endpoint`/`--endpoint-url` flag.
     ///   - cluster: the `--cluster` flag.
     ///   - region: the `--region` flag.
+    ///   - profile: the `--profile` flag.
     ///   - readFile: the contents of a path, or nil when there is no such file.
     public static func resolve(
-        endpoint: String?, cluster: String?, region: String?,
+        endpoint: String?, cluster: String?, region: String?, profile: String? = nil,
         environment: [String: String],
         readFile: (String) -> Data?
     ) throws(Error) -> ClientConfiguration {
@@ -84,19 +98,23 @@ public struct ClientConfiguration: Hashable, Sendable {
             ?? environment["FLOTILLA_CLUSTER"].flatMap { $0.isEmpty ? nil : $0 }
             ?? files.lazy.compactMap(\.cluster).first
             ?? defaultCluster
-        resolved.region =
-            region
-            ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+        let aws: (credentials: AWSCredentials?, region: String?)
+        do {
+            aws = try AWSProfileResolver.resolve(profile: profile, environment: environment, readFile: readFile)
+        } catch {
+            throw .credentials(error)
+        }
+        resolved.region = region ?? aws.region
+        resolved.credentials = aws.credentials
         return resolved
     }
 
     /// Resolves the configuration from this process's environment and the real config files.
     public static func resolve(
-        endpoint: String?, cluster: String?, region: String?
+        endpoint: String?, cluster: String?, region: String?, profile: String? = nil
     ) throws(Error) -> ClientConfiguration {
         try resolve(
-            endpoint: endpoint, cluster: cluster, region: region,
+            endpoint: endpoint, cluster: cluster, region: region, profile: profile,
             environment: ProcessInfo.processInfo.environment,
             readFile: { FileManager.default.contents(atPath: $0) })
     }

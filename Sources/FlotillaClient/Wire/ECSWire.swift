@@ -1,4 +1,5 @@
 public import Foundation
+public import SigV4
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
 public import FoundationNetworking
@@ -17,33 +18,32 @@ public enum ECSWire {
     /// where ECS servers (Flotilla's included) read the region from. Flotilla does not authenticate requests, so
     /// the signature is left empty rather than computed from credentials ecsctl does not have.
     public static func request(
-        endpoint: URL, operation: ECSOperation, body: JSONValue, region: String? = nil,
-        date: Date = Date(), timeout: TimeInterval = 60
+        endpoint: URL, operation: ECSOperation, body: JSONValue, credentials: AWSCredentials? = nil,
+        region: String? = nil, date: Date = Date(), timeout: TimeInterval = 60
     ) -> URLRequest {
         request(
-            endpoint: endpoint, target: operation.target, body: encode(body), region: region, date: date,
-            timeout: timeout)
+            endpoint: endpoint, target: operation.target, body: encode(body), credentials: credentials,
+            region: region, date: date, timeout: timeout)
     }
 
+    /// The region a request is signed for when none is configured: the control plane's own default.
+    public static let defaultRegion = "us-east-1"
+
     /// A `POST /` request for the `X-Amz-Target` value `target` with `body` as it is: what every call sends, of
-    /// ECS's operations and of the agent protocol's alike.
+    /// ECS's operations and of the agent protocol's alike. With `credentials`, it is signed (SigV4, service `ecs`,
+    /// `region` or `defaultRegion`) at `date`; without, it goes unsigned, and a control plane that checks
+    /// signatures refuses it (`MissingAuthenticationTokenException`).
     public static func request(
-        endpoint: URL, target: String, body: Data, region: String? = nil, date: Date = Date(),
-        timeout: TimeInterval = 60
+        endpoint: URL, target: String, body: Data, credentials: AWSCredentials? = nil, region: String? = nil,
+        date: Date = Date(), timeout: TimeInterval = 60
     ) -> URLRequest {
         var request = URLRequest(url: endpoint.appendingPathComponent(""), timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
         request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         request.setValue("application/json", forHTTPHeaderField: "Accept")
-        if let region {
-            let day = dayStamp(date)
-            request.setValue(
-                "AWS4-HMAC-SHA256 Credential=ecsctl/\(day)/\(region)/ecs/aws4_request, "
-                    + "SignedHeaders=content-type;host;x-amz-target, Signature=",
-                forHTTPHeaderField: "Authorization")
-        }
         request.httpBody = body
+        if let credentials { request.sign(with: credentials, region: region ?? defaultRegion, at: date) }
         return request
     }
 
@@ -90,12 +90,5 @@ public enum ECSWire {
     private static func snippet(_ body: Data) -> String {
         let text = String(decoding: body.prefix(200), as: UTF8.self)
         return text.isEmpty ? "empty body" : text
-    }
-
-    private static func dayStamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d%02d%02d", parts.year!, parts.month!, parts.day!)
     }
 }

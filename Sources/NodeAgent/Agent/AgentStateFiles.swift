@@ -1,6 +1,7 @@
 import AgentProtocol
 import ECSVocabulary
 import Foundation
+import SigV4
 import TaskDefinitions
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,11 @@ struct AgentIdentity: Codable, Hashable, Sendable {
     var cluster: String
     /// nil until the first registration.
     var containerInstanceArn: String?
-    var credential: String?
+    /// The instance credential the last Register issued (its secret stays in this 0600 file of a 0700 directory);
+    /// nil before the first registration. (An identity file of an agent before access keys has a `credential` string
+    /// instead, which decoding ignores: that agent joins again as a new instance.)
+    var accessKeyId: String?
+    var secretAccessKey: String?
     /// The bearer token of the agent endpoint, generated once (32 random bytes, hex).
     var agentToken: String
 }
@@ -41,6 +46,20 @@ enum AgentTaskID {
     }
 }
 
+extension AgentIdentity {
+    /// The instance credential as a signing key, when there is one.
+    var credentials: AWSCredentials? {
+        get {
+            guard let accessKeyId, let secretAccessKey else { return nil }
+            return AWSCredentials(accessKeyID: accessKeyId, secretAccessKey: secretAccessKey)
+        }
+        set {
+            accessKeyId = newValue?.accessKeyID
+            secretAccessKey = newValue?.secretAccessKey
+        }
+    }
+}
+
 /// Reads and writes the agent's own state files; every write is whole (temp file, fsync, rename).
 struct AgentStateFiles: Sendable {
     let directory: String
@@ -63,13 +82,13 @@ struct AgentStateFiles: Sendable {
             var identity = try AgentWire.decoder().decode(AgentIdentity.self, from: data)
             if identity.cluster != cluster {
                 identity = AgentIdentity(
-                    cluster: cluster, containerInstanceArn: nil, credential: nil,
+                    cluster: cluster, containerInstanceArn: nil, accessKeyId: nil, secretAccessKey: nil,
                     agentToken: identity.agentToken)
             }
             return identity
         }
         let identity = AgentIdentity(
-            cluster: cluster, containerInstanceArn: nil, credential: nil,
+            cluster: cluster, containerInstanceArn: nil, accessKeyId: nil, secretAccessKey: nil,
             agentToken: AgentHost.randomHex(bytes: 32))
         try save(identity)
         return identity

@@ -3,6 +3,7 @@ import FlotillaClient
 import Foundation
 import Logging
 import Metrics
+import SigV4
 import TaskDefinitions
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -31,8 +32,9 @@ actor ControlPlaneConnection {
     private let configuration: AgentConfiguration
     private let files: AgentStateFiles
     private let logger: Logger
-    /// The control plane's ECS JSON client, with a timeout past the longest poll.
-    private let client: ECSClient
+    /// The control plane's ECS JSON client, with a timeout past the longest poll, signing with the instance
+    /// credential once there is one.
+    private var client: ECSClient
     private(set) var identity: AgentIdentity
     /// Bumped by every registration: a refused credential re-registers only if no one did since it was used.
     private var generation = 0
@@ -57,11 +59,13 @@ actor ControlPlaneConnection {
 
     // MARK: - Register
 
-    /// Registers (again, with the previous ARN when there is one) and stores the new credential.
+    /// Registers and stores the new instance credential: again as its instance, signed with the credential it
+    /// holds; or, with none (or one the control plane no longer knows), as a new instance with the join token.
     /// - Throws: `AgentError.joinTokenRefused` when the token is wrong; `ECSClientError` when the control plane
     ///   cannot be reached or refuses for another reason.
     @discardableResult
     func register() async throws -> RegisterAgentResponse {
+        let credentials = identity.credentials
         let address =
             configuration.advertiseAddress
             ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1")
@@ -75,17 +79,29 @@ actor ControlPlaneConnection {
         attributes += configuration.attributes.map { AgentAttribute(name: $0.name, value: $0.value) }
         let endpointHost = address ?? "127.0.0.1"
         let request = RegisterAgentRequest(
-            cluster: configuration.cluster, joinToken: configuration.joinToken,
-            containerInstanceArn: identity.containerInstanceArn, hostname: AgentHost.hostname, address: address,
+            cluster: configuration.cluster, joinToken: credentials == nil ? configuration.joinToken : nil,
+            containerInstanceArn: credentials == nil ? nil : identity.containerInstanceArn,
+            hostname: AgentHost.hostname, address: address,
             agentEndpoint: "http://\(endpointHost):\(configuration.listenPort)", agentToken: identity.agentToken,
             resources: AgentResources(cpu: AgentHost.cpuUnits, memory: AgentHost.memoryMiB),
             attributes: attributes,
             versionInfo: .object(["agentVersion": .string(AgentVersion.current), "agentHash": .string("flotilla")]))
         let response: RegisterAgentResponse
         do {
-            response = try await client.call(.register, request, as: RegisterAgentResponse.self)
+            var signed = client
+            signed.credentials = credentials
+            response = try await signed.call(.register, request, as: RegisterAgentResponse.self)
         } catch {
             // Not `catch .service(...) where`: on the typed error that crashes Swift 6.3.1's SILGen.
+            if credentials != nil, case .service(let type, let message, _) = error, Self.isRefusedCredential(type) {
+                // The control plane does not know this credential (a new store, a deleted key): join anew.
+                logger.warning(
+                    "instance credential refused, joining again as a new container instance",
+                    metadata: ["instance.arn": "\(identity.containerInstanceArn ?? "")", "error": "\(message)"])
+                identity.containerInstanceArn = nil
+                identity.credentials = nil
+                return try await register()
+            }
             if case .service("AccessDeniedException", let message, _) = error {
                 throw AgentError.joinTokenRefused(cluster: configuration.cluster, message: message)
             }
@@ -93,7 +109,9 @@ actor ControlPlaneConnection {
         }
         let previous = identity.containerInstanceArn
         identity.containerInstanceArn = response.containerInstanceArn
-        identity.credential = response.credential
+        identity.credentials = AWSCredentials(
+            accessKeyID: response.accessKeyId, secretAccessKey: response.credential)
+        client.credentials = identity.credentials
         generation += 1
         self.address = address
         do {
@@ -115,44 +133,49 @@ actor ControlPlaneConnection {
 
     /// One `PollDesiredTasks`: blocks up to the configured wait for a change past `index`.
     func poll(index: Int64) async throws -> PollDesiredTasksResponse {
-        try await authenticated { arn, credential in
-            try await self.client.call(
+        try await authenticated { client, arn in
+            try await client.call(
                 .pollDesiredTasks,
                 PollDesiredTasksRequest(
-                    cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
-                    index: index,
+                    cluster: self.configuration.cluster, containerInstanceArn: arn, index: index,
                     waitSeconds: self.configuration.pollWaitSeconds), as: PollDesiredTasksResponse.self)
         }
     }
 
     /// One `SubmitStateChanges` batch.
     func submit(_ changes: [TaskStateChange], metrics: JSONValue?) async throws -> SubmitStateChangesResponse {
-        try await authenticated { arn, credential in
-            try await self.client.call(
+        try await authenticated { client, arn in
+            try await client.call(
                 .submitStateChanges,
                 SubmitStateChangesRequest(
-                    cluster: self.configuration.cluster, containerInstanceArn: arn, credential: credential,
-                    tasks: changes, metrics: metrics), as: SubmitStateChangesResponse.self)
+                    cluster: self.configuration.cluster, containerInstanceArn: arn, tasks: changes, metrics: metrics),
+                as: SubmitStateChangesResponse.self)
         }
     }
 
-    /// Runs `body` with the current credential; a refused credential (AccessDeniedException) re-registers once and
-    /// retries.
+    /// Runs `body` with the client signing as the instance; a refused credential re-registers once and retries.
     private func authenticated<T: Sendable>(
-        _ body: @Sendable (String, String) async throws -> T
+        _ body: @Sendable (ECSClient, String) async throws -> T
     ) async throws -> T {
-        if identity.credential == nil { try await register() }
+        if identity.credentials == nil { try await register() }
         for attempt in 0..<2 {
-            guard let arn = identity.containerInstanceArn, let credential = identity.credential else { break }
+            guard let arn = identity.containerInstanceArn, identity.credentials != nil else { break }
             let used = generation
             do {
-                return try await body(arn, credential)
-            } catch ECSClientError.service(let type, _, _) where type == "AccessDeniedException" && attempt == 0 {
+                return try await body(client, arn)
+            } catch ECSClientError.service(let type, _, _) where Self.isRefusedCredential(type) && attempt == 0 {
                 logger.warning("agent credential refused, registering again", metadata: ["instance.arn": "\(arn)"])
                 if used == generation { try await register() }
             }
         }
         throw AgentError.state("no credential after registering")
+    }
+
+    /// The errors that say the control plane does not accept the instance credential (unknown, expired, or not
+    /// this instance's).
+    private static func isRefusedCredential(_ type: String) -> Bool {
+        ["UnrecognizedClientException", "ExpiredTokenException", "AccessDeniedException", "InvalidSignatureException"]
+            .contains(type)
     }
 }
 
