@@ -158,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "ecsctl",
             dependencies: [
-                "FlotillaClient", "TaskDefinitions", "ECSVocabulary", "AgentProtocol",
+                "FlotillaClient", "TaskDefinitions", "ECSVocabulary", "AgentProtocol", "SigV4",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -253,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: [
-                "NodeAgent", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits", "OCIImage",
+                "NodeAgent", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits", "OCIImage", "SigV4",
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: nodeAgentSwiftSettings
@@ -271,7 +271,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["FlotillaClient", "FlotillaTestKit", "TaskDefinitions"],
+            dependencies: ["FlotillaClient", "FlotillaTestKit", "TaskDefinitions", "SigV4", "ECSVocabulary"],
             swiftSettings: swiftSettings
         ),
     ]

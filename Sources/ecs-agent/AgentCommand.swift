@@ -12,7 +12,7 @@ import ServiceLifecycle
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Join a cluster and run its tasks (the default command: `ecs-agent --endpoint URL --join-token T`).")
+        abstract: "Join a cluster and run its tasks (the default command: `FLOTILLA_JOIN_TOKEN=T ecs-agent --endpoint URL`).")
 
     private static let environment = ProcessInfo.processInfo.environment
 
@@ -22,8 +22,20 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The cluster to join (env FLOTILLA_CLUSTER).")
     var cluster: String = environment["FLOTILLA_CLUSTER"] ?? "default"
 
-    @Option(help: "The cluster's join token, from `ecsctl get-join-token` (env FLOTILLA_JOIN_TOKEN).")
-    var joinToken: String = environment["FLOTILLA_JOIN_TOKEN"] ?? ""
+    @Option(
+        help:
+            "A file holding the cluster's join token, from `ecsctl get-join-token` (or the token itself in env FLOTILLA_JOIN_TOKEN; never on the command line, which every process of the host can read)."
+    )
+    var joinTokenFile: String = environment["FLOTILLA_JOIN_TOKEN_FILE"] ?? ""
+
+    /// The join token, from `--join-token-file` or FLOTILLA_JOIN_TOKEN.
+    var joinToken: String {
+        if !joinTokenFile.isEmpty {
+            return FileManager.default.contents(atPath: joinTokenFile)
+                .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        }
+        return Self.environment["FLOTILLA_JOIN_TOKEN"] ?? ""
+    }
 
     @Option(
         help: "State directory: images, containers, network, the agent's identity and tasks (env FLOTILLA_DATA_DIR).")
@@ -91,9 +103,12 @@ struct AgentCommand: AsyncParsableCommand {
                 "--endpoint: expected the control plane's http(s) URL (or FLOTILLA_ENDPOINT), got \(endpoint.isEmpty ? "nothing" : endpoint)"
             )
         }
+        if !joinTokenFile.isEmpty, !FileManager.default.isReadableFile(atPath: joinTokenFile) {
+            throw ValidationError("--join-token-file: cannot read \(joinTokenFile)")
+        }
         guard !joinToken.isEmpty else {
             throw ValidationError(
-                "--join-token: required (or FLOTILLA_JOIN_TOKEN); print it with `ecsctl get-join-token --cluster \(cluster)`"
+                "--join-token-file: required (or FLOTILLA_JOIN_TOKEN); print the token with `ecsctl get-join-token --cluster \(cluster)`"
             )
         }
         guard !cluster.isEmpty else { throw ValidationError("--cluster: must not be empty") }

@@ -23,6 +23,7 @@ struct Ecsctl: AsyncParsableCommand {
             TagResource.self, UntagResource.self, ListTagsForResource.self,
             GetJoinToken.self, RotateJoinToken.self, Exec.self, Logs.self, Wait.self,
             CreateLoadBalancer.self, DescribeLoadBalancers.self, DeleteLoadBalancer.self,
+            CreateAccessKey.self, ListAccessKeys.self, DeleteAccessKey.self,
         ]
     )
 

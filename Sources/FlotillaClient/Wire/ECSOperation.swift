@@ -50,12 +50,15 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case reportTargetHealth = "ReportTargetHealth"
     case getJoinToken = "GetJoinToken"
     case rotateJoinToken = "RotateJoinToken"
+    case createAccessKey = "CreateAccessKey"
+    case listAccessKeys = "ListAccessKeys"
+    case deleteAccessKey = "DeleteAccessKey"
 
     /// The service the operation belongs to: ECS's target prefix, or one of Flotilla's own.
     public var targetPrefix: TargetPrefix {
         switch self {
         case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer,
-            .reportTargetHealth:
+            .reportTargetHealth, .createAccessKey, .listAccessKeys, .deleteAccessKey:
             .flotilla
         case .getJoinToken, .rotateJoinToken: .agent
         default: .ecs
