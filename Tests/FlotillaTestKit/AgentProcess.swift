@@ -29,11 +29,13 @@ public final class AgentProcess: Sendable {
             arguments: host.command(
                 [
                     "\(binaryDirectory)/ecs-agent", "--endpoint", endpoint, "--cluster", cluster,
-                    "--join-token", joinToken, "--data-dir", dataDirectory, "--cgroup-parent", cgroupParent,
+                    "--data-dir", dataDirectory, "--cgroup-parent", cgroupParent,
                     "--advertise-address", host.address, "--listen", "\(host.address):\(Self.endpointPort)",
                     "--availability-zone", "zone-\(host.index)",
                 ] + extraArguments),
-            environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "FLOTILLA_LOG_LEVEL": "debug"],
+            environment: [
+                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "FLOTILLA_LOG_LEVEL": "debug", "FLOTILLA_JOIN_TOKEN": joinToken,
+            ],
             logFile: dataDirectory + "/agent.log")
     }
 

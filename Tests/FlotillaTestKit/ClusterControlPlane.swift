@@ -81,15 +81,9 @@ public final class ClusterControlPlane: Sendable {
     public func call(
         _ target: String, _ body: [String: Any] = [:], as credentials: AWSCredentials = TestAccessKeys.administrator
     ) async throws -> JSONValue {
-        var request = URLRequest(url: URL(string: endpoint)!)
-        request.httpMethod = "POST"
-        request.timeoutInterval = 30
-        request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
-        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        request.sign(with: credentials, region: "us-east-1")
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = try await signedPost(
+            endpoint: endpoint, target: target,
+            String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self), as: credentials)
         let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
         guard status == 200 else {
             throw APIError(

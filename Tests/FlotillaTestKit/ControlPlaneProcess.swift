@@ -107,15 +107,31 @@ public final class ControlPlaneProcess: Sendable {
     public func call(
         _ operation: String, _ json: String = "{}", as credentials: AWSCredentials? = TestAccessKeys.administrator
     ) async throws -> (status: Int, body: Data) {
-        var request = URLRequest(url: URL(string: endpoint)!)
-        request.httpMethod = "POST"
-        request.setValue(TargetPrefix.ecs.target(operation), forHTTPHeaderField: "X-Amz-Target")
-        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(json.utf8)
-        if let credentials { request.sign(with: credentials, region: region) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        try await post(TargetPrefix.ecs.target(operation), json, as: credentials)
     }
+
+    /// Posts `json` as the operation `target` names (any prefix), signed with `credentials` (nil: unsigned).
+    public func post(
+        _ target: String, _ json: String, as credentials: AWSCredentials? = TestAccessKeys.administrator
+    ) async throws -> (status: Int, body: Data) {
+        try await signedPost(endpoint: endpoint, target: target, json, as: credentials, region: region)
+    }
+}
+
+/// One JSON 1.1 `POST /` to `endpoint` as the operation `target` names, signed with `credentials` for `region` (nil:
+/// unsigned), the way the awscli calls; the status and the body.
+public func signedPost(
+    endpoint: String, target: String, _ json: String,
+    as credentials: AWSCredentials? = TestAccessKeys.administrator, region: String = "us-east-1"
+) async throws -> (status: Int, body: Data) {
+    var request = URLRequest(url: URL(string: endpoint)!, timeoutInterval: 30)
+    request.httpMethod = "POST"
+    request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
+    request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
+    request.httpBody = Data(json.utf8)
+    if let credentials { request.sign(with: credentials, region: region) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
 }
 
 public enum ControlPlaneProcessError: Error, CustomStringConvertible {

@@ -1,22 +1,30 @@
-import Foundation
+public import Foundation
+public import SigV4
 
-/// The built `ecsctl`, run as a user would: against `endpoint` (when given), with no config file or other
-/// `FLOTILLA_*` variable in the way.
+/// The built `ecsctl`, run as a user would: against `endpoint` (when given), signing with `credentials` (the test
+/// administrator's unless said; nil: none), with no config file or other `FLOTILLA_*` or `AWS_*` variable in the way.
 public enum Ecsctl {
     /// The command line and environment, for a run that outlives the call (`DaemonProcess`, e.g. `logs --follow`).
     public static func command(
-        _ arguments: [String], endpoint: String?
+        _ arguments: [String], endpoint: String?, credentials: AWSCredentials? = TestAccessKeys.administrator
     ) -> (arguments: [String], environment: [String: String]) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-no-config").path
         var environment = ["PATH": "/usr/bin:/bin", "HOME": home, "XDG_CONFIG_HOME": home]
+        if let credentials {
+            environment.merge(TestAccessKeys.environment(credentials)) { $1 }
+        } else {
+            environment.merge(["AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null"]) { $1 }
+        }
         if let endpoint { environment["FLOTILLA_ENDPOINT"] = endpoint }
         return ([HostCommand.debugBinaries + "/ecsctl"] + arguments, environment)
     }
 }
 
 /// Runs the built `ecsctl` to completion (killed after 120 s: a bound against hangs).
-public func ecsctl(_ arguments: [String], endpoint: String? = nil) async throws -> HostCommandResult {
-    let command = Ecsctl.command(arguments, endpoint: endpoint)
+public func ecsctl(
+    _ arguments: [String], endpoint: String? = nil, credentials: AWSCredentials? = TestAccessKeys.administrator
+) async throws -> HostCommandResult {
+    let command = Ecsctl.command(arguments, endpoint: endpoint, credentials: credentials)
     return try await HostCommand.runToCompletion(
         command.arguments, environment: command.environment, killAfter: .seconds(120))
 }

@@ -1,4 +1,5 @@
 import FlotillaTestKit
+import ECSVocabulary
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -36,9 +37,8 @@ final class AgentDaemonProcess: Sendable {
         self.listenPort = listenPort
         daemon = DaemonProcess(
             arguments: [ecsAgentBinary.path]
-                + Self.arguments(
-                    endpoint: endpoint, joinToken: joinToken, listenPort: listenPort,
-                    dataDirectory: root + "/data"),
+                + Self.arguments(endpoint: endpoint, listenPort: listenPort, dataDirectory: root + "/data"),
+            environment: ProcessInfo.processInfo.environment.merging(["FLOTILLA_JOIN_TOKEN": joinToken]) { $1 },
             logFile: root + "/agent.log")
     }
 
@@ -52,9 +52,9 @@ final class AgentDaemonProcess: Sendable {
     /// the kernel's ephemeral range (32768-60999), so no socket of another test can be given one of them.
     static let ephemeralPorts = "23500-23599"
 
-    static func arguments(endpoint: String, joinToken: String, listenPort: Int, dataDirectory: String) -> [String] {
+    static func arguments(endpoint: String, listenPort: Int, dataDirectory: String) -> [String] {
         [
-            "--endpoint", endpoint, "--cluster", "default", "--join-token", joinToken,
+            "--endpoint", endpoint, "--cluster", "default",
             "--availability-zone", "az-test-1", "--attribute", "rack=r7", "--attribute", "disk=ssd",
             "--listen", "127.0.0.1:\(listenPort)", "--advertise-address", "127.0.0.1", "--cgroup-parent", "flotilla",
             "--poll-wait", "5", "--log-level", "debug", "--ephemeral-ports", ephemeralPorts,
@@ -164,12 +164,7 @@ struct AgentDaemonControlPlane {
 
     /// The cluster's join token (`FlotillaAgentV1.GetJoinToken`).
     func joinToken() async throws -> String {
-        var request = URLRequest(url: URL(string: process.endpoint)!)
-        request.httpMethod = "POST"
-        request.setValue("FlotillaAgentV1.GetJoinToken", forHTTPHeaderField: "X-Amz-Target")
-        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(#"{"cluster": "default"}"#.utf8)
-        let (data, _) = try await URLSession.shared.data(for: request)
+        let (_, data) = try await process.post(TargetPrefix.agent.target("GetJoinToken"), #"{"cluster": "default"}"#)
         return try #require(try JSONDecoder().decode(JSONValue.self, from: data)["joinToken"]?.stringValue)
     }
 

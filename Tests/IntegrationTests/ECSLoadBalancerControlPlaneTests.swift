@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import Glibc
 import TaskDefinitions
+import SigV4
 import Testing
 
 /// The real `ecs-control-plane` with its embedded balancers, `ecsctl`'s load-balancer verbs, and a standalone
@@ -215,15 +216,13 @@ struct ECSLoadBalancerControlPlaneTests {
 // MARK: - Support
 
 /// POSTs one JSON 1.1 call with `X-Amz-Target: target`; the JSON answer (throws on a non-200).
-private func call(_ endpoint: String, _ target: String, _ json: String) async throws -> JSONValue {
-    var request = URLRequest(url: URL(string: endpoint)!)
-    request.httpMethod = "POST"
-    request.setValue(target, forHTTPHeaderField: "X-Amz-Target")
-    request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-    request.httpBody = Data(json.utf8)
-    let (data, response) = try await URLSession.shared.data(for: request)
+private func call(
+    _ endpoint: String, _ target: String, _ json: String,
+    as credentials: AWSCredentials = TestAccessKeys.administrator
+) async throws -> JSONValue {
+    let (status, data) = try await signedPost(endpoint: endpoint, target: target, json, as: credentials)
     let answer = try JSONDecoder().decode(JSONValue.self, from: data)
-    guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+    guard status == 200 else {
         throw TestSocketError.failed("\(target): \(String(decoding: data, as: UTF8.self))")
     }
     return answer
@@ -234,7 +233,7 @@ private func call(_ endpoint: String, _ target: String, _ json: String) async th
 private struct FakeServiceAgent {
     let endpoint: String
     let instance: String
-    let credential: String
+    let credential: AWSCredentials
 
     init(controlPlane: ControlPlaneProcess) async throws {
         try await self.init(endpoint: controlPlane.endpoint)
@@ -251,7 +250,9 @@ private struct FakeServiceAgent {
              "resources": {"cpu": 4096, "memory": 8192, "ports": [22]}}
             """)
         instance = registered["containerInstanceArn"]?.stringValue ?? ""
-        credential = registered["credential"]?.stringValue ?? ""
+        credential = AWSCredentials(
+            accessKeyID: registered["accessKeyId"]?.stringValue ?? "",
+            secretAccessKey: registered["credential"]?.stringValue ?? "")
     }
 
     /// Registers task definition web, creates service web on balancer web with one task per backend, and reports
@@ -278,8 +279,8 @@ private struct FakeServiceAgent {
             let polled = try await call(
                 endpoint, "FlotillaAgentV1.PollDesiredTasks",
                 """
-                {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "index": 0, "waitSeconds": 0}
-                """)
+                {"containerInstanceArn": "\(instance)", "index": 0, "waitSeconds": 0}
+                """, as: credential)
             tasks =
                 polled["tasks"]?.arrayValue?.filter { $0["desiredStatus"]?.stringValue == "RUNNING" }
                 .compactMap { $0["taskArn"]?.stringValue } ?? []
@@ -295,8 +296,8 @@ private struct FakeServiceAgent {
         let answer = try await call(
             endpoint, "FlotillaAgentV1.SubmitStateChanges",
             """
-            {"containerInstanceArn": "\(instance)", "credential": "\(credential)", "tasks": [\(changes.joined(separator: ","))]}
-            """)
+            {"containerInstanceArn": "\(instance)", "tasks": [\(changes.joined(separator: ","))]}
+            """, as: credential)
         try #require(answer["updated"]?.arrayValue?.count == tasks.count, "\(answer)")
     }
 }
@@ -311,6 +312,7 @@ private final class StandaloneBalancer: Sendable {
                 LoadBalancerProcess.binary.path, "--control-plane", controlPlane, "--load-balancer-name", name,
                 "--poll-interval", "0.2",
             ] + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? []),
+            environment: ProcessInfo.processInfo.environment.merging(TestAccessKeys.environment()) { $1 },
             logFile: FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-\(UUID().uuidString).log")
                 .path)
         try daemon.start()

@@ -7,6 +7,7 @@ import FoundationNetworking
 #endif
 import Logging
 import TaskDefinitions
+import SigV4
 import Testing
 @testable import NodeAgent
 #if canImport(Glibc)
@@ -21,16 +22,14 @@ import Glibc
     .timeLimit(.minutes(3)))
 struct EndpointThroughEcsctlTests {
 
-    /// One agent-protocol call to the control plane process.
-    func agentCall(_ controlPlane: ControlPlaneProcess, _ operation: String, _ json: String) async throws -> JSONValue {
-        var request = URLRequest(url: URL(string: controlPlane.endpoint)!)
-        request.httpMethod = "POST"
-        request.setValue(TargetPrefix.agent.target(operation), forHTTPHeaderField: "X-Amz-Target")
-        request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(json.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
+    /// One agent-protocol call to the control plane process, signed with `credentials`.
+    func agentCall(
+        _ controlPlane: ControlPlaneProcess, _ operation: String, _ json: String,
+        as credentials: AWSCredentials = TestAccessKeys.administrator
+    ) async throws -> JSONValue {
+        let (status, data) = try await controlPlane.post(TargetPrefix.agent.target(operation), json, as: credentials)
         let body = try JSONDecoder().decode(JSONValue.self, from: data)
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw HarnessFailure(String(describing: body)) }
+        guard status == 200 else { throw HarnessFailure(String(describing: body)) }
         return body
     }
 
@@ -62,7 +61,9 @@ struct EndpointThroughEcsctlTests {
                      "resources": {"cpu": 1024, "memory": 1024}}
                     """)
                 let instance = registered["containerInstanceArn"]?.stringValue ?? ""
-                let credential = registered["credential"]?.stringValue ?? ""
+                let credential = AWSCredentials(
+                    accessKeyID: registered["accessKeyId"]?.stringValue ?? "",
+                    secretAccessKey: registered["credential"]?.stringValue ?? "")
                 let (_, ran) = try await controlPlane.call("RunTask", #"{"cluster": "demo", "taskDefinition": "box"}"#)
                 let taskArn = try #require(
                     try JSONDecoder().decode(JSONValue.self, from: ran)["tasks"]?[0]?["taskArn"]?.stringValue)
@@ -81,9 +82,9 @@ struct EndpointThroughEcsctlTests {
                 _ = try await agentCall(
                     controlPlane, "SubmitStateChanges",
                     """
-                    {"cluster": "demo", "containerInstanceArn": "\(instance)", "credential": "\(credential)",
+                    {"cluster": "demo", "containerInstanceArn": "\(instance)",
                      "tasks": [{"taskArn": "\(taskArn)", "lastStatus": "RUNNING", "containers": [{"name": "web", "lastStatus": "RUNNING"}]}]}
-                    """)
+                    """, as: credential)
 
                 // When ecsctl execs a command that writes both streams and fails
                 let exec = try await ecsctl(
