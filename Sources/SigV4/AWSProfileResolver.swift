@@ -118,7 +118,7 @@ public enum AWSCredentialsFile {
             ("aws_secret_access_key", credentials.secretAccessKey),
             ("aws_session_token", credentials.sessionToken),
         ]
-        var lines = existing.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = existing.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         if lines.last == "" { lines.removeLast() }
         func sectionName(_ line: String) -> String? {
             let trimmed = line.trimmingWhitespace()
