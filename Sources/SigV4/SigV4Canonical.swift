@@ -88,15 +88,17 @@ public enum SigV4Canonical {
             if let excluded, name == excluded { continue }
             pairs.append((name, uriEncode(percentDecode(rawValue), keepingSlash: false)))
         }
-        pairs.sort { $0.name == $1.name ? $0.value.utf8.lexicographicallyPrecedes($1.value.utf8) :
-            $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        pairs.sort {
+            $0.name == $1.name
+                ? $0.value.utf8.lexicographicallyPrecedes($1.value.utf8)
+                : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+        }
         return pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     }
 
     /// `name:value` lines for the signed headers in the order given: each value trimmed with inner whitespace runs
     /// collapsed to one space, repeats joined with `,`. A signed header the request lacks has an empty value.
-    public static func canonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String]) -> String
-    {
+    public static func canonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String]) -> String {
         signedHeaders.map { name in
             let values = headers.filter { $0.name.lowercased() == name }.map { trimAll($0.value) }
             return "\(name):\(values.joined(separator: ","))"

@@ -52,14 +52,19 @@ struct AWSProfileResolverTests {
     @Test func explicitProfileWinsOverTheEnvironmentsKeys() throws {
         let (credentials, region) = try Self.resolve(
             "dev", ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env", "AWS_PROFILE": "default"])
-        #expect(credentials == AWSCredentials(accessKeyID: "AKIDDEV", secretAccessKey: "secret-dev", sessionToken: "token-dev"))
+        #expect(
+            credentials
+                == AWSCredentials(accessKeyID: "AKIDDEV", secretAccessKey: "secret-dev", sessionToken: "token-dev"))
         #expect(region == "eu-west-1")
     }
 
     @Test func environmentKeysWinOverAWSProfile() throws {
         let (credentials, _) = try Self.resolve(
             nil,
-            ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env", "AWS_SESSION_TOKEN": "t", "AWS_PROFILE": "dev"])
+            [
+                "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env", "AWS_SESSION_TOKEN": "t",
+                "AWS_PROFILE": "dev",
+            ])
         #expect(credentials == AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: "env", sessionToken: "t"))
     }
 
@@ -78,14 +83,19 @@ struct AWSProfileResolverTests {
     }
 
     @Test func regionFromTheEnvironmentFirst() throws {
-        #expect(try Self.resolve("dev", ["AWS_REGION": "sa-east-1", "AWS_DEFAULT_REGION": "ca-central-1"]).region == "sa-east-1")
+        #expect(
+            try Self.resolve("dev", ["AWS_REGION": "sa-east-1", "AWS_DEFAULT_REGION": "ca-central-1"]).region
+                == "sa-east-1")
         #expect(try Self.resolve("dev", ["AWS_DEFAULT_REGION": "ca-central-1"]).region == "ca-central-1")
     }
 
     @Test func fileLocationsFromTheEnvironment() throws {
         let (credentials, region) = try Self.resolve(
             nil, ["AWS_SHARED_CREDENTIALS_FILE": "/etc/creds", "AWS_CONFIG_FILE": "~/cfg"],
-            files: ["/etc/creds": "[default]\naws_access_key_id = A\naws_secret_access_key = B\n", "/home/u/cfg": "[default]\nregion = r\n"])
+            files: [
+                "/etc/creds": "[default]\naws_access_key_id = A\naws_secret_access_key = B\n",
+                "/home/u/cfg": "[default]\nregion = r\n",
+            ])
         #expect(credentials == AWSCredentials(accessKeyID: "A", secretAccessKey: "B"))
         #expect(region == "r")
     }
@@ -105,7 +115,10 @@ struct AWSProfileResolverTests {
         #expect(throws: AWSProfileError.partialCredentials(source: "env", missing: "AWS_SECRET_ACCESS_KEY")) {
             try Self.resolve(nil, ["AWS_ACCESS_KEY_ID": "A"])
         }
-        #expect(throws: AWSProfileError.partialCredentials(source: "shared-credentials-file", missing: "aws_secret_access_key")) {
+        #expect(
+            throws: AWSProfileError.partialCredentials(
+                source: "shared-credentials-file", missing: "aws_secret_access_key")
+        ) {
             try Self.resolve(files: ["/home/u/.aws/credentials": "[default]\naws_access_key_id = A\n"])
         }
     }
@@ -115,7 +128,10 @@ struct AWSProfileResolverTests {
             throws: AWSProfileError.malformedFile(
                 path: "/home/u/.aws/credentials", line: 2, problem: "the file contains no section headers")
         ) { try Self.resolve(files: ["/home/u/.aws/credentials": "# top\naws_access_key_id = A\n"]) }
-        #expect(throws: AWSProfileError.malformedFile(path: "/home/u/.aws/config", line: 3, problem: "section 'default' already exists")) {
+        #expect(
+            throws: AWSProfileError.malformedFile(
+                path: "/home/u/.aws/config", line: 3, problem: "section 'default' already exists")
+        ) {
             try Self.resolve(files: ["/home/u/.aws/config": "[default]\n\n[default]\n"])
         }
         #expect(
@@ -137,14 +153,19 @@ struct AWSProfileResolverTests {
             profile: "flotilla", credentials: AWSCredentials(accessKeyID: "AKIDNEW", secretAccessKey: "s"),
             into: Self.credentialsFile)
         #expect(written.hasPrefix(Self.credentialsFile + "\n\n[flotilla]\n"))
-        #expect(try Self.resolve("flotilla", files: ["/home/u/.aws/credentials": written]).credentials?.accessKeyID == "AKIDNEW")
-        #expect(try Self.resolve("dev", files: ["/home/u/.aws/credentials": written]).credentials?.sessionToken == "token-dev")
+        #expect(
+            try Self.resolve("flotilla", files: ["/home/u/.aws/credentials": written]).credentials?.accessKeyID
+                == "AKIDNEW")
+        #expect(
+            try Self.resolve("dev", files: ["/home/u/.aws/credentials": written]).credentials?.sessionToken
+                == "token-dev")
     }
 
     @Test func upsertReplacesKeysInPlace() throws {
         let written = AWSCredentialsFile.upserting(
             profile: "dev", credentials: AWSCredentials(accessKeyID: "AKIDROT", secretAccessKey: "rotated"),
-            into: Self.credentialsFile + "\nregion_hint = keep\n\n[later]\naws_access_key_id = L\naws_secret_access_key = L\n")
+            into: Self.credentialsFile
+                + "\nregion_hint = keep\n\n[later]\naws_access_key_id = L\naws_secret_access_key = L\n")
         #expect(!written.contains("token-dev"))  // no token now: its line is gone
         #expect(written.contains("; a comment\nregion_hint = keep\n"))
         #expect(written.contains("[dev]\naws_access_key_id = AKIDROT\naws_secret_access_key = rotated\n"))
@@ -155,13 +176,18 @@ struct AWSProfileResolverTests {
         let withToken = AWSCredentialsFile.upserting(
             profile: "default", credentials: AWSCredentials(accessKeyID: "A", secretAccessKey: "B", sessionToken: "T"),
             into: written)
-        #expect(withToken.contains("[default]\naws_access_key_id = A\naws_secret_access_key = B\naws_session_token = T\n\n[dev]"))
-        #expect(AWSCredentialsFile.upserting(profile: "p", credentials: .init(accessKeyID: "A", secretAccessKey: "B"), into: "")
-            == "[p]\naws_access_key_id = A\naws_secret_access_key = B\n")
+        #expect(
+            withToken.contains(
+                "[default]\naws_access_key_id = A\naws_secret_access_key = B\naws_session_token = T\n\n[dev]"))
+        #expect(
+            AWSCredentialsFile.upserting(
+                profile: "p", credentials: .init(accessKeyID: "A", secretAccessKey: "B"), into: "")
+                == "[p]\naws_access_key_id = A\naws_secret_access_key = B\n")
     }
 
     @Test func descriptionNeverShowsTheSecret() {
-        let credentials = AWSCredentials(accessKeyID: "AKID", secretAccessKey: "SECRETVALUE", sessionToken: "TOKENVALUE")
+        let credentials = AWSCredentials(
+            accessKeyID: "AKID", secretAccessKey: "SECRETVALUE", sessionToken: "TOKENVALUE")
         var dumped = ""
         dump(credentials, to: &dumped)
         for text in [credentials.description, String(reflecting: credentials), "\(credentials)", dumped] {

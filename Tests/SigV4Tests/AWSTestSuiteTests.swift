@@ -96,7 +96,9 @@ struct AWSTestSuiteTests {
             signature: "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"),
         Vector(
             name: "get-header-value-order", method: "GET", target: "/",
-            headers: [host, "My-Header1:value4", "My-Header1:value1", "My-Header1:value3", "My-Header1:value2", amzDate],
+            headers: [
+                host, "My-Header1:value4", "My-Header1:value1", "My-Header1:value3", "My-Header1:value2", amzDate,
+            ],
             canonicalRequest:
                 "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value4,value1,value3,value2\nx-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n\(empty)",
             stringToSignHash: "31ce73cd3f3d9f66977ad3dd957dc47af14df92fcd8509f59b349e9137c58b86",
@@ -179,7 +181,8 @@ struct AWSTestSuiteTests {
             canonicalRequest: plain("GET", "/"),
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"),
         Vector(
-            name: "get-slash", method: "GET", target: "//", headers: [host, amzDate], canonicalRequest: plain("GET", "/"),
+            name: "get-slash", method: "GET", target: "//", headers: [host, amzDate],
+            canonicalRequest: plain("GET", "/"),
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"),
         Vector(
             name: "get-slash-dot-slash", method: "GET", target: "/./", headers: [host, amzDate],

@@ -55,7 +55,11 @@ struct VerifierRefusalTests {
 
     @Test func unsigned() {
         let failure = Self.refusal(Self.unsigned())
-        #expect(failure == SigV4Failure(code: "MissingAuthenticationTokenException", message: "Missing Authentication Token", httpStatus: 400))
+        #expect(
+            failure
+                == SigV4Failure(
+                    code: "MissingAuthenticationTokenException", message: "Missing Authentication Token",
+                    httpStatus: 400))
     }
 
     @Test func garbageAuthorization() {
@@ -86,7 +90,8 @@ struct VerifierRefusalTests {
             "Authorization", with: "AWS4-HMAC-SHA256 Credential=a/b/c/d, SignedHeaders=host, Signature=00", in: request)
         #expect(
             Self.refusal(request)?.message
-                == "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'")
+                == "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got 'a/b/c/d'"
+        )
         request = Self.replacing("X-Amz-Date", with: "201", in: request)
         #expect(
             Self.refusal(request)?.message
@@ -180,7 +185,8 @@ struct VerifierRefusalTests {
         let future = Self.refusal(Self.signed(at: Self.now.addingTimeInterval(360)))
         #expect(
             future?.message
-                == "Signature not yet current: 20261203T120600Z is still later than 20261203T120500Z (20261203T120000Z + 5 min.)")
+                == "Signature not yet current: 20261203T120600Z is still later than 20261203T120500Z (20261203T120000Z + 5 min.)"
+        )
         #expect(future?.code == "InvalidSignatureException")
         // Exactly 5 minutes is still accepted
         #expect(Self.refusal(Self.signed(at: Self.now.addingTimeInterval(-300))) == nil)
@@ -214,7 +220,8 @@ struct VerifierRefusalTests {
         #expect(
             SigV4Failure.unrecognizedClient
                 == SigV4Failure(
-                    code: "UnrecognizedClientException", message: "The security token included in the request is invalid.",
+                    code: "UnrecognizedClientException",
+                    message: "The security token included in the request is invalid.",
                     httpStatus: 400))
     }
 
