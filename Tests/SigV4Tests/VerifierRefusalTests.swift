@@ -231,6 +231,35 @@ struct VerifierRefusalTests {
         #expect(Self.refusal(request) == .bothAuthorizationForms)
     }
 
+    @Test func aDateHeaderInsteadOfXAmzDate() throws {
+        // Given a request dated by an HTTP Date header, signed over date;host
+        var request = SigV4Request(
+            method: "POST", path: "/", headers: [("Host", "h"), ("Date", "Thu, 03 Dec 2026 12:00:00 GMT")], body: [])
+        let canonical = SigV4Canonical.canonicalRequest(
+            method: "POST", path: "/", query: "", headers: request.headers, signedHeaders: ["date", "host"],
+            payloadHash: SigV4Canonical.emptySHA256)
+        let signature = SigV4Canonical.signature(
+            secretAccessKey: Self.secret, date: "20261203", region: "us-east-1", service: "ecs",
+            stringToSign: SigV4Canonical.stringToSign(
+                timestamp: "20261203T120000Z", scope: "20261203/us-east-1/ecs/aws4_request",
+                canonicalRequest: canonical))
+        request.headers.append(
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/ecs/aws4_request, SignedHeaders=date;host, "
+                    + "Signature=\(signature)"
+            ))
+        // When parsed, Then its time is the Date header's, and it verifies
+        let authorization = try SigV4Verifier.authorization(of: request)
+        #expect(authorization.timestamp == "20261203T120000Z")
+        #expect(Self.refusal(request) == nil)
+        // And a Date header that is not an HTTP date is refused as AWS refuses a bad date
+        #expect(
+            Self.refusal(Self.replacing("Date", with: "yesterday", in: request))?.message
+                == "Date must be in ISO-8601 'basic format'. Got 'yesterday'. See http://en.wikipedia.org/wiki/ISO_8601"
+        )
+    }
+
     // MARK: - Presigned
 
     static func presigned(at date: Date = now, expires: Int = 300) -> SigV4Request {
