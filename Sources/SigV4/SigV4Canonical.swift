@@ -79,13 +79,12 @@ public enum SigV4Canonical {
 
     /// The query's `name=value` pairs, each side percent-decoded then encoded with the unreserved set, sorted by
     /// encoded name then value, joined with `&`. A pair without `=` has an empty value.
-    public static func canonicalQuery(_ query: String, excluding excluded: String? = nil) -> String {
+    public static func canonicalQuery(_ query: String) -> String {
         guard !query.isEmpty else { return "" }
         var pairs: [(name: String, value: String)] = []
         for pair in query.split(separator: "&", omittingEmptySubsequences: false) {
             let (rawName, rawValue) = splitPair(pair)
             let name = uriEncode(percentDecode(rawName), keepingSlash: false)
-            if let excluded, name == excluded { continue }
             pairs.append((name, uriEncode(percentDecode(rawValue), keepingSlash: false)))
         }
         pairs.sort {
