@@ -39,6 +39,10 @@ let package = Package(
             dependencies: ["FuzzDriver", .product(name: "OCIImage", package: "flotilla")],
             swiftSettings: swiftSettings),
         .executableTarget(
+            name: "FuzzSigV4",
+            dependencies: ["FuzzDriver", .product(name: "SigV4", package: "flotilla")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
             name: "FuzzOCIImage",
             dependencies: ["FuzzDriver", .product(name: "OCIImage", package: "flotilla")],
             swiftSettings: swiftSettings),

@@ -14,11 +14,15 @@ public struct AWSConfigFile: Sendable, Hashable {
         var sections: [String: [String: String]] = [:]
         var current: String?
         var lastKey: String?
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
             let lineNumber = offset + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let line = rawLine
             let trimmed = line.trimmingWhitespace()
-            if trimmed.isEmpty { lastKey = nil; continue }
+            if trimmed.isEmpty {
+                lastKey = nil
+                continue
+            }
             if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             if let first = line.first, first == " " || first == "\t", let section = current, let key = lastKey {
                 sections[section, default: [:]][key, default: ""] += "\n" + trimmed

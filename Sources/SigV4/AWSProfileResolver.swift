@@ -13,7 +13,8 @@ public enum AWSProfileError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .profileNotFound(let name): "The config profile (\(name)) could not be found"
-        case .malformedFile(let path, let line, let problem): "Unable to parse config file: \(path), line \(line): \(problem)"
+        case .malformedFile(let path, let line, let problem):
+            "Unable to parse config file: \(path), line \(line): \(problem)"
         case .partialCredentials(let source, let missing): "Partial credentials found in \(source), missing: \(missing)"
         }
     }
@@ -36,7 +37,8 @@ public struct AWSProfileResolver {
     public static func resolve(
         profile: String?, environment: [String: String], readFile: (String) -> Data?
     ) throws(AWSProfileError) -> (credentials: AWSCredentials?, region: String?) {
-        let namedProfile = nonEmpty(profile) ?? nonEmpty(environment["AWS_PROFILE"])
+        let namedProfile =
+            nonEmpty(profile) ?? nonEmpty(environment["AWS_PROFILE"])
             ?? nonEmpty(environment["AWS_DEFAULT_PROFILE"])
         let profileName = namedProfile ?? "default"
         let home = environment["HOME"]
@@ -118,7 +120,7 @@ public enum AWSCredentialsFile {
             ("aws_secret_access_key", credentials.secretAccessKey),
             ("aws_session_token", credentials.sessionToken),
         ]
-        var lines = existing.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = existing.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         if lines.last == "" { lines.removeLast() }
         func sectionName(_ line: String) -> String? {
             let trimmed = line.trimmingWhitespace()

@@ -79,24 +79,25 @@ public enum SigV4Canonical {
 
     /// The query's `name=value` pairs, each side percent-decoded then encoded with the unreserved set, sorted by
     /// encoded name then value, joined with `&`. A pair without `=` has an empty value.
-    public static func canonicalQuery(_ query: String, excluding excluded: String? = nil) -> String {
+    public static func canonicalQuery(_ query: String) -> String {
         guard !query.isEmpty else { return "" }
         var pairs: [(name: String, value: String)] = []
         for pair in query.split(separator: "&", omittingEmptySubsequences: false) {
             let (rawName, rawValue) = splitPair(pair)
             let name = uriEncode(percentDecode(rawName), keepingSlash: false)
-            if let excluded, name == excluded { continue }
             pairs.append((name, uriEncode(percentDecode(rawValue), keepingSlash: false)))
         }
-        pairs.sort { $0.name == $1.name ? $0.value.utf8.lexicographicallyPrecedes($1.value.utf8) :
-            $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        pairs.sort {
+            $0.name == $1.name
+                ? $0.value.utf8.lexicographicallyPrecedes($1.value.utf8)
+                : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+        }
         return pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     }
 
     /// `name:value` lines for the signed headers in the order given: each value trimmed with inner whitespace runs
     /// collapsed to one space, repeats joined with `,`. A signed header the request lacks has an empty value.
-    public static func canonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String]) -> String
-    {
+    public static func canonicalHeaders(_ headers: [(name: String, value: String)], signedHeaders: [String]) -> String {
         signedHeaders.map { name in
             let values = headers.filter { $0.name.lowercased() == name }.map { trimAll($0.value) }
             return "\(name):\(values.joined(separator: ","))"

@@ -40,7 +40,9 @@ public enum SigV4Timestamp {
 
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    private static func date(year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64)
+    private static func date(
+        year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64
+    )
         -> Date?
     {
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }

@@ -38,7 +38,9 @@ public enum SigV4Verifier {
         }
     }
 
-    private static func headerAuthorization(_ header: String, request: SigV4Request) throws(SigV4Failure)
+    private static func headerAuthorization(
+        _ header: String, request: SigV4Request
+    ) throws(SigV4Failure)
         -> SigV4Authorization
     {
         guard header.utf8.count <= maximumAuthorizationBytes else {
@@ -79,7 +81,9 @@ public enum SigV4Verifier {
             isPresigned: false)
     }
 
-    private static func queryAuthorization(_ query: [(name: String, value: String)], request: SigV4Request)
+    private static func queryAuthorization(
+        _ query: [(name: String, value: String)], request: SigV4Request
+    )
         throws(SigV4Failure) -> SigV4Authorization
     {
         let authParameters = query.filter { $0.name.hasPrefix("X-Amz-") }
@@ -194,7 +198,9 @@ public enum SigV4Verifier {
         guard SigV4Canonical.constantTimeEquals(expected, authorization.signature) else { throw .signatureMismatch }
     }
 
-    private static func checkTime(_ signedAt: Date, timestamp: String, expires: Int?, now: Date)
+    private static func checkTime(
+        _ signedAt: Date, timestamp: String, expires: Int?, now: Date
+    )
         throws(SigV4Failure)
     {
         let nowText = SigV4Timestamp.string(from: now)
@@ -221,7 +227,9 @@ public enum SigV4Verifier {
         }
     }
 
-    private static func checkScope(_ authorization: SigV4Authorization, service: String, region: String?)
+    private static func checkScope(
+        _ authorization: SigV4Authorization, service: String, region: String?
+    )
         throws(SigV4Failure)
     {
         var message = ""
@@ -232,12 +240,14 @@ public enum SigV4Verifier {
             message += "Credential should be scoped to correct service: '\(service)'. "
         }
         if authorization.terminator != SigV4Canonical.terminator {
-            message += "Credential should be scoped with a valid terminator: 'aws4_request', "
+            message +=
+                "Credential should be scoped with a valid terminator: 'aws4_request', "
                 + "not '\(authorization.terminator)'. "
         }
         let day = String(authorization.timestamp.prefix(8))
         if authorization.date != day {
-            message += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            message +=
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
                 + "'\(authorization.date)' != '\(day)', from '\(authorization.timestamp)'."
         }
         guard message.isEmpty else { throw .invalid(message) }
