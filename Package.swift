@@ -223,7 +223,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit"],
+            name: "FlotillaClientTests", dependencies: ["FlotillaClient", "FlotillaTestKit", "SigV4"],
             swiftSettings: swiftSettings),
         // ecsctl's presentation (tables, JSON text, argument documents), through `@testable import ecsctl`.
         .testTarget(

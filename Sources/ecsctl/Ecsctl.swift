@@ -54,7 +54,7 @@ struct Ecsctl: AsyncParsableCommand {
     }
 
     /// Global options taking a value, which the awscli also accepts before the verb.
-    static let leadingOptions: Set<String> = ["--endpoint-url", "--endpoint", "--region", "--output"]
+    static let leadingOptions: Set<String> = ["--endpoint-url", "--endpoint", "--region", "--profile", "--output"]
 
     /// `ecsctl --endpoint-url URL list-clusters` as `ecsctl list-clusters --endpoint-url URL`: global options given
     /// before the verb move after it, where each verb declares them. The verb of a group is two words

@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import TaskDefinitions
+import SigV4
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
@@ -34,18 +35,28 @@ struct ECSWireTests {
         #expect(request.url?.absoluteString == "http://127.0.0.1:9000/ecs/")
     }
 
-    @Test func regionTravelsInTheCredentialScope() throws {
-        // Given a region and a fixed date
+    @Test func requestsAreSignedForTheRegionWithTheKey() throws {
+        // Given a key, a region and a fixed date
         let date = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18 UTC
+        let key = AWSCredentials(accessKeyID: "AKFLCLIENTTEST000000", secretAccessKey: "client-test-secret")
 
-        // When the request is built
-        let request = ECSWire.request(
-            endpoint: endpoint, operation: .describeServices, body: .object([:]),
+        // When the request is built with and without the key
+        let signed = ECSWire.request(
+            endpoint: endpoint, operation: .describeServices, body: .object([:]), credentials: key,
             region: "eu-west-3", date: date)
+        let unsigned = ECSWire.request(endpoint: endpoint, operation: .describeServices, body: .object([:]))
 
-        // Then the Authorization header carries the SigV4 scope with that region
-        let authorization = try #require(request.value(forHTTPHeaderField: "Authorization"))
-        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=ecsctl/20261118/eu-west-3/ecs/aws4_request,"))
+        // Then the signed one carries SigV4 with that scope, and verifies as the control plane checks it
+        let authorization = try #require(signed.value(forHTTPHeaderField: "Authorization"))
+        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKFLCLIENTTEST000000/20261118/eu-west-3/ecs/aws4_request,"))
+        #expect(signed.value(forHTTPHeaderField: "X-Amz-Date") == "20261118T110640Z")
+        var headers = (signed.allHTTPHeaderFields ?? [:]).map { (name: $0.key, value: $0.value) }
+        headers.append((name: "Host", value: "127.0.0.1:8080"))
+        let received = SigV4Request(
+            method: "POST", path: "/", headers: headers, body: Array(signed.httpBody ?? Data()))
+        let claim = try SigV4Verifier.authorization(of: received)
+        try SigV4Verifier.verify(received, claim, secretAccessKey: key.secretAccessKey, now: date, region: "eu-west-3")
+        #expect(unsigned.value(forHTTPHeaderField: "Authorization") == nil)
     }
 
     @Test func everyOperationTargetsItsService() {
@@ -53,7 +64,8 @@ struct ECSWireTests {
             .getContainerLogStream: "FlotillaV1", .createLoadBalancer: "FlotillaV1",
             .describeLoadBalancers: "FlotillaV1",
             .deleteLoadBalancer: "FlotillaV1", .reportTargetHealth: "FlotillaV1", .getJoinToken: "FlotillaAgentV1",
-            .rotateJoinToken: "FlotillaAgentV1",
+            .rotateJoinToken: "FlotillaAgentV1", .createAccessKey: "FlotillaV1", .listAccessKeys: "FlotillaV1",
+            .deleteAccessKey: "FlotillaV1",
         ]
         for operation in ECSOperation.allCases {
             let prefix = flotilla[operation] ?? "AmazonEC2ContainerServiceV20141113"

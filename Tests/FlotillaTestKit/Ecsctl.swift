@@ -10,11 +10,8 @@ public enum Ecsctl {
     ) -> (arguments: [String], environment: [String: String]) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("ecsctl-no-config").path
         var environment = ["PATH": "/usr/bin:/bin", "HOME": home, "XDG_CONFIG_HOME": home]
-        if let credentials {
-            environment.merge(TestAccessKeys.environment(credentials)) { $1 }
-        } else {
-            environment.merge(["AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null"]) { $1 }
-        }
+        // HOME is a directory of the tests' own: no ~/.aws of the machine's user is read.
+        if let credentials { environment.merge(TestAccessKeys.environment(credentials)) { $1 } }
         if let endpoint { environment["FLOTILLA_ENDPOINT"] = endpoint }
         return ([HostCommand.debugBinaries + "/ecsctl"] + arguments, environment)
     }

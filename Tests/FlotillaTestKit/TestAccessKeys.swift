@@ -9,13 +9,10 @@ public enum TestAccessKeys {
     public static let administrator = AWSCredentials(
         accessKeyID: "AKFLTESTADMINISTRATOR", secretAccessKey: "flotilla-test-administrator-secret")
 
-    /// The environment a test client process (ecsctl, the awscli, ecs-lb) signs with `credentials` from.
+    /// The environment a test client process (ecsctl, the awscli, ecs-lb) signs with `credentials` from: the
+    /// environment's keys come before any file's (a named profile aside), as in the AWS CLI.
     public static func environment(_ credentials: AWSCredentials = administrator) -> [String: String] {
-        [
-            "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
-            // No file of the machine's user may change what a test signs with.
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null",
-        ]
+        ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey]
     }
 
     /// The headers that sign a JSON 1.1 `POST /` to `host` with `target` and `body`, at `date`.

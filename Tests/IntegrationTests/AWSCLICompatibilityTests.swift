@@ -1,20 +1,21 @@
 import FlotillaTestKit
 import Foundation
+import SigV4
 import TaskDefinitions
 import Testing
 
 /// The stock awscli, unchanged, against the real `ecs-control-plane` binary.
 @Suite("awscli compatibility", .serialized, .timeLimit(.minutes(5)))
 struct AWSCLICompatibilityTests {
-    /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json` with dummy credentials.
+    /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json`, signing with `credentials`.
     static func aws(
-        _ arguments: [String], endpoint: String
+        _ arguments: [String], endpoint: String, as credentials: AWSCredentials = TestAccessKeys.administrator
     ) async throws -> (status: Int32, json: JSONValue, stderr: String) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-aws-home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = "AKIDFLOTILLATEST"
-        environment["AWS_SECRET_ACCESS_KEY"] = "flotilla-test-secret"
+        environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
+        environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
         environment["AWS_EC2_METADATA_DISABLED"] = "true"
         environment["AWS_PAGER"] = ""
         environment["AWS_CONFIG_FILE"] = home.appendingPathComponent("config").path
@@ -123,5 +124,59 @@ struct AWSCLICompatibilityTests {
             ],
             endpoint: server.endpoint)
         #expect(invalid.stderr.contains("(ClientException)"))
+    }
+
+    @Test("Refusals as AWS answers them: unsigned, unknown key, wrong secret, expired signature, read-only key writing")
+    func refusals() async throws {
+        let server = try await ControlPlaneProcess()
+        defer { server.terminate() }
+        let unknown = try await Self.aws(
+            ["list-clusters"], endpoint: server.endpoint,
+            as: AWSCredentials(accessKeyID: "AKFLNOSUCHKEY0000000", secretAccessKey: "whatever"))
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("(UnrecognizedClientException)"))
+        #expect(unknown.stderr.contains("The security token included in the request is invalid."))
+        let wrongSecret = try await Self.aws(
+            ["list-clusters"], endpoint: server.endpoint,
+            as: AWSCredentials(
+                accessKeyID: TestAccessKeys.administrator.accessKeyID, secretAccessKey: "not-the-secret"))
+        #expect(wrongSecret.stderr.contains("(InvalidSignatureException)"))
+        #expect(wrongSecret.stderr.contains("The request signature we calculated does not match"))
+
+        // A read-only key made with ecsctl lists, but cannot create a cluster
+        let made = try await ecsctl(
+            ["create-access-key", "--name", "viewer", "--scope", "read-only", "--output", "json"],
+            endpoint: server.endpoint)
+        #expect(made.status == 0, "\(made.stderr)")
+        let key = try JSONDecoder().decode(JSONValue.self, from: Data(made.stdout.utf8))["accessKey"]
+        let viewer = AWSCredentials(
+            accessKeyID: key?["accessKeyId"]?.stringValue ?? "", secretAccessKey: key?["secretAccessKey"]?.stringValue ?? "")
+        #expect(try await Self.aws(["list-clusters"], endpoint: server.endpoint, as: viewer).status == 0)
+        let denied = try await Self.aws(["create-cluster", "--cluster-name", "x"], endpoint: server.endpoint, as: viewer)
+        #expect(denied.stderr.contains("(AccessDeniedException)"))
+        #expect(denied.stderr.contains("user/viewer is not authorized to perform: ecs:CreateCluster"))
+
+        // boto3, and a signature six minutes old (botocore signs with the clock it is given)
+        let script = """
+            import boto3, botocore, datetime, sys
+            from unittest import mock
+            kwargs = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+                          aws_secret_access_key=sys.argv[3])
+            ecs = boto3.client("ecs", **kwargs)
+            print("clusters", len(ecs.list_clusters()["clusterArns"]))
+            old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=6)
+            with mock.patch("botocore.auth.get_current_datetime", return_value=old.replace(tzinfo=None)):
+                try:
+                    ecs.list_clusters()
+                except botocore.exceptions.ClientError as error:
+                    print(error.response["Error"]["Code"], error.response["Error"]["Message"])
+            """
+        let boto = try await HostCommand.runToCompletion([
+            "/usr/bin/env", "python3", "-c", script, server.endpoint, TestAccessKeys.administrator.accessKeyID,
+            TestAccessKeys.administrator.secretAccessKey,
+        ])
+        #expect(boto.status == 0, "\(boto.stderr)")
+        #expect(boto.stdout.contains("clusters 0"))
+        #expect(boto.stdout.contains("InvalidSignatureException Signature expired"), "\(boto.stdout)")
     }
 }

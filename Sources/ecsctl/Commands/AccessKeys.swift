@@ -30,10 +30,12 @@ struct CreateAccessKey: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
+        // Where the profile goes is checked before the key exists: no key is made that cannot be written down.
+        let file = try profileOut.map { _ in try CredentialsFileWriter.path() }
         let answer = try await global.client(configuration)
             .call(.createAccessKey, .object(["name": .string(name), "scope": .string(scope)]))
         let key = answer["accessKey"] ?? .null
-        guard let profileOut else {
+        guard let profileOut, let file else {
             global.emit(answer) { _ in
                 """
                 AccessKeyId:     \(key["accessKeyId"]?.stringValue ?? "")
@@ -46,8 +48,8 @@ struct CreateAccessKey: AsyncParsableCommand {
         }
         let credentials = AWSCredentials(
             accessKeyID: key["accessKeyId"]?.stringValue ?? "", secretAccessKey: key["secretAccessKey"]?.stringValue ?? "")
-        let path = try CredentialsFileWriter.upsert(profile: profileOut, credentials: credentials)
-        print("\(credentials.accessKeyID) written to \(path) as profile \(profileOut)")
+        try CredentialsFileWriter.upsert(profile: profileOut, credentials: credentials, at: file)
+        print("\(credentials.accessKeyID) written to \(file) as profile \(profileOut)")
     }
 }
 
@@ -95,24 +97,35 @@ struct DeleteAccessKey: AsyncParsableCommand {
 
 /// Adds or replaces one profile of the AWS shared credentials file, keeping the rest; the file stays 0600.
 enum CredentialsFileWriter {
-    static func upsert(profile: String, credentials: AWSCredentials) throws -> String {
+    /// The shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`): a regular file or none.
+    static func path() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         let path =
             environment["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.aws/credentials"
+        var status = stat()
+        if lstat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            throw ValidationError("--profile-out: \(path) is not a regular file; set AWS_SHARED_CREDENTIALS_FILE to one")
+        }
+        return path
+    }
+
+    /// Writes `credentials` as `profile` into the file at `path` (a temporary file renamed over it, mode 0600).
+    static func upsert(profile: String, credentials: AWSCredentials, at path: String) throws {
         let existing = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let text = AWSCredentialsFile.upserting(profile: profile, credentials: credentials, into: existing)
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else {
             throw ValidationError("--profile-out: cannot write \(temporary)")
         }
         guard rename(temporary, path) == 0 else {
             throw ValidationError("--profile-out: cannot replace \(path): \(String(cString: strerror(errno)))")
         }
-        return path
     }
 }
