@@ -206,7 +206,7 @@ let package = Package(
         .executableTarget(
             name: "flotilla-bench",
             dependencies: [
-                "TaskDefinitions", "ECSVocabulary", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent",
+                "TaskDefinitions", "ECSVocabulary", "Scheduler", "ControlPlane", "FlotillaClient", "NodeAgent", "SigV4",
                 "LoadBalancer", "FlotillaTestKit",  // `flotilla-bench e2e` drives real processes through the e2e harness
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

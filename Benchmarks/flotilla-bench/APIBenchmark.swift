@@ -1,13 +1,16 @@
 import ArgumentParser
 import ECSVocabulary
+import FlotillaClient
 import FlotillaTestKit
 import Foundation
+import SigV4
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Glibc
 
-/// `flotilla-bench api`: the real `ecs-control-plane` on loopback, loaded by wrk.
+/// `flotilla-bench api`: the real `ecs-control-plane` on loopback, loaded by wrk: one checking SigV4 signatures and one
+/// started with `--insecure-no-auth`, in the same run, so the table shows what authentication costs.
 ///
 /// Measures RegisterTaskDefinition (a durable write: one transaction, one fsync) and DescribeServices (a read),
 /// with GET /healthz on the same server as the HTTP floor the ratios are taken against.
@@ -54,33 +57,32 @@ struct APIBenchmark: AsyncParsableCommand {
         var socketErrors: Int
     }
 
+    /// One control plane under test: checking SigV4 signatures (the default) or started with `--insecure-no-auth`.
+    struct Server {
+        var process: Process
+        var endpoint: String
+        var dataDirectory: URL
+        /// The key requests are signed with; nil for the one that checks nothing.
+        var credentials: AWSCredentials?
+
+        func stop() {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            try? FileManager.default.removeItem(at: dataDirectory)
+        }
+    }
+
     func run() async throws {
         try Machine.install(["wrk": "wrk"])
         let executable =
             binary.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("ecs-control-plane")
-        let port = try freePort()
-        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "flotilla-bench-api-\(UUID().uuidString)")
-        let server = Process()
-        server.executableURL = executable
-        server.arguments = ["--listen", "127.0.0.1:\(port)", "--data-dir", dataDirectory.path, "--log-level", "error"]
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGTERM)
-            server.waitUntilExit()
-            try? FileManager.default.removeItem(at: dataDirectory)
-        }
-        let endpoint = "http://127.0.0.1:\(port)"
-        try await waitUntilHealthy(endpoint)
-
-        // Setup: one cluster, one task definition, one service to describe.
-        try await call(endpoint, "CreateCluster", #"{"clusterName": "bench"}"#)
-        try await call(endpoint, "RegisterTaskDefinition", Self.taskDefinition)
-        try await call(
-            endpoint, "CreateService",
-            #"{"cluster": "bench", "serviceName": "web", "taskDefinition": "bench", "desiredCount": 2}"#)
+        let signing = AWSCredentials(accessKeyID: "AKFLBENCHADMIN000000", secretAccessKey: "flotilla-bench-secret")
+        let plain = try await start(executable, credentials: nil)
+        defer { plain.stop() }
+        let signed = try await start(executable, credentials: signing)
+        defer { signed.stop() }
 
         let scenarios = [
             Scenario(name: "healthz (HTTP floor)", method: "GET", target: nil, body: ""),
@@ -91,25 +93,31 @@ struct APIBenchmark: AsyncParsableCommand {
                 name: "DescribeServices", method: "POST", target: "DescribeServices",
                 body: #"{"cluster": "bench", "services": ["web"]}"#),
         ]
+        // The two servers take turns per scenario, so a drift of the machine's load falls on both alike.
         var results: [Result] = []
         for scenario in scenarios {
-            results.append(try runWrk(scenario, endpoint: endpoint))
+            for server in [plain, signed] where scenario.target != nil || server.credentials == nil {
+                var result = try runWrk(scenario, on: server)
+                result.scenario += scenario.target == nil ? "" : server.credentials == nil ? " (no auth)" : " (SigV4)"
+                results.append(result)
+            }
         }
 
         print("")
         print(
-            "ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL)"
+            "ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL); "
+                + "SigV4: every request signed and checked, against --insecure-no-auth"
         )
-        print(String(repeating: "-", count: 94))
+        print(String(repeating: "-", count: 104))
         print(
-            Cell.left("scenario", 25)
+            Cell.left("scenario", 35)
                 + Cell.right("requests", 10) + Cell.right("req/s", 12) + Cell.right("p50 ms", 10)
                 + Cell.right("p99 ms", 10)
                 + Cell.right("non-2xx", 10) + Cell.right("ratio to floor", 16))
         let floor = results[0].requestsPerSecond
         for result in results {
             print(
-                Cell.left(result.scenario, 25)
+                Cell.left(result.scenario, 35)
                     + Cell.right(String(result.requests), 10)
                     + Cell.right(String(format: "%.0f", result.requestsPerSecond), 12)
                     + Cell.right(String(format: "%.2f", result.p50Milliseconds), 10)
@@ -117,6 +125,14 @@ struct APIBenchmark: AsyncParsableCommand {
                     + Cell.right(String(result.non2xx), 10)
                     + Cell.right(String(format: "%.3f", result.requestsPerSecond / max(floor, 1)), 16))
         }
+        // results: floor, register plain, register signed, describe plain, describe signed
+        func cost(_ plain: Result, _ signed: Result) -> String {
+            String(
+                format: "req/s %+.1f%%, p99 %+.1f%%",
+                (signed.requestsPerSecond / max(plain.requestsPerSecond, 1) - 1) * 100,
+                (signed.p99Milliseconds / max(plain.p99Milliseconds, 0.001) - 1) * 100)
+        }
+        print("SigV4's cost: RegisterTaskDefinition \(cost(results[1], results[2])); DescribeServices \(cost(results[3], results[4]))")
         struct Summary: Codable {
             var benchmark = "api"
             var tool = "wrk"
@@ -126,29 +142,72 @@ struct APIBenchmark: AsyncParsableCommand {
             var results: [Result]
             var registerToFloorRatio: Double
             var describeToFloorRatio: Double
+            var registerSigV4ToPlainRatio: Double
+            var describeSigV4ToPlainRatio: Double
+            var describeSigV4ToPlainP99Ratio: Double
         }
         let summary = Summary(
             threads: threads, connections: connections, durationSeconds: duration, results: results,
             registerToFloorRatio: results[1].requestsPerSecond / max(floor, 1),
-            describeToFloorRatio: results[2].requestsPerSecond / max(floor, 1)
+            describeToFloorRatio: results[3].requestsPerSecond / max(floor, 1),
+            registerSigV4ToPlainRatio: results[2].requestsPerSecond / max(results[1].requestsPerSecond, 1),
+            describeSigV4ToPlainRatio: results[4].requestsPerSecond / max(results[3].requestsPerSecond, 1),
+            describeSigV4ToPlainP99Ratio: results[4].p99Milliseconds / max(results[3].p99Milliseconds, 0.001)
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(summary), as: UTF8.self))
     }
 
+    /// Starts a control plane on a free port and sets up one cluster, one task definition and one service to
+    /// describe; with `credentials` as its admin key (in the environment, as an operator gives it), else with
+    /// `--insecure-no-auth`.
+    func start(_ executable: URL, credentials: AWSCredentials?) async throws -> Server {
+        let port = try freePort()
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-bench-api-\(UUID().uuidString)")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments =
+            ["--listen", "127.0.0.1:\(port)", "--data-dir", dataDirectory.path, "--log-level", "error"]
+            + (credentials == nil ? ["--insecure-no-auth"] : ["--admin-access-key-id", credentials!.accessKeyID])
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] = credentials?.secretAccessKey
+        process.environment = environment
+        try process.run()
+        let server = Server(
+            process: process, endpoint: "http://127.0.0.1:\(port)", dataDirectory: dataDirectory,
+            credentials: credentials)
+        try await waitUntilHealthy(server.endpoint)
+        try await call(server, "CreateCluster", #"{"clusterName": "bench"}"#)
+        try await call(server, "RegisterTaskDefinition", Self.taskDefinition)
+        try await call(
+            server, "CreateService",
+            #"{"cluster": "bench", "serviceName": "web", "taskDefinition": "bench", "desiredCount": 2}"#)
+        return server
+    }
+
     // MARK: - wrk
 
-    func runWrk(_ scenario: Scenario, endpoint: String) throws -> Result {
+    /// wrk replays one request; a signed one carries the signature made for it now (valid for the five minutes
+    /// SigV4 allows, longer than any run), so the server checks a real signature on every request.
+    func runWrk(_ scenario: Scenario, on server: Server) throws -> Result {
         var lua = "wrk.method = \"\(scenario.method)\"\n"
         if let target = scenario.target {
-            lua += "wrk.headers[\"X-Amz-Target\"] = \"\(TargetPrefix.ecs.target(target))\"\n"
-            lua += "wrk.headers[\"Content-Type\"] = \"application/x-amz-json-1.1\"\n"
+            var request = URLRequest(url: URL(string: server.endpoint)!)
+            request.httpMethod = "POST"
+            request.setValue(TargetPrefix.ecs.target(target), forHTTPHeaderField: "X-Amz-Target")
+            request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(scenario.body.utf8)
+            if let credentials = server.credentials { request.sign(with: credentials, region: "us-east-1") }
+            for (name, value) in request.allHTTPHeaderFields ?? [:] {
+                lua += "wrk.headers[\"\(name)\"] = \"\(value)\"\n"
+            }
             lua += "wrk.body = [==[\(scenario.body)]==]\n"
         }
         let path = scenario.target == nil ? "/healthz" : "/"
         let run = try Wrk.run(
-            endpoint + path, threads: threads, connections: connections, seconds: duration, script: lua)
+            server.endpoint + path, threads: threads, connections: connections, seconds: duration, script: lua)
         return Result(
             scenario: scenario.name, requests: Int(run.requests), requestsPerSecond: run.requestsPerSecond,
             p50Milliseconds: run.p50Milliseconds, p99Milliseconds: run.p99Milliseconds,
@@ -169,12 +228,13 @@ struct APIBenchmark: AsyncParsableCommand {
         throw APIBenchmarkError.serverNotHealthy
     }
 
-    func call(_ endpoint: String, _ operation: String, _ body: String) async throws {
-        var request = URLRequest(url: URL(string: endpoint)!)
+    func call(_ server: Server, _ operation: String, _ body: String) async throws {
+        var request = URLRequest(url: URL(string: server.endpoint)!)
         request.httpMethod = "POST"
         request.setValue(TargetPrefix.ecs.target(operation), forHTTPHeaderField: "X-Amz-Target")
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(body.utf8)
+        if let credentials = server.credentials { request.sign(with: credentials, region: "us-east-1") }
         let (data, response) = try await URLSession.shared.data(for: request)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else {
             throw APIBenchmarkError.setupFailed(operation, String(decoding: data, as: UTF8.self))

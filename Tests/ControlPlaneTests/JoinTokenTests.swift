@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("Join tokens and the SHA-256 that hashes agent credentials", .timeLimit(.minutes(2)))
+@Suite("Join tokens and the image store's SHA-256", .timeLimit(.minutes(2)))
 struct JoinTokenTests {
     @Test(
         "SHA-256 matches the FIPS 180-4 test vectors",
