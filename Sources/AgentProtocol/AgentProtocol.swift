@@ -83,6 +83,8 @@ public struct RegisterAgentResponse: Codable, Hashable, Sendable {
     public var accessKeyId: String
     /// The secret of `accessKeyId`.
     public var credential: String
+    /// When the credential stops working; the agent rotates it before (`RotateCredential`).
+    public var expiration: Date
     /// Where to poll (the `DiscoverPollEndpoint` answer).
     public var endpoint: String
     /// The instance's desired-state index now: the first `PollDesiredTasks` may send 0 to get everything at once.
@@ -91,15 +93,43 @@ public struct RegisterAgentResponse: Codable, Hashable, Sendable {
     public var containerInstance: JSONValue
 
     public init(
-        containerInstanceArn: String, accessKeyId: String, credential: String, endpoint: String, index: Int64,
-        containerInstance: JSONValue
+        containerInstanceArn: String, accessKeyId: String, credential: String, expiration: Date, endpoint: String,
+        index: Int64, containerInstance: JSONValue
     ) {
         self.containerInstanceArn = containerInstanceArn
         self.accessKeyId = accessKeyId
         self.credential = credential
+        self.expiration = expiration
         self.endpoint = endpoint
         self.index = index
         self.containerInstance = containerInstance
+    }
+}
+
+// MARK: - RotateCredential
+
+/// `FlotillaAgentV1.RotateCredential`: signed with the instance credential, asks for its successor. The old one keeps
+/// working for a short grace period (calls already signed with it still land), then is refused.
+public struct RotateCredentialRequest: Codable, Hashable, Sendable {
+    public var cluster: String?
+    public var containerInstanceArn: String
+
+    public init(cluster: String?, containerInstanceArn: String) {
+        self.cluster = cluster
+        self.containerInstanceArn = containerInstanceArn
+    }
+}
+
+/// The answer to `RotateCredential`: the new instance credential, shown this once.
+public struct RotateCredentialResponse: Codable, Hashable, Sendable {
+    public var accessKeyId: String
+    public var credential: String
+    public var expiration: Date
+
+    public init(accessKeyId: String, credential: String, expiration: Date) {
+        self.accessKeyId = accessKeyId
+        self.credential = credential
+        self.expiration = expiration
     }
 }
 

@@ -12,6 +12,7 @@ public enum AgentWire {
         case register = "Register"
         case pollDesiredTasks = "PollDesiredTasks"
         case submitStateChanges = "SubmitStateChanges"
+        case rotateCredential = "RotateCredential"
 
         /// The `X-Amz-Target` header value.
         public var target: String { TargetPrefix.agent.target(rawValue) }

@@ -23,13 +23,18 @@ public struct ControlPlaneConfiguration: Sendable {
     public var advertisedEndpoint: String?
     /// The API listener's header, body and idle timeouts and its connection cap.
     public var limits: HTTPServerLimits
+    /// How long an instance credential works; its agent rotates it (`RotateCredential`) well before.
+    public var instanceCredentialLifetime: Duration
+    /// How long a rotated instance credential keeps working after its successor is issued.
+    public static let rotationGrace: Duration = .seconds(300)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080,
         dataDirectory: URL = URL(fileURLWithPath: "/var/lib/flotilla/control-plane"),
         accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20,
         agentGracePeriod: Duration = .seconds(30), maxPollWait: Duration = .seconds(60),
-        advertisedEndpoint: String? = nil, limits: HTTPServerLimits = HTTPServerLimits()
+        advertisedEndpoint: String? = nil, limits: HTTPServerLimits = HTTPServerLimits(),
+        instanceCredentialLifetime: Duration = .seconds(12 * 3600)
     ) {
         self.host = host
         self.port = port
@@ -41,5 +46,6 @@ public struct ControlPlaneConfiguration: Sendable {
         self.maxPollWait = maxPollWait
         self.advertisedEndpoint = advertisedEndpoint
         self.limits = limits
+        self.instanceCredentialLifetime = instanceCredentialLifetime
     }
 }

@@ -58,6 +58,7 @@ public enum ECSOperationInputs {
         "Register": RegisterAgentRequest.self,
         "PollDesiredTasks": PollDesiredTasksRequest.self,
         "SubmitStateChanges": SubmitStateChangesRequest.self,
+        "RotateCredential": RotateCredentialRequest.self,
         "GetJoinToken": JoinTokenRequest.self,
         "RotateJoinToken": JoinTokenRequest.self,
     ]

@@ -64,6 +64,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     )
     var masterKeyFile: String = ProcessInfo.processInfo.environment["FLOTILLA_MASTER_KEY_FILE"] ?? ""
 
+    @Option(
+        help:
+            "How long an agent's instance credential works, e.g. 12h or 30m; agents rotate theirs after two thirds of it (env FLOTILLA_INSTANCE_CREDENTIAL_TTL)."
+    )
+    var instanceCredentialTtl: String = ProcessInfo.processInfo.environment["FLOTILLA_INSTANCE_CREDENTIAL_TTL"] ?? "12h"
+
     @Flag(
         help:
             "Check no signature: every caller is an administrator. Refused unless --listen is a loopback address; for local experiments only."
@@ -119,6 +125,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         if balancerMaxConnections < 1 {
             throw ValidationError("--balancer-max-connections: must be at least 1, got \(balancerMaxConnections)")
         }
+        guard let lifetime = parsedCredentialLifetime, lifetime >= .seconds(10), lifetime <= .seconds(7 * 86400) else {
+            throw ValidationError(
+                "--instance-credential-ttl: expected a duration from 10s to 168h like 12h, got \(instanceCredentialTtl)")
+        }
         if insecureNoAuth, !ListenAddress(argument: listen)!.isLoopback {
             throw ValidationError(
                 "--insecure-no-auth: only for a control plane listening on loopback (127.0.0.1, ::1 or localhost), not \(listen)")
@@ -167,6 +177,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     }
 
     var parsedGracePeriod: Duration? { HTTPServerLimits.parseDuration(agentGracePeriod) }
+    var parsedCredentialLifetime: Duration? { HTTPServerLimits.parseDuration(instanceCredentialTtl) }
     var parsedReconcileInterval: Duration? { HTTPServerLimits.parseDuration(reconcileInterval) }
 
     func run() async throws {
@@ -178,7 +189,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let configuration = ControlPlaneConfiguration(
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
             agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl,
-            limits: try parsedLimits.get())
+            limits: try parsedLimits.get(), instanceCredentialLifetime: parsedCredentialLifetime!)
         // Everything this process creates (the store, its log, keys) is the service user's alone.
         umask(0o077)
         // A data dir that cannot hold the store (unwritable, corrupt, not SQLite) is one line and status 1; so is a

@@ -12,9 +12,10 @@ extension TestClientProtocol {
     /// Calls one `FlotillaAgentV1` operation, signed with `credentials` (an instance credential for an agent's
     /// calls; nil: unsigned, as a joining agent's Register).
     func agent(
-        _ operation: String, _ json: String, as credentials: AWSCredentials? = TestAccessKeys.administrator
+        _ operation: String, _ json: String, as credentials: AWSCredentials? = TestAccessKeys.administrator,
+        at date: Date = testNow
     ) async throws -> ECSReply {
-        try await call(TargetPrefix.agent.target(operation), json, as: credentials)
+        try await call(TargetPrefix.agent.target(operation), json, as: credentials, at: date)
     }
 
     /// Calls `operation` of the agent protocol and requires success.

@@ -222,6 +222,45 @@ struct AuthenticationTests {
         }
     }
 
+    @Test("An instance credential expires; RotateCredential hands out the next; the old one ends after the grace")
+    func rotation() async throws {
+        let clock = ManualClock()
+        let configuration = ControlPlaneConfiguration(instanceCredentialLifetime: .seconds(3600))
+        try await withControlPlane(configuration: configuration, clock: clock) { client in
+            try await client.createCluster()
+            let a = try await client.registerAgent(hostname: "a")
+            let b = try await client.registerAgent(hostname: "b")
+            func poll(_ arn: String, as key: AWSCredentials) async throws -> ECSReply {
+                try await client.agent("PollDesiredTasks", pollBody(arn, index: 0, wait: 0), as: key, at: clock.date)
+            }
+            // Another instance's credential cannot rotate this one's
+            let foreign = try await client.agent(
+                "RotateCredential", #"{"containerInstanceArn": "\#(a.arn)"}"#, as: b.credential, at: clock.date)
+            #expect(foreign.errorType == "AccessDeniedException")
+            // Its own can, half way through its life
+            clock.advance(seconds: 1800)
+            let rotated = try await client.agent(
+                "RotateCredential", #"{"containerInstanceArn": "\#(a.arn)"}"#, as: a.credential, at: clock.date)
+            #expect(rotated.status == 200)
+            let next = AWSCredentials(
+                accessKeyID: rotated.body["accessKeyId"]?.stringValue ?? "",
+                secretAccessKey: rotated.body["credential"]?.stringValue ?? "")
+            #expect(next.accessKeyID != a.credential.accessKeyID)
+            #expect(rotated.body["expiration"]?.intValue == Int(clock.date.timeIntervalSince1970) + 3600)
+            // Both work during the grace; then the old one is expired
+            #expect(try await poll(a.arn, as: a.credential).status == 200)
+            #expect(try await poll(a.arn, as: next).status == 200)
+            clock.advance(seconds: 301)
+            let old = try await poll(a.arn, as: a.credential)
+            #expect(old.errorType == "ExpiredTokenException")
+            #expect(try await poll(a.arn, as: next).status == 200)
+            // b was never rotated: its credential ends with its lifetime
+            clock.advance(seconds: 1500)
+            #expect(try await poll(b.arn, as: b.credential).errorType == "ExpiredTokenException")
+            #expect(try await poll(a.arn, as: next).status == 200)
+        }
+    }
+
     @Test("Secrets are sealed in the store: no secret in the database, and another master key opens none")
     func sealedAtRest() async throws {
         let store = try ControlPlaneStore.inMemory()

@@ -31,13 +31,15 @@ func withControlPlane(
     store: ControlPlaneStore? = nil,
     configuration: ControlPlaneConfiguration = ControlPlaneConfiguration(),
     insecure: Bool = false,
+    clock: ManualClock? = nil,
     logger: Logger = Logger(label: "flotilla.test"),
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     let store = try store ?? ControlPlaneStore.inMemory()
     let api = ECSAPI(
         store: store, configuration: configuration,
-        authentication: insecure ? .insecureNoAuth : try await testAuthentication(store: store), clock: { testNow })
+        authentication: insecure ? .insecureNoAuth : try await testAuthentication(store: store),
+        clock: { clock?.date ?? testNow })
     let application = Application(
         router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }),
         logger: logger)
@@ -67,30 +69,31 @@ extension TestClientProtocol {
         try await call(TargetPrefix.ecs.target(operation), json, headers: extra, as: credentials, region: region)
     }
 
-    /// Calls `target` with `json` and the `extra` headers, signed with `credentials` (nil: unsigned).
+    /// Calls `target` with `json` and the `extra` headers, signed with `credentials` (nil: unsigned) at `date`.
     func call(
         _ target: String, _ json: String, headers extra: HTTPFields = [:],
-        as credentials: AWSCredentials? = TestAccessKeys.administrator, region: String = "us-east-1"
+        as credentials: AWSCredentials? = TestAccessKeys.administrator, region: String = "us-east-1",
+        at date: Date = testNow
     ) async throws -> ECSReply {
         var headers: HTTPFields = [
             HTTPField.Name("X-Amz-Target")!: target,
             .contentType: "application/x-amz-json-1.1",
         ]
         for field in extra { headers[field.name] = field.value }
-        return try await raw(headers: headers, body: json, as: credentials, region: region)
+        return try await raw(headers: headers, body: json, as: credentials, region: region, at: date)
     }
 
-    /// Posts `body` with `headers`, signed over all of them with `credentials` at `testNow` for host `localhost`
+    /// Posts `body` with `headers`, signed over all of them with `credentials` at `date` for host `localhost`
     /// (nil: exactly `headers`, unsigned).
     func raw(
         headers: HTTPFields, body: String, as credentials: AWSCredentials? = TestAccessKeys.administrator,
-        region: String = "us-east-1"
+        region: String = "us-east-1", at date: Date = testNow
     ) async throws -> ECSReply {
         var headers = headers
         if let credentials {
             let signature = TestAccessKeys.signature(
                 credentials, host: "localhost", headers: headers.map { ($0.name.rawName, $0.value) }, body: body,
-                at: testNow, region: region)
+                at: date, region: region)
             for (name, value) in signature { headers[HTTPField.Name(name)!] = value }
         }
         return try await execute(uri: "/", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in

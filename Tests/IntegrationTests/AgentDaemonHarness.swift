@@ -147,8 +147,8 @@ final class AgentDaemonProcess: Sendable {
 struct AgentDaemonControlPlane {
     let process: ControlPlaneProcess
 
-    static func start() async throws -> AgentDaemonControlPlane {
-        let process = try await ControlPlaneProcess()
+    static func start(arguments: [String] = []) async throws -> AgentDaemonControlPlane {
+        let process = try await ControlPlaneProcess(arguments: arguments)
         let plane = AgentDaemonControlPlane(process: process)
         _ = try await plane.ecs("CreateCluster", #"{"clusterName": "default"}"#)
         return plane

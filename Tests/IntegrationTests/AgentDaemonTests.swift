@@ -1,3 +1,4 @@
+import ECSVocabulary
 import FlotillaTestKit
 import Foundation
 import TaskDefinitions
@@ -26,6 +27,41 @@ struct AgentDaemonTests {
             #expect(agent.log.contains("ecs-agent: the control plane refused the join token for cluster default"))
             let instances = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
             #expect(instances["containerInstanceArns"]?.arrayValue?.isEmpty == true)
+        } catch {
+            await agent.cleanUp()
+            try await plane.process.stop()
+            throw error
+        }
+        await agent.cleanUp()
+        try await plane.process.stop()
+    }
+
+    @Test func theAgentRotatesItsInstanceCredentialAndKeepsWorking() async throws {
+        // Given instance credentials that live 15 s (the agent asks for the next one two thirds in)
+        let plane = try await AgentDaemonControlPlane.start(arguments: ["--instance-credential-ttl", "15s"])
+        let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: try await plane.joinToken())
+        do {
+            try await agent.importBusybox()
+            try agent.start()
+            #expect(try await agent.waitForLog("container instance registered"), "\(agent.log)")
+            func instanceKeys() async throws -> [String] {
+                let keys = try await plane.process.post(TargetPrefix.flotilla.target("ListAccessKeys"), "{}")
+                let listed = try JSONDecoder().decode(JSONValue.self, from: keys.body)["accessKeys"]?.arrayValue ?? []
+                return listed.filter { $0["containerInstanceArn"] != nil }.compactMap { $0["accessKeyId"]?.stringValue }
+            }
+            let first = try #require(try await instanceKeys().first)
+            // When its credential is two thirds through its life, the agent rotates it
+            #expect(try await agent.waitForLog("instance credential rotated"), "\(agent.log)")
+            #expect(try await instanceKeys().contains { $0 != first })
+            // Then it keeps working signed with the new one: a task run now is started and reported RUNNING
+            let definition = try String(contentsOf: Self.webDefinition, encoding: .utf8)
+            _ = try await plane.ecs("RegisterTaskDefinition", definition)
+            let taskArn = try await plane.runTask("web")
+            let running = try #require(try await plane.waitForTask(taskArn, lastStatus: "RUNNING"))
+            #expect(running["lastStatus"]?.stringValue == "RUNNING", "\(running)\n\(agent.log)")
+            // And the identity file keeps only the new credential, 0600
+            let identity = try String(contentsOfFile: agent.dataDirectory + "/agent/identity.json", encoding: .utf8)
+            #expect(!identity.contains(first))
         } catch {
             await agent.cleanUp()
             try await plane.process.stop()

@@ -169,10 +169,9 @@ extension ECSAPI {
                             name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)
                     }
                     // The new instance credential replaces the previous ones in the same commit.
-                    let credential = AccessKey(
-                        id: AccessKeyMaterial.newID(), name: "instance-\(cluster.clusterName)-\(id)", scope: .agent,
-                        secret: AccessKeyMaterial.newSecret(), createdAt: context.now,
-                        instance: InstanceBinding(cluster: cluster.clusterName, instanceID: id))
+                    let credential = AccessKey.instanceCredential(
+                        for: InstanceBinding(cluster: cluster.clusterName, instanceID: id), now: context.now,
+                        lifetime: context.configuration.instanceCredentialLifetime)
                     var replaced: [String] = []
                     if let ring {
                         replaced = try db.deleteInstanceCredentials(cluster: cluster.clusterName, instanceID: id)
@@ -204,6 +203,35 @@ extension ECSAPI {
             return try RegisterAgentResponse(
                 containerArn: instance.containerInstanceArn, credential: credential,
                 endpoint: context.endpoint, index: index, instance: instance)
+        },
+        "RotateCredential": OperationHandler { (request: RotateCredentialRequest, context) in
+            // Only the instance's own credential rotates it; the old one ends after a short grace, so calls already
+            // signed with it still land.
+            guard case .sigV4(let ring) = context.authentication else { throw ECSError.accessKeysNeedAuthentication }
+            let binding = try context.instanceBinding(for: request.containerInstanceArn)
+            let grace = context.now.addingTimeInterval(ControlPlaneConfiguration.rotationGrace.seconds)
+            let (credential, previous) = try await context.store.write { db in
+                let session = try db.agentSession(
+                    cluster: request.cluster, instance: request.containerInstanceArn, binding: binding,
+                    now: context.now)
+                let credential = AccessKey.instanceCredential(
+                    for: InstanceBinding(cluster: session.cluster.clusterName, instanceID: session.instance.id),
+                    now: context.now, lifetime: context.configuration.instanceCredentialLifetime)
+                try db.putAccessKey(try ring.stored(credential))
+                let previous = try db.expireInstanceCredentials(
+                    cluster: session.cluster.clusterName, instanceID: session.instance.id, keeping: credential.id,
+                    at: grace)
+                return (credential, previous)
+            }
+            ring.insert(credential)
+            ring.expire(previous, at: grace)
+            context.logger.info(
+                "instance credential rotated",
+                metadata: [
+                    "instance.arn": "\(request.containerInstanceArn.prefix(300))", "accessKey.id": "\(credential.id)",
+                ])
+            return RotateCredentialResponse(
+                accessKeyId: credential.id, credential: credential.secret, expiration: credential.expiresAt ?? context.now)
         },
         "PollDesiredTasks": OperationHandler { (request: PollDesiredTasksRequest, context) in
             let wait = try AgentRules.wait(request.waitSeconds, configuration: context.configuration)

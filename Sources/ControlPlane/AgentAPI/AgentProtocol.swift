@@ -13,7 +13,8 @@ extension RegisterAgentResponse {
         let document = try JSONDecoder().decode(JSONValue.self, from: RequestDecoding.encode(instance))
         self.init(
             containerInstanceArn: containerArn, accessKeyId: credential.id, credential: credential.secret,
-            endpoint: endpoint, index: index, containerInstance: document)
+            expiration: credential.expiresAt ?? Date.distantFuture, endpoint: endpoint, index: index,
+            containerInstance: document)
     }
 }
 

@@ -20,6 +20,24 @@ struct AccessKey: Sendable {
     var instance: InstanceBinding?
 }
 
+extension AccessKey {
+    /// A new instance credential: an agent-scope key bound to `instance`, working for `lifetime`.
+    static func instanceCredential(for instance: InstanceBinding, now: Date, lifetime: Duration) -> AccessKey {
+        let id = AccessKeyMaterial.newID()
+        return AccessKey(
+            id: id, name: "instance-\(instance.cluster)-\(instance.instanceID)-\(id.suffix(6))", scope: .agent,
+            secret: AccessKeyMaterial.newSecret(), createdAt: now, expiresAt: now.addingTimeInterval(lifetime.seconds),
+            instance: instance)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as `TimeInterval`.
+    var seconds: TimeInterval {
+        TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
+    }
+}
+
 /// Every access key in memory, secrets open: the signature check of each request looks a key up here, never on disk.
 ///
 /// Loaded once from the store at start; the operations that create and delete keys change the store and then the
@@ -66,6 +84,17 @@ public final class AccessKeyRing: Sendable {
     func insert(_ key: AccessKey) { keys.withLock { $0[key.id] = key } }
 
     func remove(_ ids: some Sequence<String>) { keys.withLock { for id in ids { $0[id] = nil } } }
+
+    /// Ends `ids` at `date` at the latest.
+    func expire(_ ids: some Sequence<String>, at date: Date) {
+        keys.withLock { keys in
+            for id in ids {
+                guard var key = keys[id] else { continue }
+                key.expiresAt = min(key.expiresAt ?? date, date)
+                keys[id] = key
+            }
+        }
+    }
 
     /// The row to store for `key`, its secret sealed.
     func stored(_ key: AccessKey) throws -> StoredAccessKey {

@@ -33,7 +33,7 @@ enum OperationScopes {
     /// The operations of the agent scope: the agent protocol and what balancers read and report.
     static let agentOperations: Set<String> = [
         ECSWire.agentTargetPrefix + "Register", ECSWire.agentTargetPrefix + "PollDesiredTasks",
-        ECSWire.agentTargetPrefix + "SubmitStateChanges",
+        ECSWire.agentTargetPrefix + "SubmitStateChanges", ECSWire.agentTargetPrefix + "RotateCredential",
         ECSWire.targetPrefix + "DiscoverPollEndpoint",
         ECSWire.flotillaTargetPrefix + "DescribeLoadBalancers", ECSWire.flotillaTargetPrefix + "ReportTargetHealth",
     ]
@@ -104,7 +104,7 @@ extension ECSAPI {
         let authorization: SigV4Authorization
         do {
             authorization = try SigV4Verifier.authorization(of: signed)
-        } catch let failure where failure.code == "MissingAuthenticationTokenException" {
+        } catch let failure where failure.code == SigV4Failure.missingAuthenticationTokenCode {
             return nil
         } catch {
             throw ECSError(error)

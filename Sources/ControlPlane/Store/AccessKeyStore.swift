@@ -60,6 +60,23 @@ extension Database {
         return changesCount > 0
     }
 
+    /// Ends the instance credentials of one container instance at `expiresAt` at the latest (a rotation's grace),
+    /// except `keeping`; answers their ids.
+    func expireInstanceCredentials(
+        cluster: String, instanceID: String, keeping: String, at expiresAt: Date
+    ) throws -> [String] {
+        let ids = try String.fetchAll(
+            self, sql: "SELECT id FROM accessKey WHERE instanceCluster = ? AND instanceID = ? AND id != ?",
+            arguments: [cluster, instanceID, keeping])
+        try execute(
+            sql: """
+                UPDATE accessKey SET expiresAt = MIN(COALESCE(expiresAt, ?1), ?1)
+                WHERE instanceCluster = ?2 AND instanceID = ?3 AND id != ?4
+                """,
+            arguments: [expiresAt.timeIntervalSince1970, cluster, instanceID, keeping])
+        return ids
+    }
+
     /// Deletes the instance credentials of one container instance (a new Register issues the next), returning
     /// their ids.
     func deleteInstanceCredentials(cluster: String, instanceID: String) throws -> [String] {

@@ -103,6 +103,8 @@ extension RegisterAgentRequest: ECSRequest {
     public func validate() throws(ECSError) { try AgentRules.check(self) }
 }
 
+extension RotateCredentialRequest: ECSRequest {}
+
 extension PollDesiredTasksRequest: ECSRequest {
     public func validate() throws(ECSError) { _ = try AgentRules.checkWait(waitSeconds) }
 }

@@ -18,6 +18,8 @@ struct AgentIdentity: Codable, Hashable, Sendable {
     /// instead, which decoding ignores: that agent joins again as a new instance.)
     var accessKeyId: String?
     var secretAccessKey: String?
+    /// When to ask for the credential's successor: two thirds into its life (nil: never, or no credential).
+    var rotateCredentialAfter: Date?
     /// The bearer token of the agent endpoint, generated once (32 random bytes, hex).
     var agentToken: String
 }
@@ -47,6 +49,12 @@ enum AgentTaskID {
 }
 
 extension AgentIdentity {
+    /// Takes a credential the control plane issued, due for rotation two thirds into its life.
+    mutating func adopt(accessKeyId: String, secret: String, expiration: Date, now: Date = Date()) {
+        credentials = AWSCredentials(accessKeyID: accessKeyId, secretAccessKey: secret)
+        rotateCredentialAfter = now.addingTimeInterval(max(0, expiration.timeIntervalSince(now)) * 2 / 3)
+    }
+
     /// The instance credential as a signing key, when there is one.
     var credentials: AWSCredentials? {
         get {
@@ -82,13 +90,13 @@ struct AgentStateFiles: Sendable {
             var identity = try AgentWire.decoder().decode(AgentIdentity.self, from: data)
             if identity.cluster != cluster {
                 identity = AgentIdentity(
-                    cluster: cluster, containerInstanceArn: nil, accessKeyId: nil, secretAccessKey: nil,
+                    cluster: cluster, containerInstanceArn: nil, accessKeyId: nil, secretAccessKey: nil, rotateCredentialAfter: nil,
                     agentToken: identity.agentToken)
             }
             return identity
         }
         let identity = AgentIdentity(
-            cluster: cluster, containerInstanceArn: nil, accessKeyId: nil, secretAccessKey: nil,
+            cluster: cluster, containerInstanceArn: nil, accessKeyId: nil, secretAccessKey: nil, rotateCredentialAfter: nil,
             agentToken: AgentHost.randomHex(bytes: 32))
         try save(identity)
         return identity

@@ -109,8 +109,7 @@ actor ControlPlaneConnection {
         }
         let previous = identity.containerInstanceArn
         identity.containerInstanceArn = response.containerInstanceArn
-        identity.credentials = AWSCredentials(
-            accessKeyID: response.accessKeyId, secretAccessKey: response.credential)
+        identity.adopt(accessKeyId: response.accessKeyId, secret: response.credential, expiration: response.expiration)
         client.credentials = identity.credentials
         generation += 1
         self.address = address
@@ -158,6 +157,7 @@ actor ControlPlaneConnection {
         _ body: @Sendable (ECSClient, String) async throws -> T
     ) async throws -> T {
         if identity.credentials == nil { try await register() }
+        if let due = identity.rotateCredentialAfter, Date() >= due { await rotateCredential() }
         for attempt in 0..<2 {
             guard let arn = identity.containerInstanceArn, identity.credentials != nil else { break }
             let used = generation
@@ -169,6 +169,29 @@ actor ControlPlaneConnection {
             }
         }
         throw AgentError.state("no credential after registering")
+    }
+
+    /// Asks for the instance credential's successor (signed with the current one) and keeps it. A failure leaves the
+    /// current one in use and tries again a minute later; a refused credential is `authenticated`'s to handle.
+    private func rotateCredential() async {
+        guard let arn = identity.containerInstanceArn else { return }
+        do {
+            let response = try await client.call(
+                .rotateCredential, RotateCredentialRequest(cluster: configuration.cluster, containerInstanceArn: arn),
+                as: RotateCredentialResponse.self)
+            identity.adopt(
+                accessKeyId: response.accessKeyId, secret: response.credential, expiration: response.expiration)
+            client.credentials = identity.credentials
+            try files.save(identity)
+            logger.info(
+                "instance credential rotated",
+                metadata: ["instance.arn": "\(arn)", "accessKey.id": "\(response.accessKeyId)"])
+        } catch {
+            identity.rotateCredentialAfter = Date().addingTimeInterval(60)
+            logger.warning(
+                "instance credential not rotated; the current one stays in use",
+                metadata: ["instance.arn": "\(arn)", "error": "\(error)"])
+        }
     }
 
     /// The errors that say the control plane does not accept the instance credential (unknown, expired, or not
