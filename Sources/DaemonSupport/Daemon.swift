@@ -3,6 +3,9 @@ import Metrics
 public import Prometheus
 public import ServiceLifecycle
 import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What every Flotilla daemon (`ecs-control-plane`, `ecs-agent`, `ecs-lb`) does the same way around its own work.
 public enum Daemon {
@@ -17,6 +20,17 @@ public enum Daemon {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         return registry
+    }
+
+    /// Overwrites the values of `names` in this process's environment block with NUL bytes and removes them from the
+    /// environment: `/proc/<pid>/environ` of this process, and of every process it forks from now on (a container's
+    /// first process is a fork of the agent), no longer shows them. Call once the values have been read.
+    public static func scrubEnvironment(_ names: [String]) {
+        for name in names {
+            guard let value = getenv(name) else { continue }
+            memset(value, 0, strlen(value))
+            unsetenv(name)
+        }
     }
 
     /// Runs `services` in one `ServiceGroup` until they end or SIGTERM/SIGINT starts a graceful shutdown, which

@@ -150,6 +150,9 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Daemon.bootstrap(logLevel: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "flotilla.agent")
+        // Read (parsing copied the environment); from here on no process of this host sees it in ours.
+        let joinToken = self.joinToken
+        Daemon.scrubEnvironment(["FLOTILLA_JOIN_TOKEN"])
 
         let address = parsedListen!
         let (host, port) = (address.host, address.port)

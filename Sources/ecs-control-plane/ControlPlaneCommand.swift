@@ -192,6 +192,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             limits: try parsedLimits.get(), instanceCredentialLifetime: parsedCredentialLifetime!)
         // Everything this process creates (the store, its log, keys) is the service user's alone.
         umask(0o077)
+        let givenSecret = adminAccessKeyId.isEmpty ? nil : try adminSecret()
+        Daemon.scrubEnvironment(["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"])
         // A data dir that cannot hold the store (unwritable, corrupt, not SQLite) is one line and status 1; so is a
         // master key that cannot be used.
         let store: ControlPlaneStore
@@ -207,7 +209,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 let ring = try await AccessKeyRing.load(store: store, box: box)
                 try await AdministratorKey.ensure(
                     ring: ring, store: store,
-                    given: adminAccessKeyId.isEmpty ? nil : (adminAccessKeyId, try adminSecret()),
+                    given: givenSecret.map { (adminAccessKeyId, $0) },
                     dataDirectory: configuration.dataDirectory, logger: logger)
                 authentication = .sigV4(ring)
             }

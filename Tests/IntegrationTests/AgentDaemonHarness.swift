@@ -85,6 +85,9 @@ final class AgentDaemonProcess: Sendable {
 
     var log: String { daemon.log }
 
+    /// The agent process, while it runs.
+    var pid: Int32? { daemon.pid }
+
     /// Waits (bounded: 30 s) until the log holds `text` `count` times; false at once when the daemon exited.
     func waitForLog(_ text: String, count: Int = 1) async throws -> Bool {
         await eventually { log.components(separatedBy: text).count - 1 >= count || !daemon.isRunning }

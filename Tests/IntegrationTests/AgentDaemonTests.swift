@@ -62,6 +62,13 @@ struct AgentDaemonTests {
             // And the identity file keeps only the new credential, 0600
             let identity = try String(contentsOfFile: agent.dataDirectory + "/agent/identity.json", encoding: .utf8)
             #expect(!identity.contains(first))
+            // And neither the agent's command line nor its environment (which every container's first process is
+            // forked from) shows the join token
+            let pid = try #require(agent.pid)
+            for file in ["cmdline", "environ"] {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/\(file)"))
+                #expect(bytes.range(of: Data(agent.joinToken.utf8)) == nil, "/proc/<agent>/\(file) shows the token")
+            }
         } catch {
             await agent.cleanUp()
             try await plane.process.stop()
