@@ -157,6 +157,19 @@ struct AgentDaemonControlPlane {
         return plane
     }
 
+    /// Runs `body`, then cleans up `agent` and stops this control plane, also when `body` throws.
+    func run(_ agent: AgentDaemonProcess, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await agent.cleanUp()
+            try await process.stop()
+            throw error
+        }
+        await agent.cleanUp()
+        try await process.stop()
+    }
+
     /// An ECS call that must succeed; its answer.
     func ecs(_ operation: String, _ body: String = "{}") async throws -> JSONValue {
         let (status, data) = try await process.call(operation, body)

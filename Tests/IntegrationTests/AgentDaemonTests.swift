@@ -17,7 +17,7 @@ struct AgentDaemonTests {
         let plane = try await AgentDaemonControlPlane.start()
         let agent = try AgentDaemonProcess(
             endpoint: plane.process.endpoint, joinToken: String(repeating: "0", count: 64))
-        do {
+        try await plane.run(agent) {
             // Given a control plane whose join token is not the agent's
             // When the agent starts
             try agent.start()
@@ -27,20 +27,14 @@ struct AgentDaemonTests {
             #expect(agent.log.contains("ecs-agent: the control plane refused the join token for cluster default"))
             let instances = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
             #expect(instances["containerInstanceArns"]?.arrayValue?.isEmpty == true)
-        } catch {
-            await agent.cleanUp()
-            try await plane.process.stop()
-            throw error
         }
-        await agent.cleanUp()
-        try await plane.process.stop()
     }
 
     @Test func theAgentRotatesItsInstanceCredentialAndKeepsWorking() async throws {
         // Given instance credentials that live 15 s (the agent asks for the next one two thirds in)
         let plane = try await AgentDaemonControlPlane.start(arguments: ["--instance-credential-ttl", "15s"])
         let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: try await plane.joinToken())
-        do {
+        try await plane.run(agent) {
             try await agent.importBusybox()
             try agent.start()
             #expect(try await agent.waitForLog("container instance registered"), "\(agent.log)")
@@ -69,19 +63,13 @@ struct AgentDaemonTests {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/\(file)"))
                 #expect(bytes.range(of: Data(agent.joinToken.utf8)) == nil, "/proc/<agent>/\(file) shows the token")
             }
-        } catch {
-            await agent.cleanUp()
-            try await plane.process.stop()
-            throw error
         }
-        await agent.cleanUp()
-        try await plane.process.stop()
     }
 
     @Test func runStopKillRestartAndGracefulShutdownOfARealAgent() async throws {
         let plane = try await AgentDaemonControlPlane.start()
         let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: try await plane.joinToken())
-        do {
+        try await plane.run(agent) {
             try await agent.importBusybox()
             // Given a running agent
             try agent.start()
@@ -174,12 +162,6 @@ struct AgentDaemonTests {
             #expect(await agent.waitForExit() == 0)
             #expect(processIsAlive(secondPid))
             #expect(agent.containers.map(\.status) == ["running"])
-        } catch {
-            await agent.cleanUp()
-            try await plane.process.stop()
-            throw error
         }
-        await agent.cleanUp()
-        try await plane.process.stop()
     }
 }
