@@ -180,7 +180,7 @@ struct AgentCommand: AsyncParsableCommand {
                 "agent.listen": "\(listen)",
             ])
         let endpoint = AgentEndpoint(
-            host: host, port: port, token: await daemon.agentToken,
+            host: host, port: port, secret: await daemon.agentToken,
             directory: daemon.containerDirectory, runtime: runtime, logger: logger,
             metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
         do {
