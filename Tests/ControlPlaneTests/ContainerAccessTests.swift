@@ -181,6 +181,25 @@ struct ContainerAccessTests {
         }
     }
 
+    @Test func anInstanceRegisteredBeforeSealedSecretsMustRegisterAgain() async throws {
+        let store = try ControlPlaneStore.inMemory()
+        try await withControlPlane(store: store) { client in
+            let placed = try await place(client)
+            // Given the instance's row as migration "v10" leaves it: an endpoint, no sealed secret
+            let id = String(placed.instance.split(separator: "/").last ?? "")
+            try await store.write { db in
+                try db.recordRegistration(
+                    instanceID: id, cluster: "default", at: testNow, address: "10.213.0.2",
+                    endpoint: "http://10.213.0.2:51678", sealedEndpointSecret: nil)
+            }
+            // Then exec is refused, saying how to get it back
+            let refused = try await client.ecs(
+                "ExecuteCommand", #"{"task": "\#(placed.task)", "command": "ls", "interactive": true}"#)
+            #expect(refused.errorType == "TargetNotConnectedException")
+            #expect(refused.message.contains("no endpoint secret") && refused.message.contains("restart it"))
+        }
+    }
+
     @Test func anAgentWithoutEndpointOrDisconnectedIsNotConnected() async throws {
         let store = try ControlPlaneStore.inMemory()
         try await withControlPlane(store: store) { client in

@@ -102,9 +102,15 @@ extension Database {
             throw ECSError.targetNotConnected("The task \(task.taskArn) is not placed on a container instance.")
         }
         let instance = record.instance
-        guard let endpoint = record.endpoint, let sealed = record.sealedSecret else {
+        guard let endpoint = record.endpoint else {
             throw ECSError.targetNotConnected(
                 "The agent of container instance \(instanceArn) registered no endpoint for logs and exec.")
+        }
+        guard let sealed = record.sealedSecret else {
+            // Registered before endpoint secrets were sealed (migration "v10" dropped the clear copies).
+            throw ECSError.targetNotConnected(
+                "The agent of container instance \(instanceArn) registered no endpoint secret for logs and exec; "
+                    + "restart it to register again.")
         }
         let secret: String
         do {
