@@ -131,6 +131,7 @@ let package = Package(
                 "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest",
                 "AgentProtocol", "SigV4",
                 "HTTPServerLimits", "OCIImage",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -245,6 +246,7 @@ let package = Package(
             dependencies: [
                 "ControlPlane", "AgentProtocol", "ECSVocabulary", "ECSProtocol", "FlotillaTestKit", "FlotillaDigest",
                 "LoadBalancer", "SigV4",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -253,7 +255,8 @@ let package = Package(
         .testTarget(
             name: "NodeAgentTests",
             dependencies: [
-                "NodeAgent", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits", "OCIImage", "SigV4",
+                "NodeAgent", "AgentProtocol", "ECSVocabulary", "FlotillaTestKit", "FlotillaDigest", "HTTPServerLimits",
+                "OCIImage", "SigV4",
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: nodeAgentSwiftSettings

@@ -48,9 +48,11 @@ public struct RegisterAgentRequest: Codable, Hashable, Sendable {
     /// The address other hosts reach this one at (network bindings' host side).
     public var address: String?
     /// Where the agent serves container logs and exec (`http://ADDRESS:PORT`); `ExecuteCommand` and log streams
-    /// hand it to clients together with `agentToken`.
+    /// hand it to clients with a `ContainerAccessToken` for that one container and action.
     public var agentEndpoint: String?
-    /// The bearer token the agent accepts on `agentEndpoint`; the agent generates and keeps it.
+    /// The endpoint secret: the key of the MAC of the container access tokens the control plane mints for
+    /// `agentEndpoint`. The agent generates and keeps it; the control plane keeps it sealed and hands it to no one.
+    /// (The field's name is the wire's since the secret was itself the bearer token.)
     public var agentToken: String?
     public var resources: AgentResources
     /// `ecs.os-type`, `ecs.cpu-architecture`, `ecs.availability-zone` and custom ones.

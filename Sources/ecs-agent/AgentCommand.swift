@@ -47,8 +47,11 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "A custom attribute KEY=VALUE, repeatable (env FLOTILLA_ATTRIBUTES, comma-separated).")
     var attribute: [String] = []
 
-    @Option(help: "HOST:PORT of the agent endpoint (logs, exec, /metrics) (env FLOTILLA_AGENT_LISTEN).")
-    var listen: String = environment["FLOTILLA_AGENT_LISTEN"] ?? "0.0.0.0:51678"
+    @Option(
+        help:
+            "HOST:PORT of the agent endpoint (logs, exec, /metrics); default: the advertise address, port 51678 (env FLOTILLA_AGENT_LISTEN)."
+    )
+    var listen: String = environment["FLOTILLA_AGENT_LISTEN"] ?? ""
 
     @Option(
         help:
@@ -112,7 +115,7 @@ struct AgentCommand: AsyncParsableCommand {
             )
         }
         guard !cluster.isEmpty else { throw ValidationError("--cluster: must not be empty") }
-        guard parsedListen != nil else {
+        guard listen.isEmpty || parsedListen != nil else {
             throw ValidationError("--listen: expected HOST:PORT with a port 1-65535, got \(listen)")
         }
         guard parsedEphemeralPorts != nil else {
@@ -154,20 +157,22 @@ struct AgentCommand: AsyncParsableCommand {
         let joinToken = self.joinToken
         Daemon.scrubEnvironment(["FLOTILLA_JOIN_TOKEN"])
 
-        let address = parsedListen!
-        let (host, port) = (address.host, address.port)
         var network = NetworkConfiguration()
         network.bridgeName = bridgeName
         network.subnet = subnet
         network.tablePrefix = nftTablePrefix
         network.ephemeralPorts = parsedEphemeralPorts!
-        let configuration = AgentConfiguration(
+        var configuration = AgentConfiguration(
             endpoint: URL(string: endpoint)!, cluster: cluster, joinToken: joinToken, dataDirectory: dataDir,
             availabilityZone: availabilityZone.isEmpty ? nil : availabilityZone,
             attributes: try attributeTexts.map { try AgentAttributePair(parsing: $0) },
-            listenHost: host, listenPort: port, advertiseAddress: advertiseAddress.isEmpty ? nil : advertiseAddress,
+            advertiseAddress: advertiseAddress.isEmpty ? nil : advertiseAddress,
             cgroupParent: cgroupParent,
             network: network, pollWaitSeconds: pollWait)
+        // The endpoint serves exec: it listens where the control plane sends clients, not on every interface.
+        let address = parsedListen ?? ListenAddress(host: configuration.hostAddress ?? "127.0.0.1", port: 51678)
+        configuration.listenHost = address.host
+        configuration.listenPort = address.port
 
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let networks = try NetworkManager(stateDirectory: dataDir + "/network", configuration: network, logger: logger)
@@ -180,10 +185,10 @@ struct AgentCommand: AsyncParsableCommand {
             "agent starting",
             metadata: [
                 "cluster": "\(cluster)", "agent.endpoint": "\(endpoint)", "agent.dataDir": "\(dataDir)",
-                "agent.listen": "\(listen)",
+                "agent.listen": "\(address)",
             ])
         let endpoint = AgentEndpoint(
-            host: host, port: port, token: await daemon.agentToken,
+            host: address.host, port: address.port, secret: await daemon.agentToken,
             directory: daemon.containerDirectory, runtime: runtime, logger: logger,
             metrics: { registry.emitToBuffer() }, limits: try parsedLimits.get())
         do {

@@ -198,14 +198,16 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         // master key that cannot be used.
         let store: ControlPlaneStore
         let authentication: APIAuthentication
+        let box: SecretBox
         do {
             store = try ControlPlaneStore.open(directory: configuration.dataDirectory)
+            // Agents' endpoint secrets are sealed with it even when no signature is checked.
+            box = try SecretBox.open(
+                keyFile: masterKeyFile.isEmpty
+                    ? configuration.dataDirectory.appendingPathComponent("master.key").path : masterKeyFile)
             if insecureNoAuth {
                 authentication = .insecureNoAuth
             } else {
-                let box = try SecretBox.open(
-                    keyFile: masterKeyFile.isEmpty
-                        ? configuration.dataDirectory.appendingPathComponent("master.key").path : masterKeyFile)
                 let ring = try await AccessKeyRing.load(store: store, box: box)
                 try await AdministratorKey.ensure(
                     ring: ring, store: store,
@@ -231,7 +233,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let loadBalancers = LoadBalancerStatusBoard()
         let application = ControlPlaneApplication.make(
             api: ECSAPI(
-                store: store, configuration: configuration, authentication: authentication,
+                store: store, configuration: configuration, authentication: authentication, secretBox: box,
                 loadBalancers: loadBalancers),
             metrics: { registry.emitToBuffer() },
             logger: logger

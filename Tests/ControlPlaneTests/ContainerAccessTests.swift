@@ -1,4 +1,6 @@
+import AgentProtocol
 @testable import ControlPlane
+import Crypto
 import FlotillaTestKit
 import ECSVocabulary
 import Foundation
@@ -9,10 +11,18 @@ import SigV4
 import Testing
 
 @Suite(
-    "Container access: ExecuteCommand and GetContainerLogStream hand out the agent's endpoint",
+    "Container access: ExecuteCommand and GetContainerLogStream hand out the agent's endpoint and a token for it",
     .timeLimit(.minutes(2)))
 struct ContainerAccessTests {
+    /// The agent's endpoint secret, sent at Register as `agentToken`.
     static let agentToken = "feedfacefeedfacefeedfacefeedface"
+
+    /// The token `text` carries, when it is MACed with `secret` as the agent checks it.
+    static func verified(_ text: String?, secret: String = agentToken) throws -> ContainerAccessToken {
+        let key = SymmetricKey(data: Data(secret.utf8))
+        return try ContainerAccessToken(
+            verifying: text ?? "", authenticatedBy: { Data(HMAC<SHA256>.authenticationCode(for: $0, using: key)) })
+    }
 
     /// An instance registered over the agent protocol with an endpoint, a task of `definition` placed on it by RunTask
     /// and, when `running`, reported RUNNING by the agent.
@@ -68,11 +78,26 @@ struct ContainerAccessTests {
                 """
                 {"cluster": "default", "task": "\(taskID)", "command": "sh -c 'echo hi'", "interactive": true}
                 """)
-            // Then the session points at the agent's exec URL with its token, in ECS's response shape
+            // Then the session points at the agent's exec URL with a token for this exec, in ECS's response shape
             #expect(
                 answer["session"]?["streamUrl"]?.stringValue
                     == "http://10.213.0.2:51678/v1/tasks/\(taskID)/containers/web/exec")
-            #expect(answer["session"]?["tokenValue"]?.stringValue == Self.agentToken)
+            let tokenValue = answer["session"]?["tokenValue"]?.stringValue
+            #expect(tokenValue != Self.agentToken)
+            #expect(tokenValue?.contains(Self.agentToken) == false)
+            let token = try Self.verified(tokenValue)
+            #expect(token.task == taskID && token.container == "web" && token.action == .exec)
+            #expect(token.expiresAt == Int64(testNow.timeIntervalSince1970) + 60)
+            // And it is no other agent's
+            #expect(throws: ContainerAccessTokenError.forged) {
+                try Self.verified(tokenValue, secret: "another agent's secret 0123456789")
+            }
+            // And the next call answers another token (a new nonce: an exec token is good once)
+            let again = try await client.ok(
+                "ExecuteCommand",
+                #"{"cluster": "default", "task": "\#(taskID)", "command": "ls", "interactive": true}"#)
+            let next = try Self.verified(again["session"]?["tokenValue"]?.stringValue)
+            #expect(next.nonce != token.nonce)
             #expect(answer["session"]?["sessionId"]?.stringValue?.hasPrefix("ecs-execute-command-") == true)
             #expect(answer["taskArn"]?.stringValue == placed.task)
             #expect(answer["containerName"]?.stringValue == "web")
@@ -96,7 +121,9 @@ struct ContainerAccessTests {
             #expect(
                 reply.body["streamUrl"]?.stringValue == "http://10.213.0.2:51678/v1/tasks/\(taskID)/containers/web/logs"
             )
-            #expect(reply.body["tokenValue"]?.stringValue == Self.agentToken)
+            let token = try Self.verified(reply.body["tokenValue"]?.stringValue)
+            #expect(token.task == taskID && token.container == "web" && token.action == .logs)
+            #expect(token.expiresAt == Int64(testNow.timeIntervalSince1970) + 300)
         }
     }
 
@@ -154,6 +181,25 @@ struct ContainerAccessTests {
         }
     }
 
+    @Test func anInstanceRegisteredBeforeSealedSecretsMustRegisterAgain() async throws {
+        let store = try ControlPlaneStore.inMemory()
+        try await withControlPlane(store: store) { client in
+            let placed = try await place(client)
+            // Given the instance's row as migration "v10" leaves it: an endpoint, no sealed secret
+            let id = String(placed.instance.split(separator: "/").last ?? "")
+            try await store.write { db in
+                try db.recordRegistration(
+                    instanceID: id, cluster: "default", at: testNow, address: "10.213.0.2",
+                    endpoint: "http://10.213.0.2:51678", sealedEndpointSecret: nil)
+            }
+            // Then exec is refused, saying how to get it back
+            let refused = try await client.ecs(
+                "ExecuteCommand", #"{"task": "\#(placed.task)", "command": "ls", "interactive": true}"#)
+            #expect(refused.errorType == "TargetNotConnectedException")
+            #expect(refused.message.contains("no endpoint secret") && refused.message.contains("restart it"))
+        }
+    }
+
     @Test func anAgentWithoutEndpointOrDisconnectedIsNotConnected() async throws {
         let store = try ControlPlaneStore.inMemory()
         try await withControlPlane(store: store) { client in
@@ -182,6 +228,39 @@ struct ContainerAccessTests {
             let silent = try await client.ecs("ExecuteCommand", body)
             #expect(silent.errorType == "TargetNotConnectedException")
             #expect(silent.message.contains("not connected"))
+        }
+    }
+}
+
+@Suite("Container access: the agent's endpoint secret at rest", .timeLimit(.minutes(2)))
+struct EndpointSecretAtRestTests {
+    @Test func theEndpointSecretIsSealedInTheStoreAndNeverAnswered() async throws {
+        // Given a control plane on a file store, and an agent registered with its endpoint secret
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flotilla-endpoint-secret-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try ControlPlaneStore.open(directory: directory)
+        let secret = ContainerAccessTests.agentToken
+        try await withControlPlane(store: store) { client in
+            let placed = try await ContainerAccessTests().place(client)
+            // When instances and the log stream are described
+            let described = try await client.ok(
+                "DescribeContainerInstances", #"{"containerInstances": ["\#(placed.instance)"]}"#)
+            let logs = try await client.raw(
+                headers: flotillaHeaders("GetContainerLogStream"), body: #"{"task": "\#(placed.task)"}"#)
+            // Then no answer carries the secret
+            #expect(!"\(described)".contains(secret))
+            #expect(!"\(logs.body)".contains(secret))
+            // And exec still gets a token made with it: the control plane opens what it sealed
+            _ = try ContainerAccessTests.verified(logs.body["tokenValue"]?.stringValue)
+        }
+        // And no file of the store (database, WAL) holds it in the clear
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.contains("flotilla.sqlite"))
+        for file in files {
+            let bytes = try Data(contentsOf: directory.appendingPathComponent(file))
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the agent's endpoint secret")
         }
     }
 }

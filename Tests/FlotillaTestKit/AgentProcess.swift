@@ -12,7 +12,8 @@ public final class AgentProcess: Sendable {
     public let cgroupParent: String
     public let daemon: DaemonProcess
     let binaryDirectory: String
-    /// The agent endpoint's port (`--listen <address>:51678`).
+    /// The agent endpoint's port: no `--listen` is given, so the agent listens on its advertise address, port
+    /// 51678, as it does by default.
     public static let endpointPort = 51678
 
     /// Prepares (does not start) `ecs-agent --endpoint … --cluster … --join-token …` inside `host`.
@@ -30,7 +31,7 @@ public final class AgentProcess: Sendable {
                 [
                     "\(binaryDirectory)/ecs-agent", "--endpoint", endpoint, "--cluster", cluster,
                     "--data-dir", dataDirectory, "--cgroup-parent", cgroupParent,
-                    "--advertise-address", host.address, "--listen", "\(host.address):\(Self.endpointPort)",
+                    "--advertise-address", host.address,
                     "--availability-zone", "zone-\(host.index)",
                 ] + extraArguments),
             environment: [

@@ -94,18 +94,23 @@ final class AgentDaemonProcess: Sendable {
             && log.components(separatedBy: text).count - 1 >= count
     }
 
-    /// A request to the agent endpoint on loopback; `authorized` sends the token the agent keeps in its identity.
+    /// The endpoint secret the agent keeps in its identity and registered (`agentToken`).
+    var endpointSecret: String {
+        get throws {
+            let identity = try JSONDecoder().decode(
+                JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/agent/identity.json")))
+            return identity["agentToken"]?.stringValue ?? ""
+        }
+    }
+
+    /// A request to the agent endpoint on loopback, with `bearer` as its token when given.
     func endpoint(
-        _ method: String, _ path: String, authorized: Bool = false,
+        _ method: String, _ path: String, bearer: String? = nil,
         body: String? = nil
     ) async throws -> (status: Int, body: String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(listenPort)\(path)")!, timeoutInterval: 20)
         request.httpMethod = method
-        if authorized {
-            let identity = try JSONDecoder().decode(
-                JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dataDirectory + "/agent/identity.json")))
-            request.setValue("Bearer \(identity["agentToken"]?.stringValue ?? "")", forHTTPHeaderField: "Authorization")
-        }
+        if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

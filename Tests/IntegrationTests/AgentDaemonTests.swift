@@ -106,20 +106,30 @@ struct AgentDaemonTests {
             #expect(running["lastStatus"]?.stringValue == "RUNNING", "\(running)\n\(agent.log)")
             let hostPort = try #require(running["containers"]?[0]?["networkBindings"]?[0]?["hostPort"]?.intValue)
             #expect(await loopbackGet(port: hostPort) == "hello from flotilla\n")
-            // And the agent endpoint serves its identity, exec into the task's container (with the token), metrics
+            // And the agent endpoint serves its identity, exec into the task's container (with the token
+            // ExecuteCommand answers, once), metrics
             let metadata = try await agent.endpoint("GET", "/v1/metadata")
             let identity = try JSONDecoder().decode(JSONValue.self, from: Data(metadata.body.utf8))
             #expect(
                 metadata.status == 200 && identity["containerInstanceArn"]?.stringValue == instanceArn, "\(metadata)")
             let taskID = try #require(taskArn.split(separator: "/").last)
+            let session = try await plane.ecs(
+                "ExecuteCommand",
+                #"{"cluster": "default", "task": "\#(taskID)", "command": "cat", "interactive": false}"#)["session"]
+            let execPath = "/v1/tasks/\(taskID)/containers/web/exec"
+            #expect(session?["streamUrl"]?.stringValue?.hasSuffix(":\(agent.listenPort)\(execPath)") == true)
+            let token = try #require(session?["tokenValue"]?.stringValue)
             let exec = try await agent.endpoint(
-                "POST", "/v1/tasks/\(taskID)/containers/web/exec", authorized: true,
+                "POST", execPath, bearer: token,
                 body: #"{"command": ["cat", "/www/index.html"], "timeoutSeconds": 10}"#)
             #expect(exec.status == 200 && exec.body.contains(#""stdout":"hello from flotilla\n""#), "\(exec)")
-            let refused = try await agent.endpoint(
-                "POST", "/v1/tasks/\(taskID)/containers/web/exec",
-                body: #"{"command": ["true"]}"#)
-            #expect(refused.status == 401)
+            // And neither no token, the same token again, nor the agent's own long-lived secret opens it
+            for bearer in [nil, token, try agent.endpointSecret] {
+                let refused = try await agent.endpoint(
+                    "POST", execPath, bearer: bearer, body: #"{"command": ["true"]}"#)
+                #expect(refused.status == 401, "\(refused)")
+                #expect(refused.body.contains("AccessDeniedException"))
+            }
             let metrics = try await agent.endpoint("GET", "/metrics")
             #expect(metrics.body.contains("flotilla_agent_tasks"), "\(metrics.body.prefix(300))")
             let before = try #require(agent.containers.first)

@@ -1,5 +1,8 @@
 import FlotillaTestKit
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import TaskDefinitions
 import Testing
 #if canImport(Glibc)
@@ -33,6 +36,37 @@ struct E2EContainerAccessTests {
                 ], endpoint: cluster.controlPlane.endpoint)
             #expect(failing.status == 3)
             #expect(failing.stderr.contains("broken"))
+            // And every agent endpoint listens on its host's advertise address alone (no --listen given), not on
+            // every interface
+            for agent in cluster.agents {
+                let listening = try agent.host.run(["ss", "-ltnH", "sport = :\(AgentProcess.endpointPort)"])
+                let addresses = listening.stdout.split(separator: "\n").compactMap {
+                    $0.split(whereSeparator: \.isWhitespace).dropFirst(3).first.map(String.init)
+                }
+                #expect(addresses == ["\(agent.host.address):\(AgentProcess.endpointPort)"], "\(listening.stdout)")
+            }
+            // And a session ExecuteCommand answers runs one command: ecsctl's exec took its own, so the one asked
+            // for here is refused the second time, and so is the agent's long-lived endpoint secret
+            let session = try await cluster.ecs(
+                "ExecuteCommand",
+                ["task": task.taskArn, "container": "web", "command": "true", "interactive": false])["session"]
+            let streamUrl = try #require(session?["streamUrl"]?.stringValue)
+            let token = try #require(session?["tokenValue"]?.stringValue)
+            let agent = try #require(cluster.agents.first { streamUrl.hasPrefix($0.endpoint + "/") })
+            let identity = try JSONDecoder().decode(
+                JSONValue.self,
+                from: Data(contentsOf: URL(fileURLWithPath: agent.dataDirectory + "/agent/identity.json")))
+            let secret = try #require(identity["agentToken"]?.stringValue)
+            var statuses: [Int] = []
+            for bearer in [token, token, secret] {
+                var request = URLRequest(url: try #require(URL(string: streamUrl)), timeoutInterval: 20)
+                request.httpMethod = "POST"
+                request.httpBody = Data(#"{"command": ["true"]}"#.utf8)
+                request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
+                let (_, response) = try await URLSession.shared.data(for: request)
+                statuses.append((response as? HTTPURLResponse)?.statusCode ?? 0)
+            }
+            #expect(statuses == [200, 401, 401])
         }
     }
 

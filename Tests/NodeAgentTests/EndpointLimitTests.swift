@@ -28,7 +28,9 @@ struct EndpointLimitTests {
             async let idle = SlowClients.idleIsClosed(port: port)
             // Then a normal request is served meanwhile, and each attacker is cut
             #expect(
-                try await endpoint.request(endpoint.baseURL.appendingPathComponent("healthz"), token: nil).status == 200
+                try await endpoint.request(
+                    endpoint.baseURL.appendingPathComponent("healthz"), authorization: .noToken
+                ).status == 200
             )
             #expect(try await slowloris)
             #expect(try await slowBody)

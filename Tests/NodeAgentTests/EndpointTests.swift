@@ -1,4 +1,6 @@
+import AgentProtocol
 import FlotillaClient
+import FlotillaTestKit
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -23,10 +25,12 @@ struct EndpointProtocolTests {
     @Test func healthMetadataAndMetricsNeedNoToken() async throws {
         try await withHarness { endpoint in
             // When health, metadata and metrics are asked without a token
-            let health = try await endpoint.request(endpoint.baseURL.appendingPathComponent("healthz"), token: nil)
+            let health = try await endpoint.request(
+                endpoint.baseURL.appendingPathComponent("healthz"), authorization: .noToken)
             let metadata = try await endpoint.request(
-                endpoint.baseURL.appendingPathComponent("v1/metadata"), token: nil)
-            let metrics = try await endpoint.request(endpoint.baseURL.appendingPathComponent("metrics"), token: nil)
+                endpoint.baseURL.appendingPathComponent("v1/metadata"), authorization: .noToken)
+            let metrics = try await endpoint.request(
+                endpoint.baseURL.appendingPathComponent("metrics"), authorization: .noToken)
             // Then each answers
             #expect(health.status == 200 && health.body == "ok\n")
             #expect(metadata.status == 200)
@@ -39,9 +43,11 @@ struct EndpointProtocolTests {
     }
 
     @Test(
-        "A missing, malformed or wrong token gets 401 before anything else is looked at",
+        "A missing, malformed or wrong token gets 401 before anything else is looked at; so does the agent's secret",
         arguments: [
-            nil, "", "0123456789abcdef0123456789abcdee", "0123456789abcdef", "0123456789abcdef0123456789abcdef0",
+            nil, "", EndpointHarness.secret, "0123456789abcdef", "0123456789abcdef0123456789abcdef0", "a.b", ".",
+            EndpointHarness.token(.logs, secret: "another agent's secret 0123456789"),
+            EndpointHarness.token(.exec, secret: "another agent's secret 0123456789"),
         ])
     func wrongTokenIsRefused(token: String?) async throws {
         try await withHarness { endpoint in
@@ -52,7 +58,8 @@ struct EndpointProtocolTests {
                 // When
                 let reply = try await endpoint.request(
                     endpoint.url(task: "t1", container: "web", action), method: method,
-                    token: token, body: method == "POST" ? #"{"command": ["true"]}"# : nil)
+                    authorization: token.map { .bearer($0) } ?? .noToken,
+                    body: method == "POST" ? #"{"command": ["true"]}"# : nil)
                 // Then
                 #expect(reply.status == 401, "\(method) \(action)")
                 #expect(JSONValue.parse(reply.body)["__type"]?.stringValue == "AccessDeniedException")
@@ -102,13 +109,126 @@ struct EndpointProtocolTests {
         }
     }
 
+    /// One request with `token` to `action` on `container` of `task`: status, `__type` and message.
+    func attempt(
+        _ endpoint: EndpointHarness, _ token: String, task: String = "t1", container: String = "web",
+        _ action: ContainerAccessAction
+    ) async throws -> (status: Int, type: String?, message: String) {
+        let reply = try await endpoint.request(
+            endpoint.url(task: task, container: container, action.rawValue),
+            method: action == .exec ? "POST" : "GET", authorization: .bearer(token),
+            body: action == .exec ? #"{"command": ["true"]}"# : nil)
+        let json = JSONValue.parse(reply.body)
+        return (reply.status, json["__type"]?.stringValue, json["message"]?.stringValue ?? "")
+    }
+
+    func putContainers(_ endpoint: EndpointHarness) async {
+        for (task, container) in [("t1", "web"), ("t2", "web"), ("t1", "db")] {
+            await endpoint.directory.put(
+                task: task, container: container,
+                AgentContainerHandle(
+                    containerID: "missing-\(task)-\(container)", running: true, logDirectory: "/nonexistent"))
+        }
+    }
+
+    @Test(
+        "A token opens only its task, its container and its action",
+        arguments: [
+            (ContainerAccessAction.exec, "t2", "web", ContainerAccessAction.exec, "another task"),
+            (.exec, "t1", "db", .exec, "another container"),
+            (.exec, "t1", "web", .logs, "for exec, not logs"),
+            (.logs, "t2", "web", .logs, "another task"),
+            (.logs, "t1", "db", .logs, "another container"),
+            (.logs, "t1", "web", .exec, "for logs, not exec"),
+        ])
+    func aTokenOpensOnlyWhatItWasMintedFor(
+        minted: ContainerAccessAction, task: String, container: String, used: ContainerAccessAction, problem: String
+    ) async throws {
+        try await withHarness { endpoint in
+            // Given containers web of t1 and t2, db of t1, and a token for `minted` on web of t1
+            await putContainers(endpoint)
+            let token = endpoint.token(task: "t1", container: "web", minted)
+            // When it is used elsewhere
+            let refused = try await attempt(endpoint, token, task: task, container: container, used)
+            // Then it is refused, naming the problem
+            #expect(refused.status == 401)
+            #expect(refused.type == "AccessDeniedException")
+            #expect(refused.message.contains(problem), "\(refused.message)")
+            // And where it was minted for, it passes the check (what the fake container answers then is not ours)
+            let allowed = try await attempt(endpoint, token, minted)
+            #expect(allowed.status != 401, "\(allowed.message)")
+        }
+    }
+
+    @Test func tokensExpireWithTheirLifetime() async throws {
+        try await withHarness { endpoint in
+            await putContainers(endpoint)
+            // Given an exec token and a logs token minted now
+            let exec = endpoint.token(.exec)
+            let logs = endpoint.token(.logs)
+            // When 61 seconds pass, the exec token has expired; the logs token still opens the logs
+            endpoint.clock.advance(seconds: 61)
+            let lateExec = try await attempt(endpoint, exec, .exec)
+            #expect(lateExec.status == 401 && lateExec.message.contains("expired"), "\(lateExec.message)")
+            #expect(try await attempt(endpoint, logs, .logs).status != 401)
+            // When 5 minutes have passed, the logs token has expired too
+            endpoint.clock.advance(seconds: 240)
+            let lateLogs = try await attempt(endpoint, logs, .logs)
+            #expect(lateLogs.status == 401 && lateLogs.message.contains("expired"), "\(lateLogs.message)")
+            // And a token expiring further ahead than any the control plane mints is refused
+            let future = EndpointHarness.token(.logs, now: endpoint.clock.date.addingTimeInterval(3600))
+            let tooLong = try await attempt(endpoint, future, .logs)
+            #expect(tooLong.status == 401 && tooLong.message.contains("later"), "\(tooLong.message)")
+        }
+    }
+
+    @Test func anExecTokenIsGoodOnceALogsTokenAgain() async throws {
+        try await withHarness { endpoint in
+            await putContainers(endpoint)
+            let exec = endpoint.token(.exec)
+            let logs = endpoint.token(.logs)
+            // When each is used twice
+            let first = try await attempt(endpoint, exec, .exec)
+            let second = try await attempt(endpoint, exec, .exec)
+            // Then the exec token passes once and is refused the second time
+            #expect(first.status != 401, "\(first.message)")
+            #expect(second.status == 401 && second.message.contains("already used"), "\(second.message)")
+            // And a logs token may reopen the log (a followed log reconnects)
+            #expect(try await attempt(endpoint, logs, .logs).status != 401)
+            #expect(try await attempt(endpoint, logs, .logs).status != 401)
+        }
+    }
+
+    @Test func usedExecTokensAreForgottenOnlyOnceExpiredAndTheLedgerIsBounded() throws {
+        // Given a check that remembers at most 2 exec tokens
+        let clock = ManualClock(start: Date())
+        let check = ContainerAccessCheck(secret: EndpointHarness.secret, clock: { clock.date }, capacity: 2)
+        func use(_ token: String) -> ContainerAccessTokenError? {
+            do {
+                try check.authorize(token, task: "t1", container: "web", action: .exec)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let tokens = (0..<3).map { _ in EndpointHarness.token(.exec, now: clock.date) }
+        // When two are used, a third is refused while the two are still valid
+        #expect(use(tokens[0]) == nil && use(tokens[1]) == nil)
+        #expect(use(tokens[2]) == .tooManySessions)
+        #expect(use(tokens[0]) == .reused)
+        // When they have expired, a new one is taken and the ledger never holds more than 2
+        clock.advance(seconds: 61)
+        #expect(use(EndpointHarness.token(.exec, now: clock.date)) == nil)
+        #expect(check.rememberedNonces <= 2)
+    }
+
     @Test func tokenComparisonIsExact() {
         let token = Array("0123456789abcdef".utf8)
-        #expect(AgentEndpoint.constantTimeEqual(token, token))
-        #expect(!AgentEndpoint.constantTimeEqual(Array("0123456789abcdeF".utf8), token))
-        #expect(!AgentEndpoint.constantTimeEqual(Array("0123456789abcde".utf8), token))
-        #expect(!AgentEndpoint.constantTimeEqual([], token))
-        #expect(!AgentEndpoint.constantTimeEqual(token + [0x30], token))
+        #expect(ContainerAccessToken.constantTimeEqual(token, token))
+        #expect(!ContainerAccessToken.constantTimeEqual(Array("0123456789abcdeF".utf8), token))
+        #expect(!ContainerAccessToken.constantTimeEqual(Array("0123456789abcde".utf8), token))
+        #expect(!ContainerAccessToken.constantTimeEqual([], token))
+        #expect(!ContainerAccessToken.constantTimeEqual(token + [0x30], token))
     }
 }
 
@@ -188,7 +308,7 @@ struct EndpointContainerTests {
                 // When the log is followed
                 let stream = AgentClient().logs(
                     url: endpoint.url(task: "t1", container: "web", "logs"),
-                    token: EndpointHarness.token, follow: true, tail: nil)
+                    token: endpoint.token(.logs), follow: true, tail: nil)
                 var received = ""
                 var released = false
                 for try await chunk in stream {
@@ -221,7 +341,7 @@ struct EndpointContainerTests {
                 try await Self.readUntil(
                     "first",
                     from: AgentClient().logs(
-                        url: endpoint.url(task: "t1", container: "web", "logs"), token: EndpointHarness.token,
+                        url: endpoint.url(task: "t1", container: "web", "logs"), token: endpoint.token(.logs),
                         follow: true, tail: nil))
                 // When the client stopped reading and closed the connection (the stream was dropped)
                 // Then the endpoint lets go of the log files, although the container still runs
@@ -246,7 +366,7 @@ struct EndpointContainerTests {
                 AgentContainerHandle(containerID: info.id, running: true, logDirectory: info.directory))
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
             let endpoint = AgentEndpoint(
-                host: "127.0.0.1", port: 0, token: EndpointHarness.token, directory: directory,
+                host: "127.0.0.1", port: 0, secret: EndpointHarness.secret, directory: directory,
                 runtime: fixture.runtime, logger: Logger(label: "test.endpoint"),
                 onServerRunning: { portContinuation.yield($0) })
             let group = ServiceGroup(services: [endpoint], logger: Logger(label: "test.group"))
@@ -257,7 +377,7 @@ struct EndpointContainerTests {
                 let url = URL(string: "http://127.0.0.1:\(port)/v1/tasks/t1/containers/web/logs")!
                 var received = ""
                 for try await chunk in AgentClient().logs(
-                    url: url, token: EndpointHarness.token, follow: true, tail: nil)
+                    url: url, token: EndpointHarness.token(.logs), follow: true, tail: nil)
                 {
                     received += String(decoding: chunk, as: UTF8.self)
                     // When the agent shuts down gracefully while the log is followed
@@ -292,7 +412,7 @@ struct EndpointContainerTests {
                 _ = try await start(["sleep", "600"], fixture: fixture, endpoint: endpoint)
                 // When a command is run through the endpoint
                 let result = try await AgentClient().exec(
-                    url: endpoint.url(task: "t1", container: "web", "exec"), token: EndpointHarness.token,
+                    url: endpoint.url(task: "t1", container: "web", "exec"), token: endpoint.token(.exec),
                     command: ["sh", "-c", "echo out; echo err >&2; hostname >/dev/null; exit 3"], timeoutSeconds: 20)
                 // Then its exit code and both outputs come back
                 #expect(result.exitCode == 3)
@@ -310,7 +430,7 @@ struct EndpointContainerTests {
                 let url = endpoint.url(task: "t1", container: "web", "exec")
                 // When a command runs past its timeout
                 let slow = try await AgentClient().exec(
-                    url: url, token: EndpointHarness.token, command: ["sleep", "30"],
+                    url: url, token: endpoint.token(.exec), command: ["sleep", "30"],
                     timeoutSeconds: 1)
                 // Then it is killed and said so
                 #expect(slow.timedOut)

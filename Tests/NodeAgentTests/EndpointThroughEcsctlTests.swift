@@ -57,7 +57,7 @@ struct EndpointThroughEcsctlTests {
                     controlPlane, "Register",
                     """
                     {"cluster": "demo", "joinToken": "\(joinToken)", "hostname": "host-a", "address": "127.0.0.1",
-                     "agentEndpoint": "\(endpoint.baseURL.absoluteString)", "agentToken": "\(EndpointHarness.token)",
+                     "agentEndpoint": "\(endpoint.baseURL.absoluteString)", "agentToken": "\(EndpointHarness.secret)",
                      "resources": {"cpu": 1024, "memory": 1024}}
                     """)
                 let instance = registered["containerInstanceArn"]?.stringValue ?? ""
@@ -96,6 +96,24 @@ struct EndpointThroughEcsctlTests {
                 #expect(exec.status == 7)
                 #expect(exec.stdout == "out\n")
                 #expect(exec.stderr == "err\n")
+
+                // When the session ExecuteCommand answers is used twice, and the agent's secret is tried instead
+                let (_, sessionData) = try await controlPlane.call(
+                    "ExecuteCommand",
+                    #"{"cluster": "demo", "task": "\#(taskID)", "command": "true", "interactive": false}"#)
+                let session = try JSONDecoder().decode(JSONValue.self, from: sessionData)["session"]
+                let execURL = try #require(session?["streamUrl"]?.stringValue.flatMap(URL.init(string:)))
+                let token = try #require(session?["tokenValue"]?.stringValue)
+                #expect(token != EndpointHarness.secret)
+                let once = try await AgentClient().exec(
+                    url: execURL, token: token, command: ["true"], timeoutSeconds: 5)
+                #expect(once.exitCode == 0)
+                // Then the token ran one command, and neither it again nor the secret runs another
+                for bearer in [token, EndpointHarness.secret] {
+                    let refused = try await endpoint.request(
+                        execURL, method: "POST", authorization: .bearer(bearer), body: #"{"command": ["true"]}"#)
+                    #expect(refused.status == 401, "\(refused.body)")
+                }
 
                 // When the logs are followed through ecsctl
                 let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -7,7 +7,8 @@ import Logging
 
 // MARK: - Requests and responses
 
-/// ECS's answer; the session's `streamUrl` is the agent's exec URL and `tokenValue` the agent's bearer token.
+/// ECS's answer; the session's `streamUrl` is the agent's exec URL and `tokenValue` a bearer token for that exec
+/// only (`ContainerAccessToken`: this task, container and action, 60 s to start, once).
 struct ExecuteCommandResponse: Encodable {
     var clusterArn: String
     var containerArn: String?
@@ -24,7 +25,8 @@ struct ExecuteCommandResponse: Encodable {
 }
 
 /// `{streamUrl, tokenValue, taskArn, containerName, containerArn}`: GET `streamUrl` with `Authorization: Bearer
-/// tokenValue` (and `follow`, `tail`) for the container's output.
+/// tokenValue` (and `follow`, `tail`) for the container's output; the token opens this container's logs only, for
+/// 5 minutes.
 struct GetContainerLogStreamResponse: Encodable {
     var streamUrl: String
     var tokenValue: String
@@ -46,9 +48,19 @@ struct ContainerLocation: Sendable {
     var container: TaskContainer
     /// `<agentEndpoint>/v1/tasks/<taskId>/containers/<name>`, without the action.
     var baseURL: String
-    var token: String
+    /// The agent's endpoint secret, opened: the key of the tokens minted for it. Never answered.
+    var endpointSecret: String
 
     var taskID: String { task.taskArn.split(separator: "/").last.map(String.init) ?? task.taskArn }
+
+    /// `baseURL/<action>` and a token for that action on this container, valid from `now`.
+    func access(_ action: ContainerAccessAction, now: Date) -> (streamUrl: String, token: String) {
+        (
+            baseURL + "/" + action.rawValue,
+            ContainerAccessToken.minted(
+                task: taskID, container: container.name, action: action, now: now, secret: endpointSecret)
+        )
+    }
 }
 
 extension Database {
@@ -56,7 +68,7 @@ extension Database {
     /// - Parameter requireRunning: exec needs a RUNNING task; logs are served whatever the task's state.
     func containerLocation(
         cluster identifier: String?, task reference: String, container name: String?,
-        requireRunning: Bool
+        requireRunning: Bool, secrets: SecretBox
     ) throws -> ContainerLocation {
         let cluster = try activeCluster(identifier)
         guard let task = try task(reference, in: cluster) else {
@@ -90,9 +102,23 @@ extension Database {
             throw ECSError.targetNotConnected("The task \(task.taskArn) is not placed on a container instance.")
         }
         let instance = record.instance
-        guard let endpoint = record.endpoint, let token = record.token else {
+        guard let endpoint = record.endpoint else {
             throw ECSError.targetNotConnected(
                 "The agent of container instance \(instanceArn) registered no endpoint for logs and exec.")
+        }
+        guard let sealed = record.sealedSecret else {
+            // Registered before endpoint secrets were sealed (migration "v10" dropped the clear copies).
+            throw ECSError.targetNotConnected(
+                "The agent of container instance \(instanceArn) registered no endpoint secret for logs and exec; "
+                    + "restart it to register again.")
+        }
+        let secret: String
+        do {
+            secret = try secrets.openEndpointSecret(sealed, cluster: cluster.clusterName, instanceID: instanceID)
+        } catch {
+            throw ECSError.targetNotConnected(
+                "The endpoint secret of container instance \(instanceArn) does not open with this master key; "
+                    + "restart its agent to register it again.")
         }
         guard instance.agentConnected else {
             throw ECSError.targetNotConnected("The agent of container instance \(instanceArn) is not connected.")
@@ -103,7 +129,7 @@ extension Database {
         let escapedName = container.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? container.name
         return ContainerLocation(
             cluster: cluster, task: task, container: container,
-            baseURL: "\(base)/v1/tasks/\(taskID)/containers/\(escapedName)", token: token)
+            baseURL: "\(base)/v1/tasks/\(taskID)/containers/\(escapedName)", endpointSecret: secret)
     }
 }
 
@@ -116,8 +142,9 @@ extension ECSAPI {
             let location = try await context.store.read { db in
                 try db.containerLocation(
                     cluster: request.cluster, task: request.task, container: request.container,
-                    requireRunning: true)
+                    requireRunning: true, secrets: context.secretBox)
             }
+            let (streamUrl, token) = location.access(.exec, now: context.now)
             context.logger.info(
                 "execute command session issued",
                 metadata: [
@@ -130,7 +157,7 @@ extension ECSAPI {
                 taskArn: location.task.taskArn,
                 session: .init(
                     sessionId: "ecs-execute-command-\(TaskRules.newID())",
-                    streamUrl: location.baseURL + "/exec", tokenValue: location.token))
+                    streamUrl: streamUrl, tokenValue: token))
         }
     ]
 
@@ -140,10 +167,11 @@ extension ECSAPI {
             let location = try await context.store.read { db in
                 try db.containerLocation(
                     cluster: request.cluster, task: request.task, container: request.container,
-                    requireRunning: false)
+                    requireRunning: false, secrets: context.secretBox)
             }
+            let (streamUrl, token) = location.access(.logs, now: context.now)
             return GetContainerLogStreamResponse(
-                streamUrl: location.baseURL + "/logs", tokenValue: location.token, taskArn: location.task.taskArn,
+                streamUrl: streamUrl, tokenValue: token, taskArn: location.task.taskArn,
                 containerName: location.container.name, containerArn: location.container.containerArn)
         }
     ]

@@ -22,12 +22,18 @@ public struct ECSAPI: Sendable {
     public let loadBalancers: LoadBalancerStatusBoard
     /// How callers prove who they are: SigV4 with the ring's keys, or (loopback only) not at all.
     public let authentication: APIAuthentication
+    /// Seals what the store keeps of agents' endpoint secrets.
+    let secretBox: SecretBox
     let clock: @Sendable () -> Date
 
-    /// - Parameter clock: the time stamped on what the API writes and that signatures are checked against (tests
-    ///   pass a fixed one).
+    /// - Parameters:
+    ///   - secretBox: seals agents' endpoint secrets in the store; by default the ring's (SigV4), else a box whose
+    ///     key lives as long as the process (the executable passes the data directory's master key either way).
+    ///   - clock: the time stamped on what the API writes and that signatures are checked against (tests pass a
+    ///     fixed one).
     public init(
         store: ControlPlaneStore, configuration: ControlPlaneConfiguration, authentication: APIAuthentication,
+        secretBox: SecretBox? = nil,
         loadBalancers: LoadBalancerStatusBoard = LoadBalancerStatusBoard(),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -35,6 +41,12 @@ public struct ECSAPI: Sendable {
         self.loadBalancers = loadBalancers
         self.configuration = configuration
         self.authentication = authentication
+        self.secretBox =
+            switch (secretBox, authentication) {
+            case (let box?, _): box
+            case (nil, .sigV4(let ring)): ring.box
+            case (nil, .insecureNoAuth): .ephemeral()
+            }
         self.clock = clock
     }
 
@@ -96,6 +108,7 @@ public struct ECSAPI: Sendable {
                 loadBalancers: loadBalancers,
                 principal: principal,
                 authentication: authentication,
+                secretBox: secretBox,
                 logger: logger
             )
             let answer = try await operation.run(input, context)
@@ -178,6 +191,7 @@ struct OperationContext: Sendable {
     /// Who called, and with what scope (already checked against the operation).
     var principal: Principal
     var authentication: APIAuthentication
+    var secretBox: SecretBox
     var logger: Logger
 
     func arn(_ kind: String, _ resource: String) -> String {

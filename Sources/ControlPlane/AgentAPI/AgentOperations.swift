@@ -160,10 +160,15 @@ extension ECSAPI {
                         agentConnected: true, runningTasksCount: 0, pendingTasksCount: 0, attributes: nil,
                         registeredAt: existing?.registeredAt ?? context.now, tags: nil)
                     try db.saveContainerInstance(instance, cluster: cluster)
+                    // The endpoint secret is kept sealed: exec and logs tokens are minted with it; never answered.
+                    var sealedSecret: Data?
+                    if request.agentEndpoint != nil, let secret = request.agentToken {
+                        sealedSecret = try context.secretBox.sealEndpointSecret(
+                            secret, cluster: cluster.clusterName, instanceID: id)
+                    }
                     try db.recordRegistration(
                         instanceID: id, cluster: cluster.clusterName, at: context.now,
-                        address: request.address, endpoint: request.agentEndpoint,
-                        endpointToken: request.agentEndpoint == nil ? nil : request.agentToken)
+                        address: request.address, endpoint: request.agentEndpoint, sealedEndpointSecret: sealedSecret)
                     for attribute in request.attributes ?? [] {
                         try db.putAttribute(
                             name: attribute.name, value: attribute.value, targetID: id, cluster: cluster)

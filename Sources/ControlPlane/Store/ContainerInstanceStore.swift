@@ -53,34 +53,37 @@ extension Database {
     }
 
     /// What `Register` stores beside the document: the contact, the agent's address, and its endpoint with the
-    /// token it accepts. (The agent's credential is an access key now, in `accessKey`; the hash column of the bearer
-    /// credential that came before is cleared.)
+    /// endpoint secret sealed (`SecretBox`). (The agent's credential is an access key now, in `accessKey`; the hash
+    /// column of the bearer credential that came before is cleared, and so is `agentToken`, the secret's clear copy
+    /// before migration "v10".)
     func recordRegistration(
-        instanceID: String, cluster: String, at now: Date, address: String?, endpoint: String?, endpointToken: String?
+        instanceID: String, cluster: String, at now: Date, address: String?, endpoint: String?,
+        sealedEndpointSecret: Data?
     ) throws {
         try execute(
             sql: """
                 UPDATE containerInstance SET credentialHash = NULL, lastContactAt = ?, agentAddress = ?,
-                    agentEndpoint = ?, agentToken = ?
+                    agentEndpoint = ?, agentToken = NULL, agentSecretSealed = ?
                 WHERE cluster = ? AND id = ?
                 """,
-            arguments: [now.timeIntervalSince1970, address, endpoint, endpointToken, cluster, instanceID])
+            arguments: [now.timeIntervalSince1970, address, endpoint, sealedEndpointSecret, cluster, instanceID])
     }
 
-    /// The instance's document with the endpoint its agent serves logs and exec on, and the token it accepts.
+    /// The instance's document with the endpoint its agent serves logs and exec on, and its endpoint secret, sealed.
     func agentEndpoint(
         instanceID: String, cluster: String
-    ) throws -> (instance: ContainerInstance, endpoint: String?, token: String?)? {
+    ) throws -> (instance: ContainerInstance, endpoint: String?, sealedSecret: Data?)? {
         guard
             let row = try Row.fetchOne(
                 self,
                 sql: """
-                    SELECT document, agentEndpoint, agentToken FROM containerInstance WHERE cluster = ? AND id = ?
+                    SELECT document, agentEndpoint, agentSecretSealed FROM containerInstance
+                    WHERE cluster = ? AND id = ?
                     """, arguments: [cluster, instanceID])
         else { return nil }
         return (
             instance: try Documents.decode(ContainerInstance.self, from: row["document"]),
-            endpoint: row["agentEndpoint"], token: row["agentToken"]
+            endpoint: row["agentEndpoint"], sealedSecret: row["agentSecretSealed"]
         )
     }
 

@@ -234,6 +234,17 @@ extension ControlPlaneStore {
                     CREATE INDEX accessKey_instance ON accessKey(instanceCluster, instanceID);
                     """)
         }
+        migrator.registerMigration("v10: sealed agent endpoint secrets") { db in
+            // The agent's endpoint secret was a bearer token kept in the clear; it is now the key the control plane
+            // MACs per-task exec and logs tokens with, sealed like access keys' secrets (`SecretBox`, the instance
+            // as associated data). The clear copies are dropped: an agent stored before seals its secret at its next
+            // Register (every agent registers when it starts).
+            try db.execute(
+                sql: """
+                    ALTER TABLE containerInstance ADD COLUMN agentSecretSealed BLOB;
+                    UPDATE containerInstance SET agentToken = NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -11,7 +11,7 @@ public struct AgentConfiguration: Hashable, Sendable {
     public var availabilityZone: String?
     /// Custom attributes, in the order given.
     public var attributes: [AgentAttributePair]
-    /// The agent endpoint's listen address (`--listen`).
+    /// The agent endpoint's listen address (`--listen`; by default `hostAddress`, never every interface unasked).
     public var listenHost: String
     public var listenPort: Int
     /// The instance's address (host side of network bindings, `agentEndpoint`); nil = the local address of the
@@ -28,7 +28,7 @@ public struct AgentConfiguration: Hashable, Sendable {
     public init(
         endpoint: URL, cluster: String = "default", joinToken: String,
         dataDirectory: String = "/var/lib/flotilla", availabilityZone: String? = nil,
-        attributes: [AgentAttributePair] = [], listenHost: String = "0.0.0.0", listenPort: Int = 51678,
+        attributes: [AgentAttributePair] = [], listenHost: String = "127.0.0.1", listenPort: Int = 51678,
         advertiseAddress: String? = nil, cgroupParent: String = "flotilla",
         network: NetworkConfiguration = NetworkConfiguration(), pollWaitSeconds: Int = 20,
         metricsInterval: Duration = .seconds(10)
@@ -46,6 +46,12 @@ public struct AgentConfiguration: Hashable, Sendable {
         self.network = network
         self.pollWaitSeconds = pollWaitSeconds
         self.metricsInterval = metricsInterval
+    }
+
+    /// This host's address as the control plane and clients reach it: `advertiseAddress`, else the local address of
+    /// the route to the control plane, else nil. The agent registers it, and its endpoint listens on it by default.
+    public var hostAddress: String? {
+        advertiseAddress ?? AgentHost.localAddress(toward: endpoint.host ?? "127.0.0.1")
     }
 
     /// The state directory of the agent itself (identity, task records).

@@ -46,7 +46,8 @@ public struct AgentDaemon: Service {
         await table.attach(reporter)
     }
 
-    /// The endpoint token (`agentToken`) this agent registers and accepts.
+    /// The endpoint secret (`agentToken`) this agent registers: the key its endpoint checks container access tokens
+    /// with.
     public var agentToken: String {
         get async { await connection.agentToken }
     }

@@ -66,9 +66,7 @@ actor ControlPlaneConnection {
     @discardableResult
     func register() async throws -> RegisterAgentResponse {
         let credentials = identity.credentials
-        let address =
-            configuration.advertiseAddress
-            ?? AgentHost.localAddress(toward: configuration.endpoint.host ?? "127.0.0.1")
+        let address = configuration.hostAddress
         var attributes = [
             AgentAttribute(name: "ecs.os-type", value: "linux"),
             AgentAttribute(name: "ecs.cpu-architecture", value: AgentHost.cpuArchitecture),

@@ -1,5 +1,5 @@
 import AgentProtocol
-import Foundation
+public import Foundation
 public import Hummingbird
 public import HTTPServerLimits
 public import Logging
@@ -11,14 +11,17 @@ import Glibc
 #endif
 
 /// The agent's HTTP server: health, metrics and identity for anyone, a task container's logs and exec for holders of
-/// the agent's token (the control plane hands it out with `ExecuteCommand` and `GetContainerLogStream`).
+/// a container access token for that task, container and action (the control plane mints them with `ExecuteCommand`
+/// and `GetContainerLogStream` under the endpoint secret the agent registered; `ContainerAccessToken`). Nothing else
+/// opens a container: not the secret itself, not a token for another task, container or action, not an expired one,
+/// not an exec token used before.
 ///
 /// ```
 /// GET  /healthz                                     "ok"                       no auth
 /// GET  /metrics                                     Prometheus text            no auth
 /// GET  /v1/metadata                                 {"cluster", "containerInstanceArn", "agentVersion"}
-/// GET  /v1/tasks/{taskId}/containers/{name}/logs?follow=true|false&tail=N      Bearer token
-/// POST /v1/tasks/{taskId}/containers/{name}/exec    {"command": [...], "timeoutSeconds": 30}  Bearer token
+/// GET  /v1/tasks/{taskId}/containers/{name}/logs?follow=true|false&tail=N      Bearer <logs token, 5 min>
+/// POST /v1/tasks/{taskId}/containers/{name}/exec    {"command": [...], "timeoutSeconds": 30}  Bearer <exec token, 60 s, once>
 /// ```
 /// Errors are `{"__type", "message"}`: 401 AccessDeniedException, 404 ResourceNotFoundException, 409 and 400
 /// InvalidParameterException naming the field.
@@ -37,7 +40,7 @@ public struct AgentEndpoint: Service {
 
     let host: String
     let port: Int
-    let token: String
+    let access: ContainerAccessCheck
     let directory: any AgentContainerDirectory
     let runtime: ContainerRuntime
     let logger: Logger
@@ -51,13 +54,16 @@ public struct AgentEndpoint: Service {
 
     /// - Parameters:
     ///   - host, port: where to listen (port 0: any free port, reported to `onServerRunning`).
-    ///   - token: the bearer token logs and exec require (the agent generates it and sends it at Register).
+    ///   - secret: the endpoint secret (the agent generates it and sends it at Register as `agentToken`): the key
+    ///     of the MAC of every container access token. Never accepted as a bearer token itself.
+    ///   - clock: the time tokens' expiries are checked against (tests drive it).
     ///   - metrics: renders `/metrics` (the executable passes its Prometheus registry's `emitToBuffer`); without it
     ///     `/metrics` answers 404.
     ///   - onServerRunning: called with the bound port once the server listens.
     ///   - limits: header, body and idle timeouts and the connection cap (`HTTPServerLimits`).
     public init(
-        host: String, port: Int, token: String, directory: any AgentContainerDirectory,
+        host: String, port: Int, secret: String, clock: @escaping @Sendable () -> Date = { Date() },
+        directory: any AgentContainerDirectory,
         runtime: ContainerRuntime, logger: Logger, metrics: (@Sendable () -> [UInt8])? = nil,
         limits: HTTPServerLimits = AgentEndpoint.defaultLimits,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -65,7 +71,7 @@ public struct AgentEndpoint: Service {
         self.limits = limits
         self.host = host
         self.port = port
-        self.token = token
+        self.access = ContainerAccessCheck(secret: secret, clock: clock)
         self.directory = directory
         self.runtime = runtime
         self.logger = logger
@@ -116,43 +122,37 @@ public struct AgentEndpoint: Service {
         return router
     }
 
-    /// The bearer token, compared in constant time; then the container the path names.
+    /// The bearer token, checked for this task, container and action (`ContainerAccessCheck`); then the container
+    /// the path names.
     func authorizedContainer(
-        _ request: Request, context: AgentRequestContext
+        _ request: Request, context: AgentRequestContext, action: ContainerAccessAction
     ) async throws
         -> (task: String, name: String, handle: AgentContainerHandle)
     {
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix),
-            Self.constantTimeEqual(
-                Array(header.utf8.dropFirst(prefix.utf8.count)),
-                Array(token.utf8))
-        else {
-            logger.debug("agent endpoint token refused", metadata: ["http.route": "\(context.endpointPath ?? "")"])
-            throw AgentEndpointError.accessDenied
-        }
+        guard header.hasPrefix(prefix) else { throw AgentEndpointError.accessDenied }
         let task = context.parameters.get("taskId") ?? ""
         let name = context.parameters.get("name") ?? ""
+        do {
+            try access.authorize(
+                String(header.dropFirst(prefix.count)), task: task, container: name, action: action)
+        } catch {
+            logger.debug(
+                "agent endpoint token refused",
+                metadata: ["http.route": "\(context.endpointPath ?? "")", "error": "\(error)"])
+            throw AgentEndpointError.tokenRefused(error)
+        }
         guard let handle = await directory.container(taskID: task, containerName: name) else {
             throw AgentEndpointError.containerNotFound(task: task, container: name)
         }
         return (task, name, handle)
     }
 
-    /// Compares every byte whatever the first difference, so the time taken tells nothing about the token.
-    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference: UInt8 = given.count == expected.count ? 0 : 1
-        for index in expected.indices {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
-    }
-
     // MARK: - Logs
 
     func logs(_ request: Request, context: AgentRequestContext) async throws -> Response {
-        let (task, name, handle) = try await authorizedContainer(request, context: context)
+        let (task, name, handle) = try await authorizedContainer(request, context: context, action: .logs)
         let query = request.uri.queryParameters
         let logsRequest: AgentLogsRequest
         do {
@@ -183,7 +183,7 @@ public struct AgentEndpoint: Service {
     // MARK: - Exec
 
     func exec(_ request: Request, context: AgentRequestContext) async throws -> Response {
-        let (task, name, handle) = try await authorizedContainer(request, context: context)
+        let (task, name, handle) = try await authorizedContainer(request, context: context, action: .exec)
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: 256 * 1024)

@@ -1,3 +1,4 @@
+import AgentProtocol
 import Foundation
 public import Hummingbird
 import NIOCore
@@ -28,7 +29,14 @@ public struct AgentEndpointError: HTTPResponseError, Hashable, Sendable, CustomS
     }
 
     static let accessDenied = AgentEndpointError(
-        "AccessDeniedException", "Authorization: a valid Bearer token is required.", status: .unauthorized)
+        "AccessDeniedException",
+        "Authorization: a Bearer token from ExecuteCommand or GetContainerLogStream is required.",
+        status: .unauthorized)
+
+    /// A bearer token that does not open this container for this action: the problem, as one line.
+    static func tokenRefused(_ problem: ContainerAccessTokenError) -> AgentEndpointError {
+        AgentEndpointError("AccessDeniedException", "Authorization: \(problem)", status: .unauthorized)
+    }
 
     static func containerNotFound(task: String, container: String) -> AgentEndpointError {
         AgentEndpointError(
