@@ -58,6 +58,9 @@ public enum ECSOperationInputs {
         "Register": RegisterAgentRequest.self,
         "PollDesiredTasks": PollDesiredTasksRequest.self,
         "SubmitStateChanges": SubmitStateChangesRequest.self,
+        "CreateJoinToken": CreateJoinTokenRequest.self,
+        "ListJoinTokens": JoinTokenRequest.self,
+        "DeleteJoinToken": DeleteJoinTokenRequest.self,
         "GetJoinToken": JoinTokenRequest.self,
         "RotateJoinToken": JoinTokenRequest.self,
     ]
