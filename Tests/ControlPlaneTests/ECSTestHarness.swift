@@ -26,18 +26,21 @@ struct ECSReply: Sendable {
 /// Runs `body` against a control plane on an in-memory store, through Hummingbird's router test client.
 ///
 /// The control plane checks signatures (`.sigV4`) with `TestAccessKeys.administrator` as its admin key, unless
-/// `insecure`; the client's calls sign with that key unless they say otherwise.
+/// `insecure`; the client's calls sign with that key unless they say otherwise. The API's time is `clock` (a
+/// `ManualClock`'s `date` lets a test move it; signed calls are signed at `testNow`, so they keep within SigV4's five
+/// minutes of it).
 func withControlPlane(
     store: ControlPlaneStore? = nil,
     configuration: ControlPlaneConfiguration = ControlPlaneConfiguration(),
     insecure: Bool = false,
     logger: Logger = Logger(label: "flotilla.test"),
+    clock: @escaping @Sendable () -> Date = { testNow },
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     let store = try store ?? ControlPlaneStore.inMemory()
     let api = ECSAPI(
         store: store, configuration: configuration,
-        authentication: insecure ? .insecureNoAuth : try await testAuthentication(store: store), clock: { testNow })
+        authentication: insecure ? .insecureNoAuth : try await testAuthentication(store: store), clock: clock)
     let application = Application(
         router: ControlPlaneApplication.router(api: api, metrics: { Array("flotilla_test 1\n".utf8) }),
         logger: logger)
