@@ -131,6 +131,30 @@ struct JoinTokenTests {
         }
     }
 
+    @Test("Migration v10 deletes the plaintext tokens v2 stored")
+    func upgrade() throws {
+        // Given a store at v9 holding a cluster's plaintext token, as the previous release left it
+        let queue = try DatabaseQueue()
+        try ControlPlaneStore.migrator.migrate(queue, upTo: "v9: access keys")
+        let plaintext = String(repeating: "ab", count: 32)
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO cluster (name, arn, status, document) VALUES ('default', 'arn', 'ACTIVE', '{}')")
+            try db.execute(
+                sql: "INSERT INTO joinToken (cluster, token, createdAt) VALUES ('default', ?, 0)", arguments: [plaintext])
+        }
+        // When it is migrated to the current schema
+        try ControlPlaneStore.migrator.migrate(queue)
+        // Then the plaintext row is gone and the new table starts empty
+        let (old, new) = try queue.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM joinToken"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM joinTokenV2")
+            )
+        }
+        #expect(old == 0 && new == 0)
+    }
+
     @Test("A token registers until its TTL and is refused from then on, without sleeping")
     func expiry() async throws {
         let clock = ManualClock(start: testNow)
