@@ -115,7 +115,8 @@ struct JoinTokenTests {
             // When the table is read as it is on disk
             let rows = try await store.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM joinTokenV2").map { row in
-                    Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, (row[$0] as DatabaseValue).description) })
+                    Dictionary(
+                        uniqueKeysWithValues: row.columnNames.map { ($0, (row[$0] as DatabaseValue).description) })
                 }
             }
             let old = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM joinToken") }
@@ -141,7 +142,8 @@ struct JoinTokenTests {
             try db.execute(
                 sql: "INSERT INTO cluster (name, arn, status, document) VALUES ('default', 'arn', 'ACTIVE', '{}')")
             try db.execute(
-                sql: "INSERT INTO joinToken (cluster, token, createdAt) VALUES ('default', ?, 0)", arguments: [plaintext])
+                sql: "INSERT INTO joinToken (cluster, token, createdAt) VALUES ('default', ?, 0)",
+                arguments: [plaintext])
         }
         // When it is migrated to the current schema
         try ControlPlaneStore.migrator.migrate(queue)

@@ -12,7 +12,8 @@ struct TokenLifetimeTests {
         #expect(TokenLifetime(argument: argument)?.seconds == seconds)
     }
 
-    @Test("--ttl refuses what is not a duration", arguments: ["", "24", "8d", "1h30", "h", "-1h", "1.5h", "99999999999h"])
+    @Test(
+        "--ttl refuses what is not a duration", arguments: ["", "24", "8d", "1h30", "h", "-1h", "1.5h", "99999999999h"])
     func refuses(argument: String) {
         #expect(TokenLifetime(argument: argument) == nil)
     }
