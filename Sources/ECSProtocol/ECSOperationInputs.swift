@@ -59,6 +59,9 @@ public enum ECSOperationInputs {
         "PollDesiredTasks": PollDesiredTasksRequest.self,
         "SubmitStateChanges": SubmitStateChangesRequest.self,
         "RotateCredential": RotateCredentialRequest.self,
+        "CreateJoinToken": CreateJoinTokenRequest.self,
+        "ListJoinTokens": JoinTokenRequest.self,
+        "DeleteJoinToken": DeleteJoinTokenRequest.self,
         "GetJoinToken": JoinTokenRequest.self,
         "RotateJoinToken": JoinTokenRequest.self,
     ]

@@ -21,7 +21,8 @@ struct Ecsctl: AsyncParsableCommand {
             ListContainerInstances.self, DescribeContainerInstances.self, UpdateContainerInstancesState.self,
             ListAttributes.self, PutAttributes.self, DeleteAttributes.self,
             TagResource.self, UntagResource.self, ListTagsForResource.self,
-            GetJoinToken.self, RotateJoinToken.self, Exec.self, Logs.self, Wait.self,
+            CreateJoinToken.self, ListJoinTokens.self, DeleteJoinToken.self, GetJoinToken.self, RotateJoinToken.self,
+            Exec.self, Logs.self, Wait.self,
             CreateLoadBalancer.self, DescribeLoadBalancers.self, DeleteLoadBalancer.self,
             CreateAccessKey.self, ListAccessKeys.self, DeleteAccessKey.self,
         ]

@@ -108,6 +108,10 @@ struct AuthenticationTests {
                 ("AmazonEC2ContainerServiceV20141113.CreateCluster", #"{"clusterName": "x"}"#),
                 ("AmazonEC2ContainerServiceV20141113.ExecuteCommand", #"{"task": "t", "command": "sh", "interactive": true}"#),
                 ("FlotillaAgentV1.GetJoinToken", "{}"),
+                ("FlotillaAgentV1.CreateJoinToken", "{}"),
+                ("FlotillaAgentV1.ListJoinTokens", "{}"),
+                ("FlotillaAgentV1.DeleteJoinToken", #"{"tokenId": "abc123"}"#),
+                ("FlotillaAgentV1.RotateJoinToken", "{}"),
                 ("FlotillaV1.ListAccessKeys", "{}"),
                 ("FlotillaV1.CreateAccessKey", #"{"name": "mine", "scope": "admin"}"#),
                 ("FlotillaV1.GetContainerLogStream", #"{"task": "t", "containerName": "web"}"#),
@@ -128,6 +132,13 @@ struct AuthenticationTests {
             let create = try await client.ecs("CreateCluster", #"{"clusterName": "x"}"#, as: agent)
             #expect(create.errorType == "AccessDeniedException")
             #expect(try await client.ecs("ListClusters", as: agent).errorType == "AccessDeniedException")
+            // Nor makes, lists or deletes join tokens: an agent joins with one, it never hands one out
+            for operation in ["CreateJoinToken", "ListJoinTokens", "GetJoinToken", "RotateJoinToken"] {
+                let reply = try await client.agent(operation, "{}", as: agent)
+                #expect(reply.errorType == "AccessDeniedException", "\(operation)")
+            }
+            let delete = try await client.agent("DeleteJoinToken", #"{"tokenId": "abc123"}"#, as: agent)
+            #expect(delete.errorType == "AccessDeniedException")
         }
     }
 

@@ -26,7 +26,9 @@ struct ECSReply: Sendable {
 /// Runs `body` against a control plane on an in-memory store, through Hummingbird's router test client.
 ///
 /// The control plane checks signatures (`.sigV4`) with `TestAccessKeys.administrator` as its admin key, unless
-/// `insecure`; the client's calls sign with that key unless they say otherwise.
+/// `insecure`; the client's calls sign with that key unless they say otherwise. The API's time is `clock`'s (a test
+/// moves it), else `testNow`; calls are signed at `testNow` unless they say `at:`, and a signature is good for five
+/// minutes either way of the API's time.
 func withControlPlane(
     store: ControlPlaneStore? = nil,
     configuration: ControlPlaneConfiguration = ControlPlaneConfiguration(),

@@ -16,7 +16,8 @@ struct StoreTests {
         }
         #expect(
             tables == [
-                "accessKey", "accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "loadBalancer",
+                "accessKey", "accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "joinTokenV2",
+                "loadBalancer",
                 "readinessProbe", "service", "tag", "targetHealth", "task", "taskDefinition",
             ])
     }

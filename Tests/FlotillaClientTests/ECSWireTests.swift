@@ -64,7 +64,9 @@ struct ECSWireTests {
             .getContainerLogStream: "FlotillaV1", .createLoadBalancer: "FlotillaV1",
             .describeLoadBalancers: "FlotillaV1",
             .deleteLoadBalancer: "FlotillaV1", .reportTargetHealth: "FlotillaV1", .getJoinToken: "FlotillaAgentV1",
-            .rotateJoinToken: "FlotillaAgentV1", .createAccessKey: "FlotillaV1", .listAccessKeys: "FlotillaV1",
+            .rotateJoinToken: "FlotillaAgentV1", .createJoinToken: "FlotillaAgentV1",
+            .listJoinTokens: "FlotillaAgentV1", .deleteJoinToken: "FlotillaAgentV1", .createAccessKey: "FlotillaV1",
+            .listAccessKeys: "FlotillaV1",
             .deleteAccessKey: "FlotillaV1",
         ]
         for operation in ECSOperation.allCases {

@@ -14,11 +14,31 @@ struct AgentDaemonTests {
     static let webDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
 
     @Test func aWrongJoinTokenIsRefusedAndTheAgentExitsNonZero() async throws {
+        // Given a control plane whose join tokens are not the agent's
         let plane = try await AgentDaemonControlPlane.start()
-        let agent = try AgentDaemonProcess(
-            endpoint: plane.process.endpoint, joinToken: String(repeating: "0", count: 64))
+        try await expectRefusal(of: String(repeating: "0", count: 64), by: plane, instancesAfter: 0)
+    }
+
+    @Test func aUsedUpJoinTokenIsRefusedAndTheAgentExitsNonZero() async throws {
+        // Given a one-use token another host has already joined with
+        let plane = try await AgentDaemonControlPlane.start()
+        let (_, made) = try await plane.process.post(
+            TargetPrefix.agent.target("CreateJoinToken"), #"{"cluster": "default", "uses": 1}"#)
+        let token = try #require(try JSONDecoder().decode(JSONValue.self, from: made)["joinToken"]?.stringValue)
+        let (first, _) = try await plane.process.post(
+            TargetPrefix.agent.target("Register"),
+            #"{"joinToken": "\#(token)", "hostname": "first", "resources": {"cpu": 1024, "memory": 1024}}"#, as: nil)
+        #expect(first == 200)
+        try await expectRefusal(of: token, by: plane, instancesAfter: 1)
+    }
+
+    /// Starts a real agent with `token` and expects the running control plane to refuse it: the agent exits non-zero
+    /// with one clear line and registers nothing (the cluster still has `instancesAfter` instances). Stops both.
+    private func expectRefusal(
+        of token: String, by plane: AgentDaemonControlPlane, instancesAfter: Int
+    ) async throws {
+        let agent = try AgentDaemonProcess(endpoint: plane.process.endpoint, joinToken: token)
         try await plane.run(agent) {
-            // Given a control plane whose join token is not the agent's
             // When the agent starts
             try agent.start()
             let status = await agent.waitForExit(within: .seconds(60))
@@ -26,7 +46,7 @@ struct AgentDaemonTests {
             #expect(status != nil && status != 0)
             #expect(agent.log.contains("ecs-agent: the control plane refused the join token for cluster default"))
             let instances = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
-            #expect(instances["containerInstanceArns"]?.arrayValue?.isEmpty == true)
+            #expect(instances["containerInstanceArns"]?.arrayValue?.count == instancesAfter)
         }
     }
 

@@ -71,7 +71,7 @@ struct AttackerTests {
         #expect(json(described)["containerInstances"]?[0]?["ec2InstanceId"]?.stringValue == "victim")
     }
 
-    @Test("The data directory is 0700, its files 0600, and no access key secret is in the database in the clear")
+    @Test("The data directory is 0700, its files 0600, and no key or join token secret is stored or logged in clear")
     func dataAtRest() async throws {
         let server = try await ControlPlaneProcess(arguments: ["--log-level", "trace"])
         defer { server.terminate() }
@@ -79,6 +79,12 @@ struct AttackerTests {
             TargetPrefix.flotilla.target("CreateAccessKey"), #"{"name": "ci", "scope": "admin"}"#)
         #expect(status == 200)
         let secret = try #require(json(made)["accessKey"]?["secretAccessKey"]?.stringValue)
+        _ = try await server.call("CreateCluster", #"{"clusterName": "default"}"#)
+        let (_, tokenBody) = try await server.post(TargetPrefix.agent.target("CreateJoinToken"), "{}")
+        let joinToken = try #require(json(tokenBody)["joinToken"]?.stringValue)
+        let joinSecret = try #require(joinToken.split(separator: ".").last.map(String.init))
+        _ = try await server.post(
+            TargetPrefix.agent.target("Register"), registration(token: joinToken, hostname: "h"), as: nil)
         let directory = server.dataDirectory.path
         #expect(try mode(directory) == 0o700)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -87,6 +93,7 @@ struct AttackerTests {
             #expect(try mode(directory + "/" + file) == 0o600, "\(file)")
             let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))
             #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the new key's secret")
+            #expect(bytes.range(of: Data(joinSecret.utf8)) == nil, "\(file) holds the join token's secret")
             #expect(
                 bytes.range(of: Data(TestAccessKeys.administrator.secretAccessKey.utf8)) == nil,
                 "\(file) holds the administrator's secret")
@@ -94,6 +101,7 @@ struct AttackerTests {
         // Nor in its log, at debug or any level
         let log = server.daemon.logTail(lines: 10_000)
         #expect(!log.contains(secret) && !log.contains(TestAccessKeys.administrator.secretAccessKey))
+        #expect(!log.contains(joinSecret) && log.contains(String(joinToken.prefix(6))))
     }
 
     private func registration(token: String, hostname: String, previous: String? = nil) -> String {

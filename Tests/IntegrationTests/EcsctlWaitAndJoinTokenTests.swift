@@ -7,7 +7,8 @@ import FoundationNetworking
 import TaskDefinitions
 import Testing
 
-/// `ecsctl get-join-token`, `rotate-join-token`, `wait services-stable` and `--wait` against the real control plane.
+/// `ecsctl create-join-token`, `list-join-tokens`, `delete-join-token`, `get-join-token`, `rotate-join-token`,
+/// `wait services-stable` and `--wait` against the real control plane.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct EcsctlWaitAndJoinTokenTests {
     let webTaskDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
@@ -29,7 +30,15 @@ struct EcsctlWaitAndJoinTokenTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, body?["__type"]?.stringValue)
     }
 
-    @Test func joinTokenIsPrintedAloneAndRotationRetiresTheOldOne() async throws {
+    /// `<6 lowercase alnum>.<32 lowercase alnum>`: what create-join-token and get-join-token print.
+    func isJoinToken(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return parts.count == 2 && parts[0].count == 6 && parts[1].count == 32
+            && text.allSatisfy { $0 == "." || alphabet.contains($0) }
+    }
+
+    @Test func getJoinTokenPrintsANewTokenAloneAndRotationRetiresTheOldOnes() async throws {
         // Given a running control plane with a cluster
         let controlPlane = try await ControlPlaneProcess()
         defer { controlPlane.terminate() }
@@ -42,27 +51,86 @@ struct EcsctlWaitAndJoinTokenTests {
         // Then stdout is the token alone, and an agent registers with it
         let token = got.stdout.trimmingCharacters(in: .newlines)
         #expect(got.stdout == token + "\n")
-        #expect(token.count == 64 && token.allSatisfy(\.isHexDigit))
+        #expect(isJoinToken(token), "\(token)")
         #expect(try await register(controlPlane, cluster: "demo", joinToken: token).0 == 200)
+        // And each call makes another token, which works too
         let again = try await ecsctl(["get-join-token", "--cluster", "demo"], endpoint: endpoint)
-        #expect(again.stdout == got.stdout)
+        let second = again.stdout.trimmingCharacters(in: .newlines)
+        #expect(isJoinToken(second) && second != token)
 
-        // When it is rotated
+        // When the tokens are rotated
         let rotated = try await ecsctl(["rotate-join-token", "--cluster", "demo"], endpoint: endpoint)
         #expect(rotated.status == 0, "\(rotated.stderr)")
         let newToken = rotated.stdout.trimmingCharacters(in: .newlines)
-        // Then a different token is printed, get-join-token prints it, the old one no longer registers, the new does
-        #expect(newToken.count == 64 && newToken != token)
-        #expect(
-            try await ecsctl(["get-join-token", "--cluster", "demo"], endpoint: endpoint).stdout == newToken + "\n")
-        let refused = try await register(controlPlane, cluster: "demo", joinToken: token)
-        #expect(refused.0 == 403 && refused.1 == "AccessDeniedException")
+        // Then a different token is printed, the old ones no longer register, the new one does
+        #expect(isJoinToken(newToken) && newToken != token && newToken != second)
+        for old in [token, second] {
+            let refused = try await register(controlPlane, cluster: "demo", joinToken: old)
+            #expect(refused.0 == 403 && refused.1 == "AccessDeniedException")
+        }
         #expect(try await register(controlPlane, cluster: "demo", joinToken: newToken).0 == 200)
 
         // And a cluster that does not exist is one line and the API's exit status
         let missing = try await ecsctl(["get-join-token", "--cluster", "nope"], endpoint: endpoint)
         #expect(missing.status == 254)
         #expect(missing.stderrLines.count == 1 && missing.stderr.contains("ClusterNotFoundException"))
+    }
+
+    @Test func createListAndDeleteJoinTokensAndAUsedUpTokenIsRefused() async throws {
+        // Given a running control plane with a cluster
+        let controlPlane = try await ControlPlaneProcess()
+        defer { controlPlane.terminate() }
+        let endpoint = controlPlane.endpoint
+        #expect(try await ecsctl(["create-cluster", "--cluster-name", "demo"], endpoint: endpoint).status == 0)
+
+        // When a one-use token is created
+        let created = try await ecsctl(
+            ["create-join-token", "--cluster", "demo", "--ttl", "1h30m", "--uses", "1", "--description", "rack 4"],
+            endpoint: endpoint)
+        // Then it is printed alone, and the list shows its id, one use and its description, not its secret
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = created.stdout.trimmingCharacters(in: .newlines)
+        #expect(created.stdout == token + "\n" && isJoinToken(token), "\(created.stdout)")
+        let id = String(token.prefix(6)), secret = String(token.dropFirst(7))
+        let listed = try await ecsctl(["list-join-tokens", "--cluster", "demo"], endpoint: endpoint)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.hasPrefix("TOKEN ID"))
+        let row = try #require(listed.stdout.split(separator: "\n").first { $0.hasPrefix(id) })
+        #expect(row.contains("  1  ") && row.hasSuffix("rack 4"), "\(row)")
+        #expect(!listed.stdout.contains(secret))
+        let json = try await ecsctl(["list-join-tokens", "--cluster", "demo", "--output", "json"], endpoint: endpoint)
+        #expect(json.stdout.contains(id) && !json.stdout.contains(secret))
+
+        // When one agent joins with it and a second tries
+        #expect(try await register(controlPlane, cluster: "demo", joinToken: token).0 == 200)
+        let spent = try await register(controlPlane, cluster: "demo", joinToken: token)
+        // Then the running control plane refuses the second, and the spent token leaves the list
+        #expect(spent.0 == 403 && spent.1 == "AccessDeniedException")
+        let after = try await ecsctl(["list-join-tokens", "--cluster", "demo"], endpoint: endpoint)
+        #expect(!after.stdout.contains(id))
+
+        // When an unlimited token is deleted by the whole token (only its id is sent)
+        let other = try await ecsctl(["create-join-token", "--cluster", "demo"], endpoint: endpoint)
+        let otherToken = other.stdout.trimmingCharacters(in: .newlines)
+        let deleted = try await ecsctl(
+            ["delete-join-token", "--cluster", "demo", "--token-id", otherToken], endpoint: endpoint)
+        // Then it is gone, refused, and deleting it again is one line naming the id
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(deleted.stdout == "\(otherToken.prefix(6)) deleted\n")
+        let refused = try await register(controlPlane, cluster: "demo", joinToken: otherToken)
+        #expect(refused.0 == 403 && refused.1 == "AccessDeniedException")
+        let again = try await ecsctl(
+            ["delete-join-token", "--cluster", "demo", "--token-id", String(otherToken.prefix(6))], endpoint: endpoint)
+        #expect(again.status == 254)
+        #expect(again.stderrLines.count == 1 && again.stderr.contains("ResourceNotFoundException"))
+
+        // And bad limits are usage errors before any call
+        for arguments in [
+            ["--ttl", "8d"], ["--ttl", "169h"], ["--ttl", "0s"], ["--uses", "0"], ["--uses", "1001"],
+        ] {
+            let bad = try await ecsctl(["create-join-token", "--cluster", "demo"] + arguments, endpoint: endpoint)
+            #expect(bad.status == 252, "\(arguments): \(bad.stderr)")
+        }
     }
 
     @Test func waiterReturnsForAStableServiceAndTimesOutForOneThatCannotBePlaced() async throws {

@@ -91,7 +91,6 @@ extension ECSAPI {
                     capacityProviders: request.capacityProviders ?? [], defaultCapacityProviderStrategy: []
                 )
                 try db.saveCluster(cluster)
-                _ = try db.joinToken(of: cluster, now: context.now)
                 try db.removeTags(of: cluster.clusterArn)
                 try db.putTags(request.tags ?? [], on: cluster.clusterArn)
                 return ClusterResponse(
@@ -137,6 +136,8 @@ extension ECSAPI {
                 }
                 cluster.status = .inactive
                 try db.saveCluster(cluster)
+                // A cluster created again under the name starts without tokens.
+                _ = try db.deleteJoinTokens(cluster: name)
                 return ClusterResponse(cluster: try db.described(cluster))
             }
         },

@@ -133,10 +133,9 @@ extension ECSAPI {
                         }
                         existing = named
                     } else {
-                        guard Secrets.equal(try db.joinToken(of: cluster, now: context.now).token, request.joinToken ?? "")
-                        else {
-                            throw ECSError.joinTokenRefused(cluster.clusterName)
-                        }
+                        // Spends one use of the token in this transaction: two registrations racing for its last
+                        // use are serialized by the write, and the second finds none left.
+                        try db.admitJoinToken(request.joinToken ?? "", into: cluster, now: context.now)
                         if let named, ring != nil {
                             throw ECSError.reregistrationNeedsCredential(named.containerInstanceArn)
                         }
@@ -189,12 +188,15 @@ extension ECSAPI {
                     )
                 }
             } catch let error as ECSError where error.type == "AccessDeniedException" {
-                context.logger.warning(
-                    "agent registration refused",
-                    metadata: [
-                        "cluster": "\(request.cluster ?? "default")",
-                        "agent.hostname": "\(request.hostname.prefix(255))", "error": "\(error.message)",
-                    ])
+                var metadata: Logger.Metadata = [
+                    "cluster": "\(request.cluster ?? "default")",
+                    "agent.hostname": "\(request.hostname.prefix(255))", "error": "\(error.message)",
+                ]
+                // The token's public id, never its secret: which token an operator should look at.
+                if let presented = request.joinToken.flatMap(JoinTokenRules.parse) {
+                    metadata["joinToken.id"] = "\(presented.id)"
+                }
+                context.logger.warning("agent registration refused", metadata: metadata)
                 throw error
             }
             ring?.remove(replaced)

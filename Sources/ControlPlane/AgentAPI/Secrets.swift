@@ -1,11 +1,5 @@
-/// Join tokens and agent credentials: 32 bytes from the system CSPRNG, as lowercase hex.
+/// Hex text and constant-time comparison for the secrets the agent protocol checks (join tokens' hashes).
 enum Secrets {
-    /// A new secret from `SystemRandomNumberGenerator` (getrandom(2) on Linux).
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return hex((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
-    }
-
     static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()

@@ -38,10 +38,11 @@ enum OperationScopes {
         ECSWire.flotillaTargetPrefix + "DescribeLoadBalancers", ECSWire.flotillaTargetPrefix + "ReportTargetHealth",
     ]
 
-    /// Read-only operations that still need an administrator: they hand out access (keys, join tokens, logs).
+    /// Read-only operations that still need an administrator: they hand out access (keys, join tokens, logs) or
+    /// say what would (the live join tokens). Every other join-token operation writes, so it is admin-only anyway.
     static let privilegedReads: Set<String> = [
         ECSWire.flotillaTargetPrefix + "ListAccessKeys", ECSWire.flotillaTargetPrefix + "GetContainerLogStream",
-        ECSWire.agentTargetPrefix + "GetJoinToken",
+        ECSWire.agentTargetPrefix + "GetJoinToken", ECSWire.agentTargetPrefix + "ListJoinTokens",
     ]
 
     static func allows(_ scope: AccessKeyScope, _ route: ECSWire.Route) -> Bool {

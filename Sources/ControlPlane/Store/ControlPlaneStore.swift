@@ -41,6 +41,9 @@ public final class ControlPlaneStore: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted rows are overwritten with zeros, not left in free pages: the v2 plaintext join tokens that "v11"
+            // deletes, and every deleted token hash or sealed key after them.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         configuration.busyMode = .timeout(5)
         do {

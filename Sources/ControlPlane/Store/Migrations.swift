@@ -245,6 +245,30 @@ extension ControlPlaneStore {
                     UPDATE containerInstance SET agentToken = NULL;
                     """)
         }
+        migrator.registerMigration("v11: short-lived join tokens") { db in
+            // Join tokens as kubeadm's bootstrap tokens: many per cluster, each `<id>.<secret>` with an expiration and
+            // an optional use count, shown once by CreateJoinToken. The id is public; of the secret only its SHA-256
+            // (hex) is kept, which is enough because, unlike a SigV4 secret, a bearer token is checked by comparing.
+            // `usesLeft` NULL is unlimited; Register decrements it in its own transaction.
+            //
+            // v2's `joinToken` table held each cluster's token in plaintext: its rows are deleted here and the table
+            // stays, empty and unused (a released migration is never edited). Registered agents keep their instance
+            // credentials; new ones need a token made after the upgrade.
+            try db.execute(
+                sql: """
+                    CREATE TABLE joinTokenV2 (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        cluster TEXT NOT NULL REFERENCES cluster(name),
+                        secretHash TEXT NOT NULL,
+                        createdAt REAL NOT NULL,
+                        expiresAt REAL NOT NULL,
+                        usesLeft INTEGER CHECK (usesLeft IS NULL OR usesLeft >= 0),
+                        description TEXT
+                    );
+                    CREATE INDEX joinTokenV2_cluster ON joinTokenV2(cluster, createdAt);
+                    DELETE FROM joinToken;
+                    """)
+        }
         return migrator
     }
 }

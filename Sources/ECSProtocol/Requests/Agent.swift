@@ -123,7 +123,133 @@ extension SubmitStateChangesRequest: ECSRequest {
     }
 }
 
-/// `FlotillaAgentV1.GetJoinToken` / `RotateJoinToken`: `{"cluster": "NAME or ARN"}` (default `default`).
+/// `FlotillaAgentV1.GetJoinToken` / `RotateJoinToken` / `ListJoinTokens`: `{"cluster": "NAME or ARN"}` (default
+/// `default`). GetJoinToken creates a token with the defaults; RotateJoinToken deletes the cluster's tokens first.
 public struct JoinTokenRequest: ECSRequest, Decodable {
     public var cluster: String?
+
+    public init(cluster: String? = nil) { self.cluster = cluster }
+}
+
+/// `FlotillaAgentV1.CreateJoinToken`: `{"cluster": "NAME", "ttlSeconds": 86400, "uses": 1, "description": "rack 4"}`,
+/// as `kubeadm token create --ttl --usages --description`: every field but the cluster optional.
+public struct CreateJoinTokenRequest: ECSRequest, Decodable {
+    public var cluster: String?
+    /// Seconds until the token expires: 24 hours when absent, at most 7 days.
+    public var ttlSeconds: Int?
+    /// Registrations the token allows: unlimited (until it expires) when absent, else 1 to 1000.
+    public var uses: Int?
+    public var description: String?
+
+    public init(cluster: String? = nil, ttlSeconds: Int? = nil, uses: Int? = nil, description: String? = nil) {
+        self.cluster = cluster
+        self.ttlSeconds = ttlSeconds
+        self.uses = uses
+        self.description = description
+    }
+
+    public func validate() throws(ECSError) {
+        if let ttlSeconds, !(1...JoinTokenRules.maxTTLSeconds).contains(ttlSeconds) {
+            throw .invalidParameter(
+                "ttlSeconds: must be between 1 and \(JoinTokenRules.maxTTLSeconds) (7 days), got \(ttlSeconds).")
+        }
+        if let uses, !(1...JoinTokenRules.maxUses).contains(uses) {
+            throw .invalidParameter(
+                "uses: must be between 1 and \(JoinTokenRules.maxUses), or absent for unlimited uses, got \(uses).")
+        }
+        if let description {
+            guard description.count <= JoinTokenRules.maxDescriptionLength,
+                description.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value != 127 })
+            else {
+                throw .invalidParameter(
+                    "description: must be at most \(JoinTokenRules.maxDescriptionLength) characters, without control characters."
+                )
+            }
+        }
+    }
+}
+
+/// `FlotillaAgentV1.DeleteJoinToken`: `{"cluster": "NAME", "tokenId": "abc123"}`. The token is refused from this
+/// commit on; instances that joined with it keep their credentials.
+public struct DeleteJoinTokenRequest: ECSRequest, Decodable {
+    public var cluster: String?
+    public var tokenId: String
+
+    public init(cluster: String? = nil, tokenId: String) {
+        self.cluster = cluster
+        self.tokenId = tokenId
+    }
+
+    public func validate() throws(ECSError) {
+        guard JoinTokenRules.isTokenID(tokenId) else {
+            throw .invalidParameter(
+                "tokenId: must be \(JoinTokenRules.idLength) lowercase letters or digits (the part of the token before the dot), got \(tokenId.prefix(40))."
+            )
+        }
+    }
+}
+
+/// One join token as CreateJoinToken answers it (with `joinToken`, the only time the secret is shown) and
+/// ListJoinTokens and DeleteJoinToken describe it (without). Times are epoch seconds, as ECS's.
+public struct JoinTokenDescription: Codable, Hashable, Sendable {
+    /// The public half of the token, before the dot: how list and delete name it.
+    public var tokenId: String
+    public var cluster: String
+    public var clusterArn: String
+    public var createdAt: Double
+    public var expiresAt: Double
+    /// Registrations left; nil: unlimited until it expires.
+    public var usesLeft: Int?
+    public var description: String?
+    /// `<tokenId>.<secret>`: only in CreateJoinToken's (GetJoinToken's, RotateJoinToken's) answer.
+    public var joinToken: String?
+
+    public init(
+        tokenId: String, cluster: String, clusterArn: String, createdAt: Double, expiresAt: Double,
+        usesLeft: Int? = nil, description: String? = nil, joinToken: String? = nil
+    ) {
+        self.tokenId = tokenId
+        self.cluster = cluster
+        self.clusterArn = clusterArn
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.usesLeft = usesLeft
+        self.description = description
+        self.joinToken = joinToken
+    }
+}
+
+/// The join tokens' shape and limits, as kubeadm's bootstrap tokens: `<id>.<secret>`, both lowercase letters and
+/// digits; the id is public (list and delete name it), only the secret's SHA-256 is stored.
+public enum JoinTokenRules {
+    public static let idLength = 6
+    /// The secret CreateJoinToken makes: 32 characters of 36 (about 165 bits).
+    public static let secretLength = 32
+    /// The shortest secret Register accepts (kubeadm's length).
+    public static let minSecretLength = 16
+    public static let maxSecretLength = 64
+    public static let defaultTTLSeconds = 24 * 3600
+    public static let maxTTLSeconds = 7 * 24 * 3600
+    public static let maxUses = 1000
+    public static let maxDescriptionLength = 256
+    /// The alphabet of ids and secrets.
+    public static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+
+    public static func isTokenID(_ id: String) -> Bool {
+        id.utf8.count == idLength && id.utf8.allSatisfy(isTokenCharacter)
+    }
+
+    /// Splits `<id>.<secret>` into its halves; nil when it is not of that shape.
+    public static func parse(_ token: String) -> (id: String, secret: String)? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, isTokenID(String(parts[0])),
+            (minSecretLength...maxSecretLength).contains(parts[1].utf8.count),
+            parts[1].utf8.allSatisfy(isTokenCharacter)
+        else { return nil }
+        return (String(parts[0]), String(parts[1]))
+    }
+
+    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
 }

@@ -48,6 +48,9 @@ public enum ECSOperation: String, Sendable, CaseIterable {
     case describeLoadBalancers = "DescribeLoadBalancers"
     case deleteLoadBalancer = "DeleteLoadBalancer"
     case reportTargetHealth = "ReportTargetHealth"
+    case createJoinToken = "CreateJoinToken"
+    case listJoinTokens = "ListJoinTokens"
+    case deleteJoinToken = "DeleteJoinToken"
     case getJoinToken = "GetJoinToken"
     case rotateJoinToken = "RotateJoinToken"
     case createAccessKey = "CreateAccessKey"
@@ -60,7 +63,7 @@ public enum ECSOperation: String, Sendable, CaseIterable {
         case .getContainerLogStream, .createLoadBalancer, .describeLoadBalancers, .deleteLoadBalancer,
             .reportTargetHealth, .createAccessKey, .listAccessKeys, .deleteAccessKey:
             .flotilla
-        case .getJoinToken, .rotateJoinToken: .agent
+        case .createJoinToken, .listJoinTokens, .deleteJoinToken, .getJoinToken, .rotateJoinToken: .agent
         default: .ecs
         }
     }
