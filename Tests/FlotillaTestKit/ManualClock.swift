@@ -84,6 +84,24 @@ public final class ManualClock: Clock, Sendable {
         }
     }
 
+    /// Suspends until some task sleeps on this clock until exactly `deadline`: a loop waiting for its next interval,
+    /// not just any sleeper (a timeout raced against work in flight is one too, and advancing past that one alone
+    /// would leave the loop's next sleep, not yet begun, behind).
+    public func waitForSleeper(until deadline: Instant) async {
+        while true {
+            var present = false
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                present = state.withLock { state in
+                    if state.sleepers.contains(where: { $0.deadline == deadline }) { return true }
+                    state.sleeperWaiters.append(continuation)
+                    return false
+                }
+                if present { continuation.resume() }
+            }
+            if present { return }
+        }
+    }
+
     /// Moves time forward and wakes every sleeper whose deadline has come.
     public func advance(by duration: Duration) {
         let due = state.withLock { state in

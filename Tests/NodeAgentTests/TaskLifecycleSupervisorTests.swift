@@ -141,7 +141,7 @@ struct TaskLifecycleSupervisorTests {
         _ = try #require(await reader.next { $0.lastStatus == .running })
 
         // When 5 s pass and the check passes / Then web and the task are HEALTHY
-        await clock.waitForSleeper()
+        await clock.waitForSleeper(until: clock.now.advanced(by: .seconds(5)))
         clock.advance(by: .seconds(5))
         let healthy = try #require(await reader.next { $0.healthStatus == .healthy })
         #expect(healthy.containers.first?.healthStatus == .healthy)
@@ -151,7 +151,9 @@ struct TaskLifecycleSupervisorTests {
         // When the next two checks fail, one interval apart / Then after the second the task is UNHEALTHY
         await driver.setExecOutcome(.exited(code: 1), for: "t4-web")
         for _ in 0..<2 {
-            await clock.waitForSleeper()
+            // (Each time once the check loop sleeps its interval again: while a check runs, its timeout is a sleeper
+            // too, and time moved then would not count for the next check.)
+            await clock.waitForSleeper(until: clock.now.advanced(by: .seconds(5)))
             clock.advance(by: .seconds(5))
         }
         let unhealthy = try #require(await reader.next { $0.healthStatus == .unhealthy })
