@@ -72,7 +72,7 @@ let package = Package(
         // AWS Signature Version 4: signing, verifying (header and presigned forms) and the AWS CLI's credential files.
         .target(
             name: "SigV4",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["FlotillaDigest"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -105,7 +105,8 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "TaskDefinitions", "ECSVocabulary", "Scheduler", "LoadBalancer", "AgentProtocol",
-                "HTTPServerLimits", "ECSProtocol", "SigV4",
+                "HTTPServerLimits", "ECSProtocol", "SigV4", "FlotillaDigest",
+                // AES-GCM for SecretBox alone: digests and MACs are FlotillaDigest's.
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -131,7 +132,6 @@ let package = Package(
                 "TaskDefinitions", "ECSVocabulary", "CFlotillaRuntime", "FlotillaClient", "FlotillaDigest",
                 "AgentProtocol", "SigV4",
                 "HTTPServerLimits", "OCIImage",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,7 +1,9 @@
-/// SHA-256 (FIPS 180-4): image content addresses in the agent, hashed agent credentials in the control plane.
+/// SHA-256 (FIPS 180-4): image content addresses in the agent, SigV4 signatures, join-token hashes, the MACs of
+/// container access tokens (`HMACSHA256`).
 ///
-/// Our own because Foundation has no SHA-256 on Linux and swift-crypto would be a new package (and a second
-/// BoringSSL build) for two uses; blobs are hashed while they stream: `update` takes chunks, `finalize` ends.
+/// Our own, in a pure target, so that the parsers' fuzz builds and the agent need no BoringSSL: swift-crypto is the
+/// control plane's for AES-GCM alone (`SecretBox`). Blobs are hashed while they stream: `update` takes chunks,
+/// `finalize` ends.
 public struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
@@ -53,6 +55,18 @@ public struct SHA256: Sendable {
 
     /// The digest as 64 lowercase hex digits.
     public mutating func finalizeHex() -> String {
+        let hexDigits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in finalizeBytes() {
+            hex.append(hexDigits[Int(byte >> 4)])
+            hex.append(hexDigits[Int(byte & 0xf)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// The digest's 32 bytes.
+    public mutating func finalizeBytes() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
@@ -61,15 +75,12 @@ public struct SHA256: Sendable {
         }
         tail.withUnsafeBytes { update($0) }
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
         for word in words {
-            for shift in stride(from: 28, through: 0, by: -4) {
-                hex.append(hexDigits[Int((word >> UInt32(shift)) & 0xf)])
-            }
+            for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
         }
-        return String(decoding: hex, as: UTF8.self)
+        return bytes
     }
 
     @_optimize(speed)
@@ -124,5 +135,28 @@ public struct SHA256: Sendable {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finalizeHex()
+    }
+
+    /// The digest of `bytes`: 32 bytes.
+    public static func bytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalizeBytes()
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104): SigV4's signing keys and signatures, container access tokens' MACs.
+public enum HMACSHA256 {
+    /// The 32-byte code of `message` under `key`.
+    public static func code(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
+        var block = key.count > 64 ? SHA256.bytes(key) : Array(key)
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        var inner = SHA256()
+        inner.update(block.map { $0 ^ 0x36 })
+        inner.update(message)
+        var outer = SHA256()
+        outer.update(block.map { $0 ^ 0x5c })
+        outer.update(inner.finalizeBytes())
+        return outer.finalizeBytes()
     }
 }

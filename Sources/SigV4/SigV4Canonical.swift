@@ -1,4 +1,4 @@
-import Crypto
+import FlotillaDigest
 
 /// The SigV4 algorithm's pieces, shared by the signer and the verifier: canonical request, string to sign, signing
 /// key. Non-S3 rules throughout (botocore's `SigV4Auth`): the path is normalized and URI-encoded again.
@@ -33,7 +33,7 @@ public enum SigV4Canonical {
 
     /// The string to sign: algorithm, timestamp, scope, the canonical request's SHA-256.
     public static func stringToSign(timestamp: String, scope: String, canonicalRequest: String) -> String {
-        [algorithm, timestamp, scope, hex(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
+        [algorithm, timestamp, scope, SHA256.hex(canonicalRequest.utf8)].joined(separator: "\n")
     }
 
     /// `date/region/service/aws4_request`.
@@ -45,15 +45,15 @@ public enum SigV4Canonical {
     public static func signature(
         secretAccessKey: String, date: String, region: String, service: String, stringToSign: String
     ) -> String {
-        var key = SymmetricKey(data: Array(("AWS4" + secretAccessKey).utf8))
+        var key = Array(("AWS4" + secretAccessKey).utf8)
         for part in [date, region, service, terminator] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = HMACSHA256.code(key: key, message: Array(part.utf8))
         }
-        return hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        return hex(HMACSHA256.code(key: key, message: Array(stringToSign.utf8)))
     }
 
     /// The SHA-256 of `bytes`, lowercase hex.
-    public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+    public static func sha256Hex(_ bytes: [UInt8]) -> String { SHA256.hex(bytes) }
 
     // MARK: - Path, query, headers
 

@@ -40,6 +40,20 @@ struct JoinTokenTests {
         #expect(SHA256.hex(String(repeating: "a", count: length).utf8) == known[length])
     }
 
+    @Test("HMAC-SHA256 matches RFC 4231's test cases (a short key, a key longer than the block)")
+    func hmacVectors() {
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        #expect(
+            hex(HMACSHA256.code(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8)))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(
+            hex(
+                HMACSHA256.code(
+                    key: [UInt8](repeating: 0xaa, count: 131),
+                    message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
     @Test("Token material is CSPRNG text of the token alphabet and never repeats; equal compares whole strings")
     func material() {
         let secrets = (0..<100).map { _ in JoinTokenMaterial.random(JoinTokenRules.secretLength) }

@@ -1,4 +1,4 @@
-import Crypto
+import FlotillaDigest
 import ECSProtocol
 import Foundation
 import GRDB
@@ -54,7 +54,7 @@ enum JoinTokenMaterial {
 
     /// The SHA-256 of a secret, lowercase hex: what the store keeps instead of the secret.
     static func hash(_ secret: String) -> String {
-        Secrets.hex(Array(Crypto.SHA256.hash(data: Data(secret.utf8))))
+        SHA256.hex(secret.utf8)
     }
 }
 

@@ -1,5 +1,5 @@
 import AgentProtocol
-import Crypto
+import FlotillaDigest
 import Foundation
 
 // Agents' endpoint secrets and the container access tokens minted with them. An agent sends its secret at Register;
@@ -29,8 +29,8 @@ extension ContainerAccessToken {
         task: String, container: String, action: ContainerAccessAction, now: Date, secret: String
     ) -> String {
         var generator = SystemRandomNumberGenerator()
-        let key = SymmetricKey(data: Data(secret.utf8))
+        let key = Array(secret.utf8)
         return mint(task: task, container: container, action: action, now: now, using: &generator)
-            .encoded(authenticatedBy: { Data(HMAC<SHA256>.authenticationCode(for: $0, using: key)) })
+            .encoded(authenticatedBy: { Data(HMACSHA256.code(key: key, message: $0)) })
     }
 }

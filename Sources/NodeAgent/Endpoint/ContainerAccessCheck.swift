@@ -1,5 +1,5 @@
 import AgentProtocol
-import Crypto
+import FlotillaDigest
 import Foundation
 import Synchronization
 
@@ -12,7 +12,7 @@ final class ContainerAccessCheck: Sendable {
     /// Most exec nonces remembered at once.
     static let defaultCapacity = 100_000
 
-    private let key: SymmetricKey
+    private let key: [UInt8]
     private let capacity: Int
     private let clock: @Sendable () -> Date
     /// nonce → its token's expiry (epoch seconds).
@@ -21,19 +21,19 @@ final class ContainerAccessCheck: Sendable {
     /// - Parameter secret: the endpoint secret the agent registered (`agentToken`); the control plane MACs tokens
     ///   with it.
     init(secret: String, clock: @escaping @Sendable () -> Date, capacity: Int = ContainerAccessCheck.defaultCapacity) {
-        key = SymmetricKey(data: Data(secret.utf8))
+        key = Array(secret.utf8)
         self.capacity = capacity
         self.clock = clock
     }
 
     /// HMAC-SHA256 under the endpoint secret: the MAC of `ContainerAccessToken`.
-    static func mac(_ payload: Data, key: SymmetricKey) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: payload, using: key))
+    static func mac(_ payload: Data, key: [UInt8]) -> Data {
+        Data(HMACSHA256.code(key: key, message: payload))
     }
 
     /// The MAC under `secret` (tests mint tokens with it).
     static func mac(_ payload: Data, secret: String) -> Data {
-        mac(payload, key: SymmetricKey(data: Data(secret.utf8)))
+        mac(payload, key: Array(secret.utf8))
     }
 
     /// Checks `text` for `action` on `container` of `task`; an exec token is spent by passing.
