@@ -54,16 +54,7 @@ public struct SHA256: Sendable {
     public mutating func finalize() -> String { "sha256:" + finalizeHex() }
 
     /// The digest as 64 lowercase hex digits.
-    public mutating func finalizeHex() -> String {
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in finalizeBytes() {
-            hex.append(hexDigits[Int(byte >> 4)])
-            hex.append(hexDigits[Int(byte & 0xf)])
-        }
-        return String(decoding: hex, as: UTF8.self)
-    }
+    public mutating func finalizeHex() -> String { Hex.encode(finalizeBytes()) }
 
     /// The digest's 32 bytes.
     public mutating func finalizeBytes() -> [UInt8] {
@@ -159,4 +150,28 @@ public enum HMACSHA256 {
         outer.update(inner.finalizeBytes())
         return outer.finalizeBytes()
     }
+}
+
+/// Lowercase hex text of bytes: digests, signatures, MACs.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var text: [UInt8] = []
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// Whether two secrets (signatures, hashes) are equal, in time that depends on their lengths only, not on where they
+/// first differ.
+public func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+    let left = Array(lhs.utf8), right = Array(rhs.utf8)
+    guard left.count == right.count else { return false }
+    var difference: UInt8 = 0
+    for index in left.indices { difference |= left[index] ^ right[index] }
+    return difference == 0
 }

@@ -49,7 +49,7 @@ public enum SigV4Canonical {
         for part in [date, region, service, terminator] {
             key = HMACSHA256.code(key: key, message: Array(part.utf8))
         }
-        return hex(HMACSHA256.code(key: key, message: Array(stringToSign.utf8)))
+        return Hex.encode(HMACSHA256.code(key: key, message: Array(stringToSign.utf8)))
     }
 
     /// The SHA-256 of `bytes`, lowercase hex.
@@ -194,25 +194,6 @@ public enum SigV4Canonical {
         }
     }
 
+    /// Percent-encoding's digits are uppercase (RFC 3986 2.1); digests' are `Hex.encode`'s lowercase.
     private static let hexDigitsUpper = Array("0123456789ABCDEF".utf8)
-    private static let hexDigitsLower = Array("0123456789abcdef".utf8)
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(hexDigitsLower[Int(byte >> 4)])
-            out.append(hexDigitsLower[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Equal strings, compared in time that depends only on their lengths.
-    static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let left = Array(lhs.utf8)
-        let right = Array(rhs.utf8)
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for index in left.indices { difference |= left[index] ^ right[index] }
-        return difference == 0
-    }
 }

@@ -1,3 +1,4 @@
+import FlotillaDigest
 public import Foundation
 
 /// Checks SigV4 signatures as an AWS JSON service does, in two steps: `authorization(of:)` says who claims to have
@@ -195,7 +196,7 @@ public enum SigV4Verifier {
         let expected = SigV4Canonical.signature(
             secretAccessKey: secretAccessKey, date: authorization.date, region: authorization.region,
             service: authorization.service, stringToSign: stringToSign)
-        guard SigV4Canonical.constantTimeEquals(expected, authorization.signature) else { throw .signatureMismatch }
+        guard constantTimeEqual(expected, authorization.signature) else { throw .signatureMismatch }
     }
 
     private static func checkTime(

@@ -59,9 +59,9 @@ struct JoinTokenTests {
         let secrets = (0..<100).map { _ in JoinTokenMaterial.random(JoinTokenRules.secretLength) }
         #expect(Set(secrets).count == 100)
         #expect(secrets.allSatisfy { $0.count == 32 && $0.allSatisfy(JoinTokenRules.alphabet.contains) })
-        #expect(Secrets.equal(secrets[0], secrets[0]))
-        #expect(!Secrets.equal(secrets[0], secrets[1]))
-        #expect(!Secrets.equal(secrets[0], String(secrets[0].dropLast())))
+        #expect(constantTimeEqual(secrets[0], secrets[0]))
+        #expect(!constantTimeEqual(secrets[0], secrets[1]))
+        #expect(!constantTimeEqual(secrets[0], String(secrets[0].dropLast())))
         #expect(JoinTokenMaterial.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 

@@ -88,7 +88,7 @@ extension Database {
     func admitJoinToken(_ token: String, into cluster: Cluster, now: Date) throws {
         // The secret is compared by its hash, in constant time; the id only finds the row.
         guard let presented = JoinTokenRules.parse(token), let stored = try joinToken(id: presented.id),
-            Secrets.equal(stored.secretHash, JoinTokenMaterial.hash(presented.secret)),
+            constantTimeEqual(stored.secretHash, JoinTokenMaterial.hash(presented.secret)),
             stored.cluster == cluster.clusterName, try spendJoinToken(id: stored.id, now: now)
         else {
             throw ECSError.joinTokenRefused(cluster.clusterName)
