@@ -14,7 +14,7 @@ import Synchronization
 import TaskDefinitions
 import Testing
 
-@Suite("Agent protocol: register, blocking poll, state changes, contact", .timeLimit(.minutes(3)))
+@Suite("Agent protocol: register, blocking poll, state changes, contact", .timeLimit(.minutes(10)))
 struct AgentAPITests {
     // MARK: - Register
 

@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: attributes, account settings, tags", .timeLimit(.minutes(2)))
+@Suite("ECS API: attributes, account settings, tags", .timeLimit(.minutes(10)))
 struct AttributeSettingTagAPITests {
     @Test("PutAttributes, ListAttributes, DeleteAttributes on a container instance")
     func attributes() async throws {

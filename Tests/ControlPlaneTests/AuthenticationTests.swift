@@ -11,7 +11,7 @@ import TaskDefinitions
 import Testing
 
 /// SigV4 on every operation, access keys and their scopes, as AWS answers each refusal.
-@Suite("Authentication: SigV4, access keys and scopes", .timeLimit(.minutes(2)))
+@Suite("Authentication: SigV4, access keys and scopes", .timeLimit(.minutes(10)))
 struct AuthenticationTests {
     let stranger = AWSCredentials(accessKeyID: "AKFLNOBODYKNOWSTHIS1", secretAccessKey: "not-a-key-of-this-plane")
 

@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: clusters", .timeLimit(.minutes(2)))
+@Suite("ECS API: clusters", .timeLimit(.minutes(10)))
 struct ClusterAPITests {
     @Test("CreateCluster answers an ACTIVE cluster with an ECS ARN and is idempotent")
     func createCluster() async throws {

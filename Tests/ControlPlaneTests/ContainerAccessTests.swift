@@ -12,7 +12,7 @@ import Testing
 
 @Suite(
     "Container access: ExecuteCommand and GetContainerLogStream hand out the agent's endpoint and a token for it",
-    .timeLimit(.minutes(2)))
+    .timeLimit(.minutes(10)))
 struct ContainerAccessTests {
     /// The agent's endpoint secret, sent at Register as `agentToken`.
     static let agentToken = "feedfacefeedfacefeedfacefeedface"
@@ -232,7 +232,7 @@ struct ContainerAccessTests {
     }
 }
 
-@Suite("Container access: the agent's endpoint secret at rest", .timeLimit(.minutes(2)))
+@Suite("Container access: the agent's endpoint secret at rest", .timeLimit(.minutes(10)))
 struct EndpointSecretAtRestTests {
     @Test func theEndpointSecretIsSealedInTheStoreAndNeverAnswered() async throws {
         // Given a control plane on a file store, and an agent registered with its endpoint secret

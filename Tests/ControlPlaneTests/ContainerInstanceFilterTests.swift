@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: ListContainerInstances filter in the cluster query language", .timeLimit(.minutes(2)))
+@Suite("ECS API: ListContainerInstances filter in the cluster query language", .timeLimit(.minutes(10)))
 struct ContainerInstanceFilterTests {
     @Test(
         "The filter selects instances by custom and built-in attributes, combined with status",

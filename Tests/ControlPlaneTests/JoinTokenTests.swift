@@ -7,7 +7,7 @@ import GRDB
 import TaskDefinitions
 import Testing
 
-@Suite("Join tokens and the image store's SHA-256", .timeLimit(.minutes(2)))
+@Suite("Join tokens and the image store's SHA-256", .timeLimit(.minutes(10)))
 struct JoinTokenTests {
     @Test(
         "SHA-256 matches the FIPS 180-4 test vectors",

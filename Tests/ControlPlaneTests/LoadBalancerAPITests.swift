@@ -9,7 +9,7 @@ import Testing
 
 /// `FlotillaV1.CreateLoadBalancer`, `DescribeLoadBalancers`, `DeleteLoadBalancer` and services' `loadBalancers`,
 /// with no balancer running (the embedded service is off: status EXTERNAL).
-@Suite("Load balancers: API", .timeLimit(.minutes(2)))
+@Suite("Load balancers: API", .timeLimit(.minutes(10)))
 struct LoadBalancerAPITests {
     @Test("ReportTargetHealth stores an outside balancer's verdicts; bad reports are refused naming the field, whole")
     func reportTargetHealth() async throws {

@@ -13,7 +13,7 @@ import Testing
 
 /// Issue 6: a stopped service task behind load balancers drains before its agent is told to stop it. Real loopback
 /// backends stand in for containers; the test polls as the instance's agent to see what it is told.
-@Suite("Load balancers: a stopped task drains before its agent stops it", .serialized, .timeLimit(.minutes(3)))
+@Suite("Load balancers: a stopped task drains before its agent stops it", .serialized, .timeLimit(.minutes(10)))
 struct LoadBalancingDeregistrationTests {
     @Test(
         "The stop is held while a connection is open (DEACTIVATING, the agent told RUNNING) and released when it closes"

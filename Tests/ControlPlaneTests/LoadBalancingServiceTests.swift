@@ -12,7 +12,7 @@ import Testing
 
 /// The embedded balancers against real loopback backends standing in for task containers: targets follow the
 /// service's RUNNING tasks, health failures stop tasks after the grace period, draining, port conflicts.
-@Suite("Load balancers: embedded in the control plane", .serialized, .timeLimit(.minutes(3)))
+@Suite("Load balancers: embedded in the control plane", .serialized, .timeLimit(.minutes(10)))
 struct LoadBalancingServiceTests {
     @Test(
         "Connections spread over the service's RUNNING tasks; a stopped task leaves and a new one joins, unconfigured")

@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: placement constraints and strategies are checked when given", .timeLimit(.minutes(2)))
+@Suite("ECS API: placement constraints and strategies are checked when given", .timeLimit(.minutes(10)))
 struct PlacementValidationTests {
     /// Bad placement JSON and the words the InvalidParameterException must contain.
     static let badPlacements: [(placement: String, expected: String)] = [

@@ -9,7 +9,7 @@ import SigV4
 import TaskDefinitions
 import Testing
 
-@Suite("ECS JSON 1.1 protocol and bad input", .timeLimit(.minutes(2)))
+@Suite("ECS JSON 1.1 protocol and bad input", .timeLimit(.minutes(10)))
 struct ProtocolTests {
     static let target = HTTPField.Name("X-Amz-Target")!
 

@@ -7,7 +7,7 @@ import Testing
 
 /// Issue 6 from the reconciler's side, with fake agents speaking the agent protocol and the embedded balancers off
 /// (`--no-embedded-load-balancer`): the reconciler's stops of balanced tasks wait out the full deregistration delay.
-@Suite("Reconciler: stops of tasks behind load balancers wait for deregistration", .timeLimit(.minutes(3)))
+@Suite("Reconciler: stops of tasks behind load balancers wait for deregistration", .timeLimit(.minutes(10)))
 struct ReconcilerDeregistrationTests {
     /// Balancer `web` (20 s deregistration delay, never started: the embedded balancers are off here) and service
     /// web with `desiredCount` tasks behind it, on two hosts; answers once the service is steady.

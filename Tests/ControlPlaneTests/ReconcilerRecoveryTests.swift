@@ -8,7 +8,7 @@ import Synchronization
 import TaskDefinitions
 import Testing
 
-@Suite("Reconciler: restarts, the service loop, RunTask and StartTask placement", .timeLimit(.minutes(3)))
+@Suite("Reconciler: restarts, the service loop, RunTask and StartTask placement", .timeLimit(.minutes(10)))
 struct ReconcilerRecoveryTests {
     @Test(
         "A control plane restarted on its SQLite file in the middle of a scale-up ends with exactly the desired count")
@@ -120,7 +120,7 @@ struct ReconcilerRecoveryTests {
     }
 }
 
-@Suite("Reconciler: stale plans and deployments", .timeLimit(.minutes(3)))
+@Suite("Reconciler: stale plans and deployments", .timeLimit(.minutes(10)))
 struct ReconcilerPlanTests {
     /// True the first time it is asked, false after.
     final class FirstTime: Sendable {

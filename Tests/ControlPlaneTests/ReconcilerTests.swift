@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("Reconciler: services reach and keep their desired count", .timeLimit(.minutes(3)))
+@Suite("Reconciler: services reach and keep their desired count", .timeLimit(.minutes(10)))
 struct ReconcilerTests {
     @Test("A service of 6 on 3 instances: tasks created as ECS does, 6 RUNNING spread 2 per instance, steady state")
     func serviceComesUp() async throws {

@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: services", .timeLimit(.minutes(2)))
+@Suite("ECS API: services", .timeLimit(.minutes(10)))
 struct ServiceAPITests {
     @Test("CreateService records desired state honestly: PRIMARY deployment, nothing running, an event saying why")
     func createService() async throws {

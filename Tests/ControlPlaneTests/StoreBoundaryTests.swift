@@ -5,7 +5,7 @@ import Testing
 /// The store is the only place that speaks SQL: rules in API/, AgentAPI/, Reconciler/ and LoadBalancing/ call the
 /// functions of Store/ (each on GRDB's `Database`, the transaction the caller opened), so a second store
 /// implementation replaces Store/ alone.
-@Suite struct StoreBoundaryTests {
+@Suite(.timeLimit(.minutes(10))) struct StoreBoundaryTests {
     @Test func noSQLAndNoStatementsOutsideTheStore() throws {
         // Given SQL text and GRDB's statement calls
         let sql = try Regex(

@@ -14,7 +14,7 @@ import Testing
 @Suite(
     "Store readiness: a full data dir is not ready and says so, then recovers",
     .enabled(if: getuid() == 0, "mounts a tmpfs"),
-    .serialized, .timeLimit(.minutes(2)))
+    .serialized, .timeLimit(.minutes(10)))
 struct StoreReadinessTests {
     /// A fresh 8 MiB tmpfs for `body`, unmounted after.
     static func withTmpfs(_ body: (URL) async throws -> Void) async throws {
@@ -84,7 +84,7 @@ struct StoreReadinessTests {
     }
 }
 
-@Suite("Store failures: logged once per kind, corruption makes the store not ready", .timeLimit(.minutes(1)))
+@Suite("Store failures: logged once per kind, corruption makes the store not ready", .timeLimit(.minutes(10)))
 struct StoreFailureLogTests {
     @Test("50 SQLITE_FULL failures log one line; a SQLITE_CORRUPT one logs once more and sticks in /readyz")
     func oncePerKind() async throws {

@@ -5,7 +5,7 @@ import GRDB
 import TaskDefinitions
 import Testing
 
-@Suite("Control-plane store", .timeLimit(.minutes(2)))
+@Suite("Control-plane store", .timeLimit(.minutes(10)))
 struct StoreTests {
     @Test("The migrator creates every table on an in-memory database")
     func migrations() async throws {

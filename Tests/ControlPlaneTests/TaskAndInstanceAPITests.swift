@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: tasks and container instances", .timeLimit(.minutes(2)))
+@Suite("ECS API: tasks and container instances", .timeLimit(.minutes(10)))
 struct TaskAndInstanceAPITests {
     @Test("RunTask with no container instance answers a failures entry and creates no task")
     func runTaskWithoutInstances() async throws {

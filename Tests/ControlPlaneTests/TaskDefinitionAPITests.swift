@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("ECS API: task definitions", .timeLimit(.minutes(2)))
+@Suite("ECS API: task definitions", .timeLimit(.minutes(10)))
 struct TaskDefinitionAPITests {
     @Test("RegisterTaskDefinition makes revision N+1 per family with an ECS ARN")
     func revisions() async throws {

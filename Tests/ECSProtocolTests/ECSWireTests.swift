@@ -2,7 +2,7 @@ import ECSProtocol
 import Foundation
 import Testing
 
-@Suite("ECS wire: routing, content type, decoding and checks before the store")
+@Suite("ECS wire: routing, content type, decoding and checks before the store", .timeLimit(.minutes(10)))
 struct ECSWireTests {
     static let json = "application/x-amz-json-1.1"
 

@@ -3,7 +3,7 @@ import FlotillaTestKit
 import Foundation
 import Testing
 
-@Suite struct VocabularyTests {
+@Suite(.timeLimit(.minutes(10))) struct VocabularyTests {
     @Test func taskStatusesFollowECSLifecycle() {
         // Given ECS's task lifecycle
         let lifecycle = [

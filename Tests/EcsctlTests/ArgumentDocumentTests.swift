@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ArgumentDocumentTests {
     @Test func inlineJSON() throws {
         let value = try ArgumentDocument.parse(#"{"maximumPercent": 200}"#, option: "--deployment-configuration")

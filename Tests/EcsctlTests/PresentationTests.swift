@@ -4,7 +4,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct PresentationTests {
     @Test func tableAlignsColumnsWithoutTrailingBlanks() {
         // Given rows of different widths
@@ -112,7 +112,7 @@ struct PresentationTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct JSONTextTests {
     @Test func printsLikeTheAWSCLI() {
         // Given an answer with nesting, empty containers, integers, fractions, escapes and ARNs

@@ -1,7 +1,7 @@
 @testable import ecsctl
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct TokenLifetimeTests {
     @Test(
         "--ttl reads Go's and kubeadm's durations in whole seconds",

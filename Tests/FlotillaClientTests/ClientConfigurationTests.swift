@@ -2,7 +2,7 @@ import FlotillaClient
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ClientConfigurationTests {
     let userFile = "/home/ada/.config/flotilla/config.json"
     let systemFile = "/etc/flotilla/ecsctl.json"

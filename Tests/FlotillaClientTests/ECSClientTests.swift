@@ -5,7 +5,7 @@ import Glibc
 #endif
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ECSClientTests {
     /// A loopback port held bound but not listening, so connecting to it is refused for as long as `body` runs.
     func withRefusingPort<T>(_ body: (Int) async throws -> T) async throws -> T {

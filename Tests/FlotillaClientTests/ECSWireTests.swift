@@ -7,7 +7,7 @@ import TaskDefinitions
 import SigV4
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ECSWireTests {
     let endpoint = URL(string: "http://127.0.0.1:8080")!
 

@@ -2,7 +2,7 @@ import FlotillaClient
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct PaginationTests {
     /// An answer page of `items` ARNs with an optional next token.
     func page(_ items: [String], next: String?) -> JSONValue {

@@ -3,7 +3,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite("services-stable waiter: the awscli's conditions and --wait's progress lines")
+@Suite("services-stable waiter: the awscli's conditions and --wait's progress lines", .timeLimit(.minutes(10)))
 struct ServiceStabilityTests {
     func service(
         _ name: String, desired: Int, running: Int, pending: Int = 0, deployments: Int = 1,

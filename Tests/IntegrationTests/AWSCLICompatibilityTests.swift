@@ -5,7 +5,7 @@ import TaskDefinitions
 import Testing
 
 /// The stock awscli, unchanged, against the real `ecs-control-plane` binary.
-@Suite("awscli compatibility", .serialized, .timeLimit(.minutes(5)))
+@Suite("awscli compatibility", .serialized, .timeLimit(.minutes(10)))
 struct AWSCLICompatibilityTests {
     /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json`, signing with `credentials`.
     static func aws(

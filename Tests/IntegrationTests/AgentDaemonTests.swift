@@ -9,7 +9,7 @@ import Glibc
 
 /// The real `ecs-agent` daemon against the real `ecs-control-plane`: join, dispatch, reports, stop, kill -9 and
 /// re-adoption, graceful shutdown. Root only (namespaces, cgroups, nftables); traffic only on loopback.
-@Suite("ecs-agent daemon on real processes", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(6)))
+@Suite("ecs-agent daemon on real processes", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct AgentDaemonTests {
     static let webDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
 

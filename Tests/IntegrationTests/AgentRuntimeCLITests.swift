@@ -95,7 +95,7 @@ struct AgentRuntimeCLI {
     }
 }
 
-@Suite("ecs-agent runtime CLI as a real process", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(5)))
+@Suite("ecs-agent runtime CLI as a real process", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct AgentRuntimeCLITests {
     @Test func importedBusyboxIsListed() async throws {
         try await AgentRuntimeCLI.with { cli in

@@ -8,7 +8,7 @@ import TaskDefinitions
 import Testing
 
 /// The real `ecs-control-plane` binary: durability across kill -9, SIGTERM, bad input on the wire.
-@Suite("ecs-control-plane process", .serialized, .timeLimit(.minutes(5)))
+@Suite("ecs-control-plane process", .serialized, .timeLimit(.minutes(10)))
 struct ControlPlaneProcessTests {
     static func json(_ data: Data) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: data) }
 

@@ -11,7 +11,7 @@ import Glibc
 /// three agents in their own network namespaces.
 @Suite(
     "E2E: the embedded balancer in front of a service", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(8)))
+    .timeLimit(.minutes(10)))
 struct E2EBalancerTests {
     /// Creates load balancer `web`, round robin, on a free loopback port with an HTTP health check of `/` every
     /// second; returns the port.

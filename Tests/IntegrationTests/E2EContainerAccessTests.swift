@@ -11,7 +11,7 @@ import Glibc
 
 /// `ecsctl logs` and `ecsctl exec` against real tasks on agents in their own network namespaces: the control plane
 /// hands out the agent endpoint, ecsctl talks to the agent on the host's address.
-@Suite("E2E: ecsctl logs and exec on real tasks", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(6)))
+@Suite("E2E: ecsctl logs and exec on real tasks", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct E2EContainerAccessTests {
     @Test func execRunsInTheTasksContainerAndPassesTheExitCode() async throws {
         try await withE2ECluster(hosts: 2) { cluster in

@@ -8,7 +8,7 @@ import Glibc
 /// The ground the e2e suite stands on, without an agent daemon: network-namespace hosts on a test bridge, the runtime
 /// serving a bridge container's published port on a host's address, the control plane reachable from inside a host,
 /// and cutting a host off.
-@Suite("E2E ground: network-namespace hosts", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(5)))
+@Suite("E2E ground: network-namespace hosts", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct E2EGroundTests {
     @Test func bridgeContainerInAHostAnswersOnTheHostsAddress() async throws {
         let lab = try NetnsLab()

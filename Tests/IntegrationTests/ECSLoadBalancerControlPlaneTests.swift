@@ -12,7 +12,7 @@ import Testing
 /// `ecs-lb --control-plane` that outlives the control plane. The reconciler places the service's tasks on a fake
 /// agent's instance (these tests drive the agent protocol themselves), which reports them RUNNING with bindings
 /// pointing at loopback backends.
-@Suite("Load balancers: control plane process and standalone ecs-lb", .serialized, .timeLimit(.minutes(3)))
+@Suite("Load balancers: control plane process and standalone ecs-lb", .serialized, .timeLimit(.minutes(10)))
 struct ECSLoadBalancerControlPlaneTests {
     @Test(
         "ecsctl creates a balancer; the embedded one spreads over the service's tasks and counts on /metrics; ecs-lb keeps serving with the control plane gone"

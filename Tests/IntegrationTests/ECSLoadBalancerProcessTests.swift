@@ -8,7 +8,7 @@ import Testing
 
 /// The real `ecs-lb` binary in front of in-test loopback backends: spreading, SIGHUP reloads, `/metrics`, SIGTERM
 /// drain, and startup errors.
-@Suite("ecs-lb process", .serialized, .timeLimit(.minutes(3)))
+@Suite("ecs-lb process", .serialized, .timeLimit(.minutes(10)))
 struct ECSLoadBalancerProcessTests {
     @Test("Spreads connections, follows SIGHUP reloads, counts on /metrics, keeps its targets on a bad reload")
     func spreadReloadMetrics() async throws {

@@ -8,7 +8,7 @@ import TaskDefinitions
 import Testing
 
 /// Access keys through ecsctl, and ecsctl finding its key as the AWS CLI does (`--profile`, `AWS_PROFILE`).
-@Suite("ecsctl access keys and profiles", .serialized, .timeLimit(.minutes(3)))
+@Suite("ecsctl access keys and profiles", .serialized, .timeLimit(.minutes(10)))
 struct EcsctlAccessKeyTests {
     @Test("create-access-key --profile-out writes a 0600 profile that --profile signs with; delete-access-key ends it")
     func profileLifecycle() async throws {

@@ -5,7 +5,7 @@ import TaskDefinitions
 import Testing
 
 /// `ecsctl` as users run it: the built executable against the real built `ecs-control-plane`.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct EcsctlTests {
     /// The example web server task definition, registered with `--cli-input-json file://`.
     let webTaskDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")

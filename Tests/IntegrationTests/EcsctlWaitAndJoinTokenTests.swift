@@ -9,7 +9,7 @@ import Testing
 
 /// `ecsctl create-join-token`, `list-join-tokens`, `delete-join-token`, `get-join-token`, `rotate-join-token`,
 /// `wait services-stable` and `--wait` against the real control plane.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct EcsctlWaitAndJoinTokenTests {
     let webTaskDefinition = ControlPlaneProcess.repositoryRoot.appendingPathComponent("examples/taskdefs/web.json")
 

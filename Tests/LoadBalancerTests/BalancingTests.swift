@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@Suite("Balancing over real TCP on loopback", .timeLimit(.minutes(2)))
+@Suite("Balancing over real TCP on loopback", .timeLimit(.minutes(10)))
 struct BalancingTests {
     @Test func roundRobinSpreadsConnectionsExactlyOverThreeBackends() async throws {
         try await withBackends { backends in

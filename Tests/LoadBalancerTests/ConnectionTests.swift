@@ -2,7 +2,7 @@ import LoadBalancer
 import NIOCore
 import Testing
 
-@Suite("Connections over real TCP on loopback", .timeLimit(.minutes(2)))
+@Suite("Connections over real TCP on loopback", .timeLimit(.minutes(10)))
 struct ConnectionTests {
     @Test func removedTargetFinishesItsSlowDownloadWhileNewConnectionsGoElsewhere() async throws {
         try await withBackends(2) { backends in

@@ -5,7 +5,7 @@ import Testing
 
 @Suite(
     "Balancer limits: idle connections closed, long downloads kept, connections beyond the cap refused",
-    .timeLimit(.minutes(2)))
+    .timeLimit(.minutes(10)))
 struct LimitTests {
     static func configuration(
         idleTimeout: Duration = .seconds(350), maxConnections: Int = 10_000

@@ -2,7 +2,7 @@ import Testing
 
 @testable import LoadBalancer
 
-@Suite("Target set (pure)", .timeLimit(.minutes(1)))
+@Suite("Target set (pure)", .timeLimit(.minutes(10)))
 struct TargetSetTests {
     let a = Target(id: "a", host: "10.0.0.1", port: 80)
     let b = Target(id: "b", host: "10.0.0.2", port: 80)
@@ -108,7 +108,7 @@ struct TargetSetTests {
     }
 }
 
-@Suite("Configuration", .timeLimit(.minutes(1)))
+@Suite("Configuration", .timeLimit(.minutes(10)))
 struct ConfigurationTests {
     @Test func everyBadFieldIsNamed() {
         let configuration = LoadBalancerConfiguration(

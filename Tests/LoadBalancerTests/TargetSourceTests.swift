@@ -5,7 +5,7 @@ import Testing
 
 /// What `ecs-lb --control-plane` makes of a DescribeLoadBalancers answer: the definition's configuration (the same
 /// conversion as the embedded balancers') and the targets that are not draining.
-@Suite("Target sources: the control plane's description", .timeLimit(.minutes(1)))
+@Suite("Target sources: the control plane's description", .timeLimit(.minutes(10)))
 struct TargetSourceTests {
     /// A DescribeLoadBalancers answer as the control plane sends it (dates as epoch seconds).
     static let answer = #"""

@@ -9,7 +9,7 @@ import Glibc
 
 /// `AgentTaskTable.adoptRecovered` on the real runtime: the task records of a previous agent mapped back to the
 /// runtime's containers after a restart.
-@Suite("Agent re-adoption of recorded tasks", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(3)))
+@Suite("Agent re-adoption of recorded tasks", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct AgentReadoptionTests {
     static let definition = try! TaskDefinition.decode(
         Data(

@@ -4,7 +4,7 @@ import TaskDefinitions
 import Testing
 
 /// The agent's pure pieces: what it reports for a state, the ECS timestamps, its configuration parsing, its host facts.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct AgentReportingTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 

@@ -71,7 +71,7 @@ struct AgentDriverFixture {
 
 @Suite(
     "The agent's runtime driver on the namespace runtime", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(3)))
+    .timeLimit(.minutes(10)))
 struct AgentRuntimeDriverTests {
     let logger = Logger(label: "test.agent")
 

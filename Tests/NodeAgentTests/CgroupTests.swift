@@ -5,7 +5,7 @@ import Foundation
 import Testing
 @testable import NodeAgent
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct CgroupLayoutTests {
     static let v1 = """
         32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -64,7 +64,7 @@ struct CgroupLayoutTests {
 /// The v2 limit and stats files on a FAKE cgroup2 tree: plain files in a temp directory laid out like a unified
 /// hierarchy. This machine's cgroup2 mount holds none of memory, cpu and pids (v1 has them), so this is where the
 /// v2 translation (memory.max, memory.low, cpu.weight, cpu.max, pids.max, cpu.stat, memory.events) is checked.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct CgroupV2FilesOnAFakeTreeTests {
     @Test func limitsStatsAndOOMUseTheV2Files() throws {
         // Given a fake unified hierarchy offering memory, cpu and pids, with the container's files present
@@ -173,7 +173,7 @@ func spawnInCgroup(_ cgroup: Cgroup, _ script: String, stderrPath: String? = nil
         stderrPath: stderrPath)
 }
 
-@Suite(.serialized, .enabled(if: getuid() == 0, "cgroups need root"), .timeLimit(.minutes(3)))
+@Suite(.serialized, .enabled(if: getuid() == 0, "cgroups need root"), .timeLimit(.minutes(10)))
 struct CgroupTests {
     let parent = "flotilla-test-\(getpid())"
 

@@ -5,7 +5,7 @@ import Logging
 import Testing
 @testable import NodeAgent
 
-@Suite("Agent endpoint: slow and idle clients are cut, connections beyond the cap refused", .timeLimit(.minutes(2)))
+@Suite("Agent endpoint: slow and idle clients are cut, connections beyond the cap refused", .timeLimit(.minutes(10)))
 struct EndpointLimitTests {
     func withEndpoint(_ limits: HTTPServerLimits, _ body: (EndpointHarness, Int) async throws -> Void) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(

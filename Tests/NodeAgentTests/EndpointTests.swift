@@ -11,7 +11,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Agent endpoint: health, identity, tokens and errors over real HTTP", .timeLimit(.minutes(2)))
+@Suite("Agent endpoint: health, identity, tokens and errors over real HTTP", .timeLimit(.minutes(10)))
 struct EndpointProtocolTests {
     func withHarness(_ body: (EndpointHarness) async throws -> Void) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -234,7 +234,7 @@ struct EndpointProtocolTests {
 
 @Suite(
     "Agent endpoint: logs and exec of real busybox containers", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(3)))
+    .timeLimit(.minutes(10)))
 struct EndpointContainerTests {
     /// Creates and starts `arguments` in a busybox container and lists it in the fake directory as task `t1`, `web`.
     func start(

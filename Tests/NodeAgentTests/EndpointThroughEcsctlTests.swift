@@ -19,7 +19,7 @@ import Glibc
 /// endpoint, which runs a real busybox container. Only the agent's task table is a fake.
 @Suite(
     "ecsctl exec and logs through the control plane to an agent endpoint", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(3)))
+    .timeLimit(.minutes(10)))
 struct EndpointThroughEcsctlTests {
 
     /// One agent-protocol call to the control plane process, signed with `credentials`.

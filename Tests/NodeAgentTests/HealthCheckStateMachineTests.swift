@@ -3,7 +3,7 @@ import NodeAgent
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct HealthCheckStateMachineTests {
     let start = Date(timeIntervalSinceReferenceDate: 1_000_000)
 

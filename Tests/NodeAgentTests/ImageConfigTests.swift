@@ -14,7 +14,7 @@ struct MergeCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ImageConfigTests {
     static let image = ImageConfig(
         env: ["PATH=/bin", "A=1"], entrypoint: ["/entry"], cmd: ["serve"],

@@ -7,7 +7,7 @@ import Testing
 @testable import NodeAgent
 import OCIImage
 
-@Suite("Image import: layers expanding beyond the limit are refused as such", .timeLimit(.minutes(3)))
+@Suite("Image import: layers expanding beyond the limit are refused as such", .timeLimit(.minutes(10)))
 struct ImageExpansionTests {
     /// A layer holding one file of `size` zero bytes (a bomb once compressed).
     static func zeros(_ size: Int) -> [UInt8] {

@@ -155,7 +155,7 @@ extension ImageTestDirectory {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct ImageSafetyTests {
     @Test(arguments: BadImage.all)
     func aBadImageFailsAndLeavesTheStoreAsItWas(bad: BadImage) throws {

@@ -7,7 +7,7 @@ import Testing
 @testable import NodeAgent
 import OCIImage
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct ImageStoreTests {
     private func expectApplicationLayer(_ record: ImageRecord) {
         #expect(record.layerDirectories.count == 1)

@@ -5,7 +5,7 @@ import Testing
 
 /// Real namespaces, veths, a bridge and nftables rules on this machine; traffic only to loopback and to addresses
 /// inside namespaces these tests make. Own bridge `flt1br`, subnet 10.251.1.0/24, table `flotilla_test1`.
-@Suite(.enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(5)))
+@Suite(.enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct NetworkManagerTests {
     let configuration = NetworkConfiguration.test(1)
     let stateDirectory = makeNetworkStateDirectory()
@@ -290,7 +290,7 @@ struct NetworkManagerTests {
 }
 
 /// Request checks that fail before any system change; no root needed.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct NetworkRequestValidationTests {
     @Test(arguments: [
         ("bad id", ContainerNetworkMode.bridge, [PortRequest](), "networkID"),

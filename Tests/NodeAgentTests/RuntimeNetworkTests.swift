@@ -10,7 +10,7 @@ import Glibc
 
 @Suite(
     "Namespace runtime with the NetworkManager", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(3)))
+    .timeLimit(.minutes(10)))
 struct RuntimeNetworkTests {
     /// A bridge, subnet and nftables table of this suite's own, so other suites' networks are never touched.
     static func configuration() -> NetworkConfiguration {

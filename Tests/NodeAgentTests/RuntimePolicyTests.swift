@@ -5,7 +5,7 @@ import TaskDefinitions
 import Glibc
 #endif
 
-@Suite("Runtime policy: users, capabilities, seccomp profile", .timeLimit(.minutes(1)))
+@Suite("Runtime policy: users, capabilities, seccomp profile", .timeLimit(.minutes(10)))
 struct RuntimePolicyTests {
     static let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"
     static let group = "root:x:0:\nstaff:x:50:app,other\napp:x:1000:\nnogroup:x:65534:\n"

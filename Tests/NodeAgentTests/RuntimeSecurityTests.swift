@@ -12,7 +12,7 @@ import Glibc
 /// so a refusal is known to come from the policy and not from the host.
 @Suite(
     "Runtime security: devices, masked paths, seccomp", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(5)))
+    .timeLimit(.minutes(10)))
 struct RuntimeSecurityTests {
     /// The host devices an attacker goes for: name, type, major, minor. The last one is the block device of the
     /// host's root filesystem (its numbers from stat("/")).

@@ -11,7 +11,7 @@ import Glibc
 
 @Suite(
     "Namespace runtime: containers proven from inside", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(5)))
+    .timeLimit(.minutes(10)))
 struct RuntimeTests {
     @Test func pidOneIsTheContainersInitAndTheCommandIsItsChild() async throws {
         try await RuntimeFixture.with { fixture in

@@ -4,7 +4,7 @@ import TaskDefinitions
 import Testing
 
 /// `TaskStateMachine.adopt`: a restarted agent takes over containers a previous agent started.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct TaskLifecycleAdoptionTests {
     static let binding = NetworkBinding(bindIP: "0.0.0.0", containerPort: 80, hostPort: 32801, protocol: "tcp")
 

@@ -78,7 +78,7 @@ struct MachineHarness {
     var status: TaskStatus { machine.status }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct TaskLifecycleStateMachineTests {
     @Test func singleContainerGoesFromProvisioningToRunning() {
         // Given a one-container task

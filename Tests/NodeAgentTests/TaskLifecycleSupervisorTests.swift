@@ -27,7 +27,7 @@ struct ReportReader {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct TaskLifecycleSupervisorTests {
     let logger = Logger(label: "test")
 

@@ -1,7 +1,7 @@
 import OCIImage
 import Testing
 
-@Suite("Tar reader: hostile headers end in an ImageError")
+@Suite("Tar reader: hostile headers end in an ImageError", .timeLimit(.minutes(10)))
 struct TarReaderTests {
     /// A PAX `size` record (or a base-256 size field) may say anything up to Int64.max.
     static func archive(secondEntrySize size: String) -> [UInt8] {
@@ -55,7 +55,7 @@ struct TarReaderTests {
     }
 }
 
-@Suite("Layer paths: what the unpacker refuses before it creates anything")
+@Suite("Layer paths: what the unpacker refuses before it creates anything", .timeLimit(.minutes(10)))
 struct LayerPathTests {
     @Test(arguments: ["../x", "a/../../x", "/../etc/passwd", "..\u{0}/x", "a/b\u{0}c"])
     func unsafePathsAreRefused(path: String) {

@@ -2,7 +2,7 @@ import Foundation
 import Scheduler
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ConstraintExpressionTests {
     static let small = Fixture.instance(
         "i-1", type: "t2.small", extra: ["stack": "prod", "gpu": String?.none, "cores": "8"])

@@ -5,7 +5,7 @@ import Scheduler
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct PlacementTests {
     func place(
         _ request: PlacementRequest, count: Int, on instances: [InstanceSnapshot], tasks: [TaskSnapshot] = [],

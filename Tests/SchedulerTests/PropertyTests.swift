@@ -5,7 +5,7 @@ import Scheduler
 import Testing
 
 /// Invariants over random clusters, each seed reproducible (SplitMix64).
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct PropertyTests {
     static let seeds: [UInt64] = Array(1...60)
 

@@ -4,7 +4,7 @@ import Foundation
 import Scheduler
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ReconciliationTests {
     func plan(_ service: ServiceSnapshot, instances: [InstanceSnapshot], tasks: [TaskSnapshot]) -> Plan {
         var generator = SplitMix64(seed: 5)

@@ -2,7 +2,7 @@ import Foundation
 import Scheduler
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ScalingTests {
     let now = Date(timeIntervalSince1970: 1_764_400_000)
     let bounds = ScalableTarget(minCapacity: 2, maxCapacity: 20)

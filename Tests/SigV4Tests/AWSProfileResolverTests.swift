@@ -3,7 +3,7 @@ import SigV4
 import Testing
 
 /// The AWS CLI's credential and region resolution over in-memory files.
-@Suite("SigV4: AWS CLI profiles")
+@Suite("SigV4: AWS CLI profiles", .timeLimit(.minutes(10)))
 struct AWSProfileResolverTests {
     static let credentialsFile = """
         # written by aws configure

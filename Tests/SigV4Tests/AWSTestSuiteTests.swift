@@ -5,7 +5,7 @@ import Testing
 /// AWS's published SigV4 test suite (docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html, 2015
 /// edition): each request signed with AKIDEXAMPLE at 20150830T123600Z for us-east-1/service, checked for the
 /// canonical request, the string to sign and the Authorization header, then accepted by the verifier.
-@Suite("SigV4: AWS's test suite")
+@Suite("SigV4: AWS's test suite", .timeLimit(.minutes(10)))
 struct AWSTestSuiteTests {
     struct Vector: Sendable, CustomTestStringConvertible {
         var name: String

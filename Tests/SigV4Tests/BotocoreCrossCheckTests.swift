@@ -9,7 +9,7 @@ import Testing
 let botocoreIsInstalled: Bool =
     (try? BotocoreCrossCheckTests.python(#"import botocore.auth; print("{}")"#, input: Data("[]".utf8))) != nil
 
-@Suite("SigV4: against botocore", .enabled(if: botocoreIsInstalled), .timeLimit(.minutes(1)))
+@Suite("SigV4: against botocore", .enabled(if: botocoreIsInstalled), .timeLimit(.minutes(10)))
 struct BotocoreCrossCheckTests {
 
     struct Case: Codable, Sendable, CustomTestStringConvertible {

@@ -3,7 +3,7 @@ import SigV4
 import Testing
 
 /// Every way `SigV4Verifier` refuses a request, with AWS's code, message and status.
-@Suite("SigV4: refusals")
+@Suite("SigV4: refusals", .timeLimit(.minutes(10)))
 struct VerifierRefusalTests {
     static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
     static let signer = SigV4Signer(

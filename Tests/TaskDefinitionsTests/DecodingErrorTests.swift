@@ -19,7 +19,7 @@ struct ShapeCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct DecodingErrorTests {
     static let cases: [ShapeCase] = [
         ShapeCase(
@@ -104,7 +104,7 @@ struct DecodingErrorTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ErrorDescriptionTests {
     @Test("a long list of issues is described by its first 20 and a count; issues keeps them all")
     func longList() throws {
@@ -129,7 +129,7 @@ struct ErrorDescriptionTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct HostileInputTests {
     @Test("deep nesting in an unknown field is refused or kept, never a crash", arguments: [100, 600, 5000])
     func deepNesting(_ depth: Int) {

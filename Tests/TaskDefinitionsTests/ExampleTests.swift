@@ -2,7 +2,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ExampleTests {
     /// What each file in `examples/taskdefs/invalid/` must be refused for: malformed or invalid, and the first
     /// issue's path and message start.

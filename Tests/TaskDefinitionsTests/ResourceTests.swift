@@ -2,7 +2,7 @@ import Foundation
 import TaskDefinitions
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ResourceTests {
     @Test(
         "task-level cpu as ECS accepts it",

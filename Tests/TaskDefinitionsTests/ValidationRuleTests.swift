@@ -22,7 +22,7 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
 private let c = Fixture.container
 private let nameRule = "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ValidationRuleTests {
     static let taskRules: [RuleCase] = [
         RuleCase(
