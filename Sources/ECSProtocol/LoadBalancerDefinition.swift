@@ -128,23 +128,50 @@ public struct TargetDescription: Codable, Hashable, Sendable {
     }
 }
 
-/// A balancer of a DescribeLoadBalancers answer as a balancer run outside the control plane reads it: the definition
-/// (the answer's members of the same names) and the targets.
-public struct DescribedLoadBalancer: Decodable, Hashable, Sendable {
+/// DescribeLoadBalancers' view of one balancer: its definition's members (flat, under their own names), where it runs,
+/// the services using it and its targets. One shape: the control plane encodes it, `ecs-lb` decodes it.
+public struct LoadBalancerDescription: Codable, Hashable, Sendable {
     public var definition: LoadBalancerDefinition
+    /// `ACTIVE` (listening), `PROVISIONING` (not started yet), `FAILED` (see `statusReason`), `EXTERNAL` (the
+    /// embedded balancer is off: a standalone `ecs-lb` serves it), or `DELETED` (DeleteLoadBalancer's answer).
+    public var status: WireValue<LoadBalancerStatus>
+    public var statusReason: String?
+    public var services: [LoadBalancerServiceDescription]
     public var targets: [TargetDescription]
 
-    private enum CodingKeys: String, CodingKey { case targets }
+    public init(
+        definition: LoadBalancerDefinition, status: LoadBalancerStatus, statusReason: String? = nil,
+        services: [LoadBalancerServiceDescription] = [], targets: [TargetDescription] = []
+    ) {
+        self.definition = definition
+        self.status = WireValue(status)
+        self.statusReason = statusReason
+        self.services = services
+        self.targets = targets
+    }
+
+    private enum CodingKeys: String, CodingKey { case status, statusReason, services, targets }
 
     public init(from decoder: any Decoder) throws {
         definition = try LoadBalancerDefinition(from: decoder)
-        targets =
-            try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([TargetDescription].self, forKey: .targets)
-            ?? []
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        status = try container.decode(WireValue<LoadBalancerStatus>.self, forKey: .status)
+        statusReason = try container.decodeIfPresent(String.self, forKey: .statusReason)
+        services = try container.decodeIfPresent([LoadBalancerServiceDescription].self, forKey: .services) ?? []
+        targets = try container.decodeIfPresent([TargetDescription].self, forKey: .targets) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try definition.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(statusReason, forKey: .statusReason)
+        try container.encode(services, forKey: .services)
+        try container.encode(targets, forKey: .targets)
     }
 }
 
 /// A DescribeLoadBalancers answer as a client reads it (its `failures` aside).
-public struct DescribedLoadBalancers: Decodable, Hashable, Sendable {
-    public var loadBalancers: [DescribedLoadBalancer]
+public struct LoadBalancerDescriptions: Decodable, Hashable, Sendable {
+    public var loadBalancers: [LoadBalancerDescription]
 }

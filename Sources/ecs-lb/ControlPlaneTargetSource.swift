@@ -16,7 +16,7 @@ struct ControlPlaneTargetSource: TargetSource {
     func load() async throws -> TargetSettings {
         let answer = try await client.call(
             .describeLoadBalancers, DescribeLoadBalancersRequest(names: [loadBalancerName]),
-            as: DescribedLoadBalancers.self)
+            as: LoadBalancerDescriptions.self)
         guard let balancer = answer.loadBalancers.first else {
             throw ControlPlaneSourceError.noSuchBalancer(name: loadBalancerName, endpoint: "\(client.endpoint)")
         }

@@ -26,8 +26,10 @@ public final class DaemonProcess: @unchecked Sendable {
         self.errorFile = errorFile
     }
 
-    /// Starts the process (again).
+    /// Starts the process (again). Refuses while an earlier start still runs: replacing it would lose the only handle
+    /// that kills it, and it would outlive the test.
     public func start() throws {
+        if let pid { throw DaemonProcessError.stillRunning(arguments[0], pid: pid) }
         func appending(to path: String) throws -> FileHandle {
             if !FileManager.default.fileExists(atPath: path) {
                 _ = FileManager.default.createFile(atPath: path, contents: nil)
@@ -106,5 +108,17 @@ public final class DaemonProcess: @unchecked Sendable {
     /// The log's last `lines` lines, for failure messages.
     public func logTail(lines: Int = 40) -> String {
         log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}
+
+/// A misuse of `DaemonProcess` by a test.
+public enum DaemonProcessError: Error, CustomStringConvertible {
+    case stillRunning(String, pid: Int32)
+
+    public var description: String {
+        switch self {
+        case .stillRunning(let executable, let pid):
+            "\(executable) (pid \(pid)) still runs: stop it before starting it again"
+        }
     }
 }

@@ -181,7 +181,9 @@ extension E2EBalancerTests {
             // When the client reads the rest at 8 MiB/s
             download.speedUp()
             let body = try #require(await download.result(within: .seconds(60)), "the download never ended")
-            let finishedAt = Date()
+            // (When the download's own thread read the end: the test's task may see the body seconds later on a
+            // loaded machine.)
+            let finishedAt = try #require(download.finishedAt)
             // Then it completes byte-exact
             // (Compared outside #expect: a failed == on two 23 MB arrays would make it compute their difference.)
             let isExact = body == Self.bigFile
@@ -213,6 +215,7 @@ final class SlowDownload: Sendable {
         var fast = false
         var finished = false
         var body: [UInt8]?
+        var finishedAt: Date?
     }
 
     private let state = Mutex(State())
@@ -222,6 +225,8 @@ final class SlowDownload: Sendable {
     }
 
     var isDone: Bool { state.withLock { $0.body != nil || $0.finished } }
+    /// When the server's close was read (nil before).
+    var finishedAt: Date? { state.withLock { $0.finishedAt } }
     func speedUp() { state.withLock { $0.fast = true } }
     /// Stops reading (the thread closes its socket).
     func finish() { state.withLock { $0.finished = true } }
@@ -243,7 +248,10 @@ final class SlowDownload: Sendable {
         var phase = (fast: false, start: ContinuousClock.now, bytes: 0)
         while ContinuousClock.now < deadline, !state.withLock({ $0.finished }) {
             let count = read(fd, &chunk, chunk.count)
-            if count <= 0 { break }
+            if count <= 0 {
+                state.withLock { $0.finishedAt = Date() }
+                break
+            }
             response += chunk[..<count]
             let fast = state.withLock { $0.fast }
             if fast != phase.fast { phase = (fast, ContinuousClock.now, 0) }

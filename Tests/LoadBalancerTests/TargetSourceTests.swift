@@ -27,10 +27,10 @@ struct TargetSourceTests {
         }], "failures": []}
         """#
 
-    static func described() throws -> DescribedLoadBalancer {
+    static func described() throws -> LoadBalancerDescription {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
-        let answer = try decoder.decode(DescribedLoadBalancers.self, from: Data(answer.utf8))
+        let answer = try decoder.decode(LoadBalancerDescriptions.self, from: Data(answer.utf8))
         return try #require(answer.loadBalancers.first)
     }
 

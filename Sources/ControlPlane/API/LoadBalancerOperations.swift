@@ -111,7 +111,6 @@ extension ECSAPI {
         },
         "DeleteLoadBalancer": OperationHandler { (request: DeleteLoadBalancerRequest, context) in
             let name = ARNs.loadBalancerName(request.loadBalancerName)
-            let board = context.loadBalancers
             let answer = try await context.store.write { db in
                 guard let definition = try db.loadBalancerDefinition(named: name) else {
                     throw ECSError.loadBalancerNotFound(name)
@@ -127,10 +126,7 @@ extension ECSAPI {
                         """)
                 }
                 try db.deleteLoadBalancer(named: name)
-                var description = LoadBalancerDescription(definition, attachments: [], desired: [], board: board)
-                description.status = .deleted
-                description.statusReason = nil
-                return LoadBalancerResponse(loadBalancer: description)
+                return LoadBalancerResponse(loadBalancer: LoadBalancerDescription(definition: definition, status: .deleted))
             }
             context.logger.info("load balancer deleted", metadata: ["lb.name": "\(name)"])
             return answer

@@ -54,43 +54,16 @@ public final class LoadBalancerStatusBoard: Sendable {
 
 // MARK: - Describe
 
-/// DescribeLoadBalancers' view of one balancer: its definition, where it runs, its services and its targets (the
-/// shapes of ECSProtocol's `LoadBalancerDefinition`, `LoadBalancerServiceDescription` and `TargetDescription`; a client
-/// reads it as a `DescribedLoadBalancer`).
-struct LoadBalancerDescription: Encodable, Sendable {
-    var loadBalancerName: String
-    var loadBalancerArn: String
-    var listenerAddress: String
-    var listenerPort: Int
-    var algorithm: String
-    var healthCheck: LoadBalancerHealthCheck
-    var deregistrationDelaySeconds: Double
-    var createdAt: Date
-    /// `ACTIVE` (listening), `PROVISIONING` (not started yet), `FAILED` (see `statusReason`), or `EXTERNAL` (the
-    /// embedded balancer is off: a standalone `ecs-lb` serves it).
-    var status: LoadBalancerStatus
-    var statusReason: String?
-    var services: [LoadBalancerServiceDescription]
-    var targets: [TargetDescription]
-
-    /// `reported`: the verdicts stored for the balancer by task ARN (`ecs-lb`'s, when it runs outside).
+extension LoadBalancerDescription {
+    /// DescribeLoadBalancers' view of `definition`: the status from `board`, the services of `attachments`, the
+    /// `desired` targets with their live state (or, for an `EXTERNAL` balancer, the verdicts `reported` by task ARN:
+    /// `ecs-lb`'s), then the live targets no longer desired (draining).
     init(
         _ definition: LoadBalancerDefinition, attachments: [LoadBalancerAttachment], desired: [DesiredTarget],
         board: LoadBalancerStatusBoard, reported: [String: TargetHealth] = [:]
     ) {
-        loadBalancerName = definition.loadBalancerName
-        loadBalancerArn = definition.loadBalancerArn
-        listenerAddress = definition.listenerAddress
-        listenerPort = definition.listenerPort
-        algorithm = definition.algorithm
-        healthCheck = definition.healthCheck
-        deregistrationDelaySeconds = definition.deregistrationDelaySeconds
-        createdAt = definition.createdAt
-        services = attachments.map {
-            LoadBalancerServiceDescription(
-                cluster: $0.cluster, serviceName: $0.serviceName,
-                containerName: $0.containerName, containerPort: $0.containerPort)
-        }
+        let status: LoadBalancerStatus
+        var statusReason: String?
         var live: [Target: TargetSnapshot] = [:]
         switch board.entry(for: definition.loadBalancerName) {
         case .running(let balancer):
@@ -109,7 +82,7 @@ struct LoadBalancerDescription: Encodable, Sendable {
         let unknownState: TargetHealthState = status == .external || status == .failed ? .unused : .initial
         let reported = status == .external ? reported : [:]
         var seen = Set<Target>()
-        targets = desired.map { desired in
+        var targets = desired.map { desired in
             seen.insert(desired.target)
             return Self.describe(
                 desired.target, live: live[desired.target],
@@ -123,6 +96,14 @@ struct LoadBalancerDescription: Encodable, Sendable {
                     snapshot.target, live: snapshot, reported: nil, unknownState: .draining,
                     cluster: nil, serviceName: nil))
         }
+        self.init(
+            definition: definition, status: status, statusReason: statusReason,
+            services: attachments.map {
+                LoadBalancerServiceDescription(
+                    cluster: $0.cluster, serviceName: $0.serviceName,
+                    containerName: $0.containerName, containerPort: $0.containerPort)
+            },
+            targets: targets)
     }
 
     private static func describe(

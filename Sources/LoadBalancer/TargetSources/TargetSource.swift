@@ -14,7 +14,7 @@ public struct TargetSettings: Sendable {
     /// The settings of a balancer the control plane describes (DescribeLoadBalancers): its definition's
     /// configuration, listening on `listenerHost`/`listenerPort` when given instead, and every target it lists
     /// except the draining ones.
-    public init(_ balancer: DescribedLoadBalancer, listenerHost: String? = nil, listenerPort: Int? = nil) {
+    public init(_ balancer: LoadBalancerDescription, listenerHost: String? = nil, listenerPort: Int? = nil) {
         var configuration = LoadBalancerConfiguration(balancer.definition)
         if let listenerHost { configuration.listenerHost = listenerHost }
         if let listenerPort { configuration.listenerPort = listenerPort }
