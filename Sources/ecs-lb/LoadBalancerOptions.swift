@@ -101,8 +101,16 @@ struct LoadBalancerOptions: ParsableArguments {
             } catch {
                 throw ValidationError("--control-plane: no usable credentials: \(error)")
             }
+            var transport = HTTPTransport.systemTrust
+            do {
+                if let path = found.caBundle { transport = try HTTPTransport(trust: .caBundle(path: path)) }
+            } catch {
+                throw ValidationError("--control-plane: \(error) (AWS_CA_BUNDLE or the profile's ca_bundle)")
+            }
             return ControlPlaneTargetSource(
-                client: ECSClient(endpoint: url, region: found.region, credentials: found.credentials, timeout: 5),
+                client: ECSClient(
+                    endpoint: url, region: found.region, credentials: found.credentials, timeout: 5,
+                    transport: transport),
                 loadBalancerName: loadBalancerName, listenerOverride: self.listen)
         }
         if let config { return FileTargetSource(path: config, defaults: self) }
