@@ -135,7 +135,7 @@ struct APIBenchmark: AsyncParsableCommand {
                 (signed.requestsPerSecond / max(plain.requestsPerSecond, 1) - 1) * 100,
                 (signed.p99Milliseconds / max(plain.p99Milliseconds, 0.001) - 1) * 100)
         }
-        print("SigV4's cost: RegisterTaskDefinition \(cost(results[1], results[2])); DescribeServices \(cost(results[3], results[4]))")
+        print("SigV4 + TLS cost (against plain HTTP, no auth): RegisterTaskDefinition \(cost(results[1], results[2])); DescribeServices \(cost(results[3], results[4]))")
         struct Summary: Codable {
             var benchmark = "api"
             var tool = "wrk"
