@@ -79,6 +79,10 @@ struct LoadBalancerOptions: ParsableArguments {
             guard let url = URL(string: controlPlane), ["http", "https"].contains(url.scheme ?? "") else {
                 throw ValidationError("--control-plane: expected an http:// or https:// URL, got \(controlPlane)")
             }
+            if url.scheme == "http", !ListenAddress(host: url.host ?? "", port: 0).isLoopback {
+                throw ValidationError(
+                    "--control-plane: plain http:// only to a control plane on loopback; use its https:// URL, got \(controlPlane)")
+            }
             if self.loadBalancerName == nil {
                 throw ValidationError("--load-balancer-name: required with --control-plane")
             }
