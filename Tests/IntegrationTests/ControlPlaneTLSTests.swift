@@ -93,6 +93,24 @@ extension ControlPlaneProcessTests {
         #expect(byName.statusCode == 200)
     }
 
+    @Test("The client transport reuses its keep-alive TLS connection: ten calls, one connection")
+    func keepAlive() async throws {
+        // Given a control plane and a new transport trusting its CA
+        let server = try await ControlPlaneProcess()
+        defer { server.terminate() }
+        let transport = try HTTPTransport(trust: .caBundle(path: TestPKI.caBundle))
+        let client = ECSClient(
+            endpoint: URL(string: server.endpoint)!, credentials: TestAccessKeys.administrator, transport: transport)
+        // When it makes ten calls one after the other
+        for _ in 0..<10 { _ = try await client.call(.listClusters) }
+        // Then the server holds two connections: this transport's one and the test kit's (health checks, metrics)
+        let metrics = try #require(await httpGet("\(server.endpoint)/metrics"))
+        let open = metrics.split(separator: "\n")
+            .first { $0.hasPrefix("flotilla_http_open_connections") && $0.contains(#"server="control-plane""#) }
+            .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+        #expect(open == 2, "\(metrics)")
+    }
+
     @Test("--insecure-plain-http is refused at start unless --listen is loopback")
     func plainHTTPOnlyOnLoopback() async throws {
         // When the control plane is asked for plain HTTP on every interface
