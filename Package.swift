@@ -36,11 +36,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -80,10 +83,22 @@ let package = Package(
             dependencies: ["FlotillaDigest"],
             swiftSettings: swiftSettings
         ),
+        // The cluster CA: creating it, issuing server certificates, its hash (swift-certificates; control plane only).
+        .target(
+            name: "ClusterPKI",
+            dependencies: [
+                "FlotillaDigest",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServerLimits",
             dependencies: [
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -110,9 +125,10 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "TaskDefinitions", "ECSVocabulary", "Scheduler", "LoadBalancer", "AgentProtocol",
-                "HTTPServerLimits", "ECSProtocol", "SigV4", "FlotillaDigest",
+                "HTTPServerLimits", "ECSProtocol", "SigV4", "FlotillaDigest", "ClusterPKI",
                 // AES-GCM for SecretBox alone: digests and MACs are FlotillaDigest's.
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,8 +137,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The clients' one HTTP/1.1 transport is NIO's, with swift-nio-ssl: URLSession on Linux takes no CA bundle.
         .target(
-            name: "FlotillaClient", dependencies: ["TaskDefinitions", "ECSVocabulary", "AgentProtocol", "SigV4"],
+            name: "FlotillaClient",
+            dependencies: [
+                "TaskDefinitions", "ECSVocabulary", "AgentProtocol", "SigV4", "FlotillaDigest",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings),
 
         // MARK: - Node agent and its runtime
@@ -224,7 +248,7 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "FlotillaTestKit",
-            dependencies: ["TaskDefinitions", "ECSVocabulary", "Scheduler", "FlotillaClient", "SigV4"],
+            dependencies: ["TaskDefinitions", "ECSVocabulary", "Scheduler", "FlotillaClient", "SigV4", "ClusterPKI"],
             path: "Tests/FlotillaTestKit",
             swiftSettings: swiftSettings
         ),
@@ -246,6 +270,14 @@ let package = Package(
         .testTarget(name: "ECSProtocolTests", dependencies: ["ECSProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "OCIImageTests", dependencies: ["OCIImage"], swiftSettings: swiftSettings),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ClusterPKITests",
+            dependencies: [
+                "ClusterPKI",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [

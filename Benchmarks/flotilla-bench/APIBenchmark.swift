@@ -9,8 +9,9 @@ import FoundationNetworking
 #endif
 import Glibc
 
-/// `flotilla-bench api`: the real `ecs-control-plane` on loopback, loaded by wrk: one checking SigV4 signatures and one
-/// started with `--insecure-no-auth`, in the same run, so the table shows what authentication costs.
+/// `flotilla-bench api`: the real `ecs-control-plane` on loopback, loaded by wrk over keep-alive connections: one as
+/// deployed (HTTPS from its cluster CA, SigV4 signatures checked) and one started with `--insecure-no-auth
+/// --insecure-plain-http`, in the same run, so the table shows what TLS and authentication cost together.
 ///
 /// Measures RegisterTaskDefinition (a durable write: one transaction, one fsync) and DescribeServices (a read),
 /// with GET /healthz on the same server as the HTTP floor the ratios are taken against.
@@ -57,13 +58,15 @@ struct APIBenchmark: AsyncParsableCommand {
         var socketErrors: Int
     }
 
-    /// One control plane under test: checking SigV4 signatures (the default) or started with `--insecure-no-auth`.
+    /// One control plane under test: HTTPS and SigV4 (the default) or plain HTTP with `--insecure-no-auth`.
     struct Server {
         var process: Process
         var endpoint: String
         var dataDirectory: URL
         /// The key requests are signed with; nil for the one that checks nothing.
         var credentials: AWSCredentials?
+        /// Trusts the server's cluster CA (the setup calls go through it).
+        var transport: HTTPTransport = .systemTrust
 
         func stop() {
             kill(process.processIdentifier, SIGTERM)
@@ -106,7 +109,7 @@ struct APIBenchmark: AsyncParsableCommand {
         print("")
         print(
             "ecs-control-plane on loopback, wrk -t\(threads) -c\(connections) -d\(duration)s (SQLite WAL, synchronous=FULL); "
-                + "SigV4: every request signed and checked, against --insecure-no-auth"
+                + "SigV4 over TLS (keep-alive): every request signed and checked, against plain HTTP with --insecure-no-auth"
         )
         print(String(repeating: "-", count: 104))
         print(
@@ -132,7 +135,7 @@ struct APIBenchmark: AsyncParsableCommand {
                 (signed.requestsPerSecond / max(plain.requestsPerSecond, 1) - 1) * 100,
                 (signed.p99Milliseconds / max(plain.p99Milliseconds, 0.001) - 1) * 100)
         }
-        print("SigV4's cost: RegisterTaskDefinition \(cost(results[1], results[2])); DescribeServices \(cost(results[3], results[4]))")
+        print("SigV4 + TLS cost (against plain HTTP, no auth): RegisterTaskDefinition \(cost(results[1], results[2])); DescribeServices \(cost(results[3], results[4]))")
         struct Summary: Codable {
             var benchmark = "api"
             var tool = "wrk"
@@ -170,15 +173,24 @@ struct APIBenchmark: AsyncParsableCommand {
         process.executableURL = executable
         process.arguments =
             ["--listen", "127.0.0.1:\(port)", "--data-dir", dataDirectory.path, "--log-level", "error"]
-            + (credentials == nil ? ["--insecure-no-auth"] : ["--admin-access-key-id", credentials!.accessKeyID])
+            + (credentials == nil
+                ? ["--insecure-no-auth", "--insecure-plain-http"] : ["--admin-access-key-id", credentials!.accessKeyID])
         var environment = ProcessInfo.processInfo.environment
         environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] = credentials?.secretAccessKey
         process.environment = environment
         try process.run()
-        let server = Server(
-            process: process, endpoint: "http://127.0.0.1:\(port)", dataDirectory: dataDirectory,
-            credentials: credentials)
-        try await waitUntilHealthy(server.endpoint)
+        var server = Server(
+            process: process, endpoint: "\(credentials == nil ? "http" : "https")://127.0.0.1:\(port)",
+            dataDirectory: dataDirectory, credentials: credentials)
+        if credentials != nil {
+            // The CA is written before the listener opens.
+            let ca = dataDirectory.appendingPathComponent("ca.pem").path
+            for _ in 0..<300 where !FileManager.default.fileExists(atPath: ca) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            server.transport = try HTTPTransport(trust: .caBundle(path: ca))
+        }
+        try await waitUntilHealthy(server)
         try await call(server, "CreateCluster", #"{"clusterName": "bench"}"#)
         try await call(server, "RegisterTaskDefinition", Self.taskDefinition)
         try await call(
@@ -216,10 +228,11 @@ struct APIBenchmark: AsyncParsableCommand {
 
     // MARK: - HTTP
 
-    func waitUntilHealthy(_ endpoint: String) async throws {
+    func waitUntilHealthy(_ server: Server) async throws {
         for _ in 0..<300 {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "\(endpoint)/healthz")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
+            let request = URLRequest(url: URL(string: "\(server.endpoint)/healthz")!)
+            if let response = try? await server.transport.send(request, timeout: .seconds(2)),
+                response.statusCode == 200
             {
                 return
             }
@@ -235,9 +248,9 @@ struct APIBenchmark: AsyncParsableCommand {
         request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(body.utf8)
         if let credentials = server.credentials { request.sign(with: credentials, region: "us-east-1") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-            throw APIBenchmarkError.setupFailed(operation, String(decoding: data, as: UTF8.self))
+        let response = try await server.transport.send(request, timeout: .seconds(30))
+        guard response.statusCode == 200 else {
+            throw APIBenchmarkError.setupFailed(operation, String(decoding: response.body, as: UTF8.self))
         }
     }
 

@@ -2,6 +2,7 @@ public import Hummingbird
 public import Logging
 import HTTPServerLimits
 import NIOCore
+public import NIOSSL
 
 /// Builds the control plane's HTTP application: the ECS API on `POST /`, `/healthz` (liveness), `/readyz` (the
 /// store takes writes) and `/metrics`.
@@ -38,13 +39,14 @@ public enum ControlPlaneApplication {
     }
 
     /// The application serving `router(api:metrics:)` on the configured address; run it in a `ServiceGroup`.
+    /// With `tls` (`ServerTLS.context`) it speaks HTTPS only.
     public static func make(
-        api: ECSAPI, metrics: (@Sendable () -> [UInt8])? = nil,
+        api: ECSAPI, metrics: (@Sendable () -> [UInt8])? = nil, tls: NIOSSLContext? = nil,
         logger: Logger
     ) -> some ApplicationProtocol {
         Application(
             router: router(api: api, metrics: metrics),
-            server: .http1(limits: api.configuration.limits, server: "control-plane", logger: logger),
+            server: .http1(limits: api.configuration.limits, server: "control-plane", tls: tls, logger: logger),
             configuration: .init(
                 address: .hostname(api.configuration.host, port: api.configuration.port),
                 serverName: "flotilla-control-plane"),

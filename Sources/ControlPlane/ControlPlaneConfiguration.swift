@@ -25,6 +25,11 @@ public struct ControlPlaneConfiguration: Sendable {
     public var limits: HTTPServerLimits
     /// How long an instance credential works; its agent rotates it (`RotateCredential`) well before.
     public var instanceCredentialLifetime: Duration
+    /// Whether the API serves TLS: the scheme of the endpoint it answers when `advertisedEndpoint` is nil.
+    public var servesTLS: Bool
+    /// `sha256:<hex>` of the cluster CA that signed the API's certificate (`CACertificateHash`), appended to the join
+    /// tokens it makes; nil when it serves plain HTTP or an operator's certificate (`--tls-cert`).
+    public var caCertificateHash: String?
     /// How long a rotated instance credential keeps working after its successor is issued.
     public static let rotationGrace: Duration = .seconds(300)
 
@@ -34,8 +39,11 @@ public struct ControlPlaneConfiguration: Sendable {
         accountID: String = "000000000000", region: String = "us-east-1", maxBodyBytes: Int = 1 << 20,
         agentGracePeriod: Duration = .seconds(30), maxPollWait: Duration = .seconds(60),
         advertisedEndpoint: String? = nil, limits: HTTPServerLimits = HTTPServerLimits(),
-        instanceCredentialLifetime: Duration = .seconds(12 * 3600)
+        instanceCredentialLifetime: Duration = .seconds(12 * 3600), caCertificateHash: String? = nil,
+        servesTLS: Bool = false
     ) {
+        self.servesTLS = servesTLS
+        self.caCertificateHash = caCertificateHash
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

@@ -6,7 +6,8 @@ public import TaskDefinitions
 public import FoundationNetworking
 #endif
 
-/// An ECS JSON 1.1 client: one `POST /` per call, on URLSession.
+/// An ECS JSON 1.1 client: one `POST /` per call, through an `HTTPTransport` (keep-alive, TLS verified against
+/// its trust: the system's, or a CA bundle).
 ///
 /// Used by ecsctl, ecs-lb, the node agent (the agent protocol's calls) and the tests; speaks to Flotilla's control
 /// plane or to anything else that speaks ECS.
@@ -18,23 +19,29 @@ public struct ECSClient: Sendable {
     public var credentials: AWSCredentials?
     /// Seconds a call may take before it fails as unreachable.
     public var timeout: TimeInterval
-    private let session: URLSession
+    /// The connections every call goes over; share one per process (it pools them).
+    public let transport: HTTPTransport
 
     public init(
         endpoint: URL, region: String? = nil, credentials: AWSCredentials? = nil, timeout: TimeInterval = 60,
-        session: URLSession = .shared
+        transport: HTTPTransport = .systemTrust
     ) {
         self.endpoint = endpoint
         self.region = region
         self.credentials = credentials
         self.timeout = timeout
-        self.session = session
+        self.transport = transport
     }
 
-    public init(configuration: ClientConfiguration, timeout: TimeInterval = 60) {
+    /// A client of `configuration`'s endpoint, trusting its CA bundle (`--ca-bundle`, `AWS_CA_BUNDLE`, a profile's
+    /// `ca_bundle`) or, with none, the system's trust store.
+    /// - Throws: `HTTPTransportError.caBundle` when the bundle cannot be used.
+    public init(configuration: ClientConfiguration, timeout: TimeInterval = 60) throws(HTTPTransportError) {
+        var transport = HTTPTransport.systemTrust
+        if let path = configuration.caBundle { transport = try HTTPTransport(trust: .caBundle(path: path)) }
         self.init(
             endpoint: configuration.endpoint, region: configuration.region, credentials: configuration.credentials,
-            timeout: timeout)
+            timeout: timeout, transport: transport)
     }
 
     /// Calls `operation` with `body` and returns the answer's JSON document.
@@ -108,29 +115,17 @@ public struct ECSClient: Sendable {
         let request = ECSWire.request(
             endpoint: endpoint, target: target, body: body, credentials: credentials, region: region,
             timeout: timeout)
-        let data: Data
-        let response: URLResponse
         do {
-            (data, response) = try await session.data(for: request)
+            let response = try await transport.send(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            return (response.statusCode, response.body)
         } catch {
-            throw .unreachable(endpoint: endpoint, reason: Self.reason(error))
+            throw .unreachable(endpoint: endpoint, reason: error.description)
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw .malformedResponse(statusCode: 0, reason: "not an HTTP response")
-        }
-        return (http.statusCode, data)
     }
+}
 
-    private static func reason(_ error: any Error) -> String {
-        if let error = error as? URLError {
-            switch error.code {
-            case .cannotConnectToHost: return "connection refused (is ecs-control-plane running there?)"
-            case .timedOut: return "timed out"
-            case .cannotFindHost: return "unknown host"
-            case .networkConnectionLost: return "the connection was closed before an answer came"
-            default: return error.localizedDescription
-            }
-        }
-        return "\(error)"
-    }
+extension HTTPTransport {
+    /// The process's transport trusting the system's CAs.
+    // A system-trust transport reads no file; the one failure left, BoringSSL's context allocation, is fatal anyway.
+    public static let systemTrust: HTTPTransport = try! HTTPTransport()
 }

@@ -3,6 +3,7 @@ public import Logging
 import HTTPTypes
 import Metrics
 import NIOCore
+public import NIOSSL
 import Synchronization
 
 /// How long a client of one of Flotilla's HTTP listeners may take, and how many may be connected at once.
@@ -48,10 +49,54 @@ public struct HTTPServerLimits: Sendable, Hashable {
 
 extension HTTPServerBuilder {
     /// An HTTP/1.1 server that enforces `limits`; `server` names it in logs and metrics (`flotilla_http_*{server}`).
-    public static func http1(limits: HTTPServerLimits, server: String, logger: Logger) -> HTTPServerBuilder {
+    ///
+    /// With `tls` (`ServerTLS.context`), every connection is TLS first: the handshake happens within the request
+    /// head's deadline (`headerTimeout` runs from the connection's start), so a client that stalls it is closed as a
+    /// slowloris is, and the limits count it as any other connection.
+    public static func http1(
+        limits: HTTPServerLimits, server: String, tls: NIOSSLContext? = nil, logger: Logger
+    ) -> HTTPServerBuilder {
         let gate = ConnectionGate(limits: limits, server: server, logger: logger)
-        return HTTPServerBuilder { responder in LimitedHTTP1Channel(responder: responder, gate: gate) }
+        return HTTPServerBuilder { responder in LimitedHTTP1Channel(responder: responder, gate: gate, tls: tls) }
     }
+}
+
+/// A TLS server's certificate chain and key, as the daemons load them from PEM files.
+public enum ServerTLS {
+    /// The context for `http1(limits:server:tls:logger:)`: TLS 1.2 or later, the chain of `certificateFile` (the
+    /// server's certificate first, then any intermediates or the CA) with the key of `privateKeyFile`.
+    /// - Throws: `ServerTLSError` naming the file that cannot be used.
+    public static func context(certificateFile: String, privateKeyFile: String) throws(ServerTLSError) -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
+        } catch {
+            throw ServerTLSError(path: certificateFile, problem: "not a readable PEM certificate chain")
+        }
+        guard !chain.isEmpty else { throw ServerTLSError(path: certificateFile, problem: "holds no certificate") }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
+        } catch {
+            throw ServerTLSError(path: privateKeyFile, problem: "not a readable PEM private key")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ServerTLSError(
+                path: privateKeyFile, problem: "does not go with the certificate in \(certificateFile) (\(error))")
+        }
+    }
+}
+
+/// A certificate or key file a TLS listener cannot use.
+public struct ServerTLSError: Error, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path): \(problem)" }
 }
 
 /// Counts a server's open connections against its cap; shared by every connection of one server.
@@ -114,15 +159,24 @@ struct LimitedHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
     let responder: HTTPChannelHandler.Responder
     let gate: ConnectionGate
+    let tls: NIOSSLContext?
     private let base: HTTP1Channel
 
-    init(responder: @escaping HTTPChannelHandler.Responder, gate: ConnectionGate) {
+    init(responder: @escaping HTTPChannelHandler.Responder, gate: ConnectionGate, tls: NIOSSLContext?) {
         self.responder = responder
         self.gate = gate
+        self.tls = tls
         self.base = HTTP1Channel(responder: responder)
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        if let tls {
+            do {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }
         let admitted = gate.admit()
         if admitted { channel.closeFuture.whenComplete { [gate] _ in gate.release() } }
         let gate = self.gate

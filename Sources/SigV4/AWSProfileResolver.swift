@@ -80,6 +80,25 @@ public struct AWSProfileResolver {
         return (nil, region)
     }
 
+    /// The CA bundle as the AWS CLI finds it (the `--ca-bundle` flag is the caller's): `AWS_CA_BUNDLE`, else the
+    /// `ca_bundle` of the profile (chosen as `resolve` chooses it) in the config file; `~` expanded; nil for none.
+    public static func caBundle(
+        profile: String?, environment: [String: String], readFile: (String) -> Data?
+    ) throws(AWSProfileError) -> String? {
+        let home = environment["HOME"]
+        if let path = nonEmpty(environment["AWS_CA_BUNDLE"]) { return expand(path, home: home) ?? path }
+        let profileName =
+            nonEmpty(profile) ?? nonEmpty(environment["AWS_PROFILE"]) ?? nonEmpty(environment["AWS_DEFAULT_PROFILE"])
+            ?? "default"
+        guard let path = expand(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home: home),
+            let data = readFile(path)
+        else { return nil }
+        let file = try AWSConfigFile(parsing: String(decoding: data, as: UTF8.self), path: path)
+        let section =
+            file.sections["profile \(profileName)"] ?? (profileName == "default" ? file.sections["default"] : nil)
+        return nonEmpty(section?["ca_bundle"]).map { expand($0, home: home) ?? $0 }
+    }
+
     private static func keys(
         from values: [String: String], accessKey: String, secretKey: String, token: String, source: String
     ) throws(AWSProfileError) -> AWSCredentials? {

@@ -16,8 +16,16 @@ struct AgentCommand: AsyncParsableCommand {
 
     private static let environment = ProcessInfo.processInfo.environment
 
-    @Option(help: "The control plane's URL (env FLOTILLA_ENDPOINT).")
+    @Option(
+        name: [.customLong("endpoint"), .customLong("control-plane")],
+        help: "The control plane's URL: https://, or http:// on loopback only (env FLOTILLA_ENDPOINT).")
     var endpoint: String = environment["FLOTILLA_ENDPOINT"] ?? ""
+
+    @Option(
+        help:
+            "PEM file of the CA to verify the control plane with (env FLOTILLA_CA_BUNDLE); default: the CA whose hash the join token carries, kept in the state directory after the first contact."
+    )
+    var caBundle: String = environment["FLOTILLA_CA_BUNDLE"] ?? ""
 
     @Option(help: "The cluster to join (env FLOTILLA_CLUSTER).")
     var cluster: String = environment["FLOTILLA_CLUSTER"] ?? "default"
@@ -106,6 +114,13 @@ struct AgentCommand: AsyncParsableCommand {
                 "--endpoint: expected the control plane's http(s) URL (or FLOTILLA_ENDPOINT), got \(endpoint.isEmpty ? "nothing" : endpoint)"
             )
         }
+        if url.scheme == "http", !ListenAddress(host: url.host ?? "", port: 0).isLoopback {
+            throw ValidationError(
+                "--endpoint: plain http:// only to a control plane on loopback; use its https:// URL, got \(endpoint)")
+        }
+        if !caBundle.isEmpty, !FileManager.default.isReadableFile(atPath: caBundle) {
+            throw ValidationError("--ca-bundle: cannot read \(caBundle)")
+        }
         if !joinTokenFile.isEmpty, !FileManager.default.isReadableFile(atPath: joinTokenFile) {
             throw ValidationError("--join-token-file: cannot read \(joinTokenFile)")
         }
@@ -168,7 +183,7 @@ struct AgentCommand: AsyncParsableCommand {
             attributes: try attributeTexts.map { try AgentAttributePair(parsing: $0) },
             advertiseAddress: advertiseAddress.isEmpty ? nil : advertiseAddress,
             cgroupParent: cgroupParent,
-            network: network, pollWaitSeconds: pollWait)
+            network: network, pollWaitSeconds: pollWait, caBundle: caBundle.isEmpty ? nil : caBundle)
         // The endpoint serves exec: it listens where the control plane sends clients, not on every interface.
         let address = parsedListen ?? ListenAddress(host: configuration.hostAddress ?? "127.0.0.1", port: 51678)
         configuration.listenHost = address.host

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterPKI
 import ControlPlane
 import ECSProtocol
 import DaemonSupport
@@ -9,6 +10,7 @@ import Glibc
 import HTTPServerLimits
 import LoadBalancer
 import Logging
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 
@@ -69,6 +71,27 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             "How long an agent's instance credential works, e.g. 12h or 30m; agents rotate theirs after two thirds of it (env FLOTILLA_INSTANCE_CREDENTIAL_TTL)."
     )
     var instanceCredentialTtl: String = ProcessInfo.processInfo.environment["FLOTILLA_INSTANCE_CREDENTIAL_TTL"] ?? "12h"
+
+    @Option(
+        help:
+            "PEM certificate chain to serve HTTPS with (the server's first), with --tls-key (env FLOTILLA_TLS_CERT). Without both, the control plane serves a certificate from its own cluster CA (DATA_DIR/ca.pem)."
+    )
+    var tlsCert: String = ProcessInfo.processInfo.environment["FLOTILLA_TLS_CERT"] ?? ""
+
+    @Option(help: "PEM private key of --tls-cert (env FLOTILLA_TLS_KEY).")
+    var tlsKey: String = ProcessInfo.processInfo.environment["FLOTILLA_TLS_KEY"] ?? ""
+
+    @Option(
+        help:
+            "One more DNS name or address for the certificate the cluster CA issues to this control plane (repeatable; the host name, the --listen host, the --advertise-url host and loopback are always in it)."
+    )
+    var tlsSan: [String] = []
+
+    @Flag(
+        help:
+            "Serve plain HTTP instead of HTTPS. Refused unless --listen is a loopback address; for local experiments and benchmarks only."
+    )
+    var insecurePlainHttp = false
 
     @Flag(
         help:
@@ -133,6 +156,16 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--insecure-no-auth: only for a control plane listening on loopback (127.0.0.1, ::1 or localhost), not \(listen)")
         }
+        if insecurePlainHttp, !ListenAddress(argument: listen)!.isLoopback {
+            throw ValidationError(
+                "--insecure-plain-http: only for a control plane listening on loopback (127.0.0.1, ::1 or localhost), not \(listen)")
+        }
+        if tlsCert.isEmpty != tlsKey.isEmpty {
+            throw ValidationError("--tls-cert and --tls-key: give both or neither")
+        }
+        if insecurePlainHttp, !tlsCert.isEmpty {
+            throw ValidationError("--insecure-plain-http: serves no TLS, so --tls-cert has no use with it")
+        }
         if insecureNoAuth, !adminAccessKeyId.isEmpty {
             throw ValidationError("--insecure-no-auth: checks no key, so --admin-access-key-id has no use with it")
         }
@@ -186,7 +219,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
         let address = ListenAddress(argument: listen)!
         let (host, port) = (address.host, address.port)
-        let configuration = ControlPlaneConfiguration(
+        var configuration = ControlPlaneConfiguration(
             host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDir), accountID: accountId, region: region,
             agentGracePeriod: parsedGracePeriod!, advertisedEndpoint: advertiseUrl.isEmpty ? nil : advertiseUrl,
             limits: try parsedLimits.get(), instanceCredentialLifetime: parsedCredentialLifetime!)
@@ -219,6 +252,14 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ecs-control-plane: \(error)\n".utf8))
             throw ExitCode.failure
         }
+        // After the store: a data dir that cannot hold it fails first, before anything is logged.
+        let tls: NIOSSLContext?
+        do {
+            tls = try serverTLS(configuration: &configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("ecs-control-plane: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
         if insecureNoAuth {
             logger.warning(
                 "INSECURE: --insecure-no-auth: this control plane checks no signature; anyone who reaches \(listen) is an administrator"
@@ -228,7 +269,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             "control plane starting",
             metadata: [
                 "http.listen": "\(listen)", "store.path": "\(dataDir)/flotilla.sqlite", "region": "\(region)",
-                "auth": "\(insecureNoAuth ? "none" : "sigv4")",
+                "auth": "\(insecureNoAuth ? "none" : "sigv4")", "tls": "\(tls == nil ? "none" : "on")",
             ])
         let loadBalancers = LoadBalancerStatusBoard()
         let application = ControlPlaneApplication.make(
@@ -236,6 +277,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 store: store, configuration: configuration, authentication: authentication, secretBox: box,
                 loadBalancers: loadBalancers),
             metrics: { registry.emitToBuffer() },
+            tls: tls,
             logger: logger
         )
         // The monitor after the application: shut down first, it releases blocked agent polls.

@@ -79,6 +79,10 @@ struct LoadBalancerOptions: ParsableArguments {
             guard let url = URL(string: controlPlane), ["http", "https"].contains(url.scheme ?? "") else {
                 throw ValidationError("--control-plane: expected an http:// or https:// URL, got \(controlPlane)")
             }
+            if url.scheme == "http", !ListenAddress(host: url.host ?? "", port: 0).isLoopback {
+                throw ValidationError(
+                    "--control-plane: plain http:// only to a control plane on loopback; use its https:// URL, got \(controlPlane)")
+            }
             if self.loadBalancerName == nil {
                 throw ValidationError("--load-balancer-name: required with --control-plane")
             }
@@ -101,8 +105,16 @@ struct LoadBalancerOptions: ParsableArguments {
             } catch {
                 throw ValidationError("--control-plane: no usable credentials: \(error)")
             }
+            var transport = HTTPTransport.systemTrust
+            do {
+                if let path = found.caBundle { transport = try HTTPTransport(trust: .caBundle(path: path)) }
+            } catch {
+                throw ValidationError("--control-plane: \(error) (AWS_CA_BUNDLE or the profile's ca_bundle)")
+            }
             return ControlPlaneTargetSource(
-                client: ECSClient(endpoint: url, region: found.region, credentials: found.credentials, timeout: 5),
+                client: ECSClient(
+                    endpoint: url, region: found.region, credentials: found.credentials, timeout: 5,
+                    transport: transport),
                 loadBalancerName: loadBalancerName, listenerOverride: self.listen)
         }
         if let config { return FileTargetSource(path: config, defaults: self) }

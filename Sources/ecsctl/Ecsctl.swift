@@ -42,6 +42,8 @@ struct Ecsctl: AsyncParsableCommand {
             fail(error.description, status: error.type == nil ? 255 : 254)
         } catch let error as ClientConfiguration.Error {
             fail(error.description, status: 255)
+        } catch let error as HTTPTransportError {
+            fail(error.description, status: 255)
         } catch let error as ArgumentDocument.Error {
             fail(error.description, status: 252)
         } catch {
@@ -55,7 +57,9 @@ struct Ecsctl: AsyncParsableCommand {
     }
 
     /// Global options taking a value, which the awscli also accepts before the verb.
-    static let leadingOptions: Set<String> = ["--endpoint-url", "--endpoint", "--region", "--profile", "--output"]
+    static let leadingOptions: Set<String> = [
+        "--endpoint-url", "--endpoint", "--region", "--profile", "--ca-bundle", "--output",
+    ]
 
     /// `ecsctl --endpoint-url URL list-clusters` as `ecsctl list-clusters --endpoint-url URL`: global options given
     /// before the verb move after it, where each verb declares them. The verb of a group is two words

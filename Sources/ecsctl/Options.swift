@@ -24,16 +24,25 @@ struct GlobalOptions: ParsableArguments {
     )
     var profile: String?
 
+    @Option(
+        help:
+            "PEM file of the CA to verify an https:// endpoint's certificate with, as the AWS CLI's (default: AWS_CA_BUNDLE, the profile's ca_bundle, else the system's trust store)."
+    )
+    var caBundle: String?
+
     @Option(help: "table (readable, the default) or json (the API's answer as is).")
     var output: OutputFormat = .table
 
     /// The resolved configuration; `cluster` is the `--cluster` flag of verbs that take one.
     func configuration(cluster: String? = nil) throws -> ClientConfiguration {
-        try ClientConfiguration.resolve(endpoint: endpoint, cluster: cluster, region: region, profile: profile)
+        try ClientConfiguration.resolve(
+            endpoint: endpoint, cluster: cluster, region: region, profile: profile, caBundle: caBundle)
     }
 
-    func client(_ configuration: ClientConfiguration) -> ECSClient {
-        ECSClient(configuration: configuration)
+    /// The client of `configuration`.
+    /// - Throws: `HTTPTransportError.caBundle` when its CA bundle cannot be used (one line naming the file).
+    func client(_ configuration: ClientConfiguration) throws(HTTPTransportError) -> ECSClient {
+        try ECSClient(configuration: configuration)
     }
 
     /// Prints `answer`: as JSON, or as the table `table` makes of it.

@@ -1,3 +1,4 @@
+import AgentProtocol
 import FlotillaDigest
 @testable import ControlPlane
 import ECSProtocol
@@ -73,9 +74,21 @@ struct JoinTokenTests {
             ("ABC123.0123456789abcdef", false), ("abc12.0123456789abcdef", false), ("abc1234.0123456789abcdef", false),
             ("abc123.0123456789abcdeF", false), ("abc123.0123456789abcdef.x", false), ("abc1230123456789abcdef", false),
             (String(repeating: "0", count: 64), false), ("", false), ("abc123.01234567-9abcdef", false),
+            // A CA hash after it (JoinTokenText) is the agent's, not the secret's
+            ("abc123.0123456789abcdef.sha256:" + String(repeating: "ab", count: 32), true),
+            ("abc12.0123456789abcdef.sha256:" + String(repeating: "ab", count: 32), false),
         ])
     func parsing(token: String, parses: Bool) {
         #expect((JoinTokenRules.parse(token) != nil) == parses)
+    }
+
+    @Test("A held token splits into what Register is sent and the CA hash it carries")
+    func caHashInTheToken() {
+        let hash = "sha256:" + String(repeating: "0f", count: 32)
+        #expect(JoinTokenText.joining("abc123.secret", caCertHash: hash) == "abc123.secret.\(hash)")
+        #expect(JoinTokenText.joining("abc123.secret", caCertHash: nil) == "abc123.secret")
+        #expect(JoinTokenText.split("abc123.secret.\(hash)") == ("abc123.secret", hash))
+        #expect(JoinTokenText.split("abc123.secret") == ("abc123.secret", nil))
     }
 
     // MARK: - The API

@@ -94,4 +94,29 @@ struct ClientConfigurationTests {
         #expect(path == userFile)
         #expect(message.hasPrefix(reason))
     }
+
+    @Test func caBundleFromFlagElseAWSCABundleElseTheProfilesCABundle() throws {
+        // Given a config file whose default and `dev` profiles name CA bundles
+        let config = "[default]\nca_bundle = ~/default-ca.pem\n[profile dev]\nca_bundle = /etc/dev-ca.pem\n"
+        let files = ["/home/ada/.aws/config": config]
+        func caBundle(flag: String? = nil, profile: String? = nil, environment: [String: String] = [:]) throws
+            -> String?
+        {
+            try ClientConfiguration.resolve(
+                endpoint: nil, cluster: nil, region: nil, profile: profile, caBundle: flag,
+                environment: environment.merging(["HOME": "/home/ada"]) { $1 },
+                readFile: { files[$0].map { Data($0.utf8) } }
+            ).caBundle
+        }
+        // Then the flag wins, then AWS_CA_BUNDLE, then the chosen profile's ca_bundle (~ expanded), else none
+        #expect(try caBundle(flag: "/flag.pem", environment: ["AWS_CA_BUNDLE": "/env.pem"]) == "/flag.pem")
+        #expect(try caBundle(environment: ["AWS_CA_BUNDLE": "/env.pem"]) == "/env.pem")
+        #expect(try caBundle() == "/home/ada/default-ca.pem")
+        #expect(try caBundle(profile: "dev") == "/etc/dev-ca.pem")
+        #expect(try caBundle(environment: ["AWS_PROFILE": "dev"]) == "/etc/dev-ca.pem")
+        #expect(
+            try ClientConfiguration.resolve(
+                endpoint: nil, cluster: nil, region: nil, environment: ["HOME": "/home/ada"], readFile: { _ in nil }
+            ).caBundle == nil)
+    }
 }

@@ -17,7 +17,8 @@ public final class ClusterControlPlane: Sendable {
     public let port: Int
     public let dataDirectory: String
     public let daemon: DaemonProcess
-    public var endpoint: String { "http://\(address):\(port)" }
+    /// HTTPS from the run's test CA (`TestPKI`), which its clients trust and its join tokens name.
+    public var endpoint: String { "https://\(address):\(port)" }
 
     /// - Parameters:
     ///   - agentGracePeriod: `--agent-grace-period` (an agent silent this long is disconnected).
@@ -30,6 +31,7 @@ public final class ClusterControlPlane: Sendable {
         self.dataDirectory = dataDirectory
         port = try freePort(on: address)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try TestPKI.install(into: URL(fileURLWithPath: dataDirectory))
         var environment = ProcessInfo.processInfo.environment
         environment["FLOTILLA_ADMIN_ACCESS_KEY_ID"] = TestAccessKeys.administrator.accessKeyID
         environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] = TestAccessKeys.administrator.secretAccessKey

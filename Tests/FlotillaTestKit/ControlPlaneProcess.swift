@@ -10,13 +10,18 @@ import Glibc
 
 /// The built `ecs-control-plane` binary running as a real process on a free loopback port and a data dir.
 ///
+/// It serves HTTPS from the run's test CA (`TestPKI`, put in its data dir before it starts), which every test client
+/// trusts; `--insecure-plain-http` in `arguments` makes it plain HTTP (for raw-socket tests of the HTTP limits).
+///
 /// Tests run after `swift build --build-tests`, so the binary is at `<repo>/.build/debug/ecs-control-plane`.
 public final class ControlPlaneProcess: Sendable {
     public let port: Int
     public let dataDirectory: URL
     /// The process; its stdout and stderr go to `<data dir>.log`, removed with the data directory.
     public let daemon: DaemonProcess
-    public var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// Whether it serves HTTPS (the default).
+    public let servesTLS: Bool
+    public var endpoint: String { "\(servesTLS ? "https" : "http")://127.0.0.1:\(port)" }
 
     /// The repository root, found from this file's path.
     public static let repositoryRoot = URL(fileURLWithPath: #filePath)
@@ -42,6 +47,8 @@ public final class ControlPlaneProcess: Sendable {
             ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
         self.dataDirectory = dataDirectory
+        servesTLS = !arguments.contains("--insecure-plain-http")
+        if servesTLS { try TestPKI.install(into: dataDirectory) }
         region = viaEnvironment ? "eu-north-1" : "us-east-1"
         var environment = ProcessInfo.processInfo.environment
         if !arguments.contains("--insecure-no-auth") {
@@ -119,7 +126,7 @@ public final class ControlPlaneProcess: Sendable {
 }
 
 /// One JSON 1.1 `POST /` to `endpoint` as the operation `target` names, signed with `credentials` for `region` (nil:
-/// unsigned), the way the awscli calls; the status and the body.
+/// unsigned), the way the awscli calls, trusting the test CA; the status and the body.
 public func signedPost(
     endpoint: String, target: String, _ json: String,
     as credentials: AWSCredentials? = TestAccessKeys.administrator, region: String = "us-east-1"
@@ -130,8 +137,8 @@ public func signedPost(
     request.setValue("application/x-amz-json-1.1", forHTTPHeaderField: "Content-Type")
     request.httpBody = Data(json.utf8)
     if let credentials { request.sign(with: credentials, region: region) }
-    let (data, response) = try await URLSession.shared.data(for: request)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    let response = try await TestPKI.transport.send(request, timeout: .seconds(30))
+    return (response.statusCode, response.body)
 }
 
 public enum ControlPlaneProcessError: Error, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import FlotillaClient
 public import Foundation
 public import TaskDefinitions
 #if canImport(FoundationNetworking)
@@ -201,10 +202,9 @@ extension JSONValue {
 
 /// One HTTP GET with a short timeout; the body when it answered 200, else nil. For addresses of the run only.
 public func httpGet(_ url: String, timeout: TimeInterval = 2) async -> String? {
-    var request = URLRequest(url: URL(string: url)!)
-    request.timeoutInterval = timeout
-    guard let (data, response) = try? await URLSession.shared.data(for: request),
-        (response as? HTTPURLResponse)?.statusCode == 200
+    let request = URLRequest(url: URL(string: url)!)
+    guard let response = try? await TestPKI.transport.send(request, timeout: .milliseconds(Int64(timeout * 1000))),
+        response.statusCode == 200
     else { return nil }
-    return String(decoding: data, as: UTF8.self)
+    return String(decoding: response.body, as: UTF8.self)
 }

@@ -19,6 +19,12 @@ public enum SlowClients {
         return false
     }
 
+    /// A connection that sends nothing at all: under TLS, a handshake never started. True when the server closed it.
+    public static func silentIsClosed(port: Int, within bound: Duration = .seconds(15)) async throws -> Bool {
+        let connection = try RawConnection(port: port)
+        return await connection.waitForClose(within: bound)
+    }
+
     /// A complete head announcing 1,000 bytes of body, then one byte at a time. True when the server closed the
     /// connection before the body was complete (it would take far longer than `bound`).
     public static func slowBodyIsCut(

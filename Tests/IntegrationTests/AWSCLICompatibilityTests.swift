@@ -7,9 +7,11 @@ import Testing
 /// The stock awscli, unchanged, against the real `ecs-control-plane` binary.
 @Suite("awscli compatibility", .serialized, .timeLimit(.minutes(10)))
 struct AWSCLICompatibilityTests {
-    /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json`, signing with `credentials`.
+    /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json`, signing with `credentials`, over
+    /// HTTPS verified against `caBundle` (`AWS_CA_BUNDLE`; the test CA unless said, nil: none).
     static func aws(
-        _ arguments: [String], endpoint: String, as credentials: AWSCredentials = TestAccessKeys.administrator
+        _ arguments: [String], endpoint: String, as credentials: AWSCredentials = TestAccessKeys.administrator,
+        caBundle: String? = TestPKI.caBundle
     ) async throws -> (status: Int32, json: JSONValue, stderr: String) {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-aws-home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
@@ -21,6 +23,7 @@ struct AWSCLICompatibilityTests {
         environment["AWS_CONFIG_FILE"] = home.appendingPathComponent("config").path
         environment["AWS_SHARED_CREDENTIALS_FILE"] = home.appendingPathComponent("credentials").path
         environment["HOME"] = home.path
+        environment["AWS_CA_BUNDLE"] = caBundle
         let output = try await HostCommand.runToCompletion(
             ["/usr/bin/env", "aws", "ecs"] + arguments + [
                 "--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json",
@@ -161,7 +164,7 @@ struct AWSCLICompatibilityTests {
             import boto3, botocore, datetime, sys
             from unittest import mock
             kwargs = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
-                          aws_secret_access_key=sys.argv[3])
+                          aws_secret_access_key=sys.argv[3], verify=sys.argv[4])
             ecs = boto3.client("ecs", **kwargs)
             print("clusters", len(ecs.list_clusters()["clusterArns"]))
             old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=6)
@@ -173,10 +176,25 @@ struct AWSCLICompatibilityTests {
             """
         let boto = try await HostCommand.runToCompletion([
             "/usr/bin/env", "python3", "-c", script, server.endpoint, TestAccessKeys.administrator.accessKeyID,
-            TestAccessKeys.administrator.secretAccessKey,
+            TestAccessKeys.administrator.secretAccessKey, TestPKI.caBundle,
         ])
         #expect(boto.status == 0, "\(boto.stderr)")
         #expect(boto.stdout.contains("clusters 0"))
         #expect(boto.stdout.contains("InvalidSignatureException Signature expired"), "\(boto.stdout)")
+    }
+
+    @Test("Over HTTPS, aws ecs trusts the control plane with AWS_CA_BUNDLE and refuses it without")
+    func tlsTrust() async throws {
+        // Given a control plane serving HTTPS from its cluster CA
+        let server = try await ControlPlaneProcess()
+        defer { server.terminate() }
+        #expect(server.endpoint.hasPrefix("https://"))
+        // When the awscli calls it with the CA, and without (the system's trust store)
+        let trusted = try await Self.aws(["list-clusters"], endpoint: server.endpoint)
+        let untrusted = try await Self.aws(["list-clusters"], endpoint: server.endpoint, caBundle: nil)
+        // Then the first is answered and the second refuses the certificate
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        #expect(untrusted.status != 0)
+        #expect(untrusted.stderr.contains("SSL validation failed"), "\(untrusted.stderr)")
     }
 }

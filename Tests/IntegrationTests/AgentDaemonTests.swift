@@ -16,7 +16,30 @@ struct AgentDaemonTests {
     @Test func aWrongJoinTokenIsRefusedAndTheAgentExitsNonZero() async throws {
         // Given a control plane whose join tokens are not the agent's
         let plane = try await AgentDaemonControlPlane.start()
-        try await expectRefusal(of: String(repeating: "0", count: 64), by: plane, instancesAfter: 0)
+        // (with the right CA hash after it, so the agent trusts the control plane and sends it)
+        try await expectRefusal(
+            of: String(repeating: "0", count: 64) + "." + TestPKI.caCertHash, by: plane, instancesAfter: 0)
+    }
+
+    @Test func aJoinTokenNamingAnotherCAIsNotSentAndTheAgentExitsNonZero() async throws {
+        // Given a valid join token whose CA hash is not the control plane's CA's
+        let plane = try await AgentDaemonControlPlane.start()
+        let token = try await plane.joinToken()
+        #expect(token.hasSuffix("." + TestPKI.caCertHash), "\(token)")
+        let secretPart = try #require(token.components(separatedBy: ".sha256:").first)
+        let agent = try AgentDaemonProcess(
+            endpoint: plane.process.endpoint, joinToken: secretPart + ".sha256:" + String(repeating: "ab", count: 32))
+        try await plane.run(agent) {
+            // When the agent starts
+            try agent.start()
+            let status = await agent.waitForExit(within: .seconds(60))
+            // Then it refuses the control plane with one clear line, registers nothing and stores no CA
+            #expect(status != nil && status != 0)
+            #expect(agent.log.contains("the control plane is not the one the join token names"), "\(agent.log)")
+            let instances = try await plane.ecs("ListContainerInstances", #"{"cluster": "default"}"#)
+            #expect(instances["containerInstanceArns"]?.arrayValue?.count == 0)
+            #expect(!FileManager.default.fileExists(atPath: agent.dataDirectory + "/agent/control-plane-ca.pem"))
+        }
     }
 
     @Test func aUsedUpJoinTokenIsRefusedAndTheAgentExitsNonZero() async throws {
@@ -58,6 +81,11 @@ struct AgentDaemonTests {
             try await agent.importBusybox()
             try agent.start()
             #expect(try await agent.waitForLog("container instance registered"), "\(agent.log)")
+            // (over TLS, having verified the control plane by the token's CA hash and kept that CA, 0600)
+            #expect(agent.log.contains("control plane CA verified by the join token's hash"))
+            let storedCA = agent.dataDirectory + "/agent/control-plane-ca.pem"
+            let attributes = try FileManager.default.attributesOfItem(atPath: storedCA)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
             func instanceKeys() async throws -> [String] {
                 let keys = try await plane.process.post(TargetPrefix.flotilla.target("ListAccessKeys"), "{}")
                 let listed = try JSONDecoder().decode(JSONValue.self, from: keys.body)["accessKeys"]?.arrayValue ?? []

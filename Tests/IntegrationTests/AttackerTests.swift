@@ -82,7 +82,8 @@ struct AttackerTests {
         _ = try await server.call("CreateCluster", #"{"clusterName": "default"}"#)
         let (_, tokenBody) = try await server.post(TargetPrefix.agent.target("CreateJoinToken"), "{}")
         let joinToken = try #require(json(tokenBody)["joinToken"]?.stringValue)
-        let joinSecret = try #require(joinToken.split(separator: ".").last.map(String.init))
+        // `<id>.<secret>.sha256:<CA hash>`: the secret is the second part.
+        let joinSecret = String(joinToken.split(separator: ".")[1])
         _ = try await server.post(
             TargetPrefix.agent.target("Register"), registration(token: joinToken, hostname: "h"), as: nil)
         let directory = server.dataDirectory.path

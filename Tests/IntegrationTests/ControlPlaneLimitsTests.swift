@@ -8,9 +8,9 @@ import Testing
 extension ControlPlaneProcessTests {
     @Test("Slowloris, slow-body and idle connections are closed at their 1 s deadlines while requests are served")
     func slowClients() async throws {
-        // Given a control plane with 1 s deadlines
+        // Given a control plane with 1 s deadlines (plain HTTP: the attackers write raw HTTP/1.1)
         let server = try await ControlPlaneProcess(arguments: [
-            "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "1s",
+            "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "1s", "--insecure-plain-http",
         ])
         defer { server.terminate() }
         // When the three attackers play at once
@@ -29,7 +29,7 @@ extension ControlPlaneProcessTests {
     @Test("A connection beyond --max-connections is answered 503 and closed; open ones are still served")
     func connectionCap() async throws {
         let server = try await ControlPlaneProcess(arguments: [
-            "--max-connections", "3", "--header-timeout", "60s", "--idle-timeout", "60s",
+            "--max-connections", "3", "--header-timeout", "60s", "--idle-timeout", "60s", "--insecure-plain-http",
         ])
         defer { server.terminate() }
         // When 3 connections are open and a 4th comes
@@ -40,6 +40,18 @@ extension ControlPlaneProcessTests {
         #expect(refusal.contains("ServiceUnavailableException"))
         #expect(refusal.contains("maximum of 3 connections"))
         #expect(served)
+    }
+
+    @Test("Under TLS, a client that never finishes its handshake is closed at the 1 s header deadline")
+    func stalledHandshake() async throws {
+        // Given a TLS control plane with a 1 s header deadline
+        let server = try await ControlPlaneProcess(arguments: ["--header-timeout", "1s"])
+        defer { server.terminate() }
+        // When a client connects and sends nothing (nor a ClientHello)
+        async let stalled = SlowClients.silentIsClosed(port: server.port)
+        // Then it is closed, and TLS clients are served meanwhile
+        #expect(try await server.call("CreateCluster", #"{"clusterName": "served"}"#).status == 200)
+        #expect(try await stalled)
     }
 
     @Test("A database corrupted in the middle: one line on stderr naming the file, exit status 1")

@@ -114,8 +114,7 @@ struct ControlPlaneProcessTests {
             #expect(try Self.json(reply.body)["__type"]?.stringValue == type)
         }
         #expect(try await server.call("CreateCluster", #"{"clusterName": "still-here"}"#).status == 200)
-        let metrics = try await URLSession.shared.data(from: URL(string: "\(server.endpoint)/metrics")!)
-        let text = String(decoding: metrics.0, as: UTF8.self)
+        let text = try #require(await httpGet("\(server.endpoint)/metrics"))
         #expect(text.contains("flotilla_controlplane_requests_total"))
         #expect(text.contains(#"operation="CreateCluster""#))
     }

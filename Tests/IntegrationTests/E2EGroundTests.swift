@@ -55,7 +55,9 @@ struct E2EGroundTests {
         defer { controlPlane.daemon.kill9() }
         try await controlPlane.start()
         let host = try lab.addHost(1)
-        let healthz = ["curl", "-fsS", "--max-time", "2", "\(controlPlane.endpoint)/healthz"]
+        let healthz = [
+            "curl", "-fsS", "--max-time", "2", "--cacert", TestPKI.caBundle, "\(controlPlane.endpoint)/healthz",
+        ]
 
         // When curl inside the host asks /healthz
         let inside = try host.run(healthz)

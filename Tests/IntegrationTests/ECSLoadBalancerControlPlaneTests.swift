@@ -138,7 +138,7 @@ struct ECSLoadBalancerControlPlaneTests {
         defer { for backend in backends { backend.kill() } }
         let port = try freePort()
         let controlPlanePort = try freePort()
-        let endpoint = "http://127.0.0.1:\(controlPlanePort)"
+        let endpoint = "https://127.0.0.1:\(controlPlanePort)"
 
         // Given ecs-lb started before its control plane, serving the balancer as the control plane defines it
         let standalone = try StandaloneBalancer(controlPlane: endpoint, name: "web", listen: nil)
@@ -312,7 +312,8 @@ private final class StandaloneBalancer: Sendable {
                 LoadBalancerProcess.binary.path, "--control-plane", controlPlane, "--load-balancer-name", name,
                 "--poll-interval", "0.2",
             ] + (listen.map { ["--listen", "127.0.0.1:\($0)"] } ?? []),
-            environment: ProcessInfo.processInfo.environment.merging(TestAccessKeys.environment()) { $1 },
+            environment: ProcessInfo.processInfo.environment.merging(TestAccessKeys.environment()) { $1 }
+                .merging(["AWS_CA_BUNDLE": TestPKI.caBundle]) { $1 },
             logFile: FileManager.default.temporaryDirectory.appendingPathComponent("ecs-lb-\(UUID().uuidString).log")
                 .path)
         try daemon.start()

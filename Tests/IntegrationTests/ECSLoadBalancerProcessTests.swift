@@ -104,6 +104,8 @@ struct ECSLoadBalancerProcessTests {
             (["--config", "/nonexistent/lb.json"], "/nonexistent/lb.json"),
             (["--control-plane", "ftp://127.0.0.1:1", "--load-balancer-name", "web"], "--control-plane"),
             (["--control-plane", "http://127.0.0.1:1"], "--load-balancer-name"),
+            // refused before any connection: plain HTTP beyond loopback (an `.invalid` name, never resolved)
+            (["--control-plane", "http://control-plane.invalid:8080", "--load-balancer-name", "web"], "plain http://"),
             (["--listen", "127.0.0.1:0", "--load-balancer-name", "web"], "--load-balancer-name"),
         ])
     func badInput(_ arguments: [String], _ named: String) async throws {

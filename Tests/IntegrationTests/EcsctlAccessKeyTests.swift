@@ -24,7 +24,7 @@ struct EcsctlAccessKeyTests {
         ) async throws -> HostCommandResult {
             var environment = [
                 "PATH": "/usr/bin:/bin", "HOME": home.path, "XDG_CONFIG_HOME": home.path,
-                "FLOTILLA_ENDPOINT": server.endpoint,
+                "FLOTILLA_ENDPOINT": server.endpoint, "AWS_CA_BUNDLE": TestPKI.caBundle,
             ]
             if administrator { environment.merge(TestAccessKeys.environment()) { $1 } }
             environment.merge(extra) { $1 }

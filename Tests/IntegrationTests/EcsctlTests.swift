@@ -253,4 +253,27 @@ struct EcsctlTests {
             output.stderr.hasPrefix("ecsctl: could not connect to the endpoint http://127.0.0.1:\(port)"),
             "\(output.stderr)")
     }
+
+    @Test func anHTTPSControlPlaneIsVerifiedAgainstTheCABundleAndRefusedWithout() async throws {
+        // Given a control plane serving HTTPS from its cluster CA
+        let controlPlane = try await ControlPlaneProcess()
+        defer { controlPlane.terminate() }
+
+        // When ecsctl calls it trusting the CA through AWS_CA_BUNDLE, through --ca-bundle, and not at all
+        let viaEnvironment = try await ecsctl(["list-clusters"], endpoint: controlPlane.endpoint)
+        let viaFlag = try await ecsctl(
+            ["list-clusters", "--ca-bundle", TestPKI.caBundle], endpoint: controlPlane.endpoint, caBundle: nil)
+        let without = try await ecsctl(["list-clusters"], endpoint: controlPlane.endpoint, caBundle: nil)
+        let unreadable = try await ecsctl(
+            ["list-clusters", "--ca-bundle", "/nonexistent/ca.pem"], endpoint: controlPlane.endpoint, caBundle: nil)
+
+        // Then the first two are answered; without the CA it refuses the certificate in one line naming the problem
+        #expect(viaEnvironment.status == 0, "\(viaEnvironment.stderr)")
+        #expect(viaFlag.status == 0, "\(viaFlag.stderr)")
+        #expect(without.status == 255)
+        #expect(without.stderrLines.count == 1, "\(without.stderr)")
+        #expect(without.stderr.contains("the server's certificate is not signed by"), "\(without.stderr)")
+        #expect(unreadable.status != 0)
+        #expect(unreadable.stderr.contains("/nonexistent/ca.pem: cannot be read"), "\(unreadable.stderr)")
+    }
 }

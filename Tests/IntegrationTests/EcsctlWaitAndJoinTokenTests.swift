@@ -25,13 +25,16 @@ struct EcsctlWaitAndJoinTokenTests {
             """
             {"cluster": "\(cluster)", "joinToken": "\(joinToken)", "hostname": "host-a", "resources": {"cpu": 1024, "memory": 1024}}
             """.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let body = try? JSONDecoder().decode(JSONValue.self, from: data)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, body?["__type"]?.stringValue)
+        let response = try await TestPKI.transport.send(request, timeout: .seconds(30))
+        let body = try? JSONDecoder().decode(JSONValue.self, from: response.body)
+        return (response.statusCode, body?["__type"]?.stringValue)
     }
 
-    /// `<6 lowercase alnum>.<32 lowercase alnum>`: what create-join-token and get-join-token print.
+    /// `<6 lowercase alnum>.<32 lowercase alnum>.sha256:<the test CA's hash>`: what create-join-token and
+    /// get-join-token print.
     func isJoinToken(_ text: String) -> Bool {
+        guard text.hasSuffix("." + TestPKI.caCertHash) else { return false }
+        let text = String(text.dropLast(TestPKI.caCertHash.count + 1))
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         let alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
         return parts.count == 2 && parts[0].count == 6 && parts[1].count == 32

@@ -99,8 +99,8 @@ public struct ECSAPI: Sendable {
                 region: configuration.region,
                 accountID: configuration.accountID,
                 endpoint: configuration.advertisedEndpoint
-                    ?? request.head.authority.map { "http://\($0)" }
-                    ?? "http://\(configuration.host):\(configuration.port)",
+                    ?? request.head.authority.map { "\(configuration.servesTLS ? "https" : "http")://\($0)" }
+                    ?? "\(configuration.servesTLS ? "https" : "http")://\(configuration.host):\(configuration.port)",
                 now: now,
                 clock: clock,
                 store: store,

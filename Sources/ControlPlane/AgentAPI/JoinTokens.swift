@@ -1,3 +1,4 @@
+import AgentProtocol
 import FlotillaDigest
 import ECSProtocol
 import Foundation
@@ -115,7 +116,11 @@ extension OperationContext {
             let deleted = replacingOthers ? try db.deleteJoinTokens(cluster: cluster.clusterName) : 0
             let issued = try db.createJoinToken(
                 for: cluster, ttlSeconds: ttlSeconds, uses: uses, description: description, now: now)
-            return (describe(issued.stored, clusterArn: cluster.clusterArn, joinToken: issued.token), deleted)
+            var answer = describe(
+                issued.stored, clusterArn: cluster.clusterArn,
+                joinToken: JoinTokenText.joining(issued.token, caCertHash: configuration.caCertificateHash))
+            answer.caCertHash = configuration.caCertificateHash
+            return (answer, deleted)
         }
         var metadata: Logger.Metadata = [
             "cluster": "\(token.cluster)", "joinToken.id": "\(token.tokenId)",

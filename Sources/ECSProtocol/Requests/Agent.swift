@@ -201,13 +201,17 @@ public struct JoinTokenDescription: Codable, Hashable, Sendable {
     /// Registrations left; nil: unlimited until it expires.
     public var usesLeft: Int?
     public var description: String?
-    /// `<tokenId>.<secret>`: only in CreateJoinToken's (GetJoinToken's, RotateJoinToken's) answer.
+    /// `<tokenId>.<secret>`, followed by `.sha256:<hex>` of the control plane's CA when it serves TLS with its own
+    /// (`JoinTokenText`): only in CreateJoinToken's (GetJoinToken's, RotateJoinToken's) answer.
     public var joinToken: String?
+    /// The CA hash the token carries (`sha256:<hex>` of its SubjectPublicKeyInfo), on its own.
+    public var caCertHash: String?
 
     public init(
         tokenId: String, cluster: String, clusterArn: String, createdAt: Double, expiresAt: Double,
-        usesLeft: Int? = nil, description: String? = nil, joinToken: String? = nil
+        usesLeft: Int? = nil, description: String? = nil, joinToken: String? = nil, caCertHash: String? = nil
     ) {
+        self.caCertHash = caCertHash
         self.tokenId = tokenId
         self.cluster = cluster
         self.clusterArn = clusterArn
@@ -239,9 +243,10 @@ public enum JoinTokenRules {
         id.utf8.count == idLength && id.utf8.allSatisfy(isTokenCharacter)
     }
 
-    /// Splits `<id>.<secret>` into its halves; nil when it is not of that shape.
+    /// Splits `<id>.<secret>` (a CA hash after it, `JoinTokenText`, is ignored) into its halves; nil when it is not
+    /// of that shape.
     public static func parse(_ token: String) -> (id: String, secret: String)? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = JoinTokenText.split(token).token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, isTokenID(String(parts[0])),
             (minSecretLength...maxSecretLength).contains(parts[1].utf8.count),
             parts[1].utf8.allSatisfy(isTokenCharacter)

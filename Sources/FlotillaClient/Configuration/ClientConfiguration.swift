@@ -11,7 +11,9 @@ import TaskDefinitions
 ///
 /// Credentials and the region come as the AWS CLI finds them (`AWSProfileResolver`): `--profile`, else
 /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else the `AWS_PROFILE` (or `default`) profile of `~/.aws/credentials`
-/// and `~/.aws/config`.
+/// and `~/.aws/config`; so does the CA bundle `https://` endpoints are verified against (`--ca-bundle`, else
+/// `AWS_CA_BUNDLE`, else the profile's `ca_bundle`; none: the system's trust store). A plain `http://` endpoint must
+/// be loopback.
 public struct ClientConfiguration: Hashable, Sendable {
     public static let defaultEndpoint = URL(string: "http://127.0.0.1:8080")!
     public static let defaultCluster = "default"
@@ -24,15 +26,18 @@ public struct ClientConfiguration: Hashable, Sendable {
     public var region: String?
     /// The access key requests are signed with; nil when none was found (the control plane then refuses them).
     public var credentials: AWSCredentials?
+    /// The PEM file of the CAs an `https://` endpoint's certificate must chain to; nil: the system's trust store.
+    public var caBundle: String?
 
     public init(
         endpoint: URL = ClientConfiguration.defaultEndpoint, cluster: String = ClientConfiguration.defaultCluster,
-        region: String? = nil, credentials: AWSCredentials? = nil
+        region: String? = nil, credentials: AWSCredentials? = nil, caBundle: String? = nil
     ) {
         self.endpoint = endpoint
         self.cluster = cluster
         self.region = region
         self.credentials = credentials
+        self.caBundle = caBundle
     }
 
     /// Why a configuration could not be resolved.
@@ -73,9 +78,10 @@ public struct ClientConfiguration: Hashable, Sendable {
     ///   - cluster: the `--cluster` flag.
     ///   - region: the `--region` flag.
     ///   - profile: the `--profile` flag.
+    ///   - caBundle: the `--ca-bundle` flag.
     ///   - readFile: the contents of a path, or nil when there is no such file.
     public static func resolve(
-        endpoint: String?, cluster: String?, region: String?, profile: String? = nil,
+        endpoint: String?, cluster: String?, region: String?, profile: String? = nil, caBundle: String? = nil,
         environment: [String: String],
         readFile: (String) -> Data?
     ) throws(Error) -> ClientConfiguration {
@@ -101,6 +107,12 @@ public struct ClientConfiguration: Hashable, Sendable {
         let aws: (credentials: AWSCredentials?, region: String?)
         do {
             aws = try AWSProfileResolver.resolve(profile: profile, environment: environment, readFile: readFile)
+            if let caBundle, !caBundle.isEmpty {
+                resolved.caBundle = caBundle
+            } else {
+                resolved.caBundle = try AWSProfileResolver.caBundle(
+                    profile: profile, environment: environment, readFile: readFile)
+            }
         } catch {
             throw .credentials(error)
         }
@@ -111,10 +123,10 @@ public struct ClientConfiguration: Hashable, Sendable {
 
     /// Resolves the configuration from this process's environment and the real config files.
     public static func resolve(
-        endpoint: String?, cluster: String?, region: String?, profile: String? = nil
+        endpoint: String?, cluster: String?, region: String?, profile: String? = nil, caBundle: String? = nil
     ) throws(Error) -> ClientConfiguration {
         try resolve(
-            endpoint: endpoint, cluster: cluster, region: region, profile: profile,
+            endpoint: endpoint, cluster: cluster, region: region, profile: profile, caBundle: caBundle,
             environment: ProcessInfo.processInfo.environment,
             readFile: { FileManager.default.contents(atPath: $0) })
     }

@@ -5,7 +5,11 @@ public struct AgentConfiguration: Hashable, Sendable {
     /// The control plane's URL (`--endpoint`).
     public var endpoint: URL
     public var cluster: String
+    /// As the user holds it: `<id>.<secret>`, and `.sha256:<hex>` of the cluster CA after it (`JoinTokenText`).
     public var joinToken: String
+    /// A PEM file of the CA to verify an `https://` control plane with (`--ca-bundle`); nil: the CA whose hash the
+    /// join token carries (learned on first contact and kept in the state directory), else the system's trust store.
+    public var caBundle: String?
     /// Holds `agent/` (identity, task records), `images/`, `containers/` and `network/`.
     public var dataDirectory: String
     public var availabilityZone: String?
@@ -31,8 +35,9 @@ public struct AgentConfiguration: Hashable, Sendable {
         attributes: [AgentAttributePair] = [], listenHost: String = "127.0.0.1", listenPort: Int = 51678,
         advertiseAddress: String? = nil, cgroupParent: String = "flotilla",
         network: NetworkConfiguration = NetworkConfiguration(), pollWaitSeconds: Int = 20,
-        metricsInterval: Duration = .seconds(10)
+        metricsInterval: Duration = .seconds(10), caBundle: String? = nil
     ) {
+        self.caBundle = caBundle
         self.endpoint = endpoint
         self.cluster = cluster
         self.joinToken = joinToken

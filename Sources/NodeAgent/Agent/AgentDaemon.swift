@@ -85,7 +85,7 @@ public struct AgentDaemon: Service {
                 try await connection.register()
                 return true
             } catch let error as AgentError {
-                logger.error("agent join token refused", metadata: ["error": "\(error)"])
+                logger.error("agent cannot join the cluster", metadata: ["error": "\(error)"])
                 throw error
             } catch {
                 failures += 1

@@ -5,9 +5,6 @@ import Logging
 import Metrics
 import SigV4
 import TaskDefinitions
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Why the agent cannot go on.
 public enum AgentError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -15,6 +12,8 @@ public enum AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     case joinTokenRefused(cluster: String, message: String)
     /// The agent's own state could not be read or written.
     case state(String)
+    /// The control plane's certificate chain has no CA with the hash the join token carries.
+    case controlPlaneNotTrusted(String)
 
     public var description: String {
         switch self {
@@ -22,6 +21,8 @@ public enum AgentError: Error, Hashable, Sendable, CustomStringConvertible {
             "the control plane refused the join token for cluster \(cluster): \(message) "
                 + "(get the current one with `ecsctl get-join-token --cluster \(cluster)`)"
         case .state(let message): message
+        case .controlPlaneNotTrusted(let message):
+            "the control plane is not the one the join token names: \(message)"
         }
     }
 }
@@ -47,11 +48,67 @@ actor ControlPlaneConnection {
         self.logger = logger
         identity = try files.loadIdentity(cluster: configuration.cluster)
         let timeout = TimeInterval(configuration.pollWaitSeconds + 10)
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = timeout
+        client = ECSClient(endpoint: configuration.endpoint, timeout: timeout)
+    }
+
+    // MARK: - Trust
+
+    /// Whether `client` trusts the control plane's CA yet (`establishTrust`).
+    private var isTrustEstablished = false
+
+    /// Where the agent keeps the CA its join token named, once verified: later starts trust it without the token.
+    var storedCAPath: String { files.directory + "/control-plane-ca.pem" }
+
+    /// Makes `client` verify an `https://` control plane: against `--ca-bundle`; else against the CA the join token's
+    /// hash names — the stored copy when its hash matches, else the one found in the chain the control plane
+    /// presents (`HTTPTransport.discoverCA`), then stored (0600); else against the system's trust store.
+    /// - Throws: `AgentError.controlPlaneNotTrusted` when the chain has no CA with the token's hash;
+    ///   `HTTPTransportError` when the control plane cannot be reached (the caller retries).
+    private func establishTrust() async throws {
+        guard !isTrustEstablished, configuration.endpoint.scheme?.lowercased() == "https" else { return }
+        let tokenHash = JoinTokenText.split(configuration.joinToken).caCertHash
+        let path: String?
+        if let bundle = configuration.caBundle {
+            path = bundle
+        } else if FileManager.default.fileExists(atPath: storedCAPath),
+            tokenHash == nil || HTTPTransport.caCertHash(ofPEMFile: storedCAPath) == tokenHash
+        {
+            path = storedCAPath
+        } else if let tokenHash {
+            let pem: String
+            do {
+                pem = try await HTTPTransport.discoverCA(at: configuration.endpoint, caCertHash: tokenHash)
+            } catch {
+                // Not `catch .caHashMismatch`: a pattern on the typed error crashes Swift 6.3.1's SIL ownership check.
+                if case .caHashMismatch = error { throw AgentError.controlPlaneNotTrusted(error.description) }
+                throw error
+            }
+            try? FileManager.default.removeItem(atPath: storedCAPath)
+            guard
+                FileManager.default.createFile(
+                    atPath: storedCAPath, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600])
+            else {
+                throw AgentError.state("\(storedCAPath): cannot be written")
+            }
+            logger.info(
+                "control plane CA verified by the join token's hash and stored",
+                metadata: ["tls.ca": "\(storedCAPath)", "tls.ca.hash": "\(tokenHash)"])
+            path = storedCAPath
+        } else {
+            path = nil
+        }
+        var transport = HTTPTransport.systemTrust
+        if let path {
+            do {
+                transport = try HTTPTransport(trust: .caBundle(path: path))
+            } catch {
+                throw AgentError.state("\(error)")
+            }
+        }
         client = ECSClient(
-            endpoint: configuration.endpoint, timeout: timeout, session: URLSession(configuration: sessionConfiguration)
-        )
+            endpoint: client.endpoint, region: client.region, credentials: client.credentials, timeout: client.timeout,
+            transport: transport)
+        isTrustEstablished = true
     }
 
     var containerInstanceArn: String? { identity.containerInstanceArn }
@@ -65,6 +122,7 @@ actor ControlPlaneConnection {
     ///   cannot be reached or refuses for another reason.
     @discardableResult
     func register() async throws -> RegisterAgentResponse {
+        try await establishTrust()
         let credentials = identity.credentials
         let address = configuration.hostAddress
         var attributes = [
@@ -77,7 +135,8 @@ actor ControlPlaneConnection {
         attributes += configuration.attributes.map { AgentAttribute(name: $0.name, value: $0.value) }
         let endpointHost = address ?? "127.0.0.1"
         let request = RegisterAgentRequest(
-            cluster: configuration.cluster, joinToken: credentials == nil ? configuration.joinToken : nil,
+            cluster: configuration.cluster,
+            joinToken: credentials == nil ? JoinTokenText.split(configuration.joinToken).token : nil,
             containerInstanceArn: credentials == nil ? nil : identity.containerInstanceArn,
             hostname: AgentHost.hostname, address: address,
             agentEndpoint: "http://\(endpointHost):\(configuration.listenPort)", agentToken: identity.agentToken,

@@ -65,7 +65,7 @@ struct CreateService: AsyncParsableCommand {
         body.set("schedulingStrategy", schedulingStrategy)
         body.set("launchType", launchType)
         try body.setList("tags", tags, option: "--tags", shorthand: .strings)
-        let client = global.client(configuration)
+        let client = try global.client(configuration)
         let answer = try await client.call(.createService, .object(body))
         global.emit(answer) { ECSTables.services([$0["service"] ?? .null]) }
         try await waiting.waitIfAsked(for: answer["service"], client: client, cluster: configuration.cluster)

@@ -3,13 +3,17 @@ import FlotillaClient
 import TaskDefinitions
 
 /// `ecsctl create-join-token`: a short-lived token for agents to join with, as `kubeadm token create`: printed alone
-/// so `FLOTILLA_JOIN_TOKEN=$(ecsctl create-join-token ...)` works. Its secret is shown this once.
+/// so `FLOTILLA_JOIN_TOKEN=$(ecsctl create-join-token ...)` works. Its secret is shown this once. From a control plane
+/// serving TLS with its cluster CA the token ends with `.sha256:<hex>`, the CA's hash, which the agent verifies the
+/// control plane with (`JoinTokenText`).
 struct CreateJoinToken: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create-join-token",
         abstract: "Creates a join token (shown only now) and prints it alone.",
         discussion: """
-            Agents pass it through FLOTILLA_JOIN_TOKEN or --join-token-file. It registers new instances only, until \
+            Agents pass it through FLOTILLA_JOIN_TOKEN or --join-token-file. It ends with the sha256 of the control \
+            plane's cluster CA, which the agent checks the control plane's certificate chain against before it sends \
+            anything (no CA file needed on the agent's host). It registers new instances only, until \
             it expires (--ttl, default 24h, at most 168h) or its uses run out (--uses, default unlimited).
             """)
 

@@ -50,7 +50,7 @@ struct UpdateService: AsyncParsableCommand {
         try body.setList("placementStrategy", placementStrategy, option: "--placement-strategy", shorthand: .strings)
         try body.setList("loadBalancers", loadBalancers, option: "--load-balancers")
         body.set("healthCheckGracePeriodSeconds", healthCheckGracePeriodSeconds)
-        let client = global.client(configuration)
+        let client = try global.client(configuration)
         let answer = try await client.call(.updateService, .object(body))
         global.emit(answer) { ECSTables.services([$0["service"] ?? .null]) }
         try await waiting.waitIfAsked(for: answer["service"], client: client, cluster: configuration.cluster)
