@@ -4,7 +4,7 @@ import SwiftASN1
 import Testing
 import X509
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct ClusterCATests {
     @Test func aServerCertificateIsSignedByTheCAForItsNamesAndAddresses() throws {
         // Given a new CA

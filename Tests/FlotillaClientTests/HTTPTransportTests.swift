@@ -6,7 +6,7 @@ import FoundationNetworking
 import Testing
 
 /// The clients' transport, without a server: what it refuses before any byte leaves.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(10)))
 struct HTTPTransportTests {
     @Test func plainHTTPBeyondLoopbackIsRefusedBeforeConnecting() async throws {
         // Given the default transport (no plain HTTP beyond loopback)
