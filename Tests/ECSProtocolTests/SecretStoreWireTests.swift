@@ -60,6 +60,15 @@ struct SecretStoreWireTests {
         #expect(Self.refusal("AmazonSSM.PutParameter", body)?.type == error)
     }
 
+    @Test("A missing member is ValidationException naming it; a wrong JSON type SerializationException")
+    func missingMembers() {
+        let missing = Self.refusal("AmazonSSM.PutParameter", #"{"Value": "v", "Type": "String"}"#)
+        #expect(missing?.type == "ValidationException")
+        #expect(missing?.message.hasPrefix("Name") == true)
+        #expect(Self.refusal("secretsmanager.GetSecretValue", "{}")?.type == "ValidationException")
+        #expect(Self.refusal("AmazonSSM.GetParameter", #"{"Name": 5}"#)?.type == "SerializationException")
+    }
+
     @Test("Values: 4096 bytes at Standard, 8192 at Advanced, UTF-8 bytes counted; the value never in the message")
     func valueSizes() {
         func put(_ value: String, tier: String? = nil) -> ECSError? {

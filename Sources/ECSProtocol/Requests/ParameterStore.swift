@@ -1,7 +1,26 @@
-import Foundation
+public import Foundation
 
 // AWS Systems Manager Parameter Store on the control plane's endpoint (`X-Amz-Target: AmazonSSM.<Operation>`), as
 // botocore's `ssm` model shapes it: PascalCase members, SSM's error codes. Values never appear in an error message.
+
+// MARK: - Decoding
+
+/// A request of SSM or Secrets Manager: a member missing or null is their `ValidationException` (ECS says
+/// `InvalidParameterException`), naming the member; a member of the wrong JSON type is `SerializationException`, as
+/// for ECS.
+public protocol AWSValidatedRequest: ECSRequest, Decodable {}
+
+extension AWSValidatedRequest {
+    public static func decode(_ body: Data) throws -> Self {
+        do {
+            return try RequestDecoding.decode(Self.self, from: body)
+        } catch let error as DecodingError {
+            let refusal = RequestDecoding.ecsError(from: error)
+            guard refusal.type == ECSError.invalidParameter("").type else { throw refusal }
+            throw ECSError("ValidationException", refusal.message)
+        }
+    }
+}
 
 // MARK: - Vocabulary
 
@@ -24,7 +43,7 @@ public enum ParameterTier: String, Codable, CaseIterable, Hashable, Sendable {
 // MARK: - Requests
 
 /// `AmazonSSM.PutParameter`: creates a parameter, or a new version of one with `Overwrite`.
-public struct PutParameterRequest: ECSRequest, Decodable {
+public struct PutParameterRequest: AWSValidatedRequest {
     public var name: String
     public var description: String?
     public var value: String
@@ -137,7 +156,7 @@ public struct ParameterTag: Decodable, Hashable, Sendable {
 }
 
 /// `AmazonSSM.GetParameter`.
-public struct GetParameterRequest: ECSRequest, Decodable {
+public struct GetParameterRequest: AWSValidatedRequest {
     public var name: String
     public var withDecryption: Bool?
 
@@ -152,7 +171,7 @@ public struct GetParameterRequest: ECSRequest, Decodable {
 }
 
 /// `AmazonSSM.GetParameters`: 1 to 10 names; the unknown ones come back in `InvalidParameters`.
-public struct GetParametersRequest: ECSRequest, Decodable {
+public struct GetParametersRequest: AWSValidatedRequest {
     public var names: [String]
     public var withDecryption: Bool?
 
@@ -167,7 +186,7 @@ public struct GetParametersRequest: ECSRequest, Decodable {
 }
 
 /// `AmazonSSM.GetParametersByPath`: the parameters under a hierarchy, 1 to 10 a page.
-public struct GetParametersByPathRequest: ECSRequest, Decodable {
+public struct GetParametersByPathRequest: AWSValidatedRequest {
     public var path: String
     public var recursive: Bool?
     public var parameterFilters: [ParameterStringFilter]?
@@ -197,7 +216,7 @@ public struct GetParametersByPathRequest: ECSRequest, Decodable {
 }
 
 /// `AmazonSSM.DeleteParameter`.
-public struct DeleteParameterRequest: ECSRequest, Decodable {
+public struct DeleteParameterRequest: AWSValidatedRequest {
     public var name: String
 
     enum CodingKeys: String, CodingKey { case name = "Name" }
@@ -208,7 +227,7 @@ public struct DeleteParameterRequest: ECSRequest, Decodable {
 }
 
 /// `AmazonSSM.DeleteParameters`: 1 to 10 names; the unknown ones come back in `InvalidParameters`.
-public struct DeleteParametersRequest: ECSRequest, Decodable {
+public struct DeleteParametersRequest: AWSValidatedRequest {
     public var names: [String]
 
     enum CodingKeys: String, CodingKey { case names = "Names" }
@@ -219,7 +238,7 @@ public struct DeleteParametersRequest: ECSRequest, Decodable {
 }
 
 /// `AmazonSSM.DescribeParameters`: metadata only (never a value), 1 to 50 a page.
-public struct DescribeParametersRequest: ECSRequest, Decodable {
+public struct DescribeParametersRequest: AWSValidatedRequest {
     public var filters: [JSONObjectPlaceholder]?
     public var parameterFilters: [ParameterStringFilter]?
     public var maxResults: Int?

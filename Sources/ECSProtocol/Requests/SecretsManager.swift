@@ -7,7 +7,7 @@ import Foundation
 // MARK: - Requests
 
 /// `secretsmanager.CreateSecret`.
-public struct CreateSecretRequest: ECSRequest, Decodable {
+public struct CreateSecretRequest: AWSValidatedRequest {
     public var name: String
     /// The first version's id; the awscli and boto3 fill in a UUID (the model marks it an idempotency token).
     public var clientRequestToken: String?
@@ -50,7 +50,7 @@ public struct CreateSecretRequest: ECSRequest, Decodable {
 }
 
 /// `secretsmanager.GetSecretValue`: the AWSCURRENT version unless a version id or stage says otherwise.
-public struct GetSecretValueRequest: ECSRequest, Decodable {
+public struct GetSecretValueRequest: AWSValidatedRequest {
     public var secretId: String
     public var versionId: String?
     public var versionStage: String?
@@ -77,7 +77,7 @@ public struct GetSecretValueRequest: ECSRequest, Decodable {
 }
 
 /// `secretsmanager.PutSecretValue`: a new version, which becomes AWSCURRENT (the one before, AWSPREVIOUS).
-public struct PutSecretValueRequest: ECSRequest, Decodable {
+public struct PutSecretValueRequest: AWSValidatedRequest {
     public var secretId: String
     public var clientRequestToken: String?
     public var secretString: String?
@@ -111,7 +111,7 @@ public struct PutSecretValueRequest: ECSRequest, Decodable {
 
 /// `secretsmanager.DeleteSecret`: scheduled after a recovery window (7 to 30 days, default 30), or at once with
 /// `ForceDeleteWithoutRecovery`.
-public struct DeleteSecretRequest: ECSRequest, Decodable {
+public struct DeleteSecretRequest: AWSValidatedRequest {
     public var secretId: String
     public var recoveryWindowInDays: Int64?
     public var forceDeleteWithoutRecovery: Bool?
@@ -143,7 +143,7 @@ public struct DeleteSecretRequest: ECSRequest, Decodable {
 }
 
 /// `secretsmanager.RestoreSecret`: cancels a scheduled deletion.
-public struct RestoreSecretRequest: ECSRequest, Decodable {
+public struct RestoreSecretRequest: AWSValidatedRequest {
     public var secretId: String
 
     enum CodingKeys: String, CodingKey { case secretId = "SecretId" }
@@ -154,7 +154,7 @@ public struct RestoreSecretRequest: ECSRequest, Decodable {
 }
 
 /// `secretsmanager.DescribeSecret`: metadata, never a value.
-public struct DescribeSecretRequest: ECSRequest, Decodable {
+public struct DescribeSecretRequest: AWSValidatedRequest {
     public var secretId: String
 
     enum CodingKeys: String, CodingKey { case secretId = "SecretId" }
@@ -165,7 +165,7 @@ public struct DescribeSecretRequest: ECSRequest, Decodable {
 }
 
 /// `secretsmanager.ListSecrets`: metadata, by name, 1 to 100 a page.
-public struct ListSecretsRequest: ECSRequest, Decodable {
+public struct ListSecretsRequest: AWSValidatedRequest {
     public var includePlannedDeletion: Bool?
     public var maxResults: Int?
     public var nextToken: String?
