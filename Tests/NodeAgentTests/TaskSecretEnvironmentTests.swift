@@ -42,7 +42,7 @@ struct RuntimeSecretEnvironmentTests {
     @Test func theCommandAndExecSeeTheSecretsAndStateJSONHoldsNone() async throws {
         try await RuntimeFixture.with { fixture in
             // Given a container whose environment says TOKEN=plain, with a secret TOKEN
-            let spec = fixture.spec(["sh", "-c", "echo TOKEN=$TOKEN; echo ready; sleep 60"]) {
+            let spec = fixture.spec(["sh", "-c", "echo TOKEN=$TOKEN; echo ready; while true; do sleep 1; done"]) {
                 $0.environment = ["TOKEN=plain-value"]
             }
             let info = try await fixture.runtime.create(spec, secretEnvironment: ["TOKEN=runtime-secret-31f"])
