@@ -204,13 +204,18 @@ public struct DesiredTask: Codable, Hashable, Sendable {
     public var group: String?
     public var stopCode: WireValue<StopCode>?
     public var stoppedReason: String?
+    /// The values of the containers' `secrets` (container name → environment variable → value), resolved by the
+    /// control plane for this poll of the instance that runs the task, and only for a task desired RUNNING. The
+    /// agent injects them into the containers' environment and keeps them in memory only: never in its task records,
+    /// the runtime's state files or a log line. (Not in `description`: see below.)
+    public var secretEnvironment: [String: [String: String]]?
 
     public init(
         taskArn: String, desiredStatus: WireValue<TaskStatus>, lastStatus: WireValue<TaskStatus>, version: Int,
         taskDefinitionArn: String,
         taskDefinition: TaskDefinition?, overrides: JSONValue? = nil, containers: [TaskContainer],
         startedBy: String? = nil, group: String? = nil, stopCode: WireValue<StopCode>? = nil,
-        stoppedReason: String? = nil
+        stoppedReason: String? = nil, secretEnvironment: [String: [String: String]]? = nil
     ) {
         self.taskArn = taskArn
         self.desiredStatus = desiredStatus
@@ -224,7 +229,20 @@ public struct DesiredTask: Codable, Hashable, Sendable {
         self.group = group
         self.stopCode = stopCode
         self.stoppedReason = stoppedReason
+        self.secretEnvironment = secretEnvironment
     }
+}
+
+extension DesiredTask: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The task without its secrets' values (their variable names only), so interpolating one into a log line or
+    /// an error cannot leak them.
+    public var description: String {
+        let secrets = (secretEnvironment ?? [:]).mapValues { $0.keys.sorted() }
+        return "DesiredTask(taskArn: \(taskArn), desiredStatus: \(desiredStatus), lastStatus: \(lastStatus), "
+            + "version: \(version), taskDefinitionArn: \(taskDefinitionArn), secrets: \(secrets))"
+    }
+
+    public var debugDescription: String { description }
 }
 
 /// The answer to `PollDesiredTasks`.

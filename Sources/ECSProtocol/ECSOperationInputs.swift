@@ -78,8 +78,31 @@ public enum ECSOperationInputs {
         "DeleteAccessKey": DeleteAccessKeyRequest.self,
     ]
 
-    /// The three tables by target prefix.
+    /// The parameter store's operations (`AmazonSSM.<Name>`), as AWS Systems Manager names them.
+    public static let ssm: [String: any ECSRequest.Type] = [
+        "PutParameter": PutParameterRequest.self,
+        "GetParameter": GetParameterRequest.self,
+        "GetParameters": GetParametersRequest.self,
+        "GetParametersByPath": GetParametersByPathRequest.self,
+        "DeleteParameter": DeleteParameterRequest.self,
+        "DeleteParameters": DeleteParametersRequest.self,
+        "DescribeParameters": DescribeParametersRequest.self,
+    ]
+
+    /// The secret store's operations (`secretsmanager.<Name>`), as AWS Secrets Manager names them.
+    public static let secretsManager: [String: any ECSRequest.Type] = [
+        "CreateSecret": CreateSecretRequest.self,
+        "GetSecretValue": GetSecretValueRequest.self,
+        "PutSecretValue": PutSecretValueRequest.self,
+        "DeleteSecret": DeleteSecretRequest.self,
+        "RestoreSecret": RestoreSecretRequest.self,
+        "DescribeSecret": DescribeSecretRequest.self,
+        "ListSecrets": ListSecretsRequest.self,
+    ]
+
+    /// The tables by target prefix.
     public static let byPrefix: [String: [String: any ECSRequest.Type]] = [
         ECSWire.targetPrefix: ecs, ECSWire.agentTargetPrefix: agent, ECSWire.flotillaTargetPrefix: flotilla,
+        ECSWire.ssmTargetPrefix: ssm, ECSWire.secretsManagerTargetPrefix: secretsManager,
     ]
 }

@@ -31,6 +31,10 @@ public enum ECSWire {
     public static let agentTargetPrefix = TargetPrefix.agent.dotted
     /// Flotilla's own user-facing operations (`TargetPrefix.flotilla`).
     public static let flotillaTargetPrefix = TargetPrefix.flotilla.dotted
+    /// The parameter store (`TargetPrefix.ssm`).
+    public static let ssmTargetPrefix = TargetPrefix.ssm.dotted
+    /// The secret store (`TargetPrefix.secretsManager`).
+    public static let secretsManagerTargetPrefix = TargetPrefix.secretsManager.dotted
     public static let acceptedContentTypes: Set<String> = ["application/x-amz-json-1.1", "application/json"]
 
     /// An operation as `X-Amz-Target` names it.

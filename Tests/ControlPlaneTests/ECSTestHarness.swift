@@ -87,15 +87,17 @@ extension TestClientProtocol {
 
     /// Posts `body` with `headers`, signed over all of them with `credentials` at `date` for host `localhost`
     /// (nil: exactly `headers`, unsigned).
+    ///
+    /// The signature's service is the target's (`TestAccessKeys.signature`) unless `service` says.
     func raw(
         headers: HTTPFields, body: String, as credentials: AWSCredentials? = TestAccessKeys.administrator,
-        region: String = "us-east-1", at date: Date = testNow
+        region: String = "us-east-1", at date: Date = testNow, service: String? = nil
     ) async throws -> ECSReply {
         var headers = headers
         if let credentials {
             let signature = TestAccessKeys.signature(
                 credentials, host: "localhost", headers: headers.map { ($0.name.rawName, $0.value) }, body: body,
-                at: date, region: region)
+                at: date, region: region, service: service)
             for (name, value) in signature { headers[HTTPField.Name(name)!] = value }
         }
         return try await execute(uri: "/", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in

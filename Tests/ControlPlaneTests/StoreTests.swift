@@ -18,7 +18,8 @@ struct StoreTests {
             tables == [
                 "accessKey", "accountSetting", "attribute", "cluster", "containerInstance", "joinToken", "joinTokenV2",
                 "loadBalancer",
-                "readinessProbe", "service", "tag", "targetHealth", "task", "taskDefinition",
+                "readinessProbe", "secret", "secretVersion", "service", "ssmParameter", "tag", "targetHealth", "task",
+                "taskDefinition",
             ])
     }
 

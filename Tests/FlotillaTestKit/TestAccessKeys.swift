@@ -1,5 +1,6 @@
 public import Foundation
 public import SigV4
+import ECSVocabulary
 
 /// The keys tests sign with.
 public enum TestAccessKeys {
@@ -27,12 +28,17 @@ public enum TestAccessKeys {
     }
 
     /// The headers (`Authorization`, `X-Amz-Date`) that sign a `POST /` to `host` with exactly `headers` and `body`.
+    ///
+    /// The service signed for is the one the awscli signs `X-Amz-Target`'s service for: `ssm` for `AmazonSSM.*`,
+    /// `secretsmanager` for `secretsmanager.*`, `ecs` for everything else, unless `service` says.
     public static func signature(
         _ credentials: AWSCredentials = administrator, host: String, headers: [(name: String, value: String)],
-        body: String, at date: Date, region: String = "us-east-1"
+        body: String, at date: Date, region: String = "us-east-1", service: String? = nil
     ) -> [(name: String, value: String)] {
         let request = SigV4Request(
             method: "POST", path: "/", headers: headers + [(name: "Host", value: host)], body: Array(body.utf8))
-        return SigV4Signer(credentials: credentials, region: region, service: "ecs").sign(request, at: date)
+        let target = headers.first { $0.name.lowercased() == "x-amz-target" }?.value ?? ""
+        let signingName = service ?? (TargetPrefix(target: target) ?? .ecs).signingName
+        return SigV4Signer(credentials: credentials, region: region, service: signingName).sign(request, at: date)
     }
 }

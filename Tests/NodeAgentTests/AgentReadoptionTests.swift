@@ -1,3 +1,5 @@
+import AgentProtocol
+import ECSVocabulary
 import Foundation
 import Logging
 @testable import NodeAgent
@@ -82,6 +84,54 @@ struct AgentReadoptionTests {
 
             adopted.desire(.stopped(.userInitiated, reason: "Task stopped by user"))
             await adoptedRun
+        } catch {
+            await fixture.cleanUp()
+            throw error
+        }
+        await fixture.cleanUp()
+    }
+
+    @Test func aTaskWithSecretsThatNeverStartedIsLeftToTheNextPollWhichBringsItsValues() async throws {
+        let fixture = try AgentDriverFixture(network: AgentDriverFixture.networkConfiguration(1))
+        do {
+            // Given a previous agent's records of two tasks none of whose containers started, one with secrets
+            let files = try AgentStateFiles(directory: fixture.root + "/agent")
+            var withSecrets = Self.record("ccc333")
+            withSecrets.definition.containerDefinitions[0].secrets = [Secret(name: "TOKEN", valueFrom: "/app/token")]
+            try files.save(withSecrets)
+            try files.save(Self.record("ddd444"))
+            // When a restarted agent adopts what is recorded
+            let restarted = try fixture.reopened()
+            let table = AgentTaskTable(
+                cluster: "default", cgroupParent: "flotilla", runtime: restarted.runtime,
+                images: restarted.images, files: files, logger: AgentDriverFixture.logger)
+            await table.adoptRecovered()
+            // Then the one without secrets starts afresh; the other's record is dropped (its values are not on disk)
+            #expect(files.loadRecords().records.map(\.taskID) == ["ddd444"])
+            // When the next poll hands it over again, with its values
+            func desired(_ record: TaskRecord, secrets: [String: [String: String]]?) -> DesiredTask {
+                DesiredTask(
+                    taskArn: record.taskArn, desiredStatus: WireValue(.running), lastStatus: WireValue(.pending),
+                    version: 1, taskDefinitionArn: record.taskDefinitionArn, taskDefinition: record.definition,
+                    containers: [], group: record.group, secretEnvironment: secrets)
+            }
+            await table.apply(
+                PollDesiredTasksResponse(
+                    index: 2, containerInstanceStatus: WireValue(.active),
+                    tasks: [
+                        desired(withSecrets, secrets: ["app": ["TOKEN": "poll-secret-5c2"]]),
+                        desired(Self.record("ddd444"), secrets: nil),
+                    ]),
+                receivedAt: .now)
+            table.finishLaunches()
+            var launched: Set<String> = []
+            for await launch in table.launches { launched.insert(launch.taskID) }
+            // Then both are launched, and the new record names the secret, never its value
+            #expect(launched == ["ccc333", "ddd444"])
+            let record = try #require(files.loadRecords().records.first { $0.taskID == "ccc333" })
+            let text = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+            #expect(record.definition.containerDefinitions[0].secrets?.first?.valueFrom == "/app/token")
+            #expect(!text.contains("poll-secret-5c2"))
         } catch {
             await fixture.cleanUp()
             throw error

@@ -10,7 +10,9 @@ import HTTPTypes
 ///
 /// A second service shares the wire: `X-Amz-Target: FlotillaAgentV1.<Operation>` is the agent protocol and the join
 /// token operations (`AgentAPI/`); `X-Amz-Target: FlotillaV1.<Operation>` holds Flotilla's own user-facing operations
-/// (`FlotillaOperations.swift`). Same body limits, errors, logging and metrics; only the prefix differs.
+/// (`FlotillaOperations.swift`). The secret stores tasks read share it too: `X-Amz-Target: AmazonSSM.<Operation>`
+/// (`ParameterStoreOperations.swift`) and `secretsmanager.<Operation>` (`SecretsManagerOperations.swift`), signed for
+/// their own SigV4 service names. Same body limits, errors, logging and metrics; only the prefix differs.
 ///
 /// Routing, the content type, decoding and the checks that need no store are `ECSWire`'s (ECSProtocol, pure and
 /// fuzzed); then every operation runs against the store in one transaction and answers in ECS's shape.
@@ -55,6 +57,8 @@ public struct ECSAPI: Sendable {
         let operations = [
             ECSWire.targetPrefix: allOperations, ECSWire.agentTargetPrefix: agentOperations,
             ECSWire.flotillaTargetPrefix: flotillaOperations,
+            ECSWire.ssmTargetPrefix: parameterStoreOperations,
+            ECSWire.secretsManagerTargetPrefix: secretsManagerOperations,
         ]
         for (prefix, inputs) in ECSOperationInputs.byPrefix {
             let table = operations[prefix] ?? [:]

@@ -66,7 +66,12 @@ extension Database {
     /// A task whose stop is held while it drains from its load balancers (`stopTask`: DEACTIVATING,
     /// `deregisteringSince` set) is still desired RUNNING for its agent, which keeps it serving the connections
     /// already open; the release clears the column and its trigger wakes this poll with STOPPED.
-    func desiredTasks(of session: AgentSession) throws -> PollDesiredTasksResponse {
+    ///
+    /// A task desired RUNNING carries its containers' secrets, read from the stores now (`resolveSecrets`): only this
+    /// answer, to the instance that runs the task, holds them. One whose secrets cannot be read and that has not
+    /// started (PROVISIONING or PENDING) is stopped instead (`failToStart`) and left out; one already past PENDING
+    /// gets the values that still resolve (its agent started its containers with them already).
+    func desiredTasks(of session: AgentSession, secrets: TaskSecretSource) throws -> PollDesiredTasksResponse {
         var definitions: [String: TaskDefinition] = [:]
         var answer = [DesiredTask]()
         for (stored, held) in try agentTasks(instanceID: session.instance.id, cluster: session.cluster.clusterName) {
@@ -77,6 +82,23 @@ extension Database {
             {
                 definitions[task.taskDefinitionArn] = try taskDefinition(reference)
             }
+            var secretEnvironment: [String: [String: String]]?
+            if task.desiredStatus == .running, task.lastStatus < .stopped,
+                let definition = definitions[task.taskDefinitionArn],
+                definition.containerDefinitions.contains(where: { !($0.secrets ?? []).isEmpty })
+            {
+                switch try resolveSecrets(of: definition, from: secrets) {
+                case .resolved(let values):
+                    secretEnvironment = values
+                case .failed(let reason) where task.lastStatus <= .pending && !held:
+                    try failToStart(stored, reason: reason, cluster: session.cluster, now: secrets.now)
+                    continue
+                case .failed:
+                    if case .resolved(let values) = try resolveSecrets(of: definition, from: secrets, lenient: true) {
+                        secretEnvironment = values
+                    }
+                }
+            }
             answer.append(
                 DesiredTask(
                     taskArn: task.taskArn, desiredStatus: WireValue(task.desiredStatus),
@@ -84,7 +106,8 @@ extension Database {
                     taskDefinitionArn: task.taskDefinitionArn, taskDefinition: definitions[task.taskDefinitionArn],
                     overrides: task.overrides, containers: task.containers, startedBy: task.startedBy,
                     group: task.group,
-                    stopCode: task.stopCode, stoppedReason: task.stoppedReason))
+                    stopCode: task.stopCode, stoppedReason: task.stoppedReason,
+                    secretEnvironment: secretEnvironment))
         }
         let status = try instanceStatusText(instanceID: session.instance.id, cluster: session.cluster.clusterName)
         return PollDesiredTasksResponse(
@@ -271,7 +294,11 @@ extension ECSAPI {
                 let session = try db.agentSession(
                     cluster: request.cluster, instance: request.containerInstanceArn, binding: binding,
                     now: context.clock())
-                return try db.desiredTasks(of: session)
+                return try db.desiredTasks(
+                    of: session,
+                    secrets: TaskSecretSource(
+                        box: context.secretBox, region: context.region, accountID: context.accountID,
+                        now: context.clock()))
             }
         },
         "SubmitStateChanges": OperationHandler { (request: SubmitStateChangesRequest, context) in

@@ -1,4 +1,5 @@
 public import ECSProtocol
+import ECSVocabulary
 public import Foundation
 import HTTPTypes
 import Hummingbird
@@ -40,6 +41,8 @@ enum OperationScopes {
 
     /// Read-only operations that still need an administrator: they hand out access (keys, join tokens, logs) or
     /// say what would (the live join tokens). Every other join-token operation writes, so it is admin-only anyway.
+    /// The secret stores' values (GetParameter*, GetSecretValue) are not Describe/List, so they need admin too; a
+    /// read-only key sees their metadata only (DescribeParameters, DescribeSecret, ListSecrets).
     static let privilegedReads: Set<String> = [
         ECSWire.flotillaTargetPrefix + "ListAccessKeys", ECSWire.flotillaTargetPrefix + "GetContainerLogStream",
         ECSWire.agentTargetPrefix + "GetJoinToken", ECSWire.agentTargetPrefix + "ListJoinTokens",
@@ -64,6 +67,8 @@ enum OperationScopes {
             switch route.prefix {
             case ECSWire.agentTargetPrefix: "flotilla-agent"
             case ECSWire.flotillaTargetPrefix: "flotilla"
+            case ECSWire.ssmTargetPrefix: "ssm"
+            case ECSWire.secretsManagerTargetPrefix: "secretsmanager"
             default: "ecs"
             }
         return "\(service):\(route.name)"
@@ -112,9 +117,13 @@ extension ECSAPI {
         }
         guard let key = ring.key(authorization.accessKeyID) else { throw ECSError(SigV4Failure.unrecognizedClient) }
         do {
-            // Signed for this control plane's region: its ARNs carry it (AWS refuses another region's scope too).
+            // Signed for this control plane's region: its ARNs carry it (AWS refuses another region's scope too);
+            // and for the service the target names (`aws ssm` signs for ssm, `aws secretsmanager` for secretsmanager).
+            let service = request.headers[.amzTarget].flatMap(TargetPrefix.init(target:))?.signingName
+                ?? TargetPrefix.ecs.signingName
             try SigV4Verifier.verify(
-                signed, authorization, secretAccessKey: key.secret, now: now, region: configuration.region)
+                signed, authorization, secretAccessKey: key.secret, now: now, service: service,
+                region: configuration.region)
         } catch {
             throw ECSError(error)
         }

@@ -269,6 +269,47 @@ extension ControlPlaneStore {
                     DELETE FROM joinToken;
                     """)
         }
+        migrator.registerMigration("v12: parameter store and secrets") { db in
+            // Task secrets: SSM parameters (the latest version of each; `version` counts PutParameter's writes) and
+            // Secrets Manager secrets with their versions (AWSCURRENT, AWSPREVIOUS; versions without a stage are
+            // deleted). Every value, String parameters too, is sealed by `SecretBox` with its row as associated
+            // data (`SecretBox+Values.swift`); no column holds a value in the clear. A secret
+            // scheduled for deletion keeps its row (`deletionAt`) until the window ends.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ssmParameter (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        type TEXT NOT NULL,
+                        sealedValue BLOB NOT NULL,
+                        version INTEGER NOT NULL,
+                        tier TEXT NOT NULL,
+                        keyId TEXT,
+                        description TEXT,
+                        lastModifiedAt REAL NOT NULL,
+                        lastModifiedUser TEXT NOT NULL
+                    );
+                    CREATE TABLE secret (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        arn TEXT NOT NULL UNIQUE,
+                        description TEXT,
+                        kmsKeyId TEXT,
+                        createdAt REAL NOT NULL,
+                        lastChangedAt REAL NOT NULL,
+                        lastAccessedAt REAL,
+                        deletedAt REAL,
+                        deletionAt REAL
+                    );
+                    CREATE TABLE secretVersion (
+                        secretName TEXT NOT NULL REFERENCES secret(name) ON DELETE CASCADE,
+                        versionId TEXT NOT NULL,
+                        sealedValue BLOB NOT NULL,
+                        stage TEXT,
+                        createdAt REAL NOT NULL,
+                        PRIMARY KEY (secretName, versionId)
+                    );
+                    CREATE INDEX secretVersion_stage ON secretVersion(secretName, stage);
+                    """)
+        }
         return migrator
     }
 }

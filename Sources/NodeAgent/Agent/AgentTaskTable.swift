@@ -104,6 +104,12 @@ actor AgentTaskTable {
             if !mine.contains(where: { $0.startedAt != nil }) {
                 // Nothing ever started: start the task afresh.
                 for info in mine { await remove(info.spec.name) }
+                if record.definition.containerDefinitions.contains(where: { !($0.secrets ?? []).isEmpty }) {
+                    // Its secrets' values were never written here: the next poll hands the task over again with them.
+                    files.removeRecord(taskID: id)
+                    taskLogger.info("task left to the next poll after agent restart: its secrets are not kept on disk")
+                    continue
+                }
                 launch(record, adopting: nil, dispatchedAt: nil)
                 taskLogger.info("task restarted after agent restart")
                 continue
@@ -203,7 +209,8 @@ actor AgentTaskTable {
                 logger.error("task record could not be written", metadata: ["task": "\(id)", "error": "\(error)"])
                 continue
             }
-            launch(record, adopting: nil, dispatchedAt: receivedAt)
+            // The secrets' values stay in memory (the supervisor's specs, the runtime's table), never in the record.
+            launch(record, adopting: nil, dispatchedAt: receivedAt, secrets: desired.secretEnvironment ?? [:])
             logger.info(
                 "task dispatched",
                 metadata: [
@@ -218,13 +225,13 @@ actor AgentTaskTable {
 
     private func launch(
         _ record: TaskRecord, adopting: [String: AdoptedContainer]?,
-        dispatchedAt: ContinuousClock.Instant?
+        dispatchedAt: ContinuousClock.Instant?, secrets: [String: [String: String]] = [:]
     ) {
         var taskLogger = logger
         if let service = record.group.flatMap(Self.service(of:)) { taskLogger[metadataKey: "service"] = "\(service)" }
         let supervisor = TaskSupervisor(
             taskID: record.taskID, definition: record.definition, driver: driver,
-            clock: ContinuousClock(), startDate: Date(), adopting: adopting,
+            clock: ContinuousClock(), startDate: Date(), adopting: adopting, secrets: secrets,
             logger: taskLogger)
         entries[record.taskID] = Entry(record: record, supervisor: supervisor, dispatchedAt: dispatchedAt)
         launchContinuation.yield(Launch(taskID: record.taskID, supervisor: supervisor))

@@ -26,12 +26,12 @@ public struct RuntimeContainerDriver: ContainerDriver {
         }
         let containerSpec = try Self.containerSpec(for: spec, image: record)
         do {
-            let info = try await runtime.create(containerSpec)
+            let info = try await runtime.create(containerSpec, secretEnvironment: spec.secretEnvironment)
             return Self.bindings(of: info, spec: spec)
         } catch ContainerLifecycleError.nameInUse {
             // A create whose answer was lost (the agent died between the two): the container is ours; start afresh.
             try await runtime.delete(spec.containerID, force: true)
-            let info = try await runtime.create(containerSpec)
+            let info = try await runtime.create(containerSpec, secretEnvironment: spec.secretEnvironment)
             return Self.bindings(of: info, spec: spec)
         }
     }

@@ -44,6 +44,9 @@ public actor ContainerRuntime {
     var recovered = false
     /// Users resolved at create, so start does not read the image's /etc/passwd again.
     var users: [String: ResolvedUser] = [:]
+    /// Each container's secret environment (`KEY=value`, a task's resolved `secrets`), in memory only: never in
+    /// state.json (`ContainerSpec` does not hold it), gone with the container or the process.
+    var secretEnvironments: [String: [String]] = [:]
     let lastCapability = Int(flotilla_last_capability())
     /// The agent's own permitted capabilities: a container (even privileged) can only get a subset.
     let availableCapabilities = ContainerRuntime.permittedCapabilities()
@@ -112,7 +115,10 @@ public actor ContainerRuntime {
     // MARK: - Create
 
     /// Validates `spec`, prepares the state directory (upper, work, /etc files) and the cgroup with its limits.
-    public func create(_ spec: ContainerSpec) throws -> ContainerInfo {
+    ///
+    /// `secretEnvironment` (`KEY=value`) joins the environment at start and exec, overriding entries of the same
+    /// name; unlike `spec`, it is kept in memory only, never persisted.
+    public func create(_ spec: ContainerSpec, secretEnvironment: [String] = []) throws -> ContainerInfo {
         recover()
         try validate(spec)
         if containers.values.contains(where: { $0.spec.name == spec.name }) {
@@ -164,6 +170,7 @@ public actor ContainerRuntime {
         info.network = network
         containers[id] = info
         users[id] = user
+        if !secretEnvironment.isEmpty { secretEnvironments[id] = secretEnvironment }
         try persist(info)
         logger.debug("container created", metadata: ["container.id": "\(id)", "container.name": "\(spec.name)"])
         return info
@@ -181,7 +188,8 @@ public actor ContainerRuntime {
         }
         let spec = info.spec
         let process = try processSetup(
-            spec, arguments: spec.arguments, environment: spec.environment,
+            spec, arguments: spec.arguments,
+            environment: Self.environment(spec.environment, overriddenBy: secretEnvironments[id] ?? []),
             id: id)
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
@@ -328,7 +336,9 @@ public actor ContainerRuntime {
         }
         let process = try processSetup(
             info.spec, arguments: arguments,
-            environment: environment ?? info.spec.environment, id: id)
+            environment: environment
+                ?? Self.environment(info.spec.environment, overriddenBy: secretEnvironments[id] ?? []),
+            id: id)
         var descriptors = SpawnDescriptors()
         defer { closeAll(descriptors) }
         (descriptors.cgroupProcs, descriptors.cgroup) = try openCgroup(id)
@@ -389,9 +399,20 @@ public actor ContainerRuntime {
         if info.network != nil { detachNetwork(info.spec, id: id) }
         removeDirectory(info.directory)
         containers[id] = nil
+        secretEnvironments[id] = nil
         cgroups[id] = nil
         users[id] = nil
         logger.debug("container deleted", metadata: ["container.id": "\(id)"])
     }
 
+}
+
+extension ContainerRuntime {
+    /// `environment` with the `KEY=value` entries of `overrides` in place of any entry of the same key.
+    static func environment(_ environment: [String], overriddenBy overrides: [String]) -> [String] {
+        guard !overrides.isEmpty else { return environment }
+        func key(_ entry: String) -> Substring { entry.prefix { $0 != "=" } }
+        let replaced = Set(overrides.map(key))
+        return environment.filter { !replaced.contains(key($0)) } + overrides
+    }
 }

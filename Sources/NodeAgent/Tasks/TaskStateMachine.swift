@@ -75,13 +75,15 @@ public struct TaskStateMachine: Sendable {
     private var slots: [Slot]
     private var lastReport: TaskStateReport?
 
-    /// A task of `definition` that has not started yet (PROVISIONING).
-    public init(taskID: String, definition: TaskDefinition) {
+    /// A task of `definition` that has not started yet (PROVISIONING); `secrets` are its containers' secret values
+    /// by container name (`TaskContainerSpec.secrets`).
+    public init(taskID: String, definition: TaskDefinition, secrets: [String: [String: String]] = [:]) {
         self.taskID = taskID
         slots = definition.containerDefinitions.map { container in
-            let spec = TaskContainerSpec(
+            var spec = TaskContainerSpec(
                 taskID: taskID, definition: container,
                 networkMode: definition.resolvedNetworkMode)
+            spec.secrets = secrets[container.name] ?? [:]
             return Slot(
                 spec: spec,
                 state: TaskContainerState(

@@ -73,6 +73,9 @@ public struct TaskContainerSpec: Hashable, Sendable {
     public var networkMode: NetworkMode
     /// SIGTERM to SIGKILL: the container's stopTimeout, default 30 s.
     public var stopTimeout: Duration
+    /// The values of the definition's `secrets` by variable name, as the control plane resolved them for this
+    /// instance. They join the environment (`secretEnvironment`), never the runtime's persisted spec.
+    public var secrets: [String: String] = [:]
 
     public init(taskID: String, definition: ContainerDefinition, networkMode: NetworkMode) {
         self.taskID = taskID
@@ -80,6 +83,12 @@ public struct TaskContainerSpec: Hashable, Sendable {
         self.definition = definition
         self.networkMode = networkMode
         self.stopTimeout = .seconds(definition.stopTimeout ?? Self.defaultStopTimeout)
+    }
+
+    /// The secrets as `KEY=value` entries, sorted by name: what the runtime adds to the environment at start.
+    /// A secret overrides an `environment` entry of the same name.
+    public var secretEnvironment: [String] {
+        secrets.keys.sorted().map { "\($0)=\(secrets[$0]!)" }
     }
 
     /// The environment as a dictionary (later entries win, as Docker does).

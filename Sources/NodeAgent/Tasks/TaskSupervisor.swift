@@ -37,11 +37,15 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
     ///
     /// With `adopting`, the task's containers are running already (a previous agent started them): `run()` adopts
     /// them (`TaskStateMachine.adopt`) instead of starting the task.
+    ///
+    /// `secrets` are the values of the containers' `secrets` (container name → variable → value), which the
+    /// containers get in their environment; held in memory only.
     public init(
         taskID: String, definition: TaskDefinition, driver: any ContainerDriver, clock: C,
-        startDate: Date = Date(), adopting: [String: AdoptedContainer]? = nil, logger: Logger
+        startDate: Date = Date(), adopting: [String: AdoptedContainer]? = nil,
+        secrets: [String: [String: String]] = [:], logger: Logger
     ) {
-        machine = TaskStateMachine(taskID: taskID, definition: definition)
+        machine = TaskStateMachine(taskID: taskID, definition: definition, secrets: secrets)
         self.adopting = adopting
         self.driver = driver
         self.clock = clock
