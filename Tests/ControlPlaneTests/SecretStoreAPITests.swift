@@ -47,7 +47,7 @@ extension TestClientProtocol {
     }
 }
 
-@Suite("Parameter store and secret store: the SSM and Secrets Manager operations", .timeLimit(.minutes(2)))
+@Suite("Parameter store and secret store: the SSM and Secrets Manager operations", .timeLimit(.minutes(10)))
 struct SecretStoreAPITests {
     // MARK: - Parameter store
 

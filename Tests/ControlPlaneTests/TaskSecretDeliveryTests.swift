@@ -19,7 +19,7 @@ func secretTaskDefinition(family: String = "sec", secrets: [(String, String)]) -
         """
 }
 
-@Suite("Task secrets: resolved for the agent that runs the task, nowhere else", .timeLimit(.minutes(2)))
+@Suite("Task secrets: resolved for the agent that runs the task, nowhere else", .timeLimit(.minutes(10)))
 struct TaskSecretDeliveryTests {
     @Test(
         "The poll of the task's instance carries the values; DescribeTasks and DescribeTaskDefinition only the references"

@@ -7,32 +7,12 @@ import Testing
 /// The stock awscli, unchanged, against the real `ecs-control-plane` binary.
 @Suite("awscli compatibility", .serialized, .timeLimit(.minutes(10)))
 struct AWSCLICompatibilityTests {
-    /// Runs `aws ecs ARGS --endpoint-url ... --region us-east-1 --output json`, signing with `credentials`, over
-    /// HTTPS verified against `caBundle` (`AWS_CA_BUNDLE`; the test CA unless said, nil: none).
+    /// `aws ecs ARGS` (see `awsCLI`).
     static func aws(
         _ arguments: [String], endpoint: String, as credentials: AWSCredentials = TestAccessKeys.administrator,
         caBundle: String? = TestPKI.caBundle
     ) async throws -> (status: Int32, json: JSONValue, stderr: String) {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-aws-home")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
-        environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
-        environment["AWS_EC2_METADATA_DISABLED"] = "true"
-        environment["AWS_PAGER"] = ""
-        environment["AWS_CONFIG_FILE"] = home.appendingPathComponent("config").path
-        environment["AWS_SHARED_CREDENTIALS_FILE"] = home.appendingPathComponent("credentials").path
-        environment["HOME"] = home.path
-        environment["AWS_CA_BUNDLE"] = caBundle
-        let output = try await HostCommand.runToCompletion(
-            ["/usr/bin/env", "aws", "ecs"] + arguments + [
-                "--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json",
-            ],
-            environment: environment, currentDirectory: ControlPlaneProcess.repositoryRoot.path)
-        let json =
-            output.stdout.isEmpty
-            ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
-        return (output.status, json, output.stderr)
+        try await awsCLI(["ecs"] + arguments, endpoint: endpoint, as: credentials, caBundle: caBundle)
     }
 
     @Test("aws ecs drives a cluster, a task definition and a service from start to end")

@@ -4,46 +4,8 @@ import SigV4
 import TaskDefinitions
 import Testing
 
-/// Runs the stock awscli, `aws SERVICE ARGS --endpoint-url ... --region us-east-1 --output json`, signing with
-/// `credentials`: any service the control plane speaks (`ecs`, `ssm`, `secretsmanager`).
-func awsCLI(
-    _ arguments: [String], endpoint: String, as credentials: AWSCredentials = TestAccessKeys.administrator
-) async throws -> (status: Int32, json: JSONValue, stderr: String) {
-    let home = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-aws-home")
-    try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-    var environment = ProcessInfo.processInfo.environment
-    environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
-    environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
-    environment["AWS_EC2_METADATA_DISABLED"] = "true"
-    environment["AWS_PAGER"] = ""
-    environment["AWS_CONFIG_FILE"] = home.appendingPathComponent("config").path
-    environment["AWS_SHARED_CREDENTIALS_FILE"] = home.appendingPathComponent("credentials").path
-    environment["HOME"] = home.path
-    let output = try await HostCommand.runToCompletion(
-        ["/usr/bin/env", "aws"] + arguments + [
-            "--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json",
-        ],
-        environment: environment, currentDirectory: ControlPlaneProcess.repositoryRoot.path)
-    let json =
-        output.stdout.isEmpty
-        ? JSONValue.null : try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8))
-    return (output.status, json, output.stderr)
-}
-
-/// `aws ARGS` that must succeed; its JSON.
-@discardableResult
-func awsCLIOK(_ arguments: String..., endpoint: String) async throws -> JSONValue {
-    let result = try await awsCLI(arguments, endpoint: endpoint)
-    guard result.status == 0 else {
-        throw HostCommandError(
-            arguments: ["aws"] + arguments,
-            result: HostCommandResult(status: result.status, stdout: "", stderr: result.stderr))
-    }
-    return result.json
-}
-
 /// The stock `aws ssm`, `aws secretsmanager` and boto3 against the real `ecs-control-plane`.
-@Suite("awscli and boto3: the parameter store and the secret store", .serialized, .timeLimit(.minutes(5)))
+@Suite("awscli and boto3: the parameter store and the secret store", .serialized, .timeLimit(.minutes(10)))
 struct AWSSecretStoresTests {
     @Test("aws ssm put-parameter, get-parameter, get-parameters-by-path (paged), delete-parameter")
     func ssm() async throws {
@@ -138,7 +100,7 @@ struct AWSSecretStoresTests {
         let script = """
             import boto3, botocore, json, sys
             kwargs = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
-                          aws_secret_access_key=sys.argv[3])
+                          aws_secret_access_key=sys.argv[3], verify=sys.argv[4])
             ssm = boto3.client("ssm", **kwargs)
             sm = boto3.client("secretsmanager", **kwargs)
             out = {}
@@ -168,7 +130,7 @@ struct AWSSecretStoresTests {
             """
         let boto = try await HostCommand.runToCompletion([
             "/usr/bin/env", "python3", "-c", script, server.endpoint, TestAccessKeys.administrator.accessKeyID,
-            TestAccessKeys.administrator.secretAccessKey,
+            TestAccessKeys.administrator.secretAccessKey, TestPKI.caBundle,
         ])
         #expect(boto.status == 0, "\(boto.stderr)")
         let out = try JSONDecoder().decode(JSONValue.self, from: Data(boto.stdout.utf8))

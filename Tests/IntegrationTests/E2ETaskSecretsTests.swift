@@ -10,7 +10,7 @@ import Glibc
 /// name both, a real agent in its own network namespace running the container, which prints its environment.
 @Suite(
     "E2E: task secrets reach the container's environment", .enabled(if: getuid() == 0), .serialized,
-    .timeLimit(.minutes(6)))
+    .timeLimit(.minutes(10)))
 struct E2ETaskSecretsTests {
     /// `worker.json` printing its environment, with `secrets`; its family.
     static func register(

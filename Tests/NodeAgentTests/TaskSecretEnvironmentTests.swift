@@ -37,7 +37,7 @@ struct TaskSecretEnvironmentTests {
 }
 
 @Suite(
-    "Namespace runtime: secret environment", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(2)))
+    "Namespace runtime: secret environment", .enabled(if: getuid() == 0), .serialized, .timeLimit(.minutes(10)))
 struct RuntimeSecretEnvironmentTests {
     @Test func theCommandAndExecSeeTheSecretsAndStateJSONHoldsNone() async throws {
         try await RuntimeFixture.with { fixture in
