@@ -199,7 +199,8 @@ struct AgentRuntimeCLITests {
     @Test func publishedPortReachesHttpdOnTheBridge() async throws {
         try await AgentRuntimeCLI.with { cli in
             // Given busybox httpd on port 80 of a bridge container published on a high host port
-            let hostPort = 47_381
+            // (Below the kernel's ephemeral range, 32768-60999: no socket of another test can be given it.)
+            let hostPort = 29_381
             let run = try await cli(
                 "run",
                 [
