@@ -10,7 +10,7 @@ struct Ecsctl: AsyncParsableCommand {
         abstract: "Drive a Flotilla cluster the way `aws ecs` drives ECS.",
         discussion: """
             The endpoint comes from --endpoint-url (or --endpoint), else FLOTILLA_ENDPOINT, else the "endpoint" of \
-            ~/.config/flotilla/config.json or /etc/flotilla/ecsctl.json, else http://127.0.0.1:8080.
+            ~/.config/flotilla/config.json or /etc/flotilla/ecsctl.json, else https://127.0.0.1:8080.
             """,
         subcommands: [
             CreateCluster.self, DescribeClusters.self, ListClusters.self, DeleteCluster.self,

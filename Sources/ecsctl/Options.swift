@@ -12,7 +12,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct GlobalOptions: ParsableArguments {
     @Option(
         name: [.customLong("endpoint-url"), .customLong("endpoint")],
-        help: "The control plane's URL (default: FLOTILLA_ENDPOINT, the config file, http://127.0.0.1:8080).")
+        help: "The control plane's URL (default: FLOTILLA_ENDPOINT, the config file, https://127.0.0.1:8080).")
     var endpoint: String?
 
     @Option(help: "The region to sign requests for (default: AWS_REGION, the profile's region, else us-east-1).")

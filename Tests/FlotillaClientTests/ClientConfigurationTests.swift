@@ -19,7 +19,7 @@ struct ClientConfigurationTests {
 
     @Test func defaultsWithNothingConfigured() throws {
         let configuration = try resolve()
-        #expect(configuration.endpoint.absoluteString == "http://127.0.0.1:8080")
+        #expect(configuration.endpoint.absoluteString == "https://127.0.0.1:8080")
         #expect(configuration.cluster == "default")
         #expect(configuration.region == nil)
     }

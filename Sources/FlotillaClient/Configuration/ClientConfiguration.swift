@@ -6,7 +6,8 @@ import TaskDefinitions
 ///
 /// Precedence, first found wins: the flag, the environment (`FLOTILLA_ENDPOINT`, `FLOTILLA_CLUSTER`), the user's
 /// config file (`~/.config/flotilla/config.json`, or `$XDG_CONFIG_HOME/flotilla/config.json`), the system config
-/// file (`/etc/flotilla/ecsctl.json`), then the defaults `http://127.0.0.1:8080` and `default`.
+/// file (`/etc/flotilla/ecsctl.json`), then the defaults `https://127.0.0.1:8080` (the control plane serves TLS unless
+/// told otherwise) and `default`.
 /// Each config file is `{"endpoint": "...", "cluster": "..."}`; either key may be missing.
 ///
 /// Credentials and the region come as the AWS CLI finds them (`AWSProfileResolver`): `--profile`, else
@@ -15,7 +16,7 @@ import TaskDefinitions
 /// `AWS_CA_BUNDLE`, else the profile's `ca_bundle`; none: the system's trust store). A plain `http://` endpoint must
 /// be loopback.
 public struct ClientConfiguration: Hashable, Sendable {
-    public static let defaultEndpoint = URL(string: "http://127.0.0.1:8080")!
+    public static let defaultEndpoint = URL(string: "https://127.0.0.1:8080")!
     public static let defaultCluster = "default"
     public static let systemConfigPath = "/etc/flotilla/ecsctl.json"
 
@@ -153,7 +154,7 @@ public struct ClientConfiguration: Hashable, Sendable {
         guard case .object(let members) = document else {
             throw .invalidConfigFile(
                 path: path,
-                reason: #"must be a JSON object like {"endpoint": "http://127.0.0.1:8080", "cluster": "default"}"#)
+                reason: #"must be a JSON object like {"endpoint": "https://127.0.0.1:8080", "cluster": "default"}"#)
         }
         var values: [String: String] = [:]
         for key in ["endpoint", "cluster"] {
