@@ -2,7 +2,7 @@ import Foundation
 
 /// The attacker's clients of an HTTP listener, played over raw sockets: each answers whether the server cut it.
 ///
-/// Meant for a server configured with short deadlines (about a second); `bound` is only the generous outer limit.
+/// Meant for a server configured with short deadlines (a few seconds); `bound` is only the generous outer limit.
 public enum SlowClients {
     /// Slowloris: a request head trickled one header line at a time and never finished. True when the server closed
     /// the connection before the head was complete.

@@ -6,11 +6,13 @@ import Testing
 /// The real `ecs-control-plane`: slow and idle clients cut at their deadlines, the connection cap, a corrupt store.
 /// In the serialized process suite: Foundation's `Process` has hung here when two suites launched processes at once.
 extension ControlPlaneProcessTests {
-    @Test("Slowloris, slow-body and idle connections are closed at their 1 s deadlines while requests are served")
+    @Test("Slowloris, slow-body and idle connections are closed at their 3 s deadlines while requests are served")
     func slowClients() async throws {
-        // Given a control plane with 1 s deadlines (plain HTTP: the attackers write raw HTTP/1.1)
+        // Given a control plane with 3 s deadlines (plain HTTP: the attackers write raw HTTP/1.1). (3 s, not 1: the
+        // served requests' connections must outlive a loaded machine's stalls between connect and request; at 1 s,
+        // under `stress --cpu 2`, one was cut before it had sent its head.)
         let server = try await ControlPlaneProcess(arguments: [
-            "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "1s", "--insecure-plain-http",
+            "--header-timeout", "3s", "--body-timeout", "3s", "--idle-timeout", "3s", "--insecure-plain-http",
         ])
         defer { server.terminate() }
         // When the three attackers play at once
@@ -42,10 +44,11 @@ extension ControlPlaneProcessTests {
         #expect(served)
     }
 
-    @Test("Under TLS, a client that never finishes its handshake is closed at the 1 s header deadline")
+    @Test("Under TLS, a client that never finishes its handshake is closed at the 3 s header deadline")
     func stalledHandshake() async throws {
-        // Given a TLS control plane with a 1 s header deadline
-        let server = try await ControlPlaneProcess(arguments: ["--header-timeout", "1s"])
+        // Given a TLS control plane with a 3 s header deadline (a served client's handshake must fit in it on a loaded
+        // machine too)
+        let server = try await ControlPlaneProcess(arguments: ["--header-timeout", "3s"])
         defer { server.terminate() }
         // When a client connects and sends nothing (nor a ClientHello)
         async let stalled = SlowClients.silentIsClosed(port: server.port)
