@@ -25,25 +25,10 @@ public func ipv4Address(_ host: String, _ port: Int) -> sockaddr_in {
     return address
 }
 
-/// A TCP port nobody uses at `address` right now (it binds there), from 24000-28999: below the kernel's ephemeral
-/// range (32768-60999), so no socket another test connects from can be given it between this answer and the bind
-/// that uses it (a port the kernel picked for a bind to port 0 was, under load: "Address already in use"). Ports are
-/// handed out in turn, so two tests of this process get the same one only after 5,000 others.
+/// A TCP port nobody listens on at `address` right now (bind to port 0 there, read it back, close).
 public func freePort(on address: String = "127.0.0.1") throws -> Int {
-    for _ in testPorts {
-        let port = testPortCursor.withLock { cursor in
-            defer { cursor = (cursor + 1) % testPorts.count }
-            return testPorts.lowerBound + cursor
-        }
-        if (try? ListeningSocket(host: address, port: port, listening: false)) != nil { return port }
-    }
-    throw TestSocketError.failed("no free port in \(testPorts) at \(address)")
+    try ListeningSocket(host: address, listening: false).port
 }
-
-/// The ports `freePort` hands out (the fixed ports some suites use are below 24000 or at 29381).
-private let testPorts = 24_000...28_999
-/// Where `freePort` goes on; a random start, so processes run one after another do not begin on the same ports.
-private let testPortCursor = Mutex(Int.random(in: 0..<5_000))
 
 /// A blocking TCP socket connected to `host:port`, with send and receive timeouts (`SO_SNDTIMEO`, `SO_RCVTIMEO`)
 /// and, when given, a receive buffer size; nil when it cannot connect. The caller closes it.
