@@ -36,18 +36,22 @@ public final class ControlPlaneProcess: Sendable {
     ///
     /// It is given `TestAccessKeys.administrator` as its admin key (`--admin-access-key-id`, the secret in
     /// `FLOTILLA_ADMIN_SECRET_ACCESS_KEY`), unless `arguments` holds `--insecure-no-auth`.
+    ///
+    /// Without a `port`, it listens on one `freePort()` found free; a socket elsewhere in the test process can take
+    /// that port between the check and the daemon's bind (the kernel hands it out again as an ephemeral port), so when
+    /// the daemon exits with "Address already in use" it starts again on another port (three attempts).
     /// - Parameter viaEnvironment: pass the configuration as `FLOTILLA_*` variables instead of flags.
     /// - Parameter arguments: more flags (e.g. `--idle-timeout 1s`).
     public init(
         dataDirectory: URL? = nil, port: Int? = nil, viaEnvironment: Bool = false, arguments: [String] = []
     ) async throws {
-        self.port = try port ?? freePort()
         let dataDirectory =
             dataDirectory
             ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("flotilla-cp-test-\(UUID().uuidString)")
         self.dataDirectory = dataDirectory
-        servesTLS = !arguments.contains("--insecure-plain-http")
+        let servesTLS = !arguments.contains("--insecure-plain-http")
+        self.servesTLS = servesTLS
         if servesTLS { try TestPKI.install(into: dataDirectory) }
         region = viaEnvironment ? "eu-north-1" : "us-east-1"
         var environment = ProcessInfo.processInfo.environment
@@ -55,28 +59,46 @@ public final class ControlPlaneProcess: Sendable {
             environment["FLOTILLA_ADMIN_ACCESS_KEY_ID"] = TestAccessKeys.administrator.accessKeyID
             environment["FLOTILLA_ADMIN_SECRET_ACCESS_KEY"] = TestAccessKeys.administrator.secretAccessKey
         }
-        if viaEnvironment {
-            environment["FLOTILLA_LISTEN"] = "127.0.0.1:\(self.port)"
-            environment["FLOTILLA_DATA_DIR"] = dataDirectory.path
-            environment["FLOTILLA_ACCOUNT_ID"] = "111122223333"
-            environment["FLOTILLA_REGION"] = "eu-north-1"
-            environment["FLOTILLA_LOG_LEVEL"] = "warning"
-            daemon = DaemonProcess(
-                arguments: [Self.binary.path], environment: environment, logFile: dataDirectory.path + ".log")
-        } else {
-            daemon = DaemonProcess(
-                arguments: [
-                    Self.binary.path, "--listen", "127.0.0.1:\(self.port)", "--data-dir", dataDirectory.path,
-                    "--log-level", "warning",
-                ] + arguments,
-                environment: environment, logFile: dataDirectory.path + ".log")
+        var attempt = 1
+        while true {
+            let listenPort = try port ?? freePort()
+            let daemon: DaemonProcess
+            if viaEnvironment {
+                environment["FLOTILLA_LISTEN"] = "127.0.0.1:\(listenPort)"
+                environment["FLOTILLA_DATA_DIR"] = dataDirectory.path
+                environment["FLOTILLA_ACCOUNT_ID"] = "111122223333"
+                environment["FLOTILLA_REGION"] = "eu-north-1"
+                environment["FLOTILLA_LOG_LEVEL"] = "warning"
+                daemon = DaemonProcess(
+                    arguments: [Self.binary.path], environment: environment, logFile: dataDirectory.path + ".log")
+            } else {
+                daemon = DaemonProcess(
+                    arguments: [
+                        Self.binary.path, "--listen", "127.0.0.1:\(listenPort)", "--data-dir", dataDirectory.path,
+                        "--log-level", "warning",
+                    ] + arguments,
+                    environment: environment, logFile: dataDirectory.path + ".log")
+            }
+            try daemon.start()
+            let endpoint = "\(servesTLS ? "https" : "http")://127.0.0.1:\(listenPort)"
+            do {
+                try await Self.waitUntilHealthy(daemon, endpoint: endpoint)
+                self.port = listenPort
+                self.daemon = daemon
+                return
+            } catch ControlPlaneProcessError.exited(_, let log)
+                where port == nil && attempt < 3 && log.contains("Address already in use")
+            {
+                attempt += 1
+            } catch {
+                daemon.kill9()
+                throw error
+            }
         }
-        try daemon.start()
-        try await waitUntilHealthy()
     }
 
     /// Polls `/healthz` (bounded: 15 s) until it answers 200.
-    func waitUntilHealthy() async throws {
+    private static func waitUntilHealthy(_ daemon: DaemonProcess, endpoint: String) async throws {
         let healthy = await daemon.waitUntilAnswering("\(endpoint)/healthz", within: .seconds(15))
         if let status = daemon.exitStatus { throw ControlPlaneProcessError.exited(status, daemon.logTail()) }
         guard healthy else { throw ControlPlaneProcessError.notHealthy(daemon.logTail()) }
