@@ -89,13 +89,32 @@ public final class NetnsLab: Sendable {
         return false
     }
 
-    /// Namespaces `fl-e2e-<run>-*` (processes inside killed first) and the bridge `fl-e2e-<run>`.
+    /// Everything of run `run` whose owner may have been killed (a test process ended with SIGKILL leaves its daemons
+    /// and containers running): processes whose command line names `fl-e2e-<run>-` (the run's control plane and agents:
+    /// their data directories and namespaces carry it), the containers in the cgroups of its hosts (`fl-e2e-<run>-*`,
+    /// each agent's `--cgroup-parent`), namespaces `fl-e2e-<run>-*` (processes inside killed first), the hosts' veths
+    /// `fle2e<run>h*` (a veth whose namespace is still pinned would keep its name) and the bridge `fl-e2e-<run>`.
     static func removeLeftovers(of run: Int) {
         let prefix = "fl-e2e-\(run)-"
+        HostCommand.ignoringFailure(["pkill", "-KILL", "-f", prefix])
+        for root in AgentProcess.cgroupRoots {
+            let parents = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            for parent in parents where parent.hasPrefix(prefix) {
+                let containers = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(parent)")) ?? []
+                for container in containers {
+                    let procs = (try? String(contentsOfFile: "\(root)/\(parent)/\(container)/cgroup.procs", encoding: .utf8))
+                    for pid in (procs ?? "").split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+                }
+            }
+        }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
         for namespace in names where namespace.hasPrefix(prefix) && Int(namespace.dropFirst(prefix.count)) != nil {
             NetnsHost.killProcesses(inNamespace: namespace)
             HostCommand.ignoringFailure(["ip", "netns", "delete", namespace])
+        }
+        let links = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
+        for link in links where link.hasPrefix("fle2e\(run)h") {
+            HostCommand.ignoringFailure(["ip", "link", "delete", "dev", link])
         }
         HostCommand.ignoringFailure(["ip", "link", "delete", "dev", "fl-e2e-\(run)"])
     }
