@@ -10,7 +10,7 @@ import FoundationNetworking
 /// joins it with the cluster's join token.
 public final class E2ECluster: Sendable {
     public let lab: NetnsLab
-    public let controlPlane: ClusterControlPlane
+    public let controlPlane: ControlPlaneProcess
     public let agents: [AgentProcess]
     public let cluster: String
     /// The run's scratch directory (data dirs, logs, the image archive).
@@ -28,15 +28,14 @@ public final class E2ECluster: Sendable {
                 "fl-e2e-\(lab.run)-\(UUID().uuidString.prefix(8))"
             ).path
         var built: [AgentProcess] = []
-        var plane: ClusterControlPlane?
+        var plane: ControlPlaneProcess?
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let controlPlane = try ClusterControlPlane(
-                address: lab.gatewayAddress, dataDirectory: directory + "/control-plane",
-                agentGracePeriod: agentGracePeriod, extraArguments: controlPlaneArguments,
+            let controlPlane = try await ControlPlaneProcess(
+                address: lab.gatewayAddress, dataDirectory: URL(fileURLWithPath: directory + "/control-plane"),
+                arguments: ["--agent-grace-period", agentGracePeriod] + controlPlaneArguments, logLevel: "info",
                 binaryDirectory: binaryDirectory)
             plane = controlPlane
-            try await controlPlane.start()
             try await controlPlane.ecs("CreateCluster", ["clusterName": cluster])
             let token = try await controlPlane.joinToken(cluster: cluster)
             let archive = directory + "/busybox.tar"
@@ -207,4 +206,17 @@ public func httpGet(_ url: String, timeout: TimeInterval = 2) async -> String? {
         response.statusCode == 200
     else { return nil }
     return String(decoding: response.body, as: UTF8.self)
+}
+
+public enum ClusterHarnessError: Error, CustomStringConvertible {
+    /// A process did not become ready; the tail of its log.
+    case notReady(String, String)
+    case unexpected(String)
+
+    public var description: String {
+        switch self {
+        case .notReady(let what, let log): "\(what) did not become ready; its log ends with:\n\(log)"
+        case .unexpected(let message): message
+        }
+    }
 }

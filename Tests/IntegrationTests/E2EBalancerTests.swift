@@ -18,7 +18,7 @@ struct E2EBalancerTests {
     func createWebBalancer(_ cluster: E2ECluster, unhealthyThreshold: Int, deregistrationDelay: Int) async throws -> Int
     {
         let port = try freePort(on: "127.0.0.1")
-        try await cluster.controlPlane.call(
+        try await cluster.controlPlane.invoke(
             "FlotillaV1.CreateLoadBalancer",
             [
                 "loadBalancerName": "web", "listenerPort": port, "listenerAddress": "127.0.0.1",
@@ -284,7 +284,7 @@ private extension JSONValue {
 extension E2ECluster {
     /// The targets of balancer `name` as DescribeLoadBalancers shows them: id (task ARN) and open connections.
     func targets(_ name: String) async throws -> [(id: String, activeConnections: Int)] {
-        let answer = try await controlPlane.call("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
+        let answer = try await controlPlane.invoke("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
         return (answer["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []).map { target in
             (target["id"]?.stringValue ?? "", target["activeConnections"]?.intValue ?? 0)
         }
@@ -292,7 +292,7 @@ extension E2ECluster {
 
     /// `host:port` of the targets of balancer `name` that DescribeLoadBalancers shows as healthy.
     func healthyTargets(_ name: String) async throws -> Set<String> {
-        let answer = try await controlPlane.call("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
+        let answer = try await controlPlane.invoke("FlotillaV1.DescribeLoadBalancers", ["names": [name]])
         let targets = answer["loadBalancers"]?[0]?["targets"]?.arrayValue ?? []
         return Set(
             targets.compactMap { target -> String? in

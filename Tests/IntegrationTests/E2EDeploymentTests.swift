@@ -30,7 +30,7 @@ struct E2EDeploymentTests {
         minimumHealthyPercent: Int
     ) async throws -> BalancedService {
         let port = try freePort(on: "127.0.0.1")
-        try await cluster.controlPlane.call(
+        try await cluster.controlPlane.invoke(
             "FlotillaV1.CreateLoadBalancer",
             [
                 "loadBalancerName": name, "listenerPort": port, "listenerAddress": "127.0.0.1",
@@ -102,7 +102,7 @@ struct E2EDeploymentTests {
     }
 
     func healthyTargetCount(_ cluster: E2ECluster, _ balancer: String) async throws -> Int {
-        let answer = try await cluster.controlPlane.call("FlotillaV1.DescribeLoadBalancers", ["names": [balancer]])
+        let answer = try await cluster.controlPlane.invoke("FlotillaV1.DescribeLoadBalancers", ["names": [balancer]])
         return (answer["loadBalancers"]?[0]?["targets"]?.arrayValue ?? [])
             .filter { $0["targetHealth"]?["state"]?.stringValue == "healthy" }.count
     }

@@ -51,9 +51,9 @@ struct E2EGroundTests {
             .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Given the control plane listening on the lab's bridge address, and host 1
-        let controlPlane = try ClusterControlPlane(address: lab.gatewayAddress, dataDirectory: directory)
-        defer { controlPlane.daemon.kill9() }
-        try await controlPlane.start()
+        let controlPlane = try await ControlPlaneProcess(
+            address: lab.gatewayAddress, dataDirectory: URL(fileURLWithPath: directory))
+        defer { controlPlane.terminate() }
         let host = try lab.addHost(1)
         let healthz = [
             "curl", "-fsS", "--max-time", "2", "--cacert", TestPKI.caBundle, "\(controlPlane.endpoint)/healthz",

@@ -157,7 +157,7 @@ struct E2EServiceTests {
             #expect(midway != nil)
             cluster.controlPlane.daemon.kill9()
             // And started again on the same store
-            try await cluster.controlPlane.start()
+            try await cluster.controlPlane.restart()
             // Then exactly 12 tasks run healthy and answer, and every running container on every host is one of them
             let tasks = try await cluster.waitForSteadyService(count: 12, timeout: .seconds(180))
             let settled = await eventually(within: .seconds(60)) {
