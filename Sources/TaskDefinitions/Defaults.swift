@@ -1,3 +1,5 @@
+public import Foundation
+
 // ECS's defaults, exposed as computed properties: the stored model keeps exactly what the user sent, so a
 // definition describes back unchanged, while the scheduler and agent read the effective values here.
 
@@ -48,4 +50,27 @@ extension HealthCheck {
     public var resolvedRetries: Int { retries ?? Self.defaultRetries }
     /// `startPeriod`, or 0 seconds.
     public var resolvedStartPeriod: Int { startPeriod ?? Self.defaultStartPeriod }
+}
+
+extension ContainerDefinition {
+    /// The docker label that sets how often the agent runs this container's health check during `startPeriod`, until
+    /// the first pass: a number of seconds, e.g. `"0.5"` (Docker's `--health-start-interval`, Kubernetes' startup
+    /// probe period). Without it the agent's default applies (`ecs-agent --health-start-interval`, 250 ms).
+    public static let healthCheckStartIntervalLabel = "flotilla.healthCheck.startInterval"
+
+    /// The start interval `healthCheckStartIntervalLabel` gives; nil when the label is absent or not a number of
+    /// seconds within `TaskDefinitionLimits.healthCheckStartInterval` (validation refuses those).
+    public var healthCheckStartInterval: Duration? {
+        guard let text = dockerLabels?[Self.healthCheckStartIntervalLabel], let seconds = Double(text),
+            TaskDefinitionLimits.healthCheckStartInterval.contains(seconds)
+        else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as Foundation's dates count them.
+    public var timeInterval: TimeInterval {
+        TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
+    }
 }

@@ -82,6 +82,12 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "LOW-HIGH: where dynamic host ports (hostPort 0) come from (env FLOTILLA_EPHEMERAL_PORTS).")
     var ephemeralPorts: String = environment["FLOTILLA_EPHEMERAL_PORTS"] ?? "32768-60999"
 
+    @Option(
+        help:
+            "How often a container's health check runs during its startPeriod until it first passes, e.g. 250ms or 1s; a container's flotilla.healthCheck.startInterval label (seconds) overrides it (env FLOTILLA_HEALTH_START_INTERVAL)."
+    )
+    var healthStartInterval: String = environment["FLOTILLA_HEALTH_START_INTERVAL"] ?? "250ms"
+
     @Option(help: "Seconds one desired-tasks poll may block, 1-60 (env FLOTILLA_POLL_WAIT).")
     var pollWait: Int = Int(environment["FLOTILLA_POLL_WAIT"] ?? "") ?? 20
 
@@ -137,6 +143,10 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--ephemeral-ports: expected LOW-HIGH within 1-65535 with LOW <= HIGH, got \(ephemeralPorts)")
         }
+        guard parsedHealthStartInterval != nil else {
+            throw ValidationError(
+                "--health-start-interval: expected a positive duration like 250ms or 1s, got \(healthStartInterval)")
+        }
         guard (1...60).contains(pollWait) else {
             throw ValidationError("--poll-wait: must be 1 to 60 seconds, got \(pollWait)")
         }
@@ -162,6 +172,8 @@ struct AgentCommand: AsyncParsableCommand {
         return bounds[0]...bounds[1]
     }
 
+    private var parsedHealthStartInterval: Duration? { HTTPServerLimits.parseDuration(healthStartInterval) }
+
     /// The endpoint's address: a port the control plane can be told, so not 0.
     private var parsedListen: ListenAddress? { ListenAddress(argument: listen).flatMap { $0.port == 0 ? nil : $0 } }
 
@@ -186,6 +198,7 @@ struct AgentCommand: AsyncParsableCommand {
             network: network, pollWaitSeconds: pollWait, caBundle: caBundle.isEmpty ? nil : caBundle)
         // The endpoint serves exec: it listens where the control plane sends clients, not on every interface.
         let address = parsedListen ?? ListenAddress(host: configuration.hostAddress ?? "127.0.0.1", port: 51678)
+        configuration.healthStartInterval = parsedHealthStartInterval ?? HealthCheckStateMachine.defaultStartInterval
         configuration.listenHost = address.host
         configuration.listenPort = address.port
 

@@ -57,7 +57,8 @@ struct AgentReadoptionTests {
             let restarted = try fixture.reopened()
             let table = AgentTaskTable(
                 cluster: "default", cgroupParent: "flotilla", runtime: restarted.runtime,
-                images: restarted.images, files: files, logger: AgentDriverFixture.logger)
+                images: restarted.images, files: files, healthStartInterval: .milliseconds(250),
+                logger: AgentDriverFixture.logger)
             await table.adoptRecovered()
             table.finishLaunches()
             var launches: [String: AgentTaskTable.Launch] = [:]
@@ -104,7 +105,8 @@ struct AgentReadoptionTests {
             let restarted = try fixture.reopened()
             let table = AgentTaskTable(
                 cluster: "default", cgroupParent: "flotilla", runtime: restarted.runtime,
-                images: restarted.images, files: files, logger: AgentDriverFixture.logger)
+                images: restarted.images, files: files, healthStartInterval: .milliseconds(250),
+                logger: AgentDriverFixture.logger)
             await table.adoptRecovered()
             // Then the one without secrets starts afresh; the other's record is dropped (its values are not on disk)
             #expect(files.loadRecords().records.map(\.taskID) == ["ddd444"])

@@ -112,4 +112,49 @@ struct HealthCheckStateMachineTests {
         let change13 = machine.finished(.exited(code: 1), now: at(10))
         #expect(change13 == .unhealthy)
     }
+
+    @Test func duringTheStartPeriodChecksRunEveryStartIntervalUntilTheFirstPass() {
+        // Given interval 5 s, a 2 s start period and a 250 ms start interval
+        var machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], interval: 5, retries: 1, startPeriod: 2), startedAt: start,
+            startInterval: .milliseconds(250))
+        // Then the first check is due 250 ms after the start, and after a failure 250 ms after it finished
+        #expect(machine.nextCheckDue == at(0.25))
+        let started = machine.startCheckIfDue(now: at(0.25))
+        #expect(started)
+        #expect(machine.finished(.exited(code: 1), now: at(0.5)) == nil)
+        #expect(machine.nextCheckDue == at(0.75))
+        // When one passes / Then it is healthy at once and the next check is a whole interval later
+        #expect(machine.finished(.exited(code: 0), now: at(0.75)) == .healthy)
+        #expect(machine.nextCheckDue == at(5.75))
+    }
+
+    @Test func afterTheStartPeriodWithoutAPassChecksRunEveryInterval() {
+        // Given a 2 s start period, a 250 ms start interval, checks failing through the period
+        var machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], interval: 5, retries: 3, startPeriod: 2), startedAt: start,
+            startInterval: .milliseconds(250))
+        #expect(machine.finished(.exited(code: 1), now: at(1.75)) == nil)
+        #expect(machine.nextCheckDue == at(2))
+        // When a check fails once the period is over / Then it counts, and the next is a whole interval later
+        #expect(machine.finished(.exited(code: 1), now: at(2.25)) == nil)
+        #expect(machine.consecutiveFailures == 1)
+        #expect(machine.nextCheckDue == at(7.25))
+    }
+
+    @Test func withoutAStartPeriodTheFirstCheckIsOneIntervalAfterStart() {
+        // Given no start period (ECS's default) and a 250 ms start interval / Then Docker's schedule: one interval
+        let machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], interval: 5), startedAt: start,
+            startInterval: .milliseconds(250))
+        #expect(machine.nextCheckDue == at(5))
+    }
+
+    @Test func aStartIntervalLongerThanTheIntervalIsTheInterval() {
+        let machine = HealthCheckStateMachine(
+            check: HealthCheck(command: ["CMD", "true"], interval: 5, startPeriod: 60), startedAt: start,
+            startInterval: .seconds(30))
+        #expect(machine.startInterval == .seconds(5))
+        #expect(machine.nextCheckDue == at(5))
+    }
 }

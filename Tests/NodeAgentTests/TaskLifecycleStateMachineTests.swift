@@ -351,6 +351,19 @@ struct TaskLifecycleStateMachineTests {
             actions.contains { if case .report(let report) = $0 { report.healthStatus == .healthy } else { false } })
     }
 
+    @Test(arguments: [(nil, 0.25), ("0.5", 0.5), ("2", 2.0)] as [(String?, Double)])
+    func duringTheStartPeriodTheFirstCheckIsDueAfterTheStartInterval(label: String?, seconds: Double) {
+        // Given a container with a 10 s interval and a 5 s start period, its label setting the start interval or not
+        var web = container(
+            "web", healthCheck: HealthCheck(command: ["CMD-SHELL", "exit 0"], interval: 10, startPeriod: 5))
+        web.dockerLabels = label.map { [ContainerDefinition.healthCheckStartIntervalLabel: $0] }
+        var harness = MachineHarness(task(web))
+        harness.bringUp()
+        // When it starts / Then its first check is due after the label's interval, else the agent's 250 ms
+        harness.send(.containerStarted(container: "web"))
+        #expect(harness.machine.nextHealthCheckDue == MachineHarness.now.addingTimeInterval(seconds))
+    }
+
     struct HealthCase: Sendable, CustomTestStringConvertible {
         var results: [String: HealthCheckResult]
         var expected: HealthStatus

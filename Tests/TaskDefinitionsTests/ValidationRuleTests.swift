@@ -346,6 +346,18 @@ struct ValidationRuleTests {
                 "start period high", check(#""command":["CMD","true"],"startPeriod":301"#),
                 "containerDefinitions[0].healthCheck.startPeriod",
                 "\(prefix) 'startPeriod' must be between 0 and 300 seconds, got 301."),
+            RuleCase(
+                "start interval label not seconds",
+                Fixture.task(c("app", #","dockerLabels":{"flotilla.healthCheck.startInterval":"250ms"}"#)),
+                "containerDefinitions[0].dockerLabels",
+                "Invalid docker label 'flotilla.healthCheck.startInterval' for container 'app'. It must be a number of "
+                    + "seconds between 0.05 and 300, got '250ms'."),
+            RuleCase(
+                "start interval label too short",
+                Fixture.task(c("app", #","dockerLabels":{"flotilla.healthCheck.startInterval":"0.01"}"#)),
+                "containerDefinitions[0].dockerLabels",
+                "Invalid docker label 'flotilla.healthCheck.startInterval' for container 'app'. It must be a number of "
+                    + "seconds between 0.05 and 300, got '0.01'."),
         ]
     }()
 

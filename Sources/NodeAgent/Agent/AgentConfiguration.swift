@@ -28,6 +28,9 @@ public struct AgentConfiguration: Hashable, Sendable {
     public var pollWaitSeconds: Int
     /// How often usage metrics are sent.
     public var metricsInterval: Duration
+    /// How often a container's health check runs during its start period, until it first passes (a container's
+    /// `flotilla.healthCheck.startInterval` label overrides it).
+    public var healthStartInterval = HealthCheckStateMachine.defaultStartInterval
 
     public init(
         endpoint: URL, cluster: String = "default", joinToken: String,

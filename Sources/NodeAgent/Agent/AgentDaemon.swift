@@ -37,7 +37,7 @@ public struct AgentDaemon: Service {
         connection = try ControlPlaneConnection(configuration: configuration, files: files, logger: logger)
         let table = AgentTaskTable(
             cluster: configuration.cluster, cgroupParent: configuration.cgroupParent,
-            runtime: runtime, images: images, files: files,
+            runtime: runtime, images: images, files: files, healthStartInterval: configuration.healthStartInterval,
             logger: logger)
         self.table = table
         reporter = StateReporter(connection: connection, logger: logger) { changes in

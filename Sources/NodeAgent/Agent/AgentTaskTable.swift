@@ -40,6 +40,7 @@ actor AgentTaskTable {
     private let runtime: ContainerRuntime
     private let driver: RuntimeContainerDriver
     private let files: AgentStateFiles
+    private let healthStartInterval: Duration
     private let logger: Logger
     private var reporter: StateReporter?
     private var entries: [String: Entry] = [:]
@@ -48,8 +49,9 @@ actor AgentTaskTable {
 
     init(
         cluster: String, cgroupParent: String, runtime: ContainerRuntime, images: ImageStore, files: AgentStateFiles,
-        logger: Logger
+        healthStartInterval: Duration, logger: Logger
     ) {
+        self.healthStartInterval = healthStartInterval
         self.cluster = cluster
         self.cgroupParent = cgroupParent
         self.runtime = runtime
@@ -232,7 +234,7 @@ actor AgentTaskTable {
         let supervisor = TaskSupervisor(
             taskID: record.taskID, definition: record.definition, driver: driver,
             clock: ContinuousClock(), startDate: Date(), adopting: adopting, secrets: secrets,
-            logger: taskLogger)
+            healthStartInterval: healthStartInterval, logger: taskLogger)
         entries[record.taskID] = Entry(record: record, supervisor: supervisor, dispatchedAt: dispatchedAt)
         launchContinuation.yield(Launch(taskID: record.taskID, supervisor: supervisor))
         recordTaskCounts()

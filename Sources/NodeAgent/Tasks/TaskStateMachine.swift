@@ -74,11 +74,17 @@ public struct TaskStateMachine: Sendable {
     public private(set) var stoppedReason: String?
     private var slots: [Slot]
     private var lastReport: TaskStateReport?
+    private let healthStartInterval: Duration
 
     /// A task of `definition` that has not started yet (PROVISIONING); `secrets` are its containers' secret values
-    /// by container name (`TaskContainerSpec.secrets`).
-    public init(taskID: String, definition: TaskDefinition, secrets: [String: [String: String]] = [:]) {
+    /// by container name (`TaskContainerSpec.secrets`). `healthStartInterval` is how often a container's health check
+    /// runs during its start period unless its `flotilla.healthCheck.startInterval` label says otherwise.
+    public init(
+        taskID: String, definition: TaskDefinition, secrets: [String: [String: String]] = [:],
+        healthStartInterval: Duration = HealthCheckStateMachine.defaultStartInterval
+    ) {
         self.taskID = taskID
+        self.healthStartInterval = healthStartInterval
         slots = definition.containerDefinitions.map { container in
             var spec = TaskContainerSpec(
                 taskID: taskID, definition: container,
@@ -122,6 +128,11 @@ public struct TaskStateMachine: Sendable {
         slots.first { $0.name == name }?.spec
     }
 
+    /// The container's own start interval (its label), else the agent's.
+    private func startInterval(of container: ContainerDefinition) -> Duration {
+        container.healthCheckStartInterval ?? healthStartInterval
+    }
+
     /// When the next health check is due; nil if none is scheduled.
     public var nextHealthCheckDue: Date? {
         slots.compactMap { $0.isStopped ? nil : $0.health?.nextCheckDue }.min()
@@ -151,7 +162,9 @@ public struct TaskStateMachine: Sendable {
                 slots[index].state.lastStatus = .running
                 slots[index].state.networkBindings = bindings
                 if let check = slots[index].spec.definition.healthCheck {
-                    slots[index].health = HealthCheckStateMachine(check: check, startedAt: now, lastKnown: health)
+                    slots[index].health = HealthCheckStateMachine(
+                        check: check, startedAt: now, lastKnown: health,
+                        startInterval: startInterval(of: slots[index].spec.definition))
                     slots[index].state.healthStatus = health
                 }
                 actions.append(.watchContainer(container: slots[index].name))
@@ -250,7 +263,8 @@ public struct TaskStateMachine: Sendable {
             slots[index].started = true
             slots[index].state.lastStatus = .running
             if let check = slots[index].spec.definition.healthCheck {
-                slots[index].health = HealthCheckStateMachine(check: check, startedAt: now)
+                slots[index].health = HealthCheckStateMachine(
+                    check: check, startedAt: now, startInterval: startInterval(of: slots[index].spec.definition))
             }
         case .containerStartFailed(let name, let error):
             guard let index = index(of: name) else { return [] }

@@ -43,9 +43,11 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
     public init(
         taskID: String, definition: TaskDefinition, driver: any ContainerDriver, clock: C,
         startDate: Date = Date(), adopting: [String: AdoptedContainer]? = nil,
-        secrets: [String: [String: String]] = [:], logger: Logger
+        secrets: [String: [String: String]] = [:],
+        healthStartInterval: Duration = HealthCheckStateMachine.defaultStartInterval, logger: Logger
     ) {
-        machine = TaskStateMachine(taskID: taskID, definition: definition, secrets: secrets)
+        machine = TaskStateMachine(
+            taskID: taskID, definition: definition, secrets: secrets, healthStartInterval: healthStartInterval)
         self.adopting = adopting
         self.driver = driver
         self.clock = clock
@@ -246,7 +248,6 @@ public actor TaskSupervisor<C: Clock> where C.Duration == Duration {
     }
 
     private func now() -> Date {
-        let elapsed = originInstant.duration(to: clock.now).components
-        return originDate.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+        originDate.addingTimeInterval(originInstant.duration(to: clock.now).timeInterval)
     }
 }

@@ -26,6 +26,8 @@ public enum TaskDefinitionLimits {
     public static let healthCheckRetries = 1...10
     /// Grace seconds after start.
     public static let healthCheckStartPeriod = 0...300
+    /// Seconds between health checks during the start period (`ContainerDefinition.healthCheckStartIntervalLabel`).
+    public static let healthCheckStartInterval = 0.05...300.0
     /// Seconds between SIGTERM and SIGKILL.
     public static let stopTimeout = 0...120
     /// Placement constraints per task definition.

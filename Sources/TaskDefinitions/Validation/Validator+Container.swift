@@ -27,6 +27,7 @@ extension Validator {
             if let healthCheck = container.healthCheck {
                 validate(healthCheck, of: container, at: containerPath.key("healthCheck"))
             }
+            validateHealthCheckStartInterval(of: container, at: containerPath)
             if let stopTimeout = container.stopTimeout, !TaskDefinitionLimits.stopTimeout.contains(stopTimeout) {
                 report(
                     containerPath.key("stopTimeout"),
@@ -146,6 +147,17 @@ extension Validator {
                         + "\(range.upperBound)\(unit), got \(value).")
             }
         }
+    }
+
+    /// The one Flotilla label with a meaning: `healthCheckStartIntervalLabel`, a number of seconds within bounds.
+    private mutating func validateHealthCheckStartInterval(of container: ContainerDefinition, at path: FieldPath) {
+        let label = ContainerDefinition.healthCheckStartIntervalLabel
+        guard let text = container.dockerLabels?[label], container.healthCheckStartInterval == nil else { return }
+        let range = TaskDefinitionLimits.healthCheckStartInterval
+        report(
+            path.key("dockerLabels"),
+            "Invalid docker label '\(label)' for container '\(container.name)'. It must be a number of seconds "
+                + "between \(range.lowerBound) and \(Int(range.upperBound)), got '\(text.prefix(40))'.")
     }
 
     private mutating func validateUlimits(of container: ContainerDefinition, at path: FieldPath) {
